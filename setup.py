@@ -1,0 +1,92 @@
+"""Build the compiled kernels; everything declarative lives in pyproject.toml.
+
+Only what has to be code is here: the extension list and the OpenMP probe. As scikit-learn does, we
+try to compile and link a tiny OpenMP program; if the compiler cannot, the kernels are built without
+``-fopenmp`` (Cython's ``prange`` then runs serially) and we say so once, here, at build time.
+``conv1dt.show_config()`` reports the outcome at run time.
+
+Set ``CONV1DT_NATIVE=1`` to add ``-march=native`` (host-specific; off by default so wheels stay portable).
+"""
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+OPENMP_PROBE = textwrap.dedent(
+    """
+    #include <omp.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        return n > 0 ? 0 : 1;
+    }
+    """
+)
+
+
+def _openmp_flags(compiler):
+    """Return (compile_args, link_args) that enable OpenMP for ``compiler``, or None."""
+    if compiler.compiler_type == "msvc":
+        candidates = [(["/openmp"], [])]
+    elif sys.platform == "darwin":
+        candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]), (["-fopenmp"], ["-fopenmp"])]
+    else:
+        candidates = [(["-fopenmp"], ["-fopenmp"])]
+    tmp = tempfile.mkdtemp()
+    try:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as fh:
+            fh.write(OPENMP_PROBE)
+        for cflags, lflags in candidates:
+            try:
+                objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+                compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=lflags)
+            except Exception:  # any compile or link failure means "not with these flags"
+                continue
+            return cflags, lflags
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class BuildExt(build_ext):
+    """build_ext that probes for OpenMP and records the flags it used in the extension."""
+
+    def build_extensions(self):
+        msvc = self.compiler.compiler_type == "msvc"
+        base = ["/O2"] if msvc else ["-O3"]
+        if os.environ.get("CONV1DT_NATIVE", "") not in ("", "0") and not msvc:
+            base.append("-march=native")
+        omp = _openmp_flags(self.compiler)
+        if omp is None:
+            print("conv1dt: the compiler cannot build OpenMP code; the kernels will run on one thread")
+            cflags, lflags = base, []
+        else:
+            cflags, lflags = base + omp[0], omp[1]
+        for ext in self.extensions:
+            ext.extra_compile_args = list(cflags)
+            ext.extra_link_args = list(lflags)
+            ext.define_macros.append(("CONV1DT_CFLAGS", '"%s"' % " ".join(cflags)))
+        super().build_extensions()
+
+
+extensions = [
+    Extension(
+        "conv1dt._kernels",
+        ["conv1dt/_kernels.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+    )
+]
+
+setup(
+    ext_modules=cythonize(extensions, language_level=3),
+    cmdclass={"build_ext": BuildExt},
+)

@@ -1,0 +1,56 @@
+"""Output-size arithmetic, held to brute force over the forward convolution's windows."""
+import pytest
+
+from conv1dt import _padding
+
+
+def brute_forward_width(wide, k, s, d, padding):
+    """Count forward windows directly: SAME starts a window every s samples while one fits the
+    signal's ceil(L/s) positions; VALID needs the whole dilated window inside the signal."""
+    keff = (k - 1) * d + 1
+    if padding == "SAME":
+        return len(range(0, wide, s))
+    return len([start for start in range(0, wide, s) if start + keff <= wide])
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_forward_width_is_the_window_count(padding):
+    for wide in range(0, 40):
+        for k in range(1, 6):
+            for s in range(1, 5):
+                for d in range(1, 4):
+                    assert _padding.forward_width(wide, k, s, d, padding) == \
+                        brute_forward_width(wide, k, s, d, padding), (wide, k, s, d)
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_transposed_range_is_the_preimage_of_forward_width(padding):
+    """The accepted widths are exactly the L >= 0 whose conv1d has width M (TF's check)."""
+    for m in range(0, 8):
+        for k in range(1, 6):
+            for s in range(1, 5):
+                for d in range(1, 4):
+                    keff = (k - 1) * d + 1
+                    # VALID: TF also refuses an L whose forward width would be negative.
+                    pre = [L for L in range(0, 80)
+                           if brute_forward_width(L, k, s, d, padding) == m
+                           and (padding == "SAME" or (L - keff + s) // s >= 0)]
+                    lo, hi = _padding.transposed_width_range(m, k, s, d, padding)
+                    assert pre == list(range(lo, hi + 1)), (m, k, s, d, pre, lo, hi)
+
+
+def test_same_padding_splits_smaller_half_first():
+    for wide in range(1, 30):
+        for k in range(1, 6):
+            for s in range(1, 4):
+                m = -(-wide // s)
+                total = max((m - 1) * s + k - wide, 0)
+                before = _padding.pad_before(wide, m, k, s, 1, "SAME")
+                after = _padding.pad_after(wide, m, k, s, 1, "SAME")
+                assert before + after == total
+                assert before == total // 2 and after - before in (0, 1)
+
+
+def test_valid_pads_nothing():
+    assert _padding.pad_before(12, 5, 3, 2, 1, "VALID") == 0
+    assert _padding.pad_after(12, 5, 3, 2, 1, "VALID") == 0

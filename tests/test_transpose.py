@@ -1,0 +1,129 @@
+"""conv1d_transpose's compiled path against its oracles: a systematic grid and a random search."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import conv1dt
+from conftest import (
+    accepted_widths,
+    assert_matches,
+    oracle,
+    random_operands,
+    terms_per_output,
+    zero_insertion,
+)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, 4])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_grid_against_reference(padding, data_format, dtype, stride):
+    """Every dilation 1..3, K 1..7, input width 1..5 and every accepted output width."""
+    rng = np.random.default_rng(stride)
+    n, cin, cout = 2, 3, 2
+    cases = 0
+    for d in (1, 2, 3):
+        for k in range(1, 8):
+            for m in (1, 2, 3, 5):
+                x, f = random_operands(rng, n, m, cin, cout, k, dtype, data_format)
+                for wide in accepted_widths(m, k, stride, d, padding):
+                    shape = [n, wide, cout] if data_format == "NWC" else [n, cout, wide]
+                    y = conv1dt.conv1d_transpose(x, f, shape, stride, padding, data_format, d)
+                    assert y.shape == tuple(shape) and y.dtype == dtype
+                    y64, bound = oracle(x, f, shape, stride, d, padding, data_format)
+                    assert_matches(y, y64, bound, terms_per_output(f.shape, stride), dtype,
+                                   f"d={d} K={k} M={m} L={wide}")
+                    cases += 1
+    assert cases >= 3 * 7 * 4  # at least one output width per (d, K, M)
+
+
+def test_reference_agrees_with_zero_insertion(rng):
+    """The two oracles, written independently, agree (so neither can drift alone)."""
+    for padding in ("SAME", "VALID"):
+        for s in (1, 2, 3):
+            for d in (1, 2):
+                for k in (1, 2, 4):
+                    for m in (1, 4):
+                        x, f = random_operands(rng, 2, m, 2, 3, k, np.float64)
+                        for wide in accepted_widths(m, k, s, d, padding):
+                            shape = [2, wide, 3]
+                            y64, _ = oracle(x, f, shape, s, d, padding)
+                            z = zero_insertion(x, f, shape, s, d, padding)
+                            np.testing.assert_allclose(y64, z, rtol=1e-12, atol=1e-12)
+
+
+@st.composite
+def cases(draw):
+    padding = draw(st.sampled_from(["SAME", "VALID"]))
+    data_format = draw(st.sampled_from(["NWC", "NCW"]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    n = draw(st.integers(0, 3))
+    m = draw(st.integers(0, 12))
+    cin = draw(st.integers(1, 6))
+    cout = draw(st.integers(1, 6))
+    k = draw(st.integers(1, 9))
+    s = draw(st.integers(1, 6))
+    d = draw(st.integers(1, 4))
+    widths = accepted_widths(m, k, s, d, padding)
+    wide = draw(st.sampled_from(list(widths)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return padding, data_format, dtype, n, m, cin, cout, k, s, d, wide, seed
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases())
+def test_random_against_zero_insertion(case):
+    padding, data_format, dtype, n, m, cin, cout, k, s, d, wide, seed = case
+    rng = np.random.default_rng(seed)
+    x, f = random_operands(rng, n, m, cin, cout, k, dtype, data_format)
+    shape = [n, wide, cout] if data_format == "NWC" else [n, cout, wide]
+    y = conv1dt.conv1d_transpose(x, f, shape, s, padding, data_format, d)
+    y64, bound = oracle(x, f, shape, s, d, padding, data_format)
+    assert_matches(y, y64, bound, terms_per_output(f.shape, s), dtype, str(case))
+    np.testing.assert_allclose(y64, zero_insertion(x, f, shape, s, d, padding, data_format),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_larger_channels_and_long_signals(rng):
+    """Sizes where several work blocks and both threads are busy."""
+    for s, d, k, padding in [(1, 1, 3, "SAME"), (4, 1, 16, "SAME"), (3, 2, 5, "VALID")]:
+        x, f = random_operands(rng, 3, 300, 17, 11, k, np.float32)
+        wide = accepted_widths(300, k, s, d, padding)[-1]
+        y = conv1dt.conv1d_transpose(x, f, [3, wide, 11], s, padding, dilations=d)
+        y64, bound = oracle(x, f, [3, wide, 11], s, d, padding)
+        assert_matches(y, y64, bound, terms_per_output(f.shape, s), np.float32)
+
+
+def test_float16_is_computed_in_float32(rng):
+    """float16 in, float16 out; the sum is done in float32 and rounded once at the end."""
+    x, f = random_operands(rng, 2, 20, 5, 4, 5, np.float16)
+    y = conv1dt.conv1d_transpose(x, f, [2, 40, 4], 2)
+    assert y.dtype == np.float16
+    want = conv1dt.conv1d_transpose(x.astype(np.float32), f.astype(np.float32), [2, 40, 4], 2)
+    np.testing.assert_array_equal(y, want.astype(np.float16))
+
+
+def test_thread_count_does_not_change_bits(rng):
+    x, f = random_operands(rng, 3, 500, 7, 5, 6, np.float32)
+    try:
+        conv1dt.set_num_threads(1)
+        one = conv1dt.conv1d_transpose(x, f, [3, 1000, 5], 2)
+        conv1dt.set_num_threads(2)
+        two = conv1dt.conv1d_transpose(x, f, [3, 1000, 5], 2)
+    finally:
+        conv1dt.set_num_threads(None)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_the_compiled_kernel_runs(monkeypatch):
+    """No silent fallback: with the kernel broken, the call fails."""
+    from conv1dt import _kernels
+
+    def broken(*args):
+        raise RuntimeError("kernel called")
+
+    monkeypatch.setattr(_kernels, "transpose_gather", broken)
+    with pytest.raises(RuntimeError, match="kernel called"):
+        conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2, 1], 1)
