@@ -1,4 +1,12 @@
 """conv1dt: the 1-D transposed convolution, the transpose of conv1d, TF-exact on Cython kernels."""
+try:
+    from . import _kernels
+except ImportError as exc:  # the source tree without its built extension
+    raise ImportError(
+        "conv1dt's compiled kernels (conv1dt._kernels) could not be imported. In a source "
+        "checkout, build them in place with `pip install -e .`, or run Python from outside the "
+        f"checkout to use an installed conv1dt. ({exc})"
+    ) from exc
 from ._config import show_config
 from ._ops import conv1d_transpose
 from ._threads import get_num_threads, set_num_threads
