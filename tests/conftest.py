@@ -12,6 +12,8 @@ Tolerances come from the standard bound for a floating-point sum of n products
 We compare a result against a float64 oracle, so the bound is ``gamma_n(result dtype)`` plus
 ``gamma_n(float64)``, applied to the same sum over ``|x|`` and ``|f|``.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -67,10 +69,12 @@ def gamma(n, dtype):
     return n * u / (1 - n * u)
 
 
-def terms_per_output(f_shape, s):
-    """Most products summed into one output: ceil(K/s) taps times Cin channels (plus the add)."""
+def terms_per_output(f_shape, s, d=1):
+    """Most products summed into one output, plus one for the final add: the taps that reach one
+    output are those with the same k*d mod s, at most ceil(K / (s / gcd(s, d))), times Cin."""
     k, _, cin = f_shape
-    return -(-k // s) * cin + 1
+    period = s // math.gcd(s, d)
+    return -(-k // period) * cin + 1
 
 
 def assert_matches(y, y64, bound, n, dtype, what=""):

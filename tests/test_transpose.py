@@ -33,7 +33,7 @@ def test_grid_against_reference(padding, data_format, dtype, stride):
                     y = conv1dt.conv1d_transpose(x, f, shape, stride, padding, data_format, d)
                     assert y.shape == tuple(shape) and y.dtype == dtype
                     y64, bound = oracle(x, f, shape, stride, d, padding, data_format)
-                    assert_matches(y, y64, bound, terms_per_output(f.shape, stride), dtype,
+                    assert_matches(y, y64, bound, terms_per_output(f.shape, stride, d), dtype,
                                    f"d={d} K={k} M={m} L={wide}")
                     cases += 1
     assert cases >= 3 * 7 * 4  # at least one output width per (d, K, M)
@@ -81,7 +81,7 @@ def test_random_against_zero_insertion(case):
     shape = [n, wide, cout] if data_format == "NWC" else [n, cout, wide]
     y = conv1dt.conv1d_transpose(x, f, shape, s, padding, data_format, d)
     y64, bound = oracle(x, f, shape, s, d, padding, data_format)
-    assert_matches(y, y64, bound, terms_per_output(f.shape, s), dtype, str(case))
+    assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype, str(case))
     np.testing.assert_allclose(y64, zero_insertion(x, f, shape, s, d, padding, data_format),
                                rtol=1e-12, atol=1e-12)
 
@@ -93,7 +93,7 @@ def test_larger_channels_and_long_signals(rng):
         wide = accepted_widths(300, k, s, d, padding)[-1]
         y = conv1dt.conv1d_transpose(x, f, [3, wide, 11], s, padding, dilations=d)
         y64, bound = oracle(x, f, [3, wide, 11], s, d, padding)
-        assert_matches(y, y64, bound, terms_per_output(f.shape, s), np.float32)
+        assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), np.float32)
 
 
 def test_float16_is_computed_in_float32(rng):
