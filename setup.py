@@ -81,7 +81,8 @@ extensions = [
     Extension(
         "conv1dt._kernels",
         ["conv1dt/_kernels.pyx"],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "conv1dt"],
+        depends=["conv1dt/_simd.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     )
 ]

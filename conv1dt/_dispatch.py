@@ -1,20 +1,76 @@
-"""The one place that picks a kernel for a call."""
+"""The one place that picks a kernel for a call.
+
+The rule, measured on the benchmark machine (see the docs' "How conv1dt computes it"):
+
+* ``direct`` when ``Cin <= 16`` and ``Cout <= 32``, or the call is small: polyphase, vectorised
+  along the width, each output summing only the taps that reach it, in vector registers;
+* ``col2im`` when ``Cout <= 8`` and ``K*Cout >= 64`` (few outputs from many inputs and taps, as in
+  overlap-add synthesis): per block one GEMM of the input rows with all taps at once, then a gather;
+* ``blas`` otherwise (many channels): one GEMM per (block, tap) accumulating straight into the
+  output rows, with leading dimension ``s*Cout``.
+
+All three run on conv1dt's own OpenMP threads over blocks of outputs fixed by the shape alone, so
+the result does not depend on the thread count; the two BLAS kernels keep SciPy's OpenBLAS on one
+thread meanwhile, so the two pools never oversubscribe the cores.
+"""
 import numpy as np
 
 from . import _kernels
+from ._blas import single_threaded_blas
 from ._threads import get_num_threads
 
-__all__ = ["conv1d_transpose"]
+__all__ = ["conv1d_transpose", "choose_kernel"]
+
+SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
+SMALL_MACS = 1 << 14     # below this the direct kernel runs whatever the channels
+BLAS_ROWS = 256          # input rows per GEMM in the BLAS kernels
+INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 
 
-def conv1d_transpose(x, f, geom):
-    """Run conv1d_transpose on checked NWC operands; return the NWC result of ``x.dtype``.
+def _strip(stride, cout):
+    """Outputs per polyphase strip in the direct kernel: a block of ``stride*strip`` outputs of
+    ``cout`` channels should stay in L1 while its ``stride`` phases fill it in (about 8192
+    elements), with strips of 32 to 256 outputs (a multiple of the kernel's 32-wide tiles)."""
+    return max(32, min(256, 8192 // (stride * cout)) // 32 * 32)
 
-    ``x`` is ``[N, M, Cin]`` and ``f`` is ``[K, Cout, Cin]``, both C-contiguous of one compute
-    dtype (float32 or float64). Today every call goes to the gather kernel.
+
+def choose_kernel(g):
+    """``'direct'``, ``'col2im'`` or ``'blas'`` for geometry ``g`` (the rule in the module doc)."""
+    cin, cout = g.narrow_channels, g.wide_channels
+    macs = g.batch * g.narrow * g.taps * cin * cout
+    fits_blas = max(cin, g.taps * cout, g.stride * cout, BLAS_ROWS * g.stride) <= INT_MAX
+    if macs < SMALL_MACS or (cin <= 16 and cout <= 32) or not fits_blas:
+        return "direct"
+    if cout <= 8 and g.taps * cout >= 64:
+        return "col2im"
+    return "blas"
+
+
+def conv1d_transpose(x, f, geom, data_format, kernel=None):
+    """Run conv1d_transpose on checked operands; return the result in ``data_format``.
+
+    ``x`` is ``[N, M, Cin]`` (NWC) or ``[N, Cin, M]`` (NCW), ``f`` is ``[K, Cout, Cin]``, both
+    C-contiguous of one compute dtype (float32 or float64). ``kernel`` forces a kernel (tests).
     """
-    y = np.empty((geom.batch, geom.wide, geom.wide_channels), dtype=x.dtype)
-    _kernels.transpose_gather(
-        x, f, y, geom.stride, geom.dilation, geom.pad_before, get_num_threads()
-    )
+    g = geom
+    cin, cout = g.narrow_channels, g.wide_channels
+    ncw = data_format == "NCW"
+    y = np.empty((g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout), dtype=x.dtype)
+    if y.size == 0:
+        return y
+    macs = g.batch * g.narrow * g.taps * cin * cout
+    threads = 1 if macs < SERIAL_MACS else get_num_threads()
+    kernel = kernel or choose_kernel(g)
+    if kernel == "direct":
+        _kernels.transpose_direct(x, ncw, f, y, ncw, g.stride, g.dilation, g.pad_before,
+                                  _strip(g.stride, cout), threads)
+        return y
+    # The BLAS kernels work in NWC.
+    xw = np.ascontiguousarray(x.transpose(0, 2, 1)) if ncw else x
+    yw = np.empty((g.batch, g.wide, cout), dtype=x.dtype) if ncw else y
+    run = _kernels.transpose_col2im if kernel == "col2im" else _kernels.transpose_blas
+    with single_threaded_blas():
+        run(xw, f, yw, g.stride, g.dilation, g.pad_before, BLAS_ROWS, threads)
+    if ncw:
+        y[...] = yw.transpose(0, 2, 1)
     return y

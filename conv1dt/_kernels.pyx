@@ -8,7 +8,26 @@ Index algebra (shared by the whole family): narrow sample ``i`` and wide sample 
 tap ``k`` when ``o = i*s + k*d - pad_before``.
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange, threadid
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+import numpy as np
+
+cdef extern from "_simd.h" nogil:
+    void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
+                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                                 const float* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
+                                 Py_ssize_t n)
+    void conv1dt_rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
+                                      Py_ssize_t count)
+    void conv1dt_rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
+                                      Py_ssize_t count)
+    void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
+                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                                 const double* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
+                                 Py_ssize_t n)
 
 cdef extern from *:
     """
@@ -48,79 +67,335 @@ def compile_flags():
     return CONV1DT_CFLAGS.decode()
 
 
-cdef inline floating _dot(const floating* a, const floating* b, Py_ssize_t n) noexcept nogil:
-    """``sum(a[j] * b[j])`` in order ``j = 0 .. n-1``."""
-    cdef floating acc = 0
-    cdef Py_ssize_t j
-    for j in range(n):
-        acc = acc + a[j] * b[j]
-    return acc
+cdef inline Py_ssize_t _floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """Python's ``a // b`` for ``b > 0`` (C division truncates toward zero)."""
+    cdef Py_ssize_t q = a / b
+    if a % b != 0 and a < 0:
+        q = q - 1
+    return q
 
 
-cdef inline void _transpose_gather_block(
-    const floating[:, :, ::1] x, const floating[:, :, ::1] f, floating[:, :, ::1] y,
-    Py_ssize_t n, Py_ssize_t o0, Py_ssize_t o1,
-    Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+cdef inline void _phase_strip(floating* y, Py_ssize_t ysj, Py_ssize_t ysc, const floating* f,
+                              const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                              const floating* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
+                              Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cout, cin, n)
+    else:
+        conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cout, cin, n)
+
+
+cdef Py_ssize_t _phase_taps(Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+                            Py_ssize_t* counts, Py_ssize_t* ks, Py_ssize_t* cs, Py_ssize_t maxt) noexcept nogil:
+    """Fill the polyphase tap table; return the most taps of one phase (the table's width).
+
+    Output ``o`` with ``o % s == r`` (in blocks that start at a multiple of ``s``) is reached by
+    the taps ``k`` with ``(r + pad - k*d) % s == 0``, reading input ``o // s + c`` with
+    ``c = (r + pad - k*d) / s``. Row ``r`` of ``ks``/``cs`` (``maxt`` wide) lists them in
+    decreasing ``k`` (increasing input position). With ``maxt == 0`` only ``counts`` is filled.
+    O(K + s).
+    """
+    cdef Py_ssize_t k, r, most = 0
+    for r in range(s):
+        counts[r] = 0
+    for k in range(K - 1, -1, -1):
+        r = (k * d - pad) % s
+        if r < 0:
+            r = r + s
+        if maxt:
+            ks[r * maxt + counts[r]] = k
+            cs[r * maxt + counts[r]] = (r + pad - k * d) // s
+        counts[r] += 1
+        if counts[r] > most:
+            most = counts[r]
+    return most
+
+
+def phase_taps(Py_ssize_t taps, Py_ssize_t stride, Py_ssize_t dilation, Py_ssize_t pad_before):
+    """The polyphase tap table as arrays ``(counts[s], k[s, maxt], c[s, maxt])`` (for tests and
+    teaching; the kernels build it in C)."""
+    counts = np.zeros(stride, dtype=np.intp)
+    cdef Py_ssize_t[::1] cv = counts
+    cdef Py_ssize_t maxt = max(_phase_taps(taps, stride, dilation, pad_before, &cv[0], NULL, NULL, 0), 1)
+    ks = np.zeros((stride, maxt), dtype=np.intp)
+    cs = np.zeros((stride, maxt), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] kv = ks, csv = cs
+    _phase_taps(taps, stride, dilation, pad_before, &cv[0], &kv[0, 0], &csv[0, 0], maxt)
+    return counts, ks, cs
+
+
+cdef class _TapTable:
+    """The polyphase tap table in C memory, with the offsets the direct kernel reads: per phase
+    ``r``, ``woff = k*Cout*Cin`` (the tap's filter slice) and ``xoff = c - cmin`` (its first input
+    row in the block's copy). Freed with the object."""
+    cdef Py_ssize_t s, maxt, cmin, cmax
+    cdef Py_ssize_t* counts
+    cdef Py_ssize_t* ks
+    cdef Py_ssize_t* cs
+
+    def __cinit__(self, Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad, Py_ssize_t tapsize):
+        cdef Py_ssize_t r, t
+        self.s = s
+        self.counts = <Py_ssize_t*> malloc(s * sizeof(Py_ssize_t))
+        if self.counts == NULL:
+            raise MemoryError("conv1dt: no memory for the tap table")
+        self.maxt = max(_phase_taps(K, s, d, pad, self.counts, NULL, NULL, 0), 1)
+        self.ks = <Py_ssize_t*> malloc(s * self.maxt * sizeof(Py_ssize_t))
+        self.cs = <Py_ssize_t*> malloc(s * self.maxt * sizeof(Py_ssize_t))
+        if self.ks == NULL or self.cs == NULL:
+            raise MemoryError("conv1dt: no memory for the tap table")
+        _phase_taps(K, s, d, pad, self.counts, self.ks, self.cs, self.maxt)
+        self.cmin = self.cmax = 0
+        for r in range(s):
+            for t in range(self.counts[r]):
+                if (r == 0 and t == 0) or self.cs[r * self.maxt + t] < self.cmin:
+                    self.cmin = self.cs[r * self.maxt + t]
+                if (r == 0 and t == 0) or self.cs[r * self.maxt + t] > self.cmax:
+                    self.cmax = self.cs[r * self.maxt + t]
+        # from here on: ks holds filter offsets, cs holds offsets into the block's input copy
+        for r in range(s):
+            for t in range(self.counts[r]):
+                self.ks[r * self.maxt + t] *= tapsize
+                self.cs[r * self.maxt + t] -= self.cmin
+
+    def __dealloc__(self):
+        free(self.counts)
+        free(self.ks)
+        free(self.cs)
+
+
+cdef void _direct_block(
+    const floating[:, :, ::1] x, bint x_ncw, const floating[:, :, ::1] f, floating[:, :, ::1] y,
+    bint y_ncw, floating* xs, Py_ssize_t span, Py_ssize_t cmin,
+    const Py_ssize_t* ntaps, const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t maxt,
+    Py_ssize_t n, Py_ssize_t b, Py_ssize_t s, Py_ssize_t strip,
 ) noexcept nogil:
-    """Fill ``y[n, o0:o1, :]`` by gathering, for each output, the taps that reach it."""
-    cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
-    cdef Py_ssize_t K = f.shape[0], cout = f.shape[1]
-    cdef Py_ssize_t o, p, k, kmin, kmax, q, i, co
-    cdef floating* yrow
-    cdef const floating* xrow
-    cdef const floating* frow
-    for o in range(o0, o1):
-        yrow = &y[n, o, 0]
-        for co in range(cout):
-            yrow[co] = 0
-        # o = i*s + k*d - pad  <=>  i*s = p - k*d  with p = o + pad, and 0 <= i < M:
-        # k <= p / d, and k >= (p - (M-1)*s) / d.
-        p = o + pad
-        if p < 0:
-            continue
-        kmax = p // d
-        if kmax > K - 1:
-            kmax = K - 1
-        q = p - (M - 1) * s
-        kmin = 0 if q <= 0 else (q + d - 1) // d
-        # Taps in decreasing k, i.e. increasing input position i: each output sums its
-        # contributions in the order a scatter over i would add them.
-        k = kmax
-        while k >= kmin:
-            q = p - k * d
-            if q % s == 0:
-                i = q // s
-                xrow = &x[n, i, 0]
-                frow = &f[k, 0, 0]
-                for co in range(cout):
-                    yrow[co] = yrow[co] + _dot(xrow, frow + co * cin, cin)
-            k = k - 1
+    """Outputs ``b*s*strip .. (b+1)*s*strip - 1`` of batch ``n``.
+
+    First the input rows the block reads, ``i = b*strip + cmin .. + span - 1``, are copied
+    channel-major into ``xs``, zeros outside the signal. Then each of the ``s`` polyphase
+    components (outputs ``ob, ob + s, ...``, ``ob = b*s*strip + r``) is an ordinary correlation
+    of ``xs`` with the taps of phase ``r``: no multiply touches an inserted zero.
+    """
+    cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
+    cdef Py_ssize_t M = x.shape[2] if x_ncw else x.shape[1]
+    cdef Py_ssize_t cout = f.shape[1]
+    cdef Py_ssize_t L = y.shape[2] if y_ncw else y.shape[1]
+    cdef Py_ssize_t o0 = b * s * strip, ibase = b * strip + cmin
+    cdef Py_ssize_t u, i, ci, r, ob, cnt
+    # rows ibase + ulo .. ibase + uhi - 1 lie inside the signal; the rest of xs is zero
+    cdef Py_ssize_t ulo = -ibase if ibase < 0 else 0
+    cdef Py_ssize_t uhi = M - ibase if M - ibase < span else span
+    if uhi < ulo:
+        uhi = ulo
+    for ci in range(cin):
+        memset(xs + ci * span, 0, ulo * sizeof(floating))
+        memset(xs + ci * span + uhi, 0, (span - uhi) * sizeof(floating))
+        if (x_ncw or cin == 1) and uhi > ulo:
+            memcpy(xs + ci * span + ulo, &x[n, ci, ibase + ulo] if x_ncw else &x[n, ibase + ulo, 0],
+                   (uhi - ulo) * sizeof(floating))
+    if not x_ncw and cin > 1 and uhi > ulo:
+        if floating is float:
+            conv1dt_rows_to_channels_f32(xs + ulo, span, &x[n, ibase + ulo, 0], cin, uhi - ulo)
+        else:
+            conv1dt_rows_to_channels_f64(xs + ulo, span, &x[n, ibase + ulo, 0], cin, uhi - ulo)
+    for r in range(s):
+        ob = o0 + r
+        if ob >= L:
+            break
+        cnt = (L - ob + s - 1) // s
+        if cnt > strip:
+            cnt = strip
+        if y_ncw:
+            _phase_strip(&y[n, 0, ob], s, L, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt, ntaps[r],
+                         xs, span, cout, cin, cnt)
+        else:
+            _phase_strip(&y[n, ob, 0], s * cout, 1, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt,
+                         ntaps[r], xs, span, cout, cin, cnt)
 
 
-def transpose_gather(
+def transpose_direct(
+    const floating[:, :, ::1] x,
+    bint x_ncw,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    bint y_ncw,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t strip,
+    int num_threads,
+):
+    """conv1d_transpose for few channels: polyphase, vectorised along the width, in either layout.
+
+    ``x`` is ``[N, M, Cin]`` (or ``[N, Cin, M]`` when ``x_ncw``); ``f`` is ``[K, Cout, Cin]``;
+    ``y`` is ``[N, L, Cout]`` (or ``[N, Cout, L]`` when ``y_ncw``) and is overwritten. Work items
+    are (batch, block of ``stride*strip`` outputs), each owned by one thread; the blocks depend
+    on the shape only, so the bits do not depend on the thread count.
+    """
+    cdef Py_ssize_t N = x.shape[0]
+    cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
+    cdef Py_ssize_t cout = f.shape[1], K = f.shape[0]
+    cdef Py_ssize_t L = y.shape[2] if y_ncw else y.shape[1]
+    cdef Py_ssize_t B = stride * strip
+    cdef Py_ssize_t nblocks = (L + B - 1) // B
+    cdef Py_ssize_t item, span
+    cdef _TapTable table
+    cdef floating* scratch
+    if N == 0 or L == 0:
+        return
+    table = _TapTable(K, stride, dilation, pad_before, cout * cin)
+    span = strip + table.cmax - table.cmin
+    scratch = <floating*> malloc(num_threads * max(cin * span, 1) * sizeof(floating))
+    if scratch == NULL:
+        raise MemoryError(f"conv1dt: no memory for {num_threads} x {cin * span} scratch elements")
+    try:
+        with nogil, parallel(num_threads=num_threads):
+            for item in prange(N * nblocks, schedule="static"):
+                _direct_block(x, x_ncw, f, y, y_ncw, scratch + threadid() * cin * span, span,
+                              table.cmin, table.counts, table.ks, table.cs, table.maxt,
+                              item // nblocks, item % nblocks, stride, strip)
+    finally:
+        free(scratch)
+
+
+cdef inline void _gemm(int m, int n, int k, const floating* a, int lda, const floating* b, int ldb,
+                       floating beta, floating* c, int ldc) noexcept nogil:
+    """``C[m x n] = A^T B + beta C`` in BLAS's column-major terms (A is ``k x m``, B is ``k x n``)."""
+    cdef char ta = b'T', tb = b'N'
+    cdef floating one = 1
+    if floating is float:
+        sgemm(&ta, &tb, &m, &n, &k, &one, <float*> a, &lda, <float*> b, &ldb, &beta, c, &ldc)
+    else:
+        dgemm(&ta, &tb, &m, &n, &k, &one, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
+
+
+def transpose_blas(
     const floating[:, :, ::1] x,
     const floating[:, :, ::1] f,
     floating[:, :, ::1] y,
     Py_ssize_t stride,
     Py_ssize_t dilation,
     Py_ssize_t pad_before,
+    Py_ssize_t rows,
     int num_threads,
 ):
-    """conv1d_transpose by gathering: ``y[n, o, co] = sum x[n, i, ci] * f[k, co, ci]``.
+    """conv1d_transpose for many channels: one GEMM per (block, tap), straight into the output.
 
-    ``x`` is ``[N, M, Cin]``, ``f`` is ``[K, Cout, Cin]``, ``y`` is ``[N, L, Cout]`` and is
-    overwritten. Work items are (batch, block of outputs); each thread owns its outputs, so there
-    are no races and each element is summed in one fixed order, whatever the thread count.
+    ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). Work
+    items are (batch, block of ``rows*stride`` outputs). Tap ``k`` sends input row ``i`` to output
+    row ``o = i*s + k*d - pad``, so the rows it writes in a block are every ``s``-th one: a GEMM
+    ``y[o, :] += x[i, :] @ f[k].T`` with leading dimension ``s*Cout`` accumulates in place. Taps go
+    in decreasing ``k``; the blocks do not depend on the thread count, so neither do the bits.
+    BLAS must run single-threaded inside (the caller arranges it).
     """
-    cdef Py_ssize_t N = y.shape[0], L = y.shape[1]
-    cdef Py_ssize_t nblocks = (L + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t item, n, o0, o1
+    cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
+    cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
+    cdef Py_ssize_t B = rows * stride
+    cdef Py_ssize_t nblocks = (L + B - 1) // B
+    cdef Py_ssize_t item, n, o0, o1, k, off, ilo, ihi
     if N == 0 or L == 0:
         return
     for item in prange(N * nblocks, nogil=True, schedule="static", num_threads=num_threads):
         n = item // nblocks
-        o0 = (item % nblocks) * BLOCK
-        o1 = o0 + BLOCK
+        o0 = (item % nblocks) * B
+        o1 = o0 + B
         if o1 > L:
             o1 = L
-        _transpose_gather_block(x, f, y, n, o0, o1, stride, dilation, pad_before)
+        memset(&y[n, o0, 0], 0, (o1 - o0) * cout * sizeof(floating))
+        k = K - 1
+        while k >= 0:
+            off = k * dilation - pad_before
+            # rows i with o0 <= i*s + off < o1 and 0 <= i < M
+            ilo = _floordiv(o0 - off + stride - 1, stride)
+            ihi = _floordiv(o1 - 1 - off, stride) + 1
+            if ilo < 0:
+                ilo = 0
+            if ihi > M:
+                ihi = M
+            if ilo < ihi:
+                _gemm(<int> cout, <int> (ihi - ilo), <int> cin, &f[k, 0, 0], <int> cin,
+                      &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * stride + off, 0], <int> (stride * cout))
+            k = k - 1
+
+
+cdef void _col2im_block(
+    const floating[:, :, ::1] x, const floating[:, :, ::1] f, floating[:, :, ::1] y, floating* z,
+    const Py_ssize_t[::1] ntaps, const Py_ssize_t[:, ::1] ks, const Py_ssize_t[:, ::1] cs,
+    Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+) noexcept nogil:
+    """Outputs ``b*rows*s .. (b+1)*rows*s - 1`` of batch ``n``: one GEMM, then a gather.
+
+    ``z[i - ilo, k*Cout + co] = x[n, i, :] . f[k, co, :]`` for every input row ``i`` the block
+    reads (one GEMM with ``K*Cout`` columns, efficient however few output channels there are);
+    then output ``o = o0 + r + j*s`` sums ``z[o0/s + j + c - ilo, k*Cout + co]`` over the taps
+    ``(k, c)`` of phase ``r``, in decreasing ``k``.
+    """
+    cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
+    cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
+    cdef Py_ssize_t kc = K * cout
+    cdef Py_ssize_t o0 = b * rows * s, o1 = o0 + rows * s
+    cdef Py_ssize_t ilo, ihi, r, ob, cnt, j, t, co, row
+    cdef floating acc
+    cdef floating* yrow
+    if o1 > L:
+        o1 = L
+    ilo = _floordiv(o0 + pad - (K - 1) * d + s - 1, s)
+    ihi = _floordiv(o1 - 1 + pad, s) + 1
+    if ilo < 0:
+        ilo = 0
+    if ihi > M:
+        ihi = M
+    if ilo < ihi:
+        _gemm(<int> kc, <int> (ihi - ilo), <int> cin, &f[0, 0, 0], <int> cin, &x[n, ilo, 0], <int> cin,
+              0, z, <int> kc)
+    for r in range(s):
+        ob = o0 + r
+        if ob >= o1:
+            break
+        cnt = (o1 - ob + s - 1) // s
+        for j in range(cnt):
+            yrow = &y[n, ob + j * s, 0]
+            for co in range(cout):
+                yrow[co] = 0
+            for t in range(ntaps[r]):
+                row = b * rows + j + cs[r, t]
+                if ilo <= row < ihi:
+                    for co in range(cout):
+                        yrow[co] = yrow[co] + z[(row - ilo) * kc + ks[r, t] * cout + co]
+
+
+def transpose_col2im(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t rows,
+    int num_threads,
+):
+    """conv1d_transpose for few output channels and many taps or input channels: per block of
+    ``rows*stride`` outputs, one GEMM of the input rows with all taps at once, then a gather.
+
+    ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). Blocks
+    are fixed by the shape; rows shared by two blocks are multiplied in both (a fraction
+    ``Keff / (rows*stride)`` of the work), so each thread owns its outputs. BLAS must run
+    single-threaded inside (the caller arranges it).
+    """
+    cdef Py_ssize_t N = x.shape[0], K = f.shape[0], cout = f.shape[1], L = y.shape[1]
+    cdef Py_ssize_t B = rows * stride
+    cdef Py_ssize_t nblocks = (L + B - 1) // B
+    cdef Py_ssize_t zrows = rows + ((K - 1) * dilation) // stride + 2
+    cdef Py_ssize_t item
+    if N == 0 or L == 0:
+        return
+    counts, ks_a, cs_a = phase_taps(K, stride, dilation, pad_before)
+    cdef Py_ssize_t[::1] ntaps = counts
+    cdef Py_ssize_t[:, ::1] ks = ks_a, cs = cs_a
+    scratch_a = np.empty((num_threads, zrows * K * cout), dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] scratch = scratch_a
+    with nogil, parallel(num_threads=num_threads):
+        for item in prange(N * nblocks, schedule="static"):
+            _col2im_block(x, f, y, &scratch[threadid(), 0], ntaps, ks, cs, item // nblocks,
+                          item % nblocks, rows, stride, dilation, pad_before)

@@ -1,8 +1,8 @@
 """Argument normalisation at the public boundary (pure Python).
 
 Everything here turns what a user may pass (lists, ints, views of any memory layout, any byte
-order) into what the kernels take: C-contiguous native-endian arrays in the internal NWC layout,
-and plain positive ints. Each function raises ValueError or TypeError naming the argument.
+order) into what the kernels take: arrays of one float dtype and plain positive ints (the public
+function then makes them C-contiguous and native-endian, in the user's NWC or NCW layout). Each function raises ValueError or TypeError naming the argument.
 """
 import numbers
 import operator
@@ -16,8 +16,6 @@ __all__ = [
     "window_param",
     "as_operands",
     "as_shape",
-    "to_nwc",
-    "from_nwc",
 ]
 
 DATA_FORMATS = ("NWC", "NCW")
@@ -28,6 +26,10 @@ COMPUTE_DTYPES = {
     np.dtype(np.float32): np.dtype(np.float32),
     np.dtype(np.float64): np.dtype(np.float64),
 }
+
+
+# Native-endian float dtypes, as the dtype objects arrays carry.
+_NATIVE = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
 def parse_data_format(data_format):
@@ -66,6 +68,8 @@ def window_param(value, name, data_format, default=1):
     """
     if value is None:
         return default
+    if type(value) is int and value >= 1:  # the common case, decided without further checks
+        return value
     if isinstance(value, numbers.Integral) or (isinstance(value, np.ndarray) and value.ndim == 0):
         v = _as_int(value, name)
     else:
@@ -112,6 +116,9 @@ def as_operands(input, filters):
     array, so ``conv1d_transpose([[[1.0]]], f32_filters, ...)`` computes in float32 as TensorFlow
     does. Two arrays of different dtypes are a TypeError.
     """
+    if (type(input) is np.ndarray and type(filters) is np.ndarray and input.dtype is filters.dtype
+            and input.dtype in _NATIVE and input.ndim == 3 and filters.ndim == 3):
+        return input, filters, input.dtype  # the common case, decided without further checks
     x = _as_float_array(input, "input")
     f = _as_float_array(filters, "filters")
     xt, ft = x.dtype.newbyteorder("="), f.dtype.newbyteorder("=")
@@ -130,6 +137,10 @@ def as_operands(input, filters):
 
 def as_shape(output_shape, name="output_shape"):
     """Return ``output_shape`` as a tuple of 3 non-negative ints (list, tuple or integer array)."""
+    if type(output_shape) in (list, tuple) and len(output_shape) == 3:
+        a, b, c = output_shape
+        if type(a) is int and type(b) is int and type(c) is int and min(a, b, c) >= 0:
+            return (a, b, c)  # the common case, decided without further checks
     if isinstance(output_shape, np.ndarray):
         if output_shape.dtype.kind not in "iu":
             raise ValueError(f"{name} must hold integers, got an array of dtype {output_shape.dtype}")
@@ -145,17 +156,3 @@ def as_shape(output_shape, name="output_shape"):
         if v < 0:
             raise ValueError(f"{name}[{j}] must be non-negative, got {v}")
     return shape
-
-
-def to_nwc(x, data_format, dtype):
-    """``x`` as a C-contiguous, native-endian array of ``dtype`` in NWC order (copies only if needed)."""
-    if data_format == "NCW":
-        x = x.transpose(0, 2, 1)
-    return np.ascontiguousarray(x, dtype=dtype)
-
-
-def from_nwc(y, data_format):
-    """The kernel's NWC result laid out in ``data_format`` (C-contiguous)."""
-    if data_format == "NCW":
-        return np.ascontiguousarray(y.transpose(0, 2, 1))
-    return y

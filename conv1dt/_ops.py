@@ -1,13 +1,13 @@
 """The public operations: TF-shaped signatures, validation once, then dispatch."""
+import numpy as np
+
 from . import _dispatch
 from ._geometry import transpose_geometry
 from ._layout import (
     as_operands,
     as_shape,
-    from_nwc,
     parse_data_format,
     parse_padding,
-    to_nwc,
     window_param,
 )
 
@@ -115,6 +115,7 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     out_shape = as_shape(output_shape)
     geom = transpose_geometry(x.shape, f.shape, out_shape, stride, dilation, padding, data_format)
     compute = "float32" if dtype == "float16" else dtype
-    y = _dispatch.conv1d_transpose(to_nwc(x, data_format, compute),
-                                   to_nwc(f, "NWC", compute), geom)
-    return from_nwc(y, data_format).astype(dtype, copy=False)
+    x = np.ascontiguousarray(x, dtype=compute)
+    f = np.ascontiguousarray(f, dtype=compute)
+    y = _dispatch.conv1d_transpose(x, f, geom, data_format)
+    return y.astype(dtype, copy=False)

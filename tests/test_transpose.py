@@ -117,13 +117,16 @@ def test_thread_count_does_not_change_bits(rng):
     np.testing.assert_array_equal(one, two)
 
 
-def test_the_compiled_kernel_runs(monkeypatch):
-    """No silent fallback: with the kernel broken, the call fails."""
+def test_the_compiled_kernels_run(monkeypatch):
+    """No silent fallback: with the kernels broken, calls on either path fail."""
     from conv1dt import _kernels
 
     def broken(*args):
         raise RuntimeError("kernel called")
 
-    monkeypatch.setattr(_kernels, "transpose_gather", broken)
+    for name in ("transpose_direct", "transpose_blas"):
+        monkeypatch.setattr(_kernels, name, broken)
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2, 1], 1)
+    with pytest.raises(RuntimeError, match="kernel called"):
+        conv1dt.conv1d_transpose(np.ones((2, 64, 32)), np.ones((3, 32, 32)), [2, 64, 32], 1)

@@ -1,0 +1,103 @@
+/* The inner loop of conv1dt's direct kernel, compiled for several instruction sets.
+ *
+ * The build is portable (no -march), so on its own the compiler may only use SSE2. On GCC and
+ * Clang for x86-64 Linux, `target_clones` compiles phase_strip once per listed instruction-set
+ * level and picks the best one for the running CPU when the module loads (an ifunc): AVX-512
+ * (x86-64-v4) or AVX2+FMA (x86-64-v3) where the hardware has them, SSE2 anywhere. Elsewhere it is
+ * compiled once, for whatever the compiler targets.
+ *
+ * phase_strip: one polyphase component of a strip of outputs,
+ *
+ *     y[j*ysj + co*ysc] = sum over taps t and ci of w[t][co][ci] * x[ci*ldx + xoff[t] + j]
+ *
+ * for j in [0, n) and co in [0, cout), where w[t] = f + woff[t] is tap t's [cout][cin] slice and
+ * `x` is a channel-major, zero-padded copy of the input rows the strip reads, so the loop has no
+ * bounds checks and no multiply by an inserted zero. Outputs are computed CH positions by up to
+ * NC channels at a time in a local array the compiler keeps in vector registers across all taps
+ * and input channels (each x vector loaded once serves NC channels). Each output sums its terms
+ * in one fixed order, taps as given and then ci ascending, whatever the vector width.
+ */
+#ifndef CONV1DT_SIMD_H
+#define CONV1DT_SIMD_H
+#include <stddef.h>
+
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define CONV1DT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CONV1DT_CLONES
+#endif
+
+#define CONV1DT_CH 32
+
+/* NC output channels co0 .. co0+NC-1, positions j0 .. j0+M-1 (M a constant or a variable). */
+#define CONV1DT_TILE(T, NC, CHN, M)                                                               \
+    do {                                                                                     \
+        T acc[NC][CHN];                                                                      \
+        for (int c = 0; c < NC; ++c)                                                         \
+            for (int t = 0; t < CHN; ++t)                                                    \
+                acc[c][t] = 0;                                                               \
+        for (ptrdiff_t k = 0; k < ntaps; ++k) {                                              \
+            const T *restrict wk = f + woff[k] + co0 * cin;                                  \
+            const T *restrict xk = x + xoff[k] + j0;                                         \
+            for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \
+                const T *restrict xr = xk + ci * ldx;                                        \
+                for (int c = 0; c < NC; ++c) {                                               \
+                    const T wv = wk[c * cin + ci];                                           \
+                    for (ptrdiff_t t = 0; t < (M); ++t)                                      \
+                        acc[c][t] += wv * xr[t];                                             \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        T *restrict yo = y + co0 * ysc + j0 * ysj;                                           \
+        for (ptrdiff_t t = 0; t < (M); ++t)                                                  \
+            for (int c = 0; c < NC; ++c)                                                     \
+                yo[t * ysj + c * ysc] = acc[c][t];                                           \
+    } while (0)
+
+#define CONV1DT_PHASE_STRIP(NAME, T)                                                         \
+    CONV1DT_CLONES static void NAME(                                                         \
+        T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,                    \
+        const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,     \
+        const T *restrict x, ptrdiff_t ldx, ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)      \
+    {                                                                                        \
+        ptrdiff_t co0 = 0;                                                                   \
+        for (; co0 + 4 <= cout; co0 += 4) {                                                  \
+            ptrdiff_t j0 = 0;                                                                \
+            for (; j0 + CONV1DT_CH <= n; j0 += CONV1DT_CH)                                   \
+                CONV1DT_TILE(T, 4, CONV1DT_CH, CONV1DT_CH);                                  \
+            if (j0 < n)                                                                      \
+                CONV1DT_TILE(T, 4, CONV1DT_CH, n - j0);                                      \
+        }                                                                                    \
+        for (; co0 < cout; ++co0) {                                                          \
+            ptrdiff_t j0 = 0;                                                                \
+            for (; j0 + 2 * CONV1DT_CH <= n; j0 += 2 * CONV1DT_CH)                           \
+                CONV1DT_TILE(T, 1, 2 * CONV1DT_CH, 2 * CONV1DT_CH);                          \
+            for (; j0 < n; j0 += CONV1DT_CH)                                                 \
+                CONV1DT_TILE(T, 1, CONV1DT_CH, (n - j0 < CONV1DT_CH ? n - j0 : CONV1DT_CH)); \
+        }                                                                                    \
+    }
+
+CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f32, float)
+CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f64, double)
+
+/* rows_to_channels: dst[ci*ld + u] = src[u*cin + ci] for u in [0, count): `count` NWC input rows
+ * copied channel-major, in tiles of 64 rows so the source tile stays in L1. */
+#define CONV1DT_ROWS_TO_CHANNELS(NAME, T)                                                    \
+    CONV1DT_CLONES static void NAME(T *restrict dst, ptrdiff_t ld, const T *restrict src,    \
+                                    ptrdiff_t cin, ptrdiff_t count)                          \
+    {                                                                                        \
+        for (ptrdiff_t u0 = 0; u0 < count; u0 += 64) {                                       \
+            const ptrdiff_t m = count - u0 < 64 ? count - u0 : 64;                           \
+            for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \
+                T *restrict d = dst + ci * ld + u0;                                          \
+                const T *restrict sp = src + u0 * cin + ci;                                  \
+                for (ptrdiff_t u = 0; u < m; ++u)                                            \
+                    d[u] = sp[u * cin];                                                      \
+            }                                                                                \
+        }                                                                                    \
+    }
+
+CONV1DT_ROWS_TO_CHANNELS(conv1dt_rows_to_channels_f32, float)
+CONV1DT_ROWS_TO_CHANNELS(conv1dt_rows_to_channels_f64, double)
+
+#endif

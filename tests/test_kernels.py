@@ -1,0 +1,105 @@
+"""Every kernel behind the dispatch, forced on each geometry, against the reference.
+
+The public tests see whichever kernel the dispatch rule picks; here each kernel runs every case,
+including long signals that span many work blocks (and block edges that cut through the
+polyphase components), so a kernel the rule seldom picks is held to the same standard.
+"""
+import numpy as np
+import pytest
+
+import conv1dt
+from conv1dt import _dispatch, _kernels
+from conftest import accepted_widths, assert_matches, geometry, oracle, random_operands, terms_per_output
+
+KERNELS = ["direct", "col2im", "blas"]
+
+
+def run(kernel, x, f, shape, s, d, padding, data_format):
+    g = geometry(x, f, shape, s, d, padding, data_format)
+    dt = x.dtype
+    return _dispatch.conv1d_transpose(np.ascontiguousarray(x), np.ascontiguousarray(f), g, data_format,
+                                      kernel=kernel).astype(dt)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_small_grid(kernel, padding, data_format, dtype):
+    rng = np.random.default_rng(7)
+    for s in (1, 2, 3, 4):
+        for d in (1, 2, 3):
+            for k in (1, 2, 3, 5, 7):
+                for m, cin, cout in ((1, 1, 1), (3, 3, 2), (5, 5, 9)):
+                    x, f = random_operands(rng, 2, m, cin, cout, k, dtype, data_format)
+                    for wide in accepted_widths(m, k, s, d, padding):
+                        shape = [2, wide, cout] if data_format == "NWC" else [2, cout, wide]
+                        y = run(kernel, x, f, shape, s, d, padding, data_format)
+                        y64, bound = oracle(x, f, shape, s, d, padding, data_format)
+                        assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype,
+                                       f"{kernel} s={s} d={d} K={k} M={m} L={wide}")
+
+
+LONG = [  # (N, M, Cin, Cout, K, s, d, padding): many blocks, strips and GEMM row blocks
+    (2, 700, 1, 1, 5, 1, 1, "SAME"),
+    (1, 900, 2, 3, 9, 3, 2, "VALID"),
+    (3, 333, 4, 5, 16, 8, 1, "SAME"),
+    (1, 150, 3, 1, 300, 64, 1, "SAME"),     # overlap-add: K >> s
+    (2, 520, 6, 70, 4, 2, 3, "VALID"),
+    (1, 1100, 17, 2, 33, 5, 1, "SAME"),
+]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("case", LONG, ids=[str(c) for c in LONG])
+def test_long_signals(kernel, case):
+    n, m, cin, cout, k, s, d, padding = case
+    rng = np.random.default_rng(m)
+    for data_format in ("NWC", "NCW"):
+        x, f = random_operands(rng, n, m, cin, cout, k, np.float32, data_format)
+        for wide in (accepted_widths(m, k, s, d, padding)[0], accepted_widths(m, k, s, d, padding)[-1]):
+            shape = [n, wide, cout] if data_format == "NWC" else [n, cout, wide]
+            y = run(kernel, x, f, shape, s, d, padding, data_format)
+            y64, bound = oracle(x, f, shape, s, d, padding, data_format)
+            assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), np.float32, f"{kernel} {case}")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_bits_do_not_depend_on_threads(kernel):
+    rng = np.random.default_rng(3)
+    x, f = random_operands(rng, 3, 800, 6, 5, 12, np.float32)
+    shape = [3, 2400, 5]
+    outs = []
+    try:
+        for t in (1, 2, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(run(kernel, x, f, shape, 3, 1, "SAME", "NWC"))
+    finally:
+        conv1dt.set_num_threads(None)
+    for other in outs[1:]:
+        np.testing.assert_array_equal(outs[0], other)
+
+
+def test_phase_table():
+    """Each tap lands in exactly one phase, in decreasing order, at the input it reads."""
+    for K, s, d, pad in [(7, 3, 2, 4), (1, 1, 1, 0), (16, 8, 1, 7), (5, 4, 2, 0)]:
+        counts, ks, cs = _kernels.phase_taps(K, s, d, pad)
+        seen = []
+        for r in range(s):
+            taps = list(ks[r, :counts[r]])
+            assert taps == sorted(taps, reverse=True)
+            for k, c in zip(taps, cs[r, :counts[r]]):
+                assert (r + pad - k * d) % s == 0 and c * s == r + pad - k * d
+            seen += taps
+        assert sorted(seen) == list(range(K))
+
+
+def test_dispatch_rule():
+    g = lambda cin, cout, k=4, s=2, m=4096: geometry(np.zeros((1, m, cin)), np.zeros((k, cout, cin)),
+                                                     [1, m * s, cout], s, 1, "SAME", "NWC")
+    assert _dispatch.choose_kernel(g(1, 1)) == "direct"
+    assert _dispatch.choose_kernel(g(16, 32)) == "direct"
+    assert _dispatch.choose_kernel(g(513, 1, k=1024, s=256, m=64)) == "col2im"
+    assert _dispatch.choose_kernel(g(128, 64)) == "blas"
+    assert _dispatch.choose_kernel(g(128, 64, m=2)) == "blas"
+    assert _dispatch.choose_kernel(g(128, 64, m=1, k=1)) == "direct"  # too small to matter
