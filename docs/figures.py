@@ -1,0 +1,192 @@
+"""The documentation's figures, drawn at build time by matplotlib's plot directive.
+
+Each public function draws one figure on a new matplotlib figure. The numbers come from conv1dt
+itself (the compiled ``conv1d_transpose`` and ``conv1dt.reference``), so a figure cannot drift
+from what the library computes. Use in a page as::
+
+    .. plot:: figures.py scatter
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+
+import conv1dt
+from conv1dt import reference
+from conv1dt._geometry import transpose_geometry
+
+PHASE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+ZERO_COLOR = "#bbbbbb"
+
+
+def _single(x, f, stride, padding="VALID", dilation=1, width=None):
+    """conv1d_transpose of one 1-channel signal by one 1-channel filter, as a 1-D array."""
+    x = np.asarray(x, dtype=float)
+    f = np.asarray(f, dtype=float)
+    if width is None:
+        width = (len(x) - 1) * stride + (len(f) - 1) * dilation + 1
+    y = conv1dt.conv1d_transpose(x.reshape(1, -1, 1), f.reshape(-1, 1, 1), [1, width, 1], stride,
+                                 padding, dilations=dilation)
+    return y[0, :, 0]
+
+
+def _cell(ax, col, row, text, face, edge="#444444", bold=False):
+    ax.add_patch(Rectangle((col, row), 1, 1, facecolor=face, edgecolor=edge, linewidth=0.8))
+    ax.text(col + 0.5, row + 0.5, text, ha="center", va="center",
+            fontweight="bold" if bold else "normal")
+
+
+def scatter():
+    """Each input sample stamps a scaled copy of the filter, every ``s`` outputs."""
+    x, f, s = [1.0, 2.0, 3.0], [1.0, 10.0, 100.0], 2
+    total = _single(x, f, s)
+    width = len(total)
+    fig, ax = plt.subplots(figsize=(7.5, 2.9))
+    for i, xi in enumerate(x):
+        one_hot = np.zeros(len(x))
+        one_hot[i] = xi
+        stamp = _single(one_hot, f, s)           # what sample i alone contributes
+        for o in range(width):
+            if i * s <= o < i * s + len(f):
+                _cell(ax, o, len(x) - i, f"{stamp[o]:g}", PHASE_COLORS[i])
+                ax.patches[-1].set_alpha(0.35)
+            else:
+                _cell(ax, o, len(x) - i, "", "white", edge="#dddddd")
+        ax.text(-0.3, len(x) - i + 0.5, f"x[{i}] = {xi:g} stamps x[{i}]·f from o = {i * s}",
+                ha="right", va="center")
+    for o in range(width):
+        _cell(ax, o, -0.4, f"{total[o]:g}", "#f2f2f2", bold=True)
+        ax.text(o + 0.5, len(x) + 1.3, str(o), ha="center", va="center", color="#555555")
+    ax.text(-0.3, len(x) + 1.3, "output o", ha="right", va="center", color="#555555")
+    ax.text(-0.3, 0.1, "y = sum of the stamps", ha="right", va="center", fontweight="bold")
+    ax.add_patch(Rectangle((4, -0.4), 1, len(x) + 1.4, fill=False, edgecolor="black", lw=1.8))
+    ax.text(width + 0.3, 0.1, "gather: column o = 4 sums\ny[4] = x[1]·f[2] + x[2]·f[0]",
+            ha="left", va="center", fontsize=8)
+    ax.set_xlim(-8.5, width + 5.5)
+    ax.set_ylim(-0.6, len(x) + 1.7)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title("conv1d_transpose of x = [1, 2, 3] by f = [1, 10, 100], stride 2, VALID:\n"
+                 "each row is a scatter (one input stamps the filter), each column a gather",
+                 fontsize=9)
+    return fig
+
+
+def _matrix_panel(ax, C, title, row_label, col_label):
+    rows, cols = C.shape
+    for r in range(rows):
+        for c in range(cols):
+            v = int(C[r, c])
+            if v:
+                _cell(ax, c, rows - 1 - r, f"f{v - 1}", PHASE_COLORS[v - 1])
+                ax.patches[-1].set_alpha(0.45)
+            else:
+                _cell(ax, c, rows - 1 - r, "", "white", edge="#dddddd")
+    ax.set_xlim(0, cols)
+    ax.set_ylim(0, rows)
+    ax.set_aspect("equal")
+    ax.set_xticks(np.arange(cols) + 0.5, [str(c) for c in range(cols)])
+    ax.set_yticks(np.arange(rows) + 0.5, [str(r) for r in range(rows)][::-1])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xlabel(col_label)
+    ax.set_ylabel(row_label)
+    ax.set_title(title, fontsize=9)
+
+
+def matrices():
+    """conv1d's matrix C for stride 1 and 2, and C^T, which is conv1d_transpose."""
+    f = np.array([1.0, 2.0, 3.0]).reshape(3, 1, 1)      # the entry value k+1 marks tap f[k]
+    g1 = transpose_geometry((1, 7, 1), f.shape, (1, 9, 1), 1, 1, "VALID", "NWC")
+    g2 = transpose_geometry((1, 4, 1), f.shape, (1, 9, 1), 2, 1, "VALID", "NWC")
+    C1 = reference.conv1d_matrix(f, g1)
+    C2 = reference.conv1d_matrix(f, g2)
+    fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.6), gridspec_kw={"width_ratios": [9, 9, 4]})
+    _matrix_panel(axes[0], C1, "conv1d, stride 1: C (7 x 9), Toeplitz", "narrow i", "wide o")
+    _matrix_panel(axes[1], C2, "conv1d, stride 2: C (4 x 9),\nthe band steps 2 columns a row",
+                  "narrow i", "wide o")
+    _matrix_panel(axes[2], C2.T, "conv1d_transpose,\nstride 2: C$^T$ (9 x 4)", "wide o", "narrow i")
+    fig.suptitle("K = 3 taps, L = 9, VALID: entry (i, o) holds f[k] where o = i*s + k", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def polyphase():
+    """Zero insertion versus the polyphase split, for stride 2 and 5 taps."""
+    s = 2
+    x = np.array([1.0, 3.0, 2.0, -1.0, 2.0, 1.0])
+    f = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 3
+    y = _single(x, f, s)
+    u = np.zeros((len(x) - 1) * s + 1)
+    u[::s] = x                                        # x with s-1 zeros between its samples
+    fig, axes = plt.subplots(2, 2, figsize=(9.5, 5.2))
+
+    ax = axes[0, 0]
+    pos = np.arange(len(u))
+    real = pos % s == 0
+    ax.stem(pos[real], u[real], basefmt=" ")
+    ax.plot(pos[~real], u[~real], "x", color=ZERO_COLOR, ms=8, mew=2, label="inserted zeros")
+    ax.set_title(f"(a) zero insertion: u = x with {s - 1} zero between samples\n"
+                 "conv1d_transpose = u convolved with f (stride 1)", fontsize=9)
+    ax.legend(loc="upper right", frameon=False)
+    ax.set_xlabel("position in u")
+
+    ax = axes[0, 1]
+    for k, fk in enumerate(f):
+        ax.bar(k, fk, color=PHASE_COLORS[k % s], width=0.6)
+        ax.text(k, fk + 0.02, f"f[{k}]", ha="center", va="bottom")
+    ax.set_title(f"(b) the filter's taps, coloured by phase k mod {s}:\n"
+                 f"f[0::{s}] = taps 0, 2, 4 and f[1::{s}] = taps 1, 3", fontsize=9)
+    ax.set_ylim(0, 1.25)
+    ax.set_xlabel("tap k")
+
+    ax = axes[1, 0]
+    o = np.arange(len(y))
+    for r in range(s):
+        ax.stem(o[r::s], y[r::s], linefmt=PHASE_COLORS[r], markerfmt="o", basefmt=" ",
+                label=f"phase {r}: y[{r}::{s}]")
+    ax.axhline(0, color="#888888", lw=0.5)
+    ax.set_title("(c) the output y, each sample coloured by its phase o mod 2", fontsize=9)
+    ax.legend(loc="upper right", frameon=False)
+    ax.set_xlabel("output o")
+
+    ax = axes[1, 1]
+    for r in range(s):
+        part = np.convolve(x, f[r::s])                # phase r alone: an ordinary convolution
+        q = np.arange(len(part))
+        ax.plot(q, part, "o-", color=PHASE_COLORS[r], label=f"np.convolve(x, f[{r}::{s}])")
+    ax.axhline(0, color="#888888", lw=0.5)
+    ax.set_title(f"(d) polyphase: phase r is x convolved with f[r::{s}],\n"
+                 "no multiplication by an inserted zero", fontsize=9)
+    ax.legend(loc="upper right", frameon=False)
+    ax.set_xlabel("q, where o = q*s + r")
+    fig.tight_layout()
+    return fig
+
+
+def checkerboard():
+    """Uneven overlap when K is not a multiple of s: 1-D counts and their 2-D outer product."""
+    m, s = 8, 2
+    fig, axes = plt.subplots(2, 3, figsize=(9.5, 5.6), gridspec_kw={"height_ratios": [1, 1.6]})
+    for col, k in enumerate((3, 4, 5)):
+        # A constant input and a constant filter: each output counts the taps that land on it.
+        y = _single(np.ones(m), np.ones(k), s, padding="SAME", width=m * s)
+        ax = axes[0, col]
+        colors = [PHASE_COLORS[o % s] for o in range(len(y))]
+        ax.bar(np.arange(len(y)), y, color=colors, width=0.8)
+        ax.set_ylim(0, 3.4)
+        ax.set_xticks(range(0, len(y), 4))
+        ax.set_title(f"K = {k}, s = {s}: " + ("even" if k % s == 0 else "uneven") + " overlap",
+                     fontsize=9)
+        ax.set_xlabel("output o")
+        if col == 0:
+            ax.set_ylabel("taps landing on o")
+        ax = axes[1, col]
+        ax.imshow(np.outer(y, y), cmap="gray", vmin=0, vmax=9, interpolation="nearest")
+        ax.set_title("the same filter in 2-D\n(separable, outer product)", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"conv1d_transpose of ones({m}) by ones(K), stride {s}, SAME "
+                 f"(colour: phase o mod {s})", fontsize=9)
+    fig.tight_layout()
+    return fig
