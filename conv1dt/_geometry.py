@@ -106,9 +106,10 @@ def conv1d_geometry(x_shape, f_shape, stride, dilation, padding, data_format, gr
         raise ValueError(f"{f_name} must have at least one tap, got {fs}={tuple(f_shape)}")
     _check_divides(groups, cin, f"input.shape[{c_ax}] (in_channels)")
     if cin_g * groups != cin:
-        per = "in_channels" if groups == 1 else f"in_channels per group, times groups={groups}"
+        per, split = ("in_channels", "") if groups == 1 else (
+            "in_channels per group", f", {cin // groups} in each of groups={groups}")
         raise ValueError(
-            f"{fs}[1] ({per}) is {cin_g}, but input has {cin} channels "
+            f"{fs}[1] ({per}) is {cin_g}, but input has {cin} channels{split} "
             f"(input.shape[{c_ax}] for data_format={data_format!r})"
         )
     _check_divides(groups, cout, f"{fs}[2] (out_channels)")

@@ -88,6 +88,19 @@ def test_reference_agrees_with_im2col(rng):
                     np.testing.assert_allclose(want, im2col_backprop_filter(w, dz, g), rtol=1e-12, atol=1e-12)
 
 
+def test_padding_is_zero_padding_then_valid(rng):
+    """The filter gradient with SAME or explicit padding is the VALID one of the zero-padded input."""
+    from test_conv1d import zero_padded
+    for padding in ["SAME", (2, 0), (1, 3), (0, 4), (6, 6)]:
+        for s, d, k in [(1, 1, 3), (2, 1, 4), (3, 2, 2), (2, 3, 3)]:
+            for wide in conv1d_widths(k, s, d, padding, (1, 4, 9, 10)):
+                w, f_shape, dz = operands(rng, 2, wide, k, s, d, padding, "NWC", 2, 2, 3, np.float64)
+                padded, _ = zero_padded(w, padding, k, s, d)
+                df = conv1dt.conv1d_backprop_filter(w, f_shape, dz, s, explicit(padding, "NWC"), dilations=d, groups=2)
+                np.testing.assert_array_equal(
+                    df, conv1dt.conv1d_backprop_filter(padded, f_shape, dz, s, "VALID", dilations=d, groups=2))
+
+
 @st.composite
 def cases(draw):
     padding = draw(st.one_of(st.sampled_from(["SAME", "VALID"]),

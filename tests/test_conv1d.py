@@ -78,6 +78,30 @@ def test_reference_agrees_with_im2col(rng):
                     np.testing.assert_allclose(want, im2col_conv1d(w, f, g), rtol=1e-12, atol=1e-12)
 
 
+def zero_padded(w, padding, k, s, d):
+    """``(w padded with zeros, (lo, hi))``, the pads written out here independently: explicit
+    pairs as given, SAME as TensorFlow documents it (total ``max((ceil(L/s) - 1)*s + Keff - L, 0)``,
+    the smaller half before)."""
+    if padding == "SAME":
+        wide, keff = w.shape[1], (k - 1) * d + 1
+        total = max((-(-wide // s) - 1) * s + keff - wide, 0)
+        padding = (total // 2, total - total // 2)
+    lo, hi = (0, 0) if padding == "VALID" else padding
+    return np.pad(w, [(0, 0), (lo, hi), (0, 0)]), (lo, hi)
+
+
+def test_padding_is_zero_padding_then_valid(rng):
+    """conv1d with SAME or explicit padding is VALID conv1d of the zero-padded input."""
+    for padding in ["SAME", (2, 0), (1, 3), (0, 4), (6, 6)]:
+        for s, d, k in [(1, 1, 3), (2, 1, 4), (3, 2, 2), (2, 3, 3)]:
+            for wide in conv1d_widths(k, s, d, padding, (1, 4, 9, 10)):
+                w = random_array(rng, (2, wide, 4), np.float64)
+                f = random_array(rng, (k, 2, 6), np.float64)
+                padded, pads = zero_padded(w, padding, k, s, d)
+                y = conv1dt.conv1d(w, f, s, explicit(padding, "NWC"), dilations=d, groups=2)
+                np.testing.assert_array_equal(y, conv1dt.conv1d(padded, f, s, "VALID", dilations=d, groups=2))
+
+
 @st.composite
 def cases(draw):
     padding = draw(st.one_of(st.sampled_from(["SAME", "VALID"]),

@@ -135,3 +135,177 @@ def test_width_error_for_empty_input_is_a_value_error():
     x = np.zeros((2, 0, 3), np.float32)
     with pytest.raises(ValueError, match=r"output_shape\[1\] is 3, but an input of width 0.*gives width 0"):
         conv1dt.conv1d_transpose(x, F, [2, 3, 6], 2)
+
+
+# --- groups and explicit padding on conv1d_transpose -------------------------------------------
+
+XG = np.zeros((2, 5, 4), dtype=np.float32)     # Cin = 4
+FG = np.zeros((4, 3, 4), dtype=np.float32)     # K=4, Cout/groups = 3, Cin = 4
+
+TRANSPOSE_FAMILY_ERRORS = [
+    (dict(input=XG, filters=FG, output_shape=[2, 10, 6], groups=3), r"input\.shape\[2\] \(in_channels\) is 4, which groups=3 does not divide"),
+    (dict(input=XG, filters=FG, output_shape=[2, 10, 3], groups=2), r"output_shape\[2\] is 3, but filters\.shape\[1\] \(output channels per group\) is 3, which with groups=2 gives 6"),
+    (dict(input=XG, filters=FG, output_shape=[2, 10, 6], groups=0), r"groups must be positive, got 0"),
+    (dict(input=XG, filters=FG, output_shape=[2, 10, 6], groups=-2), r"groups must be positive, got -2"),
+    (dict(input=XG, filters=FG, output_shape=[2, 10, 6], groups=2.0), r"groups must be an integer, got 2\.0"),
+    (dict(input=XG, filters=FG, output_shape=[2, 10, 6], groups=True), r"groups must be an integer, got True"),
+    (dict(input=XG, filters=FG, output_shape=[2, 10, 6], groups=None), r"groups must be an integer, got None"),
+    # explicit padding: (M-1)*s + Keff - lo - hi = 8 + 4 - 3 = 9 .. 10
+    (dict(padding=[[0, 0], [1, 2], [0, 0]], output_shape=[2, 8, 6]), r"output_shape\[1\] is 8, but an input of width 5 with stride 2, dilation 1, 4 taps and explicit padding \(1, 2\) gives widths 9\.\.10"),
+    (dict(padding=[[0, 0], [10, 10], [0, 0]], output_shape=[2, 0, 6]), r"output_shape\[1\] is 0.*explicit padding \(10, 10\) gives no width"),
+    (dict(padding=[[0, 0], [-1, 2], [0, 0]]), r"padding\[1\]\[0\] must be non-negative, got -1"),
+    (dict(padding=[[0, 0], [1, -2], [0, 0]]), r"padding\[1\]\[1\] must be non-negative, got -2"),
+    (dict(padding=[[1, 0], [1, 2], [0, 0]]), r"padding must be \[0, 0\] in the batch and channel dimensions for data_format='NWC', got padding=\[\[1, 0\], \[1, 2\], \[0, 0\]\]"),
+    (dict(padding=[[0, 0], [0, 0], [1, 2]]), r"padding must be \[0, 0\] in the batch and channel dimensions for data_format='NWC'"),
+    (dict(padding=[[0, 0], [1.5, 2], [0, 0]]), r"padding\[1\]\[0\] must be an integer, got 1\.5"),
+    (dict(padding=[[0, 0], [1, 2]]), r"padding must be 'SAME' or 'VALID', got \[\[0, 0\], \[1, 2\]\] \(explicit padding is written \[\[0, 0\], \[lo, hi\], \[0, 0\]\] for data_format='NWC'\)"),
+    (dict(padding=[1, 2]), r"padding must be 'SAME' or 'VALID', got \[1, 2\]"),
+    (dict(padding=[[0, 0], [1, 2, 3], [0, 0]]), r"padding must be 'SAME' or 'VALID'"),
+    (dict(padding=np.array([[0, 0], [1.0, 2.0], [0, 0]])), r"padding must be 'SAME' or 'VALID'"),
+    (dict(padding="EXPLICIT"), r"padding must be 'SAME' or 'VALID', got 'EXPLICIT'"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", TRANSPOSE_FAMILY_ERRORS, ids=[m for _, m in TRANSPOSE_FAMILY_ERRORS])
+def test_transpose_groups_and_padding_errors(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        call(**overrides)
+
+
+def test_explicit_padding_forms():
+    """Lists, tuples and integer arrays are accepted; NCW pads the last position."""
+    want = call(padding=[[0, 0], [1, 2], [0, 0]], output_shape=[2, 9, 6])
+    for form in (((0, 0), (1, 2), (0, 0)), np.array([[0, 0], [1, 2], [0, 0]], np.int8),
+                 [[0, 0], [np.int64(1), 2], [0, 0]]):
+        np.testing.assert_array_equal(call(padding=form, output_shape=[2, 9, 6]), want)
+    x = np.zeros((2, 3, 5), np.float32)
+    assert conv1dt.conv1d_transpose(x, F, [2, 6, 9], 2, [[0, 0], [0, 0], [1, 2]], "NCW").shape == (2, 6, 9)
+    with pytest.raises(ValueError, match=r"for data_format='NCW'"):
+        conv1dt.conv1d_transpose(x, F, [2, 6, 9], 2, [[0, 0], [1, 2], [0, 0]], "NCW")
+
+
+# --- conv1d ---------------------------------------------------------------------------------------
+
+W = np.zeros((2, 9, 6), dtype=np.float32)      # NWC: N=2, L=9, Cin=6
+FC = np.zeros((3, 6, 4), dtype=np.float32)     # K=3, Cin/groups=6, Cout=4
+CONV_OK = dict(input=W, filters=FC, stride=2)
+
+
+def conv(**overrides):
+    kwargs = dict(CONV_OK)
+    kwargs.update(overrides)
+    return conv1dt.conv1d(**kwargs)
+
+
+def test_conv1d_baseline_is_valid():
+    assert conv().shape == (2, 5, 4)
+
+
+CONV1D_VALUE_ERRORS = [
+    (dict(input=np.zeros((9, 6), np.float32)), r"input must be 3-D"),
+    (dict(filters=np.zeros((6, 4), np.float32)), r"filters must be 3-D"),
+    (dict(filters=np.zeros((0, 6, 4), np.float32)), r"filters must have at least one tap, got filters\.shape=\(0, 6, 4\)"),
+    (dict(filters=np.zeros((3, 5, 4), np.float32)), r"filters\.shape\[1\] \(in_channels\) is 5, but input has 6 channels \(input\.shape\[2\] for data_format='NWC'\)"),
+    (dict(filters=np.zeros((3, 6, 4), np.float32), groups=2), r"filters\.shape\[1\] \(in_channels per group\) is 6, but input has 6 channels, 3 in each of groups=2"),
+    (dict(filters=np.zeros((3, 2, 4), np.float32), groups=4), r"input\.shape\[2\] \(in_channels\) is 6, which groups=4 does not divide"),
+    (dict(filters=np.zeros((3, 3, 5), np.float32), groups=2), r"filters\.shape\[2\] \(out_channels\) is 5, which groups=2 does not divide"),
+    (dict(groups=0), r"groups must be positive, got 0"),
+    (dict(groups=1.0), r"groups must be an integer"),
+    (dict(stride=0), r"stride must be positive, got 0"),
+    (dict(stride=[2, 2, 1]), r"stride must be 1 in the batch and channel dimensions"),
+    (dict(stride=[1.0]), r"stride\[0\] must be an integer"),
+    (dict(dilations=[1, 1]), r"dilations must be an int or a list of 1 or 3 ints"),
+    (dict(padding="same"), r"padding must be 'SAME' or 'VALID', got 'same'"),
+    (dict(padding=[[0, 0], [-1, 0], [0, 0]]), r"padding\[1\]\[0\] must be non-negative, got -1"),
+    (dict(data_format="NCHW"), r"data_format must be 'NWC' or 'NCW', got 'NCHW'"),
+    # an input narrower than Keff - s - lo - hi has a negative output width
+    (dict(input=np.zeros((2, 1, 6), np.float32), filters=np.zeros((5, 6, 4), np.float32), stride=2, padding="VALID"),
+     r"input\.shape\[1\] is 1, but 5 taps with dilation 1, stride 2 and VALID padding need an input width of at least 3"),
+    (dict(input=np.zeros((2, 1, 6), np.float32), stride=1, dilations=3, padding=[[0, 0], [1, 1], [0, 0]]),
+     r"input\.shape\[1\] is 1, but 3 taps with dilation 3, stride 1 and explicit padding \(1, 1\) need an input width of at least 4"),
+    (dict(input=[[[1.0], [2.0, 3.0]]]), r"input could not be read as an array"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", CONV1D_VALUE_ERRORS, ids=[m for _, m in CONV1D_VALUE_ERRORS])
+def test_conv1d_value_errors(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        conv(**overrides)
+
+
+CONV1D_TYPE_ERRORS = [
+    (dict(input=W.astype(np.int32)), r"input must have dtype float16, float32, float64, complex64 or complex128, got int32"),
+    (dict(filters=FC.astype(bool)), r"filters must have dtype .* got bool"),
+    (dict(input=W.astype(np.float64)), r"input and filters must have the same dtype, got float64 and float32"),
+    (dict(input=W.astype(np.complex64)), r"input and filters must have the same dtype, got complex64 and float32"),
+    (dict(filters=(FC + 1j).tolist()), r"input and filters must have the same dtype, got float32 and complex128"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", CONV1D_TYPE_ERRORS, ids=[m for _, m in CONV1D_TYPE_ERRORS])
+def test_conv1d_type_errors(overrides, message):
+    with pytest.raises(TypeError, match=message):
+        conv(**overrides)
+
+
+def test_conv1d_ncw_messages_index_the_ncw_axes():
+    w = np.zeros((2, 6, 1), np.float32)
+    with pytest.raises(ValueError, match=r"input\.shape\[2\] is 1, but 3 taps"):
+        conv1dt.conv1d(w, FC, 1, "VALID", "NCW", 3)
+    with pytest.raises(ValueError, match=r"input has 5 channels \(input\.shape\[1\] for data_format='NCW'\)"):
+        conv1dt.conv1d(np.zeros((2, 5, 9), np.float32), FC, 1, "SAME", "NCW")
+
+
+# --- conv1d_backprop_filter -----------------------------------------------------------------------
+
+DZ = np.zeros((2, 5, 4), dtype=np.float32)     # conv1d(W, FC, 2, SAME) is [2, 5, 4]
+BPF_OK = dict(input=W, filter_shape=[3, 6, 4], out_backprop=DZ, strides=2)
+
+
+def bpf(**overrides):
+    kwargs = dict(BPF_OK)
+    kwargs.update(overrides)
+    return conv1dt.conv1d_backprop_filter(**kwargs)
+
+
+def test_backprop_filter_baseline_is_valid():
+    assert bpf().shape == (3, 6, 4)
+
+
+BPF_VALUE_ERRORS = [
+    (dict(out_backprop=np.zeros((5, 4), np.float32)), r"out_backprop must be 3-D"),
+    (dict(filter_shape=[3, 6]), r"filter_shape must have 3 elements, got 2"),
+    (dict(filter_shape=[3, -6, 4]), r"filter_shape\[1\] must be non-negative, got -6"),
+    (dict(filter_shape=[3, 6.0, 4]), r"filter_shape\[1\] must be an integer"),
+    (dict(filter_shape=None), r"filter_shape must be a sequence of 3 ints"),
+    (dict(filter_shape=[0, 6, 4]), r"filter_shape must have at least one tap, got filter_shape=\(0, 6, 4\)"),
+    (dict(filter_shape=[3, 5, 4]), r"filter_shape\[1\] \(in_channels\) is 5, but input has 6 channels"),
+    (dict(filter_shape=[3, 3, 4], groups=3), r"filter_shape\[1\] \(in_channels per group\) is 3, but input has 6 channels, 2 in each of groups=3"),
+    (dict(filter_shape=[3, 3, 3], groups=2, out_backprop=np.zeros((2, 5, 3), np.float32)), r"filter_shape\[2\] \(out_channels\) is 3, which groups=2 does not divide"),
+    (dict(out_backprop=np.zeros((3, 5, 4), np.float32)), r"out_backprop\.shape\[0\] is 3, but input has batch size 2"),
+    (dict(out_backprop=np.zeros((2, 5, 5), np.float32)), r"out_backprop\.shape\[2\] is 5, but filter_shape\[2\] \(out_channels\) is 4"),
+    (dict(out_backprop=np.zeros((2, 4, 4), np.float32)), r"out_backprop\.shape\[1\] is 4, but an input of width 9 with stride 2, dilation 1, 3 taps and SAME padding gives width 5"),
+    (dict(out_backprop=np.zeros((2, 5, 4), np.float32), padding="VALID"), r"out_backprop\.shape\[1\] is 5, .* VALID padding gives width 4"),
+    (dict(strides=0), r"strides must be positive, got 0"),
+    (dict(groups=-1), r"groups must be positive, got -1"),
+    (dict(padding=[[0, 0], [0, -3], [0, 0]]), r"padding\[1\]\[1\] must be non-negative, got -3"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BPF_VALUE_ERRORS, ids=[m for _, m in BPF_VALUE_ERRORS])
+def test_backprop_filter_value_errors(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        bpf(**overrides)
+
+
+BPF_TYPE_ERRORS = [
+    (dict(out_backprop=DZ.astype(np.int64)), r"out_backprop must have dtype .* got int64"),
+    (dict(out_backprop=DZ.astype(np.float64)), r"input and out_backprop must have the same dtype, got float32 and float64"),
+    (dict(input=W.astype(np.complex128), out_backprop=DZ.astype(np.complex64)), r"input and out_backprop must have the same dtype, got complex128 and complex64"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BPF_TYPE_ERRORS, ids=[m for _, m in BPF_TYPE_ERRORS])
+def test_backprop_filter_type_errors(overrides, message):
+    with pytest.raises(TypeError, match=message):
+        bpf(**overrides)

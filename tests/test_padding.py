@@ -54,3 +54,60 @@ def test_same_padding_splits_smaller_half_first():
 def test_valid_pads_nothing():
     assert _padding.pad_before(12, 5, 3, 2, 1, "VALID") == 0
     assert _padding.pad_after(12, 5, 3, 2, 1, "VALID") == 0
+
+
+def brute_explicit_width(wide, k, s, d, lo, hi):
+    """Windows of span Keff starting every s samples inside the signal padded by lo and hi."""
+    keff = (k - 1) * d + 1
+    return len([start for start in range(0, wide + lo + hi, s) if start + keff <= wide + lo + hi])
+
+
+PAIRS = [(0, 0), (1, 0), (0, 1), (2, 3), (5, 1), (0, 7)]
+
+
+def test_explicit_forward_width_is_the_window_count():
+    for lo, hi in PAIRS:
+        for wide in range(0, 30):
+            for k in range(1, 5):
+                for s in range(1, 4):
+                    for d in range(1, 3):
+                        assert _padding.forward_width(wide, k, s, d, (lo, hi)) == \
+                            brute_explicit_width(wide, k, s, d, lo, hi), (wide, k, s, d, lo, hi)
+
+
+def test_explicit_transposed_range_is_the_preimage_of_forward_width():
+    """As for VALID: the widths L >= 0 whose padded conv1d has width M, where that width is not
+    negative (TensorFlow refuses a negative one)."""
+    for lo, hi in PAIRS:
+        for m in range(0, 6):
+            for k in range(1, 5):
+                for s in range(1, 4):
+                    for d in range(1, 3):
+                        keff = (k - 1) * d + 1
+                        pre = [L for L in range(0, 60)
+                               if brute_explicit_width(L, k, s, d, lo, hi) == m
+                               and (L + lo + hi - keff + s) // s >= 0]
+                        a, b = _padding.transposed_width_range(m, k, s, d, (lo, hi))
+                        assert pre == list(range(a, b + 1)), (m, k, s, d, lo, hi, pre, a, b)
+
+
+def test_valid_is_the_explicit_pair_zero_zero():
+    for wide in range(0, 20):
+        for k, s, d in [(1, 1, 1), (3, 2, 1), (4, 3, 2)]:
+            m = _padding.forward_width(wide, k, s, d, "VALID")
+            assert m == _padding.forward_width(wide, k, s, d, (0, 0))
+            assert _padding.transposed_width_range(m, k, s, d, "VALID") == \
+                _padding.transposed_width_range(m, k, s, d, (0, 0))
+
+
+def test_explicit_pads_before_and_after():
+    """pad_before is lo; at the narrowest accepted width pad_after is hi."""
+    for lo, hi in PAIRS:
+        for m, k, s, d in [(4, 3, 2, 1), (1, 5, 1, 2), (6, 2, 3, 1)]:
+            narrowest = _padding.transposed_width_range(m, k, s, d, (lo, hi))[0]
+            if narrowest == 0:
+                continue
+            assert _padding.pad_before(narrowest, m, k, s, d, (lo, hi)) == lo
+            assert _padding.pad_after(narrowest, m, k, s, d, (lo, hi)) == hi
+    assert _padding.describe_padding((1, 2)) == "explicit padding (1, 2)"
+    assert _padding.describe_padding("SAME") == "SAME padding"

@@ -1,0 +1,183 @@
+"""conv1d_transpose beyond TensorFlow's conv1d_transpose: groups, explicit padding, complex.
+
+Oracles: ``conv1dt.reference.conv1d_transpose`` in float64/complex128 (with the gamma_n bounds of
+conftest.py), and two that share nothing with the grouped, padded or complex code paths:
+``zero_insertion`` run group by group and concatenated, and the full VALID result cropped by
+``lo`` and ``hi`` (the definition of explicit padding).
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import conv1dt
+from conv1dt._geometry import transpose_geometry
+from conv1dt._padding import transposed_width_range
+from conftest import (
+    assert_family_matches,
+    explicit,
+    family_oracle,
+    random_array,
+    signal_shape,
+    transpose_terms,
+    zero_insertion,
+)
+
+DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+PADDINGS = ["SAME", "VALID", (2, 0), (1, 3), (0, 6)]
+GROUPS = [(1, 3, 2), (2, 2, 3), (3, 1, 1)]   # (groups, in channels per group, out channels per group)
+
+
+def widths(m, k, s, d, padding):
+    lo, hi = transposed_width_range(m, k, s, d, padding)
+    return range(lo, hi + 1)
+
+
+def check(x, f, wide, s, d, padding, data_format, groups, what=""):
+    n = x.shape[0]
+    shape = signal_shape(n, wide, f.shape[1] * groups, data_format)
+    y = conv1dt.conv1d_transpose(x, f, shape, s, explicit(padding, data_format), data_format, d,
+                                 groups=groups)
+    assert y.shape == shape and y.dtype == x.dtype
+    g = transpose_geometry(x.shape, f.shape, shape, s, d, padding, data_format, groups)
+    want, bound = family_oracle("transpose", x, f, g, data_format)
+    assert_family_matches(y, want, bound, transpose_terms(g), what)
+    return y
+
+
+@pytest.mark.parametrize("groups,cing,coutg", GROUPS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("padding", PADDINGS, ids=str)
+def test_grid_against_reference(padding, data_format, dtype, groups, cing, coutg):
+    """Strides 1..3, dilations 1..2, 1, 2 or 4 taps, input widths 0..5, every accepted width."""
+    rng = np.random.default_rng(abs(hash((str(padding), data_format, groups))) % 2**32)
+    cases = 0
+    for s in (1, 2, 3):
+        for d in (1, 2):
+            for k in (1, 2, 4):
+                for m in (0, 1, 2, 5):
+                    x = random_array(rng, signal_shape(2, m, groups * cing, data_format), dtype)
+                    f = random_array(rng, (k, coutg, groups * cing), dtype)
+                    for wide in widths(m, k, s, d, padding):
+                        check(x, f, wide, s, d, padding, data_format, groups,
+                              f"s={s} d={d} K={k} M={m} L={wide}")
+                        cases += 1
+    assert cases >= 50
+
+
+def test_groups_are_independent_transposes(rng):
+    """Group j of the output is the ungrouped transpose of group j of the input (zero insertion)."""
+    for groups, cing, coutg in GROUPS + [(4, 2, 1)]:
+        for s, d, k, padding in [(2, 1, 4, "SAME"), (3, 2, 3, "VALID"), (1, 1, 2, "SAME")]:
+            x = random_array(rng, (2, 6, groups * cing), np.float64)
+            f = random_array(rng, (k, coutg, groups * cing), np.float64)
+            wide = widths(6, k, s, d, padding)[-1]
+            y = conv1dt.conv1d_transpose(x, f, [2, wide, groups * coutg], s, padding, dilations=d,
+                                         groups=groups)
+            parts = [zero_insertion(x[..., j * cing:(j + 1) * cing], f[..., j * cing:(j + 1) * cing],
+                                    [2, wide, coutg], s, d, padding) for j in range(groups)]
+            np.testing.assert_allclose(y, np.concatenate(parts, axis=2), rtol=1e-12, atol=1e-12)
+
+
+def test_explicit_padding_crops_the_full_result(rng):
+    """Explicit (lo, hi): the full VALID result cropped by lo at the start and hi at the end, at
+    the narrowest width; wider accepted widths continue the full result, then zeros."""
+    for s, d, k in [(1, 1, 3), (2, 1, 4), (3, 2, 3), (2, 3, 1)]:
+        x = random_array(rng, (2, 5, 3), np.float64)
+        f = random_array(rng, (k, 2, 3), np.float64)
+        full_width = 4 * s + (k - 1) * d + 1
+        full = conv1dt.conv1d_transpose(x, f, [2, full_width, 2], s, "VALID", dilations=d)
+        for lo, hi in [(0, 0), (1, 0), (0, 2), (2, 3), (full_width, 0), (3, full_width - 3)]:
+            for wide in widths(5, k, s, d, (lo, hi)):
+                y = conv1dt.conv1d_transpose(x, f, [2, wide, 2], s, [[0, 0], [lo, hi], [0, 0]], dilations=d)
+                want = np.zeros((2, wide, 2))
+                seg = full[:, lo:lo + wide]
+                want[:, :seg.shape[1]] = seg
+                np.testing.assert_allclose(y, want, rtol=1e-13, atol=1e-13)
+                if wide == full_width - lo - hi:
+                    np.testing.assert_array_equal(y, full[:, lo:full_width - hi])
+
+
+def test_valid_is_explicit_zero_padding(rng):
+    x = random_array(rng, (2, 7, 3), np.float32)
+    f = random_array(rng, (4, 5, 3), np.float32)
+    for wide in widths(7, 4, 2, 1, "VALID"):
+        np.testing.assert_array_equal(
+            conv1dt.conv1d_transpose(x, f, [2, wide, 5], 2, "VALID"),
+            conv1dt.conv1d_transpose(x, f, [2, wide, 5], 2, [[0, 0], [0, 0], [0, 0]]))
+
+
+def test_complex_is_bilinear(rng):
+    """Bit for bit the four real calls (rr - ii) + i(ri + ir); no conjugation anywhere."""
+    x = random_array(rng, (2, 9, 4), np.complex64)
+    f = random_array(rng, (3, 3, 4), np.complex64)
+    args = ([2, 18, 6], 2, [[0, 0], [1, 0], [0, 0]])
+    y = conv1dt.conv1d_transpose(x, f, *args, groups=2)
+    part = {(a, b): conv1dt.conv1d_transpose(getattr(x, a), getattr(f, b), *args, groups=2)
+            for a in ("real", "imag") for b in ("real", "imag")}
+    np.testing.assert_array_equal(y.real, part["real", "real"] - part["imag", "imag"])
+    np.testing.assert_array_equal(y.imag, part["real", "imag"] + part["imag", "real"])
+    # scaling the filters by 1j rotates the result; a conjugating op would rotate it the other way
+    np.testing.assert_allclose(conv1dt.conv1d_transpose(x, 1j * f, *args, groups=2), 1j * y, rtol=1e-6)
+
+
+@st.composite
+def cases(draw):
+    padding = draw(st.one_of(st.sampled_from(["SAME", "VALID"]),
+                             st.tuples(st.integers(0, 5), st.integers(0, 5))))
+    data_format = draw(st.sampled_from(["NWC", "NCW"]))
+    dtype = draw(st.sampled_from([np.float16, np.float32, np.float64, np.complex64, np.complex128]))
+    groups = draw(st.sampled_from([1, 1, 2, 3, 4]))
+    cing, coutg = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    n, m = draw(st.integers(0, 3)), draw(st.integers(0, 10))
+    k, s, d = draw(st.integers(1, 6)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    accepted = list(widths(m, k, s, d, padding))
+    if not accepted:  # large explicit padding can leave no width at all (a refusal, tested elsewhere)
+        padding = "SAME"
+        accepted = list(widths(m, k, s, d, padding))
+    wide = draw(st.sampled_from(accepted))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return padding, data_format, dtype, groups, cing, coutg, n, m, k, s, d, wide, seed
+
+
+@settings(max_examples=250, deadline=None)
+@given(cases())
+def test_random_against_reference(case):
+    padding, data_format, dtype, groups, cing, coutg, n, m, k, s, d, wide, seed = case
+    rng = np.random.default_rng(seed)
+    x = random_array(rng, signal_shape(n, m, groups * cing, data_format), dtype)
+    f = random_array(rng, (k, coutg, groups * cing), dtype)
+    check(x, f, wide, s, d, padding, data_format, groups, str(case))
+
+
+def test_float16_is_computed_in_float32(rng):
+    x = random_array(rng, (2, 20, 4), np.float16)
+    f = random_array(rng, (5, 3, 4), np.float16)
+    y = conv1dt.conv1d_transpose(x, f, [2, 41, 6], 2, [[0, 0], [1, 1], [0, 0]], groups=2)
+    assert y.dtype == np.float16
+    want = conv1dt.conv1d_transpose(x.astype(np.float32), f.astype(np.float32), [2, 41, 6], 2,
+                                    [[0, 0], [1, 1], [0, 0]], groups=2)
+    np.testing.assert_array_equal(y, want.astype(np.float16))
+
+
+def test_depthwise_long_signal_all_kernels(rng):
+    """Many groups and long signals reach every kernel of the per-group dispatch."""
+    for cin, cout, groups, k, s in [(32, 32, 32, 5, 2), (64, 128, 4, 3, 1), (8, 8, 2, 64, 16)]:
+        x = random_array(rng, (2, 300, cin), np.float32)
+        f = random_array(rng, (k, cout // groups, cin), np.float32)
+        check(x, f, 300 * s, s, 1, "SAME", "NWC", groups, f"{cin}x{cout}/{groups} K={k} s={s}")
+
+
+def test_bits_do_not_depend_on_threads(rng):
+    x = random_array(rng, (3, 500, 8), np.complex64)
+    f = random_array(rng, (6, 5, 8), np.complex64)
+    outs = []
+    try:
+        for t in (1, 2, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(conv1dt.conv1d_transpose(x, f, [3, 998, 10], 2, [[0, 0], [3, 4], [0, 0]], groups=2))
+    finally:
+        conv1dt.set_num_threads(None)
+    for other in outs[1:]:
+        np.testing.assert_array_equal(outs[0], other)
