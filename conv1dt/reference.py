@@ -124,6 +124,19 @@ def conv1d_backprop_filter(y, x, g):
     Returns
     -------
     ndarray, shape (K, Cw/G, Cn), of ``y``'s dtype
+
+    Examples
+    --------
+    One channel, three taps, stride 1, VALID: tap ``k`` pairs ``y[k + i]`` with ``x[i]``.
+
+    >>> import numpy as np
+    >>> from conv1dt import reference
+    >>> from conv1dt._geometry import conv1d_geometry
+    >>> y = np.array([1.0, 2.0, 3.0, 4.0]).reshape(1, 4, 1)
+    >>> x = np.array([1.0, -1.0]).reshape(1, 2, 1)
+    >>> g = conv1d_geometry(y.shape, (3, 1, 1), 1, 1, "VALID", "NWC")
+    >>> reference.conv1d_backprop_filter(y, x, g)[:, 0, 0]
+    array([-1., -1., -1.])
     """
     dt = _compute_dtype(y, x)
     df = np.zeros((g.taps, g.wide_channels // g.groups, g.narrow_channels), dtype=dt)
