@@ -21,10 +21,13 @@ which is at most ``sum |a| |b|`` term by term. The complex128 oracle adds its ow
 complex product (at most ``sqrt(2) gamma_2 |a||b|``), so complex comparisons use ``n + 2``
 against the bound computed from ``|a|`` and ``|b|``.
 """
+import json
 import math
+import zlib
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from conv1dt import reference
 from conv1dt._geometry import transpose_geometry
@@ -181,6 +184,44 @@ def conv1d_widths(k, s, d, padding, widths):
     return [w for w in widths if (w + lo + hi - keff) // s + 1 >= 0]
 
 
+# The family's test grids: dtypes, paddings ('SAME', 'VALID' or explicit (lo, hi)), and groups as
+# (groups, input channels per group, output channels per group).
+FAMILY_DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+FAMILY_PADDINGS = ["SAME", "VALID", (2, 0), (1, 3)]
+FAMILY_GROUPS = [(1, 3, 2), (2, 2, 3), (3, 1, 1)]
+
+
+def stable_seed(*parts):
+    """A seed from ``parts`` that is the same in every process (``hash`` of a str is salted)."""
+    return zlib.crc32(repr(parts).encode())
+
+
+def conv1d_grid(padding, widths=(0, 1, 4, 7)):
+    """``(s, d, k, wide)``: strides 1..3, dilations 1..2, 1, 2 or 4 taps, and the input widths
+    among ``widths`` that conv1d accepts with ``padding``."""
+    for s in (1, 2, 3):
+        for d in (1, 2):
+            for k in (1, 2, 4):
+                for wide in conv1d_widths(k, s, d, padding, widths):
+                    yield s, d, k, wide
+
+
+@st.composite
+def conv1d_cases(draw):
+    """A random conv1d-side call: ``(padding, data_format, dtype, groups, Cin/groups,
+    Cout/groups, N, K, s, d, L, seed)`` with an input width conv1d accepts."""
+    padding = draw(st.one_of(st.sampled_from(["SAME", "VALID"]),
+                             st.tuples(st.integers(0, 4), st.integers(0, 4))))
+    data_format = draw(st.sampled_from(["NWC", "NCW"]))
+    dtype = draw(st.sampled_from([np.float16] + FAMILY_DTYPES))
+    groups = draw(st.sampled_from([1, 1, 2, 3, 4]))
+    cwg, cng = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    n, k, s, d = draw(st.integers(0, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    wide = draw(st.sampled_from(conv1d_widths(k, s, d, padding, range(0, 25))))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return padding, data_format, dtype, groups, cwg, cng, n, k, s, d, wide, seed
+
+
 def conv1d_terms(g):
     """Most products summed into one conv1d output, plus one: every tap, the group's channels."""
     return g.taps * (g.wide_channels // g.groups) + 1
@@ -232,6 +273,18 @@ def im2col_backprop_filter(w, dz, g):
         df[..., j * cn:(j + 1) * cn] = np.einsum(
             "knmc,nmo->kco", cols[..., j * cw:(j + 1) * cw], dz[..., j * cn:(j + 1) * cn])
     return df
+
+
+def load_golden(path):
+    """``(info, metas, arrays)`` from a golden file written by tools/make_golden*.py (``info`` and
+    each ``meta`` entry are JSON); ``(None, [], {})`` when the file is missing."""
+    if not path.exists():
+        return None, [], {}
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    info = json.loads(str(arrays.pop("info")))
+    metas = [json.loads(s) for s in arrays.pop("meta")]
+    return info, metas, arrays
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ format and how each peer computed each case). Every recorded call is replayed, o
 * ``difference`` labels (``info["deliberate"]``) mark where conv1dt departs from the peer on purpose:
   there the peer's result is not compared, conv1dt's documented behaviour is.
 """
-import json
 import math
 import pathlib
 
@@ -30,21 +29,12 @@ import conv1dt
 from conv1dt import reference
 from conv1dt._geometry import conv1d_geometry, transpose_geometry
 from conv1dt._layout import parse_padding
+from conftest import load_golden
 
 GOLDEN = pathlib.Path(__file__).parent / "data" / "family_golden.npz"
 
 
-def _load():
-    if not GOLDEN.exists():
-        return None, [], {}
-    with np.load(GOLDEN, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    info = json.loads(str(arrays.pop("info")))
-    metas = [json.loads(s) for s in arrays.pop("meta")]
-    return info, metas, arrays
-
-
-INFO, METAS, ARRAYS = _load()
+INFO, METAS, ARRAYS = load_golden(GOLDEN)   # read once, at import
 
 
 def run(meta):

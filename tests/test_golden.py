@@ -27,7 +27,6 @@ from ``tf.nn.conv1d_transpose``. Every recorded call is replayed here, one test 
 A summary (cases, float64 cases equal to TF bit for bit, worst error relative to the bound,
 typical float32 relative error) is printed at the end of the run.
 """
-import json
 import math
 import pathlib
 
@@ -37,24 +36,14 @@ import pytest
 import conv1dt
 from conv1dt import reference
 from conv1dt._geometry import transpose_geometry
+from conftest import load_golden
 
 GOLDEN = pathlib.Path(__file__).parent / "data" / "tf_golden.npz"
 ARG_NAMES = ("input", "filters", "output_shape", "strides", "dilations", "padding", "data_format")
 DTYPE_REASONS = ("int-dtype", "mixed-dtype")
 
 
-def _load():
-    """``(info, metas, arrays)`` from the golden file, read once at import."""
-    if not GOLDEN.exists():
-        return None, [], {}
-    with np.load(GOLDEN, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    info = json.loads(str(arrays.pop("info")))
-    metas = [json.loads(s) for s in arrays.pop("meta")]
-    return info, metas, arrays
-
-
-INFO, METAS, ARRAYS = _load()
+INFO, METAS, ARRAYS = load_golden(GOLDEN)   # read once, at import
 
 
 # --- replaying a call (mirrors tools/make_golden.py's enc/dec) ----------------------------------

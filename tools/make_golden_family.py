@@ -54,10 +54,11 @@ Calls, for the replay: ``conv1d(a, b, stride, padding, data_format, dilations, g
 import argparse
 import json
 import os
-import re
 import sys
 
 import numpy as np
+
+from make_golden import _first_line, setup_tf  # tools/make_golden.py: importing it imports no TF
 
 FORMAT_VERSION = 1
 DEFAULT_SEED = 20261125
@@ -179,28 +180,11 @@ def fit_wide(cfg):
 # --------------------------------------------------------------------------------------------
 # The peers.
 
-def setup_tf():
-    """Import TF on the CPU, single-threaded and deterministic; return the module."""
-    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-    tf.config.set_visible_devices([], "GPU")
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    tf.config.experimental.enable_op_determinism()
-    return tf
-
-
 def setup_torch():
     import torch
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     return torch
-
-
-def _first_line(exc):
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", msg)[:240]
 
 
 def attempt(routes):
