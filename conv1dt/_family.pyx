@@ -295,3 +295,78 @@ def backprop_filter_blas(
             # column-major: df[k]^T[cb x cwg] += dy^T[cb x rows] @ x[rows x cwg]
             _gemm(True, <int> cb, <int> cwg, <int> (hi - lo), &dy[n, lo, c0], <int> cn,
                   &x[n, lo * stride + off, j * cwg], <int> (stride * cw), &df[k, 0, c0], <int> cn)
+
+
+# --- conv1d_transpose with groups of few channels ----------------------------------------------
+
+# Wide rows per work item of the grouped transpose kernel.
+cdef enum:
+    WIDE_BLOCK = 256
+
+
+cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, :, ::1] f,
+                                 floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t o0, Py_ssize_t o1,
+                                 Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+                                 Py_ssize_t groups) noexcept nogil:
+    """Wide rows ``o0 .. o1 - 1`` of batch ``n``.
+
+    ``y[n, o, j*Cwg + q] = sum over k, then c, of x[n, i, j*Cng + c] * f[k, q, j*Cng + c]`` over the
+    links ``o = i*s + k*d - pad``. For tap ``k`` the narrow rows whose ``o`` falls in the block are
+    ``_first_row(off - o0, s) <= i < _end_row(off, s, o1)``; each output element adds its taps in
+    increasing ``k``, each tap's channels summed first.
+    """
+    cdef Py_ssize_t M = x.shape[1], cn = x.shape[2], K = f.shape[0], cwg = f.shape[1]
+    cdef Py_ssize_t cw = y.shape[2], cng = cn // groups
+    cdef Py_ssize_t k, off, lo, hi, i, j, q, c
+    cdef floating acc
+    cdef floating* yrow
+    cdef const floating* xrow
+    cdef const floating* frow
+    memset(&y[n, o0, 0], 0, (o1 - o0) * cw * sizeof(floating))
+    for k in range(K):
+        off = k * d - pad
+        lo = _first_row(off - o0, s)
+        hi = min(M, _end_row(off, s, o1))
+        for i in range(lo, hi):
+            yrow = &y[n, i * s + off, 0]
+            xrow = &x[n, i, 0]
+            if cwg == 1 and cng == 1:          # depthwise: one product per channel
+                frow = &f[k, 0, 0]
+                for j in range(groups):
+                    yrow[j] += xrow[j] * frow[j]
+                continue
+            for j in range(groups):
+                for q in range(cwg):
+                    frow = &f[k, q, j * cng]
+                    acc = 0
+                    for c in range(cng):
+                        acc += xrow[j * cng + c] * frow[c]
+                    yrow[j * cwg + q] += acc
+
+
+def transpose_grouped(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t groups,
+    int num_threads,
+):
+    """conv1d_transpose with groups of few channels (depthwise and the like), all groups at once.
+
+    ``x`` ``[N, M, Cn]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, L, Cw]`` (overwritten). Work items
+    are (batch, block of ``WIDE_BLOCK`` wide rows), each owned by one thread, which adds into its
+    own rows only; the blocks depend on the shape only, so the bits do not depend on the thread
+    count.
+    """
+    cdef Py_ssize_t N = y.shape[0], L = y.shape[1]
+    cdef Py_ssize_t nblocks = (L + WIDE_BLOCK - 1) // WIDE_BLOCK
+    cdef Py_ssize_t item, o0
+    if N == 0 or L == 0 or y.shape[2] == 0:
+        return
+    for item in prange(N * nblocks, nogil=True, schedule="static", num_threads=num_threads):
+        o0 = (item % nblocks) * WIDE_BLOCK
+        _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), stride,
+                               dilation, pad_before, groups)

@@ -63,24 +63,11 @@ def _bilinear(op, a, b, dtype):
     return out
 
 
-def _channel_slice(a, axis, j, size):
-    """Channels ``j*size .. (j+1)*size - 1`` of ``a`` along ``axis``, C-contiguous."""
-    index = [slice(None)] * a.ndim
-    index[axis] = slice(j * size, (j + 1) * size)
-    return np.ascontiguousarray(a[tuple(index)])
-
-
 def _transpose(x, f, g, data_format):
-    """conv1d_transpose on real operands, one dispatch call per group."""
+    """conv1d_transpose on real operands: the existing dispatch, or the grouped one."""
     if g.groups == 1:
         return _dispatch.conv1d_transpose(x, f, g, data_format)
-    c_ax = 2 if data_format == "NWC" else 1
-    cin, cout = g.narrow_channels // g.groups, g.wide_channels // g.groups
-    one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
-    parts = [_dispatch.conv1d_transpose(_channel_slice(x, c_ax, j, cin), _channel_slice(f, 2, j, cin),
-                                        one, data_format)
-             for j in range(g.groups)]
-    return np.concatenate(parts, axis=c_ax)
+    return _dispatch.conv1d_transpose_groups(x, f, g, data_format)
 
 
 def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NWC",

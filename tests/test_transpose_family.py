@@ -184,3 +184,63 @@ def test_bits_do_not_depend_on_threads(rng):
         conv1dt.set_num_threads(None)
     for other in outs[1:]:
         np.testing.assert_array_equal(outs[0], other)
+
+
+GROUPED_KERNELS = ["direct", "blas"]   # all groups at once, or conv1d_transpose once per group
+
+
+def run_grouped(kernel, x, f, wide, s, d, padding, data_format, groups):
+    from conv1dt import _dispatch
+    shape = signal_shape(x.shape[0], wide, f.shape[1] * groups, data_format)
+    g = transpose_geometry(x.shape, f.shape, shape, s, d, padding, data_format, groups)
+    return g, _dispatch.conv1d_transpose_groups(np.ascontiguousarray(x), np.ascontiguousarray(f), g,
+                                                data_format, kernel)
+
+
+@pytest.mark.parametrize("kernel", GROUPED_KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_grouped_kernel(kernel, dtype):
+    """Both grouped paths forced on shapes the rule would give the other, short and long."""
+    rng = np.random.default_rng(11)
+    shapes = [(2, 1, 1), (3, 2, 3), (2, 5, 4), (4, 1, 2)]          # (groups, Cin/G, Cout/G)
+    for padding in ["SAME", "VALID", (2, 1)]:
+        for data_format in ("NWC", "NCW"):
+            for s, d, k in [(1, 1, 3), (2, 1, 4), (3, 2, 2)]:
+                for groups, cing, coutg in shapes:
+                    for m in (0, 1, 6, 300):
+                        x = random_array(rng, signal_shape(2, m, groups * cing, data_format), dtype)
+                        f = random_array(rng, (k, coutg, groups * cing), dtype)
+                        accepted = widths(m, k, s, d, padding)
+                        for wide in sorted({accepted[0], accepted[-1]}) if accepted else ():
+                            g, y = run_grouped(kernel, x, f, wide, s, d, padding, data_format, groups)
+                            want, bound = family_oracle("transpose", x, f, g, data_format)
+                            assert_family_matches(y, want, bound, transpose_terms(g),
+                                                  f"{kernel} {padding} {data_format} s={s} d={d} K={k} "
+                                                  f"G={groups} M={m} L={wide}")
+
+
+@pytest.mark.parametrize("kernel", GROUPED_KERNELS)
+def test_grouped_bits_do_not_depend_on_threads(kernel):
+    rng = np.random.default_rng(12)
+    x = random_array(rng, (3, 900, 12), np.float32)
+    f = random_array(rng, (5, 2, 12), np.float32)
+    outs = []
+    try:
+        for t in (1, 2, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(run_grouped(kernel, x, f, 1800, 2, 1, "SAME", "NWC", 6)[1])
+    finally:
+        conv1dt.set_num_threads(None)
+    for other in outs[1:]:
+        np.testing.assert_array_equal(outs[0], other)
+
+
+def test_grouped_dispatch_rule():
+    from conv1dt import _dispatch
+
+    def g(cin, cout, groups):
+        return transpose_geometry((4, 4096, cin), (3, cout // groups, cin), (4, 4096, cout), 1, 1,
+                                  "SAME", "NWC", groups)
+    assert _dispatch.choose_family_kernel(g(64, 64, 64), "transpose") == "direct"
+    assert _dispatch.choose_family_kernel(g(64, 64, 16), "transpose") == "direct"
+    assert _dispatch.choose_family_kernel(g(64, 64, 4), "transpose") == "blas"
