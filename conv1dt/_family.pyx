@@ -1,11 +1,14 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled kernels for the rest of the family: conv1d and conv1d_backprop_filter.
+"""Compiled kernels for the rest of the family: conv1d, conv1d_backprop_filter, and
+conv1d_transpose with groups of few channels.
 
 Memoryviews and ints in, the output memoryview filled, nothing else. Validation lives in the
-pure-Python layer; every kernel here gets C-contiguous arrays in the internal NWC layout: the wide
-signal ``x [N, L, Cw]``, the narrow signal ``y [N, M, Cn]`` and filters ``f [K, Cw/G, Cn]`` with
-``G`` groups (group ``j`` links wide channels ``j*Cw/G ..`` to narrow channels ``j*Cn/G ..``
-through the filter columns ``[:, :, j*Cn/G ..]``), plus plain ints that have been checked.
+pure-Python layer; every kernel here gets C-contiguous arrays in the internal NWC layout, filters
+``f [K, Cw/G, Cn]`` with ``G`` groups (group ``j`` links wide channels ``j*Cw/G ..`` to narrow
+channels ``j*Cn/G ..`` through the filter columns ``[:, :, j*Cn/G ..]``), and plain ints that have
+been checked. ``x`` is a kernel's input and ``y`` its output: conv1d reads the wide ``x [N, L, Cw]``
+into the narrow ``y [N, M, Cn]``; the grouped transpose reads the narrow ``x [N, M, Cn]`` into the
+wide ``y [N, L, Cw]``; the filter gradient reads the wide ``x`` and the narrow ``dy``.
 
 Index algebra (shared by the whole family): narrow sample ``i`` and wide sample ``o`` meet at
 tap ``k`` when ``o = i*s + k*d - pad_before``. For one tap the narrow rows ``i`` that meet the
