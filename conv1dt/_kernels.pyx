@@ -250,11 +250,18 @@ def transpose_direct(
     if scratch == NULL:
         raise MemoryError(f"conv1dt: no memory for {num_threads} x {cin * span} scratch elements")
     try:
-        with nogil, parallel(num_threads=num_threads):
-            for item in prange(N * nblocks, schedule="static"):
-                _direct_block(x, x_ncw, f, y, y_ncw, scratch + threadid() * cin * span, span,
-                              table.cmin, table.counts, table.ks, table.cs, table.maxt,
-                              item // nblocks, item % nblocks, stride, strip)
+        if num_threads == 1:  # no parallel region: small calls pay nothing for threads
+            with nogil:
+                for item in range(N * nblocks):
+                    _direct_block(x, x_ncw, f, y, y_ncw, scratch, span, table.cmin, table.counts,
+                                  table.ks, table.cs, table.maxt, item // nblocks, item % nblocks,
+                                  stride, strip)
+        else:
+            with nogil, parallel(num_threads=num_threads):
+                for item in prange(N * nblocks, schedule="static"):
+                    _direct_block(x, x_ncw, f, y, y_ncw, scratch + threadid() * cin * span, span,
+                                  table.cmin, table.counts, table.ks, table.cs, table.maxt,
+                                  item // nblocks, item % nblocks, stride, strip)
     finally:
         free(scratch)
 

@@ -81,11 +81,20 @@ CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f32, float)
 CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f64, double)
 
 /* rows_to_channels: dst[ci*ld + u] = src[u*cin + ci] for u in [0, count): `count` NWC input rows
- * copied channel-major, in tiles of 64 rows so the source tile stays in L1. */
+ * copied channel-major. For 2, 4 and 8 channels the stride is a constant, which lets the compiler
+ * de-interleave with vector shuffles; otherwise tiles of 64 rows keep the source in L1. */
+#define CONV1DT_DEINTERLEAVE(T, C)                                                           \
+    for (ptrdiff_t u = 0; u < count; ++u)                                                    \
+        for (int c = 0; c < (C); ++c)                                                        \
+            dst[c * ld + u] = src[u * (C) + c];
+
 #define CONV1DT_ROWS_TO_CHANNELS(NAME, T)                                                    \
     CONV1DT_CLONES static void NAME(T *restrict dst, ptrdiff_t ld, const T *restrict src,    \
                                     ptrdiff_t cin, ptrdiff_t count)                          \
     {                                                                                        \
+        if (cin == 2) { CONV1DT_DEINTERLEAVE(T, 2) return; }                                 \
+        if (cin == 4) { CONV1DT_DEINTERLEAVE(T, 4) return; }                                 \
+        if (cin == 8) { CONV1DT_DEINTERLEAVE(T, 8) return; }                                 \
         for (ptrdiff_t u0 = 0; u0 < count; u0 += 64) {                                       \
             const ptrdiff_t m = count - u0 < 64 ? count - u0 : 64;                           \
             for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \

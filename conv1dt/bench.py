@@ -102,7 +102,8 @@ def make_runner(name, shape, dtype, threads):
 
         return (lambda: conv1dt.conv1d_transpose(x, f, out, s, padding, dilations=d)), np.asarray
     if name == "numpy":
-        full_len = (m - 1) * s + keff
+        # the full result, and room for the zeros VALID may ask for past its last contribution
+        full_len = max((m - 1) * s + keff, pb + wide)
 
         def numpy_per_tap():
             y = np.zeros((n, full_len, cout), dtype)
@@ -246,7 +247,8 @@ def run(shapes, dtypes, peers, threads, min_time, progress):
                 scale = float(np.max(np.abs(ours))) if ours.size else 1.0
                 for name, res in results.items():
                     if name != "conv1dt" and res is not None and ours.size:
-                        row["error"][name] = float(np.max(np.abs(res - ours))) / (scale or 1.0)
+                        row["error"][name] = (float(np.max(np.abs(res - ours))) / (scale or 1.0)
+                                              if res.shape == ours.shape else float("inf"))
                 peer_ms = {kk: v for kk, v in row["ms"].items() if kk in PEERS}
                 row["best_peer"] = min(peer_ms, key=peer_ms.get) if peer_ms else None
                 row["speedup"] = peer_ms[row["best_peer"]] / row["ms"]["conv1dt"] if peer_ms else None
