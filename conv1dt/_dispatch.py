@@ -19,12 +19,25 @@ from . import _kernels
 from ._blas import single_threaded_blas
 from ._threads import get_num_threads
 
-__all__ = ["conv1d_transpose", "choose_kernel"]
+__all__ = ["conv1d_transpose", "choose_kernel", "allocate"]
 
 SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
 SMALL_MACS = 1 << 14     # below this the direct kernel runs whatever the channels
 COL2IM_ROWS = 256        # input rows per GEMM in the col2im kernel
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
+
+
+def allocate(shape, dtype):
+    """``np.empty(shape, dtype)``, or a MemoryError that says how much was asked for, raised
+    before any work is done."""
+    try:
+        return np.empty(shape, dtype=dtype)
+    except (MemoryError, ValueError):  # ValueError: larger than the address space
+        nbytes = np.dtype(dtype).itemsize
+        for n in shape:
+            nbytes *= n
+        raise MemoryError(f"conv1dt: cannot allocate the output of shape {tuple(shape)} and dtype "
+                          f"{np.dtype(dtype)} ({nbytes / 2**30:.3g} GiB)") from None
 
 
 def _strip(stride, cout):
@@ -66,7 +79,7 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None):
     g = geom
     cin, cout = g.narrow_channels, g.wide_channels
     ncw = data_format == "NCW"
-    y = np.empty((g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout), dtype=x.dtype)
+    y = allocate((g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout), x.dtype)
     if y.size == 0:
         return y
     macs = g.batch * g.narrow * g.taps * cin * cout
@@ -78,7 +91,7 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None):
         return y
     # The BLAS kernels work in NWC.
     xw = np.ascontiguousarray(x.transpose(0, 2, 1)) if ncw else x
-    yw = np.empty((g.batch, g.wide, cout), dtype=x.dtype) if ncw else y
+    yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
     with single_threaded_blas():
         if kernel == "col2im":
             _kernels.transpose_col2im(xw, f, yw, g.stride, g.dilation, g.pad_before, COL2IM_ROWS, threads)
