@@ -87,7 +87,13 @@ extensions = [
         include_dirs=[np.get_include(), "conv1dt"],
         depends=["conv1dt/_simd.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-    )
+    ),
+    Extension(
+        "conv1dt._family",
+        ["conv1dt/_family.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+    ),
 ]
 
 setup(

@@ -1,4 +1,4 @@
-"""conv1dt: the 1-D transposed convolution, the transpose of conv1d, TF-exact on Cython kernels."""
+"""conv1dt: the 1-D transposed convolution, the transpose of conv1d, and its gradient family, on Cython kernels."""
 try:
     from . import _kernels
 except ImportError as exc:  # the source tree without its built extension
@@ -8,12 +8,14 @@ except ImportError as exc:  # the source tree without its built extension
         f"checkout to use an installed conv1dt. ({exc})"
     ) from exc
 from ._config import show_config
-from ._ops import conv1d_transpose
+from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
 
 __all__ = [
     "__version__",
+    "conv1d",
+    "conv1d_backprop_filter",
     "conv1d_transpose",
     "get_num_threads",
     "set_num_threads",

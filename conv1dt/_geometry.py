@@ -1,9 +1,9 @@
 """The one geometry object every op, kernel and the reference share."""
 from typing import NamedTuple
 
-from ._padding import pad_before, transposed_width_range
+from ._padding import describe_padding, forward_width, pad_before, transposed_width_range
 
-__all__ = ["Geometry", "transpose_geometry"]
+__all__ = ["Geometry", "transpose_geometry", "conv1d_geometry", "backprop_filter_geometry"]
 
 
 class Geometry(NamedTuple):
@@ -11,8 +11,13 @@ class Geometry(NamedTuple):
 
     Narrow sample ``i`` and wide sample ``o`` are linked through tap ``k`` when
     ``o = i*stride + k*dilation - pad_before``. conv1d maps wide -> narrow (a gather over
-    ``k``), conv1d_transpose maps narrow -> wide. Internal layout is NWC; filters are
-    ``[taps, wide_channels, narrow_channels]`` (conv1d_transpose's ``[K, Cout, Cin]``).
+    ``k``), conv1d_transpose maps narrow -> wide, conv1d_backprop_filter maps (wide, narrow) ->
+    filters. Internal layout is NWC; filters are ``[taps, wide_channels/groups, narrow_channels]``
+    (conv1d_transpose's ``[K, Cout/groups, Cin]``, conv1d's ``[K, Cin/groups, Cout]``).
+
+    With ``groups = G`` the channels of both signals are split into ``G`` equal consecutive
+    parts, and part ``j`` of the narrow signal is linked only to part ``j`` of the wide one,
+    through the filter columns ``[:, :, j*Cn/G : (j+1)*Cn/G]``.
     """
 
     batch: int            # N
@@ -24,17 +29,33 @@ class Geometry(NamedTuple):
     stride: int           # s
     dilation: int         # d
     pad_before: int
+    groups: int = 1       # G: both channel counts are multiples of it
 
 
-def transpose_geometry(x_shape, f_shape, out_shape, stride, dilation, padding, data_format):
+def _axes(data_format):
+    """(width axis, channel axis) of a signal in ``data_format``."""
+    return (1, 2) if data_format == "NWC" else (2, 1)
+
+
+def _accepted(lo, hi):
+    """'widths 3..5', 'width 3' or 'no width', for messages."""
+    return f"widths {lo}..{hi}" if lo < hi else (f"width {lo}" if lo == hi else "no width")
+
+
+def _check_divides(groups, count, what):
+    if count % groups:
+        raise ValueError(f"{what} is {count}, which groups={groups} does not divide")
+
+
+def transpose_geometry(x_shape, f_shape, out_shape, stride, dilation, padding, data_format, groups=1):
     """Check conv1d_transpose's shapes against each other and return its :class:`Geometry`.
 
-    ``x_shape`` and ``out_shape`` are given in ``data_format``; ``f_shape`` is ``[K, Cout, Cin]``.
-    Messages index the arguments as the user wrote them.
+    ``x_shape`` and ``out_shape`` are given in ``data_format``; ``f_shape`` is
+    ``[K, Cout/groups, Cin]``. Messages index the arguments as the user wrote them.
     """
-    w_ax, c_ax = (1, 2) if data_format == "NWC" else (2, 1)
+    w_ax, c_ax = _axes(data_format)
     n, m, cin = x_shape[0], x_shape[w_ax], x_shape[c_ax]
-    k, cout, f_cin = f_shape
+    k, cout_g, f_cin = f_shape
     on, wide, ocout = out_shape[0], out_shape[w_ax], out_shape[c_ax]
     if k < 1:
         raise ValueError(f"filters must have at least one tap, got filters.shape={tuple(f_shape)}")
@@ -43,18 +64,89 @@ def transpose_geometry(x_shape, f_shape, out_shape, stride, dilation, padding, d
             f"filters.shape[2] (in_channels) is {f_cin}, but input has {cin} channels "
             f"(input.shape[{c_ax}] for data_format={data_format!r})"
         )
+    _check_divides(groups, cin, f"input.shape[{c_ax}] (in_channels)")
     if on != n:
         raise ValueError(f"output_shape[0] is {on}, but input has batch size {n}")
-    if ocout != cout:
+    if groups == 1 and ocout != cout_g:
         raise ValueError(
-            f"output_shape[{c_ax}] is {ocout}, but filters.shape[1] (output channels) is {cout}"
+            f"output_shape[{c_ax}] is {ocout}, but filters.shape[1] (output channels) is {cout_g}"
+        )
+    if ocout != cout_g * groups:
+        raise ValueError(
+            f"output_shape[{c_ax}] is {ocout}, but filters.shape[1] (output channels per group) "
+            f"is {cout_g}, which with groups={groups} gives {cout_g * groups}"
         )
     lo, hi = transposed_width_range(m, k, stride, dilation, padding)
     if not lo <= wide <= hi:
-        accepted = f"widths {lo}..{hi}" if lo < hi else (f"width {lo}" if lo == hi else "no width")
         raise ValueError(
             f"output_shape[{w_ax}] is {wide}, but an input of width {m} with stride {stride}, "
-            f"dilation {dilation}, {k} taps and {padding} padding gives {accepted}"
+            f"dilation {dilation}, {k} taps and {describe_padding(padding)} gives {_accepted(lo, hi)}"
         )
     pad = pad_before(wide, m, k, stride, dilation, padding)
-    return Geometry(n, wide, m, cout, cin, k, stride, dilation, pad)
+    return Geometry(n, wide, m, ocout, cin, k, stride, dilation, pad, groups)
+
+
+def conv1d_geometry(x_shape, f_shape, stride, dilation, padding, data_format, groups=1,
+                    f_name="filters"):
+    """Check conv1d's shapes and return its :class:`Geometry`.
+
+    ``x_shape`` (the wide signal) is given in ``data_format``; ``f_shape`` is
+    ``[K, Cin/groups, Cout]``. ``f_name`` is how messages name the filter's shape:
+    ``"filters"`` (conv1d) or ``"filter_shape"`` (conv1d_backprop_filter).
+
+    The output width is :func:`~conv1dt._padding.forward_width`. An input narrower than
+    conv1d's smallest width, ``transposed_width_range(0, ...)[0]`` (``Keff - s - lo - hi`` for
+    explicit padding), has a negative output width and is refused, as TensorFlow does.
+    """
+    w_ax, c_ax = _axes(data_format)
+    fs = "filter_shape" if f_name == "filter_shape" else "filters.shape"
+    n, wide, cin = x_shape[0], x_shape[w_ax], x_shape[c_ax]
+    k, cin_g, cout = f_shape
+    if k < 1:
+        raise ValueError(f"{f_name} must have at least one tap, got {fs}={tuple(f_shape)}")
+    _check_divides(groups, cin, f"input.shape[{c_ax}] (in_channels)")
+    if cin_g * groups != cin:
+        per = "in_channels" if groups == 1 else f"in_channels per group, times groups={groups}"
+        raise ValueError(
+            f"{fs}[1] ({per}) is {cin_g}, but input has {cin} channels "
+            f"(input.shape[{c_ax}] for data_format={data_format!r})"
+        )
+    _check_divides(groups, cout, f"{fs}[2] (out_channels)")
+    smallest = transposed_width_range(0, k, stride, dilation, padding)[0]
+    if wide < smallest:
+        raise ValueError(
+            f"input.shape[{w_ax}] is {wide}, but {k} taps with dilation {dilation}, stride "
+            f"{stride} and {describe_padding(padding)} need an input width of at least {smallest}"
+        )
+    m = forward_width(wide, k, stride, dilation, padding)
+    pad = pad_before(wide, m, k, stride, dilation, padding)
+    return Geometry(n, wide, m, cin, cout, k, stride, dilation, pad, groups)
+
+
+def backprop_filter_geometry(x_shape, filter_shape, dy_shape, stride, dilation, padding,
+                             data_format, groups=1):
+    """Check conv1d_backprop_filter's shapes and return its :class:`Geometry`.
+
+    ``x_shape`` (conv1d's input, the wide signal) and ``dy_shape`` (``out_backprop``, the
+    gradient of conv1d's output, the narrow signal) are given in ``data_format``;
+    ``filter_shape`` is ``[K, Cin/groups, Cout]``. ``dy_shape`` must be the shape of
+    ``conv1d(input, filters)``.
+    """
+    g = conv1d_geometry(x_shape, filter_shape, stride, dilation, padding, data_format, groups,
+                        f_name="filter_shape")
+    w_ax, c_ax = _axes(data_format)
+    dn, dm, dc = dy_shape[0], dy_shape[w_ax], dy_shape[c_ax]
+    if dn != g.batch:
+        raise ValueError(f"out_backprop.shape[0] is {dn}, but input has batch size {g.batch}")
+    if dc != g.narrow_channels:
+        raise ValueError(
+            f"out_backprop.shape[{c_ax}] is {dc}, but filter_shape[2] (out_channels) is "
+            f"{g.narrow_channels}"
+        )
+    if dm != g.narrow:
+        raise ValueError(
+            f"out_backprop.shape[{w_ax}] is {dm}, but an input of width {g.wide} with stride "
+            f"{stride}, dilation {dilation}, {g.taps} taps and {describe_padding(padding)} gives "
+            f"width {g.narrow}"
+        )
+    return g

@@ -1,8 +1,9 @@
 """Argument normalisation at the public boundary (pure Python).
 
 Everything here turns what a user may pass (lists, ints, views of any memory layout, any byte
-order) into what the kernels take: arrays of one float dtype and plain positive ints (the public
-function then makes them C-contiguous and native-endian, in the user's NWC or NCW layout). Each function raises ValueError or TypeError naming the argument.
+order) into what the kernels take: arrays of one float or complex dtype and plain positive ints (the
+public function then makes them C-contiguous and native-endian, in the user's NWC or NCW layout).
+Each function raises ValueError or TypeError naming the argument.
 """
 import numbers
 import operator
@@ -13,23 +14,34 @@ __all__ = [
     "DATA_FORMATS",
     "parse_data_format",
     "parse_padding",
+    "parse_groups",
     "window_param",
     "as_operands",
     "as_shape",
+    "real_compute_dtype",
 ]
 
 DATA_FORMATS = ("NWC", "NCW")
 
-# dtype an operand is computed in: float16 is accepted and computed in float32, as TensorFlow does.
+# The real dtype the kernels compute an operand's dtype in: float16 is accepted and computed in
+# float32, as TensorFlow does; complex is computed as real products of its parts (conv1dt/_ops.py).
 COMPUTE_DTYPES = {
     np.dtype(np.float16): np.dtype(np.float32),
     np.dtype(np.float32): np.dtype(np.float32),
     np.dtype(np.float64): np.dtype(np.float64),
+    np.dtype(np.complex64): np.dtype(np.float32),
+    np.dtype(np.complex128): np.dtype(np.float64),
 }
+DTYPE_NAMES = "float16, float32, float64, complex64 or complex128"
 
 
-# Native-endian float dtypes, as the dtype objects arrays carry.
-_NATIVE = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+# Native-endian accepted dtypes, as the dtype objects arrays carry.
+_NATIVE = tuple(COMPUTE_DTYPES)
+
+
+def real_compute_dtype(dtype):
+    """The real dtype the kernels compute ``dtype`` in (a key of ``COMPUTE_DTYPES``)."""
+    return COMPUTE_DTYPES[np.dtype(dtype)]
 
 
 def parse_data_format(data_format):
@@ -41,11 +53,53 @@ def parse_data_format(data_format):
     return data_format
 
 
-def parse_padding(padding):
-    """Return ``'SAME'`` or ``'VALID'``; anything else is a ValueError (TensorFlow is case-sensitive)."""
-    if not isinstance(padding, str) or padding not in ("SAME", "VALID"):
-        raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
-    return padding
+def parse_padding(padding, data_format="NWC"):
+    """Return ``'SAME'``, ``'VALID'`` or an explicit ``(lo, hi)`` pair of non-negative ints.
+
+    Explicit padding is written as TensorFlow's ``conv2d_transpose`` takes it, one pair per
+    dimension of the layout: ``[[0, 0], [lo, hi], [0, 0]]`` for NWC, ``[[0, 0], [0, 0], [lo, hi]]``
+    for NCW (a list, tuple or integer array), with zeros for the batch and channels. Strings are
+    case-sensitive, as in TensorFlow.
+    """
+    width_axis = 1 if data_format == "NWC" else 2
+    form = [[0, 0], [0, 0], [0, 0]]
+    form[width_axis] = ["lo", "hi"]
+    form = str(form).replace("'", "")
+    bad = ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r} (explicit padding is "
+                     f"written {form} for data_format={data_format!r})")
+    if isinstance(padding, str):
+        if padding not in ("SAME", "VALID"):
+            raise bad
+        return padding
+    if isinstance(padding, np.ndarray):
+        if padding.dtype.kind not in "iu":
+            raise bad
+        padding = padding.tolist()
+    try:
+        pairs = [list(pair) for pair in padding]
+    except TypeError:
+        raise bad from None
+    if len(pairs) != 3 or any(len(pair) != 2 for pair in pairs):
+        raise bad
+    ints = [[_as_int(v, f"padding[{j}][{e}]") for e, v in enumerate(pair)] for j, pair in enumerate(pairs)]
+    if any(ints[j] != [0, 0] for j in range(3) if j != width_axis):
+        raise ValueError(f"padding must be [0, 0] in the batch and channel dimensions for "
+                         f"data_format={data_format!r}, got padding={ints}")
+    lo, hi = ints[width_axis]
+    for e, v in enumerate((lo, hi)):
+        if v < 0:
+            raise ValueError(f"padding[{width_axis}][{e}] must be non-negative, got {v}")
+    return lo, hi
+
+
+def parse_groups(groups):
+    """Return ``groups`` as a positive int (the number of channel groups)."""
+    if type(groups) is int and groups >= 1:
+        return groups
+    g = _as_int(groups, "groups")
+    if g < 1:
+        raise ValueError(f"groups must be positive, got {g}")
+    return g
 
 
 def _as_int(value, what):
@@ -96,40 +150,40 @@ def window_param(value, name, data_format, default=1):
     return v
 
 
-def _as_float_array(value, name):
-    """``np.asarray`` with the errors a user can act on; refuses non-float dtypes with TypeError."""
+def _as_operand(value, name):
+    """``np.asarray`` with the errors a user can act on; refuses other dtypes with TypeError."""
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nesting, unconvertible objects
         raise ValueError(f"{name} could not be read as an array: {exc}") from None
-    if arr.dtype.kind != "f" or arr.dtype.newbyteorder("=") not in COMPUTE_DTYPES:
-        raise TypeError(
-            f"{name} must have dtype float16, float32 or float64, got {arr.dtype}"
-        )
+    if arr.dtype.kind not in "fc" or arr.dtype.newbyteorder("=") not in COMPUTE_DTYPES:
+        raise TypeError(f"{name} must have dtype {DTYPE_NAMES}, got {arr.dtype}")
     return arr
 
 
-def as_operands(input, filters):
-    """Return ``(x, f, dtype)``: both operands as arrays of one float dtype.
+def as_operands(input, filters, names=("input", "filters")):
+    """Return ``(x, f, dtype)``: both operands as 3-D arrays of one float or complex dtype.
 
     A plain sequence (no dtype of its own) takes the dtype of the other operand when that is an
-    array, so ``conv1d_transpose([[[1.0]]], f32_filters, ...)`` computes in float32 as TensorFlow
-    does. Two arrays of different dtypes are a TypeError.
+    array and the cast keeps its kind (a list of floats beside complex64 filters becomes complex64;
+    a list of complex numbers beside float32 filters stays a dtype mismatch), so
+    ``conv1d_transpose([[[1.0]]], f32_filters, ...)`` computes in float32 as TensorFlow does. Two
+    arrays of different dtypes are a TypeError. ``names`` are the arguments' names for messages.
     """
     if (type(input) is np.ndarray and type(filters) is np.ndarray and input.dtype is filters.dtype
             and input.dtype in _NATIVE and input.ndim == 3 and filters.ndim == 3):
         return input, filters, input.dtype  # the common case, decided without further checks
-    x = _as_float_array(input, "input")
-    f = _as_float_array(filters, "filters")
+    x = _as_operand(input, names[0])
+    f = _as_operand(filters, names[1])
     xt, ft = x.dtype.newbyteorder("="), f.dtype.newbyteorder("=")
     if xt != ft:
-        if not hasattr(input, "dtype") and hasattr(filters, "dtype"):
+        if not hasattr(input, "dtype") and hasattr(filters, "dtype") and np.can_cast(xt, ft, "same_kind"):
             x, xt = x.astype(ft), ft
-        elif not hasattr(filters, "dtype") and hasattr(input, "dtype"):
+        elif not hasattr(filters, "dtype") and hasattr(input, "dtype") and np.can_cast(ft, xt, "same_kind"):
             f, ft = f.astype(xt), xt
         else:
-            raise TypeError(f"input and filters must have the same dtype, got {xt} and {ft}")
-    for arr, name in ((x, "input"), (f, "filters")):
+            raise TypeError(f"{names[0]} and {names[1]} must have the same dtype, got {xt} and {ft}")
+    for arr, name in ((x, names[0]), (f, names[1])):
         if arr.ndim != 3:
             raise ValueError(f"{name} must be 3-D, got shape {arr.shape}")
     return x, f, xt

@@ -6,6 +6,10 @@ Narrow sample ``i`` reads wide samples ``o = i*s + k*d - pad_before`` for ``k = 
 (reads outside ``0 <= o < L`` see zeros). conv1d maps L -> M; conv1d_transpose maps M -> L.
 
 The effective filter width is ``Keff = (K - 1)*d + 1``.
+
+``padding`` is ``'SAME'``, ``'VALID'`` or an explicit pair ``(lo, hi)`` of non-negative ints: ``lo``
+zeros before the wide signal and ``hi`` after it, as TensorFlow's ``[[0, 0], [lo, hi], [0, 0]]``.
+VALID is the explicit pair ``(0, 0)``; the formulas below are written for the pair.
 """
 
 __all__ = [
@@ -15,6 +19,8 @@ __all__ = [
     "same_pad_before",
     "pad_before",
     "pad_after",
+    "explicit_pads",
+    "describe_padding",
 ]
 
 PADDINGS = ("SAME", "VALID")
@@ -25,22 +31,38 @@ def effective_filter_width(taps, dilation):
     return (taps - 1) * dilation + 1
 
 
+def explicit_pads(padding):
+    """``(lo, hi)`` for explicit padding, ``(0, 0)`` for VALID (SAME has no fixed pair)."""
+    return (0, 0) if padding == "VALID" else tuple(padding)
+
+
+def describe_padding(padding):
+    """``'SAME padding'``, ``'VALID padding'`` or ``'explicit padding (lo, hi)'``, for messages."""
+    if isinstance(padding, str):
+        return f"{padding} padding"
+    return f"explicit padding {tuple(padding)}"
+
+
 def forward_width(wide, taps, stride, dilation, padding):
     """Width ``M`` of conv1d's output for an input of width ``L``.
 
     ``SAME``: ``M = ceil(L / s)``.
-    ``VALID``: ``M = ceil((L - Keff + 1) / s)``, and ``0`` when ``L < Keff``
-    (TensorFlow refuses a negative width; callers check that case themselves).
+    ``(lo, hi)``: ``M = floor((L + lo + hi - Keff) / s) + 1``, the windows that fit the padded
+    signal; for ``VALID`` (``(0, 0)``) this is ``ceil((L - Keff + 1) / s)``. It is ``0`` when no
+    window fits (TensorFlow refuses a negative width; callers check that case themselves).
 
     Examples
     --------
     >>> forward_width(10, 3, 2, 1, "SAME"), forward_width(10, 3, 2, 1, "VALID")
     (5, 4)
+    >>> forward_width(10, 3, 2, 1, (1, 2))
+    6
     """
     if padding == "SAME":
         return -(-wide // stride)
+    lo, hi = explicit_pads(padding)
     keff = effective_filter_width(taps, dilation)
-    return max(-(-(wide - keff + 1) // stride), 0)
+    return max((wide + lo + hi - keff) // stride + 1, 0)
 
 
 def transposed_width_range(narrow, taps, stride, dilation, padding):
@@ -51,8 +73,11 @@ def transposed_width_range(narrow, taps, stride, dilation, padding):
 
     ``SAME``:  ``(M - 1)*s + 1 <= L <= M*s``
     ``VALID``: ``(M - 1)*s + Keff <= L <= M*s + Keff - 1``
+    ``(lo, hi)``: ``(M - 1)*s + Keff - lo - hi <= L <= M*s + Keff - 1 - lo - hi``
 
-    ``lo`` is clipped at 0 (a width is never negative).
+    The narrowest explicit width is the full transposed result, ``(M - 1)*s + Keff`` samples,
+    cropped by ``lo`` at the start and ``hi`` at the end. The lower end is clipped at 0 (a width
+    is never negative); when the upper end is below it, no width is accepted.
 
     Examples
     --------
@@ -60,12 +85,15 @@ def transposed_width_range(narrow, taps, stride, dilation, padding):
     (9, 10)
     >>> transposed_width_range(5, 3, 2, 1, "VALID")
     (11, 12)
+    >>> transposed_width_range(5, 3, 2, 1, (1, 2))
+    (8, 9)
     """
     if padding == "SAME":
         lo, hi = (narrow - 1) * stride + 1, narrow * stride
     else:
         keff = effective_filter_width(taps, dilation)
-        lo, hi = (narrow - 1) * stride + keff, narrow * stride + keff - 1
+        cut = sum(explicit_pads(padding))
+        lo, hi = (narrow - 1) * stride + keff - cut, narrow * stride + keff - 1 - cut
     return max(lo, 0), hi
 
 
@@ -85,10 +113,11 @@ def same_pad_before(wide, narrow, taps, stride, dilation):
 
 
 def pad_before(wide, narrow, taps, stride, dilation, padding):
-    """Leading zeros for ``padding``: :func:`same_pad_before` for SAME, ``0`` for VALID."""
+    """Leading zeros for ``padding``: :func:`same_pad_before` for SAME, ``0`` for VALID, ``lo``
+    for an explicit ``(lo, hi)``."""
     if padding == "SAME":
         return same_pad_before(wide, narrow, taps, stride, dilation)
-    return 0
+    return explicit_pads(padding)[0]
 
 
 def pad_after(wide, narrow, taps, stride, dilation, padding):

@@ -4,6 +4,8 @@ Oracles, in order of independence from the code under test:
 * ``zero_insertion``: the textbook "fractionally strided convolution": insert s-1 zeros between
   input samples, convolve with the dilated filter in full, crop ``pad_before`` from the start.
   It shares nothing with the library but the pad arithmetic, which TF golden data checks.
+* ``im2col``: conv1d and its filter gradient from the padded input's windows (one strided slice
+  per tap) and ``einsum``; like ``zero_insertion`` it shares only the pad arithmetic.
 * ``conv1dt.reference``: the executable definition (a scatter over the links ``o = i*s + k*d - p``).
 
 Tolerances come from the standard bound for a floating-point sum of n products
@@ -11,6 +13,13 @@ Tolerances come from the standard bound for a floating-point sum of n products
 ``|fl(sum) - sum| <= gamma_n * sum |terms|`` with ``gamma_n = n*u / (1 - n*u)``, ``u = eps/2``.
 We compare a result against a float64 oracle, so the bound is ``gamma_n(result dtype)`` plus
 ``gamma_n(float64)``, applied to the same sum over ``|x|`` and ``|f|``.
+
+Complex results are computed as four real calls (the real-product decomposition), so each of the
+real and imaginary parts is two real sums of ``n`` products and one subtraction or addition:
+its error is at most ``gamma_{n+1}`` times ``sum |a_r b_r| + |a_i b_i|`` (or the cross terms),
+which is at most ``sum |a| |b|`` term by term. The complex128 oracle adds its own rounding of each
+complex product (at most ``sqrt(2) gamma_2 |a||b|``), so complex comparisons use ``n + 2``
+against the bound computed from ``|a|`` and ``|b|``.
 """
 import math
 
@@ -20,6 +29,8 @@ import pytest
 from conv1dt import reference
 from conv1dt._geometry import Geometry
 from conv1dt._padding import transposed_width_range
+
+REAL = {np.dtype(np.complex64): np.float32, np.dtype(np.complex128): np.float64}
 
 
 def to_nwc(a, data_format):
@@ -108,6 +119,128 @@ def random_operands(rng, n, m, cin, cout, k, dtype, data_format="NWC"):
     x = rng.standard_normal((n, m, cin) if data_format == "NWC" else (n, cin, m)).astype(dtype)
     f = rng.standard_normal((k, cout, cin)).astype(dtype)
     return x, f
+
+
+def random_array(rng, shape, dtype):
+    """Standard normal entries of ``dtype``; complex ones have independent real and imaginary parts."""
+    a = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal(shape)
+    return a.astype(dtype)
+
+
+def signal_shape(n, w, c, data_format):
+    return (n, w, c) if data_format == "NWC" else (n, c, w)
+
+
+def explicit(padding, data_format):
+    """``padding`` as the public functions take it: strings as they are, ``(lo, hi)`` as pairs."""
+    if isinstance(padding, str):
+        return padding
+    pairs = [[0, 0], [0, 0], [0, 0]]
+    pairs[1 if data_format == "NWC" else 2] = list(padding)
+    return pairs
+
+
+# --- the family's oracles ------------------------------------------------------------------------
+
+def family_oracle(op, a, b, g, data_format="NWC"):
+    """``(want, bound)`` from ``conv1dt.reference`` in float64 or complex128, in ``data_format``:
+    ``op(a, b)`` and the same op on ``|a|, |b|`` (the sum of the magnitudes of the terms)."""
+    def nwc(v):
+        v = np.asarray(v)
+        return v if data_format == "NWC" or v.ndim != 3 else v.transpose(0, 2, 1)
+    wide = np.complex128 if np.iscomplexobj(a) else np.float64
+    fn = {"conv1d": reference.conv1d, "transpose": reference.conv1d_transpose,
+          "backprop_filter": reference.conv1d_backprop_filter}[op]
+    # signals in NWC; the filters (conv1d, transpose) are the same in both layouts
+    a_n = nwc(a).astype(wide)
+    b_n = (nwc(b) if op == "backprop_filter" else np.asarray(b)).astype(wide)
+    want = fn(a_n, b_n, g)
+    bound = fn(np.abs(a_n), np.abs(b_n), g)
+    if op != "backprop_filter":
+        want, bound = nwc(want), nwc(bound)
+    return want, bound
+
+
+def assert_family_matches(y, want, bound, n, what=""):
+    """:func:`assert_matches` for any dtype of the family: complex results part by part with
+    ``n + 2`` terms (see the module docstring), float16 with the float16 rounding added."""
+    if y.dtype.kind == "c":
+        real = REAL[y.dtype]
+        assert_matches(y.real, want.real, bound, n + 2, real, what + " (real part)")
+        assert_matches(y.imag, want.imag, bound, n + 2, real, what + " (imaginary part)")
+    elif y.dtype == np.float16:
+        # computed in float32, then rounded once to float16 (half an ulp of the result)
+        err = np.abs(y.astype(np.float64) - want)
+        tol = (gamma(n, np.float32) + gamma(n, np.float64)) * bound + np.finfo(np.float16).eps / 2 * (
+            np.abs(want) + gamma(n, np.float32) * bound) + np.finfo(np.float16).smallest_subnormal
+        assert (err <= tol).all(), f"{what}: float16 beyond the bound by {np.max(err - tol):.3g}"
+    else:
+        assert_matches(y, want, bound, n, y.dtype, what)
+
+
+def conv1d_widths(k, s, d, padding, widths):
+    """The widths among ``widths`` that conv1d accepts: all for SAME; otherwise those whose
+    output width ``floor((L + lo + hi - Keff) / s) + 1`` is not negative."""
+    if padding == "SAME":
+        return list(widths)
+    lo, hi = (0, 0) if padding == "VALID" else padding
+    keff = (k - 1) * d + 1
+    return [w for w in widths if (w + lo + hi - keff) // s + 1 >= 0]
+
+
+def conv1d_terms(g):
+    """Most products summed into one conv1d output, plus one: every tap, the group's channels."""
+    return g.taps * (g.wide_channels // g.groups) + 1
+
+
+def transpose_terms(g):
+    """Most products summed into one conv1d_transpose output, plus one (see terms_per_output)."""
+    period = g.stride // math.gcd(g.stride, g.dilation)
+    return -(-g.taps // period) * (g.narrow_channels // g.groups) + 1
+
+
+def filter_terms(g):
+    """Most products summed into one filter-gradient element, plus one: one per (n, i)."""
+    return g.batch * g.narrow + 1
+
+
+def im2col(w, g):
+    """``[K, N, M, Cw]``: the wide sample (zero outside the signal) each narrow sample reads
+    through each tap, ``w_padded[:, k*d + i*s]``; ``w`` is NWC."""
+    n, wide, cw = w.shape
+    span = (g.narrow - 1) * g.stride + (g.taps - 1) * g.dilation + 1
+    after = max(span - g.pad_before - wide, 0)
+    wp = np.zeros((n, g.pad_before + wide + after, cw), dtype=w.dtype)
+    wp[:, g.pad_before:g.pad_before + wide] = w
+    cols = np.zeros((g.taps, n, g.narrow, cw), dtype=w.dtype)
+    for k in range(g.taps):
+        start = k * g.dilation
+        cols[k] = wp[:, start:start + (g.narrow - 1) * g.stride + 1:g.stride][:, :g.narrow]
+    return cols
+
+
+def im2col_conv1d(w, f, g):
+    """Independent oracle for conv1d (NWC): per group, ``sum_k windows_k @ f[k]``."""
+    cols = im2col(np.asarray(w, dtype=np.result_type(w, f, np.float64)), g)
+    out = np.zeros((g.batch, g.narrow, g.narrow_channels), dtype=cols.dtype)
+    cw, cn = g.wide_channels // g.groups, g.narrow_channels // g.groups
+    for j in range(g.groups):
+        out[..., j * cn:(j + 1) * cn] = np.einsum(
+            "knmc,kco->nmo", cols[..., j * cw:(j + 1) * cw], f[:, :, j * cn:(j + 1) * cn])
+    return out
+
+
+def im2col_backprop_filter(w, dz, g):
+    """Independent oracle for the filter gradient (NWC): per group, ``windows_k^T @ dz``."""
+    cols = im2col(np.asarray(w, dtype=np.result_type(w, dz, np.float64)), g)
+    cw, cn = g.wide_channels // g.groups, g.narrow_channels // g.groups
+    df = np.zeros((g.taps, cw, g.narrow_channels), dtype=cols.dtype)
+    for j in range(g.groups):
+        df[..., j * cn:(j + 1) * cn] = np.einsum(
+            "knmc,nmo->kco", cols[..., j * cw:(j + 1) * cw], dz[..., j * cn:(j + 1) * cn])
+    return df
 
 
 @pytest.fixture

@@ -108,11 +108,13 @@ def test_ncw_with_one_tap_still_checks_channels():
 
 
 TYPE_ERRORS = [
-    (dict(input=X.astype(np.int32)), r"input must have dtype float16, float32 or float64, got int32"),
+    (dict(input=X.astype(np.int32)), r"input must have dtype float16, float32, float64, complex64 or complex128, got int32"),
     (dict(input=X.astype(bool)), r"input must have dtype .* got bool"),
     (dict(input=X.astype(object)), r"input must have dtype .* got object"),
     (dict(input=np.full((2, 5, 3), "a")), r"input must have dtype .* got <U1"),
-    (dict(input=X.astype(np.complex64)), r"input must have dtype .* got complex64"),
+    (dict(input=X.astype(np.complex64)), r"input and filters must have the same dtype, got complex64 and float32"),
+    (dict(input=X.astype(np.complex128), filters=F.astype(np.complex64)),
+     r"input and filters must have the same dtype, got complex128 and complex64"),
     (dict(filters=F.astype(np.int64)), r"filters must have dtype .* got int64"),
     (dict(input=[[[1, 2, 3]] * 5] * 2), r"input must have dtype .* got int64"),
     (dict(filters=F.astype(np.float64)), r"input and filters must have the same dtype, got float32 and float64"),
@@ -120,6 +122,7 @@ TYPE_ERRORS = [
 ]
 if hasattr(np, "longdouble") and np.dtype(np.longdouble) != np.dtype(np.float64):
     TYPE_ERRORS.append((dict(input=X.astype(np.longdouble)), r"input must have dtype .* got float128"))
+    TYPE_ERRORS.append((dict(input=X.astype(np.clongdouble)), r"input must have dtype .* got complex256"))
 
 
 @pytest.mark.parametrize("overrides,message", TYPE_ERRORS, ids=[m for _, m in TYPE_ERRORS])

@@ -1,0 +1,219 @@
+"""conv1d_backprop_filter's compiled path against its oracles: a grid, a random search, every kernel.
+
+Oracles: ``conv1dt.reference.conv1d_backprop_filter`` (the definition, in float64 or complex128)
+and ``im2col`` (windows of the padded input, ``einsum`` with ``out_backprop``). Tolerances are the
+gamma_n bounds of conftest.py with ``n = N*M + 1`` products per filter element (one per batch
+element and narrow position).
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import conv1dt
+from conv1dt import _dispatch
+from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry
+from conftest import (
+    assert_family_matches,
+    conv1d_widths,
+    explicit,
+    family_oracle,
+    filter_terms,
+    im2col_backprop_filter,
+    random_array,
+    signal_shape,
+)
+
+DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+PADDINGS = ["SAME", "VALID", (2, 0), (1, 3)]
+GROUPS = [(1, 3, 2), (2, 2, 3), (3, 1, 1)]   # (groups, in channels per group, out channels per group)
+KERNELS = ["direct", "blas"]
+
+
+def operands(rng, n, wide, k, s, d, padding, data_format, groups, cwg, cng, dtype):
+    """conv1d's input, the filter shape and an ``out_backprop`` of conv1d's output shape."""
+    w = random_array(rng, signal_shape(n, wide, groups * cwg, data_format), dtype)
+    f_shape = (k, cwg, groups * cng)
+    g = conv1d_geometry(w.shape, f_shape, s, d, padding, data_format, groups)
+    dz = random_array(rng, signal_shape(n, g.narrow, groups * cng, data_format), dtype)
+    return w, f_shape, dz
+
+
+def call(w, f_shape, dz, s, d, padding, data_format, groups, kernel=None):
+    if kernel is None:
+        return conv1dt.conv1d_backprop_filter(w, f_shape, dz, s, explicit(padding, data_format),
+                                              data_format, d, groups=groups)
+    g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, data_format, groups)
+    return _dispatch.conv1d_backprop_filter(w, dz, g, data_format, kernel)
+
+
+def check(w, f_shape, dz, s, d, padding, data_format, groups, kernel=None, what=""):
+    df = call(w, f_shape, dz, s, d, padding, data_format, groups, kernel)
+    g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, data_format, groups)
+    assert df.shape == tuple(f_shape) and df.dtype == w.dtype
+    want, bound = family_oracle("backprop_filter", w, dz, g, data_format)
+    assert_family_matches(df, want, bound, filter_terms(g), what)
+    return g
+
+
+@pytest.mark.parametrize("groups,cwg,cng", GROUPS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("padding", PADDINGS, ids=str)
+def test_grid_against_reference(padding, data_format, dtype, groups, cwg, cng):
+    """Strides 1..3, dilations 1..2, 1, 2 or 4 taps, input widths 0..7."""
+    rng = np.random.default_rng(abs(hash((str(padding), data_format, groups))) % 2**32)
+    cases = 0
+    for s in (1, 2, 3):
+        for d in (1, 2):
+            for k in (1, 2, 4):
+                for wide in conv1d_widths(k, s, d, padding, (0, 1, 4, 7)):
+                    w, f_shape, dz = operands(rng, 2, wide, k, s, d, padding, data_format, groups,
+                                              cwg, cng, dtype)
+                    check(w, f_shape, dz, s, d, padding, data_format, groups,
+                          what=f"s={s} d={d} K={k} L={wide}")
+                    cases += 1
+    assert cases >= 40
+
+
+def test_reference_agrees_with_im2col(rng):
+    for padding in PADDINGS + [(0, 5)]:
+        for s, d, k in [(1, 1, 3), (2, 1, 4), (3, 2, 2), (2, 3, 3)]:
+            for groups, cwg, cng in GROUPS:
+                for wide in conv1d_widths(k, s, d, padding, (0, 1, 3, 8)):
+                    w, f_shape, dz = operands(rng, 2, wide, k, s, d, padding, "NWC", groups, cwg, cng,
+                                              np.complex128)
+                    g = conv1d_geometry(w.shape, f_shape, s, d, padding, "NWC", groups)
+                    want, _ = family_oracle("backprop_filter", w, dz, g)
+                    np.testing.assert_allclose(want, im2col_backprop_filter(w, dz, g), rtol=1e-12, atol=1e-12)
+
+
+@st.composite
+def cases(draw):
+    padding = draw(st.one_of(st.sampled_from(["SAME", "VALID"]),
+                             st.tuples(st.integers(0, 4), st.integers(0, 4))))
+    data_format = draw(st.sampled_from(["NWC", "NCW"]))
+    dtype = draw(st.sampled_from([np.float16, np.float32, np.float64, np.complex64, np.complex128]))
+    groups = draw(st.sampled_from([1, 1, 2, 3, 4]))
+    cwg, cng = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    n, k, s, d = draw(st.integers(0, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    wide = draw(st.sampled_from(conv1d_widths(k, s, d, padding, range(0, 25))))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return padding, data_format, dtype, groups, cwg, cng, n, k, s, d, wide, seed
+
+
+@settings(max_examples=250, deadline=None)
+@given(cases())
+def test_random_against_reference_and_im2col(case):
+    padding, data_format, dtype, groups, cwg, cng, n, k, s, d, wide, seed = case
+    rng = np.random.default_rng(seed)
+    w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, data_format, groups, cwg, cng, dtype)
+    g = check(w, f_shape, dz, s, d, padding, data_format, groups, what=str(case))
+    want, _ = family_oracle("backprop_filter", w, dz, g, data_format)
+    nwc = (lambda a: a) if data_format == "NWC" else (lambda a: a.transpose(0, 2, 1))
+    other = im2col_backprop_filter(nwc(w), nwc(dz).astype(want.dtype), g)
+    np.testing.assert_allclose(want, other, rtol=1e-12, atol=1e-12)
+
+
+LONG = [  # (N, L, Cin, Cout, K, s, d, padding, groups): many chunks and GEMM rows, groups
+    (2, 700, 1, 1, 5, 1, 1, "SAME", 1),
+    (3, 900, 4, 6, 9, 3, 2, "VALID", 2),
+    (3, 333, 20, 24, 3, 2, 1, (4, 1), 1),
+    (2, 1000, 16, 16, 7, 1, 2, "SAME", 16),     # depthwise
+    (2, 520, 12, 150, 4, 2, 3, "VALID", 3),     # more than one block of output channels per group
+    (1, 600, 40, 33, 1, 5, 1, (0, 7), 1),       # one tap: one filter block
+]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_kernel_small_grid(kernel, dtype):
+    rng = np.random.default_rng(9)
+    for padding in PADDINGS:
+        for data_format in ("NWC", "NCW"):
+            for s, d, k in [(1, 1, 3), (2, 1, 4), (3, 2, 2), (4, 1, 1)]:
+                for groups, cwg, cng in GROUPS + [(1, 9, 9), (2, 1, 5)]:
+                    for wide in conv1d_widths(k, s, d, padding, (0, 1, 6, 11)):
+                        w, f_shape, dz = operands(rng, 2, wide, k, s, d, padding, data_format, groups,
+                                                  cwg, cng, dtype)
+                        check(w, f_shape, dz, s, d, padding, data_format, groups, kernel,
+                              f"{kernel} {padding} {data_format} s={s} d={d} K={k} G={groups} L={wide}")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("case", LONG, ids=[str(c) for c in LONG])
+def test_long_signals(kernel, case):
+    n, wide, cin, cout, k, s, d, padding, groups = case
+    rng = np.random.default_rng(wide)
+    for data_format in ("NWC", "NCW"):
+        w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, data_format, groups, cin // groups,
+                                  cout // groups, np.float32)
+        check(w, f_shape, dz, s, d, padding, data_format, groups, kernel, f"{kernel} {case}")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_bits_do_not_depend_on_threads(kernel):
+    rng = np.random.default_rng(4)
+    w, f_shape, dz = operands(rng, 3, 3000, 5, 2, 1, "SAME", "NWC", 2, 6, 10, np.float32)
+    outs = []
+    try:
+        for t in (1, 2, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(call(w, f_shape, dz, 2, 1, "SAME", "NWC", 2, kernel))
+    finally:
+        conv1dt.set_num_threads(None)
+    for other in outs[1:]:
+        np.testing.assert_array_equal(outs[0], other)
+
+
+def test_chunks_depend_on_the_shape_only():
+    g = conv1d_geometry((4, 10000, 2), (3, 2, 2), 1, 1, "SAME", "NWC")
+    assert _dispatch.filter_chunks(g) == _dispatch.MAX_CHUNKS
+    assert _dispatch.filter_chunks(g._replace(batch=1, narrow=100)) == 1
+    big = g._replace(taps=1000, wide_channels=64, narrow_channels=64)   # partials capped
+    assert _dispatch.filter_chunks(big) * 1000 * 64 * 64 <= max(_dispatch.PARTIAL_ELEMS, 1000 * 64 * 64)
+
+
+def test_float16_is_computed_in_float32(rng):
+    w, f_shape, dz = operands(rng, 2, 40, 5, 2, 1, "SAME", "NWC", 2, 3, 2, np.float16)
+    df = conv1dt.conv1d_backprop_filter(w, f_shape, dz, 2, groups=2)
+    assert df.dtype == np.float16
+    want = conv1dt.conv1d_backprop_filter(w.astype(np.float32), f_shape, dz.astype(np.float32), 2, groups=2)
+    np.testing.assert_array_equal(df, want.astype(np.float16))
+
+
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_empty_operands_give_zeros(data_format):
+    """No (batch, position) pairs, or no channels: an all-zero (or empty) gradient."""
+    for n, wide, padding in [(0, 5, "SAME"), (1, 0, "SAME"), (2, 2, "VALID")]:
+        w = np.ones(signal_shape(n, wide, 2, data_format))
+        g = conv1d_geometry(w.shape, (3, 2, 4), 2, 1, padding, data_format)
+        dz = np.ones(signal_shape(n, g.narrow, 4, data_format))
+        df = conv1dt.conv1d_backprop_filter(w, [3, 2, 4], dz, 2, padding, data_format)
+        np.testing.assert_array_equal(df, np.zeros((3, 2, 4)))
+    df = conv1dt.conv1d_backprop_filter(np.ones(signal_shape(1, 5, 0, data_format)), [3, 0, 4],
+                                        np.ones(signal_shape(1, 3, 4, data_format)), 2, "SAME", data_format)
+    assert df.shape == (3, 0, 4)
+
+
+def test_filter_shape_forms_and_lists(rng):
+    w, f_shape, dz = operands(rng, 2, 20, 3, 2, 1, "SAME", "NWC", 1, 2, 3, np.float64)
+    want = conv1dt.conv1d_backprop_filter(w, f_shape, dz, 2)
+    for shape in (list(f_shape), np.array(f_shape, np.int32), (np.int64(3), 2, 3)):
+        np.testing.assert_array_equal(conv1dt.conv1d_backprop_filter(w, shape, dz, 2), want)
+    np.testing.assert_array_equal(conv1dt.conv1d_backprop_filter(w.tolist(), f_shape, dz, [1, 2, 1]), want)
+    assert conv1dt.conv1d_backprop_filter(w.astype(np.float32), f_shape, dz.tolist(), 2).dtype == np.float32
+
+
+def test_the_compiled_kernels_run(monkeypatch):
+    from conv1dt import _family
+
+    def broken(*args):
+        raise RuntimeError("kernel called")
+
+    for name in ("backprop_filter_direct", "backprop_filter_blas"):
+        monkeypatch.setattr(_family, name, broken)
+    with pytest.raises(RuntimeError, match="kernel called"):
+        conv1dt.conv1d_backprop_filter(np.ones((1, 4, 1)), [1, 1, 1], np.ones((1, 4, 1)), 1)
+    with pytest.raises(RuntimeError, match="kernel called"):
+        conv1dt.conv1d_backprop_filter(np.ones((2, 64, 32)), [3, 32, 32], np.ones((2, 64, 32)), 1)

@@ -1,0 +1,235 @@
+"""conv1d's compiled path against its oracles: a systematic grid, a random search, every kernel.
+
+Oracles: ``conv1dt.reference.conv1d`` (the definition, in float64 or complex128) and ``im2col``
+(windows of the padded input and ``einsum``, sharing only the pad arithmetic). Tolerances are the
+gamma_n bounds of conftest.py with ``n = K * Cin/groups + 1`` products per output.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import conv1dt
+from conv1dt import _dispatch
+from conv1dt._geometry import conv1d_geometry
+from conftest import (
+    assert_family_matches,
+    conv1d_terms,
+    conv1d_widths,
+    explicit,
+    family_oracle,
+    im2col_conv1d,
+    random_array,
+    signal_shape,
+)
+
+DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+PADDINGS = ["SAME", "VALID", (2, 0), (1, 3)]
+GROUPS = [(1, 3, 2), (2, 2, 3), (3, 1, 1)]   # (groups, in channels per group, out channels per group)
+
+
+def call(w, f, s, d, padding, data_format, groups, kernel=None):
+    """conv1d through the public function, or with a forced kernel through the dispatch."""
+    if kernel is None:
+        return conv1dt.conv1d(w, f, s, explicit(padding, data_format), data_format, d, groups=groups)
+    g = conv1d_geometry(w.shape, f.shape, s, d, padding, data_format, groups)
+    return _dispatch.conv1d(np.ascontiguousarray(w), np.ascontiguousarray(f), g, data_format, kernel)
+
+
+def check(w, f, s, d, padding, data_format, groups, kernel=None, what=""):
+    y = call(w, f, s, d, padding, data_format, groups, kernel)
+    g = conv1d_geometry(w.shape, f.shape, s, d, padding, data_format, groups)
+    assert y.shape == signal_shape(g.batch, g.narrow, g.narrow_channels, data_format)
+    assert y.dtype == w.dtype
+    want, bound = family_oracle("conv1d", w, f, g, data_format)
+    assert_family_matches(y, want, bound, conv1d_terms(g), what)
+    return g
+
+
+@pytest.mark.parametrize("groups,cwg,cng", GROUPS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("padding", PADDINGS, ids=str)
+def test_grid_against_reference(padding, data_format, dtype, groups, cwg, cng):
+    """Strides 1..3, dilations 1..2, 1, 2 or 4 taps, input widths 0..7."""
+    rng = np.random.default_rng(abs(hash((str(padding), data_format, groups))) % 2**32)
+    cases = 0
+    for s in (1, 2, 3):
+        for d in (1, 2):
+            for k in (1, 2, 4):
+                for wide in conv1d_widths(k, s, d, padding, (0, 1, 4, 7)):
+                    w = random_array(rng, signal_shape(2, wide, groups * cwg, data_format), dtype)
+                    f = random_array(rng, (k, cwg, groups * cng), dtype)
+                    check(w, f, s, d, padding, data_format, groups, what=f"s={s} d={d} K={k} L={wide}")
+                    cases += 1
+    assert cases >= 40
+
+
+def test_reference_agrees_with_im2col(rng):
+    """The two oracles, written independently, agree (so neither can drift alone)."""
+    for padding in PADDINGS + [(0, 5)]:
+        for s, d, k in [(1, 1, 3), (2, 1, 4), (3, 2, 2), (2, 3, 3)]:
+            for groups, cwg, cng in GROUPS:
+                for wide in conv1d_widths(k, s, d, padding, (0, 1, 3, 8)):
+                    w = random_array(rng, (2, wide, groups * cwg), np.complex128)
+                    f = random_array(rng, (k, cwg, groups * cng), np.complex128)
+                    g = conv1d_geometry(w.shape, f.shape, s, d, padding, "NWC", groups)
+                    want, _ = family_oracle("conv1d", w, f, g)
+                    np.testing.assert_allclose(want, im2col_conv1d(w, f, g), rtol=1e-12, atol=1e-12)
+
+
+@st.composite
+def cases(draw):
+    padding = draw(st.one_of(st.sampled_from(["SAME", "VALID"]),
+                             st.tuples(st.integers(0, 4), st.integers(0, 4))))
+    data_format = draw(st.sampled_from(["NWC", "NCW"]))
+    dtype = draw(st.sampled_from([np.float16, np.float32, np.float64, np.complex64, np.complex128]))
+    groups = draw(st.sampled_from([1, 1, 2, 3, 4]))
+    cwg, cng = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    n, k, s, d = draw(st.integers(0, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    widths = conv1d_widths(k, s, d, padding, range(0, 25))
+    wide = draw(st.sampled_from(widths))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return padding, data_format, dtype, groups, cwg, cng, n, k, s, d, wide, seed
+
+
+@settings(max_examples=250, deadline=None)
+@given(cases())
+def test_random_against_reference_and_im2col(case):
+    padding, data_format, dtype, groups, cwg, cng, n, k, s, d, wide, seed = case
+    rng = np.random.default_rng(seed)
+    w = random_array(rng, signal_shape(n, wide, groups * cwg, data_format), dtype)
+    f = random_array(rng, (k, cwg, groups * cng), dtype)
+    g = check(w, f, s, d, padding, data_format, groups, what=str(case))
+    w_nwc = w if data_format == "NWC" else w.transpose(0, 2, 1)
+    want, _ = family_oracle("conv1d", w, f, g, data_format)
+    other = im2col_conv1d(w_nwc, f.astype(want.dtype), g)
+    np.testing.assert_allclose(want, other if data_format == "NWC" else other.transpose(0, 2, 1),
+                               rtol=1e-12, atol=1e-12)
+
+
+KERNELS = ["direct", "blas"]
+LONG = [  # (N, L, Cin, Cout, K, s, d, padding, groups): many blocks, tap edges, groups
+    (2, 700, 1, 1, 5, 1, 1, "SAME", 1),
+    (1, 900, 4, 6, 9, 3, 2, "VALID", 2),
+    (3, 333, 20, 24, 3, 2, 1, (4, 1), 1),
+    (1, 1000, 16, 16, 7, 1, 2, "SAME", 16),     # depthwise
+    (2, 520, 12, 18, 4, 2, 3, "VALID", 3),
+    (1, 600, 40, 33, 2, 5, 1, (0, 7), 1),
+]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_kernel_small_grid(kernel, dtype):
+    """Each kernel forced on shapes the rule would give the other (channels 1 and 9)."""
+    rng = np.random.default_rng(5)
+    for padding in PADDINGS:
+        for data_format in ("NWC", "NCW"):
+            for s, d, k in [(1, 1, 3), (2, 1, 4), (3, 2, 2), (4, 1, 1)]:
+                for groups, cwg, cng in GROUPS + [(1, 9, 9), (2, 1, 5)]:
+                    for wide in conv1d_widths(k, s, d, padding, (0, 1, 6, 11)):
+                        w = random_array(rng, signal_shape(2, wide, groups * cwg, data_format), dtype)
+                        f = random_array(rng, (k, cwg, groups * cng), dtype)
+                        check(w, f, s, d, padding, data_format, groups, kernel,
+                              f"{kernel} {padding} {data_format} s={s} d={d} K={k} G={groups} L={wide}")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("case", LONG, ids=[str(c) for c in LONG])
+def test_long_signals(kernel, case):
+    n, wide, cin, cout, k, s, d, padding, groups = case
+    rng = np.random.default_rng(wide)
+    for data_format in ("NWC", "NCW"):
+        w = random_array(rng, signal_shape(n, wide, cin, data_format), np.float32)
+        f = random_array(rng, (k, cin // groups, cout), np.float32)
+        check(w, f, s, d, padding, data_format, groups, kernel, f"{kernel} {case}")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_bits_do_not_depend_on_threads(kernel):
+    rng = np.random.default_rng(3)
+    w = random_array(rng, (3, 2000, 24), np.float32)
+    f = random_array(rng, (5, 12, 20), np.float32)
+    outs = []
+    try:
+        for t in (1, 2, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(call(w, f, 2, 1, "SAME", "NWC", 2, kernel))
+    finally:
+        conv1dt.set_num_threads(None)
+    for other in outs[1:]:
+        np.testing.assert_array_equal(outs[0], other)
+
+
+def test_float16_is_computed_in_float32(rng):
+    w = random_array(rng, (2, 40, 6), np.float16)
+    f = random_array(rng, (5, 3, 4), np.float16)
+    y = conv1dt.conv1d(w, f, 2, groups=2)
+    assert y.dtype == np.float16
+    want = conv1dt.conv1d(w.astype(np.float32), f.astype(np.float32), 2, groups=2)
+    np.testing.assert_array_equal(y, want.astype(np.float16))
+
+
+def test_complex_is_the_real_product_decomposition(rng):
+    """Bit for bit the four real calls, in the documented order: (rr - ii) + i(ri + ir)."""
+    w = random_array(rng, (2, 50, 4), np.complex128)
+    f = random_array(rng, (3, 2, 6), np.complex128)
+    y = conv1dt.conv1d(w, f, 2, [[0, 0], [1, 2], [0, 0]], groups=2)
+    parts = {(a, b): conv1dt.conv1d(getattr(w, a), getattr(f, b), 2, [[0, 0], [1, 2], [0, 0]], groups=2)
+             for a in ("real", "imag") for b in ("real", "imag")}
+    np.testing.assert_array_equal(y.real, parts["real", "real"] - parts["imag", "imag"])
+    np.testing.assert_array_equal(y.imag, parts["real", "imag"] + parts["imag", "real"])
+
+
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_empty_operands(data_format):
+    f = np.ones((3, 2, 4))
+    # N = 0; W = 0 (SAME gives width 0); VALID's narrowest accepted input (width 0 output)
+    for n, wide, padding, width in [(0, 5, "SAME", 3), (1, 0, "SAME", 0), (1, 1, "VALID", 0)]:
+        y = conv1dt.conv1d(np.ones(signal_shape(n, wide, 2, data_format)), f, 2, padding, data_format)
+        assert y.shape == signal_shape(n, width, 4, data_format)
+    # no input channels: empty sums are zero; no output channels: an empty result
+    y = conv1dt.conv1d(np.ones(signal_shape(1, 5, 0, data_format)), np.ones((3, 0, 4)), 2, "SAME", data_format)
+    np.testing.assert_array_equal(y, np.zeros(signal_shape(1, 3, 4, data_format)))
+    y = conv1dt.conv1d(np.ones(signal_shape(1, 5, 2, data_format)), np.ones((3, 2, 0)), 2, "SAME", data_format)
+    assert y.shape == signal_shape(1, 3, 0, data_format)
+
+
+def test_inputs_are_never_modified_and_views_work(rng):
+    w = random_array(rng, (2, 30, 4), np.float64)
+    f = random_array(rng, (3, 4, 5), np.float64)
+    want = conv1dt.conv1d(w, f, 2)
+    w0, f0 = w.copy(), f.copy()
+    for wv, fv in ((w[:, ::-1][:, ::-1], f), (np.asfortranarray(w), f[::-1][::-1]),
+                   (w.astype(w.dtype.newbyteorder(">")), f.astype(f.dtype.newbyteorder(">")))):
+        np.testing.assert_array_equal(conv1dt.conv1d(wv, fv, 2), want)
+    np.testing.assert_array_equal(w, w0)
+    np.testing.assert_array_equal(f, f0)
+    assert conv1dt.conv1d(w.tolist(), f, [1, 2, 1], dilations=[1], name="x").shape == want.shape
+
+
+def test_the_compiled_kernels_run(monkeypatch):
+    """No silent fallback: with the kernels broken, calls on either path fail."""
+    from conv1dt import _family
+
+    def broken(*args):
+        raise RuntimeError("kernel called")
+
+    for name in ("conv1d_direct", "conv1d_blas"):
+        monkeypatch.setattr(_family, name, broken)
+    with pytest.raises(RuntimeError, match="kernel called"):
+        conv1dt.conv1d(np.ones((1, 4, 1)), np.ones((1, 1, 1)), 1)
+    with pytest.raises(RuntimeError, match="kernel called"):
+        conv1dt.conv1d(np.ones((2, 64, 32)), np.ones((3, 32, 32)), 1)
+
+
+def test_dispatch_rule():
+    def g(cin, cout, groups=1, k=3, wide=4096):
+        return conv1d_geometry((4, wide, cin), (k, cin // groups, cout), 1, 1, "SAME", "NWC", groups)
+    assert _dispatch.choose_family_kernel(g(1, 1), "conv1d") == "direct"
+    assert _dispatch.choose_family_kernel(g(64, 64, groups=64), "conv1d") == "direct"
+    assert _dispatch.choose_family_kernel(g(64, 64), "conv1d") == "blas"
+    assert _dispatch.choose_family_kernel(g(128, 128, groups=8), "conv1d") == "blas"
+    assert _dispatch.choose_family_kernel(g(4, 4), "backprop_filter") == "blas"
+    assert _dispatch.choose_family_kernel(g(32, 32, wide=2, k=1), "conv1d") == "direct"  # tiny
