@@ -24,6 +24,7 @@ __all__ = ["conv1d_transpose", "choose_kernel", "allocate"]
 SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
 SMALL_MACS = 1 << 14     # below this the direct kernel runs whatever the channels
 COL2IM_ROWS = 256        # input rows per GEMM in the col2im kernel
+BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 
 
