@@ -19,16 +19,16 @@ import numpy as np
 cdef extern from "_simd.h" nogil:
     void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                                 const float* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
-                                 Py_ssize_t n)
+                                 const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
     void conv1dt_rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
                                       Py_ssize_t count)
     void conv1dt_rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
                                       Py_ssize_t count)
     void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                                 const double* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
-                                 Py_ssize_t n)
+                                 const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
 
 cdef extern from *:
     """
@@ -94,12 +94,12 @@ cdef inline Py_ssize_t _floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 
 cdef inline void _phase_strip(floating* y, Py_ssize_t ysj, Py_ssize_t ysc, const floating* f,
                               const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                              const floating* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
-                              Py_ssize_t n) noexcept nogil:
+                              const floating* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                              Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
     if floating is float:
-        conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cout, cin, n)
+        conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
     else:
-        conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cout, cin, n)
+        conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
 
 
 cdef Py_ssize_t _phase_taps(Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
@@ -225,10 +225,10 @@ cdef void _direct_block(
             cnt = strip
         if y_ncw:
             _phase_strip(&y[n, 0, ob], s, L, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt, ntaps[r],
-                         xs, span, cout, cin, cnt)
+                         xs, span, ulo, uhi, cout, cin, cnt)
         else:
             _phase_strip(&y[n, ob, 0], s * cout, 1, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt,
-                         ntaps[r], xs, span, cout, cin, cnt)
+                         ntaps[r], xs, span, ulo, uhi, cout, cin, cnt)
 
 
 def transpose_direct(
