@@ -286,6 +286,23 @@ def format_table(rows):
     return "\n".join(lines)
 
 
+def write_csv(rows, path):
+    """The table as CSV (what the docs' benchmarks page shows with ``csv-table``)."""
+    import csv
+
+    names = ["conv1dt"] + [p for p in PEERS if any(p in r["ms"] for r in rows)]
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["dtype", "threads", "N, W, Cin, Cout, K, s, d, pad"] + [f"{p} ms" for p in names]
+                     + ["GEMM ms", "conv1dt GFLOP/s", "vs best peer"])
+        for r in rows:
+            out.writerow([r["dtype"], r["threads"], ", ".join(map(str, r["shape"]))]
+                         + [f"{r['ms'][p]:.3g}" if p in r["ms"] else "-" for p in names]
+                         + [f"{r['ms']['gemm']:.3g}" if "gemm" in r["ms"] else "-",
+                            f"{r['gflop'] / r['ms']['conv1dt'] * 1e3:.1f}",
+                            f"{r['speedup']:.2f}x ({r['best_peer']})" if r["speedup"] else "-"])
+
+
 def plot(rows, path):
     import matplotlib
 
@@ -319,6 +336,7 @@ def main(argv=None):
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS)
     parser.add_argument("--min-time", type=float, default=0.3, help="seconds of repeats per timing")
     parser.add_argument("--json", help="write the rows as JSON to this file")
+    parser.add_argument("--csv", help="write the table as CSV to this file")
     parser.add_argument("--plot", help="write a bar chart (needs matplotlib) to this PNG file")
     args = parser.parse_args(argv)
 
@@ -335,6 +353,8 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
+    if args.csv:
+        write_csv(rows, args.csv)
     if args.plot:
         plot(rows, args.plot)
     return 0
