@@ -8,6 +8,7 @@ try to compile and link a tiny OpenMP program; if the compiler cannot, the kerne
 Set ``CONV1DT_NATIVE=1`` to add ``-march=native`` (host-specific; off by default so wheels stay portable).
 """
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -47,7 +48,9 @@ def _openmp_flags(compiler):
         for cflags, lflags in candidates:
             try:
                 objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
-                compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=lflags)
+                # LDFLAGS reach the extension's link, so they must reach the probe's too
+                compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=lflags,
+                                         extra_preargs=shlex.split(os.environ.get("LDFLAGS", "")))
             except Exception:  # any compile or link failure means "not with these flags"
                 continue
             return cflags, lflags

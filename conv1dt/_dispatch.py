@@ -19,12 +19,26 @@ from . import _kernels
 from ._blas import single_threaded_blas
 from ._threads import get_num_threads
 
-__all__ = ["conv1d_transpose", "choose_kernel"]
+__all__ = ["conv1d_transpose", "choose_kernel", "allocate"]
 
 SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
 SMALL_MACS = 1 << 14     # below this the direct kernel runs whatever the channels
-BLAS_ROWS = 256          # input rows per GEMM in the BLAS kernels
+COL2IM_ROWS = 256        # input rows per GEMM in the col2im kernel
+BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
+
+
+def allocate(shape, dtype):
+    """``np.empty(shape, dtype)``, or a MemoryError that says how much was asked for, raised
+    before any work is done."""
+    try:
+        return np.empty(shape, dtype=dtype)
+    except (MemoryError, ValueError):  # ValueError: larger than the address space
+        nbytes = np.dtype(dtype).itemsize
+        for n in shape:
+            nbytes *= n
+        raise MemoryError(f"conv1dt: cannot allocate the output of shape {tuple(shape)} and dtype "
+                          f"{np.dtype(dtype)} ({nbytes / 2**30:.3g} GiB)") from None
 
 
 def _strip(stride, cout):
@@ -34,11 +48,22 @@ def _strip(stride, cout):
     return max(32, min(256, 8192 // (stride * cout)) // 32 * 32)
 
 
+def _blas_rows(g, itemsize):
+    """Input rows per (block, tap) GEMM in the BLAS kernel: as many as keep the block's output
+    rows (``rows*s*Cout`` elements) within about 2 MiB (L2), 64 to 1024, and at least 4 blocks
+    in the call where the shape allows. A function of the shape alone, never of the thread count,
+    so the bits never depend on it."""
+    rows = max(64, min(1024, (1 << 21) // (g.stride * g.wide_channels * itemsize)))
+    while rows > 64 and g.batch * -(-g.narrow // rows) < 4:
+        rows //= 2
+    return rows
+
+
 def choose_kernel(g):
     """``'direct'``, ``'col2im'`` or ``'blas'`` for geometry ``g`` (the rule in the module doc)."""
     cin, cout = g.narrow_channels, g.wide_channels
     macs = g.batch * g.narrow * g.taps * cin * cout
-    fits_blas = max(cin, g.taps * cout, g.stride * cout, BLAS_ROWS * g.stride) <= INT_MAX
+    fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
     if macs < SMALL_MACS or (cin <= 16 and cout <= 32) or not fits_blas:
         return "direct"
     if cout <= 8 and g.taps * cout >= 64:
@@ -55,7 +80,7 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None):
     g = geom
     cin, cout = g.narrow_channels, g.wide_channels
     ncw = data_format == "NCW"
-    y = np.empty((g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout), dtype=x.dtype)
+    y = allocate((g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout), x.dtype)
     if y.size == 0:
         return y
     macs = g.batch * g.narrow * g.taps * cin * cout
@@ -67,10 +92,13 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None):
         return y
     # The BLAS kernels work in NWC.
     xw = np.ascontiguousarray(x.transpose(0, 2, 1)) if ncw else x
-    yw = np.empty((g.batch, g.wide, cout), dtype=x.dtype) if ncw else y
-    run = _kernels.transpose_col2im if kernel == "col2im" else _kernels.transpose_blas
+    yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
     with single_threaded_blas():
-        run(xw, f, yw, g.stride, g.dilation, g.pad_before, BLAS_ROWS, threads)
+        if kernel == "col2im":
+            _kernels.transpose_col2im(xw, f, yw, g.stride, g.dilation, g.pad_before, COL2IM_ROWS, threads)
+        else:
+            _kernels.transpose_blas(xw, f, yw, g.stride, g.dilation, g.pad_before,
+                                    _blas_rows(g, x.itemsize), threads)
     if ncw:
         y[...] = yw.transpose(0, 2, 1)
     return y

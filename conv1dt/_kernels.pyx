@@ -9,6 +9,7 @@ tap ``k`` when ``o = i*s + k*d - pad_before``.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
+from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
@@ -18,16 +19,16 @@ import numpy as np
 cdef extern from "_simd.h" nogil:
     void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                                 const float* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
-                                 Py_ssize_t n)
+                                 const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
     void conv1dt_rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
                                       Py_ssize_t count)
     void conv1dt_rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
                                       Py_ssize_t count)
     void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                                 const double* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
-                                 Py_ssize_t n)
+                                 const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
 
 cdef extern from *:
     """
@@ -67,6 +68,22 @@ def compile_flags():
     return CONV1DT_CFLAGS.decode()
 
 
+# Work between two checks for Ctrl-C: about this many multiply-adds (tens of milliseconds).
+cdef Py_ssize_t CHUNK_MACS = 1 << 28
+
+
+cdef Py_ssize_t _chunk_items(Py_ssize_t items, double macs, int num_threads):
+    """Work items per chunk: about CHUNK_MACS of work, a multiple of the thread count. Between
+    chunks the GIL is taken back to check for signals, so a long call can be interrupted. The
+    items themselves (and so the bits) do not depend on the chunking."""
+    cdef double per_item = macs / items if items > 0 else 1.0
+    cdef Py_ssize_t n = <Py_ssize_t> (CHUNK_MACS / per_item) if per_item > 0 else items
+    if n < 1:
+        n = 1
+    n = ((n + num_threads - 1) // num_threads) * num_threads
+    return n
+
+
 cdef inline Py_ssize_t _floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     """Python's ``a // b`` for ``b > 0`` (C division truncates toward zero)."""
     cdef Py_ssize_t q = a / b
@@ -77,12 +94,12 @@ cdef inline Py_ssize_t _floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 
 cdef inline void _phase_strip(floating* y, Py_ssize_t ysj, Py_ssize_t ysc, const floating* f,
                               const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                              const floating* x, Py_ssize_t ldx, Py_ssize_t cout, Py_ssize_t cin,
-                              Py_ssize_t n) noexcept nogil:
+                              const floating* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                              Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
     if floating is float:
-        conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cout, cin, n)
+        conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
     else:
-        conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cout, cin, n)
+        conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
 
 
 cdef Py_ssize_t _phase_taps(Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
@@ -208,10 +225,10 @@ cdef void _direct_block(
             cnt = strip
         if y_ncw:
             _phase_strip(&y[n, 0, ob], s, L, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt, ntaps[r],
-                         xs, span, cout, cin, cnt)
+                         xs, span, ulo, uhi, cout, cin, cnt)
         else:
             _phase_strip(&y[n, ob, 0], s * cout, 1, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt,
-                         ntaps[r], xs, span, cout, cin, cnt)
+                         ntaps[r], xs, span, ulo, uhi, cout, cin, cnt)
 
 
 def transpose_direct(
@@ -249,12 +266,26 @@ def transpose_direct(
     scratch = <floating*> malloc(num_threads * max(cin * span, 1) * sizeof(floating))
     if scratch == NULL:
         raise MemoryError(f"conv1dt: no memory for {num_threads} x {cin * span} scratch elements")
+    cdef Py_ssize_t items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t chunk = _chunk_items(items, <double> N * x.shape[2 if x_ncw else 1] * K * cin * cout,
+                                         num_threads)
     try:
-        with nogil, parallel(num_threads=num_threads):
-            for item in prange(N * nblocks, schedule="static"):
-                _direct_block(x, x_ncw, f, y, y_ncw, scratch + threadid() * cin * span, span,
-                              table.cmin, table.counts, table.ks, table.cs, table.maxt,
-                              item // nblocks, item % nblocks, stride, strip)
+        while start < items:
+            stop = min(items, start + chunk)
+            if num_threads == 1:  # no parallel region: small calls pay nothing for threads
+                with nogil:
+                    for item in range(start, stop):
+                        _direct_block(x, x_ncw, f, y, y_ncw, scratch, span, table.cmin, table.counts,
+                                      table.ks, table.cs, table.maxt, item // nblocks, item % nblocks,
+                                      stride, strip)
+            else:
+                with nogil, parallel(num_threads=num_threads):
+                    for item in prange(start, stop, schedule="static"):
+                        _direct_block(x, x_ncw, f, y, y_ncw, scratch + threadid() * cin * span, span,
+                                      table.cmin, table.counts, table.ks, table.cs, table.maxt,
+                                      item // nblocks, item % nblocks, stride, strip)
+            start = stop
+            PyErr_CheckSignals()
     finally:
         free(scratch)
 
@@ -293,30 +324,43 @@ def transpose_blas(
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t B = rows * stride
     cdef Py_ssize_t nblocks = (L + B - 1) // B
-    cdef Py_ssize_t item, n, o0, o1, k, off, ilo, ihi
+    cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t chunk = _chunk_items(items, <double> N * M * K * cin * cout, num_threads)
     if N == 0 or L == 0:
         return
-    for item in prange(N * nblocks, nogil=True, schedule="static", num_threads=num_threads):
-        n = item // nblocks
-        o0 = (item % nblocks) * B
-        o1 = o0 + B
-        if o1 > L:
-            o1 = L
-        memset(&y[n, o0, 0], 0, (o1 - o0) * cout * sizeof(floating))
-        k = K - 1
-        while k >= 0:
-            off = k * dilation - pad_before
-            # rows i with o0 <= i*s + off < o1 and 0 <= i < M
-            ilo = _floordiv(o0 - off + stride - 1, stride)
-            ihi = _floordiv(o1 - 1 - off, stride) + 1
-            if ilo < 0:
-                ilo = 0
-            if ihi > M:
-                ihi = M
-            if ilo < ihi:
-                _gemm(<int> cout, <int> (ihi - ilo), <int> cin, &f[k, 0, 0], <int> cin,
-                      &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * stride + off, 0], <int> (stride * cout))
-            k = k - 1
+    while start < items:
+        stop = min(items, start + chunk)
+        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+            _blas_block(x, f, y, item // nblocks, item % nblocks, B, stride, dilation, pad_before)
+        start = stop
+        PyErr_CheckSignals()
+
+
+cdef void _blas_block(
+    const floating[:, :, ::1] x, const floating[:, :, ::1] f, floating[:, :, ::1] y,
+    Py_ssize_t n, Py_ssize_t b, Py_ssize_t B, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+) noexcept nogil:
+    """Outputs ``b*B .. (b+1)*B - 1`` of batch ``n``: zero them, then one GEMM per tap."""
+    cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
+    cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
+    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, off, ilo, ihi
+    if o1 > L:
+        o1 = L
+    memset(&y[n, o0, 0], 0, (o1 - o0) * cout * sizeof(floating))
+    k = K - 1
+    while k >= 0:
+        off = k * d - pad
+        # rows i with o0 <= i*s + off < o1 and 0 <= i < M
+        ilo = _floordiv(o0 - off + s - 1, s)
+        ihi = _floordiv(o1 - 1 - off, s) + 1
+        if ilo < 0:
+            ilo = 0
+        if ihi > M:
+            ihi = M
+        if ilo < ihi:
+            _gemm(<int> cout, <int> (ihi - ilo), <int> cin, &f[k, 0, 0], <int> cin,
+                  &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, 0], <int> (s * cout))
+        k = k - 1
 
 
 cdef void _col2im_block(
@@ -395,7 +439,14 @@ def transpose_col2im(
     cdef Py_ssize_t[:, ::1] ks = ks_a, cs = cs_a
     scratch_a = np.empty((num_threads, zrows * K * cout), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] scratch = scratch_a
-    with nogil, parallel(num_threads=num_threads):
-        for item in prange(N * nblocks, schedule="static"):
-            _col2im_block(x, f, y, &scratch[threadid(), 0], ntaps, ks, cs, item // nblocks,
-                          item % nblocks, rows, stride, dilation, pad_before)
+    cdef Py_ssize_t items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t chunk = _chunk_items(items, <double> N * x.shape[1] * K * x.shape[2] * cout,
+                                         num_threads)
+    while start < items:
+        stop = min(items, start + chunk)
+        with nogil, parallel(num_threads=num_threads):
+            for item in prange(start, stop, schedule="static"):
+                _col2im_block(x, f, y, &scratch[threadid(), 0], ntaps, ks, cs, item // nblocks,
+                              item % nblocks, rows, stride, dilation, pad_before)
+        start = stop
+        PyErr_CheckSignals()

@@ -54,26 +54,76 @@
                 yo[t * ysj + c * ysc] = acc[c][t];                                           \
     } while (0)
 
+/* A tile at the signal's edge: tap k only reads x columns inside [ulo, uhi) (the signal itself),
+ * so a tap that reaches past the signal adds no term at all, as in the definition, rather than
+ * a product with a padding zero (which an infinite or NaN filter value would turn into NaN). */
+#define CONV1DT_TILE_EDGE(T, NC, M)                                                          \
+    do {                                                                                     \
+        T acc[NC][CONV1DT_CH];                                                               \
+        for (int c = 0; c < NC; ++c)                                                         \
+            for (int t = 0; t < CONV1DT_CH; ++t)                                             \
+                acc[c][t] = 0;                                                               \
+        for (ptrdiff_t k = 0; k < ntaps; ++k) {                                              \
+            const ptrdiff_t base = xoff[k] + j0;                                             \
+            const ptrdiff_t tlo = ulo - base > 0 ? ulo - base : 0;                           \
+            const ptrdiff_t thi = uhi - base < (M) ? uhi - base : (M);                       \
+            const T *restrict wk = f + woff[k] + co0 * cin;                                  \
+            for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \
+                const T *restrict xr = x + base + ci * ldx;                                  \
+                for (int c = 0; c < NC; ++c) {                                               \
+                    const T wv = wk[c * cin + ci];                                           \
+                    for (ptrdiff_t t = tlo; t < thi; ++t)                                    \
+                        acc[c][t] += wv * xr[t];                                             \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        T *restrict yo = y + co0 * ysc + j0 * ysj;                                           \
+        for (ptrdiff_t t = 0; t < (M); ++t)                                                  \
+            for (int c = 0; c < NC; ++c)                                                     \
+                yo[t * ysj + c * ysc] = acc[c][t];                                           \
+    } while (0)
+
+/* Whether every tap of the tile (positions j0 .. j0+m-1) reads inside the signal. */
+static inline int conv1dt_interior(const ptrdiff_t *xoff, ptrdiff_t ntaps, ptrdiff_t j0,
+                                   ptrdiff_t m, ptrdiff_t ulo, ptrdiff_t uhi)
+{
+    for (ptrdiff_t k = 0; k < ntaps; ++k)
+        if (xoff[k] + j0 < ulo || xoff[k] + j0 + m > uhi)
+            return 0;
+    return 1;
+}
+
 #define CONV1DT_PHASE_STRIP(NAME, T)                                                         \
     CONV1DT_CLONES static void NAME(                                                         \
         T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,                    \
         const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,     \
-        const T *restrict x, ptrdiff_t ldx, ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)      \
+        const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cout,    \
+        ptrdiff_t cin, ptrdiff_t n)                                                          \
     {                                                                                        \
         ptrdiff_t co0 = 0;                                                                   \
-        for (; co0 + 4 <= cout; co0 += 4) {                                                  \
-            ptrdiff_t j0 = 0;                                                                \
-            for (; j0 + CONV1DT_CH <= n; j0 += CONV1DT_CH)                                   \
-                CONV1DT_TILE(T, 4, CONV1DT_CH, CONV1DT_CH);                                  \
-            if (j0 < n)                                                                      \
-                CONV1DT_TILE(T, 4, CONV1DT_CH, n - j0);                                      \
-        }                                                                                    \
+        for (; co0 + 4 <= cout; co0 += 4)                                                    \
+            for (ptrdiff_t j0 = 0; j0 < n; j0 += CONV1DT_CH) {                               \
+                const ptrdiff_t m = n - j0 < CONV1DT_CH ? n - j0 : CONV1DT_CH;               \
+                if (!conv1dt_interior(xoff, ntaps, j0, m, ulo, uhi))                         \
+                    CONV1DT_TILE_EDGE(T, 4, m);                                              \
+                else if (m == CONV1DT_CH)                                                    \
+                    CONV1DT_TILE(T, 4, CONV1DT_CH, CONV1DT_CH);                              \
+                else                                                                         \
+                    CONV1DT_TILE(T, 4, CONV1DT_CH, m);                                       \
+            }                                                                                \
         for (; co0 < cout; ++co0) {                                                          \
             ptrdiff_t j0 = 0;                                                                \
-            for (; j0 + 2 * CONV1DT_CH <= n; j0 += 2 * CONV1DT_CH)                           \
+            for (; j0 + 2 * CONV1DT_CH <= n                                                  \
+                   && conv1dt_interior(xoff, ntaps, j0, 2 * CONV1DT_CH, ulo, uhi);           \
+                 j0 += 2 * CONV1DT_CH)                                                       \
                 CONV1DT_TILE(T, 1, 2 * CONV1DT_CH, 2 * CONV1DT_CH);                          \
-            for (; j0 < n; j0 += CONV1DT_CH)                                                 \
-                CONV1DT_TILE(T, 1, CONV1DT_CH, (n - j0 < CONV1DT_CH ? n - j0 : CONV1DT_CH)); \
+            for (; j0 < n; j0 += CONV1DT_CH) {                                               \
+                const ptrdiff_t m = n - j0 < CONV1DT_CH ? n - j0 : CONV1DT_CH;               \
+                if (!conv1dt_interior(xoff, ntaps, j0, m, ulo, uhi))                         \
+                    CONV1DT_TILE_EDGE(T, 1, m);                                              \
+                else                                                                         \
+                    CONV1DT_TILE(T, 1, CONV1DT_CH, m);                                       \
+            }                                                                                \
         }                                                                                    \
     }
 
@@ -81,11 +131,20 @@ CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f32, float)
 CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f64, double)
 
 /* rows_to_channels: dst[ci*ld + u] = src[u*cin + ci] for u in [0, count): `count` NWC input rows
- * copied channel-major, in tiles of 64 rows so the source tile stays in L1. */
+ * copied channel-major. For 2, 4 and 8 channels the stride is a constant, which lets the compiler
+ * de-interleave with vector shuffles; otherwise tiles of 64 rows keep the source in L1. */
+#define CONV1DT_DEINTERLEAVE(T, C)                                                           \
+    for (ptrdiff_t u = 0; u < count; ++u)                                                    \
+        for (int c = 0; c < (C); ++c)                                                        \
+            dst[c * ld + u] = src[u * (C) + c];
+
 #define CONV1DT_ROWS_TO_CHANNELS(NAME, T)                                                    \
     CONV1DT_CLONES static void NAME(T *restrict dst, ptrdiff_t ld, const T *restrict src,    \
                                     ptrdiff_t cin, ptrdiff_t count)                          \
     {                                                                                        \
+        if (cin == 2) { CONV1DT_DEINTERLEAVE(T, 2) return; }                                 \
+        if (cin == 4) { CONV1DT_DEINTERLEAVE(T, 4) return; }                                 \
+        if (cin == 8) { CONV1DT_DEINTERLEAVE(T, 8) return; }                                 \
         for (ptrdiff_t u0 = 0; u0 < count; u0 += 64) {                                       \
             const ptrdiff_t m = count - u0 < 64 ? count - u0 : 64;                           \
             for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \

@@ -103,3 +103,27 @@ def test_dispatch_rule():
     assert _dispatch.choose_kernel(g(128, 64)) == "blas"
     assert _dispatch.choose_kernel(g(128, 64, m=2)) == "blas"
     assert _dispatch.choose_kernel(g(128, 64, m=1, k=1)) == "direct"  # too small to matter
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_non_finite_values_follow_the_definition(kernel, data_format):
+    """Only the definition's products are formed: a tap that reaches past the signal adds no
+    term (not ``0 * inf = nan``), and NaN and infinities elsewhere propagate as in the reference."""
+    rng = np.random.default_rng(11)
+    for s, d, k, padding in [(1, 1, 3, "SAME"), (2, 1, 5, "SAME"), (3, 2, 4, "VALID"), (1, 1, 7, "SAME")]:
+        x, f = random_operands(rng, 2, 40, 3, 2, k, np.float64, data_format)
+        f[-1, 0, 1] = np.inf
+        f[0, 1, 0] = -np.inf
+        x[(0, 5, 1) if data_format == "NWC" else (0, 1, 5)] = np.nan
+        wide = accepted_widths(40, k, s, d, padding)[-1]
+        shape = [2, wide, 2] if data_format == "NWC" else [2, 2, wide]
+        y = run(kernel, x, f, shape, s, d, padding, data_format)
+        with np.errstate(invalid="ignore"):
+            y64, _ = oracle(x, f, shape, s, d, padding, data_format)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(y64))
+        np.testing.assert_array_equal(np.isposinf(y), np.isposinf(y64))
+        np.testing.assert_array_equal(np.isneginf(y), np.isneginf(y64))
+        finite = np.isfinite(y64)
+        assert finite.any() and (~finite).any()
+        np.testing.assert_allclose(y[finite], y64[finite], rtol=1e-12, atol=1e-12)

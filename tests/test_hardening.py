@@ -1,0 +1,161 @@
+"""Hostile conditions: many threads at once, thousands of calls, huge sizes, Ctrl-C."""
+import concurrent.futures
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import conv1dt
+from conftest import assert_matches, oracle, random_operands, terms_per_output
+
+# one geometry per kernel of the dispatch rule: (N, M, Cin, Cout, K, s, d, padding)
+PER_KERNEL = [
+    (2, 300, 3, 2, 7, 3, 2, "SAME"),        # direct
+    (1, 40, 200, 1, 96, 16, 1, "SAME"),     # col2im
+    (2, 200, 40, 48, 5, 2, 1, "VALID"),     # blas
+]
+
+
+def _call(case, x, f, wide=None):
+    n, m, cin, cout, k, s, d, padding = case
+    if wide is None:
+        wide = m * s if padding == "SAME" else (m - 1) * s + (k - 1) * d + 1
+    return conv1dt.conv1d_transpose(x, f, [n, wide, cout], s, padding, dilations=d)
+
+
+@pytest.mark.parametrize("case", PER_KERNEL, ids=["direct", "col2im", "blas"])
+def test_many_python_threads_get_the_serial_answer(case):
+    """Eight Python threads calling at once (the GIL released in the kernels, so they really do
+    run together) get the serial answer, to the bit."""
+    rng = np.random.default_rng(1)
+    inputs = [random_operands(rng, *case[:4], case[4], np.float32) for _ in range(4)]
+    serial = [_call(case, x, f) for x, f in inputs]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [(j, pool.submit(_call, case, *inputs[j])) for _ in range(10) for j in range(4)]
+        for j, fut in futures:
+            np.testing.assert_array_equal(fut.result(), serial[j])
+
+
+def test_the_gil_is_released_during_compute():
+    """While one thread computes a long call, another runs Python code. With the GIL held for the
+    whole call, the counter could not move between the call's start and end."""
+    rng = np.random.default_rng(2)
+    x, f = random_operands(rng, 4, 1 << 18, 4, 4, 16, np.float32)
+    started, done = threading.Event(), threading.Event()
+    ticks = []
+
+    def work():
+        started.set()
+        conv1dt.conv1d_transpose(x, f, [4, 1 << 20, 4], 4)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    started.wait()
+    while not done.is_set():
+        ticks.append(time.perf_counter())
+        time.sleep(0.0005)
+    worker.join()
+    assert len(ticks) >= 5, f"only {len(ticks)} ticks of the main thread during the call"
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
+def test_no_memory_growth_over_thousands_of_calls():
+    """Thousands of calls through every kernel (and through refusals) do not grow the process:
+    C scratch, tap tables and BLAS buffers are all given back."""
+    rng = np.random.default_rng(3)
+    small = [(c[0], 64) + tuple(c[2:]) for c in PER_KERNEL]
+    ops = [(case, *random_operands(rng, case[0], 64, *case[2:4], case[4], np.float64)) for case in small]
+    bad = np.ones((1, 3, 2))
+
+    def round_():
+        for case, x, f in ops:
+            _call(case, x, f)
+        with pytest.raises(ValueError):
+            conv1dt.conv1d_transpose(bad, np.ones((2, 2, 3)), [1, 6, 2], 2)
+
+    for _ in range(200):  # warm up allocator pools and BLAS buffers
+        round_()
+    before = _rss_bytes()
+    for _ in range(2000):
+        round_()
+    grown = _rss_bytes() - before
+    assert grown < 8 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB over 6000 calls"
+
+
+def test_an_output_too_large_to_allocate_is_a_memory_error_before_any_work():
+    x = np.ones((1, 2, 1), np.float32)
+    f = np.ones((1, 1, 1), np.float32)
+    s = 2**40  # 2 inputs at stride 2**40: an output of 2**41 samples, 8 TiB
+    with pytest.raises(MemoryError, match=r"shape \(1, 2199023255552, 1\).*float32.*8.19e\+03 GiB"):
+        conv1dt.conv1d_transpose(x, f, [1, 2 * s, 1], s)
+    with pytest.raises(MemoryError, match=r"cannot allocate the output"):
+        conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2**62, 1], 2**61)
+
+
+def test_ctrl_c_interrupts_a_long_call():
+    """SIGINT during one long call raises KeyboardInterrupt within moments (the kernels check for
+    signals between chunks of work), not when the call would have ended, and leaves the
+    interpreter usable."""
+    script = textwrap.dedent("""
+        import sys, time, numpy as np, conv1dt
+        # one call of 5.5e11 multiply-adds: far longer than the few seconds the test allows
+        x = np.ones((8, 1 << 20, 4), np.float32); f = np.ones((4096, 4, 4), np.float32)
+        print("ready", flush=True)
+        try:
+            conv1dt.conv1d_transpose(x, f, [8, 1 << 22, 4], 4)
+        except KeyboardInterrupt:
+            t = time.perf_counter()
+            y = conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2, 1], 1)
+            print("interrupted", t, float(y.sum()), flush=True)
+            sys.exit(0)
+        sys.exit(3)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and out.startswith("interrupted"), out
+    _, when, total = out.split()
+    assert float(total) == 2.0
+    # perf_counter is CLOCK_MONOTONIC on Linux, shared by both processes
+    assert float(when) - sent < 5.0, f"interrupted {float(when) - sent:.1f} s after SIGINT"
+
+
+@pytest.mark.slow
+def test_an_output_past_2_to_the_31_elements():
+    """64-bit indexing end to end: an output of 2**31 + 2**20 float32 samples (8 GiB), checked
+    against the reference on windows at the start, across 2**31 and at the end."""
+    m = (2**31 + 2**20) // 2
+    x = np.zeros((1, m, 1), np.float32)
+    rng = np.random.default_rng(4)
+    for i0 in (0, 2**30 - 50, m - 100):
+        x[0, i0:i0 + 100, 0] = rng.standard_normal(100)
+    f = rng.standard_normal((5, 1, 1)).astype(np.float32)
+    y = conv1dt.conv1d_transpose(x, f, [1, 2 * m, 1], 2)
+    for o0 in (0, 2**31 - 100, 2 * m - 200):
+        i0 = o0 // 2 - 4
+        xs = np.ascontiguousarray(x[:, max(i0, 0):o0 // 2 + 104])
+        # the same window computed alone: VALID full result of the window, aligned by hand
+        want = np.zeros(2 * xs.shape[1] + 3)
+        for i in range(xs.shape[1]):
+            want[2 * i:2 * i + 5] += xs[0, i, 0] * f[:, 0, 0].astype(np.float64)
+        shift = o0 - 2 * max(i0, 0) + 1  # SAME pads 1 before: output o reads full index o + 1
+        np.testing.assert_allclose(y[0, o0:o0 + 200, 0], want[shift:shift + 200][:len(y[0, o0:o0 + 200, 0])],
+                                   rtol=1e-5, atol=1e-5)
