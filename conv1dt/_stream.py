@@ -143,6 +143,13 @@ class Conv1DTransposeStream:
     To get a ``'SAME'`` or explicitly padded result, crop the full one: drop its first
     ``pad_before`` samples and keep ``L``, as :func:`conv1d_transpose` does.
 
+    References
+    ----------
+    .. [1] A. V. Oppenheim and R. W. Schafer, "Discrete-Time Signal Processing", 3rd ed.,
+       Prentice Hall, 2010: block convolution by overlap-add.
+    .. [2] V. Dumoulin and F. Visin, "A guide to convolution arithmetic for deep learning",
+       arXiv:1603.07285, 2016.
+
     Examples
     --------
     A signal in three blocks, of 2, 0 and 1 samples, upsampled by 2 with three taps:
