@@ -80,8 +80,8 @@ def conv1d_transpose(x, filters, output_shape, strides, padding="SAME", data_for
         ``[batch, in_width, in_channels]`` (``NWC``) or ``[batch, in_channels, in_width]``
         (``NCW``), chunked along the batch and the width in any chunk sizes (a chunk may be
         narrower than the filter, or empty); float16, float32, float64, complex64 or
-        complex128. Chunks along the channels are joined into one. A NumPy array is taken as one
-        chunk.
+        complex128. Chunks along the channels are joined into one. An input that is not a Dask
+        array (a NumPy array, say) is wrapped by ``dask.array.asarray``, in automatic chunks.
     filters : array_like
         ``[filter_width, out_channels / groups, in_channels]``, in memory (a Dask array is
         computed), of ``x``'s dtype. It is copied into the graph.

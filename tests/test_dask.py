@@ -184,7 +184,7 @@ def test_output_chunks_and_their_inputs():
 
 
 def test_numpy_input_and_chunked_channels():
-    """A NumPy array is one chunk; chunks along the channels are joined."""
+    """A NumPy array is wrapped in automatic chunks; chunks along the channels are joined."""
     rng = np.random.default_rng(8)
     x, f = operands(rng, 2, 10, 4, 3, 3, np.float64, "NWC", integers=True)
     want = conv1dt.conv1d_transpose(x, f, [2, 20, 3], 2)
