@@ -9,10 +9,12 @@ except ImportError as exc:  # the source tree without its built extension
     ) from exc
 from ._config import show_config
 from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose
+from ._stream import Conv1DTransposeStream
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
 
 __all__ = [
+    "Conv1DTransposeStream",
     "__version__",
     "conv1d",
     "conv1d_backprop_filter",

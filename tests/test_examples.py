@@ -6,12 +6,14 @@ import sys
 
 import pytest
 
-from conv1dt import _config, _ops, _padding, _threads, reference
+from conv1dt import _config, _ops, _padding, _stream, _threads, reference
+from conv1dt import dask as _dask
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("module", [_ops, _padding, _threads, _config, reference], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [_ops, _padding, _threads, _config, reference, _stream, _dask],
+                         ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
