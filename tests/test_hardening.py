@@ -42,6 +42,40 @@ def test_many_python_threads_get_the_serial_answer(case):
             np.testing.assert_array_equal(fut.result(), serial[j])
 
 
+# The rest of the family, each kernel: (op, call) pairs on fixed operands.
+def _family_calls():
+    rng = np.random.default_rng(5)
+    calls = []
+    for cin, cout, groups in ((2, 3, 1), (48, 40, 1), (8, 8, 8), (6, 4, 2)):
+        w = rng.standard_normal((2, 300, cin * 1))           # wide signal, conv1d input
+        f = rng.standard_normal((5, cin // groups, cout))    # [K, Cw/G, Cn]
+        calls.append(("conv1d", lambda w=w, f=f, g=groups: conv1dt.conv1d(w, f, 2, "SAME", groups=g)))
+        dz = conv1dt.conv1d(w, f, 2, "SAME", groups=groups)
+        calls.append(("conv1d_backprop_filter",
+                      lambda w=w, f=f, dz=dz, g=groups: conv1dt.conv1d_backprop_filter(w, f.shape, dz, 2,
+                                                                                        groups=g)))
+        fz = rng.standard_normal((5, cout // groups, cin)).astype(np.complex128)
+        xz = (rng.standard_normal((2, 100, cin)) + 1j * rng.standard_normal((2, 100, cin)))
+        if cout % groups == 0:
+            calls.append(("conv1d_transpose complex",
+                          lambda xz=xz, fz=fz, g=groups, c=cout: conv1dt.conv1d_transpose(
+                              xz, fz, [2, 200, c], 2, groups=g)))
+    return calls
+
+
+FAMILY = _family_calls()
+
+
+@pytest.mark.parametrize("j", range(len(FAMILY)), ids=[f"{op}-{j}" for j, (op, _) in enumerate(FAMILY)])
+def test_the_family_from_many_threads(j):
+    """conv1d, the filter gradient and complex/grouped transposes from eight threads at once."""
+    op, call = FAMILY[j]
+    serial = call()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for fut in [pool.submit(call) for _ in range(24)]:
+            np.testing.assert_array_equal(fut.result(), serial)
+
+
 def test_the_gil_is_released_during_compute():
     """While one thread computes a long call, another runs Python code. With the GIL held for the
     whole call, the counter could not move between the call's start and end."""
@@ -72,8 +106,8 @@ def _rss_bytes():
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
 def test_no_memory_growth_over_thousands_of_calls():
-    """Thousands of calls through every kernel (and through refusals) do not grow the process:
-    C scratch, tap tables and BLAS buffers are all given back."""
+    """Thousands of calls through every kernel of every op (and through refusals) do not grow the
+    process: C scratch, tap tables and BLAS buffers are all given back."""
     rng = np.random.default_rng(3)
     small = [(c[0], 64) + tuple(c[2:]) for c in PER_KERNEL]
     ops = [(case, *random_operands(rng, case[0], 64, *case[2:4], case[4], np.float64)) for case in small]
@@ -85,13 +119,21 @@ def test_no_memory_growth_over_thousands_of_calls():
         with pytest.raises(ValueError):
             conv1dt.conv1d_transpose(bad, np.ones((2, 2, 3)), [1, 6, 2], 2)
 
-    for _ in range(200):  # warm up allocator pools and BLAS buffers
+    family = [call for _, call in FAMILY]
+
+    def round_with_family():
         round_()
+        for call in family:
+            call()
+
+    for _ in range(100):  # warm up allocator pools and BLAS buffers
+        round_with_family()
     before = _rss_bytes()
-    for _ in range(2000):
-        round_()
+    for _ in range(600):
+        round_with_family()
     grown = _rss_bytes() - before
-    assert grown < 8 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB over 6000 calls"
+    calls = 600 * (4 + len(family))
+    assert grown < 8 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB over {calls} calls"
 
 
 def test_an_output_too_large_to_allocate_is_a_memory_error_before_any_work():
