@@ -61,6 +61,8 @@ def parse_padding(padding, data_format="NWC"):
     for NCW (a list, tuple or integer array), with zeros for the batch and channels. Strings are
     case-sensitive, as in TensorFlow.
     """
+    if type(padding) is str and (padding == "SAME" or padding == "VALID"):
+        return padding  # the common case, decided without further checks
     width_axis = 1 if data_format == "NWC" else 2
     form = [[0, 0], [0, 0], [0, 0]]
     form[width_axis] = ["lo", "hi"]
