@@ -19,7 +19,9 @@ dimension ``s*Cw``, which is what lets one GEMM per tap do a whole block of rows
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.string cimport memset
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from cpython.exc cimport PyErr_CheckSignals
+
+from ._common cimport chunk_items, gemm
 
 import numpy as np
 
@@ -40,19 +42,6 @@ cdef inline Py_ssize_t _end_row(Py_ssize_t off, Py_ssize_t s, Py_ssize_t L) noex
     if off >= L:
         return 0
     return (L - off + s - 1) // s
-
-
-cdef inline void _gemm(bint b_transposed, int m, int n, int k, const floating* a, int lda,
-                       const floating* b, int ldb, floating* c, int ldc) noexcept nogil:
-    """``C[m x n] += A[m x k] op(B)[k x n]`` in BLAS's column-major terms; ``op(B)`` is ``B^T``
-    when ``b_transposed``."""
-    cdef floating one = 1
-    cdef char ta = b'N'
-    cdef char tb = b'T' if b_transposed else b'N'
-    if floating is float:
-        sgemm(&ta, &tb, &m, &n, &k, &one, <float*> a, &lda, <float*> b, &ldb, &one, c, &ldc)
-    else:
-        dgemm(&ta, &tb, &m, &n, &k, &one, <double*> a, &lda, <double*> b, &ldb, &one, c, &ldc)
 
 
 # --- conv1d ----------------------------------------------------------------------------------
@@ -115,10 +104,17 @@ def conv1d_direct(
     cdef Py_ssize_t item, i0
     if N == 0 or M == 0 or y.shape[2] == 0:
         return
-    for item in prange(N * nblocks, nogil=True, schedule="static", num_threads=num_threads):
-        i0 = (item % nblocks) * BLOCK
-        _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride, dilation,
-                      pad_before, groups)
+    cdef Py_ssize_t items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * f.shape[0] * f.shape[1] * y.shape[2],
+                                        num_threads)
+    while start < items:
+        stop = min(items, start + chunk)
+        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+            i0 = (item % nblocks) * BLOCK
+            _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride, dilation,
+                          pad_before, groups)
+        start = stop
+        PyErr_CheckSignals()
 
 
 def conv1d_blas(
@@ -149,24 +145,30 @@ def conv1d_blas(
     cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j
     if N == 0 or M == 0 or cn == 0:
         return
-    for item in prange(N * nblocks, nogil=True, schedule="static", num_threads=num_threads):
-        n = item // nblocks
-        i0 = (item % nblocks) * rows
-        i1 = min(i0 + rows, M)
-        memset(&y[n, i0, 0], 0, (i1 - i0) * cn * sizeof(floating))
-        if cwg == 0:
-            continue
-        for k in range(K):
-            off = k * dilation - pad_before
-            lo = max(i0, _first_row(off, stride))
-            hi = min(i1, _end_row(off, stride, L))
-            if lo >= hi:
+    cdef Py_ssize_t items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cwg * cn, num_threads)
+    while start < items:
+        stop = min(items, start + chunk)
+        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+            n = item // nblocks
+            i0 = (item % nblocks) * rows
+            i1 = min(i0 + rows, M)
+            memset(&y[n, i0, 0], 0, (i1 - i0) * cn * sizeof(floating))
+            if cwg == 0:
                 continue
-            for j in range(groups):
-                # column-major: y^T[cng x rows] += f[k]^T[cng x cwg] @ x^T[cwg x rows]
-                _gemm(False, <int> cng, <int> (hi - lo), <int> cwg, &f[k, 0, j * cng],
-                      <int> cn, &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
-                      &y[n, lo, j * cng], <int> cn)
+            for k in range(K):
+                off = k * dilation - pad_before
+                lo = max(i0, _first_row(off, stride))
+                hi = min(i1, _end_row(off, stride, L))
+                if lo >= hi:
+                    continue
+                for j in range(groups):
+                    # column-major: y^T[cng x rows] += f[k]^T[cng x cwg] @ x^T[cwg x rows]
+                    gemm(c'N', c'N', <int> cng, <int> (hi - lo), <int> cwg, &f[k, 0, j * cng],
+                         <int> cn, &x[n, lo * stride + off, j * cwg], <int> (stride * cw), 1,
+                         &y[n, lo, j * cng], <int> cn)
+        start = stop
+        PyErr_CheckSignals()
 
 
 # --- conv1d_backprop_filter ------------------------------------------------------------------
@@ -242,10 +244,16 @@ def backprop_filter_direct(
     partials = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] part = partials
     cdef floating* out = &df[0, 0, 0]
-    for chunk in prange(nchunks, nogil=True, schedule="static", num_threads=num_threads):
-        r0 = chunk * per
-        _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride, dilation,
-                      pad_before, groups)
+    cdef Py_ssize_t start = 0, stop
+    cdef Py_ssize_t step = chunk_items(nchunks, <double> rows * K * cwg * cn, num_threads)
+    while start < nchunks:
+        stop = min(nchunks, start + step)
+        for chunk in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+            r0 = chunk * per
+            _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride, dilation,
+                          pad_before, groups)
+        start = stop
+        PyErr_CheckSignals()
     for e in prange(size, nogil=True, schedule="static", num_threads=num_threads):
         acc = 0
         for t in range(nchunks):
@@ -281,23 +289,29 @@ def backprop_filter_blas(
     cdef Py_ssize_t item, k, j, b, c0, cb, c, off, lo, hi, n
     if K * cwg * cn == 0:
         return
-    for item in prange(K * groups * per_group, nogil=True, schedule="static", num_threads=num_threads):
-        k = item // (groups * per_group)
-        j = (item // per_group) % groups
-        b = item % per_group
-        c0 = j * cng + b * cblock
-        cb = min(cblock, (j + 1) * cng - c0)
-        for c in range(cwg):
-            memset(&df[k, c, c0], 0, cb * sizeof(floating))
-        off = k * dilation - pad_before
-        lo = _first_row(off, stride)
-        hi = min(M, _end_row(off, stride, L))
-        if lo >= hi:
-            continue
-        for n in range(N):
-            # column-major: df[k]^T[cb x cwg] += dy^T[cb x rows] @ x[rows x cwg]
-            _gemm(True, <int> cb, <int> cwg, <int> (hi - lo), &dy[n, lo, c0], <int> cn,
-                  &x[n, lo * stride + off, j * cwg], <int> (stride * cw), &df[k, 0, c0], <int> cn)
+    cdef Py_ssize_t items = K * groups * per_group, start = 0, stop
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cwg * cn, num_threads)
+    while start < items:
+        stop = min(items, start + chunk)
+        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+            k = item // (groups * per_group)
+            j = (item // per_group) % groups
+            b = item % per_group
+            c0 = j * cng + b * cblock
+            cb = min(cblock, (j + 1) * cng - c0)
+            for c in range(cwg):
+                memset(&df[k, c, c0], 0, cb * sizeof(floating))
+            off = k * dilation - pad_before
+            lo = _first_row(off, stride)
+            hi = min(M, _end_row(off, stride, L))
+            if lo >= hi:
+                continue
+            for n in range(N):
+                # column-major: df[k]^T[cb x cwg] += dy^T[cb x rows] @ x[rows x cwg]
+                gemm(c'N', c'T', <int> cb, <int> cwg, <int> (hi - lo), &dy[n, lo, c0], <int> cn,
+                     &x[n, lo * stride + off, j * cwg], <int> (stride * cw), 1, &df[k, 0, c0], <int> cn)
+        start = stop
+        PyErr_CheckSignals()
 
 
 # --- conv1d_transpose with groups of few channels ----------------------------------------------
@@ -369,7 +383,14 @@ def transpose_grouped(
     cdef Py_ssize_t item, o0
     if N == 0 or L == 0 or y.shape[2] == 0:
         return
-    for item in prange(N * nblocks, nogil=True, schedule="static", num_threads=num_threads):
-        o0 = (item % nblocks) * WIDE_BLOCK
-        _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), stride,
-                               dilation, pad_before, groups)
+    cdef Py_ssize_t items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[1] * f.shape[0] * f.shape[1]
+                                        * x.shape[2], num_threads)
+    while start < items:
+        stop = min(items, start + chunk)
+        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+            o0 = (item % nblocks) * WIDE_BLOCK
+            _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), stride,
+                                   dilation, pad_before, groups)
+        start = stop
+        PyErr_CheckSignals()

@@ -12,7 +12,8 @@ from cython.parallel cimport parallel, prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from ._common cimport chunk_items, floordiv, gemm
 
 import numpy as np
 
@@ -66,30 +67,6 @@ def omp_max_threads():
 def compile_flags():
     """The compiler flags the kernels were built with."""
     return CONV1DT_CFLAGS.decode()
-
-
-# Work between two checks for Ctrl-C: about this many multiply-adds (tens of milliseconds).
-cdef Py_ssize_t CHUNK_MACS = 1 << 28
-
-
-cdef Py_ssize_t _chunk_items(Py_ssize_t items, double macs, int num_threads):
-    """Work items per chunk: about CHUNK_MACS of work, a multiple of the thread count. Between
-    chunks the GIL is taken back to check for signals, so a long call can be interrupted. The
-    items themselves (and so the bits) do not depend on the chunking."""
-    cdef double per_item = macs / items if items > 0 else 1.0
-    cdef Py_ssize_t n = <Py_ssize_t> (CHUNK_MACS / per_item) if per_item > 0 else items
-    if n < 1:
-        n = 1
-    n = ((n + num_threads - 1) // num_threads) * num_threads
-    return n
-
-
-cdef inline Py_ssize_t _floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    """Python's ``a // b`` for ``b > 0`` (C division truncates toward zero)."""
-    cdef Py_ssize_t q = a / b
-    if a % b != 0 and a < 0:
-        q = q - 1
-    return q
 
 
 cdef inline void _phase_strip(floating* y, Py_ssize_t ysj, Py_ssize_t ysc, const floating* f,
@@ -267,7 +244,7 @@ def transpose_direct(
     if scratch == NULL:
         raise MemoryError(f"conv1dt: no memory for {num_threads} x {cin * span} scratch elements")
     cdef Py_ssize_t items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = _chunk_items(items, <double> N * x.shape[2 if x_ncw else 1] * K * cin * cout,
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[2 if x_ncw else 1] * K * cin * cout,
                                          num_threads)
     try:
         while start < items:
@@ -288,17 +265,6 @@ def transpose_direct(
             PyErr_CheckSignals()
     finally:
         free(scratch)
-
-
-cdef inline void _gemm(int m, int n, int k, const floating* a, int lda, const floating* b, int ldb,
-                       floating beta, floating* c, int ldc) noexcept nogil:
-    """``C[m x n] = A^T B + beta C`` in BLAS's column-major terms (A is ``k x m``, B is ``k x n``)."""
-    cdef char ta = b'T', tb = b'N'
-    cdef floating one = 1
-    if floating is float:
-        sgemm(&ta, &tb, &m, &n, &k, &one, <float*> a, &lda, <float*> b, &ldb, &beta, c, &ldc)
-    else:
-        dgemm(&ta, &tb, &m, &n, &k, &one, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
 
 
 def transpose_blas(
@@ -325,7 +291,7 @@ def transpose_blas(
     cdef Py_ssize_t B = rows * stride
     cdef Py_ssize_t nblocks = (L + B - 1) // B
     cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = _chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
     if N == 0 or L == 0:
         return
     while start < items:
@@ -351,15 +317,15 @@ cdef void _blas_block(
     while k >= 0:
         off = k * d - pad
         # rows i with o0 <= i*s + off < o1 and 0 <= i < M
-        ilo = _floordiv(o0 - off + s - 1, s)
-        ihi = _floordiv(o1 - 1 - off, s) + 1
+        ilo = floordiv(o0 - off + s - 1, s)
+        ihi = floordiv(o1 - 1 - off, s) + 1
         if ilo < 0:
             ilo = 0
         if ihi > M:
             ihi = M
         if ilo < ihi:
-            _gemm(<int> cout, <int> (ihi - ilo), <int> cin, &f[k, 0, 0], <int> cin,
-                  &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, 0], <int> (s * cout))
+            gemm(c'T', c'N', <int> cout, <int> (ihi - ilo), <int> cin, &f[k, 0, 0], <int> cin,
+                 &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, 0], <int> (s * cout))
         k = k - 1
 
 
@@ -384,15 +350,15 @@ cdef void _col2im_block(
     cdef floating* yrow
     if o1 > L:
         o1 = L
-    ilo = _floordiv(o0 + pad - (K - 1) * d + s - 1, s)
-    ihi = _floordiv(o1 - 1 + pad, s) + 1
+    ilo = floordiv(o0 + pad - (K - 1) * d + s - 1, s)
+    ihi = floordiv(o1 - 1 + pad, s) + 1
     if ilo < 0:
         ilo = 0
     if ihi > M:
         ihi = M
     if ilo < ihi:
-        _gemm(<int> kc, <int> (ihi - ilo), <int> cin, &f[0, 0, 0], <int> cin, &x[n, ilo, 0], <int> cin,
-              0, z, <int> kc)
+        gemm(c'T', c'N', <int> kc, <int> (ihi - ilo), <int> cin, &f[0, 0, 0], <int> cin,
+             &x[n, ilo, 0], <int> cin, 0, z, <int> kc)
     for r in range(s):
         ob = o0 + r
         if ob >= o1:
@@ -440,7 +406,7 @@ def transpose_col2im(
     scratch_a = np.empty((num_threads, zrows * K * cout), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] scratch = scratch_a
     cdef Py_ssize_t items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = _chunk_items(items, <double> N * x.shape[1] * K * x.shape[2] * cout,
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[1] * K * x.shape[2] * cout,
                                          num_threads)
     while start < items:
         stop = min(items, start + chunk)

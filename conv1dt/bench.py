@@ -54,7 +54,11 @@ def parse_shape(text):
 
 
 def set_thread_env(n):
-    """Thread counts for every library, before any of them is imported."""
+    """Thread counts for every library, before any of them is imported; and, with fewer threads
+    than cores, this process and the peers' (which inherit it) pinned to ``n`` cores, because not
+    every library honours its thread settings (JAX 0.10's XLA runtime does not)."""
+    if hasattr(os, "sched_setaffinity") and n < len(os.sched_getaffinity(0)):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:n])
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
         os.environ[var] = str(n)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -207,7 +211,7 @@ def median_time(fn, min_time, min_repeat, max_repeat=200):
     return statistics.median(times)
 
 
-def run(shapes, dtypes, peers, threads, min_time, progress):
+def run(shapes, dtypes, peers, threads, min_time, progress, settle=0.5):
     """Time every shape: conv1dt, NumPy and the GEMM bound here, each framework in its own process,
     one shape at a time so that all figures of a row are taken side by side."""
     import importlib.util
@@ -234,9 +238,13 @@ def run(shapes, dtypes, peers, threads, min_time, progress):
                 row = {"shape": list(shape), "dtype": dtype, "threads": threads, "gflop": flops(shape) / 1e9,
                        "ms": {}, "error": {}, "skipped": {}}
                 results = {}
+                # Before each timing, let the previous library's threads go idle: OpenMP and
+                # Eigen pools spin for up to a few hundred ms after work, stealing the cores.
                 for name in local:
+                    time.sleep(settle)
                     row["ms"][name], results[name] = measure(name, shape, dtype, threads, min_time)
                 for name, (proc, conn) in workers.items():
+                    time.sleep(settle)
                     conn.send((shape, dtype))
                     ms, res = conn.recv()
                     if ms is None:
@@ -335,6 +343,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS)
     parser.add_argument("--min-time", type=float, default=0.3, help="seconds of repeats per timing")
+    parser.add_argument("--settle", type=float, default=0.5,
+                        help="seconds of idle before each timing, so no library's spinning threads "
+                             "are still busy on the cores")
     parser.add_argument("--json", help="write the rows as JSON to this file")
     parser.add_argument("--csv", help="write the table as CSV to this file")
     parser.add_argument("--plot", help="write a bar chart (needs matplotlib) to this PNG file")
@@ -343,10 +354,20 @@ def main(argv=None):
     set_thread_env(args.threads)
     import conv1dt
 
+    # NumPy is already imported here (by conv1dt), so the environment variables came too late
+    # for the BLAS of this process (the NumPy baseline, the GEMM bound): limit it directly.
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+    except ImportError:
+        print("warning: threadpoolctl is not installed; the NumPy baseline and the GEMM bound use "
+              "BLAS's default thread count", file=sys.stderr)
+
     conv1dt.set_num_threads(args.threads)
     shapes = list(args.shape) if args.only else SUITE + (EXTRA if args.extra else []) + list(args.shape)
     rows = run(shapes, args.dtype, set(args.peers), args.threads, args.min_time,
-               lambda msg: print(msg, file=sys.stderr, flush=True))
+               lambda msg: print(msg, file=sys.stderr, flush=True), args.settle)
     print(f"conv1dt {conv1dt.__version__}, {args.threads} thread(s), median ms; "
           f"GEMM = one BLAS GEMM of equal FLOPs (a bound, not a peer)")
     print(format_table(rows))

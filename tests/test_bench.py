@@ -7,7 +7,7 @@ from conv1dt import bench
 def test_bench_runs_and_checks_agreement(tmp_path, capsys):
     out = tmp_path / "rows.json"
     assert bench.main(["--only", "--shape", "2,64,3,2,5,2,1,SAME", "--shape", "1,40,6,70,4,3,2,VALID",
-                       "--peers", "numpy", "--min-time", "0", "--threads", "1",
+                       "--peers", "numpy", "--min-time", "0", "--settle", "0", "--threads", "1",
                        "--dtype", "float32", "float64", "--json", str(out),
                        "--csv", str(tmp_path / "rows.csv")]) == 0
     assert len((tmp_path / "rows.csv").read_text().splitlines()) == 5

@@ -146,17 +146,30 @@ def test_an_output_too_large_to_allocate_is_a_memory_error_before_any_work():
         conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2**62, 1], 2**61)
 
 
-def test_ctrl_c_interrupts_a_long_call():
+LONG_CALLS = {  # each far longer than the few seconds the test allows (5e11 multiply-adds or so)
+    "conv1d_transpose": """
+        x = np.ones((8, 1 << 20, 4), np.float32); f = np.ones((4096, 4, 4), np.float32)
+        call = lambda: conv1dt.conv1d_transpose(x, f, [8, 1 << 22, 4], 4)""",
+    "conv1d": """
+        x = np.ones((8, 1 << 22, 4), np.float32); f = np.ones((4096, 4, 4), np.float32)
+        call = lambda: conv1dt.conv1d(x, f, 4)""",
+    "conv1d_backprop_filter": """
+        x = np.ones((2, 1 << 19, 64), np.float32); dy = np.ones((2, 1 << 17, 64), np.float32)
+        call = lambda: conv1dt.conv1d_backprop_filter(x, (2048, 64, 64), dy, 4)""",
+}
+
+
+@pytest.mark.parametrize("op", sorted(LONG_CALLS))
+def test_ctrl_c_interrupts_a_long_call(op):
     """SIGINT during one long call raises KeyboardInterrupt within moments (the kernels check for
     signals between chunks of work), not when the call would have ended, and leaves the
     interpreter usable."""
     script = textwrap.dedent("""
         import sys, time, numpy as np, conv1dt
-        # one call of 5.5e11 multiply-adds: far longer than the few seconds the test allows
-        x = np.ones((8, 1 << 20, 4), np.float32); f = np.ones((4096, 4, 4), np.float32)
+    """) + textwrap.dedent(LONG_CALLS[op]) + textwrap.dedent("""
         print("ready", flush=True)
         try:
-            conv1dt.conv1d_transpose(x, f, [8, 1 << 22, 4], 4)
+            call()
         except KeyboardInterrupt:
             t = time.perf_counter()
             y = conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2, 1], 1)

@@ -1,0 +1,41 @@
+# cython: language_level=3
+"""Inline helpers shared by the kernel modules (``_kernels.pyx``, ``_family.pyx``)."""
+cimport cython
+from cython cimport floating
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+
+cdef enum:
+    # Work between two checks for Ctrl-C: about this many multiply-adds (tens of milliseconds).
+    CHUNK_MACS = 1 << 28
+
+
+@cython.cdivision(True)
+cdef inline Py_ssize_t chunk_items(Py_ssize_t items, double macs, int num_threads) noexcept nogil:
+    """Work items per chunk: about CHUNK_MACS of work, a multiple of the thread count. Between
+    chunks the kernels take the GIL back to check for signals, so a long call can be interrupted.
+    The items themselves (and so the bits) do not depend on the chunking."""
+    cdef double per_item = macs / items if items > 0 else 1.0
+    cdef Py_ssize_t n = <Py_ssize_t> (CHUNK_MACS / per_item) if per_item > 0 else items
+    if n < 1:
+        n = 1
+    return ((n + num_threads - 1) // num_threads) * num_threads
+
+
+@cython.cdivision(True)
+cdef inline Py_ssize_t floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """Python's ``a // b`` for ``b > 0`` (C division truncates toward zero)."""
+    cdef Py_ssize_t q = a // b
+    if a % b != 0 and a < 0:
+        q = q - 1
+    return q
+
+
+cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, int lda,
+                      const floating* b, int ldb, floating beta, floating* c, int ldc) noexcept nogil:
+    """``C[m x n] = op(A) op(B) + beta C`` in BLAS's column-major terms, by SciPy's BLAS."""
+    cdef floating one = 1
+    if floating is float:
+        sgemm(&ta, &tb, &m, &n, &k, &one, <float*> a, &lda, <float*> b, &ldb, &beta, c, &ldc)
+    else:
+        dgemm(&ta, &tb, &m, &n, &k, &one, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
