@@ -30,7 +30,7 @@
 #define CONV1DT_CH 32
 
 /* NC output channels co0 .. co0+NC-1, positions j0 .. j0+M-1 (M a constant or a variable). */
-#define CONV1DT_TILE(T, NC, CHN, M)                                                               \
+#define CONV1DT_TILE(T, NC, CHN, M, DOT)                                                               \
     do {                                                                                     \
         T acc[NC][CHN];                                                                      \
         for (int c = 0; c < NC; ++c)                                                         \
@@ -39,14 +39,27 @@
         for (ptrdiff_t k = 0; k < ntaps; ++k) {                                              \
             const T *restrict wk = f + woff[k] + co0 * cin;                                  \
             const T *restrict xk = x + xoff[k] + j0;                                         \
+            T dot[NC][CHN];                                                                  \
+            if (DOT)                                                                         \
+                for (int c = 0; c < NC; ++c)                                                 \
+                    for (int t = 0; t < CHN; ++t)                                            \
+                        dot[c][t] = 0;                                                       \
             for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \
                 const T *restrict xr = xk + ci * ldx;                                        \
                 for (int c = 0; c < NC; ++c) {                                               \
                     const T wv = wk[c * cin + ci];                                           \
-                    for (ptrdiff_t t = 0; t < (M); ++t)                                      \
-                        acc[c][t] += wv * xr[t];                                             \
+                    for (ptrdiff_t t = 0; t < (M); ++t) {                                    \
+                        if (DOT)                                                             \
+                            dot[c][t] += wv * xr[t];                                         \
+                        else                                                                 \
+                            acc[c][t] += wv * xr[t];                                         \
+                    }                                                                        \
                 }                                                                            \
             }                                                                                \
+            if (DOT)                                                                         \
+                for (int c = 0; c < NC; ++c)                                                 \
+                    for (ptrdiff_t t = 0; t < (M); ++t)                                      \
+                        acc[c][t] += dot[c][t];                                              \
         }                                                                                    \
         T *restrict yo = y + co0 * ysc + j0 * ysj;                                           \
         for (ptrdiff_t t = 0; t < (M); ++t)                                                  \
@@ -57,7 +70,7 @@
 /* A tile at the signal's edge: tap k only reads x columns inside [ulo, uhi) (the signal itself),
  * so a tap that reaches past the signal adds no term at all, as in the definition, rather than
  * a product with a padding zero (which an infinite or NaN filter value would turn into NaN). */
-#define CONV1DT_TILE_EDGE(T, NC, M)                                                          \
+#define CONV1DT_TILE_EDGE(T, NC, M, DOT)                                                          \
     do {                                                                                     \
         T acc[NC][CONV1DT_CH];                                                               \
         for (int c = 0; c < NC; ++c)                                                         \
@@ -68,14 +81,26 @@
             const ptrdiff_t tlo = ulo - base > 0 ? ulo - base : 0;                           \
             const ptrdiff_t thi = uhi - base < (M) ? uhi - base : (M);                       \
             const T *restrict wk = f + woff[k] + co0 * cin;                                  \
+            T dot[NC][CONV1DT_CH];                                                           \
+            for (int c = 0; c < NC; ++c)                                                     \
+                for (int t = 0; t < CONV1DT_CH; ++t)                                         \
+                    dot[c][t] = 0;                                                           \
             for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \
                 const T *restrict xr = x + base + ci * ldx;                                  \
                 for (int c = 0; c < NC; ++c) {                                               \
                     const T wv = wk[c * cin + ci];                                           \
-                    for (ptrdiff_t t = tlo; t < thi; ++t)                                    \
-                        acc[c][t] += wv * xr[t];                                             \
+                    for (ptrdiff_t t = tlo; t < thi; ++t) {                                  \
+                        if (DOT)                                                             \
+                            dot[c][t] += wv * xr[t];                                         \
+                        else                                                                 \
+                            acc[c][t] += wv * xr[t];                                         \
+                    }                                                                        \
                 }                                                                            \
             }                                                                                \
+            if (DOT)                                                                         \
+                for (int c = 0; c < NC; ++c)                                                 \
+                    for (ptrdiff_t t = tlo; t < thi; ++t)                                    \
+                        acc[c][t] += dot[c][t];                                              \
         }                                                                                    \
         T *restrict yo = y + co0 * ysc + j0 * ysj;                                           \
         for (ptrdiff_t t = 0; t < (M); ++t)                                                  \
@@ -93,42 +118,64 @@ static inline int conv1dt_interior(const ptrdiff_t *xoff, ptrdiff_t ntaps, ptrdi
     return 1;
 }
 
-#define CONV1DT_PHASE_STRIP(NAME, T)                                                         \
-    CONV1DT_CLONES static void NAME(                                                         \
-        T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,                    \
-        const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,     \
-        const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cout,    \
-        ptrdiff_t cin, ptrdiff_t n)                                                          \
-    {                                                                                        \
+/* The strip, as a statement: its tiles, four output channels at a time, then one at a time. */
+#define CONV1DT_STRIP_BODY(T, DOT)                                                           \
+    do {                                                                                     \
         ptrdiff_t co0 = 0;                                                                   \
         for (; co0 + 4 <= cout; co0 += 4)                                                    \
             for (ptrdiff_t j0 = 0; j0 < n; j0 += CONV1DT_CH) {                               \
                 const ptrdiff_t m = n - j0 < CONV1DT_CH ? n - j0 : CONV1DT_CH;               \
                 if (!conv1dt_interior(xoff, ntaps, j0, m, ulo, uhi))                         \
-                    CONV1DT_TILE_EDGE(T, 4, m);                                              \
+                    CONV1DT_TILE_EDGE(T, 4, m, DOT);                                         \
                 else if (m == CONV1DT_CH)                                                    \
-                    CONV1DT_TILE(T, 4, CONV1DT_CH, CONV1DT_CH);                              \
+                    CONV1DT_TILE(T, 4, CONV1DT_CH, CONV1DT_CH, DOT);                         \
                 else                                                                         \
-                    CONV1DT_TILE(T, 4, CONV1DT_CH, m);                                       \
+                    CONV1DT_TILE(T, 4, CONV1DT_CH, m, DOT);                                  \
             }                                                                                \
         for (; co0 < cout; ++co0) {                                                          \
             ptrdiff_t j0 = 0;                                                                \
             for (; j0 + 2 * CONV1DT_CH <= n                                                  \
                    && conv1dt_interior(xoff, ntaps, j0, 2 * CONV1DT_CH, ulo, uhi);           \
                  j0 += 2 * CONV1DT_CH)                                                       \
-                CONV1DT_TILE(T, 1, 2 * CONV1DT_CH, 2 * CONV1DT_CH);                          \
+                CONV1DT_TILE(T, 1, 2 * CONV1DT_CH, 2 * CONV1DT_CH, DOT);                     \
             for (; j0 < n; j0 += CONV1DT_CH) {                                               \
                 const ptrdiff_t m = n - j0 < CONV1DT_CH ? n - j0 : CONV1DT_CH;               \
                 if (!conv1dt_interior(xoff, ntaps, j0, m, ulo, uhi))                         \
-                    CONV1DT_TILE_EDGE(T, 1, m);                                              \
+                    CONV1DT_TILE_EDGE(T, 1, m, DOT);                                         \
                 else                                                                         \
-                    CONV1DT_TILE(T, 1, CONV1DT_CH, m);                                       \
+                    CONV1DT_TILE(T, 1, CONV1DT_CH, m, DOT);                                  \
             }                                                                                \
         }                                                                                    \
+    } while (0)
+
+/* With one input channel the dot product is the product itself, so the plain form rounds the
+ * same way and the dot buffers are skipped. */
+#define CONV1DT_PHASE_STRIP(NAME, T, DOT, ATTR)                                              \
+    CONV1DT_CLONES ATTR static void NAME(                                                    \
+        T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,                    \
+        const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,     \
+        const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cout,    \
+        ptrdiff_t cin, ptrdiff_t n)                                                          \
+    {                                                                                        \
+        if ((DOT) && cin > 1)                                                                \
+            CONV1DT_STRIP_BODY(T, 1);                                                        \
+        else                                                                                 \
+            CONV1DT_STRIP_BODY(T, 0);                                                        \
     }
 
-CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f32, float)
-CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f64, double)
+/* float32: one accumulator per output, fused multiply-adds where the CPU has them (the fastest
+ * form; TensorFlow's float32 kernels (oneDNN) differ in their own ways anyway).
+ * float64: per tap, the dot product over the input channels first, then its addition to the
+ * output, with every product and sum rounded on its own (no fused multiply-add): the order and
+ * rounding of TensorFlow's float64 CPU kernel (a GEMM over the channels, then col2im adding the
+ * taps in increasing input position), so small-channel float64 results match it bit for bit. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONV1DT_NO_FMA __attribute__((optimize("fp-contract=off")))
+#else
+#define CONV1DT_NO_FMA
+#endif
+CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f32, float, 0, )
+CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f64, double, 1, CONV1DT_NO_FMA)
 
 /* rows_to_channels: dst[ci*ld + u] = src[u*cin + ci] for u in [0, count): `count` NWC input rows
  * copied channel-major. For 2, 4 and 8 channels the stride is a constant, which lets the compiler
