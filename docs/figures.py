@@ -190,3 +190,28 @@ def checkerboard():
                  f"(colour: phase o mod {s})", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def benchmark():
+    """conv1dt's speed-up over the fastest peer on each shape of the recorded benchmark
+    (``docs/bench/threads*.json``, written by ``python -m conv1dt.bench --json``)."""
+    import json
+    import pathlib
+
+    here = pathlib.Path(__file__).parent / "bench"
+    runs = [(t, json.loads((here / f"threads{t}.json").read_text())) for t in (1, 2)
+            if (here / f"threads{t}.json").exists()]
+    fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 5.5), sharey=True, squeeze=False)
+    for ax, (threads, rows) in zip(axes[0], runs):
+        rows = [r for r in rows if r["speedup"]]
+        labels = [f"{r['dtype'][5:]} " + ",".join(map(str, r["shape"][:7])) for r in rows]
+        colors = ["#2ca02c" if r["speedup"] >= 1 else "#d62728" for r in rows]
+        ax.barh(range(len(rows)), [r["speedup"] for r in rows], color=colors)
+        ax.axvline(1.0, color="black", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yticks(range(len(rows)), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("speed-up over the fastest peer (log scale)")
+        ax.set_title(f"{threads} thread{'s' if threads > 1 else ''}")
+    fig.suptitle("conv1d_transpose: conv1dt against TF, PyTorch, JAX and NumPy (median times)")
+    fig.tight_layout()
