@@ -198,20 +198,26 @@ def benchmark():
     import json
     import pathlib
 
-    here = pathlib.Path(__file__).parent / "bench"
+    import matplotlib.ticker
+
+    # the plot directive runs this file from the docs folder, without __file__
+    here = pathlib.Path(globals().get("__file__", "figures.py")).resolve().parent / "bench"
     runs = [(t, json.loads((here / f"threads{t}.json").read_text())) for t in (1, 2)
             if (here / f"threads{t}.json").exists()]
     fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 5.5), sharey=True, squeeze=False)
     for ax, (threads, rows) in zip(axes[0], runs):
         rows = [r for r in rows if r["speedup"]]
-        labels = [f"{r['dtype'][5:]} " + ",".join(map(str, r["shape"][:7])) for r in rows]
+        labels = [f"f{r['dtype'][5:]}  " + ",".join(map(str, r["shape"][:7])) for r in rows]
         colors = ["#2ca02c" if r["speedup"] >= 1 else "#d62728" for r in rows]
         ax.barh(range(len(rows)), [r["speedup"] for r in rows], color=colors)
         ax.axvline(1.0, color="black", lw=0.8)
         ax.set_xscale("log")
+        ticks = [0.25, 0.5, 1, 2, 4, 8, 16]
+        ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_yticks(range(len(rows)), labels, fontsize=7)
         ax.invert_yaxis()
-        ax.set_xlabel("speed-up over the fastest peer (log scale)")
+        ax.set_xlabel("speed-up over the fastest peer (log scale; a row: dtype, N,W,Cin,Cout,K,s,d)")
         ax.set_title(f"{threads} thread{'s' if threads > 1 else ''}")
     fig.suptitle("conv1d_transpose: conv1dt against TF, PyTorch, JAX and NumPy (median times)")
     fig.tight_layout()
