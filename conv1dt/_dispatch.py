@@ -15,11 +15,12 @@ thread meanwhile, so the two pools never oversubscribe the cores.
 """
 import numpy as np
 
-from . import _kernels
+from . import _family, _kernels
 from ._blas import single_threaded_blas
 from ._threads import get_num_threads
 
-__all__ = ["conv1d_transpose", "choose_kernel", "allocate"]
+__all__ = ["allocate", "choose_kernel", "conv1d_transpose", "choose_family_kernel", "conv1d",
+           "conv1d_backprop_filter", "conv1d_transpose_groups"]
 
 SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
 SMALL_MACS = 1 << 14     # below this the direct kernel runs whatever the channels
@@ -39,6 +40,22 @@ def allocate(shape, dtype):
             nbytes *= n
         raise MemoryError(f"conv1dt: cannot allocate the output of shape {tuple(shape)} and dtype "
                           f"{np.dtype(dtype)} ({nbytes / 2**30:.3g} GiB)") from None
+
+
+def _macs(g):
+    """Multiply-adds of the forward convolution ``g`` (the same for all three ops):
+    ``N * M * K * Cw/G * Cn``."""
+    return g.batch * g.narrow * g.taps * (g.wide_channels // g.groups) * g.narrow_channels
+
+
+def _threads(g):
+    """One thread for a small call (a parallel region would cost more than it saves), else all."""
+    return 1 if _macs(g) < SERIAL_MACS else get_num_threads()
+
+
+def _nwc(a, ncw):
+    """``a`` in NWC, C-contiguous (a copy when it is NCW)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 1)) if ncw else a
 
 
 def _strip(stride, cout):
@@ -62,9 +79,8 @@ def _blas_rows(g, itemsize):
 def choose_kernel(g):
     """``'direct'``, ``'col2im'`` or ``'blas'`` for geometry ``g`` (the rule in the module doc)."""
     cin, cout = g.narrow_channels, g.wide_channels
-    macs = g.batch * g.narrow * g.taps * cin * cout
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
-    if macs < SMALL_MACS or (cin <= 16 and cout <= 32) or not fits_blas:
+    if _macs(g) < SMALL_MACS or (cin <= 16 and cout <= 32) or not fits_blas:
         return "direct"
     if cout <= 8 and g.taps * cout >= 64:
         return "col2im"
@@ -78,20 +94,19 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None):
     C-contiguous of one compute dtype (float32 or float64). ``kernel`` forces a kernel (tests).
     """
     g = geom
-    cin, cout = g.narrow_channels, g.wide_channels
+    cout = g.wide_channels
     ncw = data_format == "NCW"
     y = allocate((g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout), x.dtype)
     if y.size == 0:
         return y
-    macs = g.batch * g.narrow * g.taps * cin * cout
-    threads = 1 if macs < SERIAL_MACS else get_num_threads()
+    threads = _threads(g)
     kernel = kernel or choose_kernel(g)
     if kernel == "direct":
         _kernels.transpose_direct(x, ncw, f, y, ncw, g.stride, g.dilation, g.pad_before,
                                   _strip(g.stride, cout), threads)
         return y
     # The BLAS kernels work in NWC.
-    xw = np.ascontiguousarray(x.transpose(0, 2, 1)) if ncw else x
+    xw = _nwc(x, ncw)
     yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
     with single_threaded_blas():
         if kernel == "col2im":
@@ -120,10 +135,6 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None):
 # conv1d_transpose with groups > 1 follows the same rule with ``Cout/G * Cin/G`` at most 16 for
 # its direct kernel (all groups at once); otherwise it calls conv1d_transpose above once per group.
 
-from . import _family  # noqa: E402  (kept with the functions that use it, for clean merges)
-
-__all__ += ["choose_family_kernel", "conv1d", "conv1d_backprop_filter", "conv1d_transpose_groups"]
-
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
 FILTER_BLOCK = 64         # output channels per work item in backprop_filter_blas
@@ -136,21 +147,10 @@ def choose_family_kernel(g, op):
     """``'direct'`` or ``'blas'`` for ``op`` (``'conv1d'``, ``'backprop_filter'`` or, with groups,
     ``'transpose'``) on geometry ``g`` (the rule above)."""
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
-    macs = g.batch * g.narrow * g.taps * cwg * g.narrow_channels
     fits_blas = max(g.stride * g.wide_channels, g.narrow_channels, g.narrow) <= INT_MAX
-    if macs < SMALL_MACS or cwg * cng <= DIRECT_PRODUCTS[op] or not fits_blas:
+    if _macs(g) < SMALL_MACS or cwg * cng <= DIRECT_PRODUCTS[op] or not fits_blas:
         return "direct"
     return "blas"
-
-
-def _family_threads(g):
-    macs = g.batch * g.narrow * g.taps * (g.wide_channels // g.groups) * g.narrow_channels
-    return 1 if macs < SERIAL_MACS else get_num_threads()
-
-
-def _nwc(a, ncw):
-    """``a`` in NWC, C-contiguous (a copy when it is NCW)."""
-    return np.ascontiguousarray(a.transpose(0, 2, 1)) if ncw else a
 
 
 def conv1d(x, f, geom, data_format, kernel=None):
@@ -162,15 +162,15 @@ def conv1d(x, f, geom, data_format, kernel=None):
     """
     g = geom
     ncw = data_format == "NCW"
-    y = np.empty((g.batch, g.narrow, g.narrow_channels), dtype=x.dtype)
+    y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype)
     if y.size:
         kernel = kernel or choose_family_kernel(g, "conv1d")
         args = (_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)
         if kernel == "direct":
-            _family.conv1d_direct(*args, _family_threads(g))
+            _family.conv1d_direct(*args, _threads(g))
         else:
             with single_threaded_blas():
-                _family.conv1d_blas(*args, BLAS_ROWS, _family_threads(g))
+                _family.conv1d_blas(*args, BLAS_ROWS, _threads(g))
     return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
 
 
@@ -196,10 +196,10 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None):
     kernel = kernel or choose_family_kernel(g, "backprop_filter")
     args = (_nwc(x, ncw), _nwc(dy, ncw), df, g.stride, g.dilation, g.pad_before, g.groups)
     if kernel == "direct":
-        _family.backprop_filter_direct(*args, filter_chunks(g), _family_threads(g))
+        _family.backprop_filter_direct(*args, filter_chunks(g), _threads(g))
     else:
         with single_threaded_blas():
-            _family.backprop_filter_blas(*args, FILTER_BLOCK, _family_threads(g))
+            _family.backprop_filter_blas(*args, FILTER_BLOCK, _threads(g))
     return df
 
 
@@ -220,17 +220,17 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None):
     ncw = data_format == "NCW"
     kernel = kernel or choose_family_kernel(g, "transpose")
     if kernel == "direct":
-        y = np.empty((n, g.wide, g.wide_channels), dtype=x.dtype)
+        y = allocate((n, g.wide, g.wide_channels), x.dtype)
         _family.transpose_grouped(_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, G,
-                                  _family_threads(g))
+                                  _threads(g))
         return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
     one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
     if ncw:
         xg = x.reshape(n, G, cin, g.narrow).transpose(1, 0, 2, 3)
-        yg = np.empty((G, n, cout, g.wide), dtype=x.dtype)
+        yg = allocate((G, n, cout, g.wide), x.dtype)
     else:
         xg = x.reshape(n, g.narrow, G, cin).transpose(2, 0, 1, 3)
-        yg = np.empty((G, n, g.wide, cout), dtype=x.dtype)
+        yg = allocate((G, n, g.wide, cout), x.dtype)
     xg = np.ascontiguousarray(xg)
     fg = np.ascontiguousarray(f.reshape(k, cout, G, cin).transpose(2, 0, 1, 3))   # [G, K, Cout/G, Cin/G]
     for j in range(G):

@@ -119,9 +119,10 @@ def phase_taps(Py_ssize_t taps, Py_ssize_t stride, Py_ssize_t dilation, Py_ssize
 
 
 cdef class _TapTable:
-    """The polyphase tap table in C memory, with the offsets the direct kernel reads: per phase
-    ``r``, ``woff = k*Cout*Cin`` (the tap's filter slice) and ``xoff = c - cmin`` (its first input
-    row in the block's copy). Freed with the object."""
+    """The polyphase tap table in C memory, as offsets the kernels read: per phase ``r`` and tap,
+    ``ks = k*tapsize`` (the direct kernel's filter slice with ``tapsize = Cout*Cin``, col2im's
+    product column with ``tapsize = Cout``) and ``cs = c - cmin`` (the tap's first input row
+    relative to the block's). Freed with the object."""
     cdef Py_ssize_t s, maxt, cmin, cmax
     cdef Py_ssize_t* counts
     cdef Py_ssize_t* ks
@@ -331,15 +332,17 @@ cdef void _blas_block(
 
 cdef void _col2im_block(
     const floating[:, :, ::1] x, const floating[:, :, ::1] f, floating[:, :, ::1] y, floating* z,
-    const Py_ssize_t[::1] ntaps, const Py_ssize_t[:, ::1] ks, const Py_ssize_t[:, ::1] cs,
-    Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+    const Py_ssize_t* ntaps, const Py_ssize_t* zcol, const Py_ssize_t* zrow, Py_ssize_t maxt,
+    Py_ssize_t cmin, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s, Py_ssize_t d,
+    Py_ssize_t pad,
 ) noexcept nogil:
     """Outputs ``b*rows*s .. (b+1)*rows*s - 1`` of batch ``n``: one GEMM, then a gather.
 
     ``z[i - ilo, k*Cout + co] = x[n, i, :] . f[k, co, :]`` for every input row ``i`` the block
     reads (one GEMM with ``K*Cout`` columns, efficient however few output channels there are);
     then output ``o = o0 + r + j*s`` sums ``z[o0/s + j + c - ilo, k*Cout + co]`` over the taps
-    ``(k, c)`` of phase ``r``, in decreasing ``k``.
+    ``(k, c)`` of phase ``r``, in decreasing ``k`` (from the tap table: ``zcol = k*Cout``,
+    ``zrow = c - cmin``).
     """
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
@@ -369,10 +372,10 @@ cdef void _col2im_block(
             for co in range(cout):
                 yrow[co] = 0
             for t in range(ntaps[r]):
-                row = b * rows + j + cs[r, t]
+                row = b * rows + j + zrow[r * maxt + t] + cmin
                 if ilo <= row < ihi:
                     for co in range(cout):
-                        yrow[co] = yrow[co] + z[(row - ilo) * kc + ks[r, t] * cout + co]
+                        yrow[co] = yrow[co] + z[(row - ilo) * kc + zcol[r * maxt + t] + co]
 
 
 def transpose_col2im(
@@ -398,11 +401,10 @@ def transpose_col2im(
     cdef Py_ssize_t nblocks = (L + B - 1) // B
     cdef Py_ssize_t zrows = rows + ((K - 1) * dilation) // stride + 2
     cdef Py_ssize_t item
+    cdef _TapTable table
     if N == 0 or L == 0:
         return
-    counts, ks_a, cs_a = phase_taps(K, stride, dilation, pad_before)
-    cdef Py_ssize_t[::1] ntaps = counts
-    cdef Py_ssize_t[:, ::1] ks = ks_a, cs = cs_a
+    table = _TapTable(K, stride, dilation, pad_before, cout)
     scratch_a = np.empty((num_threads, zrows * K * cout), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] scratch = scratch_a
     cdef Py_ssize_t items = N * nblocks, start = 0, stop
@@ -412,7 +414,8 @@ def transpose_col2im(
         stop = min(items, start + chunk)
         with nogil, parallel(num_threads=num_threads):
             for item in prange(start, stop, schedule="static"):
-                _col2im_block(x, f, y, &scratch[threadid(), 0], ntaps, ks, cs, item // nblocks,
-                              item % nblocks, rows, stride, dilation, pad_before)
+                _col2im_block(x, f, y, &scratch[threadid(), 0], table.counts, table.ks, table.cs,
+                              table.maxt, table.cmin, item // nblocks, item % nblocks, rows,
+                              stride, dilation, pad_before)
         start = stop
         PyErr_CheckSignals()
