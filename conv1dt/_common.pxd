@@ -2,7 +2,7 @@
 """Inline helpers shared by the kernel modules (``_kernels.pyx``, ``_family.pyx``)."""
 cimport cython
 from cython cimport floating
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 
 cdef enum:
@@ -39,3 +39,15 @@ cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, 
         sgemm(&ta, &tb, &m, &n, &k, &one, <float*> a, &lda, <float*> b, &ldb, &beta, c, &ldc)
     else:
         dgemm(&ta, &tb, &m, &n, &k, &one, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
+
+
+cdef inline void gemv_t(int m, int n, const floating* a, int lda, const floating* x,
+                        floating* y) noexcept nogil:
+    """``y[n] = A[m x n]^T x[m]`` in BLAS's column-major terms (``lda >= m``), by SciPy's BLAS."""
+    cdef char t = c'T'
+    cdef int one = 1
+    cdef floating alpha = 1, beta = 0
+    if floating is float:
+        sgemv(&t, &m, &n, &alpha, <float*> a, &lda, <float*> x, &one, &beta, y, &one)
+    else:
+        dgemv(&t, &m, &n, &alpha, <double*> a, &lda, <double*> x, &one, &beta, y, &one)

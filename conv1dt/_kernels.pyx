@@ -13,7 +13,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from ._common cimport chunk_items, floordiv, gemm
+from ._common cimport chunk_items, floordiv, gemm, gemv_t
 
 import numpy as np
 
@@ -419,3 +419,152 @@ def transpose_col2im(
                               stride, dilation, pad_before)
         start = stop
         PyErr_CheckSignals()
+
+
+cdef inline void _phase_edge_row(
+    const floating[:, :, ::1] x, const floating* hr, floating[:, :, ::1] y, floating* a,
+    Py_ssize_t T, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t n, Py_ssize_t q, Py_ssize_t r,
+    Py_ssize_t s,
+) noexcept nogil:
+    """Output ``q*s + r`` where some of the phase's ``T`` taps read past the signal: one GEMV
+    over the taps ``tlo .. thi - 1`` that land inside, zeros if none does."""
+    cdef Py_ssize_t M = x.shape[1], cin = x.shape[2], cout = y.shape[2], kc = T * cin
+    cdef Py_ssize_t t, tlo = 0, thi = T, first = q + c0, room = M - 1 - q - c0
+    if first < 0:
+        tlo = (-first + dc - 1) // dc
+    if room < 0:
+        thi = 0
+    elif room // dc + 1 < T:
+        thi = room // dc + 1
+    if thi <= tlo:
+        memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
+        return
+    for t in range(tlo, thi):
+        memcpy(a + t * cin, &x[n, first + t * dc, 0], cin * sizeof(floating))
+    gemv_t(<int> ((thi - tlo) * cin), <int> cout, hr + tlo * cin, <int> kc, a + tlo * cin,
+           &y[n, q * s + r, 0])
+
+
+cdef void _phase_block(
+    const floating[:, :, ::1] x, const floating* h, const Py_ssize_t* hoff, floating[:, :, ::1] y,
+    floating* a, const Py_ssize_t* ntaps, const Py_ssize_t* cs, Py_ssize_t maxt, Py_ssize_t cmin,
+    Py_ssize_t dc, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
+) noexcept nogil:
+    """Outputs ``q*s + r`` for ``q`` in ``b*rows .. (b+1)*rows - 1`` and every phase ``r`` of
+    batch ``n``: per phase one GEMM over all its taps at once.
+
+    Output ``q*s + r`` reads input rows ``q + c_t`` (``c_t = c_0 + t*dc``, from the tap table)
+    through the phase's taps ``t``, so it is the row ``[x[q + c_0], x[q + c_1], ...]`` (``T*Cin``
+    long, copied into ``a``) times the phase's stacked filter ``h_r`` (``[Cout, T*Cin]``): one
+    GEMM with inner dimension ``T*Cin`` writes the phase's rows, leading dimension ``s*Cout``.
+    Rows where some tap reaches past the signal (at most a few at each end) take one GEMV each
+    over the taps that land inside, so no product with a padding zero is formed.
+    """
+    cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
+    cdef Py_ssize_t cout = y.shape[2], L = y.shape[1]
+    cdef Py_ssize_t r, q, t, T, kc, c0, qa, qb, lo, hi
+    cdef const floating* hr
+    for r in range(s):
+        qa = b * rows
+        qb = (L - r + s - 1) // s          # outputs q*s + r < L
+        if qb > qa + rows:
+            qb = qa + rows
+        if qb <= qa:
+            break
+        T = ntaps[r]
+        if T == 0:                          # no tap reaches this phase: zeros
+            for q in range(qa, qb):
+                memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
+            continue
+        kc = T * cin
+        hr = h + hoff[r]
+        c0 = cs[r * maxt] + cmin
+        # interior rows [lo, hi): every tap inside the signal, 0 <= q + c_0, q + c_{T-1} < M
+        lo = min(max(qa, -c0), qb)
+        hi = max(min(qb, M - c0 - (T - 1) * dc), lo)
+        for q in range(qa, lo):
+            _phase_edge_row(x, hr, y, a, T, c0, dc, n, q, r, s)
+        for q in range(hi, qb):
+            _phase_edge_row(x, hr, y, a, T, c0, dc, n, q, r, s)
+        if hi <= lo:
+            continue
+        if T == 1:
+            gemm(c'T', c'N', <int> cout, <int> (hi - lo), <int> cin, hr, <int> cin,
+                 &x[n, lo + c0, 0], <int> cin, 0, &y[n, lo * s + r, 0], <int> (s * cout))
+            continue
+        for q in range(lo, hi):
+            if dc == 1:
+                memcpy(a + (q - lo) * kc, &x[n, q + c0, 0], kc * sizeof(floating))
+            else:
+                for t in range(T):
+                    memcpy(a + (q - lo) * kc + t * cin, &x[n, q + c0 + t * dc, 0], cin * sizeof(floating))
+        gemm(c'T', c'N', <int> cout, <int> (hi - lo), <int> kc, hr, <int> kc, a, <int> kc, 0,
+             &y[n, lo * s + r, 0], <int> (s * cout))
+
+
+def transpose_phase(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t rows,
+    int num_threads,
+):
+    """conv1d_transpose for many channels: one GEMM per (block, polyphase phase), the phase's
+    taps stacked along the inner dimension.
+
+    ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). The
+    filter is first laid out phase by phase, ``h_r[co, t*Cin + ci] = f[k_t, co, ci]`` (one copy of
+    the filter). Work items are (batch, block of ``rows`` outputs per phase); each thread copies
+    the input rows its GEMM reads into a buffer of ``rows * T * Cin`` elements, so the inner
+    dimension is ``T*Cin`` rather than ``Cin`` and each output row is written once, not once per
+    tap. The blocks depend on the shape only, so the bits do not depend on the thread count.
+    BLAS must run single-threaded inside (the caller arranges it).
+    """
+    cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
+    cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
+    cdef Py_ssize_t Q = (L + stride - 1) // stride
+    cdef Py_ssize_t nblocks = (Q + rows - 1) // rows
+    cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t r, t, co, kc, off = 0, g = dilation, rem = stride
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef _TapTable table
+    cdef floating* h = NULL
+    cdef floating* scratch = NULL
+    cdef Py_ssize_t* hoff = NULL
+    if N == 0 or L == 0:
+        return
+    while rem:                          # g = gcd(stride, dilation): taps of a phase read every d/g-th row
+        g, rem = rem, g % rem
+    table = _TapTable(K, stride, dilation, pad_before, 1)
+    try:
+        hoff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
+        h = <floating*> malloc(max(K * cout * cin, 1) * sizeof(floating))
+        scratch = <floating*> malloc(num_threads * rows * table.maxt * cin * sizeof(floating))
+        if hoff == NULL or h == NULL or scratch == NULL:
+            raise MemoryError(f"conv1dt: no memory for the stacked filter and {num_threads} x "
+                              f"{rows * table.maxt * cin} scratch elements")
+        with nogil:
+            for r in range(stride):
+                hoff[r] = off
+                kc = table.counts[r] * cin
+                for co in range(cout):
+                    for t in range(table.counts[r]):
+                        memcpy(h + off + co * kc + t * cin, &f[table.ks[r * table.maxt + t], co, 0],
+                               cin * sizeof(floating))
+                off = off + cout * kc
+        while start < items:
+            stop = min(items, start + chunk)
+            with nogil, parallel(num_threads=num_threads):
+                for item in prange(start, stop, schedule="static"):
+                    _phase_block(x, h, hoff, y, scratch + threadid() * rows * table.maxt * cin,
+                                 table.counts, table.cs, table.maxt, table.cmin, dilation // g,
+                                 item // nblocks, item % nblocks, rows, stride)
+            start = stop
+            PyErr_CheckSignals()
+    finally:
+        free(hoff)
+        free(h)
+        free(scratch)

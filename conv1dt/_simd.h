@@ -30,7 +30,7 @@
 #define CONV1DT_CH 32
 
 /* NC output channels co0 .. co0+NC-1, positions j0 .. j0+M-1 (M a constant or a variable). */
-#define CONV1DT_TILE(T, NC, CHN, M, DOT)                                                               \
+#define CONV1DT_TILE(T, NC, CHN, M, DOT)                                                     \
     do {                                                                                     \
         T acc[NC][CHN];                                                                      \
         for (int c = 0; c < NC; ++c)                                                         \
@@ -70,20 +70,20 @@
 /* A tile at the signal's edge: tap k only reads x columns inside [ulo, uhi) (the signal itself),
  * so a tap that reaches past the signal adds no term at all, as in the definition, rather than
  * a product with a padding zero (which an infinite or NaN filter value would turn into NaN). */
-#define CONV1DT_TILE_EDGE(T, NC, M, DOT)                                                          \
+#define CONV1DT_TILE_EDGE(T, NC, CHN, M, DOT)                                                \
     do {                                                                                     \
-        T acc[NC][CONV1DT_CH];                                                               \
+        T acc[NC][CHN];                                                                      \
         for (int c = 0; c < NC; ++c)                                                         \
-            for (int t = 0; t < CONV1DT_CH; ++t)                                             \
+            for (int t = 0; t < CHN; ++t)                                                    \
                 acc[c][t] = 0;                                                               \
         for (ptrdiff_t k = 0; k < ntaps; ++k) {                                              \
             const ptrdiff_t base = xoff[k] + j0;                                             \
             const ptrdiff_t tlo = ulo - base > 0 ? ulo - base : 0;                           \
             const ptrdiff_t thi = uhi - base < (M) ? uhi - base : (M);                       \
             const T *restrict wk = f + woff[k] + co0 * cin;                                  \
-            T dot[NC][CONV1DT_CH];                                                           \
+            T dot[NC][CHN];                                                                  \
             for (int c = 0; c < NC; ++c)                                                     \
-                for (int t = 0; t < CONV1DT_CH; ++t)                                         \
+                for (int t = 0; t < CHN; ++t)                                                \
                     dot[c][t] = 0;                                                           \
             for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \
                 const T *restrict xr = x + base + ci * ldx;                                  \
@@ -119,37 +119,37 @@ static inline int conv1dt_interior(const ptrdiff_t *xoff, ptrdiff_t ntaps, ptrdi
 }
 
 /* The strip, as a statement: its tiles, four output channels at a time, then one at a time. */
-#define CONV1DT_STRIP_BODY(T, DOT)                                                           \
+#define CONV1DT_STRIP_BODY(T, DOT, CH)                                                       \
     do {                                                                                     \
         ptrdiff_t co0 = 0;                                                                   \
         for (; co0 + 4 <= cout; co0 += 4)                                                    \
-            for (ptrdiff_t j0 = 0; j0 < n; j0 += CONV1DT_CH) {                               \
-                const ptrdiff_t m = n - j0 < CONV1DT_CH ? n - j0 : CONV1DT_CH;               \
+            for (ptrdiff_t j0 = 0; j0 < n; j0 += CH) {                                       \
+                const ptrdiff_t m = n - j0 < CH ? n - j0 : CH;                               \
                 if (!conv1dt_interior(xoff, ntaps, j0, m, ulo, uhi))                         \
-                    CONV1DT_TILE_EDGE(T, 4, m, DOT);                                         \
-                else if (m == CONV1DT_CH)                                                    \
-                    CONV1DT_TILE(T, 4, CONV1DT_CH, CONV1DT_CH, DOT);                         \
+                    CONV1DT_TILE_EDGE(T, 4, CH, m, DOT);                                     \
+                else if (m == CH)                                                            \
+                    CONV1DT_TILE(T, 4, CH, CH, DOT);                                         \
                 else                                                                         \
-                    CONV1DT_TILE(T, 4, CONV1DT_CH, m, DOT);                                  \
+                    CONV1DT_TILE(T, 4, CH, m, DOT);                                          \
             }                                                                                \
         for (; co0 < cout; ++co0) {                                                          \
             ptrdiff_t j0 = 0;                                                                \
-            for (; j0 + 2 * CONV1DT_CH <= n                                                  \
-                   && conv1dt_interior(xoff, ntaps, j0, 2 * CONV1DT_CH, ulo, uhi);           \
-                 j0 += 2 * CONV1DT_CH)                                                       \
-                CONV1DT_TILE(T, 1, 2 * CONV1DT_CH, 2 * CONV1DT_CH, DOT);                     \
-            for (; j0 < n; j0 += CONV1DT_CH) {                                               \
-                const ptrdiff_t m = n - j0 < CONV1DT_CH ? n - j0 : CONV1DT_CH;               \
+            for (; j0 + 2 * CH <= n                                                          \
+                   && conv1dt_interior(xoff, ntaps, j0, 2 * CH, ulo, uhi);                   \
+                 j0 += 2 * CH)                                                               \
+                CONV1DT_TILE(T, 1, 2 * CH, 2 * CH, DOT);                                     \
+            for (; j0 < n; j0 += CH) {                                                       \
+                const ptrdiff_t m = n - j0 < CH ? n - j0 : CH;                               \
                 if (!conv1dt_interior(xoff, ntaps, j0, m, ulo, uhi))                         \
-                    CONV1DT_TILE_EDGE(T, 1, m, DOT);                                         \
+                    CONV1DT_TILE_EDGE(T, 1, CH, m, DOT);                                     \
                 else                                                                         \
-                    CONV1DT_TILE(T, 1, CONV1DT_CH, m, DOT);                                  \
+                    CONV1DT_TILE(T, 1, CH, m, DOT);                                          \
             }                                                                                \
         }                                                                                    \
     } while (0)
 
-/* With one input channel the dot product is the product itself, so the plain form rounds the
- * same way and the dot buffers are skipped. */
+/* One strip body per function: with the dot and the plain form in one function, GCC no longer
+ * kept the tiles' accumulators in registers (float64 with 4 channels ran 4x slower). */
 #define CONV1DT_PHASE_STRIP(NAME, T, DOT, ATTR)                                              \
     CONV1DT_CLONES ATTR static void NAME(                                                    \
         T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,                    \
@@ -157,10 +157,7 @@ static inline int conv1dt_interior(const ptrdiff_t *xoff, ptrdiff_t ntaps, ptrdi
         const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cout,    \
         ptrdiff_t cin, ptrdiff_t n)                                                          \
     {                                                                                        \
-        if ((DOT) && cin > 1)                                                                \
-            CONV1DT_STRIP_BODY(T, 1);                                                        \
-        else                                                                                 \
-            CONV1DT_STRIP_BODY(T, 0);                                                        \
+        CONV1DT_STRIP_BODY(T, DOT, CONV1DT_CH);                                              \
     }
 
 /* float32: one accumulator per output, fused multiply-adds where the CPU has them (the fastest
@@ -168,14 +165,29 @@ static inline int conv1dt_interior(const ptrdiff_t *xoff, ptrdiff_t ntaps, ptrdi
  * float64: per tap, the dot product over the input channels first, then its addition to the
  * output, with every product and sum rounded on its own (no fused multiply-add): the order and
  * rounding of TensorFlow's float64 CPU kernel (a GEMM over the channels, then col2im adding the
- * taps in increasing input position), so small-channel float64 results match it bit for bit. */
+ * taps in increasing input position), so small-channel float64 results match it bit for bit.
+ * With one input channel the dot product is the product itself, so the plain form rounds the
+ * same way and the dot buffers are skipped. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define CONV1DT_NO_FMA __attribute__((optimize("fp-contract=off")))
 #else
 #define CONV1DT_NO_FMA
 #endif
 CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f32, float, 0, )
-CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f64, double, 1, CONV1DT_NO_FMA)
+CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f64_one, double, 0, CONV1DT_NO_FMA)
+CONV1DT_PHASE_STRIP(conv1dt_phase_strip_f64_dot, double, 1, CONV1DT_NO_FMA)
+
+static inline void conv1dt_phase_strip_f64(
+    double *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const double *restrict f,
+    const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,
+    const double *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cout,
+    ptrdiff_t cin, ptrdiff_t n)
+{
+    if (cin > 1)
+        conv1dt_phase_strip_f64_dot(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n);
+    else
+        conv1dt_phase_strip_f64_one(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n);
+}
 
 /* rows_to_channels: dst[ci*ld + u] = src[u*cin + ci] for u in [0, count): `count` NWC input rows
  * copied channel-major. For 2, 4 and 8 channels the stride is a constant, which lets the compiler

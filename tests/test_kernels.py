@@ -11,7 +11,7 @@ import conv1dt
 from conv1dt import _dispatch, _kernels
 from conftest import accepted_widths, assert_matches, geometry, oracle, random_operands, terms_per_output
 
-KERNELS = ["direct", "col2im", "blas"]
+KERNELS = ["direct", "col2im", "blas", "phase"]
 
 
 def run(kernel, x, f, shape, s, d, padding, data_format):
@@ -102,6 +102,8 @@ def test_dispatch_rule():
     assert _dispatch.choose_kernel(g(513, 1, k=1024, s=256, m=64)) == "col2im"
     assert _dispatch.choose_kernel(g(128, 64)) == "blas"
     assert _dispatch.choose_kernel(g(128, 64, m=2)) == "blas"
+    assert _dispatch.choose_kernel(g(4, 256, k=8)) == "phase"     # few inputs, many outputs
+    assert _dispatch.choose_kernel(g(4, 256, k=2)) == "blas"      # one tap per phase
     assert _dispatch.choose_kernel(g(128, 64, m=1, k=1)) == "direct"  # too small to matter
 
 
