@@ -25,7 +25,7 @@ from . import _family, _kernels
 from ._blas import single_threaded_blas
 from ._threads import get_num_threads
 
-__all__ = ["allocate", "choose_kernel", "conv1d_transpose", "choose_family_kernel", "conv1d",
+__all__ = ["allocate", "choose_kernel", "conv1d_transpose", "transpose_plan", "choose_family_kernel", "conv1d",
            "conv1d_backprop_filter", "conv1d_transpose_groups"]
 
 SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
@@ -69,7 +69,7 @@ def _strip(stride, cout):
     """Outputs per polyphase strip in the direct kernel: a block of ``stride*strip`` outputs of
     ``cout`` channels should stay in L1 while its ``stride`` phases fill it in (about 8192
     elements), with strips of 32 to 256 outputs (a multiple of the kernel's 32-wide tiles)."""
-    return max(32, min(256, 8192 // (stride * cout)) // 32 * 32)
+    return max(32, min(256, 8192 // (stride * max(cout, 1))) // 32 * 32)
 
 
 def _blas_rows(g, itemsize):
@@ -94,7 +94,7 @@ def _phase_rows(g):
     the input rows (``rows * T * Cin`` elements) within about ``PHASE_BUFFER`` elements, 16 to
     512, and at least 8 work items in the call where the shape allows. A function of the shape
     alone, never of the thread count, so the bits never depend on it."""
-    rows = max(16, min(512, PHASE_BUFFER // (_phase_taps(g) * g.narrow_channels)))
+    rows = max(16, min(512, PHASE_BUFFER // max(_phase_taps(g) * g.narrow_channels, 1)))
     while rows > 16 and g.batch * -(-g.wide // (g.stride * rows)) < 8:
         rows //= 2
     return rows
@@ -120,33 +120,54 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None):
     ``x`` is ``[N, M, Cin]`` (NWC) or ``[N, Cin, M]`` (NCW), ``f`` is ``[K, Cout, Cin]``, both
     C-contiguous of one compute dtype (float32 or float64). ``kernel`` forces a kernel (tests).
     """
+    return transpose_plan(geom, data_format, kernel)(x, f)
+
+
+def transpose_plan(geom, data_format, kernel=None, dtype=None):
+    """``run(x, f)``: :func:`conv1d_transpose` on geometry ``geom`` with the kernel and its block
+    sizes chosen once, so that a call repeated with new operands of the same shapes skips the
+    choice (conv1dt/_ops.py keeps the plans of calls it has already checked). With ``dtype``
+    (float32 or float64) the plan takes only operands of that dtype and calls the compiled
+    kernel's specialisation for it directly. The thread count is read at each call."""
     g = geom
     cout = g.wide_channels
     ncw = data_format == "NCW"
-    y = allocate((g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout), x.dtype)
-    if y.size == 0:
-        return y
-    threads = _threads(g)
+    shape = (g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout)
+    if 0 in shape:
+        return lambda x, f: allocate(shape, x.dtype)
+    serial = _macs(g) < SERIAL_MACS
     kernel = kernel or choose_kernel(g)
     if kernel == "direct":
-        _kernels.transpose_direct(x, ncw, f, y, ncw, g.stride, g.dilation, g.pad_before,
-                                  _strip(g.stride, cout), threads)
+        args = (g.stride, g.dilation, g.pad_before, _strip(g.stride, cout))
+        direct = _kernels.transpose_direct
+        if dtype is not None:
+            direct = direct["float" if dtype == np.float32 else "double"]
+
+        def run(x, f):
+            y = allocate(shape, x.dtype)
+            direct(x, ncw, f, y, ncw, *args, 1 if serial else get_num_threads())
+            return y
+        return run
+
+    def run(x, f):  # the BLAS kernels work in NWC
+        y = allocate(shape, x.dtype)
+        threads = 1 if serial else get_num_threads()
+        xw = _nwc(x, ncw)
+        yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
+        with single_threaded_blas():
+            if kernel == "col2im":
+                _kernels.transpose_col2im(xw, f, yw, g.stride, g.dilation, g.pad_before, COL2IM_ROWS,
+                                          threads)
+            elif kernel == "phase":
+                _kernels.transpose_phase(xw, f, yw, g.stride, g.dilation, g.pad_before,
+                                         _phase_rows(g), threads)
+            else:
+                _kernels.transpose_blas(xw, f, yw, g.stride, g.dilation, g.pad_before,
+                                        _blas_rows(g, x.itemsize), threads)
+        if ncw:
+            y[...] = yw.transpose(0, 2, 1)
         return y
-    # The BLAS kernels work in NWC.
-    xw = _nwc(x, ncw)
-    yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
-    with single_threaded_blas():
-        if kernel == "col2im":
-            _kernels.transpose_col2im(xw, f, yw, g.stride, g.dilation, g.pad_before, COL2IM_ROWS, threads)
-        elif kernel == "phase":
-            _kernels.transpose_phase(xw, f, yw, g.stride, g.dilation, g.pad_before,
-                                     _phase_rows(g), threads)
-        else:
-            _kernels.transpose_blas(xw, f, yw, g.stride, g.dilation, g.pad_before,
-                                    _blas_rows(g, x.itemsize), threads)
-    if ncw:
-        y[...] = yw.transpose(0, 2, 1)
-    return y
+    return run
 
 
 # --- the rest of the family: conv1d and conv1d_backprop_filter --------------------------------

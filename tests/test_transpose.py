@@ -119,13 +119,18 @@ def test_thread_count_does_not_change_bits(rng):
 
 def test_the_compiled_kernels_run(monkeypatch):
     """No silent fallback: with the kernels broken, calls on either path fail."""
-    from conv1dt import _kernels
+    from conv1dt import _kernels, _ops
 
-    def broken(*args):
-        raise RuntimeError("kernel called")
+    class Broken:
+        def __call__(self, *args):
+            raise RuntimeError("kernel called")
 
-    for name in ("transpose_direct", "transpose_blas"):
-        monkeypatch.setattr(_kernels, name, broken)
+        def __getitem__(self, dtype):  # a fused kernel's specialisation
+            return self
+
+    for name in ("transpose_direct", "transpose_blas", "transpose_phase", "transpose_col2im"):
+        monkeypatch.setattr(_kernels, name, Broken())
+    monkeypatch.setattr(_ops, "_PLANS", {})   # plans made before hold the real kernels
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2, 1], 1)
     with pytest.raises(RuntimeError, match="kernel called"):

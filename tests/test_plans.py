@@ -1,0 +1,140 @@
+"""The plans conv1d_transpose keeps for calls it has already checked (conv1dt/_ops.py).
+
+A repeated call skips the argument checks it passed before. These tests hold the cached path to
+the same standard as the first call: the same bits, the same refusals for arguments that are
+equal in Python but not accepted (``2.0`` beside ``2``), every layout and kernel, and a bounded
+cache.
+"""
+import numpy as np
+import pytest
+
+import conv1dt
+from conv1dt import _ops
+from conftest import accepted_widths, assert_matches, oracle, random_operands, terms_per_output
+
+
+@pytest.fixture(autouse=True)
+def fresh_plans():
+    _ops._PLANS.clear()
+    yield
+    _ops._PLANS.clear()
+
+
+def _oracle(x, f, shape, s, d, padding, data_format, groups):
+    """The float64 reference and its bound, group by group, with explicit ``padding`` as the
+    full result (VALID) cropped by ``lo`` at the start."""
+    ax = 2 if data_format == "NWC" else 1
+    lo = 0 if isinstance(padding, str) else padding[1][0]
+    if not isinstance(padding, str):
+        full = list(shape)
+        full[3 - ax] = shape[3 - ax] + lo + padding[1][1]
+        y64, bound = _oracle(x, f, full, s, d, "VALID", data_format, groups)
+        crop = [slice(None)] * 3
+        crop[3 - ax] = slice(lo, lo + shape[3 - ax])
+        return y64[tuple(crop)], bound[tuple(crop)]
+    cin, cout = x.shape[ax] // groups, f.shape[1]
+    parts = []
+    for j in range(groups):
+        xs = [slice(None)] * 3
+        xs[ax] = slice(j * cin, (j + 1) * cin)
+        part = list(shape)
+        part[ax] = cout
+        parts.append(oracle(x[tuple(xs)], f[:, :, j * cin:(j + 1) * cin], part, s, d, padding, data_format))
+    return tuple(np.concatenate([p[i] for p in parts], axis=ax) for i in (0, 1))
+
+
+CASES = [  # (N, M, Cin, Cout, K, s, d, padding, data_format, groups): each kernel, both layouts
+    (1, 16, 1, 1, 3, 2, 1, "SAME", "NWC", 1),             # tiny: direct, serial
+    (2, 300, 3, 5, 7, 3, 2, "VALID", "NCW", 1),            # direct
+    (2, 200, 4, 64, 9, 2, 1, "SAME", "NWC", 1),            # phase
+    (2, 100, 40, 48, 3, 2, 1, "SAME", "NCW", 1),           # blas
+    (1, 64, 48, 2, 96, 16, 1, "SAME", "NWC", 1),           # col2im
+    (2, 50, 6, 4, 5, 2, 1, [[0, 0], [3, 1], [0, 0]], "NWC", 1),
+    (2, 50, 6, 4, 5, 2, 1, "SAME", "NWC", 2),              # groups
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_repeated_calls_match_the_oracle_and_the_first_call(case, dtype):
+    n, m, cin, cout, k, s, d, padding, data_format, groups = case
+    rng = np.random.default_rng(m * k)
+    if isinstance(padding, str):
+        width = accepted_widths(m, k, s, d, padding)[-1]
+    else:   # the full result, cropped by the explicit padding
+        width = (m - 1) * s + (k - 1) * d + 1 - padding[1][0] - padding[1][1]
+    shape = [n, width, cout] if data_format == "NWC" else [n, cout, width]
+    outs = []
+    for trial in range(3):   # first call checks and plans; the others run the plan
+        x, f = random_operands(rng, n, m, cin, cout // groups, k, dtype, data_format)
+        x0, f0 = x.copy(), f.copy()
+        y = conv1dt.conv1d_transpose(x, f, shape, s, padding, data_format, dilations=d, groups=groups)
+        np.testing.assert_array_equal(x, x0)
+        np.testing.assert_array_equal(f, f0)
+        assert y.dtype == dtype and list(y.shape) == shape
+        y64, bound = _oracle(x, f, shape, s, d, padding, data_format, groups)
+        assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype, f"trial {trial}")
+        outs.append((x, f, y))
+        assert len(_ops._PLANS) == 1
+    for x, f, y in outs:   # the planned calls give the bits of an unplanned first call
+        _ops._PLANS.clear()
+        np.testing.assert_array_equal(
+            y, conv1dt.conv1d_transpose(x, f, shape, s, padding, data_format, dilations=d, groups=groups))
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(strides=2.0), "strides"),
+    (dict(strides=True), "strides"),
+    (dict(strides=[2.0]), "strides"),
+    (dict(output_shape=[1, 32.0, 1]), "output_shape"),
+    (dict(output_shape=(1, 33, 1)), "output_shape"),
+    (dict(dilations=1.0), "dilations"),
+    (dict(groups=1.0), "groups"),
+    (dict(padding="same "), "padding"),
+    (dict(data_format="NHWC"), "data_format"),
+])
+def test_a_plan_never_lets_a_refused_argument_through(bad, message):
+    """``2.0 == 2`` and ``True == 1`` in Python, with equal hashes: the cache keys keep types."""
+    x = np.ones((1, 16, 1), np.float32)
+    f = np.ones((3, 1, 1), np.float32)
+    args = dict(output_shape=[1, 32, 1], strides=2, padding="SAME", data_format="NWC", dilations=1,
+                groups=1)
+    conv1dt.conv1d_transpose(x, f, **args)
+    conv1dt.conv1d_transpose(x, f, **args)
+    assert len(_ops._PLANS) == 1
+    with pytest.raises((ValueError, TypeError), match=message):
+        conv1dt.conv1d_transpose(x, f, **{**args, **bad})
+
+
+def test_equal_arguments_of_other_accepted_types_are_planned_apart():
+    x = np.ones((1, 16, 1), np.float64)
+    f = np.ones((3, 1, 1), np.float64)
+    want = conv1dt.conv1d_transpose(x, f, [1, 32, 1], 2)
+    for shape, strides in [((1, 32, 1), [2]), (np.array([1, 32, 1]), [1, 2, 1]), ([1, np.int64(32), 1], np.int64(2))]:
+        np.testing.assert_array_equal(conv1dt.conv1d_transpose(x, f, shape, strides), want)
+        np.testing.assert_array_equal(conv1dt.conv1d_transpose(x, f, shape, strides), want)
+
+
+def test_operands_that_differ_only_in_memory_are_computed_right():
+    """A plan is keyed on shapes and dtypes: strided, Fortran-ordered, read-only and byte-swapped
+    operands of those shapes still give the planned call's result."""
+    rng = np.random.default_rng(9)
+    x, f = random_operands(rng, 2, 40, 3, 4, 5, np.float64)
+    want = conv1dt.conv1d_transpose(x, f, [2, 80, 4], 2)
+    ro = x.copy()
+    ro.flags.writeable = False
+    for xv in (np.asfortranarray(x), np.repeat(x, 2, axis=1)[:, ::2], ro):
+        np.testing.assert_array_equal(conv1dt.conv1d_transpose(xv, f, [2, 80, 4], 2), want)
+    swapped = x.astype(x.dtype.newbyteorder(">"))
+    np.testing.assert_array_equal(conv1dt.conv1d_transpose(swapped, f.astype(swapped.dtype), [2, 80, 4], 2), want)
+    with pytest.raises(TypeError, match="same dtype"):
+        conv1dt.conv1d_transpose(x, f.astype(np.float32), [2, 80, 4], 2)
+
+
+def test_the_cache_is_bounded():
+    x = np.ones((1, 4, 1), np.float32)
+    f = np.ones((1, 1, 1), np.float32)
+    for w in range(1, _ops._PLANS_MAX + 50):
+        conv1dt.conv1d_transpose(np.ones((1, w, 1), np.float32), f, [1, w, 1], 1)
+    assert 0 < len(_ops._PLANS) <= _ops._PLANS_MAX
+    np.testing.assert_array_equal(conv1dt.conv1d_transpose(x, f, [1, 4, 1], 1), x)
