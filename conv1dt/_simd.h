@@ -29,6 +29,65 @@
 
 #define CONV1DT_CH 32
 
+/* Storing a tile of 4 output channels into NWC rows (channels contiguous): a 4 x 4 transpose
+ * in SSE registers per 4 positions, one 16- or 32-byte store per position, instead of a scalar
+ * store per element (the stores, not the multiply-adds, bounded few-channel tiles). */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+static inline void conv1dt_store4_float(float *restrict yo, ptrdiff_t ysj, const float *acc,
+                                        ptrdiff_t ld, ptrdiff_t m)
+{
+    ptrdiff_t t = 0;
+    for (; t + 4 <= m; t += 4) {
+        __m128 r0 = _mm_loadu_ps(acc + t), r1 = _mm_loadu_ps(acc + ld + t);
+        __m128 r2 = _mm_loadu_ps(acc + 2 * ld + t), r3 = _mm_loadu_ps(acc + 3 * ld + t);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(yo + t * ysj, r0);
+        _mm_storeu_ps(yo + (t + 1) * ysj, r1);
+        _mm_storeu_ps(yo + (t + 2) * ysj, r2);
+        _mm_storeu_ps(yo + (t + 3) * ysj, r3);
+    }
+    for (; t < m; ++t)
+        for (int c = 0; c < 4; ++c)
+            yo[t * ysj + c] = acc[c * ld + t];
+}
+
+static inline void conv1dt_store4_double(double *restrict yo, ptrdiff_t ysj, const double *acc,
+                                         ptrdiff_t ld, ptrdiff_t m)
+{
+    ptrdiff_t t = 0;
+    for (; t + 2 <= m; t += 2) {
+        __m128d a0 = _mm_loadu_pd(acc + t), a1 = _mm_loadu_pd(acc + ld + t);
+        __m128d a2 = _mm_loadu_pd(acc + 2 * ld + t), a3 = _mm_loadu_pd(acc + 3 * ld + t);
+        _mm_storeu_pd(yo + t * ysj, _mm_unpacklo_pd(a0, a1));
+        _mm_storeu_pd(yo + t * ysj + 2, _mm_unpacklo_pd(a2, a3));
+        _mm_storeu_pd(yo + (t + 1) * ysj, _mm_unpackhi_pd(a0, a1));
+        _mm_storeu_pd(yo + (t + 1) * ysj + 2, _mm_unpackhi_pd(a2, a3));
+    }
+    for (; t < m; ++t)
+        for (int c = 0; c < 4; ++c)
+            yo[t * ysj + c] = acc[c * ld + t];
+}
+#define CONV1DT_HAVE_STORE4 1
+#else
+#define CONV1DT_HAVE_STORE4 0
+#endif
+#define CONV1DT_STORE4_(T) conv1dt_store4_##T
+#define CONV1DT_STORE4(T) CONV1DT_STORE4_(T)
+
+/* The tile's outputs, acc[c][t] to yo[t*ysj + c*ysc]. */
+#define CONV1DT_STORE_TILE(T, NC, M)                                                         \
+    do {                                                                                     \
+        T *restrict yo = y + co0 * ysc + j0 * ysj;                                           \
+        if (CONV1DT_HAVE_STORE4 && (NC) == 4 && ysc == 1)                                    \
+            CONV1DT_STORE4(T)(yo, ysj, &acc[0][0], sizeof(acc[0]) / sizeof(T), (M));         \
+        else                                                                                 \
+            for (ptrdiff_t t = 0; t < (M); ++t)                                              \
+                for (int c = 0; c < NC; ++c)                                                 \
+                    yo[t * ysj + c * ysc] = acc[c][t];                                       \
+    } while (0)
+
 /* NC output channels co0 .. co0+NC-1, positions j0 .. j0+M-1 (M a constant or a variable). */
 #define CONV1DT_TILE(T, NC, CHN, M, DOT)                                                     \
     do {                                                                                     \
@@ -61,10 +120,7 @@
                     for (ptrdiff_t t = 0; t < (M); ++t)                                      \
                         acc[c][t] += dot[c][t];                                              \
         }                                                                                    \
-        T *restrict yo = y + co0 * ysc + j0 * ysj;                                           \
-        for (ptrdiff_t t = 0; t < (M); ++t)                                                  \
-            for (int c = 0; c < NC; ++c)                                                     \
-                yo[t * ysj + c * ysc] = acc[c][t];                                           \
+        CONV1DT_STORE_TILE(T, NC, (M));                                                      \
     } while (0)
 
 /* A tile at the signal's edge: tap k only reads x columns inside [ulo, uhi) (the signal itself),
@@ -102,10 +158,7 @@
                     for (ptrdiff_t t = tlo; t < thi; ++t)                                    \
                         acc[c][t] += dot[c][t];                                              \
         }                                                                                    \
-        T *restrict yo = y + co0 * ysc + j0 * ysj;                                           \
-        for (ptrdiff_t t = 0; t < (M); ++t)                                                  \
-            for (int c = 0; c < NC; ++c)                                                     \
-                yo[t * ysj + c * ysc] = acc[c][t];                                           \
+        CONV1DT_STORE_TILE(T, NC, (M));                                                      \
     } while (0)
 
 /* Whether every tap of the tile (positions j0 .. j0+m-1) reads inside the signal. */
