@@ -18,6 +18,8 @@ the result does not depend on the thread count; the BLAS kernels keep SciPy's Op
 thread meanwhile, so the two pools never oversubscribe the cores.
 """
 import math
+import sys
+import threading
 
 import numpy as np
 
@@ -36,17 +38,65 @@ BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 
 
+# Large outputs come from a small pool of memory blocks that conv1dt reuses once every array
+# viewing a block is gone. A fresh large array costs a page fault per page on its first write
+# (about 0.1 ms per MiB here, and tens of milliseconds when the kernel compacts memory for huge
+# pages); a reused block is already mapped. TensorFlow's and JAX's allocators do the same.
+POOL_MIN_BYTES = 1 << 22      # outputs from 4 MiB on come from the pool
+POOL_MAX_BYTES = 1 << 28      # blocks kept, in use or free: at most 256 MiB
+_pool = []                    # 1-D uint8 blocks, least recently handed out first
+_pool_lock = threading.Lock()
+
+
+def _refs(blocks, j):
+    return sys.getrefcount(blocks[j])
+
+
+# what _refs counts for a block that only its list refers to (the same call, so the interpreter's
+# own temporary references are counted alike)
+_UNUSED_REFS = _refs([np.empty(1, np.uint8)], 0)
+
+
+def _unused(blocks, j):
+    """Whether no array views ``blocks[j]``."""
+    return _refs(blocks, j) == _UNUSED_REFS
+
+
+def _from_pool(nbytes):
+    """A free pooled block of ``nbytes`` to ``5/4 nbytes`` bytes (marked in use by the caller's
+    view of it), or a new one added to the pool; free blocks beyond ``POOL_MAX_BYTES`` are
+    dropped, oldest first."""
+    with _pool_lock:
+        for j in range(len(_pool)):
+            if nbytes <= _pool[j].size <= nbytes + nbytes // 4 and _unused(_pool, j):
+                _pool.append(_pool.pop(j))
+                return _pool[-1][:nbytes]
+        _pool.append(np.empty(nbytes, np.uint8))
+        total = sum(b.size for b in _pool)
+        j = 0
+        while total > POOL_MAX_BYTES and j < len(_pool) - 1:
+            if _unused(_pool, j):
+                total -= _pool.pop(j).size
+            else:
+                j += 1
+        return _pool[-1][:nbytes]
+
+
 def allocate(shape, dtype):
-    """``np.empty(shape, dtype)``, or a MemoryError that says how much was asked for, raised
-    before any work is done."""
+    """An uninitialised C-contiguous array (``np.empty(shape, dtype)``; from 4 MiB on, a view of
+    a pooled block), or a MemoryError that says how much was asked for, raised before any work
+    is done."""
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize
+    for n in shape:
+        nbytes *= n
     try:
-        return np.empty(shape, dtype=dtype)
+        if nbytes < POOL_MIN_BYTES:
+            return np.empty(shape, dtype=dtype)
+        return _from_pool(nbytes).view(dtype).reshape(shape)
     except (MemoryError, ValueError):  # ValueError: larger than the address space
-        nbytes = np.dtype(dtype).itemsize
-        for n in shape:
-            nbytes *= n
         raise MemoryError(f"conv1dt: cannot allocate the output of shape {tuple(shape)} and dtype "
-                          f"{np.dtype(dtype)} ({nbytes / 2**30:.3g} GiB)") from None
+                          f"{dtype} ({nbytes / 2**30:.3g} GiB)") from None
 
 
 def _macs(g):
