@@ -85,7 +85,7 @@ extensions = [
         "conv1dt._kernels",
         ["conv1dt/_kernels.pyx"],
         include_dirs=[np.get_include(), "conv1dt"],
-        depends=["conv1dt/_simd.h", "conv1dt/_common.pxd"],
+        depends=["conv1dt/_simd.h", "conv1dt/_tiled.h", "conv1dt/_common.pxd"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     ),
     Extension(

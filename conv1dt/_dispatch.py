@@ -33,6 +33,8 @@ __all__ = ["allocate", "choose_kernel", "conv1d_transpose", "transpose_plan", "c
 SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
 SMALL_MACS = 1 << 14     # below this the direct kernel runs whatever the channels
 COL2IM_ROWS = 256        # input rows per GEMM in the col2im kernel
+TILED_FILTER_BYTES = 1 << 20   # the tiled kernel when the filter fits in half the L2 cache
+TILED = _kernels.tiled_available()
 PHASE_BUFFER = 1 << 18   # elements of input copied per thread in the phase kernel
 BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
@@ -133,6 +135,16 @@ def _blas_rows(g, itemsize):
     return rows
 
 
+def _tiled_rows(g):
+    """Outputs per phase in a work item of the tiled kernel: 192 (each filter panel then serves
+    32 tiles of 6 rows while it is in cache), fewer for at least 8 work items where the shape
+    allows, a multiple of 12. A function of the shape alone."""
+    rows = 192
+    while rows > 24 and g.batch * -(-g.wide // (g.stride * rows)) < 8:
+        rows //= 2
+    return rows
+
+
 def _phase_taps(g):
     """The most taps one polyphase phase has: ``ceil(K / (s / gcd(s, d)))``."""
     period = g.stride // math.gcd(g.stride, g.dilation)
@@ -150,15 +162,17 @@ def _phase_rows(g):
     return rows
 
 
-def choose_kernel(g):
-    """``'direct'``, ``'col2im'``, ``'phase'`` or ``'blas'`` for geometry ``g`` (the rule in the
-    module doc)."""
+def choose_kernel(g, itemsize=4):
+    """``'direct'``, ``'col2im'``, ``'tiled'``, ``'phase'`` or ``'blas'`` for geometry ``g`` and
+    elements of ``itemsize`` bytes (the rule in the module doc)."""
     cin, cout = g.narrow_channels, g.wide_channels
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
     if _macs(g) < SMALL_MACS or (cin <= 16 and cout <= 32) or not fits_blas:
         return "direct"
     if cout <= 8 and g.taps * cout >= 64:
         return "col2im"
+    if TILED and g.taps * cin * cout * itemsize <= TILED_FILTER_BYTES and g.narrow:
+        return "tiled"
     if cin <= 16 and _phase_taps(g) >= 2 and _phase_taps(g) * cin * cout <= INT_MAX:
         return "phase"
     return "blas"
@@ -170,7 +184,7 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None):
     ``x`` is ``[N, M, Cin]`` (NWC) or ``[N, Cin, M]`` (NCW), ``f`` is ``[K, Cout, Cin]``, both
     C-contiguous of one compute dtype (float32 or float64). ``kernel`` forces a kernel (tests).
     """
-    return transpose_plan(geom, data_format, kernel)(x, f)
+    return transpose_plan(geom, data_format, kernel, x.dtype)(x, f)
 
 
 def transpose_plan(geom, data_format, kernel=None, dtype=None):
@@ -186,7 +200,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
     if 0 in shape:
         return lambda x, f: allocate(shape, x.dtype)
     serial = _macs(g) < SERIAL_MACS
-    kernel = kernel or choose_kernel(g)
+    kernel = kernel or choose_kernel(g, 4 if dtype is None else np.dtype(dtype).itemsize)
     if kernel == "direct":
         args = (g.stride, g.dilation, g.pad_before, _strip(g.stride, cout))
         direct = _kernels.transpose_direct
@@ -208,6 +222,9 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
             if kernel == "col2im":
                 _kernels.transpose_col2im(xw, f, yw, g.stride, g.dilation, g.pad_before, COL2IM_ROWS,
                                           threads)
+            elif kernel == "tiled":
+                _kernels.transpose_tiled(xw, f, yw, g.stride, g.dilation, g.pad_before,
+                                         _tiled_rows(g), threads)
             elif kernel == "phase":
                 _kernels.transpose_phase(xw, f, yw, g.stride, g.dilation, g.pad_before,
                                          _phase_rows(g), threads)

@@ -31,6 +31,15 @@ cdef extern from "_simd.h" nogil:
                                  const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
                                  Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
 
+cdef extern from "_tiled.h" nogil:
+    int conv1dt_tiled_available()
+    void conv1dt_phase_tiled_f32_(float* y, Py_ssize_t ldy, const float* x, Py_ssize_t M,
+                                  Py_ssize_t cin, const float* w, Py_ssize_t ntaps, Py_ssize_t c0,
+                                  Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq, Py_ssize_t cout)
+    void conv1dt_phase_tiled_f64_(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t M,
+                                  Py_ssize_t cin, const double* w, Py_ssize_t ntaps, Py_ssize_t c0,
+                                  Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq, Py_ssize_t cout)
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -62,6 +71,12 @@ def have_openmp():
 def omp_max_threads():
     """``omp_get_max_threads()``: honours ``OMP_NUM_THREADS`` and threadpoolctl; 1 without OpenMP."""
     return omp_get_max_threads()
+
+
+def tiled_available():
+    """True when the register-tiled kernel can run: built for x86-64 with GCC or Clang, and the
+    running CPU has AVX-512F."""
+    return bool(conv1dt_tiled_available())
 
 
 def compile_flags():
@@ -568,3 +583,106 @@ def transpose_phase(
         free(hoff)
         free(h)
         free(scratch)
+
+
+cdef void _tiled_block(
+    const floating[:, :, ::1] x, const floating* w, const Py_ssize_t* woff, floating[:, :, ::1] y,
+    const Py_ssize_t* ntaps, const Py_ssize_t* cs, Py_ssize_t maxt, Py_ssize_t cmin, Py_ssize_t dc,
+    Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
+) noexcept nogil:
+    """Outputs ``q*s + r`` for ``q`` in ``b*rows .. (b+1)*rows - 1`` and every phase ``r`` of
+    batch ``n``, phase by phase through the register-tiled kernel (conv1dt/_tiled.h)."""
+    cdef Py_ssize_t M = x.shape[1], cin = x.shape[2], cout = y.shape[2], L = y.shape[1]
+    cdef Py_ssize_t r, q, qa, qb
+    for r in range(s):
+        qa = b * rows
+        qb = (L - r + s - 1) // s          # outputs q*s + r < L
+        if qb > qa + rows:
+            qb = qa + rows
+        if qb <= qa:
+            break
+        if ntaps[r] == 0:                   # no tap reaches this phase: zeros
+            for q in range(qa, qb):
+                memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
+            continue
+        if floating is float:
+            conv1dt_phase_tiled_f32_(&y[n, qa * s + r, 0], s * cout, &x[n, 0, 0], M, cin, w + woff[r],
+                                     ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+        else:
+            conv1dt_phase_tiled_f64_(&y[n, qa * s + r, 0], s * cout, &x[n, 0, 0], M, cin, w + woff[r],
+                                     ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+
+
+def transpose_tiled(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t rows,
+    int num_threads,
+):
+    """conv1d_transpose for many channels by conv1dt's own AVX-512 micro-kernel (only where
+    :func:`tiled_available`).
+
+    ``x`` ``[N, M, Cin]`` (at least one row), ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]``
+    (overwritten). The filter is first laid out phase by phase as ``w_r[t, ci, co] = f[k_t, co,
+    ci]`` (one copy of the filter). Work items are (batch, block of ``rows`` outputs per phase),
+    fixed by the shape, each owned by one thread; every output is one multiply-add chain in a
+    fixed order, so the bits do not depend on the thread count.
+    """
+    cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
+    cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
+    cdef Py_ssize_t Q = (L + stride - 1) // stride
+    cdef Py_ssize_t nblocks = (Q + rows - 1) // rows
+    cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t r, t, co, ci, ci0, ci1, k, off = 0, g = dilation, rem = stride
+    cdef Py_ssize_t cblocks = (cin + 63) // 64
+    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef _TapTable table
+    cdef floating* w = NULL
+    cdef floating* wk
+    cdef Py_ssize_t* woff = NULL
+    cdef Py_ssize_t* slot = NULL
+    if N == 0 or L == 0:
+        return
+    if M == 0 or not conv1dt_tiled_available():
+        raise ValueError("conv1dt: the tiled kernel needs an input row and an AVX-512 CPU")
+    while rem:                          # g = gcd(stride, dilation): taps of a phase read every d/g-th row
+        g, rem = rem, g % rem
+    table = _TapTable(K, stride, dilation, pad_before, 1)
+    try:
+        woff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
+        slot = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
+        w = <floating*> malloc(max(K * cout * cin, 1) * sizeof(floating))
+        if woff == NULL or slot == NULL or w == NULL:
+            raise MemoryError(f"conv1dt: no memory for the {K * cout * cin}-element filter layout")
+        for r in range(stride):
+            woff[r] = off
+            for t in range(table.counts[r]):
+                slot[table.ks[r * table.maxt + t]] = off // (cin * cout) + t
+            off = off + table.counts[r] * cin * cout
+        # the transposition f[k] [Cout, Cin] -> w [Cin, Cout], in blocks of 64 input channels
+        # (the 64 destination rows being filled stay in L1), shared among the threads
+        with nogil, parallel(num_threads=num_threads):
+            for item in prange(K * cblocks, schedule="static"):
+                k = item // cblocks
+                ci0 = (item % cblocks) * 64
+                ci1 = min(ci0 + 64, cin)
+                wk = w + slot[k] * cin * cout
+                for co in range(cout):
+                    for ci in range(ci0, ci1):
+                        wk[ci * cout + co] = f[k, co, ci]
+        while start < items:
+            stop = min(items, start + chunk)
+            with nogil, parallel(num_threads=num_threads):
+                for item in prange(start, stop, schedule="static"):
+                    _tiled_block(x, w, woff, y, table.counts, table.cs, table.maxt, table.cmin,
+                                 dilation // g, item // nblocks, item % nblocks, rows, stride)
+            start = stop
+            PyErr_CheckSignals()
+    finally:
+        free(woff)
+        free(slot)
+        free(w)

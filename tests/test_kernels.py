@@ -11,7 +11,8 @@ import conv1dt
 from conv1dt import _dispatch, _kernels
 from conftest import accepted_widths, assert_matches, geometry, oracle, random_operands, terms_per_output
 
-KERNELS = ["direct", "col2im", "blas", "phase"]
+# the tiled kernel runs only on CPUs with AVX-512 (elsewhere the dispatch never picks it)
+KERNELS = ["direct", "col2im", "blas", "phase"] + (["tiled"] if _kernels.tiled_available() else [])
 
 
 def run(kernel, x, f, shape, s, d, padding, data_format):
@@ -100,10 +101,14 @@ def test_dispatch_rule():
     assert _dispatch.choose_kernel(g(1, 1)) == "direct"
     assert _dispatch.choose_kernel(g(16, 32)) == "direct"
     assert _dispatch.choose_kernel(g(513, 1, k=1024, s=256, m=64)) == "col2im"
-    assert _dispatch.choose_kernel(g(128, 64)) == "blas"
-    assert _dispatch.choose_kernel(g(128, 64, m=2)) == "blas"
-    assert _dispatch.choose_kernel(g(4, 256, k=8)) == "phase"     # few inputs, many outputs
-    assert _dispatch.choose_kernel(g(4, 256, k=2)) == "blas"      # one tap per phase
+    many = "tiled" if _dispatch.TILED else "blas"   # the tiled kernel where the CPU has AVX-512
+    assert _dispatch.choose_kernel(g(128, 64)) == many
+    assert _dispatch.choose_kernel(g(128, 64, m=2)) == many
+    assert _dispatch.choose_kernel(g(128, 512, k=4), itemsize=8) == "blas"   # filter > 1 MiB
+    assert _dispatch.choose_kernel(g(512, 256, k=16, s=8)) == "blas"
+    assert _dispatch.choose_kernel(g(4, 256, k=8)) == ("tiled" if _dispatch.TILED else "phase")
+    assert _dispatch.choose_kernel(g(4, 4096, k=32)) == "phase"   # few inputs, many outputs
+    assert _dispatch.choose_kernel(g(4, 4096, k=32, s=32)) == "blas"   # one tap per phase
     assert _dispatch.choose_kernel(g(128, 64, m=1, k=1)) == "direct"  # too small to matter
 
 

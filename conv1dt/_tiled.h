@@ -1,0 +1,190 @@
+/* The register-tiled kernel for many channels: conv1dt's own GEMM micro-kernel, on AVX-512.
+ *
+ * One polyphase phase of conv1d_transpose is, for its output rows q (outputs q*s + r),
+ *
+ *     y[q, co] = sum over the phase's taps t, then ci, of x[q + c0 + t*dc, ci] * w[t, ci, co]
+ *
+ * with w the phase's filter laid out [T][Cin][Cout] (channels out contiguous). A tile of R output
+ * rows by NV vectors of output channels is accumulated in R*NV vector registers: per (t, ci) it
+ * loads NV filter vectors once and broadcasts one input value per row, so each load serves R or
+ * NV multiply-adds, and the input rows are read where they lie (no packing, no im2col, no
+ * repacking of the same rows once per tap as a per-tap BLAS call does). Each output element is
+ * one fused multiply-add chain, taps then input channels in increasing order: its bits depend
+ * on neither the tiling nor the thread count.
+ *
+ * Rows where some tap falls outside the signal are computed one at a time over the taps that
+ * land inside (no product with a padding zero). Channels beyond a multiple of the vector width
+ * use masked loads and stores.
+ *
+ * Compiled for AVX-512F with a target attribute, used only when the running CPU has it
+ * (conv1dt_tiled_available); elsewhere the BLAS kernels run instead.
+ */
+#ifndef CONV1DT_TILED_H
+#define CONV1DT_TILED_H
+#include <stddef.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CONV1DT_TILED 1
+#define CONV1DT_AVX512 __attribute__((target("avx512f,fma")))
+
+static int conv1dt_tiled_available(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+/* Fully unrolled, so that the accumulators live in registers (GCC otherwise kept them in memory,
+ * at half the speed). */
+#if defined(__clang__)
+#define CONV1DT_UNROLL _Pragma("unroll")
+#else
+#define CONV1DT_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+/* A tile: R rows from y (row stride ldy) and NV vectors of channels from co; rows read x at
+ * xq + t*xstep (+ r*cin for row r), taps tlo .. thi-1; mask[v] selects vector v's lanes. */
+#define CONV1DT_TILE_KERNEL(NAME, T, V, VL, MASK, LOAD, MLOAD, SET1, ZERO, FMA, STORE, MSTORE, R, NV, \
+                            MASKED)                                                               \
+    CONV1DT_AVX512 static inline void NAME(                                                       \
+        T *restrict y, ptrdiff_t ldy, const T *restrict xq, ptrdiff_t xstep, ptrdiff_t cin,      \
+        const T *restrict w, ptrdiff_t cout, ptrdiff_t tlo, ptrdiff_t thi, const MASK *mask)     \
+    {                                                                                             \
+        V acc[R][NV];                                                                             \
+        CONV1DT_UNROLL                                                                            \
+        for (int r = 0; r < (R); ++r)                                                             \
+            CONV1DT_UNROLL                                                                        \
+            for (int v = 0; v < (NV); ++v)                                                        \
+                acc[r][v] = ZERO();                                                               \
+        for (ptrdiff_t t = tlo; t < thi; ++t) {                                                   \
+            const T *restrict xt = xq + t * xstep;                                                \
+            const T *restrict wt = w + t * cin * cout;                                            \
+            for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                              \
+                V wv[NV];                                                                         \
+                CONV1DT_UNROLL                                                                    \
+                for (int v = 0; v < (NV); ++v)                                                    \
+                    wv[v] = (MASKED) ? MLOAD(ZERO(), mask[v], wt + ci * cout + v * (VL))          \
+                                     : LOAD(wt + ci * cout + v * (VL));                            \
+                CONV1DT_UNROLL                                                                    \
+                for (int r = 0; r < (R); ++r) {                                                   \
+                    const V b = SET1(xt[r * cin + ci]);                                           \
+                    CONV1DT_UNROLL                                                                \
+                    for (int v = 0; v < (NV); ++v)                                                \
+                        acc[r][v] = FMA(b, wv[v], acc[r][v]);                                     \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+        CONV1DT_UNROLL                                                                            \
+        for (int r = 0; r < (R); ++r)                                                             \
+            CONV1DT_UNROLL                                                                        \
+            for (int v = 0; v < (NV); ++v)                                                        \
+                if (MASKED)                                                                       \
+                    MSTORE(y + r * ldy + v * (VL), mask[v], acc[r][v]);                           \
+                else                                                                              \
+                    STORE(y + r * ldy + v * (VL), acc[r][v]);                                     \
+    }
+
+#define CONV1DT_F32_OPS float, __m512, 16, __mmask16, _mm512_loadu_ps, _mm512_mask_loadu_ps,     \
+    _mm512_set1_ps, _mm512_setzero_ps, _mm512_fmadd_ps, _mm512_storeu_ps, _mm512_mask_storeu_ps
+#define CONV1DT_F64_OPS double, __m512d, 8, __mmask8, _mm512_loadu_pd, _mm512_mask_loadu_pd,      \
+    _mm512_set1_pd, _mm512_setzero_pd, _mm512_fmadd_pd, _mm512_storeu_pd, _mm512_mask_storeu_pd
+#define CONV1DT_TILE_KERNEL_(...) CONV1DT_TILE_KERNEL(__VA_ARGS__)
+
+/* 6 rows x 4 vectors (24 accumulators) for wide panels; 12 x 2 for a panel of at most two
+ * vectors; 1 x 4 and 1 x 2 for the rows left over and the rows at the signal's edges. The
+ * tiles of whole panels load and store without masks (the masks cost a load each). */
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_6x4, CONV1DT_F32_OPS, 6, 4, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_12x2, CONV1DT_F32_OPS, 12, 2, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_6x4m, CONV1DT_F32_OPS, 6, 4, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_12x2m, CONV1DT_F32_OPS, 12, 2, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_1x4m, CONV1DT_F32_OPS, 1, 4, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_1x2m, CONV1DT_F32_OPS, 1, 2, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_6x4, CONV1DT_F64_OPS, 6, 4, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_12x2, CONV1DT_F64_OPS, 12, 2, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_6x4m, CONV1DT_F64_OPS, 6, 4, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_12x2m, CONV1DT_F64_OPS, 12, 2, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x4m, CONV1DT_F64_OPS, 1, 4, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x2m, CONV1DT_F64_OPS, 1, 2, 1)
+
+/* One phase's rows q0 .. q0+nq-1 of one batch element. y points at output row q0 (stride ldy =
+ * s*Cout); x at the batch element's first input row ([M][Cin]); w at the phase's [T][Cin][Cout]
+ * filter; the phase's taps read input rows q + c0 + t*dc. */
+#define CONV1DT_PHASE_TILED(NAME, T, VL, MASK, K64, K32, K64M, K32M, K1W, K1N)                  \
+    CONV1DT_AVX512 static void NAME(                                                              \
+        T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdiff_t M, ptrdiff_t cin,           \
+        const T *restrict w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0,          \
+        ptrdiff_t nq, ptrdiff_t cout)                                                             \
+    {                                                                                             \
+        const ptrdiff_t xstep = dc * cin;                                                         \
+        /* interior rows [lo, hi): every tap inside the signal */                                 \
+        ptrdiff_t lo = -c0 > q0 ? -c0 : q0;                                                       \
+        ptrdiff_t hi = M - c0 - (ntaps - 1) * dc;                                                 \
+        if (hi > q0 + nq) hi = q0 + nq;                                                           \
+        if (lo > q0 + nq) lo = q0 + nq;                                                           \
+        if (hi < lo) hi = lo;                                                                     \
+        for (ptrdiff_t co = 0; co < cout; co += (cout - co > 2 * (VL) ? 4 : 2) * (VL)) {          \
+            /* panels of 4 vectors while more than 2 remain, then one of 2; lanes past Cout       \
+             * masked off (a 3-vector remainder runs as 4 with the last one empty) */             \
+            const ptrdiff_t left = cout - co;                                                     \
+            const int nv = left > 2 * (VL) ? 4 : 2;                                               \
+            const int full = left >= nv * (VL);                                                   \
+            MASK mask[4];                                                                         \
+            for (int v = 0; v < 4; ++v) {                                                         \
+                const ptrdiff_t lanes = left - v * (VL);                                          \
+                mask[v] = lanes >= (VL) ? (MASK)~(MASK)0                                          \
+                          : lanes <= 0 ? (MASK)0 : (MASK)(((MASK)1 << lanes) - 1);                \
+            }                                                                                     \
+            for (ptrdiff_t q = q0; q < q0 + nq; ++q) {                                            \
+                if (q == lo && hi > lo) {  /* the interior, in whole tiles */                     \
+                    const int rows = nv > 2 ? 6 : 12;                                             \
+                    for (; q + rows <= hi; q += rows) {                                           \
+                        T *yq = y + (q - q0) * ldy + co;                                          \
+                        const T *xq = x + (q + c0) * cin;                                         \
+                        if (nv > 2 && full)                                                       \
+                            K64(yq, ldy, xq, xstep, cin, w + co, cout, 0, ntaps, mask);           \
+                        else if (nv > 2)                                                          \
+                            K64M(yq, ldy, xq, xstep, cin, w + co, cout, 0, ntaps, mask);          \
+                        else if (full)                                                            \
+                            K32(yq, ldy, xq, xstep, cin, w + co, cout, 0, ntaps, mask);           \
+                        else                                                                      \
+                            K32M(yq, ldy, xq, xstep, cin, w + co, cout, 0, ntaps, mask);          \
+                    }                                                                             \
+                    if (q >= q0 + nq)                                                             \
+                        break;                                                                    \
+                }                                                                                 \
+                /* one row: the taps t with 0 <= q + c0 + t*dc < M */                            \
+                ptrdiff_t tlo = 0, thi = ntaps;                                                   \
+                const ptrdiff_t first = q + c0, room = M - 1 - q - c0;                            \
+                if (first < 0) tlo = (-first + dc - 1) / dc;                                      \
+                if (room < 0) thi = 0;                                                            \
+                else if (room / dc + 1 < ntaps) thi = room / dc + 1;                              \
+                if (thi < tlo) thi = tlo;                                                         \
+                T *yq = y + (q - q0) * ldy + co;                                                  \
+                const T *xq = x + (first + tlo * dc) * cin;   /* tap tlo's row */                 \
+                const T *wq = w + tlo * cin * cout + co;                                          \
+                if (nv > 2)                                                                       \
+                    K1W(yq, ldy, xq, xstep, cin, wq, cout, 0, thi - tlo, mask);                   \
+                else                                                                              \
+                    K1N(yq, ldy, xq, xstep, cin, wq, cout, 0, thi - tlo, mask);                   \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+CONV1DT_PHASE_TILED(conv1dt_phase_tiled_f32_, float, 16, __mmask16, conv1dt_tile_f32_6x4,
+                    conv1dt_tile_f32_12x2, conv1dt_tile_f32_6x4m, conv1dt_tile_f32_12x2m,
+                    conv1dt_tile_f32_1x4m, conv1dt_tile_f32_1x2m)
+CONV1DT_PHASE_TILED(conv1dt_phase_tiled_f64_, double, 8, __mmask8, conv1dt_tile_f64_6x4,
+                    conv1dt_tile_f64_12x2, conv1dt_tile_f64_6x4m, conv1dt_tile_f64_12x2m,
+                    conv1dt_tile_f64_1x4m, conv1dt_tile_f64_1x2m)
+
+#else  /* no AVX-512 build: never called (conv1dt_tiled_available() is 0) */
+#define CONV1DT_TILED 0
+static int conv1dt_tiled_available(void) { return 0; }
+static void conv1dt_phase_tiled_f32_(float *y, ptrdiff_t ldy, const float *x, ptrdiff_t M,
+    ptrdiff_t cin, const float *w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0,
+    ptrdiff_t nq, ptrdiff_t cout) {}
+static void conv1dt_phase_tiled_f64_(double *y, ptrdiff_t ldy, const double *x, ptrdiff_t M,
+    ptrdiff_t cin, const double *w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0,
+    ptrdiff_t nq, ptrdiff_t cout) {}
+#endif
+#endif
