@@ -588,29 +588,25 @@ def transpose_phase(
 cdef void _tiled_block(
     const floating[:, :, ::1] x, const floating* w, const Py_ssize_t* woff, floating[:, :, ::1] y,
     const Py_ssize_t* ntaps, const Py_ssize_t* cs, Py_ssize_t maxt, Py_ssize_t cmin, Py_ssize_t dc,
-    Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
+    Py_ssize_t r, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
 ) noexcept nogil:
-    """Outputs ``q*s + r`` for ``q`` in ``b*rows .. (b+1)*rows - 1`` and every phase ``r`` of
-    batch ``n``, phase by phase through the register-tiled kernel (conv1dt/_tiled.h)."""
+    """Outputs ``q*s + r`` of batch ``n`` for ``q`` in ``b*rows .. (b+1)*rows - 1``, through the
+    register-tiled kernel (conv1dt/_tiled.h)."""
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2], cout = y.shape[2], L = y.shape[1]
-    cdef Py_ssize_t r, q, qa, qb
-    for r in range(s):
-        qa = b * rows
-        qb = (L - r + s - 1) // s          # outputs q*s + r < L
-        if qb > qa + rows:
-            qb = qa + rows
-        if qb <= qa:
-            break
-        if ntaps[r] == 0:                   # no tap reaches this phase: zeros
-            for q in range(qa, qb):
-                memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
-            continue
-        if floating is float:
-            conv1dt_phase_tiled_f32_(&y[n, qa * s + r, 0], s * cout, &x[n, 0, 0], M, cin, w + woff[r],
-                                     ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
-        else:
-            conv1dt_phase_tiled_f64_(&y[n, qa * s + r, 0], s * cout, &x[n, 0, 0], M, cin, w + woff[r],
-                                     ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+    cdef Py_ssize_t q, qa = b * rows, qb = (L - r + s - 1) // s     # outputs q*s + r < L
+    if qb > qa + rows:
+        qb = qa + rows
+    if qb <= qa:
+        return
+    if ntaps[r] == 0:                       # no tap reaches this phase: zeros
+        for q in range(qa, qb):
+            memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
+    elif floating is float:
+        conv1dt_phase_tiled_f32_(&y[n, qa * s + r, 0], s * cout, &x[n, 0, 0], M, cin, w + woff[r],
+                                 ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+    else:
+        conv1dt_phase_tiled_f64_(&y[n, qa * s + r, 0], s * cout, &x[n, 0, 0], M, cin, w + woff[r],
+                                 ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
 
 
 def transpose_tiled(
@@ -627,24 +623,33 @@ def transpose_tiled(
     :func:`tiled_available`).
 
     ``x`` ``[N, M, Cin]`` (at least one row), ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]``
-    (overwritten). The filter is first laid out phase by phase as ``w_r[t, ci, co] = f[k_t, co,
-    ci]`` (one copy of the filter). Work items are (batch, block of ``rows`` outputs per phase),
-    fixed by the shape, each owned by one thread; every output is one multiply-add chain in a
-    fixed order, so the bits do not depend on the thread count.
+    (overwritten). The filter is first laid out phase by phase in panels of 4 vectors of output
+    channels, ``w_r[panel, t, ci, j] = f[k_t, panel*pw + j, ci]`` (one copy of the filter).
+    Work items are (batch, block of ``rows`` outputs per phase), all phases of a block in one
+    item so that a thread writes whole stretches of the output; with more than 1 MiB of filter,
+    (phase, batch, block), phase outermost, so that a thread's consecutive items share one
+    phase's filter in cache. They are fixed by the shape, each owned by one thread; every output
+    is one multiply-add chain in a fixed order, so the bits do not depend on the thread count.
     """
     cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t Q = (L + stride - 1) // stride
     cdef Py_ssize_t nblocks = (Q + rows - 1) // rows
-    cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t r, t, co, ci, ci0, ci1, k, off = 0, g = dilation, rem = stride
+    cdef Py_ssize_t item, items, start = 0, stop, phase
+    # phase-major work items when the filter is larger than the L2 cache can keep for a thread
+    cdef bint major = K * cin * cout * sizeof(floating) > (1 << 20)
+    items = (stride if major else 1) * N * nblocks
+    cdef Py_ssize_t r, t, co, ci, ci0, ci1, k, p, j, off = 0, g = dilation, rem = stride
     cdef Py_ssize_t cblocks = (cin + 63) // 64
+    cdef Py_ssize_t pw = 64 if floating is float else 32          # channels per panel: 4 vectors
+    cdef Py_ssize_t panels = (cout + pw - 1) // pw
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* w = NULL
     cdef floating* wk
     cdef Py_ssize_t* woff = NULL
     cdef Py_ssize_t* slot = NULL
+    cdef Py_ssize_t* tap = NULL
     if N == 0 or L == 0:
         return
     if M == 0 or not conv1dt_tiled_available():
@@ -655,34 +660,46 @@ def transpose_tiled(
     try:
         woff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
         slot = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
-        w = <floating*> malloc(max(K * cout * cin, 1) * sizeof(floating))
-        if woff == NULL or slot == NULL or w == NULL:
-            raise MemoryError(f"conv1dt: no memory for the {K * cout * cin}-element filter layout")
+        tap = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
+        w = <floating*> malloc(max(K * panels * pw * cin, 1) * sizeof(floating))
+        if woff == NULL or slot == NULL or tap == NULL or w == NULL:
+            raise MemoryError(f"conv1dt: no memory for the {K * panels * pw * cin}-element filter layout")
         for r in range(stride):
             woff[r] = off
             for t in range(table.counts[r]):
-                slot[table.ks[r * table.maxt + t]] = off // (cin * cout) + t
-            off = off + table.counts[r] * cin * cout
-        # the transposition f[k] [Cout, Cin] -> w [Cin, Cout], in blocks of 64 input channels
-        # (the 64 destination rows being filled stay in L1), shared among the threads
+                slot[table.ks[r * table.maxt + t]] = r
+                tap[table.ks[r * table.maxt + t]] = t
+            off = off + table.counts[r] * cin * panels * pw
+        # w_r[panel, t, ci, j] = f[k_t, panel*pw + j, ci] (zero past Cout), per (tap, panel, block
+        # of 64 input channels; the 64 destination rows being filled stay in L1), in parallel
         with nogil, parallel(num_threads=num_threads):
-            for item in prange(K * cblocks, schedule="static"):
-                k = item // cblocks
+            for item in prange(K * panels * cblocks, schedule="static"):
+                k = item // (panels * cblocks)
+                p = (item // cblocks) % panels
                 ci0 = (item % cblocks) * 64
                 ci1 = min(ci0 + 64, cin)
-                wk = w + slot[k] * cin * cout
-                for co in range(cout):
+                wk = w + woff[slot[k]] + (p * table.counts[slot[k]] + tap[k]) * cin * pw
+                for j in range(pw):
+                    co = p * pw + j
                     for ci in range(ci0, ci1):
-                        wk[ci * cout + co] = f[k, co, ci]
+                        wk[ci * pw + j] = f[k, co, ci] if co < cout else 0
         while start < items:
             stop = min(items, start + chunk)
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(start, stop, schedule="static"):
-                    _tiled_block(x, w, woff, y, table.counts, table.cs, table.maxt, table.cmin,
-                                 dilation // g, item // nblocks, item % nblocks, rows, stride)
+                    if major:
+                        _tiled_block(x, w, woff, y, table.counts, table.cs, table.maxt, table.cmin,
+                                     dilation // g, item // (N * nblocks), item // nblocks % N,
+                                     item % nblocks, rows, stride)
+                    else:
+                        for phase in range(stride):
+                            _tiled_block(x, w, woff, y, table.counts, table.cs, table.maxt,
+                                         table.cmin, dilation // g, phase, item // nblocks % N,
+                                         item % nblocks, rows, stride)
             start = stop
             PyErr_CheckSignals()
     finally:
         free(woff)
         free(slot)
+        free(tap)
         free(w)

@@ -4,7 +4,8 @@
  *
  *     y[q, co] = sum over the phase's taps t, then ci, of x[q + c0 + t*dc, ci] * w[t, ci, co]
  *
- * with w the phase's filter laid out [T][Cin][Cout] (channels out contiguous). A tile of R output
+ * with w the phase's filter laid out [T][Cin][Cout] (channels out contiguous; stored in panels
+ * of 4 vectors, see conv1dt_phase_tiled). A tile of R output
  * rows by NV vectors of output channels is accumulated in R*NV vector registers: per (t, ci) it
  * loads NV filter vectors once and broadcasts one input value per row, so each load serves R or
  * NV multiply-adds, and the input rows are read where they lie (no packing, no im2col, no
@@ -43,28 +44,31 @@ static int conv1dt_tiled_available(void)
 #endif
 
 /* A tile: R rows from y (row stride ldy) and NV vectors of channels from co; rows read x at
- * xq + t*xstep (+ r*cin for row r), taps tlo .. thi-1; mask[v] selects vector v's lanes. */
+ * xq + t*xstep (+ r*cin for row r), taps tlo .. thi-1 and input channels ci0 .. ci1-1, adding
+ * to what y holds when `more` (the sum continues in the same order); mask[v] selects vector v's
+ * lanes. */
 #define CONV1DT_TILE_KERNEL(NAME, T, V, VL, MASK, LOAD, MLOAD, SET1, ZERO, FMA, STORE, MSTORE, R, NV, \
                             MASKED)                                                               \
     CONV1DT_AVX512 static inline void NAME(                                                       \
         T *restrict y, ptrdiff_t ldy, const T *restrict xq, ptrdiff_t xstep, ptrdiff_t cin,      \
-        const T *restrict w, ptrdiff_t cout, ptrdiff_t tlo, ptrdiff_t thi, const MASK *mask)     \
+        const T *restrict w, ptrdiff_t ldw, ptrdiff_t tlo, ptrdiff_t thi, ptrdiff_t ci0,         \
+        ptrdiff_t ci1, int more, const MASK *mask)                                                \
     {                                                                                             \
         V acc[R][NV];                                                                             \
         CONV1DT_UNROLL                                                                            \
         for (int r = 0; r < (R); ++r)                                                             \
             CONV1DT_UNROLL                                                                        \
             for (int v = 0; v < (NV); ++v)                                                        \
-                acc[r][v] = ZERO();                                                               \
+                acc[r][v] = more ? MLOAD(ZERO(), mask[v], y + r * ldy + v * (VL)) : ZERO();      \
         for (ptrdiff_t t = tlo; t < thi; ++t) {                                                   \
             const T *restrict xt = xq + t * xstep;                                                \
-            const T *restrict wt = w + t * cin * cout;                                            \
-            for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                              \
+            const T *restrict wt = w + t * cin * ldw;                                             \
+            for (ptrdiff_t ci = ci0; ci < ci1; ++ci) {                                            \
                 V wv[NV];                                                                         \
                 CONV1DT_UNROLL                                                                    \
                 for (int v = 0; v < (NV); ++v)                                                    \
-                    wv[v] = (MASKED) ? MLOAD(ZERO(), mask[v], wt + ci * cout + v * (VL))          \
-                                     : LOAD(wt + ci * cout + v * (VL));                            \
+                    wv[v] = (MASKED) ? MLOAD(ZERO(), mask[v], wt + ci * ldw + v * (VL))           \
+                                     : LOAD(wt + ci * ldw + v * (VL));                             \
                 CONV1DT_UNROLL                                                                    \
                 for (int r = 0; r < (R); ++r) {                                                   \
                     const V b = SET1(xt[r * cin + ci]);                                           \
@@ -83,6 +87,9 @@ static int conv1dt_tiled_available(void)
                 else                                                                              \
                     STORE(y + r * ldy + v * (VL), acc[r][v]);                                     \
     }
+
+/* Input channels per chunk: 128 x 4 vectors of filter (32 KiB) stay in a 48 KiB L1. */
+#define CONV1DT_KC 128
 
 #define CONV1DT_F32_OPS float, __m512, 16, __mmask16, _mm512_loadu_ps, _mm512_mask_loadu_ps,     \
     _mm512_set1_ps, _mm512_setzero_ps, _mm512_fmadd_ps, _mm512_storeu_ps, _mm512_mask_storeu_ps
@@ -107,8 +114,10 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x4m, CONV1DT_F64_OPS, 1, 4, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x2m, CONV1DT_F64_OPS, 1, 2, 1)
 
 /* One phase's rows q0 .. q0+nq-1 of one batch element. y points at output row q0 (stride ldy =
- * s*Cout); x at the batch element's first input row ([M][Cin]); w at the phase's [T][Cin][Cout]
- * filter; the phase's taps read input rows q + c0 + t*dc. */
+ * s*Cout); x at the batch element's first input row ([M][Cin]); w at the phase's filter, in
+ * panels of 4*VL output channels, [panel][T][Cin][4*VL] (each panel contiguous, zeros past
+ * Cout: a panel read with the row stride Cout would use a fraction of the L1 cache's sets when
+ * Cout is a multiple of 256); the phase's taps read input rows q + c0 + t*dc. */
 #define CONV1DT_PHASE_TILED(NAME, T, VL, MASK, K64, K32, K64M, K32M, K1W, K1N)                  \
     CONV1DT_AVX512 static void NAME(                                                              \
         T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdiff_t M, ptrdiff_t cin,           \
@@ -128,6 +137,8 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x2m, CONV1DT_F64_OPS, 1, 2, 1)
             const ptrdiff_t left = cout - co;                                                     \
             const int nv = left > 2 * (VL) ? 4 : 2;                                               \
             const int full = left >= nv * (VL);                                                   \
+            /* the panel's filter: [T][Cin][4*VL], contiguous */                                  \
+            const T *wp = w + co / (4 * (VL)) * ntaps * cin * 4 * (VL);                           \
             MASK mask[4];                                                                         \
             for (int v = 0; v < 4; ++v) {                                                         \
                 const ptrdiff_t lanes = left - v * (VL);                                          \
@@ -137,18 +148,31 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x2m, CONV1DT_F64_OPS, 1, 2, 1)
             for (ptrdiff_t q = q0; q < q0 + nq; ++q) {                                            \
                 if (q == lo && hi > lo) {  /* the interior, in whole tiles */                     \
                     const int rows = nv > 2 ? 6 : 12;                                             \
-                    for (; q + rows <= hi; q += rows) {                                           \
-                        T *yq = y + (q - q0) * ldy + co;                                          \
-                        const T *xq = x + (q + c0) * cin;                                         \
-                        if (nv > 2 && full)                                                       \
-                            K64(yq, ldy, xq, xstep, cin, w + co, cout, 0, ntaps, mask);           \
-                        else if (nv > 2)                                                          \
-                            K64M(yq, ldy, xq, xstep, cin, w + co, cout, 0, ntaps, mask);          \
-                        else if (full)                                                            \
-                            K32(yq, ldy, xq, xstep, cin, w + co, cout, 0, ntaps, mask);           \
-                        else                                                                      \
-                            K32M(yq, ldy, xq, xstep, cin, w + co, cout, 0, ntaps, mask);          \
-                    }                                                                             \
+                    const ptrdiff_t end = lo + (hi - lo) / rows * rows;                           \
+                    /* taps and input channels in chunks of KC, each over all the tiles, so the   \
+                     * chunk's filter panel (KC x 4 vectors) stays in L1 while the tiles use it */ \
+                    for (ptrdiff_t t = 0; t < ntaps && end > lo; ++t)                             \
+                        for (ptrdiff_t c = 0; c < cin; c += CONV1DT_KC) {                         \
+                            const ptrdiff_t c1 = c + CONV1DT_KC < cin ? c + CONV1DT_KC : cin;     \
+                            const int more = t > 0 || c > 0;                                      \
+                            for (ptrdiff_t p = lo; p < end; p += rows) {                          \
+                                T *yq = y + (p - q0) * ldy + co;                                  \
+                                const T *xq = x + (p + c0) * cin;                                 \
+                                if (nv > 2 && full)                                               \
+                                    K64(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t + 1, c, c1,   \
+                                        more, mask);                                              \
+                                else if (nv > 2)                                                  \
+                                    K64M(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t + 1, c, c1,  \
+                                         more, mask);                                             \
+                                else if (full)                                                    \
+                                    K32(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t + 1, c, c1,   \
+                                        more, mask);                                              \
+                                else                                                              \
+                                    K32M(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t + 1, c, c1,  \
+                                         more, mask);                                             \
+                            }                                                                     \
+                        }                                                                         \
+                    q = end;                                                                      \
                     if (q >= q0 + nq)                                                             \
                         break;                                                                    \
                 }                                                                                 \
@@ -161,11 +185,11 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x2m, CONV1DT_F64_OPS, 1, 2, 1)
                 if (thi < tlo) thi = tlo;                                                         \
                 T *yq = y + (q - q0) * ldy + co;                                                  \
                 const T *xq = x + (first + tlo * dc) * cin;   /* tap tlo's row */                 \
-                const T *wq = w + tlo * cin * cout + co;                                          \
+                const T *wq = wp + tlo * cin * 4 * (VL);                                          \
                 if (nv > 2)                                                                       \
-                    K1W(yq, ldy, xq, xstep, cin, wq, cout, 0, thi - tlo, mask);                   \
+                    K1W(yq, ldy, xq, xstep, cin, wq, 4 * (VL), 0, thi - tlo, 0, cin, 0, mask);    \
                 else                                                                              \
-                    K1N(yq, ldy, xq, xstep, cin, wq, cout, 0, thi - tlo, mask);                   \
+                    K1N(yq, ldy, xq, xstep, cin, wq, 4 * (VL), 0, thi - tlo, 0, cin, 0, mask);    \
             }                                                                                     \
         }                                                                                         \
     }
