@@ -211,6 +211,13 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         if dtype is not None:
             direct = direct["float" if dtype == np.float32 else "double"]
 
+        if serial and dtype is not None and math.prod(shape) * np.dtype(dtype).itemsize < POOL_MIN_BYTES:
+            def run(x, f):  # a small call: nothing to decide at all
+                y = np.empty(shape, dtype)
+                direct(x, ncw, f, y, ncw, *args, 1)
+                return y
+            return run
+
         def run(x, f):
             y = allocate(shape, x.dtype)
             direct(x, ncw, f, y, ncw, *args, 1 if serial else get_num_threads())
