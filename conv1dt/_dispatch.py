@@ -5,7 +5,8 @@ The rule, measured on the benchmark machine (see the docs' "How conv1dt computes
 * ``direct`` when ``Cin <= 16`` and ``Cout <= 32``, or the call is small: polyphase, vectorised
   along the width, each output summing only the taps that reach it, in vector registers;
 * ``col2im`` when ``Cout <= 8`` and ``K*Cout >= 64`` (few outputs from many inputs and taps, as in
-  overlap-add synthesis): per block one GEMM of the input rows with all taps at once, then a gather;
+  overlap-add synthesis): per block one GEMM of the input rows with all taps at once, then each
+  row of products added to the outputs it reaches, rows in order;
 * ``tiled`` otherwise, when the CPU has AVX-512 and a phase's taps times the input channels,
   ``T*Cin``, is at most 768 (float32) or 2048 (float64): conv1dt's own micro-kernel
   (conv1dt/_tiled.h), tiles of 6 output rows by 64 channels in registers, input rows read in

@@ -135,8 +135,8 @@ def phase_taps(Py_ssize_t taps, Py_ssize_t stride, Py_ssize_t dilation, Py_ssize
 
 cdef class _TapTable:
     """The polyphase tap table in C memory, as offsets the kernels read: per phase ``r`` and tap,
-    ``ks = k*tapsize`` (the direct kernel's filter slice with ``tapsize = Cout*Cin``, col2im's
-    product column with ``tapsize = Cout``) and ``cs = c - cmin`` (the tap's first input row
+    ``ks = k*tapsize`` (the direct kernel's filter slice with ``tapsize = Cout*Cin``; the tap
+    itself with ``tapsize = 1``) and ``cs = c - cmin`` (the tap's first input row
     relative to the block's). Freed with the object."""
     cdef Py_ssize_t s, maxt, cmin, cmax
     cdef Py_ssize_t* counts
@@ -346,26 +346,27 @@ cdef void _blas_block(
 
 
 cdef void _col2im_block(
-    const floating[:, :, ::1] x, const floating[:, :, ::1] f, floating[:, :, ::1] y, floating* z,
-    const Py_ssize_t* ntaps, const Py_ssize_t* zcol, const Py_ssize_t* zrow, Py_ssize_t maxt,
-    Py_ssize_t cmin, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s, Py_ssize_t d,
-    Py_ssize_t pad,
+    const floating[:, :, ::1] x, const floating[:, :, ::1] f, const floating* w,
+    floating[:, :, ::1] y, floating* z, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
+    Py_ssize_t d, Py_ssize_t pad,
 ) noexcept nogil:
-    """Outputs ``b*rows*s .. (b+1)*rows*s - 1`` of batch ``n``: one GEMM, then a gather.
+    """Outputs ``b*rows*s .. (b+1)*rows*s - 1`` of batch ``n``: one GEMM, then the sums.
 
     ``z[i - ilo, k*Cout + co] = x[n, i, :] . f[k, co, :]`` for every input row ``i`` the block
     reads (one GEMM with ``K*Cout`` columns, efficient however few output channels there are);
-    then output ``o = o0 + r + j*s`` sums ``z[o0/s + j + c - ilo, k*Cout + co]`` over the taps
-    ``(k, c)`` of phase ``r``, in decreasing ``k`` (from the tap table: ``zcol = k*Cout``,
-    ``zrow = c - cmin``).
+    by the tiled kernel when ``w`` (the filter in its panel layout, ``[Cin, K*Cout]``) is given,
+    else by BLAS. Then row ``i`` of ``z`` is added to the outputs ``i*s + k*d - pad`` of the
+    block, rows in increasing order: each output sums its taps in decreasing ``k``, reading
+    ``z`` and writing ``y`` sequentially (a gather per output would read ``z`` one cache line
+    per term).
     """
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t kc = K * cout
     cdef Py_ssize_t o0 = b * rows * s, o1 = o0 + rows * s
-    cdef Py_ssize_t ilo, ihi, r, ob, cnt, j, t, co, row
-    cdef floating acc
-    cdef floating* yrow
+    cdef Py_ssize_t ilo, ihi, i, k, klo, khi, co, base
+    cdef floating* yo
+    cdef const floating* zi
     if o1 > L:
         o1 = L
     ilo = floordiv(o0 + pad - (K - 1) * d + s - 1, s)
@@ -374,23 +375,35 @@ cdef void _col2im_block(
         ilo = 0
     if ihi > M:
         ihi = M
-    if ilo < ihi:
+    if ilo < ihi and w != NULL:             # the tiled kernel as the GEMM: one "tap", K*Cout columns
+        if floating is float:
+            conv1dt_phase_tiled_f32_(z, kc, &x[n, 0, 0], M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
+        else:
+            conv1dt_phase_tiled_f64_(z, kc, &x[n, 0, 0], M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
+    elif ilo < ihi:
         gemm(c'T', c'N', <int> kc, <int> (ihi - ilo), <int> cin, &f[0, 0, 0], <int> cin,
              &x[n, ilo, 0], <int> cin, 0, z, <int> kc)
-    for r in range(s):
-        ob = o0 + r
-        if ob >= o1:
-            break
-        cnt = (o1 - ob + s - 1) // s
-        for j in range(cnt):
-            yrow = &y[n, ob + j * s, 0]
-            for co in range(cout):
-                yrow[co] = 0
-            for t in range(ntaps[r]):
-                row = b * rows + j + zrow[r * maxt + t] + cmin
-                if ilo <= row < ihi:
-                    for co in range(cout):
-                        yrow[co] = yrow[co] + z[(row - ilo) * kc + zcol[r * maxt + t] + co]
+    memset(&y[n, o0, 0], 0, (o1 - o0) * cout * sizeof(floating))
+    for i in range(ilo, ihi):
+        base = i * s - pad                  # row i reaches outputs base + k*d
+        klo = floordiv(o0 - base + d - 1, d)
+        khi = floordiv(o1 - 1 - base, d) + 1
+        if klo < 0:
+            klo = 0
+        if khi > K:
+            khi = K
+        if klo >= khi:
+            continue
+        zi = z + (i - ilo) * kc
+        if d == 1:                          # a contiguous stretch of outputs
+            yo = &y[n, base + klo, 0]
+            for k in range((khi - klo) * cout):
+                yo[k] = yo[k] + zi[klo * cout + k]
+        else:
+            for k in range(klo, khi):
+                yo = &y[n, base + k * d, 0]
+                for co in range(cout):
+                    yo[co] = yo[co] + zi[k * cout + co]
 
 
 def transpose_col2im(
@@ -405,6 +418,8 @@ def transpose_col2im(
 ):
     """conv1d_transpose for few output channels and many taps or input channels: per block of
     ``rows*stride`` outputs, one GEMM of the input rows with all taps at once, then a gather.
+    The GEMM is the tiled kernel where the CPU has AVX-512 (the filter laid out once as its
+    ``[Cin, K*Cout]`` panels), else BLAS.
 
     ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). Blocks
     are fixed by the shape; rows shared by two blocks are multiplied in both (a fraction
@@ -416,24 +431,34 @@ def transpose_col2im(
     cdef Py_ssize_t nblocks = (L + B - 1) // B
     cdef Py_ssize_t zrows = rows + ((K - 1) * dilation) // stride + 2
     cdef Py_ssize_t item
-    cdef _TapTable table
     if N == 0 or L == 0:
         return
-    table = _TapTable(K, stride, dilation, pad_before, cout)
     scratch_a = np.empty((num_threads, zrows * K * cout), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] scratch = scratch_a
     cdef Py_ssize_t items = N * nblocks, start = 0, stop
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[1] * K * x.shape[2] * cout,
                                          num_threads)
-    while start < items:
-        stop = min(items, start + chunk)
-        with nogil, parallel(num_threads=num_threads):
-            for item in prange(start, stop, schedule="static"):
-                _col2im_block(x, f, y, &scratch[threadid(), 0], table.counts, table.ks, table.cs,
-                              table.maxt, table.cmin, item // nblocks, item % nblocks, rows,
-                              stride, dilation, pad_before)
-        start = stop
-        PyErr_CheckSignals()
+    cdef Py_ssize_t cin = f.shape[2], pw = 64 if floating is float else 32
+    cdef Py_ssize_t base = 0, step = cin * pw
+    cdef floating* w = NULL
+    cdef const floating[:, :, ::1] fk = np.asarray(f).reshape(1, K * cout, cin)
+    try:
+        if conv1dt_tiled_available() and x.shape[1] > 0:
+            w = <floating*> malloc(max(((K * cout + pw - 1) // pw) * pw * cin, 1) * sizeof(floating))
+            if w == NULL:
+                raise MemoryError("conv1dt: no memory for the filter layout")
+            with nogil:
+                _pack_panels(fk, w, &base, &step, pw, num_threads)
+        while start < items:
+            stop = min(items, start + chunk)
+            with nogil, parallel(num_threads=num_threads):
+                for item in prange(start, stop, schedule="static"):
+                    _col2im_block(x, f, w, y, &scratch[threadid(), 0], item // nblocks,
+                                  item % nblocks, rows, stride, dilation, pad_before)
+            start = stop
+            PyErr_CheckSignals()
+    finally:
+        free(w)
 
 
 cdef inline void _phase_edge_row(
@@ -585,6 +610,29 @@ def transpose_phase(
         free(scratch)
 
 
+cdef void _pack_panels(const floating[:, :, ::1] f, floating* w, const Py_ssize_t* base,
+                       const Py_ssize_t* step, Py_ssize_t pw, int num_threads) noexcept nogil:
+    """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
+    ``w + base[k] + p*step[k]``, ``[Cin][pw]``, holding ``f[k, p*pw + j, ci]`` (zero past ``C``).
+    In parallel, per (tap, panel, block of 64 input channels): the 64 destination rows being
+    filled stay in L1."""
+    cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
+    cdef Py_ssize_t panels = (cout + pw - 1) // pw, cblocks = (cin + 63) // 64
+    cdef Py_ssize_t item, k, p, ci0, ci1, j, co, ci
+    cdef floating* wk
+    with parallel(num_threads=num_threads):
+        for item in prange(K * panels * cblocks, schedule="static"):
+            k = item // (panels * cblocks)
+            p = (item // cblocks) % panels
+            ci0 = (item % cblocks) * 64
+            ci1 = min(ci0 + 64, cin)
+            wk = w + base[k] + p * step[k]
+            for j in range(pw):
+                co = p * pw + j
+                for ci in range(ci0, ci1):
+                    wk[ci * pw + j] = f[k, co, ci] if co < cout else 0
+
+
 cdef void _tiled_block(
     const floating[:, :, ::1] x, const floating* w, const Py_ssize_t* woff, floating[:, :, ::1] y,
     const Py_ssize_t* ntaps, const Py_ssize_t* cs, Py_ssize_t maxt, Py_ssize_t cmin, Py_ssize_t dc,
@@ -639,14 +687,12 @@ def transpose_tiled(
     # phase-major work items when the filter is larger than the L2 cache can keep for a thread
     cdef bint major = K * cin * cout * sizeof(floating) > (1 << 20)
     items = (stride if major else 1) * N * nblocks
-    cdef Py_ssize_t r, t, co, ci, ci0, ci1, k, p, j, off = 0, g = dilation, rem = stride
-    cdef Py_ssize_t cblocks = (cin + 63) // 64
+    cdef Py_ssize_t r, t, k, off = 0, g = dilation, rem = stride
     cdef Py_ssize_t pw = 64 if floating is float else 32          # channels per panel: 4 vectors
     cdef Py_ssize_t panels = (cout + pw - 1) // pw
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* w = NULL
-    cdef floating* wk
     cdef Py_ssize_t* woff = NULL
     cdef Py_ssize_t* slot = NULL
     cdef Py_ssize_t* tap = NULL
@@ -670,19 +716,12 @@ def transpose_tiled(
                 slot[table.ks[r * table.maxt + t]] = r
                 tap[table.ks[r * table.maxt + t]] = t
             off = off + table.counts[r] * cin * panels * pw
-        # w_r[panel, t, ci, j] = f[k_t, panel*pw + j, ci] (zero past Cout), per (tap, panel, block
-        # of 64 input channels; the 64 destination rows being filled stay in L1), in parallel
-        with nogil, parallel(num_threads=num_threads):
-            for item in prange(K * panels * cblocks, schedule="static"):
-                k = item // (panels * cblocks)
-                p = (item // cblocks) % panels
-                ci0 = (item % cblocks) * 64
-                ci1 = min(ci0 + 64, cin)
-                wk = w + woff[slot[k]] + (p * table.counts[slot[k]] + tap[k]) * cin * pw
-                for j in range(pw):
-                    co = p * pw + j
-                    for ci in range(ci0, ci1):
-                        wk[ci * pw + j] = f[k, co, ci] if co < cout else 0
+        for k in range(K):   # tap k's panel p starts at slot[k] + p * tap[k]
+            r = slot[k]
+            slot[k] = woff[r] + tap[k] * cin * pw
+            tap[k] = table.counts[r] * cin * pw
+        with nogil:
+            _pack_panels(f, w, slot, tap, pw, num_threads)
         while start < items:
             stop = min(items, start + chunk)
             with nogil, parallel(num_threads=num_threads):
