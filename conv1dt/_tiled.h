@@ -151,24 +151,27 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x2m, CONV1DT_F64_OPS, 1, 2, 1)
                     const ptrdiff_t end = lo + (hi - lo) / rows * rows;                           \
                     /* taps and input channels in chunks of KC, each over all the tiles, so the   \
                      * chunk's filter panel (KC x 4 vectors) stays in L1 while the tiles use it */ \
-                    for (ptrdiff_t t = 0; t < ntaps && end > lo; ++t)                             \
+                    /* (all the taps at once when T*Cin is at most KC) */                         \
+                    const int one = ntaps * cin <= CONV1DT_KC;                                    \
+                    for (ptrdiff_t t = 0; t < (one ? 1 : ntaps) && end > lo; ++t)                 \
                         for (ptrdiff_t c = 0; c < cin; c += CONV1DT_KC) {                         \
                             const ptrdiff_t c1 = c + CONV1DT_KC < cin ? c + CONV1DT_KC : cin;     \
+                            const ptrdiff_t t1 = one ? ntaps : t + 1;                             \
                             const int more = t > 0 || c > 0;                                      \
                             for (ptrdiff_t p = lo; p < end; p += rows) {                          \
                                 T *yq = y + (p - q0) * ldy + co;                                  \
                                 const T *xq = x + (p + c0) * cin;                                 \
                                 if (nv > 2 && full)                                               \
-                                    K64(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t + 1, c, c1,   \
+                                    K64(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t1, c, c1,      \
                                         more, mask);                                              \
                                 else if (nv > 2)                                                  \
-                                    K64M(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t + 1, c, c1,  \
+                                    K64M(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t1, c, c1,     \
                                          more, mask);                                             \
                                 else if (full)                                                    \
-                                    K32(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t + 1, c, c1,   \
+                                    K32(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t1, c, c1,      \
                                         more, mask);                                              \
                                 else                                                              \
-                                    K32M(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t + 1, c, c1,  \
+                                    K32M(yq, ldy, xq, xstep, cin, wp, 4 * (VL), t, t1, c, c1,     \
                                          more, mask);                                             \
                             }                                                                     \
                         }                                                                         \
