@@ -8,9 +8,9 @@ The rule, measured on the benchmark machine (see the docs' "How conv1dt computes
   overlap-add synthesis): per block one GEMM of the input rows with all taps at once, then each
   row of products added to the outputs it reaches, rows in order;
 * ``tiled`` otherwise, when the CPU has AVX-512 and a phase's taps times the input channels,
-  ``T*Cin``, is at most 768 (float32) or 2048 (float64): conv1dt's own micro-kernel
-  (conv1dt/_tiled.h), tiles of 6 output rows by 64 channels in registers, input rows read in
-  place (1.1x to 1.4x faster than the BLAS kernels there; beyond, OpenBLAS's sgemm ties or wins);
+  ``T*Cin``, is at most 2048: conv1dt's own micro-kernel (conv1dt/_tiled.h), tiles of 6 output
+  rows by 64 channels in registers, input rows read in place (1.0x to 1.4x the speed of the
+  BLAS kernels there, the most with few input channels; at ``T*Cin = 2048`` they tie);
 * ``phase`` when ``Cin <= 16`` and a polyphase phase has at least two taps (few inputs to many
   outputs): per block and phase one GEMM over the phase's taps stacked, inner dimension
   ``T*Cin`` instead of ``Cin`` (1.2x to 1.5x faster than ``blas`` there, slower from
@@ -38,7 +38,7 @@ __all__ = ["allocate", "choose_kernel", "conv1d_transpose", "transpose_plan", "c
 SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
 SMALL_MACS = 1 << 14     # below this the direct kernel runs whatever the channels
 COL2IM_ROWS = 256        # input rows per GEMM in the col2im kernel
-TILED_TCIN = {4: 768, 8: 2048}   # the tiled kernel up to this T*Cin, by itemsize (measured)
+TILED_MAX_TCIN = 2048    # the tiled kernel up to this T*Cin (measured: beyond, BLAS ties or wins)
 TILED = _kernels.tiled_available()
 PHASE_BUFFER = 1 << 18   # elements of input copied per thread in the phase kernel
 BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
@@ -176,7 +176,7 @@ def choose_kernel(g, itemsize=4):
         return "direct"
     if cout <= 8 and g.taps * cout >= 64:
         return "col2im"
-    if TILED and _phase_taps(g) * cin <= TILED_TCIN.get(itemsize, 0) and g.narrow:
+    if TILED and _phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow:
         return "tiled"
     if cin <= 16 and _phase_taps(g) >= 2 and _phase_taps(g) * cin * cout <= INT_MAX:
         return "phase"

@@ -11,6 +11,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
+from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
 
 from ._common cimport chunk_items, floordiv, gemm, gemv_t
@@ -441,12 +442,14 @@ def transpose_col2im(
     cdef Py_ssize_t cin = f.shape[2], pw = 64 if floating is float else 32
     cdef Py_ssize_t base = 0, step = cin * pw
     cdef floating* w = NULL
+    cdef void* raw = NULL
     cdef const floating[:, :, ::1] fk = np.asarray(f).reshape(1, K * cout, cin)
     try:
         if conv1dt_tiled_available() and x.shape[1] > 0:
-            w = <floating*> malloc(max(((K * cout + pw - 1) // pw) * pw * cin, 1) * sizeof(floating))
-            if w == NULL:
+            raw = malloc(max(((K * cout + pw - 1) // pw) * pw * cin, 1) * sizeof(floating) + 64)
+            if raw == NULL:
                 raise MemoryError("conv1dt: no memory for the filter layout")
+            w = <floating*> _aligned64(raw)
             with nogil:
                 _pack_panels(fk, w, &base, &step, pw, num_threads)
         while start < items:
@@ -458,7 +461,7 @@ def transpose_col2im(
             start = stop
             PyErr_CheckSignals()
     finally:
-        free(w)
+        free(raw)
 
 
 cdef inline void _phase_edge_row(
@@ -610,6 +613,12 @@ def transpose_phase(
         free(scratch)
 
 
+cdef inline void* _aligned64(void* raw) noexcept nogil:
+    """``raw`` (from malloc of 64 bytes more than needed) rounded up to a multiple of 64 bytes:
+    the tiled kernel's filter panels then load whole cache lines, one line per vector."""
+    return <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
+
+
 cdef void _pack_panels(const floating[:, :, ::1] f, floating* w, const Py_ssize_t* base,
                        const Py_ssize_t* step, Py_ssize_t pw, int num_threads) noexcept nogil:
     """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
@@ -693,6 +702,7 @@ def transpose_tiled(
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* w = NULL
+    cdef void* raw = NULL
     cdef Py_ssize_t* woff = NULL
     cdef Py_ssize_t* slot = NULL
     cdef Py_ssize_t* tap = NULL
@@ -707,8 +717,9 @@ def transpose_tiled(
         woff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
         slot = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
         tap = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
-        w = <floating*> malloc(max(K * panels * pw * cin, 1) * sizeof(floating))
-        if woff == NULL or slot == NULL or tap == NULL or w == NULL:
+        raw = malloc(max(K * panels * pw * cin, 1) * sizeof(floating) + 64)
+        w = <floating*> _aligned64(raw)
+        if woff == NULL or slot == NULL or tap == NULL or raw == NULL:
             raise MemoryError(f"conv1dt: no memory for the {K * panels * pw * cin}-element filter layout")
         for r in range(stride):
             woff[r] = off
@@ -741,4 +752,4 @@ def transpose_tiled(
         free(woff)
         free(slot)
         free(tap)
-        free(w)
+        free(raw)

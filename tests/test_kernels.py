@@ -104,11 +104,11 @@ def test_dispatch_rule():
     many = "tiled" if _dispatch.TILED else "blas"   # the tiled kernel where the CPU has AVX-512
     assert _dispatch.choose_kernel(g(128, 64)) == many
     assert _dispatch.choose_kernel(g(128, 64, m=2)) == many
-    assert _dispatch.choose_kernel(g(512, 64, k=8)) == "blas"     # T*Cin = 2048 > 768
-    assert _dispatch.choose_kernel(g(512, 64, k=8), itemsize=8) == many
-    assert _dispatch.choose_kernel(g(512, 256, k=16, s=8)) == "blas"
+    assert _dispatch.choose_kernel(g(512, 64, k=8)) == many       # T*Cin = 2048
+    assert _dispatch.choose_kernel(g(512, 64, k=16), itemsize=8) == "blas"   # T*Cin = 4096
+    assert _dispatch.choose_kernel(g(512, 256, k=16, s=8)) == many   # T*Cin = 1024
     assert _dispatch.choose_kernel(g(4, 256, k=8)) == ("tiled" if _dispatch.TILED else "phase")
-    assert _dispatch.choose_kernel(g(16, 256, k=128)) == "phase"  # few inputs, many taps (T*Cin 1024)
+    assert _dispatch.choose_kernel(g(16, 256, k=512)) == "phase"  # few inputs, many taps (T*Cin 4096)
     assert _dispatch.choose_kernel(g(4, 4096, k=32, s=32)) == many    # one tap per phase: not phase
     assert _dispatch.choose_kernel(g(128, 64, m=1, k=1)) == "direct"  # too small to matter
 
