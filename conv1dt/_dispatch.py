@@ -49,8 +49,8 @@ INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 # viewing a block is gone. A fresh large array costs a page fault per page on its first write
 # (about 0.1 ms per MiB here, and tens of milliseconds when the kernel compacts memory for huge
 # pages); a reused block is already mapped. TensorFlow's and JAX's allocators do the same.
-POOL_MIN_BYTES = 1 << 22      # outputs from 4 MiB on come from the pool
-POOL_MAX_BYTES = 1 << 28      # blocks kept, in use or free: at most 256 MiB
+POOL_MIN_BYTES = 1 << 22      # outputs from 4 MiB to 128 MiB come from the pool
+POOL_MAX_BYTES = 1 << 28      # blocks the pool refers to, in use or free: at most 256 MiB
 _pool = []                    # 1-D uint8 blocks, least recently handed out first
 _pool_lock = threading.Lock()
 
@@ -71,8 +71,9 @@ def _unused(blocks, j):
 
 def _from_pool(nbytes):
     """A free pooled block of ``nbytes`` to ``5/4 nbytes`` bytes (marked in use by the caller's
-    view of it), or a new one added to the pool; free blocks beyond ``POOL_MAX_BYTES`` are
-    dropped, oldest first."""
+    view of it), or a new one added to the pool. The pool refers to at most ``POOL_MAX_BYTES``
+    of blocks: beyond that it lets go of the oldest, in use or not (a block in use is then
+    simply the caller's array, freed with it)."""
     with _pool_lock:
         for j in range(len(_pool)):
             if nbytes <= _pool[j].size <= nbytes + nbytes // 4 and _unused(_pool, j):
@@ -80,25 +81,21 @@ def _from_pool(nbytes):
                 return _pool[-1][:nbytes]
         _pool.append(np.empty(nbytes, np.uint8))
         total = sum(b.size for b in _pool)
-        j = 0
-        while total > POOL_MAX_BYTES and j < len(_pool) - 1:
-            if _unused(_pool, j):
-                total -= _pool.pop(j).size
-            else:
-                j += 1
+        while total > POOL_MAX_BYTES and len(_pool) > 1:
+            total -= _pool.pop(0).size
         return _pool[-1][:nbytes]
 
 
 def allocate(shape, dtype):
-    """An uninitialised C-contiguous array (``np.empty(shape, dtype)``; from 4 MiB on, a view of
-    a pooled block), or a MemoryError that says how much was asked for, raised before any work
+    """An uninitialised C-contiguous array (``np.empty(shape, dtype)``; from 4 to 128 MiB, a view
+    of a pooled block), or a MemoryError that says how much was asked for, raised before any work
     is done."""
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize
     for n in shape:
         nbytes *= n
     try:
-        if nbytes < POOL_MIN_BYTES:
+        if nbytes < POOL_MIN_BYTES or nbytes > POOL_MAX_BYTES // 2:
             return np.empty(shape, dtype=dtype)
         return _from_pool(nbytes).view(dtype).reshape(shape)
     except (MemoryError, ValueError):  # ValueError: larger than the address space

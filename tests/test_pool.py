@@ -86,17 +86,19 @@ def test_every_kernel_overwrites_a_reused_block(kernel):
 
 
 def test_the_pool_is_bounded():
+    """The pool never refers to more than POOL_MAX_BYTES of blocks, in use or not, so dropping
+    the results gives the memory back (beyond that bound) however many were alive at once."""
     keep = []
-    for j in range(12):   # 12 outputs of 32 to 43 MiB, alternately kept and dropped
-        y = _dispatch.allocate(((1 << 23) + j * (1 << 18),), np.float32)
-        if j % 2:
-            keep.append(y)
-    free = sum(b.size for b in _dispatch._pool)
-    held = sum(y.nbytes for y in keep)
-    assert free - held <= _dispatch.POOL_MAX_BYTES
-    del keep, y
-    _dispatch.allocate((1 << 23,), np.float32)
-    assert sum(b.size for b in _dispatch._pool) <= _dispatch.POOL_MAX_BYTES + (1 << 25)
+    for j in range(12):   # 12 outputs of 32 to 35 MiB, all alive at once, then dropped
+        keep.append(_dispatch.allocate(((1 << 23) + j * (1 << 18),), np.float32))
+        assert sum(b.size for b in _dispatch._pool) <= _dispatch.POOL_MAX_BYTES
+    del keep
+    assert sum(b.size for b in _dispatch._pool) <= _dispatch.POOL_MAX_BYTES
+
+
+def test_huge_outputs_are_not_pooled():
+    y = _dispatch.allocate((_dispatch.POOL_MAX_BYTES // 2 + 4,), np.uint8)
+    assert y.base is None and not any(np.shares_memory(y, b) for b in _dispatch._pool)
 
 
 def test_python_threads_get_blocks_of_their_own():
