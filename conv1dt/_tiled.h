@@ -5,8 +5,8 @@
  *     y[q, co] = sum over the phase's taps t, then ci, of x[q + c0 + t*dc, ci] * w[t, ci, co]
  *
  * with w the phase's filter laid out [T][Cin][Cout] (channels out contiguous; stored in panels
- * of 4 vectors, see conv1dt_phase_tiled). A tile of R output
- * rows by NV vectors of output channels is accumulated in R*NV vector registers: per (t, ci) it
+ * of 4 vectors, see CONV1DT_PHASE_TILED). A tile of R output rows by NV vectors of output
+ * channels is accumulated in R*NV vector registers: per (t, ci) it
  * loads NV filter vectors once and broadcasts one input value per row, so each load serves R or
  * NV multiply-adds, and the input rows are read where they lie (no packing, no im2col, no
  * repacking of the same rows once per tap as a per-tap BLAS call does). Each output element is
