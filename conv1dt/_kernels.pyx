@@ -27,6 +27,10 @@ cdef extern from "_simd.h" nogil:
                                       Py_ssize_t count)
     void conv1dt_rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
                                       Py_ssize_t count)
+    void conv1dt_interleave_f32(float* dst, const float* src, Py_ssize_t ld, Py_ssize_t s,
+                                Py_ssize_t count)
+    void conv1dt_interleave_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t s,
+                                Py_ssize_t count)
     void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                                  const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
@@ -177,11 +181,15 @@ cdef class _TapTable:
 
 cdef void _direct_block(
     const floating[:, :, ::1] x, bint x_ncw, const floating[:, :, ::1] f, floating[:, :, ::1] y,
-    bint y_ncw, floating* xs, Py_ssize_t span, Py_ssize_t cmin,
+    bint y_ncw, floating* xs, floating* ybuf, Py_ssize_t span, Py_ssize_t cmin,
     const Py_ssize_t* ntaps, const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t maxt,
     Py_ssize_t n, Py_ssize_t b, Py_ssize_t s, Py_ssize_t strip,
 ) noexcept nogil:
     """Outputs ``b*s*strip .. (b+1)*s*strip - 1`` of batch ``n``.
+
+    With ``ybuf`` (one output channel and a stride above 1), each phase's strip goes to
+    ``ybuf + r*strip`` in whole vectors and the block is then interleaved into ``y`` (a phase
+    written in place would be one scalar store per output, ``s`` apart).
 
     First the input rows the block reads, ``i = b*strip + cmin .. + span - 1``, are copied
     channel-major into ``xs``, zeros outside the signal. Then each of the ``s`` polyphase
@@ -210,6 +218,20 @@ cdef void _direct_block(
             conv1dt_rows_to_channels_f32(xs + ulo, span, &x[n, ibase + ulo, 0], cin, uhi - ulo)
         else:
             conv1dt_rows_to_channels_f64(xs + ulo, span, &x[n, ibase + ulo, 0], cin, uhi - ulo)
+    if ybuf != NULL:                    # one output channel: phases into ybuf, then interleaved
+        for r in range(s):
+            ob = o0 + r
+            if ob >= L:
+                break
+            cnt = (L - ob + s - 1) // s
+            _phase_strip(ybuf + r * strip, 1, 1, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt,
+                         ntaps[r], xs, span, ulo, uhi, cout, cin, cnt if cnt < strip else strip)
+        cnt = L - o0 if L - o0 < s * strip else s * strip
+        if floating is float:
+            conv1dt_interleave_f32(&y[n, 0, o0] if y_ncw else &y[n, o0, 0], ybuf, strip, s, cnt)
+        else:
+            conv1dt_interleave_f64(&y[n, 0, o0] if y_ncw else &y[n, o0, 0], ybuf, strip, s, cnt)
+        return
     for r in range(s):
         ob = o0 + r
         if ob >= L:
@@ -257,9 +279,13 @@ def transpose_direct(
         return
     table = _TapTable(K, stride, dilation, pad_before, cout * cin)
     span = strip + table.cmax - table.cmin
-    scratch = <floating*> malloc(num_threads * max(cin * span, 1) * sizeof(floating))
+    cdef Py_ssize_t per = max(cin * span, 1)
+    cdef bint interleave = cout == 1 and stride > 1
+    if interleave:
+        per = per + stride * strip
+    scratch = <floating*> malloc(num_threads * per * sizeof(floating))
     if scratch == NULL:
-        raise MemoryError(f"conv1dt: no memory for {num_threads} x {cin * span} scratch elements")
+        raise MemoryError(f"conv1dt: no memory for {num_threads} x {per} scratch elements")
     cdef Py_ssize_t items = N * nblocks, start = 0, stop
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[2 if x_ncw else 1] * K * cin * cout,
                                          num_threads)
@@ -269,13 +295,17 @@ def transpose_direct(
             if num_threads == 1:  # no parallel region: small calls pay nothing for threads
                 with nogil:
                     for item in range(start, stop):
-                        _direct_block(x, x_ncw, f, y, y_ncw, scratch, span, table.cmin, table.counts,
+                        _direct_block(x, x_ncw, f, y, y_ncw, scratch,
+                                      scratch + max(cin * span, 1) if interleave else NULL, span,
+                                      table.cmin, table.counts,
                                       table.ks, table.cs, table.maxt, item // nblocks, item % nblocks,
                                       stride, strip)
             else:
                 with nogil, parallel(num_threads=num_threads):
                     for item in prange(start, stop, schedule="static"):
-                        _direct_block(x, x_ncw, f, y, y_ncw, scratch + threadid() * cin * span, span,
+                        _direct_block(x, x_ncw, f, y, y_ncw, scratch + threadid() * per,
+                                      scratch + threadid() * per + max(cin * span, 1)
+                                      if interleave else NULL, span,
                                       table.cmin, table.counts, table.ks, table.cs, table.maxt,
                                       item // nblocks, item % nblocks, stride, strip)
             start = stop

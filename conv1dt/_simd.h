@@ -271,4 +271,27 @@ static inline void conv1dt_phase_strip_f64(
 CONV1DT_ROWS_TO_CHANNELS(conv1dt_rows_to_channels_f32, float)
 CONV1DT_ROWS_TO_CHANNELS(conv1dt_rows_to_channels_f64, double)
 
+
+/* interleave: dst[j*s + r] = src[r*ld + j] for j*s + r < count: the s phases of a block of one
+ * output channel, computed apart, put back in order. For 2 and 4 phases the stride is a
+ * constant, which lets the compiler interleave with vector shuffles. */
+#define CONV1DT_INTERLEAVE_S(S)                                                              \
+    for (ptrdiff_t j = 0; j * (S) + (S) <= count; ++j)                                       \
+        for (int r = 0; r < (S); ++r)                                                        \
+            dst[j * (S) + r] = src[r * ld + j];
+
+#define CONV1DT_INTERLEAVE(NAME, T)                                                          \
+    CONV1DT_CLONES static void NAME(T *restrict dst, const T *restrict src, ptrdiff_t ld,    \
+                                    ptrdiff_t s, ptrdiff_t count)                            \
+    {                                                                                        \
+        ptrdiff_t done = 0;                                                                  \
+        if (s == 2) { CONV1DT_INTERLEAVE_S(2) done = count / 2 * 2; }                        \
+        else if (s == 4) { CONV1DT_INTERLEAVE_S(4) done = count / 4 * 4; }                   \
+        for (ptrdiff_t o = done; o < count; ++o)                                             \
+            dst[o] = src[(o % s) * ld + o / s];                                              \
+    }
+
+CONV1DT_INTERLEAVE(conv1dt_interleave_f32, float)
+CONV1DT_INTERLEAVE(conv1dt_interleave_f64, double)
+
 #endif

@@ -48,6 +48,9 @@ LONG = [  # (N, M, Cin, Cout, K, s, d, padding): many blocks, strips and GEMM ro
     (1, 150, 3, 1, 300, 64, 1, "SAME"),     # overlap-add: K >> s
     (2, 520, 6, 70, 4, 2, 3, "VALID"),
     (1, 1100, 17, 2, 33, 5, 1, "SAME"),
+    (1, 2000, 1, 1, 7, 2, 1, "SAME"),       # one output channel: phases interleaved per block
+    (2, 1500, 3, 1, 9, 4, 2, "VALID"),
+    (1, 1300, 1, 1, 5, 3, 1, "SAME"),
 ]
 
 
