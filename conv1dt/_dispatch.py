@@ -201,16 +201,17 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
     shape = (g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout)
     if 0 in shape:
         return lambda x, f: allocate(shape, x.dtype)
-    serial = _macs(g) < SERIAL_MACS
-    kernel = kernel or choose_kernel(g, 4 if dtype is None else np.dtype(dtype).itemsize)
+    itemsize = 4 if dtype is None else np.dtype(dtype).itemsize
+    kernel = kernel or choose_kernel(g, itemsize)
     if kernel == "direct":
         args = (g.stride, g.dilation, g.pad_before, _strip(g.stride, cout))
         direct = _kernels.transpose_direct
         if dtype is not None:
             direct = direct["float" if dtype == np.float32 else "double"]
 
-        if serial and dtype is not None and math.prod(shape) * np.dtype(dtype).itemsize < POOL_MIN_BYTES:
-            def run(x, f):  # a small call: nothing to decide at all
+        if (_macs(g) < SERIAL_MACS and dtype is not None
+                and math.prod(shape) * itemsize < POOL_MIN_BYTES):
+            def run(x, f):  # a small serial call: nothing to decide at all
                 y = np.empty(shape, dtype)
                 direct(x, ncw, f, y, ncw, *args, 1)
                 return y
@@ -218,28 +219,24 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
 
         def run(x, f):
             y = allocate(shape, x.dtype)
-            direct(x, ncw, f, y, ncw, *args, 1 if serial else get_num_threads())
+            direct(x, ncw, f, y, ncw, *args, _threads(g))
             return y
         return run
 
-    def run(x, f):  # the BLAS kernels work in NWC
+    # the BLAS and tiled kernels work in NWC and share one signature
+    blocked, rows = {
+        "col2im": (_kernels.transpose_col2im, COL2IM_ROWS),
+        "tiled": (_kernels.transpose_tiled, _tiled_rows(g)),
+        "phase": (_kernels.transpose_phase, _phase_rows(g)),
+        "blas": (_kernels.transpose_blas, _blas_rows(g, itemsize)),
+    }[kernel]
+
+    def run(x, f):
         y = allocate(shape, x.dtype)
-        threads = 1 if serial else get_num_threads()
         xw = _nwc(x, ncw)
         yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
         with single_threaded_blas():
-            if kernel == "col2im":
-                _kernels.transpose_col2im(xw, f, yw, g.stride, g.dilation, g.pad_before, COL2IM_ROWS,
-                                          threads)
-            elif kernel == "tiled":
-                _kernels.transpose_tiled(xw, f, yw, g.stride, g.dilation, g.pad_before,
-                                         _tiled_rows(g), threads)
-            elif kernel == "phase":
-                _kernels.transpose_phase(xw, f, yw, g.stride, g.dilation, g.pad_before,
-                                         _phase_rows(g), threads)
-            else:
-                _kernels.transpose_blas(xw, f, yw, g.stride, g.dilation, g.pad_before,
-                                        _blas_rows(g, x.itemsize), threads)
+            blocked(xw, f, yw, g.stride, g.dilation, g.pad_before, rows, _threads(g))
         if ncw:
             y[...] = yw.transpose(0, 2, 1)
         return y

@@ -143,13 +143,16 @@ cdef class _TapTable:
     ``ks = k*tapsize`` (the direct kernel's filter slice with ``tapsize = Cout*Cin``; the tap
     itself with ``tapsize = 1``) and ``cs = c - cmin`` (the tap's first input row
     relative to the block's). Freed with the object."""
-    cdef Py_ssize_t s, maxt, cmin, cmax
+    cdef Py_ssize_t s, maxt, cmin, cmax, dc
     cdef Py_ssize_t* counts
     cdef Py_ssize_t* ks
     cdef Py_ssize_t* cs
 
     def __cinit__(self, Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad, Py_ssize_t tapsize):
-        cdef Py_ssize_t r, t
+        cdef Py_ssize_t r, t, g = d, rem = s
+        while rem:                      # g = gcd(s, d)
+            g, rem = rem, g % rem
+        self.dc = d // g                # consecutive taps of a phase read every dc-th input row
         self.s = s
         self.counts = <Py_ssize_t*> malloc(s * sizeof(Py_ssize_t))
         if self.counts == NULL:
@@ -601,7 +604,7 @@ def transpose_phase(
     cdef Py_ssize_t Q = (L + stride - 1) // stride
     cdef Py_ssize_t nblocks = (Q + rows - 1) // rows
     cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t r, t, co, kc, off = 0, g = dilation, rem = stride
+    cdef Py_ssize_t r, t, co, kc, off = 0
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* h = NULL
@@ -609,8 +612,6 @@ def transpose_phase(
     cdef Py_ssize_t* hoff = NULL
     if N == 0 or L == 0:
         return
-    while rem:                          # g = gcd(stride, dilation): taps of a phase read every d/g-th row
-        g, rem = rem, g % rem
     table = _TapTable(K, stride, dilation, pad_before, 1)
     try:
         hoff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
@@ -633,7 +634,7 @@ def transpose_phase(
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(start, stop, schedule="static"):
                     _phase_block(x, h, hoff, y, scratch + threadid() * rows * table.maxt * cin,
-                                 table.counts, table.cs, table.maxt, table.cmin, dilation // g,
+                                 table.counts, table.cs, table.maxt, table.cmin, table.dc,
                                  item // nblocks, item % nblocks, rows, stride)
             start = stop
             PyErr_CheckSignals()
@@ -726,7 +727,7 @@ def transpose_tiled(
     # phase-major work items when the filter is larger than the L2 cache can keep for a thread
     cdef bint major = K * cin * cout * sizeof(floating) > (1 << 20)
     items = (stride if major else 1) * N * nblocks
-    cdef Py_ssize_t r, t, k, off = 0, g = dilation, rem = stride
+    cdef Py_ssize_t r, t, k, off = 0
     cdef Py_ssize_t pw = 64 if floating is float else 32          # channels per panel: 4 vectors
     cdef Py_ssize_t panels = (cout + pw - 1) // pw
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
@@ -740,8 +741,6 @@ def transpose_tiled(
         return
     if M == 0 or not conv1dt_tiled_available():
         raise ValueError("conv1dt: the tiled kernel needs an input row and an AVX-512 CPU")
-    while rem:                          # g = gcd(stride, dilation): taps of a phase read every d/g-th row
-        g, rem = rem, g % rem
     table = _TapTable(K, stride, dilation, pad_before, 1)
     try:
         woff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
@@ -769,12 +768,12 @@ def transpose_tiled(
                 for item in prange(start, stop, schedule="static"):
                     if major:
                         _tiled_block(x, w, woff, y, table.counts, table.cs, table.maxt, table.cmin,
-                                     dilation // g, item // (N * nblocks), item // nblocks % N,
+                                     table.dc, item // (N * nblocks), item // nblocks % N,
                                      item % nblocks, rows, stride)
                     else:
                         for phase in range(stride):
                             _tiled_block(x, w, woff, y, table.counts, table.cs, table.maxt,
-                                         table.cmin, dilation // g, phase, item // nblocks % N,
+                                         table.cmin, table.dc, phase, item // nblocks % N,
                                          item % nblocks, rows, stride)
             start = stop
             PyErr_CheckSignals()
