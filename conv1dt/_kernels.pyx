@@ -44,6 +44,10 @@ cdef extern from "_tiled.h" nogil:
     void conv1dt_phase_tiled_f64_(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t M,
                                   Py_ssize_t cin, const double* w, Py_ssize_t ntaps, Py_ssize_t c0,
                                   Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq, Py_ssize_t cout)
+    void conv1dt_pack_f32(float* dst, const float* src, Py_ssize_t cout, Py_ssize_t cin,
+                          Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
+    void conv1dt_pack_f64(double* dst, const double* src, Py_ssize_t cout, Py_ssize_t cin,
+                          Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
 
 cdef extern from *:
     """
@@ -66,6 +70,10 @@ cdef extern from *:
 # that scheduling costs nothing next to the arithmetic.
 cdef enum:
     BLOCK = 64
+
+# The filter layout's gathers take 32-bit offsets of up to 15 input-channel rows.
+cdef enum:
+    PACK_MAX_CIN = 1 << 27
 
 
 def have_openmp():
@@ -478,7 +486,7 @@ def transpose_col2im(
     cdef void* raw = NULL
     cdef const floating[:, :, ::1] fk = np.asarray(f).reshape(1, K * cout, cin)
     try:
-        if conv1dt_tiled_available() and x.shape[1] > 0:
+        if conv1dt_tiled_available() and x.shape[1] > 0 and cin < PACK_MAX_CIN:
             raw = malloc(max(((K * cout + pw - 1) // pw) * pw * cin, 1) * sizeof(floating) + 64)
             if raw == NULL:
                 raise MemoryError("conv1dt: no memory for the filter layout")
@@ -655,10 +663,11 @@ cdef void _pack_panels(const floating[:, :, ::1] f, floating* w, const Py_ssize_
     """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
     ``w + base[k] + p*step[k]``, ``[Cin][pw]``, holding ``f[k, p*pw + j, ci]`` (zero past ``C``).
     In parallel, per (tap, panel, block of 64 input channels): the 64 destination rows being
-    filled stay in L1."""
+    filled stay in L1. By AVX-512 gathers (conv1dt/_tiled.h): only where the tiled kernel runs,
+    and for ``Cin < PACK_MAX_CIN``."""
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
     cdef Py_ssize_t panels = (cout + pw - 1) // pw, cblocks = (cin + 63) // 64
-    cdef Py_ssize_t item, k, p, ci0, ci1, j, co, ci
+    cdef Py_ssize_t item, k, p, ci0, ci1
     cdef floating* wk
     with parallel(num_threads=num_threads):
         for item in prange(K * panels * cblocks, schedule="static"):
@@ -667,10 +676,10 @@ cdef void _pack_panels(const floating[:, :, ::1] f, floating* w, const Py_ssize_
             ci0 = (item % cblocks) * 64
             ci1 = min(ci0 + 64, cin)
             wk = w + base[k] + p * step[k]
-            for j in range(pw):
-                co = p * pw + j
-                for ci in range(ci0, ci1):
-                    wk[ci * pw + j] = f[k, co, ci] if co < cout else 0
+            if floating is float:
+                conv1dt_pack_f32(wk, &f[k, 0, 0], cout, cin, p * pw, ci0, ci1)
+            else:
+                conv1dt_pack_f64(wk, &f[k, 0, 0], cout, cin, p * pw, ci0, ci1)
 
 
 cdef void _tiled_block(
@@ -739,8 +748,9 @@ def transpose_tiled(
     cdef Py_ssize_t* tap = NULL
     if N == 0 or L == 0:
         return
-    if M == 0 or not conv1dt_tiled_available():
-        raise ValueError("conv1dt: the tiled kernel needs an input row and an AVX-512 CPU")
+    if M == 0 or not conv1dt_tiled_available() or cin >= PACK_MAX_CIN:
+        raise ValueError("conv1dt: the tiled kernel needs an input row, an AVX-512 CPU and "
+                         "Cin < 2**27")
     table = _TapTable(K, stride, dilation, pad_before, 1)
     try:
         woff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))

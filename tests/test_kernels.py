@@ -69,6 +69,42 @@ def test_long_signals(kernel, case):
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("s", [1, 3])
+def test_many_channels_every_leftover(kernel, dtype, s):
+    """Many channels (Cin*T over the tiled kernel's chunk of 128, Cout = 64+6 for float32 and
+    32+32+6 for float64: whole, 2-vector and masked panels), and signal lengths 20..31, so that
+    the rows left over after the whole tiles of a phase take every count from 1 to 11."""
+    rng = np.random.default_rng(s)
+    for m in range(20, 32):
+        x, f = random_operands(rng, 2, m, 130, 70, 3, dtype)
+        for wide in (accepted_widths(m, 3, s, 1, "SAME")[0], accepted_widths(m, 3, s, 1, "SAME")[-1]):
+            shape = [2, wide, 70]
+            y = run(kernel, x, f, shape, s, 1, "SAME", "NWC")
+            y64, bound = oracle(x, f, shape, s, 1, "SAME", "NWC")
+            assert_matches(y, y64, bound, terms_per_output(f.shape, s), dtype, f"{kernel} M={m} L={wide}")
+
+
+@pytest.mark.skipif(not _kernels.tiled_available(), reason="the tiled kernel needs AVX-512")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tiled_bits_do_not_depend_on_the_tiles(dtype):
+    """Each output is one multiply-add chain in a fixed order, whichever tile computes it: work
+    blocks of 6, 12, 30 or 174 rows split a phase's rows into different whole tiles and leftovers
+    (and the first and last rows of each block into different tiles), with the same bits."""
+    rng = np.random.default_rng(5)
+    x, f = random_operands(rng, 2, 97, 130, 70, 5, dtype)
+    outs = []
+    for rows in (6, 12, 30, 174):
+        y = np.empty((2, 2 * 97, 70), dtype)
+        _kernels.transpose_tiled(x, f, y, 2, 1, 1, rows, 2)
+        outs.append(y)
+    for y in outs[1:]:
+        np.testing.assert_array_equal(y, outs[0])
+    y64, bound = oracle(x, f, [2, 2 * 97, 70], 2, 1, "SAME", "NWC")
+    assert_matches(outs[0], y64, bound, terms_per_output(f.shape, 2), dtype, "tiled")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(3)
     x, f = random_operands(rng, 3, 800, 6, 5, 12, np.float32)
