@@ -138,3 +138,39 @@ def test_the_cache_is_bounded():
         conv1dt.conv1d_transpose(np.ones((1, w, 1), np.float32), f, [1, w, 1], 1)
     assert 0 < len(_ops._PLANS) <= _ops._PLANS_MAX
     np.testing.assert_array_equal(conv1dt.conv1d_transpose(x, f, [1, 4, 1], 1), x)
+
+
+@pytest.mark.parametrize("kernel", ["direct", "blas", "phase", "col2im", "tiled"])
+def test_a_plan_reads_the_thread_count_at_each_call(monkeypatch, kernel):
+    """A plan is made once per shape, but the thread count is the user's setting at the time of
+    each call: set_num_threads after a planned call takes effect on the next one."""
+    from conv1dt import _dispatch, _kernels
+    if kernel == "tiled" and not _kernels.tiled_available():
+        pytest.skip("the tiled kernel needs AVX-512")
+    seen = []
+    real = getattr(_kernels, "transpose_" + kernel)
+
+    class Spy:
+        def __call__(self, *args):
+            seen.append(args[-1])            # every kernel takes num_threads last
+            return real(*args)
+
+        def __getitem__(self, dtype):       # a fused kernel's specialisation
+            return lambda *args: (seen.append(args[-1]), real[dtype](*args))[1]
+
+    monkeypatch.setattr(_kernels, "transpose_" + kernel, Spy())
+    monkeypatch.setattr(_dispatch, "choose_kernel", lambda g, itemsize=4: kernel)
+    rng = np.random.default_rng(3)
+    x, f = random_operands(rng, 4, 512, 32, 32, 3, np.float32)   # large enough for all threads
+    before = conv1dt.get_num_threads()
+    try:
+        results = []
+        for n in (2, 1, 2):
+            conv1dt.set_num_threads(n)
+            results.append(conv1dt.conv1d_transpose(x, f, [4, 1024, 32], 2))
+    finally:
+        conv1dt.set_num_threads(before)
+    assert seen == [2, 1, 2]
+    assert len(_ops._PLANS) == 1
+    np.testing.assert_array_equal(results[1], results[0])   # and the bits do not depend on it
+    np.testing.assert_array_equal(results[2], results[0])
