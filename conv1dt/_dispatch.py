@@ -261,7 +261,9 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
 #   conv1d_backprop_filter as one GEMM per (tap, block of output channels, batch element).
 #
 # conv1d_transpose with groups > 1 follows the same rule with ``Cout/G * Cin/G`` at most 16 for
-# its direct kernel (all groups at once); otherwise it calls conv1d_transpose above once per group.
+# its direct kernel (all groups at once); otherwise the tiled kernel once per group, in place,
+# where the CPU has it and ``T*Cin/G <= TILED_MAX_TCIN``, else conv1d_transpose above once per
+# group on group-major copies.
 
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
@@ -340,19 +342,36 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None):
     group the two tie); ``'blas'`` runs :func:`conv1d_transpose` once
     per group, whatever kernel that picks, on operands first laid out group-major
     (``[G, N, M, Cin/G]`` or ``[G, N, Cin/G, M]``, one copy) so that each group's slice is
-    contiguous, and lays the results back out in one copy.
+    contiguous, and lays the results back out in one copy. In place of ``'blas'``, where the
+    CPU has the tiled kernel and ``T*Cin/G`` is within its range (and when ``'tiled'`` is forced,
+    if the input has a row), the tiled kernel runs once per group on the group's slices of the
+    input, filter and output in place, with no copy: N=4, M=4096, 256 channels, K=4, s=2,
+    float32, 2 threads, in 4 groups 21.5 -> 7.6 ms, in 16 groups 24 -> 8.2 ms, in 32 groups
+    30 -> 11.9 ms (the direct kernel: 18.8 ms).
     """
     g = geom
     G, n, k = g.groups, g.batch, g.taps
     cin, cout = g.narrow_channels // G, g.wide_channels // G
     ncw = data_format == "NCW"
-    kernel = kernel or choose_family_kernel(g, "transpose")
+    if kernel is None:
+        kernel = choose_family_kernel(g, "transpose")
+        if kernel == "blas" and TILED and _phase_taps(g) * cin <= TILED_MAX_TCIN:
+            kernel = "tiled"
+    one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
     if kernel == "direct":
         y = allocate((n, g.wide, g.wide_channels), x.dtype)
         _family.transpose_grouped(_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, G,
                                   _threads(g))
         return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
-    one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
+    if kernel == "tiled" and TILED and g.narrow > 0:
+        xw = _nwc(x, ncw)
+        y = allocate((n, g.wide, g.wide_channels), x.dtype)
+        rows, threads = _tiled_rows(one), _threads(g)
+        for j in range(G):
+            _kernels.transpose_tiled(xw[:, :, j * cin:(j + 1) * cin], f[:, :, j * cin:(j + 1) * cin],
+                                     y[:, :, j * cout:(j + 1) * cout], g.stride, g.dilation,
+                                     g.pad_before, rows, threads)
+        return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
     if ncw:
         xg = x.reshape(n, G, cin, g.narrow).transpose(1, 0, 2, 3)
         yg = allocate((G, n, cout, g.wide), x.dtype)

@@ -38,15 +38,17 @@ cdef extern from "_simd.h" nogil:
 
 cdef extern from "_tiled.h" nogil:
     int conv1dt_tiled_available()
-    void conv1dt_phase_tiled_f32_(float* y, Py_ssize_t ldy, const float* x, Py_ssize_t M,
-                                  Py_ssize_t cin, const float* w, Py_ssize_t ntaps, Py_ssize_t c0,
-                                  Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq, Py_ssize_t cout)
-    void conv1dt_phase_tiled_f64_(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t M,
-                                  Py_ssize_t cin, const double* w, Py_ssize_t ntaps, Py_ssize_t c0,
-                                  Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq, Py_ssize_t cout)
-    void conv1dt_pack_f32(float* dst, const float* src, Py_ssize_t cout, Py_ssize_t cin,
+    void conv1dt_phase_tiled_f32_(float* y, Py_ssize_t ldy, const float* x, Py_ssize_t ldx,
+                                  Py_ssize_t M, Py_ssize_t cin, const float* w, Py_ssize_t ntaps,
+                                  Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
+                                  Py_ssize_t cout)
+    void conv1dt_phase_tiled_f64_(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t ldx,
+                                  Py_ssize_t M, Py_ssize_t cin, const double* w, Py_ssize_t ntaps,
+                                  Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
+                                  Py_ssize_t cout)
+    void conv1dt_pack_f32(float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,
                           Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
-    void conv1dt_pack_f64(double* dst, const double* src, Py_ssize_t cout, Py_ssize_t cin,
+    void conv1dt_pack_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t cout,
                           Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
 
 cdef extern from *:
@@ -419,9 +421,9 @@ cdef void _col2im_block(
         ihi = M
     if ilo < ihi and w != NULL:             # the tiled kernel as the GEMM: one "tap", K*Cout columns
         if floating is float:
-            conv1dt_phase_tiled_f32_(z, kc, &x[n, 0, 0], M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
+            conv1dt_phase_tiled_f32_(z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
         else:
-            conv1dt_phase_tiled_f64_(z, kc, &x[n, 0, 0], M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
+            conv1dt_phase_tiled_f64_(z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
     elif ilo < ihi:
         gemm(c'T', c'N', <int> kc, <int> (ihi - ilo), <int> cin, &f[0, 0, 0], <int> cin,
              &x[n, ilo, 0], <int> cin, 0, z, <int> kc)
@@ -484,7 +486,7 @@ def transpose_col2im(
     cdef Py_ssize_t base = 0, step = cin * pw
     cdef floating* w = NULL
     cdef void* raw = NULL
-    cdef const floating[:, :, ::1] fk = np.asarray(f).reshape(1, K * cout, cin)
+    cdef const floating[:, :, :] fk = np.asarray(f).reshape(1, K * cout, cin)
     try:
         if conv1dt_tiled_available() and x.shape[1] > 0 and cin < PACK_MAX_CIN:
             raw = malloc(max(((K * cout + pw - 1) // pw) * pw * cin, 1) * sizeof(floating) + 64)
@@ -658,16 +660,16 @@ cdef inline void* _aligned64(void* raw) noexcept nogil:
     return <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
 
 
-cdef void _pack_panels(const floating[:, :, ::1] f, floating* w, const Py_ssize_t* base,
+cdef void _pack_panels(const floating[:, :, :] f, floating* w, const Py_ssize_t* base,
                        const Py_ssize_t* step, Py_ssize_t pw, int num_threads) noexcept nogil:
     """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
     ``w + base[k] + p*step[k]``, ``[Cin][pw]``, holding ``f[k, p*pw + j, ci]`` (zero past ``C``).
     In parallel, per (tap, panel, block of 64 input channels): the 64 destination rows being
     filled stay in L1. By AVX-512 gathers (conv1dt/_tiled.h): only where the tiled kernel runs,
-    and for ``Cin < PACK_MAX_CIN``."""
+    and for rows of ``f`` (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``."""
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
     cdef Py_ssize_t panels = (cout + pw - 1) // pw, cblocks = (cin + 63) // 64
-    cdef Py_ssize_t item, k, p, ci0, ci1
+    cdef Py_ssize_t item, k, p, ci0, ci1, ld = f.strides[1] // sizeof(floating)
     cdef floating* wk
     with parallel(num_threads=num_threads):
         for item in prange(K * panels * cblocks, schedule="static"):
@@ -677,19 +679,22 @@ cdef void _pack_panels(const floating[:, :, ::1] f, floating* w, const Py_ssize_
             ci1 = min(ci0 + 64, cin)
             wk = w + base[k] + p * step[k]
             if floating is float:
-                conv1dt_pack_f32(wk, &f[k, 0, 0], cout, cin, p * pw, ci0, ci1)
+                conv1dt_pack_f32(wk, &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
             else:
-                conv1dt_pack_f64(wk, &f[k, 0, 0], cout, cin, p * pw, ci0, ci1)
+                conv1dt_pack_f64(wk, &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
 
 
 cdef void _tiled_block(
-    const floating[:, :, ::1] x, const floating* w, const Py_ssize_t* woff, floating[:, :, ::1] y,
+    const floating[:, :, :] x, const floating* w, const Py_ssize_t* woff, floating[:, :, :] y,
     const Py_ssize_t* ntaps, const Py_ssize_t* cs, Py_ssize_t maxt, Py_ssize_t cmin, Py_ssize_t dc,
     Py_ssize_t r, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
 ) noexcept nogil:
     """Outputs ``q*s + r`` of batch ``n`` for ``q`` in ``b*rows .. (b+1)*rows - 1``, through the
-    register-tiled kernel (conv1dt/_tiled.h)."""
+    register-tiled kernel (conv1dt/_tiled.h). Rows of ``x`` and ``y`` may be longer than their
+    channels (a group's slice of the channels)."""
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2], cout = y.shape[2], L = y.shape[1]
+    cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
+    cdef Py_ssize_t ldy = s * (y.strides[1] // sizeof(floating))
     cdef Py_ssize_t q, qa = b * rows, qb = (L - r + s - 1) // s     # outputs q*s + r < L
     if qb > qa + rows:
         qb = qa + rows
@@ -699,17 +704,17 @@ cdef void _tiled_block(
         for q in range(qa, qb):
             memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
     elif floating is float:
-        conv1dt_phase_tiled_f32_(&y[n, qa * s + r, 0], s * cout, &x[n, 0, 0], M, cin, w + woff[r],
+        conv1dt_phase_tiled_f32_(&y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin, w + woff[r],
                                  ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
     else:
-        conv1dt_phase_tiled_f64_(&y[n, qa * s + r, 0], s * cout, &x[n, 0, 0], M, cin, w + woff[r],
+        conv1dt_phase_tiled_f64_(&y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin, w + woff[r],
                                  ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
 
 
 def transpose_tiled(
-    const floating[:, :, ::1] x,
-    const floating[:, :, ::1] f,
-    floating[:, :, ::1] y,
+    const floating[:, :, :] x,
+    const floating[:, :, :] f,
+    floating[:, :, :] y,
     Py_ssize_t stride,
     Py_ssize_t dilation,
     Py_ssize_t pad_before,
@@ -720,7 +725,8 @@ def transpose_tiled(
     :func:`tiled_available`).
 
     ``x`` ``[N, M, Cin]`` (at least one row), ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]``
-    (overwritten). The filter is first laid out phase by phase in panels of 4 vectors of output
+    (overwritten); each may be a slice of the channels of a longer array (one group's, read and
+    written in place). The filter is first laid out phase by phase in panels of 4 vectors of output
     channels, ``w_r[panel, t, ci, j] = f[k_t, panel*pw + j, ci]`` (one copy of the filter).
     Work items are (batch, block of ``rows`` outputs per phase), all phases of a block in one
     item so that a thread writes whole stretches of the output; with more than 1 MiB of filter,
@@ -748,9 +754,11 @@ def transpose_tiled(
     cdef Py_ssize_t* tap = NULL
     if N == 0 or L == 0:
         return
-    if M == 0 or not conv1dt_tiled_available() or cin >= PACK_MAX_CIN:
+    if x.strides[2] != sizeof(floating) or f.strides[2] != sizeof(floating) or y.strides[2] != sizeof(floating):
+        raise ValueError("conv1dt: the tiled kernel needs channels contiguous in x, f and y")
+    if M == 0 or not conv1dt_tiled_available() or f.strides[1] // sizeof(floating) >= PACK_MAX_CIN:
         raise ValueError("conv1dt: the tiled kernel needs an input row, an AVX-512 CPU and "
-                         "Cin < 2**27")
+                         "filter rows under 2**27 elements")
     table = _TapTable(K, stride, dilation, pad_before, 1)
     try:
         woff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))

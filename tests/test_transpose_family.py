@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conv1dt
+from conv1dt import _kernels
 from conv1dt._geometry import transpose_geometry
 from conv1dt._padding import transposed_width_range
 from conftest import (
@@ -166,7 +167,8 @@ def test_float16_is_computed_in_float32(rng):
 
 def test_depthwise_long_signal_all_kernels(rng):
     """Many groups and long signals reach every kernel of the per-group dispatch."""
-    for cin, cout, groups, k, s in [(32, 32, 32, 5, 2), (64, 128, 4, 3, 1), (8, 8, 2, 64, 16)]:
+    for cin, cout, groups, k, s in [(32, 32, 32, 5, 2), (64, 128, 4, 3, 1), (8, 8, 2, 64, 16),
+                                    (256, 160, 4, 3, 2), (256, 256, 16, 4, 2), (96, 48, 3, 40, 8)]:
         x = random_array(rng, (2, 300, cin), np.float32)
         f = random_array(rng, (k, cout // groups, cin), np.float32)
         check(x, f, 300 * s, s, 1, "SAME", "NWC", groups, f"{cin}x{cout}/{groups} K={k} s={s}")
@@ -186,7 +188,8 @@ def test_bits_do_not_depend_on_threads(rng):
         np.testing.assert_array_equal(outs[0], other)
 
 
-GROUPED_KERNELS = ["direct", "blas"]   # all groups at once, or conv1d_transpose once per group
+# all groups at once; conv1d_transpose once per group; the tiled kernel once per group, in place
+GROUPED_KERNELS = ["direct", "blas"] + (["tiled"] if _kernels.tiled_available() else [])
 
 
 def run_grouped(kernel, x, f, wide, s, d, padding, data_format, groups):
@@ -217,6 +220,31 @@ def test_every_grouped_kernel(kernel, dtype):
                             assert_family_matches(y, want, bound, transpose_terms(g),
                                                   f"{kernel} {padding} {data_format} s={s} d={d} K={k} "
                                                   f"G={groups} M={m} L={wide}")
+
+
+@pytest.mark.skipif(not _kernels.tiled_available(), reason="the tiled kernel needs AVX-512")
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkeypatch):
+    """The tiled kernel run on each group's slices of the operands, in place, gives the same bits
+    as the same kernel on contiguous group-major copies (what the per-group path runs for these
+    channel counts), and the automatic choice takes the in-place path."""
+    from conv1dt import _dispatch
+    rng = np.random.default_rng(13)
+    for groups, cing, coutg, k, s in [(4, 64, 40, 3, 2), (3, 20, 70, 5, 1), (2, 130, 33, 2, 3)]:
+        x = random_array(rng, signal_shape(2, 77, groups * cing, data_format), np.float32)
+        f = random_array(rng, (k, coutg, groups * cing), np.float32)
+        wide = widths(77, k, s, 1, "SAME")[-1]
+        g = transpose_geometry(x.shape, f.shape, signal_shape(2, wide, groups * coutg, data_format),
+                               s, 1, "SAME", data_format, groups)
+        one = g._replace(narrow_channels=cing, wide_channels=coutg, groups=1)
+        assert _dispatch.choose_kernel(one) == "tiled"       # what each group-major call runs
+        copies = run_grouped("blas", x, f, wide, s, 1, "SAME", data_format, groups)[1]
+        in_place = run_grouped("tiled", x, f, wide, s, 1, "SAME", data_format, groups)[1]
+        np.testing.assert_array_equal(in_place, copies)
+        with monkeypatch.context() as m:   # the automatic choice: no per-group copies
+            m.setattr(_dispatch, "conv1d_transpose", None)
+            auto = run_grouped(None, x, f, wide, s, 1, "SAME", data_format, groups)[1]
+        np.testing.assert_array_equal(auto, in_place)
 
 
 @pytest.mark.parametrize("kernel", GROUPED_KERNELS)
