@@ -21,9 +21,9 @@ from ._layout import (
 
 __all__ = ["conv1d_transpose", "conv1d", "conv1d_backprop_filter"]
 
-# conv1d_transpose calls already checked, by their arguments: the plan that runs them. A repeated
-# call (same shapes, dtypes and arguments, new values) skips the checks it has passed before:
-# about 2 us instead of 6 on a tiny call. The first call of a shape pays nothing extra.
+# Calls already checked, by their op and arguments: the plan that runs them. A repeated call (same
+# shapes, dtypes and arguments, new values) skips the checks it has passed before: about 2 us
+# instead of 6 on a tiny conv1d_transpose. The first call of a shape pays nothing extra.
 _PLANS = {}
 _PLANS_MAX = 256
 _PLAN_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -31,12 +31,54 @@ _PLAN_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _frozen(v):
     """``v`` as a hashable key that keeps every type, so that ``2``, ``2.0``, ``True`` and
-    ``np.int64(2)`` (equal and of equal hash in Python) are different keys. Raises TypeError for
-    an unhashable value (an array as ``output_shape``): such calls are simply not planned."""
+    ``np.int64(2)`` (equal and of equal hash in Python) are different keys. With an unhashable
+    value (an array as ``output_shape``) the key does not hash: such calls are not planned."""
     t = type(v)
     if t is list or t is tuple:
         return (t, *map(_frozen, v))
     return (t, v)
+
+
+def _plan_key(op, a, b, shape, strides, padding, data_format, dilations, groups):
+    """The key of a call of ``op`` on operands ``a`` and ``b`` with ``shape`` (the output or
+    filter shape, or None) and the other arguments, or None when the operands are not ndarrays.
+    Plain ints and strings, the usual arguments, go in as they are: :func:`_frozen` tags every
+    other value with its type, so none can collide with them. The key of a call with an
+    unhashable argument (an array as ``strides``) raises TypeError when used: such calls are
+    not planned."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return None
+    if ((type(shape) is list or type(shape) is tuple) and len(shape) == 3
+            and type(shape[0]) is int and type(shape[1]) is int and type(shape[2]) is int):
+        shape = (shape[0], shape[1], shape[2])
+    elif shape is not None:
+        shape = _frozen(shape)
+    return (op, a.shape, a.dtype, b.shape, b.dtype, shape,
+            strides if type(strides) is int else _frozen(strides),
+            padding if type(padding) is str else _frozen(padding),
+            data_format if type(data_format) is str else _frozen(data_format),
+            dilations if dilations is None else _frozen(dilations),
+            groups if type(groups) is int else _frozen(groups))
+
+
+def _plan(key):
+    """The plan kept for ``key``, or None."""
+    try:
+        return _PLANS.get(key) if key is not None else None
+    except TypeError:   # an unhashable argument
+        return None
+
+
+def _keep(key, x, b, plan):
+    """Keep ``plan`` for ``key`` when the checked operands ``x`` and ``b`` are float32 or float64
+    of one dtype (the kernels' own), bounding the cache."""
+    if key is not None and x.dtype in _PLAN_DTYPES and b.dtype == x.dtype:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        try:
+            _PLANS[key] = plan
+        except TypeError:
+            pass
 
 
 def _parse(padding, strides, dilations, data_format, groups, strides_name):
@@ -218,41 +260,21 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
            [ 4., 20.],
            [ 4.,  0.]])
     """
-    key = None
-    if type(input) is np.ndarray and type(filters) is np.ndarray:
-        try:
-            # (plain ints and strings, the usual arguments, go in as they are: _frozen tags every
-            # other value with its type, so none can collide with them)
-            o = output_shape
-            if ((type(o) is list or type(o) is tuple) and len(o) == 3 and type(o[0]) is int
-                    and type(o[1]) is int and type(o[2]) is int):
-                o = (o[0], o[1], o[2])
-            else:
-                o = _frozen(o)
-            key = (input.shape, input.dtype, filters.shape, filters.dtype, o,
-                   strides if type(strides) is int else _frozen(strides),
-                   padding if type(padding) is str else _frozen(padding),
-                   data_format if type(data_format) is str else _frozen(data_format),
-                   dilations if dilations is None else _frozen(dilations),
-                   groups if type(groups) is int else _frozen(groups))
-            plan = _PLANS.get(key)
-        except TypeError:
-            key = plan = None
-        if plan is not None:
-            return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
+    key = _plan_key("transpose", input, filters, output_shape, strides, padding, data_format,
+                    dilations, groups)
+    plan = _plan(key)
+    if plan is not None:
+        return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
                                                             data_format, groups, "strides")
     x, f, dtype = as_operands(input, filters)
     out_shape = as_shape(output_shape)
     geom = transpose_geometry(x.shape, f.shape, out_shape, stride, dilation, padding, data_format,
                               groups)
-    if key is not None and x.dtype in _PLAN_DTYPES and f.dtype == x.dtype:
-        if len(_PLANS) >= _PLANS_MAX:
-            _PLANS.clear()
-        if groups == 1:
-            _PLANS[key] = _dispatch.transpose_plan(geom, data_format, dtype=x.dtype)
-        else:
-            _PLANS[key] = lambda a, b: _dispatch.conv1d_transpose_groups(a, b, geom, data_format)
+    if groups == 1:
+        _keep(key, x, f, _dispatch.transpose_plan(geom, data_format, dtype=x.dtype))
+    else:
+        _keep(key, x, f, lambda a, b: _dispatch.conv1d_transpose_groups(a, b, geom, data_format))
     return _bilinear(lambda a, b: _transpose(a, b, geom, data_format), x, f, dtype)
 
 
@@ -368,10 +390,18 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     >>> conv1dt.conv1d(wc, fc, 1, "VALID")[0, :, 0]                # (1+1j)*1j + (2-1j)*1
     array([1.+0.j])
     """
+    key = _plan_key("conv1d", input, filters, None, stride, padding, data_format, dilations,
+                    groups)
+    plan = _plan(key)
+    if plan is not None:
+        return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
     data_format, padding, stride, dilation, groups = _parse(padding, stride, dilations,
                                                             data_format, groups, "stride")
     x, f, dtype = as_operands(input, filters)
     geom = conv1d_geometry(x.shape, f.shape, stride, dilation, padding, data_format, groups)
+    if key is not None:
+        kernel = _dispatch.choose_family_kernel(geom, "conv1d")
+        _keep(key, x, f, lambda a, b: _dispatch.conv1d(a, b, geom, data_format, kernel))
     return _bilinear(lambda a, b: _dispatch.conv1d(a, b, geom, data_format), x, f, dtype)
 
 
@@ -487,11 +517,20 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     >>> float(np.vdot(y, dy)), float(np.vdot(x, dx)), float(np.vdot(f, df))
     (-32.0, -32.0, -32.0)
     """
+    key = _plan_key("backprop_filter", input, out_backprop, filter_shape, strides, padding,
+                    data_format, dilations, groups)
+    plan = _plan(key)
+    if plan is not None:
+        return plan(np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
                                                             data_format, groups, "strides")
     x, dy, dtype = as_operands(input, out_backprop, names=("input", "out_backprop"))
     f_shape = as_shape(filter_shape, "filter_shape")
     geom = backprop_filter_geometry(x.shape, f_shape, dy.shape, stride, dilation, padding,
                                     data_format, groups)
+    if key is not None:
+        kernel = _dispatch.choose_family_kernel(geom, "backprop_filter")
+        _keep(key, x, dy, lambda a, b: _dispatch.conv1d_backprop_filter(a, b, geom, data_format,
+                                                                        kernel))
     return _bilinear(lambda a, b: _dispatch.conv1d_backprop_filter(a, b, geom, data_format),
                      x, dy, dtype)

@@ -1,4 +1,4 @@
-"""The plans conv1d_transpose keeps for calls it has already checked (conv1dt/_ops.py).
+"""The plans the ops keep for calls they have already checked (conv1dt/_ops.py).
 
 A repeated call skips the argument checks it passed before. These tests hold the cached path to
 the same standard as the first call: the same bits, the same refusals for arguments that are
@@ -10,7 +10,21 @@ import pytest
 
 import conv1dt
 from conv1dt import _ops
-from conftest import accepted_widths, assert_matches, oracle, random_operands, terms_per_output
+from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry
+from conftest import (
+    accepted_widths,
+    assert_family_matches,
+    assert_matches,
+    conv1d_terms,
+    explicit,
+    family_oracle,
+    filter_terms,
+    oracle,
+    random_array,
+    random_operands,
+    signal_shape,
+    terms_per_output,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -174,3 +188,88 @@ def test_a_plan_reads_the_thread_count_at_each_call(monkeypatch, kernel):
     assert len(_ops._PLANS) == 1
     np.testing.assert_array_equal(results[1], results[0])   # and the bits do not depend on it
     np.testing.assert_array_equal(results[2], results[0])
+
+
+FAMILY_CASES = [  # (N, W, Cw, Cn, K, s, d, padding, data_format, groups): both kernels, layouts
+    (1, 16, 1, 1, 3, 2, 1, "SAME", "NWC", 1),              # tiny: direct
+    (2, 300, 3, 5, 7, 3, 2, "VALID", "NCW", 1),             # direct
+    (2, 200, 40, 48, 3, 2, 1, "SAME", "NWC", 1),            # blas
+    (2, 150, 32, 24, 4, 1, 1, (2, 1), "NCW", 4),            # groups, explicit padding
+]
+
+
+@pytest.mark.parametrize("case", FAMILY_CASES, ids=[str(c) for c in FAMILY_CASES])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", ["conv1d", "backprop_filter"])
+def test_repeated_family_calls_match_the_oracle_and_the_first_call(op, case, dtype):
+    """conv1d and conv1d_backprop_filter: planned calls against the reference and against the
+    bits of an unplanned call, operands unchanged."""
+    n, w, cw, cn, k, s, d, padding, data_format, groups = case
+    rng = np.random.default_rng(w * k)
+    pad = explicit(padding, data_format)
+    g = conv1d_geometry(signal_shape(n, w, cw, data_format), (k, cw // groups, cn), s, d, padding,
+                        data_format, groups)
+    f_shape = [k, cw // groups, cn]
+
+    def call(a, b):
+        if op == "conv1d":
+            return conv1dt.conv1d(a, b, s, pad, data_format, d, groups=groups)
+        return conv1dt.conv1d_backprop_filter(a, f_shape, b, s, pad, data_format, d, groups=groups)
+
+    outs = []
+    for trial in range(3):   # first call checks and plans; the others run the plan
+        a = random_array(rng, signal_shape(n, w, cw, data_format), dtype)
+        b = random_array(rng, f_shape if op == "conv1d" else signal_shape(n, g.narrow, cn, data_format),
+                         dtype)
+        a0, b0 = a.copy(), b.copy()
+        y = call(a, b)
+        np.testing.assert_array_equal(a, a0)
+        np.testing.assert_array_equal(b, b0)
+        assert y.dtype == dtype
+        if op == "conv1d":
+            want, bound = family_oracle("conv1d", a, b, g, data_format)
+            assert_family_matches(y, want, bound, conv1d_terms(g), f"trial {trial}")
+        else:
+            gb = backprop_filter_geometry(a.shape, f_shape, b.shape, s, d, padding, data_format, groups)
+            want, bound = family_oracle("backprop_filter", a, b, gb, data_format)
+            assert_family_matches(y, want, bound, filter_terms(gb), f"trial {trial}")
+        outs.append((a, b, y))
+        assert len(_ops._PLANS) == 1
+    for a, b, y in outs:   # the planned calls give the bits of an unplanned first call
+        _ops._PLANS.clear()
+        np.testing.assert_array_equal(y, call(a, b))
+
+
+FAMILY_BAD = [
+    (dict(strides=2.0), "stride"),
+    (dict(strides=True), "stride"),
+    (dict(strides=[2.0]), "stride"),
+    (dict(dilations=1.0), "dilations"),
+    (dict(groups=1.0), "groups"),
+    (dict(padding="same "), "padding"),
+    (dict(data_format="NHWC"), "data_format"),
+]
+
+
+@pytest.mark.parametrize("op, bad, message",
+                         [("conv1d", *b) for b in FAMILY_BAD] + [("backprop_filter", *b) for b in FAMILY_BAD]
+                         + [("backprop_filter", dict(filter_shape=[3, 1, 1.0]), "filter_shape"),
+                            ("backprop_filter", dict(filter_shape=(3, 1, 2)), "out_backprop")])
+def test_a_family_plan_never_lets_a_refused_argument_through(op, bad, message):
+    x = np.ones((1, 16, 1), np.float32)
+    f = np.ones((3, 1, 1), np.float32)
+    dy = np.ones((1, 8, 1), np.float32)
+    args = dict(strides=2, padding="SAME", data_format="NWC", dilations=1, groups=1)
+    if op == "backprop_filter":
+        args["filter_shape"] = [3, 1, 1]
+
+    def call(strides, **kw):
+        if op == "conv1d":
+            return conv1dt.conv1d(x, f, strides, **kw)
+        return conv1dt.conv1d_backprop_filter(x, kw.pop("filter_shape"), dy, strides, **kw)
+
+    call(**args)
+    call(**args)
+    assert len(_ops._PLANS) == 1
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(**{**args, **bad})
