@@ -23,16 +23,26 @@
 #ifndef CONV1DT_TILED_H
 #define CONV1DT_TILED_H
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define CONV1DT_TILED 1
 #define CONV1DT_AVX512 __attribute__((target("avx512f,fma")))
 
+/* The CPU has AVX-512F, and the environment variable CONV1DT_DISABLE_AVX512 is unset, empty or
+ * "0" (set, it makes this CPU run what one without AVX-512 runs: for tests and comparisons).
+ * Read once. */
 static int conv1dt_tiled_available(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
+    static int known = -1;
+    if (known < 0) {
+        const char *off = getenv("CONV1DT_DISABLE_AVX512");
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f") && !(off && off[0] && strcmp(off, "0") != 0);
+    }
+    return known;
 }
 
 /* Fully unrolled, so that the accumulators live in registers (GCC otherwise kept them in memory,

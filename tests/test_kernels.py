@@ -4,6 +4,8 @@ The public tests see whichever kernel the dispatch rule picks; here each kernel 
 including long signals that span many work blocks (and block edges that cut through the
 polyphase components), so a kernel the rule seldom picks is held to the same standard.
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -174,3 +176,32 @@ def test_non_finite_values_follow_the_definition(kernel, data_format):
         finite = np.isfinite(y64)
         assert finite.any() and (~finite).any()
         np.testing.assert_allclose(y[finite], y64[finite], rtol=1e-12, atol=1e-12)
+
+
+def test_without_avx512_the_dispatch_takes_the_other_kernels():
+    """CONV1DT_DISABLE_AVX512=1 makes this CPU run what a CPU without AVX-512 runs: no tiled
+    kernel, the many-channel shapes by BLAS, right against the reference (in a fresh process:
+    the CPU check is made once)."""
+    import subprocess
+    import sys
+    code = """
+import numpy as np
+from conv1dt import _dispatch, _kernels, reference
+from conv1dt._geometry import transpose_geometry
+assert not _kernels.tiled_available() and not _dispatch.TILED
+rng = np.random.default_rng(0)
+for shape in [(2, 60, 130, 70, 3, 2), (2, 80, 8, 64, 9, 2), (1, 40, 48, 2, 96, 16)]:
+    n, m, cin, cout, k, s = shape
+    x = rng.standard_normal((n, m, cin))
+    f = rng.standard_normal((k, cout, cin))
+    g = transpose_geometry(x.shape, f.shape, (n, m * s, cout), s, 1, "SAME", "NWC", 1)
+    assert _dispatch.choose_kernel(g, 8) != "tiled"
+    y = _dispatch.conv1d_transpose(x, f, g, "NWC")
+    want = reference.conv1d_transpose(x, f, g)
+    bound = reference.conv1d_transpose(np.abs(x), np.abs(f), g)
+    assert (np.abs(y - want) <= 1e-12 * bound).all(), shape   # <= 400 terms: gamma_400 ~ 5e-14
+print("ok")
+"""
+    env = {**os.environ, "CONV1DT_DISABLE_AVX512": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
