@@ -10,7 +10,9 @@ The rule, measured on the benchmark machine (see the docs' "How conv1dt computes
 * ``tiled`` otherwise, when the CPU has AVX-512 and a phase's taps times the input channels,
   ``T*Cin``, is at most 2048: conv1dt's own micro-kernel (conv1dt/_tiled.h), tiles of 6 output
   rows by 64 channels in registers, input rows read in place (1.0x to 1.4x the speed of the
-  BLAS kernels there, the most with few input channels; at ``T*Cin = 2048`` they tie);
+  BLAS kernels there, the most with few input channels; at ``T*Cin = 2048`` they tie); on a CPU
+  with AVX2 but not AVX-512, tiles of 6 rows by 16 channels up to ``T*Cin = 768`` (1.0x to 1.5x
+  OpenBLAS's Haswell kernels; at 1024 they tie in float32 and BLAS is 8 % faster in float64);
 * ``phase`` when ``Cin <= 16`` and a polyphase phase has at least two taps (few inputs to many
   outputs): per block and phase one GEMM over the phase's taps stacked, inner dimension
   ``T*Cin`` instead of ``Cin`` (1.2x to 1.5x faster than ``blas`` there, slower from
@@ -38,8 +40,9 @@ __all__ = ["allocate", "choose_kernel", "conv1d_transpose", "transpose_plan", "c
 SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
 SMALL_MACS = 1 << 14     # below this the direct kernel runs whatever the channels
 COL2IM_ROWS = 256        # input rows per GEMM in the col2im kernel
-TILED_MAX_TCIN = 2048    # the tiled kernel up to this T*Cin (measured: beyond, BLAS ties or wins)
 TILED = _kernels.tiled_available()
+# the tiled kernel up to this T*Cin (measured: beyond, BLAS ties or wins)
+TILED_MAX_TCIN = 2048 if _kernels.tiled_isa() == "avx512" else 768
 PHASE_BUFFER = 1 << 18   # elements of input copied per thread in the phase kernel
 BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions

@@ -38,6 +38,9 @@ cdef extern from "_simd.h" nogil:
 
 cdef extern from "_tiled.h" nogil:
     int conv1dt_tiled_available()
+    int conv1dt_tiled_isa()
+    void conv1dt_limit_isa(int limit)
+    Py_ssize_t conv1dt_tiled_panel(int dbl)
     void conv1dt_phase_tiled_f32_(float* y, Py_ssize_t ldy, const float* x, Py_ssize_t ldx,
                                   Py_ssize_t M, Py_ssize_t cin, const float* w, Py_ssize_t ntaps,
                                   Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
@@ -90,8 +93,28 @@ def omp_max_threads():
 
 def tiled_available():
     """True when the register-tiled kernel can run: built for x86-64 with GCC or Clang, and the
-    running CPU has AVX-512F."""
+    running CPU has AVX2 with FMA (see :func:`tiled_isa`)."""
     return bool(conv1dt_tiled_available())
+
+
+def tiled_isa():
+    """The tiled kernel's instruction set on this CPU: ``'avx512'``, ``'avx2'`` or ``None``
+    (the environment variables ``CONV1DT_DISABLE_AVX512`` and ``CONV1DT_DISABLE_AVX2`` turn one
+    off, read at the first use)."""
+    return {2: "avx512", 1: "avx2"}.get(conv1dt_tiled_isa())
+
+
+def _limit_tiled_isa(isa):
+    """Run at most the tiles of ``isa`` (``'avx512'``, ``'avx2'`` or None) from now on; returns
+    the previous limit. For the tests, which run both sets of tiles on an AVX-512 CPU; not
+    thread-safe (a call running meanwhile may use either)."""
+    global _isa_limit
+    old, _isa_limit = _isa_limit, isa
+    conv1dt_limit_isa({"avx512": 2, "avx2": 1, None: 0}[isa])
+    return old
+
+
+_isa_limit = "avx512"
 
 
 def compile_flags():
@@ -482,7 +505,7 @@ def transpose_col2im(
     cdef Py_ssize_t items = N * nblocks, start = 0, stop
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[1] * K * x.shape[2] * cout,
                                          num_threads)
-    cdef Py_ssize_t cin = f.shape[2], pw = 64 if floating is float else 32
+    cdef Py_ssize_t cin = f.shape[2], pw = conv1dt_tiled_panel(floating is double)
     cdef Py_ssize_t base = 0, step = cin * pw
     cdef floating* w = NULL
     cdef void* raw = NULL
@@ -743,7 +766,7 @@ def transpose_tiled(
     cdef bint major = K * cin * cout * sizeof(floating) > (1 << 20)
     items = (stride if major else 1) * N * nblocks
     cdef Py_ssize_t r, t, k, off = 0
-    cdef Py_ssize_t pw = 64 if floating is float else 32          # channels per panel: 4 vectors
+    cdef Py_ssize_t pw = conv1dt_tiled_panel(floating is double)  # channels per filter panel
     cdef Py_ssize_t panels = (cout + pw - 1) // pw
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
@@ -754,10 +777,11 @@ def transpose_tiled(
     cdef Py_ssize_t* tap = NULL
     if N == 0 or L == 0:
         return
-    if x.strides[2] != sizeof(floating) or f.strides[2] != sizeof(floating) or y.strides[2] != sizeof(floating):
+    if (x.strides[2] != sizeof(floating) or f.strides[2] != sizeof(floating)
+            or y.strides[2] != sizeof(floating)):
         raise ValueError("conv1dt: the tiled kernel needs channels contiguous in x, f and y")
     if M == 0 or not conv1dt_tiled_available() or f.strides[1] // sizeof(floating) >= PACK_MAX_CIN:
-        raise ValueError("conv1dt: the tiled kernel needs an input row, an AVX-512 CPU and "
+        raise ValueError("conv1dt: the tiled kernel needs an input row, an AVX2 CPU and "
                          "filter rows under 2**27 elements")
     table = _TapTable(K, stride, dilation, pad_before, 1)
     try:

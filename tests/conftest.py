@@ -21,6 +21,7 @@ which is at most ``sum |a| |b|`` term by term. The complex128 oracle adds its ow
 complex product (at most ``sqrt(2) gamma_2 |a||b|``), so complex comparisons use ``n + 2``
 against the bound computed from ``|a|`` and ``|b|``.
 """
+import contextlib
 import json
 import math
 import zlib
@@ -299,3 +300,18 @@ def load_golden(path):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261125)
+
+
+@contextlib.contextmanager
+def tiles(kernel):
+    """The dispatch's name for ``kernel``: ``'tiled-avx2'`` is the tiled kernel limited to its
+    AVX2 tiles (on a CPU with AVX-512, so that the tests run both sets of tiles)."""
+    if kernel != "tiled-avx2":
+        yield kernel
+        return
+    from conv1dt import _kernels
+    old = _kernels._limit_tiled_isa("avx2")
+    try:
+        yield "tiled"
+    finally:
+        _kernels._limit_tiled_isa(old)

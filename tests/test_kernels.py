@@ -11,17 +11,28 @@ import pytest
 
 import conv1dt
 from conv1dt import _dispatch, _kernels
-from conftest import accepted_widths, assert_matches, geometry, oracle, random_operands, terms_per_output
+from conftest import (
+    accepted_widths,
+    assert_matches,
+    geometry,
+    oracle,
+    random_operands,
+    terms_per_output,
+    tiles,
+)
 
-# the tiled kernel runs only on CPUs with AVX-512 (elsewhere the dispatch never picks it)
-KERNELS = ["direct", "col2im", "blas", "phase"] + (["tiled"] if _kernels.tiled_available() else [])
+# the tiled kernel runs only on CPUs with AVX2 (elsewhere the dispatch never picks it); on one with
+# AVX-512, "tiled-avx2" is the same kernel limited to the AVX2 tiles
+KERNELS = (["direct", "col2im", "blas", "phase"] + (["tiled"] if _kernels.tiled_available() else [])
+           + (["tiled-avx2"] if _kernels.tiled_isa() == "avx512" else []))
 
 
 def run(kernel, x, f, shape, s, d, padding, data_format):
     g = geometry(x, f, shape, s, d, padding, data_format)
     dt = x.dtype
-    return _dispatch.conv1d_transpose(np.ascontiguousarray(x), np.ascontiguousarray(f), g, data_format,
-                                      kernel=kernel).astype(dt)
+    with tiles(kernel) as name:
+        return _dispatch.conv1d_transpose(np.ascontiguousarray(x), np.ascontiguousarray(f), g,
+                                          data_format, kernel=name).astype(dt)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -87,9 +98,9 @@ def test_many_channels_every_leftover(kernel, dtype, s):
             assert_matches(y, y64, bound, terms_per_output(f.shape, s), dtype, f"{kernel} M={m} L={wide}")
 
 
-@pytest.mark.skipif(not _kernels.tiled_available(), reason="the tiled kernel needs AVX-512")
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k.startswith("tiled")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_tiled_bits_do_not_depend_on_the_tiles(dtype):
+def test_tiled_bits_do_not_depend_on_the_tiles(kernel, dtype):
     """Each output is one multiply-add chain in a fixed order, whichever tile computes it: work
     blocks of 6, 12, 30 or 174 rows split a phase's rows into different whole tiles and leftovers
     (and the first and last rows of each block into different tiles), with the same bits."""
@@ -98,7 +109,8 @@ def test_tiled_bits_do_not_depend_on_the_tiles(dtype):
     outs = []
     for rows in (6, 12, 30, 174):
         y = np.empty((2, 2 * 97, 70), dtype)
-        _kernels.transpose_tiled(x, f, y, 2, 1, 1, rows, 2)
+        with tiles(kernel):
+            _kernels.transpose_tiled(x, f, y, 2, 1, 1, rows, 2)
         outs.append(y)
     for y in outs[1:]:
         np.testing.assert_array_equal(y, outs[0])
@@ -142,12 +154,13 @@ def test_dispatch_rule():
     assert _dispatch.choose_kernel(g(1, 1)) == "direct"
     assert _dispatch.choose_kernel(g(16, 32)) == "direct"
     assert _dispatch.choose_kernel(g(513, 1, k=1024, s=256, m=64)) == "col2im"
-    many = "tiled" if _dispatch.TILED else "blas"   # the tiled kernel where the CPU has AVX-512
+    many = "tiled" if _dispatch.TILED else "blas"   # the tiled kernel where the CPU has AVX2
     assert _dispatch.choose_kernel(g(128, 64)) == many
     assert _dispatch.choose_kernel(g(128, 64, m=2)) == many
-    assert _dispatch.choose_kernel(g(512, 64, k=8)) == many       # T*Cin = 2048
+    wide = "tiled" if _dispatch.TILED and _dispatch.TILED_MAX_TCIN >= 2048 else "blas"   # AVX-512
+    assert _dispatch.choose_kernel(g(512, 64, k=8)) == wide       # T*Cin = 2048
     assert _dispatch.choose_kernel(g(512, 64, k=16), itemsize=8) == "blas"   # T*Cin = 4096
-    assert _dispatch.choose_kernel(g(512, 256, k=16, s=8)) == many   # T*Cin = 1024
+    assert _dispatch.choose_kernel(g(512, 256, k=16, s=8)) == wide   # T*Cin = 1024
     assert _dispatch.choose_kernel(g(4, 256, k=8)) == ("tiled" if _dispatch.TILED else "phase")
     assert _dispatch.choose_kernel(g(16, 256, k=512)) == "phase"  # few inputs, many taps (T*Cin 4096)
     assert _dispatch.choose_kernel(g(4, 4096, k=32, s=32)) == many    # one tap per phase: not phase
@@ -178,30 +191,36 @@ def test_non_finite_values_follow_the_definition(kernel, data_format):
         np.testing.assert_allclose(y[finite], y64[finite], rtol=1e-12, atol=1e-12)
 
 
-def test_without_avx512_the_dispatch_takes_the_other_kernels():
-    """CONV1DT_DISABLE_AVX512=1 makes this CPU run what a CPU without AVX-512 runs: no tiled
-    kernel, the many-channel shapes by BLAS, right against the reference (in a fresh process:
-    the CPU check is made once)."""
+@pytest.mark.parametrize("env, isa", [({"CONV1DT_DISABLE_AVX512": "1"}, "avx2"),
+                                      ({"CONV1DT_DISABLE_AVX2": "1"}, None)])
+def test_the_environment_turns_the_tiles_off(env, isa):
+    """CONV1DT_DISABLE_AVX512=1 makes this CPU run what a CPU with AVX2 but not AVX-512 runs, and
+    CONV1DT_DISABLE_AVX2=1 what one without either runs (the BLAS kernels for many channels);
+    the results are right against the reference either way (in a fresh process: the CPU check is
+    made once)."""
     import subprocess
     import sys
-    code = """
+    if isa == "avx2" and _kernels.tiled_isa() is None:
+        pytest.skip("no AVX2 on this CPU")
+    code = f"""
 import numpy as np
 from conv1dt import _dispatch, _kernels, reference
 from conv1dt._geometry import transpose_geometry
-assert not _kernels.tiled_available() and not _dispatch.TILED
+assert _kernels.tiled_isa() == {isa!r} and _dispatch.TILED == {isa is not None}
 rng = np.random.default_rng(0)
 for shape in [(2, 60, 130, 70, 3, 2), (2, 80, 8, 64, 9, 2), (1, 40, 48, 2, 96, 16)]:
     n, m, cin, cout, k, s = shape
     x = rng.standard_normal((n, m, cin))
     f = rng.standard_normal((k, cout, cin))
     g = transpose_geometry(x.shape, f.shape, (n, m * s, cout), s, 1, "SAME", "NWC", 1)
-    assert _dispatch.choose_kernel(g, 8) != "tiled"
+    assert _dispatch.choose_kernel(g, 8) != "tiled" or {isa is not None}
+    assert _dispatch.choose_kernel(g, 8) == "tiled" or cin != 130 or {isa is None}
     y = _dispatch.conv1d_transpose(x, f, g, "NWC")
     want = reference.conv1d_transpose(x, f, g)
     bound = reference.conv1d_transpose(np.abs(x), np.abs(f), g)
     assert (np.abs(y - want) <= 1e-12 * bound).all(), shape   # <= 400 terms: gamma_400 ~ 5e-14
 print("ok")
 """
-    env = {**os.environ, "CONV1DT_DISABLE_AVX512": "1"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env},
+                         capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -24,6 +24,7 @@ from conftest import (
     random_array,
     signal_shape,
     stable_seed,
+    tiles,
     transpose_terms,
     zero_insertion,
 )
@@ -189,15 +190,17 @@ def test_bits_do_not_depend_on_threads(rng):
 
 
 # all groups at once; conv1d_transpose once per group; the tiled kernel once per group, in place
-GROUPED_KERNELS = ["direct", "blas"] + (["tiled"] if _kernels.tiled_available() else [])
+GROUPED_KERNELS = (["direct", "blas"] + (["tiled"] if _kernels.tiled_available() else [])
+                   + (["tiled-avx2"] if _kernels.tiled_isa() == "avx512" else []))
 
 
 def run_grouped(kernel, x, f, wide, s, d, padding, data_format, groups):
     from conv1dt import _dispatch
     shape = signal_shape(x.shape[0], wide, f.shape[1] * groups, data_format)
     g = transpose_geometry(x.shape, f.shape, shape, s, d, padding, data_format, groups)
-    return g, _dispatch.conv1d_transpose_groups(np.ascontiguousarray(x), np.ascontiguousarray(f), g,
-                                                data_format, kernel)
+    with tiles(kernel) as name:
+        return g, _dispatch.conv1d_transpose_groups(np.ascontiguousarray(x), np.ascontiguousarray(f),
+                                                    g, data_format, name)
 
 
 @pytest.mark.parametrize("kernel", GROUPED_KERNELS)
