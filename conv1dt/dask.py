@@ -69,14 +69,14 @@ def _overlap_add(shape, data_format, dtype, start, offsets, *parts):
     return out.astype(dtype, copy=False)
 
 
-def conv1d_transpose(x, filters, output_shape, strides, padding="SAME", data_format="NWC",
+def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NWC",
                      dilations=None, name=None, groups=1):
     r"""conv1d_transpose of a Dask array, chunk by chunk: :func:`conv1dt.conv1d_transpose`,
     lazily.
 
     Parameters
     ----------
-    x : dask.array.Array or array_like
+    input : dask.array.Array or array_like
         ``[batch, in_width, in_channels]`` (``NWC``) or ``[batch, in_channels, in_width]``
         (``NCW``), chunked along the batch and the width in any chunk sizes (a chunk may be
         narrower than the filter, or empty); float16, float32, float64, complex64 or
@@ -84,16 +84,17 @@ def conv1d_transpose(x, filters, output_shape, strides, padding="SAME", data_for
         array (a NumPy array, say) is wrapped by ``dask.array.asarray``, in automatic chunks.
     filters : array_like
         ``[filter_width, out_channels / groups, in_channels]``, in memory (a Dask array is
-        computed), of ``x``'s dtype. It is copied into the graph.
+        computed), of ``input``'s dtype. It is copied into the graph.
     output_shape, strides, padding, data_format, dilations, name, groups
         As for :func:`conv1dt.conv1d_transpose`.
 
     Returns
     -------
     dask.array.Array
-        Of shape ``output_shape`` and ``x``'s dtype. It has ``x``'s chunks along the batch, one
-        chunk along the channels, and along the width one chunk for each of ``x``'s chunks
-        (:func:`output_chunks`): with stride ``s``, leading padding ``p`` and ``x``'s width chunk
+        Of shape ``output_shape`` and ``input``'s dtype. It has ``input``'s chunks along the
+        batch, one chunk along the channels, and along the width one chunk for each of
+        ``input``'s chunks (:func:`output_chunks`): with stride ``s``, leading padding ``p`` and
+        ``input``'s width chunk
         ``j`` starting at input sample ``a_j``, output chunk ``j`` starts at ``s*a_j - p``
         (clipped to ``[0, L]``; the first at 0) and ends where the next one starts, the last at
         ``L``. Some of them may be empty.
@@ -101,10 +102,11 @@ def conv1d_transpose(x, filters, output_shape, strides, padding="SAME", data_for
     Raises
     ------
     ValueError
-        In the cases :func:`conv1dt.conv1d_transpose` raises it, and if ``x``'s chunk sizes are
-        unknown (``nan``; call ``x.compute_chunk_sizes()`` first).
+        In the cases :func:`conv1dt.conv1d_transpose` raises it, and if ``input``'s chunk sizes
+        are unknown (``nan``; call ``input.compute_chunk_sizes()`` first).
     TypeError
-        As :func:`conv1dt.conv1d_transpose` raises it, for the dtypes of ``x`` and ``filters``.
+        As :func:`conv1dt.conv1d_transpose` raises it, for the dtypes of ``input`` and
+        ``filters``.
 
     See Also
     --------
@@ -160,14 +162,13 @@ def conv1d_transpose(x, filters, output_shape, strides, padding="SAME", data_for
     stride = window_param(strides, "strides", data_format)
     dilation = window_param(dilations, "dilations", data_format)
     groups = parse_groups(groups)
-    if not isinstance(x, da.Array):
-        x = da.asarray(x)
+    x = input if isinstance(input, da.Array) else da.asarray(input)
     if x.ndim != 3:
-        raise ValueError(f"x must be 3-D, got shape {x.shape}")
-    _, f, dtype = as_operands(np.empty((0, 0, 0), x.dtype), filters, names=("x", "filters"))
+        raise ValueError(f"input must be 3-D, got shape {x.shape}")
+    _, f, dtype = as_operands(np.empty((0, 0, 0), x.dtype), filters, names=("input", "filters"))
     if any(np.isnan(c) for axis in x.chunks for c in axis):
-        raise ValueError(f"x must have known chunk sizes, got chunks {x.chunks} (call "
-                         "x.compute_chunk_sizes() first)")
+        raise ValueError(f"input must have known chunk sizes, got chunks {x.chunks} (call "
+                         "input.compute_chunk_sizes() first)")
     g = transpose_geometry(x.shape, f.shape, as_shape(output_shape), stride, dilation, padding,
                            data_format, groups)
     w_ax, c_ax = _axes(data_format)

@@ -204,18 +204,18 @@ ERRORS = [
     (dict(strides=0), ValueError, r"strides must be positive"),
     (dict(data_format="NCHW"), ValueError, r"data_format must be 'NWC' or 'NCW'"),
     (dict(groups=2), ValueError, r"which groups=2 does not divide"),
-    (dict(x=da.zeros((2, 5), chunks=2)), ValueError, r"x must be 3-D, got shape \(2, 5\)"),
+    (dict(input=da.zeros((2, 5), chunks=2)), ValueError, r"input must be 3-D, got shape \(2, 5\)"),
     (dict(filters=np.zeros((4, 6, 2), np.float32)), ValueError, r"filters\.shape\[2\] \(in_channels\) is 2, but input has 3 channels"),
-    (dict(filters=F.astype(np.float64)), TypeError, r"x and filters must have the same dtype, got float32 and float64"),
-    (dict(x=X.astype(np.int32)), TypeError, r"x must have dtype float16, float32"),
-    (dict(x=X[X[:, 0, 0] > 0]), ValueError, r"x must have known chunk sizes.*compute_chunk_sizes"),
+    (dict(filters=F.astype(np.float64)), TypeError, r"input and filters must have the same dtype, got float32 and float64"),
+    (dict(input=X.astype(np.int32)), TypeError, r"input must have dtype float16, float32"),
+    (dict(input=X[X[:, 0, 0] > 0]), ValueError, r"input must have known chunk sizes.*compute_chunk_sizes"),
 ]
 
 
 @pytest.mark.parametrize("overrides, error, message", ERRORS)
 def test_refusals(overrides, error, message):
     """The refusals of conv1dt.conv1d_transpose, raised when the graph is built."""
-    kwargs = dict(x=X, filters=F, output_shape=[2, 10, 6], strides=2)
+    kwargs = dict(input=X, filters=F, output_shape=[2, 10, 6], strides=2)
     kwargs.update(overrides)
     with pytest.raises(error, match=message):
         conv1dt.dask.conv1d_transpose(**kwargs)
