@@ -225,9 +225,14 @@ CONV1DT_AVX2 static inline __m256i conv1dt_mask_pd4(ptrdiff_t lanes)
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
 }
 
-/* A tile's call in CONV1DT_PHASE_TILED, from its locals */
+/* A tile's call in CONV1DT_PHASE_TILED, from its locals; and a leftover tile of n rows */
 #define CONV1DT_CALL(K, yq, xq, w, t0, t1, c0, c1, more)                                           \
     K(yq, ldy, xq, xstep, ldx, w, wstep, ldw, t0, t1, c0, c1, more, mask)
+#define CONV1DT_STEP(K, n)                                                                         \
+    if (rest >= (n)) {                                                                             \
+        CONV1DT_CALL(K, yq, xq, wp, t, t1, c, c1, more);                                           \
+        p += (n);                                                                                  \
+    }
 
 /* One phase's rows q0 .. q0+nq-1 of one batch element. y points at output row q0 (stride ldy,
  * s*Cout for a whole output); x at the batch element's first input row (M rows of Cin, ldx
@@ -291,28 +296,11 @@ CONV1DT_AVX2 static inline __m256i conv1dt_mask_pd4(ptrdiff_t lanes)
                                 const T *xq = x + (p + c0) * ldx;                                  \
                                 const ptrdiff_t rest = hi - p;                                     \
                                 if (nv > (PV) / 2) {                                               \
-                                    if (rest >= 4) {                                               \
-                                        CONV1DT_CALL(R4W, yq, xq, wp, t, t1, c, c1, more);         \
-                                        p += 4;                                                    \
-                                    } else if (rest >= 2) {                                        \
-                                        CONV1DT_CALL(R2W, yq, xq, wp, t, t1, c, c1, more);         \
-                                        p += 2;                                                    \
-                                    } else {                                                       \
-                                        CONV1DT_CALL(K1W, yq, xq, wp, t, t1, c, c1, more);         \
-                                        p += 1;                                                    \
-                                    }                                                              \
-                                } else if (rest >= 8) {                                            \
-                                    CONV1DT_CALL(R8N, yq, xq, wp, t, t1, c, c1, more);             \
-                                    p += 8;                                                        \
-                                } else if (rest >= 4) {                                            \
-                                    CONV1DT_CALL(R4N, yq, xq, wp, t, t1, c, c1, more);             \
-                                    p += 4;                                                        \
-                                } else if (rest >= 2) {                                            \
-                                    CONV1DT_CALL(R2N, yq, xq, wp, t, t1, c, c1, more);             \
-                                    p += 2;                                                        \
+                                    CONV1DT_STEP(R4W, 4) else CONV1DT_STEP(R2W, 2)                 \
+                                    else CONV1DT_STEP(K1W, 1)                                      \
                                 } else {                                                           \
-                                    CONV1DT_CALL(K1N, yq, xq, wp, t, t1, c, c1, more);             \
-                                    p += 1;                                                        \
+                                    CONV1DT_STEP(R8N, 8) else CONV1DT_STEP(R4N, 4)                 \
+                                    else CONV1DT_STEP(R2N, 2) else CONV1DT_STEP(K1N, 1)            \
                                 }                                                                  \
                             }                                                                      \
                         }                                                                          \
@@ -412,40 +400,26 @@ static ptrdiff_t conv1dt_tiled_panel(int dbl)
 {
     return conv1dt_tiled_isa() == 2 ? (dbl ? 32 : 64) : (dbl ? 8 : 16);
 }
-static void conv1dt_pack_f32(float *dst, const float *src, ptrdiff_t ld, ptrdiff_t cout,
-                             ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)
-{
-    if (conv1dt_tiled_isa() == 2)
-        conv1dt_pack512_f32(dst, src, ld, cout, co0, ci0, ci1);
-    else
-        conv1dt_pack_plain_f32(dst, src, ld, cout, co0, ci0, ci1, 16);
-}
-static void conv1dt_pack_f64(double *dst, const double *src, ptrdiff_t ld, ptrdiff_t cout,
-                             ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)
-{
-    if (conv1dt_tiled_isa() == 2)
-        conv1dt_pack512_f64(dst, src, ld, cout, co0, ci0, ci1);
-    else
-        conv1dt_pack_plain_f64(dst, src, ld, cout, co0, ci0, ci1, 8);
-}
-static void conv1dt_phase_tiled_f32_(float *y, ptrdiff_t ldy, const float *x, ptrdiff_t ldx,
-    ptrdiff_t M, ptrdiff_t cin, const float *w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc,
-    ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout)
-{
-    if (conv1dt_tiled_isa() == 2)
-        conv1dt_phase512_f32(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);
-    else
-        conv1dt_phase2_f32(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);
-}
-static void conv1dt_phase_tiled_f64_(double *y, ptrdiff_t ldy, const double *x, ptrdiff_t ldx,
-    ptrdiff_t M, ptrdiff_t cin, const double *w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc,
-    ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout)
-{
-    if (conv1dt_tiled_isa() == 2)
-        conv1dt_phase512_f64(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);
-    else
-        conv1dt_phase2_f64(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);
-}
+#define CONV1DT_ENTRIES(SUF, T, PW2)                                                               \
+    static void conv1dt_pack_##SUF(T *dst, const T *src, ptrdiff_t ld, ptrdiff_t cout,              \
+                                   ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)                    \
+    {                                                                                              \
+        if (conv1dt_tiled_isa() == 2)                                                              \
+            conv1dt_pack512_##SUF(dst, src, ld, cout, co0, ci0, ci1);                              \
+        else                                                                                       \
+            conv1dt_pack_plain_##SUF(dst, src, ld, cout, co0, ci0, ci1, PW2);                      \
+    }                                                                                              \
+    static void conv1dt_phase_tiled_##SUF##_(T *y, ptrdiff_t ldy, const T *x, ptrdiff_t ldx,       \
+        ptrdiff_t M, ptrdiff_t cin, const T *w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc,       \
+        ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout)                                                \
+    {                                                                                              \
+        if (conv1dt_tiled_isa() == 2)                                                              \
+            conv1dt_phase512_##SUF(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);        \
+        else                                                                                       \
+            conv1dt_phase2_##SUF(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);          \
+    }
+CONV1DT_ENTRIES(f32, float, 16)
+CONV1DT_ENTRIES(f64, double, 8)
 
 #else  /* not x86-64 with GCC or Clang: never called (conv1dt_tiled_isa() is 0) */
 #define CONV1DT_TILED 0
