@@ -39,34 +39,30 @@ def _frozen(v):
     return (t, v)
 
 
-def _plan_key(op, a, b, shape, strides, padding, data_format, dilations, groups):
-    """The key of a call of ``op`` on operands ``a`` and ``b`` with ``shape`` (the output or
-    filter shape, or None) and the other arguments, or None when the operands are not ndarrays.
-    Plain ints and strings, the usual arguments, go in as they are: :func:`_frozen` tags every
-    other value with its type, so none can collide with them. The key of a call with an
-    unhashable argument (an array as ``strides``) raises TypeError when used: such calls are
-    not planned."""
+def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):
+    """``(key, plan)`` for a call of ``op`` on operands ``a`` and ``b`` with ``shape`` (the output
+    or filter shape, or None) and the other arguments: the plan kept for it, or None. The key is
+    None when the operands are not ndarrays, and unhashable with an unhashable argument (an array
+    as ``strides``): such calls are not planned. Plain ints and strings, the usual arguments, go
+    into the key as they are: :func:`_frozen` tags every other value with its type, so none can
+    collide with them."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
-        return None
+        return None, None
     if ((type(shape) is list or type(shape) is tuple) and len(shape) == 3
             and type(shape[0]) is int and type(shape[1]) is int and type(shape[2]) is int):
         shape = (shape[0], shape[1], shape[2])
     elif shape is not None:
         shape = _frozen(shape)
-    return (op, a.shape, a.dtype, b.shape, b.dtype, shape,
-            strides if type(strides) is int else _frozen(strides),
-            padding if type(padding) is str else _frozen(padding),
-            data_format if type(data_format) is str else _frozen(data_format),
-            dilations if dilations is None else _frozen(dilations),
-            groups if type(groups) is int else _frozen(groups))
-
-
-def _plan(key):
-    """The plan kept for ``key``, or None."""
+    key = (op, a.shape, a.dtype, b.shape, b.dtype, shape,
+           strides if type(strides) is int else _frozen(strides),
+           padding if type(padding) is str else _frozen(padding),
+           data_format if type(data_format) is str else _frozen(data_format),
+           dilations if dilations is None else _frozen(dilations),
+           groups if type(groups) is int else _frozen(groups))
     try:
-        return _PLANS.get(key) if key is not None else None
-    except TypeError:   # an unhashable argument
-        return None
+        return key, _PLANS.get(key)
+    except TypeError:
+        return key, None
 
 
 def _keep(key, x, b, plan):
@@ -260,9 +256,8 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
            [ 4., 20.],
            [ 4.,  0.]])
     """
-    key = _plan_key("transpose", input, filters, output_shape, strides, padding, data_format,
-                    dilations, groups)
-    plan = _plan(key)
+    key, plan = _planned("transpose", input, filters, output_shape, strides, padding, data_format,
+                         dilations, groups)
     if plan is not None:
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
@@ -390,9 +385,8 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     >>> conv1dt.conv1d(wc, fc, 1, "VALID")[0, :, 0]                # (1+1j)*1j + (2-1j)*1
     array([1.+0.j])
     """
-    key = _plan_key("conv1d", input, filters, None, stride, padding, data_format, dilations,
-                    groups)
-    plan = _plan(key)
+    key, plan = _planned("conv1d", input, filters, None, stride, padding, data_format, dilations,
+                         groups)
     if plan is not None:
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
     data_format, padding, stride, dilation, groups = _parse(padding, stride, dilations,
@@ -517,9 +511,8 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     >>> float(np.vdot(y, dy)), float(np.vdot(x, dx)), float(np.vdot(f, df))
     (-32.0, -32.0, -32.0)
     """
-    key = _plan_key("backprop_filter", input, out_backprop, filter_shape, strides, padding,
-                    data_format, dilations, groups)
-    plan = _plan(key)
+    key, plan = _planned("backprop_filter", input, out_backprop, filter_shape, strides, padding,
+                         data_format, dilations, groups)
     if plan is not None:
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
