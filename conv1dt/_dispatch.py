@@ -360,13 +360,15 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None):
         kernel = choose_family_kernel(g, "transpose")
         if kernel == "blas" and TILED and _phase_taps(g) * cin <= TILED_MAX_TCIN:
             kernel = "tiled"
+    # the groups' slices: filter rows of all Cin channels, within what the filter layout takes
+    in_place = TILED and g.narrow > 0 and g.narrow_channels < _kernels.TILED_MAX_ROW
     one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
     if kernel == "direct":
         y = allocate((n, g.wide, g.wide_channels), x.dtype)
         _family.transpose_grouped(_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, G,
                                   _threads(g))
         return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
-    if kernel == "tiled" and TILED and g.narrow > 0:
+    if kernel == "tiled" and in_place:
         xw = _nwc(x, ncw)
         y = allocate((n, g.wide, g.wide_channels), x.dtype)
         rows, threads = _tiled_rows(one), _threads(g)

@@ -40,19 +40,19 @@ cdef extern from "_tiled.h" nogil:
     int conv1dt_tiled_available()
     int conv1dt_tiled_isa()
     void conv1dt_limit_isa(int limit)
-    Py_ssize_t conv1dt_tiled_panel(int dbl)
-    void conv1dt_phase_tiled_f32_(float* y, Py_ssize_t ldy, const float* x, Py_ssize_t ldx,
-                                  Py_ssize_t M, Py_ssize_t cin, const float* w, Py_ssize_t ntaps,
-                                  Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
-                                  Py_ssize_t cout)
-    void conv1dt_phase_tiled_f64_(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t ldx,
-                                  Py_ssize_t M, Py_ssize_t cin, const double* w, Py_ssize_t ntaps,
-                                  Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
-                                  Py_ssize_t cout)
-    void conv1dt_pack_f32(float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,
+    Py_ssize_t conv1dt_tiled_panel(int isa, int dbl)
+    void conv1dt_phase_tiled_f32_(int isa, float* y, Py_ssize_t ldy, const float* x,
+                                  Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const float* w,
+                                  Py_ssize_t ntaps, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0,
+                                  Py_ssize_t nq, Py_ssize_t cout)
+    void conv1dt_phase_tiled_f64_(int isa, double* y, Py_ssize_t ldy, const double* x,
+                                  Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const double* w,
+                                  Py_ssize_t ntaps, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0,
+                                  Py_ssize_t nq, Py_ssize_t cout)
+    void conv1dt_pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,
                           Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
-    void conv1dt_pack_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t cout,
-                          Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
+    void conv1dt_pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld,
+                          Py_ssize_t cout, Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
 
 cdef extern from *:
     """
@@ -80,6 +80,8 @@ cdef enum:
 cdef enum:
     PACK_MAX_CIN = 1 << 27
 
+TILED_MAX_ROW = PACK_MAX_CIN   # the longest filter row (Cin, or a group's row) the tiled kernel takes
+
 
 def have_openmp():
     """True when the extension was compiled with OpenMP (``prange`` runs in parallel)."""
@@ -106,8 +108,9 @@ def tiled_isa():
 
 def _limit_tiled_isa(isa):
     """Run at most the tiles of ``isa`` (``'avx512'``, ``'avx2'`` or None) from now on; returns
-    the previous limit. For the tests, which run both sets of tiles on an AVX-512 CPU; not
-    thread-safe (a call running meanwhile may use either)."""
+    the previous limit. For the tests, which run both sets of tiles on an AVX-512 CPU. A call
+    reads the limit once, when it starts; not thread-safe beyond that (calls starting meanwhile
+    may see either)."""
     global _isa_limit
     old, _isa_limit = _isa_limit, isa
     conv1dt_limit_isa({"avx512": 2, "avx2": 1, None: 0}[isa])
@@ -413,7 +416,7 @@ cdef void _blas_block(
 
 
 cdef void _col2im_block(
-    const floating[:, :, ::1] x, const floating[:, :, ::1] f, const floating* w,
+    int isa, const floating[:, :, ::1] x, const floating[:, :, ::1] f, const floating* w,
     floating[:, :, ::1] y, floating* z, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
     Py_ssize_t d, Py_ssize_t pad,
 ) noexcept nogil:
@@ -444,9 +447,11 @@ cdef void _col2im_block(
         ihi = M
     if ilo < ihi and w != NULL:             # the tiled kernel as the GEMM: one "tap", K*Cout columns
         if floating is float:
-            conv1dt_phase_tiled_f32_(z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
+            conv1dt_phase_tiled_f32_(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo,
+                                     kc)
         else:
-            conv1dt_phase_tiled_f64_(z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
+            conv1dt_phase_tiled_f64_(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo,
+                                     kc)
     elif ilo < ihi:
         gemm(c'T', c'N', <int> kc, <int> (ihi - ilo), <int> cin, &f[0, 0, 0], <int> cin,
              &x[n, ilo, 0], <int> cin, 0, z, <int> kc)
@@ -505,24 +510,25 @@ def transpose_col2im(
     cdef Py_ssize_t items = N * nblocks, start = 0, stop
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[1] * K * x.shape[2] * cout,
                                          num_threads)
-    cdef Py_ssize_t cin = f.shape[2], pw = conv1dt_tiled_panel(floating is double)
+    cdef int isa = conv1dt_tiled_isa()      # read once: it sizes the filter layout
+    cdef Py_ssize_t cin = f.shape[2], pw = conv1dt_tiled_panel(isa, floating is double)
     cdef Py_ssize_t base = 0, step = cin * pw
     cdef floating* w = NULL
     cdef void* raw = NULL
     cdef const floating[:, :, :] fk = np.asarray(f).reshape(1, K * cout, cin)
     try:
-        if conv1dt_tiled_available() and x.shape[1] > 0 and cin < PACK_MAX_CIN:
+        if isa > 0 and x.shape[1] > 0 and cin < PACK_MAX_CIN:
             raw = malloc(max(((K * cout + pw - 1) // pw) * pw * cin, 1) * sizeof(floating) + 64)
             if raw == NULL:
                 raise MemoryError("conv1dt: no memory for the filter layout")
             w = <floating*> _aligned64(raw)
             with nogil:
-                _pack_panels(fk, w, &base, &step, pw, num_threads)
+                _pack_panels(isa, fk, w, &base, &step, pw, num_threads)
         while start < items:
             stop = min(items, start + chunk)
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(start, stop, schedule="static"):
-                    _col2im_block(x, f, w, y, &scratch[threadid(), 0], item // nblocks,
+                    _col2im_block(isa, x, f, w, y, &scratch[threadid(), 0], item // nblocks,
                                   item % nblocks, rows, stride, dilation, pad_before)
             start = stop
             PyErr_CheckSignals()
@@ -683,7 +689,7 @@ cdef inline void* _aligned64(void* raw) noexcept nogil:
     return <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
 
 
-cdef void _pack_panels(const floating[:, :, :] f, floating* w, const Py_ssize_t* base,
+cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py_ssize_t* base,
                        const Py_ssize_t* step, Py_ssize_t pw, int num_threads) noexcept nogil:
     """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
     ``w + base[k] + p*step[k]``, ``[Cin][pw]``, holding ``f[k, p*pw + j, ci]`` (zero past ``C``).
@@ -702,13 +708,13 @@ cdef void _pack_panels(const floating[:, :, :] f, floating* w, const Py_ssize_t*
             ci1 = min(ci0 + 64, cin)
             wk = w + base[k] + p * step[k]
             if floating is float:
-                conv1dt_pack_f32(wk, &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
+                conv1dt_pack_f32(isa, wk, &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
             else:
-                conv1dt_pack_f64(wk, &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
+                conv1dt_pack_f64(isa, wk, &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
 
 
 cdef void _tiled_block(
-    const floating[:, :, :] x, const floating* w, const Py_ssize_t* woff, floating[:, :, :] y,
+    int isa, const floating[:, :, :] x, const floating* w, const Py_ssize_t* woff, floating[:, :, :] y,
     const Py_ssize_t* ntaps, const Py_ssize_t* cs, Py_ssize_t maxt, Py_ssize_t cmin, Py_ssize_t dc,
     Py_ssize_t r, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
 ) noexcept nogil:
@@ -727,11 +733,11 @@ cdef void _tiled_block(
         for q in range(qa, qb):
             memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
     elif floating is float:
-        conv1dt_phase_tiled_f32_(&y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin, w + woff[r],
-                                 ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+        conv1dt_phase_tiled_f32_(isa, &y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin,
+                                 w + woff[r], ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
     else:
-        conv1dt_phase_tiled_f64_(&y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin, w + woff[r],
-                                 ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+        conv1dt_phase_tiled_f64_(isa, &y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin,
+                                 w + woff[r], ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
 
 
 def transpose_tiled(
@@ -766,7 +772,8 @@ def transpose_tiled(
     cdef bint major = K * cin * cout * sizeof(floating) > (1 << 20)
     items = (stride if major else 1) * N * nblocks
     cdef Py_ssize_t r, t, k, off = 0
-    cdef Py_ssize_t pw = conv1dt_tiled_panel(floating is double)  # channels per filter panel
+    cdef int isa = conv1dt_tiled_isa()      # read once: it sizes the filter layout
+    cdef Py_ssize_t pw = conv1dt_tiled_panel(isa, floating is double)   # channels per panel
     cdef Py_ssize_t panels = (cout + pw - 1) // pw
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
@@ -780,7 +787,7 @@ def transpose_tiled(
     if (x.strides[2] != sizeof(floating) or f.strides[2] != sizeof(floating)
             or y.strides[2] != sizeof(floating)):
         raise ValueError("conv1dt: the tiled kernel needs channels contiguous in x, f and y")
-    if M == 0 or not conv1dt_tiled_available() or f.strides[1] // sizeof(floating) >= PACK_MAX_CIN:
+    if M == 0 or isa == 0 or f.strides[1] // sizeof(floating) >= PACK_MAX_CIN:
         raise ValueError("conv1dt: the tiled kernel needs an input row, an AVX2 CPU and "
                          "filter rows under 2**27 elements")
     table = _TapTable(K, stride, dilation, pad_before, 1)
@@ -803,18 +810,18 @@ def transpose_tiled(
             slot[k] = woff[r] + tap[k] * cin * pw
             tap[k] = table.counts[r] * cin * pw
         with nogil:
-            _pack_panels(f, w, slot, tap, pw, num_threads)
+            _pack_panels(isa, f, w, slot, tap, pw, num_threads)
         while start < items:
             stop = min(items, start + chunk)
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(start, stop, schedule="static"):
                     if major:
-                        _tiled_block(x, w, woff, y, table.counts, table.cs, table.maxt, table.cmin,
+                        _tiled_block(isa, x, w, woff, y, table.counts, table.cs, table.maxt, table.cmin,
                                      table.dc, item // (N * nblocks), item // nblocks % N,
                                      item % nblocks, rows, stride)
                     else:
                         for phase in range(stride):
-                            _tiled_block(x, w, woff, y, table.counts, table.cs, table.maxt,
+                            _tiled_block(isa, x, w, woff, y, table.counts, table.cs, table.maxt,
                                          table.cmin, table.dc, phase, item // nblocks % N,
                                          item % nblocks, rows, stride)
             start = stop

@@ -43,7 +43,7 @@ def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):
     """``(key, plan)`` for a call of ``op`` on operands ``a`` and ``b`` with ``shape`` (the output
     or filter shape, or None) and the other arguments: the plan kept for it, or None. The key is
     None when the operands are not ndarrays, and unhashable with an unhashable argument (an array
-    as ``strides``): such calls are not planned. Plain ints and strings, the usual arguments, go
+    or a writeable memoryview as a shape): such calls are not planned. Plain ints and strings, the usual arguments, go
     into the key as they are: :func:`_frozen` tags every other value with its type, so none can
     collide with them."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
@@ -61,7 +61,7 @@ def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):
            groups if type(groups) is int else _frozen(groups))
     try:
         return key, _PLANS.get(key)
-    except TypeError:
+    except (TypeError, ValueError):   # ValueError: a writeable memoryview
         return key, None
 
 
@@ -73,7 +73,7 @@ def _keep(key, x, b, plan):
             _PLANS.clear()
         try:
             _PLANS[key] = plan
-        except TypeError:
+        except (TypeError, ValueError):
             pass
 
 

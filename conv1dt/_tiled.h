@@ -394,26 +394,27 @@ CONV1DT_PACK(conv1dt_pack512_f64, double, __m512d, 8, __mmask8, conv1dt_mask8, _
 CONV1DT_PACK_PLAIN(conv1dt_pack_plain_f32, float)
 CONV1DT_PACK_PLAIN(conv1dt_pack_plain_f64, double)
 
-/* The entry points, for the tiles this CPU runs (conv1dt_tiled_isa() > 0): output channels per
- * filter panel, the filter layout, and one phase's rows (CONV1DT_PHASE_TILED). */
-static ptrdiff_t conv1dt_tiled_panel(int dbl)
+/* The entry points, for the tiles of `isa` (conv1dt_tiled_isa(), read once per call by the caller,
+ * which sizes the filter layout by conv1dt_tiled_panel(isa, ...)): output channels per filter
+ * panel, the filter layout, and one phase's rows (CONV1DT_PHASE_TILED). */
+static ptrdiff_t conv1dt_tiled_panel(int isa, int dbl)
 {
-    return conv1dt_tiled_isa() == 2 ? (dbl ? 32 : 64) : (dbl ? 8 : 16);
+    return isa == 2 ? (dbl ? 32 : 64) : (dbl ? 8 : 16);
 }
 #define CONV1DT_ENTRIES(SUF, T, PW2)                                                               \
-    static void conv1dt_pack_##SUF(T *dst, const T *src, ptrdiff_t ld, ptrdiff_t cout,              \
+    static void conv1dt_pack_##SUF(int isa, T *dst, const T *src, ptrdiff_t ld, ptrdiff_t cout,     \
                                    ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)                    \
     {                                                                                              \
-        if (conv1dt_tiled_isa() == 2)                                                              \
+        if (isa == 2)                                                                              \
             conv1dt_pack512_##SUF(dst, src, ld, cout, co0, ci0, ci1);                              \
         else                                                                                       \
             conv1dt_pack_plain_##SUF(dst, src, ld, cout, co0, ci0, ci1, PW2);                      \
     }                                                                                              \
-    static void conv1dt_phase_tiled_##SUF##_(T *y, ptrdiff_t ldy, const T *x, ptrdiff_t ldx,       \
-        ptrdiff_t M, ptrdiff_t cin, const T *w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc,       \
-        ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout)                                                \
+    static void conv1dt_phase_tiled_##SUF##_(int isa, T *y, ptrdiff_t ldy, const T *x,             \
+        ptrdiff_t ldx, ptrdiff_t M, ptrdiff_t cin, const T *w, ptrdiff_t ntaps, ptrdiff_t c0,      \
+        ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout)                                  \
     {                                                                                              \
-        if (conv1dt_tiled_isa() == 2)                                                              \
+        if (isa == 2)                                                                              \
             conv1dt_phase512_##SUF(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);        \
         else                                                                                       \
             conv1dt_phase2_##SUF(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);          \
@@ -426,16 +427,16 @@ CONV1DT_ENTRIES(f64, double, 8)
 static int conv1dt_tiled_isa(void) { return 0; }
 static void conv1dt_limit_isa(int limit) { (void)limit; }
 static int conv1dt_tiled_available(void) { return 0; }
-static ptrdiff_t conv1dt_tiled_panel(int dbl) { return dbl ? 8 : 16; }
-static void conv1dt_phase_tiled_f32_(float *y, ptrdiff_t ldy, const float *x, ptrdiff_t ldx,
-    ptrdiff_t M, ptrdiff_t cin, const float *w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc,
-    ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout) {}
-static void conv1dt_phase_tiled_f64_(double *y, ptrdiff_t ldy, const double *x, ptrdiff_t ldx,
-    ptrdiff_t M, ptrdiff_t cin, const double *w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc,
-    ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout) {}
-static void conv1dt_pack_f32(float *dst, const float *src, ptrdiff_t ld, ptrdiff_t cout,
+static ptrdiff_t conv1dt_tiled_panel(int isa, int dbl) { (void)isa; return dbl ? 8 : 16; }
+static void conv1dt_phase_tiled_f32_(int isa, float *y, ptrdiff_t ldy, const float *x,
+    ptrdiff_t ldx, ptrdiff_t M, ptrdiff_t cin, const float *w, ptrdiff_t ntaps, ptrdiff_t c0,
+    ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout) {}
+static void conv1dt_phase_tiled_f64_(int isa, double *y, ptrdiff_t ldy, const double *x,
+    ptrdiff_t ldx, ptrdiff_t M, ptrdiff_t cin, const double *w, ptrdiff_t ntaps, ptrdiff_t c0,
+    ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout) {}
+static void conv1dt_pack_f32(int isa, float *dst, const float *src, ptrdiff_t ld, ptrdiff_t cout,
     ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1) {}
-static void conv1dt_pack_f64(double *dst, const double *src, ptrdiff_t ld, ptrdiff_t cout,
+static void conv1dt_pack_f64(int isa, double *dst, const double *src, ptrdiff_t ld, ptrdiff_t cout,
     ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1) {}
 #endif
 #endif

@@ -224,3 +224,35 @@ print("ok")
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env},
                          capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.skipif(_kernels.tiled_isa() != "avx512", reason="needs both sets of tiles")
+def test_the_tiles_may_change_between_calls():
+    """A call reads the instruction set once (it sizes the filter layout): switching the tiles
+    while calls run in another thread gives right results, the same bits from both sets of
+    tiles (one multiply-add chain per output, in the same order), and no memory error."""
+    import threading
+    import time
+    rng = np.random.default_rng(21)
+    x, f = random_operands(rng, 2, 200, 40, 70, 5, np.float32)
+    want = np.empty((2, 400, 70), np.float32)
+    _kernels.transpose_tiled(x, f, want, 2, 1, 1, 48, 1)
+    stop = threading.Event()
+
+    def flip():
+        while not stop.is_set():
+            for isa in ("avx2", "avx512"):
+                _kernels._limit_tiled_isa(isa)   # mostly while a call runs without the GIL
+                time.sleep(0.0001)
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    try:
+        for _ in range(100):
+            y = np.empty_like(want)
+            _kernels.transpose_tiled(x, f, y, 2, 1, 1, 48, 1)
+            np.testing.assert_array_equal(y, want)
+    finally:
+        stop.set()
+        flipper.join()
+        _kernels._limit_tiled_isa("avx512")

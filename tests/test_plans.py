@@ -273,3 +273,17 @@ def test_a_family_plan_never_lets_a_refused_argument_through(op, bad, message):
     assert len(_ops._PLANS) == 1
     with pytest.raises((ValueError, TypeError), match=message):
         call(**{**args, **bad})
+
+
+def test_a_shape_that_does_not_hash_is_computed_unplanned():
+    """A writeable memoryview is an accepted shape but cannot be hashed (ValueError, not
+    TypeError): such calls run unplanned, with the result of the same shape given as a list."""
+    x = np.ones((2, 10, 3))
+    dy = np.ones((2, 5, 4))
+    for _ in range(2):
+        np.testing.assert_array_equal(
+            conv1dt.conv1d_backprop_filter(x, memoryview(np.array([3, 3, 4])), dy, 2),
+            conv1dt.conv1d_backprop_filter(x, [3, 3, 4], dy, 2))
+        np.testing.assert_array_equal(
+            conv1dt.conv1d_transpose(dy, np.ones((3, 3, 4)), memoryview(np.array([2, 10, 3])), 2),
+            conv1dt.conv1d_transpose(dy, np.ones((3, 3, 4)), [2, 10, 3], 2))

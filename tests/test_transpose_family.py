@@ -250,6 +250,24 @@ def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkey
         np.testing.assert_array_equal(auto, in_place)
 
 
+@pytest.mark.skipif(not _kernels.tiled_available(), reason="the tiled kernel needs AVX2")
+def test_groups_with_rows_too_long_for_the_filter_layout_take_the_copies(monkeypatch):
+    """The in-place path packs filter rows of all Cin channels; where they are longer than the
+    layout takes (2**27, here lowered to 16), the groups run on group-major copies, right."""
+    from conv1dt import _dispatch
+    rng = np.random.default_rng(14)
+    x = random_array(rng, (2, 40, 4 * 8), np.float32)
+    f = random_array(rng, (3, 12, 4 * 8), np.float32)
+    monkeypatch.setattr(_kernels, "TILED_MAX_ROW", 16)
+    calls = []
+    real = _dispatch.conv1d_transpose
+    monkeypatch.setattr(_dispatch, "conv1d_transpose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    g, y = run_grouped(None, x, f, 80, 2, 1, "SAME", "NWC", 4)
+    assert len(calls) == 4                  # once per group, on copies
+    want, bound = family_oracle("transpose", x, f, g, "NWC")
+    assert_family_matches(y, want, bound, transpose_terms(g), "copies")
+
+
 @pytest.mark.parametrize("kernel", GROUPED_KERNELS)
 def test_grouped_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(12)
