@@ -207,6 +207,7 @@ import numpy as np
 from conv1dt import _dispatch, _kernels, reference
 from conv1dt._geometry import transpose_geometry
 assert _kernels.tiled_isa() == {isa!r} and _dispatch.TILED == {isa is not None}
+assert _dispatch.TILED_MAX_TCIN == 768   # the AVX2 tiles' range (AVX-512's is 2048)
 rng = np.random.default_rng(0)
 for shape in [(2, 60, 130, 70, 3, 2), (2, 80, 8, 64, 9, 2), (1, 40, 48, 2, 96, 16)]:
     n, m, cin, cout, k, s = shape
