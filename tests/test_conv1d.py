@@ -225,10 +225,15 @@ def test_the_compiled_kernels_run(monkeypatch):
     def broken(*args):
         raise RuntimeError("kernel called")
 
+    from conv1dt import _kernels, _ops
     for name in ("conv1d_direct", "conv1d_blas"):
         monkeypatch.setattr(_family, name, broken)
+    monkeypatch.setattr(_kernels, "transpose_direct", broken)   # conv1d's stride-1 direct path
+    monkeypatch.setattr(_ops, "_PLANS", {})                     # plans made before hold kernels
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d(np.ones((1, 4, 1)), np.ones((1, 1, 1)), 1)
+    with pytest.raises(RuntimeError, match="kernel called"):
+        conv1dt.conv1d(np.ones((1, 8, 1)), np.ones((1, 1, 1)), 2)
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d(np.ones((2, 64, 32)), np.ones((3, 32, 32)), 1)
 
