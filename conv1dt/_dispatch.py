@@ -319,6 +319,14 @@ def conv1d(x, f, geom, data_format, kernel=None):
         if g.stride == 1:
             return y
         return np.ascontiguousarray(y[:, :, ::g.stride] if ncw else y[:, ::g.stride])
+    if (kernel == "blas" and g.stride == 1 and g.groups == 1 and flipped_pad >= 0 and g.narrow > 0
+            and g.wide > 0 and TILED and g.taps * g.wide_channels <= TILED_MAX_TCIN):
+        # the same at stride 1 with many channels, through the transpose's tiled kernel
+        y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype)
+        _kernels.transpose_tiled(_nwc(x, ncw), np.ascontiguousarray(f[::-1].transpose(0, 2, 1)), y,
+                                 1, g.dilation, flipped_pad, _tiled_rows(g._replace(wide=g.narrow)),
+                                 _threads(g))
+        return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
     y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype)
     if y.size:
         args = (_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)

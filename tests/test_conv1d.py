@@ -125,6 +125,8 @@ LONG = [  # (N, L, Cin, Cout, K, s, d, padding, groups): many blocks, tap edges,
     (1, 1000, 16, 16, 7, 1, 2, "SAME", 16),     # depthwise
     (2, 520, 12, 18, 4, 2, 3, "VALID", 3),
     (1, 600, 40, 33, 2, 5, 1, (0, 7), 1),
+    (2, 700, 40, 70, 5, 1, 2, "SAME", 1),       # stride 1, many channels: the transpose's tiles
+    (1, 500, 130, 20, 3, 1, 1, (3, 1), 1),
 ]
 
 
@@ -228,7 +230,8 @@ def test_the_compiled_kernels_run(monkeypatch):
     from conv1dt import _kernels, _ops
     for name in ("conv1d_direct", "conv1d_blas"):
         monkeypatch.setattr(_family, name, broken)
-    monkeypatch.setattr(_kernels, "transpose_direct", broken)   # conv1d's stride-1 direct path
+    monkeypatch.setattr(_kernels, "transpose_direct", broken)   # conv1d's paths through the
+    monkeypatch.setattr(_kernels, "transpose_tiled", broken)    # transpose's kernels
     monkeypatch.setattr(_ops, "_PLANS", {})                     # plans made before hold kernels
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d(np.ones((1, 4, 1)), np.ones((1, 1, 1)), 1)
