@@ -290,6 +290,11 @@ def choose_family_kernel(g, op):
     return "blas"
 
 
+def _flipped(f):
+    """conv1d's filter ``[K, Cw, Cn]`` as the transpose's ``[K, Cn, Cw]``, taps reversed."""
+    return np.ascontiguousarray(f[::-1].transpose(0, 2, 1))
+
+
 def conv1d(x, f, geom, data_format, kernel=None):
     """Run conv1d on checked operands; return the result in ``data_format``.
 
@@ -301,31 +306,31 @@ def conv1d(x, f, geom, data_format, kernel=None):
     ncw = data_format == "NCW"
     kernel = kernel or choose_family_kernel(g, "conv1d")
     flipped_pad = (g.taps - 1) * g.dilation - g.pad_before
-    if (kernel == "direct" and g.stride <= FLIP_MAX_STRIDE[x.dtype.itemsize] and g.groups == 1
-            and flipped_pad >= 0 and g.narrow > 0):
-        # At stride 1, conv1d is conv1d_transpose with the taps reversed and the filter's channel
-        # axes swapped: z[i] = sum_k w[i + k*d - p] f[k] = sum_k' w[i - k'*d + p'] f[K-1-k'],
-        # p' = (K-1)*d - p. The transpose's direct kernel (polyphase, vectorised along the width)
-        # then runs in either layout: 8,65536,4,4,8 float32 32.7 -> 1.6 ms at 2 threads. At
-        # stride s it computes the stride-1 result at every output and keeps every s-th: s times
-        # the work, still faster than conv1d's own direct kernel up to s = 4 in float32 (9.4 ->
-        # 3.8 ms at s = 2, 4.4 -> 2.7 at s = 4) and s = 2 in float64 (12 -> 7.9 ms).
+    flip = g.groups == 1 and flipped_pad >= 0 and g.narrow > 0 and _macs(g) >= SERIAL_MACS
+    # At stride 1, conv1d is conv1d_transpose with the taps reversed and the filter's channel axes
+    # swapped: z[i] = sum_k w[i + k*d - p] f[k] = sum_k' w[i - k'*d + p'] f[K-1-k'],
+    # p' = (K-1)*d - p, so the transpose's kernels run it (not a small call: reversing the
+    # filter costs more there than it saves; a tiny call stays at about 3 us).
+    if flip and kernel == "direct" and g.stride <= FLIP_MAX_STRIDE[x.dtype.itemsize]:
+        # The direct kernel (polyphase, vectorised along the width), in either layout:
+        # 8,65536,4,4,8 float32 32.7 -> 1.6 ms at 2 threads. At stride s it computes the stride-1
+        # result at every output and keeps every s-th: s times the work, still faster than
+        # conv1d's own direct kernel up to s = 4 in float32 (9.4 -> 3.8 ms at s = 2, 4.4 -> 2.7
+        # at s = 4) and s = 2 in float64 (12 -> 7.9 ms).
         full = (g.narrow - 1) * g.stride + 1
         shape = (g.batch, g.narrow_channels, full) if ncw else (g.batch, full, g.narrow_channels)
         y = allocate(shape, x.dtype)
-        _kernels.transpose_direct(x, ncw, np.ascontiguousarray(f[::-1].transpose(0, 2, 1)), y, ncw,
-                                  1, g.dilation, flipped_pad, _strip(1, g.narrow_channels),
-                                  _threads(g))
+        _kernels.transpose_direct(x, ncw, _flipped(f), y, ncw, 1, g.dilation, flipped_pad,
+                                  _strip(1, g.narrow_channels), _threads(g))
         if g.stride == 1:
             return y
         return np.ascontiguousarray(y[:, :, ::g.stride] if ncw else y[:, ::g.stride])
-    if (kernel == "blas" and g.stride == 1 and g.groups == 1 and flipped_pad >= 0 and g.narrow > 0
-            and g.wide > 0 and TILED and g.taps * g.wide_channels <= TILED_MAX_TCIN):
-        # the same at stride 1 with many channels, through the transpose's tiled kernel
+    if (flip and kernel == "blas" and g.stride == 1 and g.wide > 0 and TILED
+            and g.taps * g.wide_channels <= TILED_MAX_TCIN):
+        # The tiled kernel, with many channels: 1.2 to 1.4 times conv1d's BLAS kernel.
         y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype)
-        _kernels.transpose_tiled(_nwc(x, ncw), np.ascontiguousarray(f[::-1].transpose(0, 2, 1)), y,
-                                 1, g.dilation, flipped_pad, _tiled_rows(g._replace(wide=g.narrow)),
-                                 _threads(g))
+        _kernels.transpose_tiled(_nwc(x, ncw), _flipped(f), y, 1, g.dilation, flipped_pad,
+                                 _tiled_rows(g._replace(wide=g.narrow)), _threads(g))
         return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
     y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype)
     if y.size:

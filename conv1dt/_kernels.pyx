@@ -40,6 +40,7 @@ cdef extern from "_tiled.h" nogil:
     int conv1dt_tiled_available()
     int conv1dt_tiled_isa()
     void conv1dt_limit_isa(int limit)
+    int conv1dt_isa_limit
     Py_ssize_t conv1dt_tiled_panel(int isa, int dbl)
     void conv1dt_phase_tiled_f32_(int isa, float* y, Py_ssize_t ldy, const float* x,
                                   Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const float* w,
@@ -111,13 +112,10 @@ def _limit_tiled_isa(isa):
     the previous limit. For the tests, which run both sets of tiles on an AVX-512 CPU. A call
     reads the limit once, when it starts; not thread-safe beyond that (calls starting meanwhile
     may see either)."""
-    global _isa_limit
-    old, _isa_limit = _isa_limit, isa
-    conv1dt_limit_isa({"avx512": 2, "avx2": 1, None: 0}[isa])
+    names = {2: "avx512", 1: "avx2", 0: None}
+    old = names[conv1dt_isa_limit]
+    conv1dt_limit_isa({v: k for k, v in names.items()}[isa])
     return old
-
-
-_isa_limit = "avx512"
 
 
 def compile_flags():

@@ -69,12 +69,13 @@ def _keep(key, x, b, plan):
     """Keep ``plan`` for ``key`` when the checked operands ``x`` and ``b`` are float32 or float64
     of one dtype (the kernels' own), bounding the cache."""
     if key is not None and x.dtype in _PLAN_DTYPES and b.dtype == x.dtype:
+        try:
+            hash(key)
+        except (TypeError, ValueError):   # ValueError: a writeable memoryview
+            return
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
-        try:
-            _PLANS[key] = plan
-        except (TypeError, ValueError):
-            pass
+        _PLANS[key] = plan
 
 
 def _parse(padding, strides, dilations, data_format, groups, strides_name):

@@ -30,7 +30,6 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define CONV1DT_TILED 1
 #define CONV1DT_AVX512 __attribute__((target("avx512f,fma")))
 
 #define CONV1DT_AVX2 __attribute__((target("avx2,fma")))
@@ -423,8 +422,8 @@ CONV1DT_ENTRIES(f32, float, 16)
 CONV1DT_ENTRIES(f64, double, 8)
 
 #else  /* not x86-64 with GCC or Clang: never called (conv1dt_tiled_isa() is 0) */
-#define CONV1DT_TILED 0
 static int conv1dt_tiled_isa(void) { return 0; }
+static int conv1dt_isa_limit = 0;
 static void conv1dt_limit_isa(int limit) { (void)limit; }
 static int conv1dt_tiled_available(void) { return 0; }
 static ptrdiff_t conv1dt_tiled_panel(int isa, int dbl) { (void)isa; return dbl ? 8 : 16; }

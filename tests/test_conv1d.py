@@ -250,3 +250,19 @@ def test_dispatch_rule():
     assert _dispatch.choose_family_kernel(g(128, 128, groups=8), "conv1d") == "blas"
     assert _dispatch.choose_family_kernel(g(4, 4), "backprop_filter") == "blas"
     assert _dispatch.choose_family_kernel(g(32, 32, wide=2, k=1), "conv1d") == "direct"  # tiny
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_few_channels_through_the_transpose(dtype, data_format):
+    """conv1d with few channels runs as the transpose with the filter reversed (the stride-1
+    result, every s-th output kept, up to the stride where that pays): strides 1 to 5 (past the
+    limit of both dtypes), dilations, every padding form, against the reference."""
+    rng = np.random.default_rng(41)
+    for s in (1, 2, 3, 4, 5):
+        for d, k in [(1, 5), (2, 4)]:
+            for padding in ["SAME", "VALID", (3, 1), (0, 9)]:
+                w = random_array(rng, signal_shape(2, 2500, 3, data_format), dtype)
+                f = random_array(rng, (k, 3, 4), dtype)
+                check(w, f, s, d, padding, data_format, 1, "direct",
+                      f"s={s} d={d} K={k} {padding} {data_format}")
