@@ -211,6 +211,8 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
     shape = (g.batch, cout, g.wide) if ncw else (g.batch, g.wide, cout)
     if 0 in shape:
         return lambda x, f: allocate(shape, x.dtype)
+    if dtype is not None and dtype != np.float32 and dtype != np.float64:
+        dtype = None    # not a kernel's dtype: such a plan is not kept (conv1dt/_ops.py)
     itemsize = 4 if dtype is None else np.dtype(dtype).itemsize
     kernel = kernel or choose_kernel(g, itemsize)
     if kernel == "direct":
@@ -221,11 +223,11 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
 
         if (_macs(g) < SERIAL_MACS and dtype is not None
                 and math.prod(shape) * itemsize < POOL_MIN_BYTES):
-            def run(x, f):  # a small serial call: nothing to decide at all
-                y = np.empty(shape, dtype)
-                direct(x, ncw, f, y, ncw, *args, 1)
-                return y
-            return run
+            # a small serial call: nothing to decide at all, the tap table built once
+            xshape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
+                                                                        g.narrow_channels)
+            return _kernels._SmallDirect(xshape, (g.taps, cout, g.narrow_channels), shape, dtype,
+                                         ncw, *args)
 
         def run(x, f):
             y = allocate(shape, x.dtype)

@@ -17,6 +17,9 @@ from libc.string cimport memcpy, memset
 from ._common cimport chunk_items, floordiv, gemm, gemv_t
 
 import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
 
 cdef extern from "_simd.h" nogil:
     void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
@@ -76,6 +79,10 @@ cdef extern from *:
 # that scheduling costs nothing next to the arithmetic.
 cdef enum:
     BLOCK = 64
+
+# Scratch elements a small direct call keeps on the stack (8 KiB in float64); more are malloc'ed.
+cdef enum:
+    SMALL_SCRATCH = 1024
 
 # The filter layout's gathers take 32-bit offsets of up to 15 input-channel rows.
 cdef enum:
@@ -217,12 +224,14 @@ cdef class _TapTable:
 
 
 cdef void _direct_block(
-    const floating[:, :, ::1] x, bint x_ncw, const floating[:, :, ::1] f, floating[:, :, ::1] y,
-    bint y_ncw, floating* xs, floating* ybuf, Py_ssize_t span, Py_ssize_t cmin,
-    const Py_ssize_t* ntaps, const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t maxt,
-    Py_ssize_t n, Py_ssize_t b, Py_ssize_t s, Py_ssize_t strip,
+    const floating* x, bint x_ncw, Py_ssize_t M, Py_ssize_t cin, const floating* f,
+    Py_ssize_t cout, floating* y, bint y_ncw, Py_ssize_t L, floating* xs, floating* ybuf,
+    Py_ssize_t span, Py_ssize_t cmin, const Py_ssize_t* ntaps, const Py_ssize_t* woff,
+    const Py_ssize_t* xoff, Py_ssize_t maxt, Py_ssize_t b, Py_ssize_t s, Py_ssize_t strip,
 ) noexcept nogil:
-    """Outputs ``b*s*strip .. (b+1)*s*strip - 1`` of batch ``n``.
+    """Outputs ``b*s*strip .. (b+1)*s*strip - 1`` of one batch entry: ``x`` is its ``[M, Cin]``
+    (``[Cin, M]`` when ``x_ncw``) input, ``y`` its ``[L, Cout]`` (``[Cout, L]``) output, both
+    C-contiguous; ``f`` is ``[K, Cout, Cin]``.
 
     With ``ybuf`` (one output channel and a stride above 1), each phase's strip goes to
     ``ybuf + r*strip`` in whole vectors and the block is then interleaved into ``y`` (a phase
@@ -233,10 +242,6 @@ cdef void _direct_block(
     components (outputs ``ob, ob + s, ...``, ``ob = b*s*strip + r``) is an ordinary correlation
     of ``xs`` with the taps of phase ``r``: no multiply touches an inserted zero.
     """
-    cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
-    cdef Py_ssize_t M = x.shape[2] if x_ncw else x.shape[1]
-    cdef Py_ssize_t cout = f.shape[1]
-    cdef Py_ssize_t L = y.shape[2] if y_ncw else y.shape[1]
     cdef Py_ssize_t o0 = b * s * strip, ibase = b * strip + cmin
     cdef Py_ssize_t u, i, ci, r, ob, cnt
     # rows ibase + ulo .. ibase + uhi - 1 lie inside the signal; the rest of xs is zero
@@ -248,26 +253,26 @@ cdef void _direct_block(
         memset(xs + ci * span, 0, ulo * sizeof(floating))
         memset(xs + ci * span + uhi, 0, (span - uhi) * sizeof(floating))
         if (x_ncw or cin == 1) and uhi > ulo:
-            memcpy(xs + ci * span + ulo, &x[n, ci, ibase + ulo] if x_ncw else &x[n, ibase + ulo, 0],
+            memcpy(xs + ci * span + ulo, x + (ci * M + ibase + ulo if x_ncw else ibase + ulo),
                    (uhi - ulo) * sizeof(floating))
     if not x_ncw and cin > 1 and uhi > ulo:
         if floating is float:
-            conv1dt_rows_to_channels_f32(xs + ulo, span, &x[n, ibase + ulo, 0], cin, uhi - ulo)
+            conv1dt_rows_to_channels_f32(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
         else:
-            conv1dt_rows_to_channels_f64(xs + ulo, span, &x[n, ibase + ulo, 0], cin, uhi - ulo)
+            conv1dt_rows_to_channels_f64(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
     if ybuf != NULL:                    # one output channel: phases into ybuf, then interleaved
         for r in range(s):
             ob = o0 + r
             if ob >= L:
                 break
             cnt = (L - ob + s - 1) // s
-            _phase_strip(ybuf + r * strip, 1, 1, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt,
+            _phase_strip(ybuf + r * strip, 1, 1, f, woff + r * maxt, xoff + r * maxt,
                          ntaps[r], xs, span, ulo, uhi, cout, cin, cnt if cnt < strip else strip)
         cnt = L - o0 if L - o0 < s * strip else s * strip
         if floating is float:
-            conv1dt_interleave_f32(&y[n, 0, o0] if y_ncw else &y[n, o0, 0], ybuf, strip, s, cnt)
+            conv1dt_interleave_f32(y + o0, ybuf, strip, s, cnt)
         else:
-            conv1dt_interleave_f64(&y[n, 0, o0] if y_ncw else &y[n, o0, 0], ybuf, strip, s, cnt)
+            conv1dt_interleave_f64(y + o0, ybuf, strip, s, cnt)
         return
     for r in range(s):
         ob = o0 + r
@@ -277,11 +282,48 @@ cdef void _direct_block(
         if cnt > strip:
             cnt = strip
         if y_ncw:
-            _phase_strip(&y[n, 0, ob], s, L, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt, ntaps[r],
+            _phase_strip(y + ob, s, L, f, woff + r * maxt, xoff + r * maxt, ntaps[r],
                          xs, span, ulo, uhi, cout, cin, cnt)
         else:
-            _phase_strip(&y[n, ob, 0], s * cout, 1, &f[0, 0, 0], woff + r * maxt, xoff + r * maxt,
+            _phase_strip(y + ob * cout, s * cout, 1, f, woff + r * maxt, xoff + r * maxt,
                          ntaps[r], xs, span, ulo, uhi, cout, cin, cnt)
+
+
+cdef struct _Direct:
+    # one direct-kernel call: the shapes, the blocks and the tap table (borrowed from a _TapTable)
+    Py_ssize_t M, cin, cout, L, s, strip, nblocks, span, per
+    bint x_ncw, y_ncw, interleave
+    Py_ssize_t cmin, maxt
+    Py_ssize_t* counts
+    Py_ssize_t* ks
+    Py_ssize_t* cs
+
+
+cdef _TapTable _direct_setup(_Direct* p, Py_ssize_t M, Py_ssize_t cin, Py_ssize_t cout,
+                             Py_ssize_t K, Py_ssize_t L, bint x_ncw, bint y_ncw, Py_ssize_t s,
+                             Py_ssize_t d, Py_ssize_t pad, Py_ssize_t strip):
+    """Fill ``p`` for a call; return the tap table it borrows (keep it alive while ``p`` is used).
+    ``p.per`` is the scratch one thread needs: the block's input copy, and with ``interleave``
+    the phases' strips after it."""
+    cdef _TapTable table = _TapTable(K, s, d, pad, cout * cin)
+    p.M, p.cin, p.cout, p.L, p.s, p.strip = M, cin, cout, L, s, strip
+    p.x_ncw, p.y_ncw = x_ncw, y_ncw
+    p.nblocks = (L + s * strip - 1) // (s * strip)
+    p.span = strip + table.cmax - table.cmin
+    p.interleave = cout == 1 and s > 1
+    p.per = max(cin * p.span, 1) + (s * strip if p.interleave else 0)
+    p.cmin, p.maxt, p.counts, p.ks, p.cs = table.cmin, table.maxt, table.counts, table.ks, table.cs
+    return table
+
+
+cdef inline void _direct_item(const _Direct* p, const floating* x, const floating* f, floating* y,
+                              floating* xs, Py_ssize_t item) noexcept nogil:
+    """Work item ``item`` (batch ``item // nblocks``, block ``item % nblocks``) of a call on the
+    whole ``x`` and ``y``, with ``xs`` the thread's ``p.per`` scratch elements."""
+    cdef Py_ssize_t n = item // p.nblocks
+    _direct_block(x + n * p.M * p.cin, p.x_ncw, p.M, p.cin, f, p.cout, y + n * p.L * p.cout,
+                  p.y_ncw, p.L, xs, xs + max(p.cin * p.span, 1) if p.interleave else NULL,
+                  p.span, p.cmin, p.counts, p.ks, p.cs, p.maxt, item % p.nblocks, p.s, p.strip)
 
 
 def transpose_direct(
@@ -304,51 +346,109 @@ def transpose_direct(
     on the shape only, so the bits do not depend on the thread count.
     """
     cdef Py_ssize_t N = x.shape[0]
-    cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
-    cdef Py_ssize_t cout = f.shape[1], K = f.shape[0]
     cdef Py_ssize_t L = y.shape[2] if y_ncw else y.shape[1]
-    cdef Py_ssize_t B = stride * strip
-    cdef Py_ssize_t nblocks = (L + B - 1) // B
-    cdef Py_ssize_t item, span
-    cdef _TapTable table
+    cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
+    cdef Py_ssize_t M = x.shape[2] if x_ncw else x.shape[1]
+    cdef Py_ssize_t item, items, start = 0, stop, chunk
+    cdef _Direct p
     cdef floating* scratch
     if N == 0 or L == 0:
         return
-    table = _TapTable(K, stride, dilation, pad_before, cout * cin)
-    span = strip + table.cmax - table.cmin
-    cdef Py_ssize_t per = max(cin * span, 1)
-    cdef bint interleave = cout == 1 and stride > 1
-    if interleave:
-        per = per + stride * strip
-    scratch = <floating*> malloc(num_threads * per * sizeof(floating))
+    table = _direct_setup(&p, M, cin, f.shape[1], f.shape[0], L, x_ncw, y_ncw, stride, dilation,
+                          pad_before, strip)
+    scratch = <floating*> malloc(num_threads * p.per * sizeof(floating))
     if scratch == NULL:
-        raise MemoryError(f"conv1dt: no memory for {num_threads} x {per} scratch elements")
-    cdef Py_ssize_t items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[2 if x_ncw else 1] * K * cin * cout,
-                                         num_threads)
+        raise MemoryError(f"conv1dt: no memory for {num_threads} x {p.per} scratch elements")
+    items = N * p.nblocks
+    chunk = chunk_items(items, <double> N * M * f.shape[0] * cin * p.cout, num_threads)
     try:
         while start < items:
             stop = min(items, start + chunk)
             if num_threads == 1:  # no parallel region: small calls pay nothing for threads
                 with nogil:
                     for item in range(start, stop):
-                        _direct_block(x, x_ncw, f, y, y_ncw, scratch,
-                                      scratch + max(cin * span, 1) if interleave else NULL, span,
-                                      table.cmin, table.counts,
-                                      table.ks, table.cs, table.maxt, item // nblocks, item % nblocks,
-                                      stride, strip)
+                        _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0], scratch, item)
             else:
                 with nogil, parallel(num_threads=num_threads):
                     for item in prange(start, stop, schedule="static"):
-                        _direct_block(x, x_ncw, f, y, y_ncw, scratch + threadid() * per,
-                                      scratch + threadid() * per + max(cin * span, 1)
-                                      if interleave else NULL, span,
-                                      table.cmin, table.counts, table.ks, table.cs, table.maxt,
-                                      item // nblocks, item % nblocks, stride, strip)
+                        _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0],
+                                     scratch + threadid() * p.per, item)
             start = stop
             PyErr_CheckSignals()
     finally:
         free(scratch)
+
+
+cdef int _small_direct(const _Direct* p, Py_ssize_t items, const floating* x, const floating* f,
+                       floating* y) except -1:
+    """All ``items`` of a small direct call on the calling thread, the scratch on the stack."""
+    cdef floating stack[SMALL_SCRATCH]
+    cdef floating* xs = stack
+    cdef Py_ssize_t item
+    if p.per > SMALL_SCRATCH:
+        xs = <floating*> malloc(p.per * sizeof(floating))
+        if xs == NULL:
+            raise MemoryError(f"conv1dt: no memory for {p.per} scratch elements")
+    with nogil:
+        for item in range(items):
+            _direct_item(p, x, f, y, xs, item)
+    if xs != stack:
+        free(xs)
+    return 0
+
+
+cdef class _SmallDirect:
+    """A planned small conv1d_transpose on the direct kernel, on the calling thread.
+
+    The tap table is built once, with the plan, and a call takes the operands' data pointers as
+    they are (no memoryviews): a tiny call costs about a microsecond less. Called with ``x`` and
+    ``f`` of the planned shapes and dtype, it returns a new output (operands that are not
+    C-contiguous, aligned and in native byte order are copied first); operands of another shape
+    or dtype raise ValueError.
+    """
+    cdef _Direct p
+    cdef _TapTable table
+    cdef Py_ssize_t items
+    cdef int typenum
+    cdef object dtype
+    cdef cnp.npy_intp dims[9]        # x's, f's and y's shapes
+
+    def __cinit__(self, xshape, fshape, yshape, dtype, bint ncw, Py_ssize_t stride,
+                  Py_ssize_t dilation, Py_ssize_t pad_before, Py_ssize_t strip):
+        cdef int j
+        for j in range(3):
+            self.dims[j], self.dims[3 + j], self.dims[6 + j] = xshape[j], fshape[j], yshape[j]
+        self.dtype = np.dtype(dtype)
+        self.typenum = self.dtype.num
+        if self.typenum != cnp.NPY_FLOAT and self.typenum != cnp.NPY_DOUBLE:
+            raise TypeError(f"conv1dt: the direct kernel takes float32 or float64, not {dtype}")
+        self.table = _direct_setup(&self.p, xshape[2] if ncw else xshape[1],
+                                   xshape[1] if ncw else xshape[2], fshape[1], fshape[0],
+                                   yshape[2] if ncw else yshape[1], ncw, ncw, stride, dilation,
+                                   pad_before, strip)
+        self.items = xshape[0] * self.p.nblocks
+
+    def __call__(self, cnp.ndarray x not None, cnp.ndarray f not None):
+        cdef int j
+        if x.ndim != 3 or f.ndim != 3:
+            raise ValueError("conv1dt: operands of another rank than the plan's")
+        for j in range(3):
+            if x.shape[j] != self.dims[j] or f.shape[j] != self.dims[3 + j]:
+                raise ValueError("conv1dt: operands of other shapes than the plan's")
+        if cnp.PyArray_TYPE(x) != self.typenum or cnp.PyArray_TYPE(f) != self.typenum:
+            raise ValueError("conv1dt: operands of another dtype than the plan's")
+        if not cnp.PyArray_ISCARRAY_RO(x):    # unaligned, byte-swapped or strided: a copy
+            x = np.require(x, self.dtype, "CA")
+        if not cnp.PyArray_ISCARRAY_RO(f):
+            f = np.require(f, self.dtype, "CA")
+        y = cnp.PyArray_EMPTY(3, self.dims + 6, self.typenum, 0)
+        if self.typenum == cnp.NPY_FLOAT:
+            _small_direct(&self.p, self.items, <float*> cnp.PyArray_DATA(x),
+                          <float*> cnp.PyArray_DATA(f), <float*> cnp.PyArray_DATA(y))
+        else:
+            _small_direct(&self.p, self.items, <double*> cnp.PyArray_DATA(x),
+                          <double*> cnp.PyArray_DATA(f), <double*> cnp.PyArray_DATA(y))
+        return y
 
 
 def transpose_blas(

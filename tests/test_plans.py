@@ -10,7 +10,8 @@ import pytest
 
 import conv1dt
 from conv1dt import _ops
-from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry
+from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
+from conv1dt._layout import parse_padding
 from conftest import (
     accepted_widths,
     assert_family_matches,
@@ -287,3 +288,73 @@ def test_a_shape_that_does_not_hash_is_computed_unplanned():
         np.testing.assert_array_equal(
             conv1dt.conv1d_transpose(dy, np.ones((3, 3, 4)), memoryview(np.array([2, 10, 3])), 2),
             conv1dt.conv1d_transpose(dy, np.ones((3, 3, 4)), [2, 10, 3], 2))
+
+
+SMALL = [  # (N, M, Cin, Cout, K, s, d, padding, data_format): small calls, planned on _SmallDirect
+    (1, 16, 1, 1, 3, 2, 1, "SAME", "NWC"),          # tiny; one output channel, stride 2: interleaved
+    (3, 9, 2, 3, 4, 3, 2, "VALID", "NCW"),
+    (2, 11, 3, 1, 5, 1, 1, "SAME", "NCW"),
+    (1, 5, 4, 2, 9, 4, 3, "SAME", "NWC"),           # taps beyond the signal at both ends
+    (1, 12, 16, 2, 3, 1, 1, "SAME", "NWC"),         # 16 channels: the scratch is malloc'ed
+    (2, 7, 1, 4, 2, 5, 1, "VALID", "NCW"),          # stride above the taps: phases without a tap
+]
+
+
+@pytest.mark.parametrize("case", SMALL, ids=[str(c) for c in SMALL])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_calls_are_planned_on_the_pointer_kernel(case, dtype):
+    """A small call's plan is a ``_SmallDirect`` (tap table built once, operands by pointer): its
+    calls match the float64 reference and give the bits of ``transpose_direct`` (memoryviews)."""
+    from conv1dt import _dispatch, _kernels
+    n, m, cin, cout, k, s, d, padding, data_format = case
+    rng = np.random.default_rng(m * k + cin)
+    width = accepted_widths(m, k, s, d, padding)[-1]
+    shape = [n, width, cout] if data_format == "NWC" else [n, cout, width]
+    for trial in range(3):
+        x, f = random_operands(rng, n, m, cin, cout, k, dtype, data_format)
+        y = conv1dt.conv1d_transpose(x, f, shape, s, padding, data_format, dilations=d)
+        (plan,) = _ops._PLANS.values()
+        assert isinstance(plan, _kernels._SmallDirect)
+        y64, bound = oracle(x, f, shape, s, d, padding, data_format)
+        assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype, f"trial {trial}")
+        want = np.empty_like(y)
+        g = transpose_geometry(x.shape, f.shape, tuple(shape), s, d,
+                               parse_padding(padding, data_format), data_format, 1)
+        ncw = data_format == "NCW"
+        _kernels.transpose_direct(x, ncw, f, want, ncw, s, d, g.pad_before,
+                                  _dispatch._strip(s, cout), 1)
+        np.testing.assert_array_equal(y, want)
+
+
+def test_a_small_plan_refuses_operands_it_was_not_made_for():
+    """The plan reads raw pointers: operands of another shape or dtype are refused, never read;
+    strided, byte-swapped and unaligned ones are copied and computed right."""
+    from conv1dt import _kernels
+    rng = np.random.default_rng(4)
+    x, f = random_operands(rng, 1, 16, 1, 1, 3, np.float64)
+    want = conv1dt.conv1d_transpose(x, f, [1, 32, 1], 2)
+    (plan,) = _ops._PLANS.values()
+    y64, bound = oracle(x, f, [1, 32, 1], 2)
+    assert_matches(want, y64, bound, terms_per_output(f.shape, 2, 1), np.float64)
+    for bad in (np.ones((1, 17, 1)), np.ones((16, 1)), x.astype(np.float32)):
+        with pytest.raises(ValueError, match="plan's"):
+            plan(bad, f)
+    for bad in (np.ones((4, 1, 1)), f.astype(np.float32)):
+        with pytest.raises(ValueError, match="plan's"):
+            plan(x, bad)
+    with pytest.raises(TypeError):
+        plan(x.tolist(), f)
+
+    def unaligned(a):
+        raw = np.zeros(a.nbytes + 1, np.uint8)
+        u = np.frombuffer(raw.data, a.dtype, a.size, offset=1).reshape(a.shape)
+        u[...] = a
+        assert not u.flags.aligned
+        return u
+
+    for xv, fv in [(np.repeat(x, 2, axis=1)[:, ::2], f), (x.astype(">f8"), f.astype(">f8")),
+                   (unaligned(x), unaligned(f))]:
+        np.testing.assert_array_equal(plan(xv, fv), want)
+        np.testing.assert_array_equal(conv1dt.conv1d_transpose(xv, fv, [1, 32, 1], 2), want)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _kernels._SmallDirect((1, 16, 1), (3, 1, 1), (1, 32, 1), np.float16, False, 2, 1, 0, 64)

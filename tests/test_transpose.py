@@ -128,7 +128,8 @@ def test_the_compiled_kernels_run(monkeypatch):
         def __getitem__(self, dtype):  # a fused kernel's specialisation
             return self
 
-    for name in ("transpose_direct", "transpose_blas", "transpose_phase", "transpose_col2im", "transpose_tiled"):
+    for name in ("transpose_direct", "_SmallDirect", "transpose_blas", "transpose_phase", "transpose_col2im",
+                 "transpose_tiled"):
         monkeypatch.setattr(_kernels, name, Broken())
     monkeypatch.setattr(_ops, "_PLANS", {})   # plans made before hold the real kernels
     with pytest.raises(RuntimeError, match="kernel called"):
