@@ -143,6 +143,9 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_2x4m, CONV1DT_F32_OPS, 2, 4, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_8x2m, CONV1DT_F32_OPS, 8, 2, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_4x2m, CONV1DT_F32_OPS, 4, 2, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_2x2m, CONV1DT_F32_OPS, 2, 2, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_1x4, CONV1DT_F32_OPS, 1, 4, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_4x4, CONV1DT_F32_OPS, 4, 4, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f32_2x4, CONV1DT_F32_OPS, 2, 4, 0)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_6x4, CONV1DT_F64_OPS, 6, 4, 0)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_12x2, CONV1DT_F64_OPS, 12, 2, 0)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_6x4m, CONV1DT_F64_OPS, 6, 4, 1)
@@ -154,6 +157,9 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_2x4m, CONV1DT_F64_OPS, 2, 4, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_8x2m, CONV1DT_F64_OPS, 8, 2, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_4x2m, CONV1DT_F64_OPS, 4, 2, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_2x2m, CONV1DT_F64_OPS, 2, 2, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_1x4, CONV1DT_F64_OPS, 1, 4, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_4x4, CONV1DT_F64_OPS, 4, 4, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile_f64_2x4, CONV1DT_F64_OPS, 2, 4, 0)
 
 /* AVX2 (16 ymm registers): panels of 2 vectors (16 float32 or 8 float64 channels), tiles of 6 x 2
  * and 12 x 1 (12 accumulators), leftovers of 4, 2, 1 x 2 and 8, 4, 2, 1 x 1. Masked loads and
@@ -192,6 +198,9 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile2_f32_2x2m, CONV1DT_F32_OPS2, 2, 2, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f32_8x1m, CONV1DT_F32_OPS2, 8, 1, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f32_4x1m, CONV1DT_F32_OPS2, 4, 1, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f32_2x1m, CONV1DT_F32_OPS2, 2, 1, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile2_f32_1x2, CONV1DT_F32_OPS2, 1, 2, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile2_f32_4x2, CONV1DT_F32_OPS2, 4, 2, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile2_f32_2x2, CONV1DT_F32_OPS2, 2, 2, 0)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_6x2, CONV1DT_F64_OPS2, 6, 2, 0)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_12x1, CONV1DT_F64_OPS2, 12, 1, 0)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_6x2m, CONV1DT_F64_OPS2, 6, 2, 1)
@@ -203,6 +212,9 @@ CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_2x2m, CONV1DT_F64_OPS2, 2, 2, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_8x1m, CONV1DT_F64_OPS2, 8, 1, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_4x1m, CONV1DT_F64_OPS2, 4, 1, 1)
 CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_2x1m, CONV1DT_F64_OPS2, 2, 1, 1)
+CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_1x2, CONV1DT_F64_OPS2, 1, 2, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_4x2, CONV1DT_F64_OPS2, 4, 2, 0)
+CONV1DT_TILE_KERNEL_(conv1dt_tile2_f64_2x2, CONV1DT_F64_OPS2, 2, 2, 0)
 
 /* The lanes of a vector that hold one of the first `lanes` channels of a panel's vector */
 CONV1DT_AVX512 static inline __mmask16 conv1dt_mask16(ptrdiff_t lanes)
@@ -240,7 +252,7 @@ CONV1DT_AVX2 static inline __m256i conv1dt_mask_pd4(ptrdiff_t lanes)
  * Cout: a panel read with the row stride Cout would use a fraction of the L1 cache's sets when
  * Cout is a multiple of 256); the phase's taps read input rows q + c0 + t*dc. */
 #define CONV1DT_PHASE_TILED(NAME, TGT, T, VL, PV, MASK, MKMASK, K64, K32, K64M, K32M, K1W, K1N, R4W, \
-                            R2W, R8N, R4N, R2N)                                                    \
+                            R2W, R8N, R4N, R2N, K1F, R4F, R2F)                                     \
     TGT static void NAME(                                                                          \
         T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdiff_t ldx, ptrdiff_t M,             \
         ptrdiff_t cin, const T *restrict w, ptrdiff_t ntaps, ptrdiff_t c0, ptrdiff_t dc,           \
@@ -294,7 +306,10 @@ CONV1DT_AVX2 static inline __m256i conv1dt_mask_pd4(ptrdiff_t lanes)
                                 T *yq = y + (p - q0) * ldy + co;                                   \
                                 const T *xq = x + (p + c0) * ldx;                                  \
                                 const ptrdiff_t rest = hi - p;                                     \
-                                if (nv > (PV) / 2) {                                               \
+                                if (nv > (PV) / 2 && full) {                                       \
+                                    CONV1DT_STEP(R4F, 4) else CONV1DT_STEP(R2F, 2)                 \
+                                    else CONV1DT_STEP(K1F, 1)                                      \
+                                } else if (nv > (PV) / 2) {                                        \
                                     CONV1DT_STEP(R4W, 4) else CONV1DT_STEP(R2W, 2)                 \
                                     else CONV1DT_STEP(K1W, 1)                                      \
                                 } else {                                                           \
@@ -317,7 +332,9 @@ CONV1DT_AVX2 static inline __m256i conv1dt_mask_pd4(ptrdiff_t lanes)
                 T *yq = y + (q - q0) * ldy + co;                                                   \
                 const T *xq = x + (first + tlo * dc) * ldx;   /* tap tlo's row */                  \
                 const T *wq = wp + tlo * wstep;                                                    \
-                if (nv > (PV) / 2)                                                                 \
+                if (nv > (PV) / 2 && full)                                                         \
+                    CONV1DT_CALL(K1F, yq, xq, wq, 0, thi - tlo, 0, cin, 0);                        \
+                else if (nv > (PV) / 2)                                                            \
                     CONV1DT_CALL(K1W, yq, xq, wq, 0, thi - tlo, 0, cin, 0);                        \
                 else                                                                               \
                     CONV1DT_CALL(K1N, yq, xq, wq, 0, thi - tlo, 0, cin, 0);                        \
@@ -330,24 +347,28 @@ CONV1DT_PHASE_TILED(conv1dt_phase512_f32, CONV1DT_AVX512, float, 16, 4, __mmask1
                     conv1dt_tile_f32_12x2, conv1dt_tile_f32_6x4m, conv1dt_tile_f32_12x2m,
                     conv1dt_tile_f32_1x4m, conv1dt_tile_f32_1x2m, conv1dt_tile_f32_4x4m,
                     conv1dt_tile_f32_2x4m, conv1dt_tile_f32_8x2m, conv1dt_tile_f32_4x2m,
-                    conv1dt_tile_f32_2x2m)
+                    conv1dt_tile_f32_2x2m, conv1dt_tile_f32_1x4, conv1dt_tile_f32_4x4,
+                    conv1dt_tile_f32_2x4)
 CONV1DT_PHASE_TILED(conv1dt_phase512_f64, CONV1DT_AVX512, double, 8, 4, __mmask8, conv1dt_mask8,
                     conv1dt_tile_f64_6x4,
                     conv1dt_tile_f64_12x2, conv1dt_tile_f64_6x4m, conv1dt_tile_f64_12x2m,
                     conv1dt_tile_f64_1x4m, conv1dt_tile_f64_1x2m, conv1dt_tile_f64_4x4m,
                     conv1dt_tile_f64_2x4m, conv1dt_tile_f64_8x2m, conv1dt_tile_f64_4x2m,
-                    conv1dt_tile_f64_2x2m)
+                    conv1dt_tile_f64_2x2m, conv1dt_tile_f64_1x4, conv1dt_tile_f64_4x4,
+                    conv1dt_tile_f64_2x4)
 
 CONV1DT_PHASE_TILED(conv1dt_phase2_f32, CONV1DT_AVX2, float, 8, 2, __m256i, conv1dt_mask_ps8,
                     conv1dt_tile2_f32_6x2, conv1dt_tile2_f32_12x1, conv1dt_tile2_f32_6x2m,
                     conv1dt_tile2_f32_12x1m, conv1dt_tile2_f32_1x2m, conv1dt_tile2_f32_1x1m,
                     conv1dt_tile2_f32_4x2m, conv1dt_tile2_f32_2x2m, conv1dt_tile2_f32_8x1m,
-                    conv1dt_tile2_f32_4x1m, conv1dt_tile2_f32_2x1m)
+                    conv1dt_tile2_f32_4x1m, conv1dt_tile2_f32_2x1m, conv1dt_tile2_f32_1x2,
+                    conv1dt_tile2_f32_4x2, conv1dt_tile2_f32_2x2)
 CONV1DT_PHASE_TILED(conv1dt_phase2_f64, CONV1DT_AVX2, double, 4, 2, __m256i, conv1dt_mask_pd4,
                     conv1dt_tile2_f64_6x2, conv1dt_tile2_f64_12x1, conv1dt_tile2_f64_6x2m,
                     conv1dt_tile2_f64_12x1m, conv1dt_tile2_f64_1x2m, conv1dt_tile2_f64_1x1m,
                     conv1dt_tile2_f64_4x2m, conv1dt_tile2_f64_2x2m, conv1dt_tile2_f64_8x1m,
-                    conv1dt_tile2_f64_4x1m, conv1dt_tile2_f64_2x1m)
+                    conv1dt_tile2_f64_4x1m, conv1dt_tile2_f64_2x1m, conv1dt_tile2_f64_1x2,
+                    conv1dt_tile2_f64_4x2, conv1dt_tile2_f64_2x2)
 
 /* Filter layout: dst[ci][j] = src[(co0 + j) * ld + ci] for ci in ci0 .. ci1-1 and j < PV*VL,
  * zero where co0 + j >= cout (src is one tap's Cout rows of Cin, ld apart; dst rows PV*VL apart,
