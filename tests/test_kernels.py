@@ -118,6 +118,32 @@ def test_tiled_bits_do_not_depend_on_the_tiles(kernel, dtype):
     assert_matches(outs[0], y64, bound, terms_per_output(f.shape, 2), dtype, "tiled")
 
 
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k.startswith("tiled")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("s", [1, 3, 5])
+def test_tiled_with_a_filter_over_1_mib(kernel, dtype, s):
+    """Over 1 MiB of filter, the tiled kernel's items go phase by phase, and with at least two
+    phases per thread each thread lays out its phases' filter itself (1 thread: every stride; 2
+    threads: stride 5; 3 threads: none, the whole filter first). Every way gives the reference's
+    result with the same bits."""
+    rng = np.random.default_rng(s)
+    n, m, cin, cout, k = 2, 40, 200, 200, 8          # 200 channels: 3 whole panels and a masked one
+    x, f = random_operands(rng, n, m, cin, cout, k, dtype)
+    assert f.nbytes > 1 << 20
+    wide = accepted_widths(m, k, s, 1, "SAME")[-1]
+    g = geometry(x, f, [n, wide, cout], s, 1, "SAME", "NWC")
+    outs = []
+    for threads in (1, 2, 3):
+        y = np.empty((n, wide, cout), dtype)
+        with tiles(kernel):
+            _kernels.transpose_tiled(x, f, y, s, 1, g.pad_before, _dispatch._tiled_rows(g), threads)
+        outs.append(y)
+    for y in outs[1:]:
+        np.testing.assert_array_equal(y, outs[0])
+    y64, bound = oracle(x, f, [n, wide, cout], s, 1, "SAME", "NWC")
+    assert_matches(outs[0], y64, bound, terms_per_output(f.shape, s), dtype, f"{kernel} s={s}")
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(3)
