@@ -6,6 +6,9 @@ For every shape of the suite (and any given with ``--shape``), times conv1dt, th
 happens to be importable: TensorFlow, PyTorch and JAX (none is a dependency). Each peer's result is
 checked against conv1dt's before it is timed. Prints a table of median milliseconds, conv1dt's
 GFLOP/s and its speed-up over the fastest peer; ``--json`` and ``--plot`` save the figures.
+Each library is timed in several rounds, in turn with the others (``--rounds``, default 3), and
+its figure is the median of all its calls, so that the shared machine's bursts of load fall on
+every library alike.
 
 The thread count (``--threads``, default all cores) is set for every library at start-up, before
 any of them is imported, so one run measures one thread count.
@@ -177,58 +180,73 @@ def sample(y):
     return flat[np.random.default_rng(1).integers(0, flat.size, 200_000)]
 
 
-def measure(name, shape, dtype, threads, min_time):
-    """``(median ms, result sample)``, or ``(None, reason)``."""
-    fn, conv = make_runner(name, shape, dtype, threads)
-    if fn is None:
-        return None, conv
-    result = sample(conv(fn())) if conv is not None else None
-    return 1e3 * median_time(fn, min_time, 5), result
+def measure(name, shape, dtype, threads, min_time, min_repeat, runners):
+    """``(times in seconds, result sample)``, or ``(None, reason)``. ``runners`` keeps each
+    process's runners between the rounds of a shape (no second set-up, no second JIT)."""
+    key = (name, tuple(shape), dtype)
+    if key not in runners:
+        for old in [k for k in runners if k[1:] != key[1:]]:
+            del runners[old]              # one shape at a time: free the previous operands
+        fn, conv = make_runner(name, shape, dtype, threads)
+        if fn is None:
+            return None, conv
+        runners[key] = (fn, conv, sample(conv(fn())) if conv is not None else None)
+    fn, conv, result = runners[key]
+    return repeat_times(fn, min_time, min_repeat), result
 
 
-def _worker(conn, name, threads, min_time):
+def _worker(conn, name, threads, min_time, min_repeat):
     """A peer in a process of its own: frameworks that share a process can break each other
     (TensorFlow's and PyTorch's oneDNN builds do), and none should slow another down."""
+    runners = {}
     while True:
         job = conn.recv()
         if job is None:
             return
         shape, dtype = job
         try:
-            conn.send(measure(name, shape, dtype, threads, min_time))
+            conn.send(measure(name, shape, dtype, threads, min_time, min_repeat, runners))
         except Exception as exc:
             conn.send((None, f"{type(exc).__name__}: {str(exc)[:60]}"))
 
 
-def median_time(fn, min_time, min_repeat, max_repeat=200):
-    fn()  # warm-up (first-call set-up, JIT)
+def repeat_times(fn, min_time, min_repeat, max_repeat=200):
+    """The times of repeated calls of ``fn`` after a warm-up call (first-call set-up, JIT): at
+    least ``min_repeat`` of them, and more up to ``min_time`` seconds."""
+    fn()
     times = []
     start = time.perf_counter()
     while len(times) < min_repeat or (time.perf_counter() - start < min_time and len(times) < max_repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
 
 
-def run(shapes, dtypes, peers, threads, min_time, progress, settle=0.5):
+def run(shapes, dtypes, peers, threads, min_time, progress, settle=0.5, rounds=3):
     """Time every shape: conv1dt, NumPy and the GEMM bound here, each framework in its own process,
-    one shape at a time so that all figures of a row are taken side by side."""
+    one shape at a time so that all figures of a row are taken side by side. Each library is
+    timed in ``rounds`` turns, in turn with the others (conv1dt, NumPy, GEMM, TF, PyTorch, JAX,
+    conv1dt, ...), and its figure is the median of all its calls: a burst of load on the
+    machine then falls on every library alike, rather than on whichever was being timed."""
     import importlib.util
     import multiprocessing as mp
 
     import numpy as np
 
+    min_repeat = -(-5 // rounds)          # at least 5 calls in all
     ctx = mp.get_context("spawn")
     workers = {}
     for name in ("tf", "torch", "jax"):
         module = {"tf": "tensorflow"}.get(name, name)
         if name in peers and importlib.util.find_spec(module) is not None:
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(there, name, threads, min_time), daemon=True)
+            proc = ctx.Process(target=_worker, args=(there, name, threads, min_time, min_repeat),
+                               daemon=True)
             proc.start()
             workers[name] = (proc, here)
     local = ["conv1dt"] + (["numpy", "gemm"] if "numpy" in peers else [])
+    runners = {}
     rows = []
     total = len(shapes) * len(dtypes)
     try:
@@ -236,21 +254,29 @@ def run(shapes, dtypes, peers, threads, min_time, progress, settle=0.5):
             for shape in shapes:
                 progress(f"[{len(rows) + 1}/{total}] {dtype} {shape}")
                 row = {"shape": list(shape), "dtype": dtype, "threads": threads, "gflop": flops(shape) / 1e9,
-                       "ms": {}, "error": {}, "skipped": {}}
-                results = {}
-                # Before each timing, let the previous library's threads go idle: OpenMP and
-                # Eigen pools spin for up to a few hundred ms after work, stealing the cores.
-                for name in local:
-                    time.sleep(settle)
-                    row["ms"][name], results[name] = measure(name, shape, dtype, threads, min_time)
-                for name, (proc, conn) in workers.items():
-                    time.sleep(settle)
-                    conn.send((shape, dtype))
-                    ms, res = conn.recv()
-                    if ms is None:
-                        row["skipped"][name] = res
-                    else:
-                        row["ms"][name], results[name] = ms, res
+                       "ms": {}, "error": {}, "skipped": {}, "rounds": rounds}
+                results, times = {}, {}
+                for _ in range(rounds):
+                    for name in local + list(workers):
+                        if name in row["skipped"]:
+                            continue
+                        # Before each timing, let the previous library's threads go idle: OpenMP
+                        # and Eigen pools spin for up to a few hundred ms after work.
+                        time.sleep(settle)
+                        if name in workers:
+                            workers[name][1].send((shape, dtype))
+                            got, res = workers[name][1].recv()
+                        else:
+                            got, res = measure(name, shape, dtype, threads, min_time, min_repeat,
+                                               runners)
+                        if got is None:
+                            row["skipped"][name] = res
+                        else:
+                            times.setdefault(name, []).extend(got)
+                            results[name] = res
+                for name, ts in times.items():
+                    if name not in row["skipped"]:
+                        row["ms"][name] = 1e3 * statistics.median(ts)
                 ours = results["conv1dt"]
                 scale = float(np.max(np.abs(ours))) if ours.size else 1.0
                 for name, res in results.items():
@@ -342,7 +368,11 @@ def main(argv=None):
     parser.add_argument("--dtype", nargs="+", default=["float32"], choices=["float32", "float64"])
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS)
-    parser.add_argument("--min-time", type=float, default=0.3, help="seconds of repeats per timing")
+    parser.add_argument("--min-time", type=float, default=0.3,
+                        help="seconds of repeats per timing (per round)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="turns per library and shape, taken in turn with the other libraries; "
+                             "the figure is the median of all the calls")
     parser.add_argument("--settle", type=float, default=0.5,
                         help="seconds of idle before each timing, so no library's spinning threads "
                              "are still busy on the cores")
@@ -350,6 +380,8 @@ def main(argv=None):
     parser.add_argument("--csv", help="write the table as CSV to this file")
     parser.add_argument("--plot", help="write a bar chart (needs matplotlib) to this PNG file")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     set_thread_env(args.threads)
     import conv1dt
@@ -367,7 +399,7 @@ def main(argv=None):
     conv1dt.set_num_threads(args.threads)
     shapes = list(args.shape) if args.only else SUITE + (EXTRA if args.extra else []) + list(args.shape)
     rows = run(shapes, args.dtype, set(args.peers), args.threads, args.min_time,
-               lambda msg: print(msg, file=sys.stderr, flush=True), args.settle)
+               lambda msg: print(msg, file=sys.stderr, flush=True), args.settle, args.rounds)
     print(f"conv1dt {conv1dt.__version__}, {args.threads} thread(s), median ms; "
           f"GEMM = one BLAS GEMM of equal FLOPs (a bound, not a peer)")
     print(format_table(rows))

@@ -23,3 +23,33 @@ def test_bench_runs_and_checks_agreement(tmp_path, capsys):
 
 def test_parse_shape():
     assert bench.parse_shape("4,256,512,256,16,8,1,same") == (4, 256, 512, 256, 16, 8, 1, "SAME")
+
+
+def test_rounds_take_turns_and_pool_the_calls(monkeypatch):
+    """With ``rounds``, each library is timed that many times in turn with the others, and its
+    figure is the median of all its calls."""
+    order, calls = [], {}
+
+    def fake_measure(name, shape, dtype, threads, min_time, min_repeat, runners):
+        import numpy as np
+
+        order.append(name)
+        calls[name] = calls.get(name, 0) + 1
+        # conv1dt's calls take 1, 2, 3 ms in rounds 1, 2, 3 (median 2); NumPy's and GEMM's 4 ms
+        t = calls[name] * 1e-3 if name == "conv1dt" else 4e-3
+        return [t] * min_repeat, np.ones(3)
+
+    monkeypatch.setattr(bench, "measure", fake_measure)
+    rows = bench.run([(1, 8, 1, 1, 3, 2, 1, "SAME")], ["float32"], {"numpy"}, 1, 0, lambda m: None,
+                     settle=0, rounds=3)
+    assert order == ["conv1dt", "numpy", "gemm"] * 3
+    assert rows[0]["rounds"] == 3
+    assert rows[0]["ms"]["conv1dt"] == 2.0 and rows[0]["ms"]["numpy"] == 4.0
+    assert rows[0]["speedup"] == 2.0
+
+
+def test_rounds_must_be_positive():
+    import pytest
+
+    with pytest.raises(SystemExit):
+        bench.main(["--rounds", "0", "--only", "--shape", "1,8,1,1,3,2,1,SAME", "--peers", "numpy"])
