@@ -103,7 +103,10 @@ static inline void conv1dt_store4_double(double *restrict yo, ptrdiff_t ysj, con
                 for (int c = 0; c < NC; ++c)                                                 \
                     for (int t = 0; t < CHN; ++t)                                            \
                         dot[c][t] = 0;                                                       \
-            for (ptrdiff_t ci = 0; ci < cin; ++ci) {                                         \
+            /* with DOT the last input channel's product goes into the dot product and the  \
+             * dot product into the output in one statement (the same two roundings): the   \
+             * dot product then never leaves the registers */                               \
+            for (ptrdiff_t ci = 0; ci < cin - (DOT); ++ci) {                                 \
                 const T *restrict xr = xk + ci * ldx;                                        \
                 for (int c = 0; c < NC; ++c) {                                               \
                     const T wv = wk[c * cin + ci];                                           \
@@ -115,10 +118,14 @@ static inline void conv1dt_store4_double(double *restrict yo, ptrdiff_t ysj, con
                     }                                                                        \
                 }                                                                            \
             }                                                                                \
-            if (DOT)                                                                         \
-                for (int c = 0; c < NC; ++c)                                                 \
+            if (DOT) {                                                                       \
+                const T *restrict xr = xk + (cin - 1) * ldx;                                 \
+                for (int c = 0; c < NC; ++c) {                                               \
+                    const T wv = wk[c * cin + cin - 1];                                      \
                     for (ptrdiff_t t = 0; t < (M); ++t)                                      \
-                        acc[c][t] += dot[c][t];                                              \
+                        acc[c][t] += dot[c][t] + wv * xr[t];                                 \
+                }                                                                            \
+            }                                                                                \
         }                                                                                    \
         CONV1DT_STORE_TILE(T, NC, (M));                                                      \
     } while (0)

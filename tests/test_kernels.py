@@ -144,6 +144,45 @@ def test_tiled_with_a_filter_over_1_mib(kernel, dtype, s):
     assert_matches(outs[0], y64, bound, terms_per_output(f.shape, s), dtype, f"{kernel} s={s}")
 
 
+def tf_rounding(x, f, wide, s, d, pad):
+    """conv1d_transpose in float64 in TensorFlow's CPU order and rounding, elementwise in NumPy
+    (each product and each sum rounded on its own): per tap, in increasing input position, the
+    dot product over the input channels in order, then its addition to the output."""
+    n, m, cin = x.shape
+    k_, cout, _ = f.shape
+    acc = np.zeros((n, wide, cout))
+    o = np.arange(wide)
+    for k in range(k_ - 1, -1, -1):
+        num = o + pad - k * d
+        i = num // s
+        valid = ((num % s == 0) & (i >= 0) & (i < m))[None, :, None]
+        xi = x[:, np.clip(i, 0, m - 1), :]
+        dot = np.zeros((n, wide, cout))
+        for ci in range(cin):
+            dot = dot + xi[:, :, ci:ci + 1] * f[k, :, ci][None, None, :]
+        acc = np.where(valid, acc + dot, acc)
+    return acc
+
+
+@pytest.mark.parametrize("case", [(2, 300, 3, 5, 7, 3, 2, "SAME"), (1, 200, 4, 4, 8, 2, 1, "SAME"),
+                                  (2, 150, 2, 6, 5, 1, 1, "VALID"), (1, 90, 1, 3, 6, 4, 1, "SAME")],
+                         ids=str)
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_direct_float64_rounds_as_tensorflow(case, data_format):
+    """The direct kernel's float64 results are TensorFlow's bit for bit (docs: "How conv1dt
+    computes it"): the same products and sums in the same order, with no fused multiply-add."""
+    n, m, cin, cout, k, s, d, padding = case
+    rng = np.random.default_rng(m)
+    x, f = random_operands(rng, n, m, cin, cout, k, np.float64, data_format)
+    wide = accepted_widths(m, k, s, d, padding)[-1]
+    shape = [n, wide, cout] if data_format == "NWC" else [n, cout, wide]
+    g = geometry(x, f, shape, s, d, padding, data_format)
+    want = tf_rounding(np.asarray(x) if data_format == "NWC" else x.transpose(0, 2, 1), f, wide, s,
+                       d, g.pad_before)
+    y = run("direct", x, f, shape, s, d, padding, data_format)
+    np.testing.assert_array_equal(y if data_format == "NWC" else y.transpose(0, 2, 1), want)
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(3)
