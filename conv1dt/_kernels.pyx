@@ -416,6 +416,16 @@ cdef class _SmallDirect:
     def __cinit__(self, xshape, fshape, yshape, dtype, bint ncw, Py_ssize_t stride,
                   Py_ssize_t dilation, Py_ssize_t pad_before, Py_ssize_t strip):
         cdef int j
+        if len(xshape) != 3 or len(fshape) != 3 or len(yshape) != 3:
+            raise ValueError("conv1dt: a small plan takes three 3-d shapes")
+        cdef Py_ssize_t cin = xshape[1] if ncw else xshape[2]
+        cdef Py_ssize_t ych = yshape[1] if ncw else yshape[2]
+        if (yshape[0] != xshape[0] or fshape[2] != cin or fshape[1] != ych or min(xshape) < 0
+                or min(fshape) < 0 or min(yshape) < 0):
+            raise ValueError(f"conv1dt: shapes {tuple(xshape)}, {tuple(fshape)} and "
+                             f"{tuple(yshape)} do not make one conv1d_transpose")
+        if stride < 1 or dilation < 1 or strip < 1:
+            raise ValueError("conv1dt: stride, dilation and strip must be positive")
         for j in range(3):
             self.dims[j], self.dims[3 + j], self.dims[6 + j] = xshape[j], fshape[j], yshape[j]
         self.dtype = np.dtype(dtype)

@@ -269,14 +269,15 @@ def run(shapes, dtypes, peers, threads, min_time, progress, settle=0.5, rounds=3
                         else:
                             got, res = measure(name, shape, dtype, threads, min_time, min_repeat,
                                                runners)
-                        if got is None:
+                        if got is None:   # refused, or failed in a later round: no figure
                             row["skipped"][name] = res
+                            times.pop(name, None)
+                            results.pop(name, None)
                         else:
                             times.setdefault(name, []).extend(got)
                             results[name] = res
                 for name, ts in times.items():
-                    if name not in row["skipped"]:
-                        row["ms"][name] = 1e3 * statistics.median(ts)
+                    row["ms"][name] = 1e3 * statistics.median(ts)
                 ours = results["conv1dt"]
                 scale = float(np.max(np.abs(ours))) if ours.size else 1.0
                 for name, res in results.items():

@@ -48,6 +48,28 @@ def test_rounds_take_turns_and_pool_the_calls(monkeypatch):
     assert rows[0]["speedup"] == 2.0
 
 
+def test_a_peer_that_fails_in_a_later_round_is_skipped_whole(monkeypatch):
+    """A library that fails in round 2 has no figure and no error entry for the row, only the
+    reason it was skipped."""
+    calls = {}
+
+    def fake_measure(name, shape, dtype, threads, min_time, min_repeat, runners):
+        import numpy as np
+
+        calls[name] = calls.get(name, 0) + 1
+        if name == "numpy" and calls[name] == 2:
+            return None, "MemoryError: boom"
+        return [1e-3] * min_repeat, np.ones(3) * (5 if name == "numpy" else 1)
+
+    monkeypatch.setattr(bench, "measure", fake_measure)
+    (row,) = bench.run([(1, 8, 1, 1, 3, 2, 1, "SAME")], ["float32"], {"numpy"}, 1, 0,
+                       lambda m: None, settle=0, rounds=3)
+    assert calls["numpy"] == 2 and calls["gemm"] == 3
+    assert "numpy" not in row["ms"] and "numpy" not in row["error"]
+    assert row["skipped"] == {"numpy": "MemoryError: boom"}
+    assert "WARNING" not in bench.format_table([row])
+
+
 def test_rounds_must_be_positive():
     import pytest
 

@@ -358,3 +358,15 @@ def test_a_small_plan_refuses_operands_it_was_not_made_for():
         np.testing.assert_array_equal(conv1dt.conv1d_transpose(xv, fv, [1, 32, 1], 2), want)
     with pytest.raises(TypeError, match="float32 or float64"):
         _kernels._SmallDirect((1, 16, 1), (3, 1, 1), (1, 32, 1), np.float16, False, 2, 1, 0, 64)
+    # the plan's own shapes must make one call: it writes where they say
+    for xs, fs, ys, ncw in [((1, 16, 1), (3, 4, 1), (1, 32, 1), False),     # Cout 4 vs 1
+                            ((1, 16, 2), (3, 1, 1), (1, 32, 1), False),     # Cin 2 vs 1
+                            ((2, 16, 1), (3, 1, 1), (1, 32, 1), False),     # batch 2 vs 1
+                            ((1, 1, 16), (3, 2, 1), (1, 32, 2), True),      # NCW: y's channels
+                            ((1, 16, 1), (3, 1), (1, 32, 1), False)]:
+        with pytest.raises(ValueError, match="shapes"):
+            _kernels._SmallDirect(xs, fs, ys, np.float64, ncw, 2, 1, 0, 64)
+    for s, d, strip in [(0, 1, 64), (2, 0, 64), (2, 1, 0)]:
+        with pytest.raises(ValueError, match="positive"):
+            _kernels._SmallDirect((1, 16, 1), (3, 1, 1), (1, 32, 1), np.float64, False, s, d, 0,
+                                  strip)
