@@ -418,8 +418,8 @@ cdef class _SmallDirect:
         cdef int j
         if len(xshape) != 3 or len(fshape) != 3 or len(yshape) != 3:
             raise ValueError("conv1dt: a small plan takes three 3-d shapes")
-        cdef Py_ssize_t cin = xshape[1] if ncw else xshape[2]
-        cdef Py_ssize_t ych = yshape[1] if ncw else yshape[2]
+        cdef Py_ssize_t cin = xshape[1] if ncw else xshape[2], M = xshape[2] if ncw else xshape[1]
+        cdef Py_ssize_t ych = yshape[1] if ncw else yshape[2], L = yshape[2] if ncw else yshape[1]
         if (yshape[0] != xshape[0] or fshape[2] != cin or fshape[1] != ych or min(xshape) < 0
                 or min(fshape) < 0 or min(yshape) < 0):
             raise ValueError(f"conv1dt: shapes {tuple(xshape)}, {tuple(fshape)} and "
@@ -432,9 +432,7 @@ cdef class _SmallDirect:
         self.typenum = self.dtype.num
         if self.typenum != cnp.NPY_FLOAT and self.typenum != cnp.NPY_DOUBLE:
             raise TypeError(f"conv1dt: the direct kernel takes float32 or float64, not {dtype}")
-        self.table = _direct_setup(&self.p, xshape[2] if ncw else xshape[1],
-                                   xshape[1] if ncw else xshape[2], fshape[1], fshape[0],
-                                   yshape[2] if ncw else yshape[1], ncw, ncw, stride, dilation,
+        self.table = _direct_setup(&self.p, M, cin, ych, fshape[0], L, ncw, ncw, stride, dilation,
                                    pad_before, strip)
         self.items = xshape[0] * self.p.nblocks
 
@@ -956,21 +954,18 @@ def transpose_tiled(
             stop = min(items, start + chunk)
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(start, stop, schedule="static"):
-                    if local:
+                    if major:
                         phase = item // (N * nblocks)
-                        wt = w + threadid() * per
-                        if cur[threadid()] != phase:
-                            _pack_phase(isa, f, wt, slot, tap, pw, table.ks + phase * table.maxt,
-                                        table.counts[phase])
-                            cur[threadid()] = phase
+                        wt = w + woff[phase]
+                        if local:
+                            wt = w + threadid() * per
+                            if cur[threadid()] != phase:
+                                _pack_phase(isa, f, wt, slot, tap, pw,
+                                            table.ks + phase * table.maxt, table.counts[phase])
+                                cur[threadid()] = phase
                         _tiled_block(isa, x, wt, y, table.counts, table.cs, table.maxt, table.cmin,
                                      table.dc, phase, item // nblocks % N, item % nblocks, rows,
                                      stride)
-                    elif major:
-                        phase = item // (N * nblocks)
-                        _tiled_block(isa, x, w + woff[phase], y, table.counts, table.cs,
-                                     table.maxt, table.cmin, table.dc, phase,
-                                     item // nblocks % N, item % nblocks, rows, stride)
                     else:
                         for phase in range(stride):
                             _tiled_block(isa, x, w + woff[phase], y, table.counts, table.cs,
