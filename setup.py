@@ -89,6 +89,13 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     ),
     Extension(
+        "conv1dt._gemm",
+        ["conv1dt/_gemm.pyx"],
+        include_dirs=[np.get_include()],
+        depends=["conv1dt/_common.pxd"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+    ),
+    Extension(
         "conv1dt._family",
         ["conv1dt/_family.pyx"],
         include_dirs=[np.get_include()],

@@ -8,18 +8,23 @@ except ImportError as exc:  # the source tree without its built extension
         f"checkout to use an installed conv1dt. ({exc})"
     ) from exc
 from ._config import show_config
-from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose
+from ._geometry import Geometry
+from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose, plan
+from ._plan import Plan
 from ._stream import Conv1DTransposeStream
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
 
 __all__ = [
     "Conv1DTransposeStream",
+    "Geometry",
+    "Plan",
     "__version__",
     "conv1d",
     "conv1d_backprop_filter",
     "conv1d_transpose",
     "get_num_threads",
+    "plan",
     "set_num_threads",
     "show_config",
 ]

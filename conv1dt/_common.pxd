@@ -22,13 +22,13 @@ cdef inline Py_ssize_t chunk_items(Py_ssize_t items, double macs, int num_thread
     return ((n + num_threads - 1) // num_threads) * num_threads
 
 
-@cython.cdivision(True)
 cdef inline Py_ssize_t floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    """Python's ``a // b`` for ``b > 0`` (C division truncates toward zero)."""
-    cdef Py_ssize_t q = a // b
-    if a % b != 0 and a < 0:
-        q = q - 1
-    return q
+    """Python's ``a // b`` for ``b > 0``. Written with non-negative operands only, where C's and
+    Python's division agree (a ``cdivision`` decorator on an inline function of a .pxd is not
+    applied, so ``a // b`` here is Python's, and C's truncation cannot be assumed either way)."""
+    if a >= 0:
+        return a // b
+    return -((-a + b - 1) // b)
 
 
 cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, int lda,

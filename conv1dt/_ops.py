@@ -5,9 +5,11 @@ public function parses its arguments, builds the geometry, and hands real C-cont
 to conv1dt/_dispatch.py through :func:`_bilinear`, which also computes float16 (in float32) and
 complex (by the real-product decomposition) for all three.
 """
+import inspect
+
 import numpy as np
 
-from . import _dispatch
+from . import _dispatch, _plan
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from ._layout import (
     as_operands,
@@ -19,14 +21,11 @@ from ._layout import (
     window_param,
 )
 
-__all__ = ["conv1d_transpose", "conv1d", "conv1d_backprop_filter"]
+__all__ = ["conv1d_transpose", "conv1d", "conv1d_backprop_filter", "plan"]
 
-# Calls already checked, by their op and arguments: the plan that runs them. A repeated call (same
-# shapes, dtypes and arguments, new values) skips the checks it has passed before: about 2 us
-# instead of 6 on a tiny conv1d_transpose. The first call of a shape pays nothing extra.
-_PLANS = {}
-_PLANS_MAX = 256
-_PLAN_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# Calls already checked, by their op and arguments: the plan that runs them (conv1dt/_plan.py
+# keeps them, a bounded LRU). A repeated call (same shapes, dtypes and arguments, new values)
+# skips the checks it has passed before.
 
 
 def _frozen(v):
@@ -43,9 +42,9 @@ def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):
     """``(key, plan)`` for a call of ``op`` on operands ``a`` and ``b`` with ``shape`` (the output
     or filter shape, or None) and the other arguments: the plan kept for it, or None. The key is
     None when the operands are not ndarrays, and unhashable with an unhashable argument (an array
-    or a writeable memoryview as a shape): such calls are not planned. Plain ints and strings, the usual arguments, go
-    into the key as they are: :func:`_frozen` tags every other value with its type, so none can
-    collide with them."""
+    or a writeable memoryview as a shape): such calls are not planned. Plain ints and strings, the
+    usual arguments, go into the key as they are: :func:`_frozen` tags every other value with its
+    type, so none can collide with them."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return None, None
     if ((type(shape) is list or type(shape) is tuple) and len(shape) == 3
@@ -59,23 +58,46 @@ def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):
            data_format if type(data_format) is str else _frozen(data_format),
            dilations if dilations is None else _frozen(dilations),
            groups if type(groups) is int else _frozen(groups))
-    try:
-        return key, _PLANS.get(key)
-    except (TypeError, ValueError):   # ValueError: a writeable memoryview
-        return key, None
+    return key, _plan.cached(key)
 
 
-def _keep(key, x, b, plan):
-    """Keep ``plan`` for ``key`` when the checked operands ``x`` and ``b`` are float32 or float64
-    of one dtype (the kernels' own), bounding the cache."""
-    if key is not None and x.dtype in _PLAN_DTYPES and b.dtype == x.dtype:
-        try:
-            hash(key)
-        except (TypeError, ValueError):   # ValueError: a writeable memoryview
-            return
-        if len(_PLANS) >= _PLANS_MAX:
-            _PLANS.clear()
-        _PLANS[key] = plan
+def _fast(plan, a, b, out):
+    """``plan`` on operands whose shapes and dtypes it was made for (its key matched them, or
+    they made it)."""
+    if out is None:
+        if plan._quick is not None:
+            return plan._quick(np.ascontiguousarray(a), np.ascontiguousarray(b))
+    else:
+        _plan.check_out(out, plan.out_shape, plan.dtype, (a, b))
+    return plan._run(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+
+
+def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
+    """The :class:`~conv1dt._plan.Plan` of a checked call (kept under ``key`` when there is
+    one): the kernel chosen once, the runner bound to it, any dtype of the family."""
+    real = real_compute_dtype(dtype)
+    kernel = _plan.choose(op, geom, real.itemsize)
+    if op == "transpose" and geom.groups == 1:
+        runner = _dispatch.transpose_plan(geom, data_format, kernel, real)
+    else:
+        fn = {"transpose": _dispatch.conv1d_transpose_groups, "conv1d": _dispatch.conv1d,
+              "backprop_filter": _dispatch.conv1d_backprop_filter}[op]
+
+        def runner(x, y, out=None):
+            return fn(x, y, geom, data_format, kernel, out)
+
+    def run(x, y, out=None):
+        return _bilinear(runner, x, y, dtype, out)
+
+    plan = _plan.Plan(op, geom, data_format, dtype, (a.shape, b.shape), out_shape, run, kernel,
+                      _plan.blocking(op, kernel, geom, real.itemsize))
+    if a.dtype == real and b.dtype == real and dtype == real:
+        # the kernel's own dtype: C-contiguous operands go straight to the runner (for a small
+        # conv1d_transpose, the compiled plan of its tap table)
+        plan._quick = getattr(runner, "small", runner)
+    if key is not None:
+        _plan.keep(key, plan)
+    return plan
 
 
 def _parse(padding, strides, dilations, data_format, groups, strides_name):
@@ -87,8 +109,8 @@ def _parse(padding, strides, dilations, data_format, groups, strides_name):
     return data_format, padding, stride, dilation, parse_groups(groups)
 
 
-def _bilinear(op, a, b, dtype):
-    r"""``op(a, b)`` in ``dtype``, for an ``op`` that is bilinear in ``a`` and ``b`` and computes
+def _bilinear(op, a, b, dtype, out=None):
+    r"""``op(a, b)`` in ``dtype`` (into ``out`` when given), for an ``op`` that is bilinear in ``a`` and ``b`` and computes
     C-contiguous real operands of one dtype (every op of the family is).
 
     float16 is computed in float32 and rounded once at the end. Complex operands go through the
@@ -106,28 +128,28 @@ def _bilinear(op, a, b, dtype):
     """
     real = real_compute_dtype(dtype)
     if dtype.kind != "c":
-        out = op(np.ascontiguousarray(a, dtype=real), np.ascontiguousarray(b, dtype=real))
-        return out.astype(dtype, copy=False)
+        a, b = np.ascontiguousarray(a, dtype=real), np.ascontiguousarray(b, dtype=real)
+        if dtype == real:
+            return op(a, b, out)
+        res = op(a, b)
+        if out is None:
+            return res.astype(dtype)
+        out[...] = res
+        return out
     ar, ai = np.ascontiguousarray(a.real, dtype=real), np.ascontiguousarray(a.imag, dtype=real)
     br, bi = np.ascontiguousarray(b.real, dtype=real), np.ascontiguousarray(b.imag, dtype=real)
     re = op(ar, br)
     re -= op(ai, bi)
     im = op(ar, bi)
     im += op(ai, br)
-    out = np.empty(re.shape, dtype=dtype)
+    if out is None:
+        out = np.empty(re.shape, dtype=dtype)
     out.real, out.imag = re, im
     return out
 
 
-def _transpose(x, f, g, data_format):
-    """conv1d_transpose on real operands: the existing dispatch, or the grouped one."""
-    if g.groups == 1:
-        return _dispatch.conv1d_transpose(x, f, g, data_format)
-    return _dispatch.conv1d_transpose_groups(x, f, g, data_format)
-
-
 def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NWC",
-                     dilations=None, name=None, groups=1):
+                     dilations=None, name=None, groups=1, *, out=None):
     r"""The transpose of conv1d: a drop-in for ``tf.nn.conv1d_transpose``.
 
     This operation is sometimes called "deconvolution" after (Zeiler et al., 2010), but it is the
@@ -260,22 +282,26 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     key, plan = _planned("transpose", input, filters, output_shape, strides, padding, data_format,
                          dilations, groups)
     if plan is not None:
-        return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
+        return _fast(plan, input, filters, out)
+    plan, x, f = _transpose_plan(key, input, filters, output_shape, strides, padding, data_format,
+                                 dilations, groups)
+    return _fast(plan, x, f, out)
+
+
+def _transpose_plan(key, input, filters, output_shape, strides, padding, data_format, dilations,
+                    groups):
+    """``(plan, x, f)`` for a call of :func:`conv1d_transpose`, its operands as arrays."""
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
                                                             data_format, groups, "strides")
     x, f, dtype = as_operands(input, filters)
     out_shape = as_shape(output_shape)
     geom = transpose_geometry(x.shape, f.shape, out_shape, stride, dilation, padding, data_format,
                               groups)
-    if groups == 1:
-        _keep(key, x, f, _dispatch.transpose_plan(geom, data_format, dtype=x.dtype))
-    else:
-        _keep(key, x, f, lambda a, b: _dispatch.conv1d_transpose_groups(a, b, geom, data_format))
-    return _bilinear(lambda a, b: _transpose(a, b, geom, data_format), x, f, dtype)
+    return _make_plan("transpose", geom, data_format, x, f, dtype, out_shape, key), x, f
 
 
 def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=None, name=None,
-           groups=1):
+           groups=1, *, out=None):
     r"""The 1-D convolution (a cross-correlation): a drop-in for ``tf.nn.conv1d``.
 
     Parameters
@@ -389,19 +415,24 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     key, plan = _planned("conv1d", input, filters, None, stride, padding, data_format, dilations,
                          groups)
     if plan is not None:
-        return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
+        return _fast(plan, input, filters, out)
+    plan, x, f = _conv1d_plan(key, input, filters, stride, padding, data_format, dilations, groups)
+    return _fast(plan, x, f, out)
+
+
+def _conv1d_plan(key, input, filters, stride, padding, data_format, dilations, groups):
+    """``(plan, x, f)`` for a call of :func:`conv1d`, its operands as arrays."""
     data_format, padding, stride, dilation, groups = _parse(padding, stride, dilations,
                                                             data_format, groups, "stride")
     x, f, dtype = as_operands(input, filters)
     geom = conv1d_geometry(x.shape, f.shape, stride, dilation, padding, data_format, groups)
-    if key is not None:
-        kernel = _dispatch.choose_family_kernel(geom, "conv1d")
-        _keep(key, x, f, lambda a, b: _dispatch.conv1d(a, b, geom, data_format, kernel))
-    return _bilinear(lambda a, b: _dispatch.conv1d(a, b, geom, data_format), x, f, dtype)
+    out_shape = ((geom.batch, geom.narrow_channels, geom.narrow) if data_format == "NCW" else
+                 (geom.batch, geom.narrow, geom.narrow_channels))
+    return _make_plan("conv1d", geom, data_format, x, f, dtype, out_shape, key), x, f
 
 
 def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="SAME",
-                           data_format="NWC", dilations=None, name=None, groups=1):
+                           data_format="NWC", dilations=None, name=None, groups=1, *, out=None):
     r"""The gradient of conv1d with respect to its filters.
 
     ``tf.compat.v1.nn.conv2d_backprop_filter`` on a one-high image, in one dimension: given
@@ -515,16 +546,103 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     key, plan = _planned("backprop_filter", input, out_backprop, filter_shape, strides, padding,
                          data_format, dilations, groups)
     if plan is not None:
-        return plan(np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
+        return _fast(plan, input, out_backprop, out)
+    plan, x, dy = _backprop_filter_plan(key, input, filter_shape, out_backprop, strides, padding,
+                                        data_format, dilations, groups)
+    return _fast(plan, x, dy, out)
+
+
+def _backprop_filter_plan(key, input, filter_shape, out_backprop, strides, padding, data_format,
+                          dilations, groups):
+    """``(plan, x, dy)`` for a call of :func:`conv1d_backprop_filter`, its operands as arrays."""
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
                                                             data_format, groups, "strides")
     x, dy, dtype = as_operands(input, out_backprop, names=("input", "out_backprop"))
     f_shape = as_shape(filter_shape, "filter_shape")
     geom = backprop_filter_geometry(x.shape, f_shape, dy.shape, stride, dilation, padding,
                                     data_format, groups)
-    if key is not None:
-        kernel = _dispatch.choose_family_kernel(geom, "backprop_filter")
-        _keep(key, x, dy, lambda a, b: _dispatch.conv1d_backprop_filter(a, b, geom, data_format,
-                                                                        kernel))
-    return _bilinear(lambda a, b: _dispatch.conv1d_backprop_filter(a, b, geom, data_format),
-                     x, dy, dtype)
+    return (_make_plan("backprop_filter", geom, data_format, x, dy, dtype, f_shape, key), x, dy)
+
+
+_PLANNERS = {
+    "conv1d_transpose": (conv1d_transpose, "input", "filters",
+                         lambda a: _transpose_plan(None, a["input"], a["filters"],
+                                                   a["output_shape"], a["strides"], a["padding"],
+                                                   a["data_format"], a["dilations"], a["groups"])),
+    "conv1d": (conv1d, "input", "filters",
+               lambda a: _conv1d_plan(None, a["input"], a["filters"], a["stride"], a["padding"],
+                                      a["data_format"], a["dilations"], a["groups"])),
+    "conv1d_backprop_filter": (conv1d_backprop_filter, "input", "out_backprop",
+                               lambda a: _backprop_filter_plan(
+                                   None, a["input"], a["filter_shape"], a["out_backprop"],
+                                   a["strides"], a["padding"], a["data_format"], a["dilations"],
+                                   a["groups"])),
+}
+
+
+def plan(op, *args, **kwargs):
+    """Plan one op for operands of given shapes and dtype: check once, call many times.
+
+    Parameters
+    ----------
+    op : callable or str
+        :func:`conv1d_transpose`, :func:`conv1d` or :func:`conv1d_backprop_filter` (or its name).
+    *args, **kwargs
+        The op's arguments, as for a call (without ``out``). Of the two array arguments
+        (``input`` and ``filters``, or ``input`` and ``out_backprop``) only the shapes and dtype
+        are read: arrays of the right shape, such as ``np.empty(shape, dtype)``, will do.
+
+    Returns
+    -------
+    Plan
+        A callable ``plan(a, b, out=None)`` computing the op on new operands of the same shapes
+        and dtype (``a`` and ``b`` in the op's order: ``input`` and ``filters``, or ``input``
+        and ``out_backprop``), into ``out`` when given (a writeable C-contiguous array of the
+        output's shape and dtype, sharing no memory with the operands). Its ``kernel``,
+        ``blocks`` and ``repr`` say which kernel runs and how its work is split; ``geometry`` is
+        the call's :class:`~conv1dt.Geometry`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As the op itself would for these arguments; a plan then refuses operands of other shapes
+        or dtypes with a ValueError.
+
+    Notes
+    -----
+    The ops keep the plans of the calls they have seen (at most 256, the least recently used
+    dropped first), so a repeated call already skips its checks; an explicit plan also skips
+    the look-up and lets the output be written in place. ``plan.cache_clear()`` forgets the
+    kept plans.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import conv1dt
+    >>> x = np.ones((1, 3, 1))
+    >>> f = np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1)
+    >>> p = conv1dt.plan(conv1dt.conv1d_transpose, x, f, [1, 7, 1], 2, padding="VALID")
+    >>> p.kernel
+    'direct'
+    >>> y = np.empty((1, 7, 1))
+    >>> p(x, f, out=y) is y
+    True
+    >>> y[0, :, 0]
+    array([  1.,  10., 101.,  10., 101.,  10., 100.])
+    """
+    name = op if isinstance(op, str) else getattr(op, "__name__", None)
+    if name not in _PLANNERS:
+        raise ValueError(f"op must be conv1d_transpose, conv1d or conv1d_backprop_filter, got "
+                         f"{op!r}")
+    fn, _, _, planner = _PLANNERS[name]
+    if "out" in kwargs:
+        raise TypeError("plan() takes no out argument: pass out when calling the plan")
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"plan({name}, ...): {exc}") from None
+    bound.apply_defaults()
+    return planner(bound.arguments)[0]
+
+
+plan.cache_clear = _plan.clear_cache

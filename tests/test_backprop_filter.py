@@ -205,13 +205,14 @@ def test_filter_shape_forms_and_lists(rng):
 
 
 def test_the_compiled_kernels_run(monkeypatch):
-    from conv1dt import _family
+    from conv1dt import _family, _gemm
 
     def broken(*args):
         raise RuntimeError("kernel called")
 
     for name in ("backprop_filter_direct", "backprop_filter_blas"):
         monkeypatch.setattr(_family, name, broken)
+    monkeypatch.setattr(_gemm, "backprop_filter_im2col", broken)
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d_backprop_filter(np.ones((1, 4, 1)), [1, 1, 1], np.ones((1, 4, 1)), 1)
     with pytest.raises(RuntimeError, match="kernel called"):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 import conv1dt
-from conv1dt import _dispatch
+from conv1dt import _dispatch, _plan
 from conv1dt._geometry import conv1d_geometry
 from conftest import (
     FAMILY_DTYPES,
@@ -232,7 +232,7 @@ def test_the_compiled_kernels_run(monkeypatch):
         monkeypatch.setattr(_family, name, broken)
     monkeypatch.setattr(_kernels, "transpose_direct", broken)   # conv1d's paths through the
     monkeypatch.setattr(_kernels, "transpose_tiled", broken)    # transpose's kernels
-    monkeypatch.setattr(_ops, "_PLANS", {})                     # plans made before hold kernels
+    _plan.clear_cache()                     # plans made before hold kernels
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d(np.ones((1, 4, 1)), np.ones((1, 1, 1)), 1)
     with pytest.raises(RuntimeError, match="kernel called"):
@@ -244,12 +244,21 @@ def test_the_compiled_kernels_run(monkeypatch):
 def test_dispatch_rule():
     def g(cin, cout, groups=1, k=3, wide=4096):
         return conv1d_geometry((4, wide, cin), (k, cin // groups, cout), 1, 1, "SAME", "NWC", groups)
-    assert _dispatch.choose_family_kernel(g(1, 1), "conv1d") == "direct"
-    assert _dispatch.choose_family_kernel(g(64, 64, groups=64), "conv1d") == "direct"
-    assert _dispatch.choose_family_kernel(g(64, 64), "conv1d") == "blas"
-    assert _dispatch.choose_family_kernel(g(128, 128, groups=8), "conv1d") == "blas"
-    assert _dispatch.choose_family_kernel(g(4, 4), "backprop_filter") == "blas"
-    assert _dispatch.choose_family_kernel(g(32, 32, wide=2, k=1), "conv1d") == "direct"  # tiny
+    assert _plan.choose("conv1d", g(1, 1)) == "direct"                  # one thread's call
+    assert _plan.choose("conv1d", g(1, 1, wide=65536)) == "flip-direct"
+    assert _plan.choose("conv1d", g(64, 64, groups=64)) == "direct"
+    assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
+    assert _plan.choose("conv1d", g(128, 128, groups=8)) == "im2col"     # K*Cw/G = 48
+    assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128
+    assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
+    assert _plan.choose("backprop_filter", g(64, 64, groups=64)) == "direct"
+    assert _plan.choose("conv1d", g(32, 32, wide=2, k=1)) == "direct"  # tiny
+
+    def strided(cin, cout, k, s):
+        return conv1d_geometry((1, 65536, cin), (k, cin, cout), s, 1, "SAME", "NWC", 1)
+    assert _plan.choose("conv1d", strided(1, 514, 512, 128)) == "im2col"   # STFT analysis
+    assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "im2col"       # decimating FIR
+    assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "flip-direct"   # twice the work
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import conv1dt
-from conv1dt import _dispatch, _kernels
+from conv1dt import _dispatch, _kernels, _plan
 from conftest import (
     accepted_widths,
     assert_matches,
@@ -216,20 +216,25 @@ def test_phase_table():
 def test_dispatch_rule():
     g = lambda cin, cout, k=4, s=2, m=4096: geometry(np.zeros((1, m, cin)), np.zeros((k, cout, cin)),
                                                      [1, m * s, cout], s, 1, "SAME", "NWC")
-    assert _dispatch.choose_kernel(g(1, 1)) == "direct"
-    assert _dispatch.choose_kernel(g(16, 32)) == "direct"
-    assert _dispatch.choose_kernel(g(513, 1, k=1024, s=256, m=64)) == "col2im"
-    many = "tiled" if _dispatch.TILED else "blas"   # the tiled kernel where the CPU has AVX2
-    assert _dispatch.choose_kernel(g(128, 64)) == many
-    assert _dispatch.choose_kernel(g(128, 64, m=2)) == many
-    wide = "tiled" if _dispatch.TILED and _dispatch.TILED_MAX_TCIN >= 2048 else "blas"   # AVX-512
-    assert _dispatch.choose_kernel(g(512, 64, k=8)) == wide       # T*Cin = 2048
-    assert _dispatch.choose_kernel(g(512, 64, k=16), itemsize=8) == "blas"   # T*Cin = 4096
-    assert _dispatch.choose_kernel(g(512, 256, k=16, s=8)) == wide   # T*Cin = 1024
-    assert _dispatch.choose_kernel(g(4, 256, k=8)) == ("tiled" if _dispatch.TILED else "phase")
-    assert _dispatch.choose_kernel(g(16, 256, k=512)) == "phase"  # few inputs, many taps (T*Cin 4096)
-    assert _dispatch.choose_kernel(g(4, 4096, k=32, s=32)) == many    # one tap per phase: not phase
-    assert _dispatch.choose_kernel(g(128, 64, m=1, k=1)) == "direct"  # too small to matter
+    assert _plan.choose("transpose", g(1, 1)) == "direct"
+    assert _plan.choose("transpose", g(16, 32)) == "direct"
+    assert _plan.choose("transpose", g(513, 1, k=1024, s=256, m=64)) == "col2im"
+    many = "tiled" if _plan.TILED else "blas"   # the tiled kernel where the CPU has AVX2
+    assert _plan.choose("transpose", g(128, 64)) == many
+    assert _plan.choose("transpose", g(128, 64, m=2)) == many
+    wide = "tiled" if _plan.TILED and _plan.TILED_MAX_TCIN >= 2048 else "blas"   # AVX-512
+    assert _plan.choose("transpose", g(512, 64, k=8)) == wide       # T*Cin = 2048
+    assert _plan.choose("transpose", g(512, 64, k=16), 8) == "blas"   # T*Cin = 4096
+    assert _plan.choose("transpose", g(512, 256, k=16, s=8)) == wide   # T*Cin = 1024
+    assert _plan.choose("transpose", g(4, 256, k=8)) == ("tiled" if _plan.TILED else "phase")
+    assert _plan.choose("transpose", g(16, 256, k=512)) == "phase"  # few inputs, many taps (T*Cin 4096)
+    assert _plan.choose("transpose", g(4, 4096, k=32, s=32)) == many    # one tap per phase: not phase
+    assert _plan.choose("transpose", g(128, 64, m=1, k=1)) == "direct"  # too small to matter
+    # few outputs from many inputs: never tiles of 64 channels for one
+    assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=256)) == "ola"      # K*Cout < 64
+    assert _plan.choose("transpose", g(512, 8, k=16, s=8, m=256)) == "col2im"   # K <= 8s
+    assert _plan.choose("transpose", g(32, 1, k=4096, s=1)) == "blas"           # K > 8s
+    assert _plan.choose("transpose", g(512, 16, k=3, s=1)) == "blas"            # Cout < 32
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -269,18 +274,18 @@ def test_the_environment_turns_the_tiles_off(env, isa):
         pytest.skip("no AVX2 on this CPU")
     code = f"""
 import numpy as np
-from conv1dt import _dispatch, _kernels, reference
+from conv1dt import _dispatch, _kernels, _plan, reference
 from conv1dt._geometry import transpose_geometry
-assert _kernels.tiled_isa() == {isa!r} and _dispatch.TILED == {isa is not None}
-assert _dispatch.TILED_MAX_TCIN == 768   # the AVX2 tiles' range (AVX-512's is 2048)
+assert _kernels.tiled_isa() == {isa!r} and _plan.TILED == {isa is not None}
+assert _plan.TILED_MAX_TCIN == 768   # the AVX2 tiles' range (AVX-512's is 2048)
 rng = np.random.default_rng(0)
 for shape in [(2, 60, 130, 70, 3, 2), (2, 80, 8, 64, 9, 2), (1, 40, 48, 2, 96, 16)]:
     n, m, cin, cout, k, s = shape
     x = rng.standard_normal((n, m, cin))
     f = rng.standard_normal((k, cout, cin))
     g = transpose_geometry(x.shape, f.shape, (n, m * s, cout), s, 1, "SAME", "NWC", 1)
-    assert _dispatch.choose_kernel(g, 8) != "tiled" or {isa is not None}
-    assert _dispatch.choose_kernel(g, 8) == "tiled" or cin != 130 or {isa is None}
+    assert _plan.choose("transpose", g, 8) != "tiled" or {isa is not None}
+    assert _plan.choose("transpose", g, 8) == "tiled" or cin != 130 or {isa is None}
     y = _dispatch.conv1d_transpose(x, f, g, "NWC")
     want = reference.conv1d_transpose(x, f, g)
     bound = reference.conv1d_transpose(np.abs(x), np.abs(f), g)

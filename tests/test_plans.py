@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import conv1dt
-from conv1dt import _ops
+from conv1dt import _ops, _plan
 from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from conv1dt._layout import parse_padding
 from conftest import (
@@ -30,9 +30,9 @@ from conftest import (
 
 @pytest.fixture(autouse=True)
 def fresh_plans():
-    _ops._PLANS.clear()
+    _plan._cache.clear()
     yield
-    _ops._PLANS.clear()
+    _plan._cache.clear()
 
 
 def _oracle(x, f, shape, s, d, padding, data_format, groups):
@@ -90,9 +90,9 @@ def test_repeated_calls_match_the_oracle_and_the_first_call(case, dtype):
         y64, bound = _oracle(x, f, shape, s, d, padding, data_format, groups)
         assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype, f"trial {trial}")
         outs.append((x, f, y))
-        assert len(_ops._PLANS) == 1
+        assert len(_plan._cache) == 1
     for x, f, y in outs:   # the planned calls give the bits of an unplanned first call
-        _ops._PLANS.clear()
+        _plan._cache.clear()
         np.testing.assert_array_equal(
             y, conv1dt.conv1d_transpose(x, f, shape, s, padding, data_format, dilations=d, groups=groups))
 
@@ -116,7 +116,7 @@ def test_a_plan_never_lets_a_refused_argument_through(bad, message):
                 groups=1)
     conv1dt.conv1d_transpose(x, f, **args)
     conv1dt.conv1d_transpose(x, f, **args)
-    assert len(_ops._PLANS) == 1
+    assert len(_plan._cache) == 1
     with pytest.raises((ValueError, TypeError), match=message):
         conv1dt.conv1d_transpose(x, f, **{**args, **bad})
 
@@ -149,9 +149,9 @@ def test_operands_that_differ_only_in_memory_are_computed_right():
 def test_the_cache_is_bounded():
     x = np.ones((1, 4, 1), np.float32)
     f = np.ones((1, 1, 1), np.float32)
-    for w in range(1, _ops._PLANS_MAX + 50):
+    for w in range(1, _plan.CACHE_MAX + 50):
         conv1dt.conv1d_transpose(np.ones((1, w, 1), np.float32), f, [1, w, 1], 1)
-    assert 0 < len(_ops._PLANS) <= _ops._PLANS_MAX
+    assert 0 < len(_plan._cache) <= _plan.CACHE_MAX
     np.testing.assert_array_equal(conv1dt.conv1d_transpose(x, f, [1, 4, 1], 1), x)
 
 
@@ -174,7 +174,7 @@ def test_a_plan_reads_the_thread_count_at_each_call(monkeypatch, kernel):
             return lambda *args: (seen.append(args[-1]), real[dtype](*args))[1]
 
     monkeypatch.setattr(_kernels, "transpose_" + kernel, Spy())
-    monkeypatch.setattr(_dispatch, "choose_kernel", lambda g, itemsize=4: kernel)
+    monkeypatch.setattr(_plan, "choose", lambda op, g, itemsize=4: kernel)
     rng = np.random.default_rng(3)
     x, f = random_operands(rng, 4, 512, 32, 32, 3, np.float32)   # large enough for all threads
     before = conv1dt.get_num_threads()
@@ -186,7 +186,7 @@ def test_a_plan_reads_the_thread_count_at_each_call(monkeypatch, kernel):
     finally:
         conv1dt.set_num_threads(before)
     assert seen == [2, 1, 2]
-    assert len(_ops._PLANS) == 1
+    assert len(_plan._cache) == 1
     np.testing.assert_array_equal(results[1], results[0])   # and the bits do not depend on it
     np.testing.assert_array_equal(results[2], results[0])
 
@@ -235,9 +235,9 @@ def test_repeated_family_calls_match_the_oracle_and_the_first_call(op, case, dty
             want, bound = family_oracle("backprop_filter", a, b, gb, data_format)
             assert_family_matches(y, want, bound, filter_terms(gb), f"trial {trial}")
         outs.append((a, b, y))
-        assert len(_ops._PLANS) == 1
+        assert len(_plan._cache) == 1
     for a, b, y in outs:   # the planned calls give the bits of an unplanned first call
-        _ops._PLANS.clear()
+        _plan._cache.clear()
         np.testing.assert_array_equal(y, call(a, b))
 
 
@@ -271,7 +271,7 @@ def test_a_family_plan_never_lets_a_refused_argument_through(op, bad, message):
 
     call(**args)
     call(**args)
-    assert len(_ops._PLANS) == 1
+    assert len(_plan._cache) == 1
     with pytest.raises((ValueError, TypeError), match=message):
         call(**{**args, **bad})
 
@@ -313,8 +313,8 @@ def test_small_calls_are_planned_on_the_pointer_kernel(case, dtype):
     for trial in range(3):
         x, f = random_operands(rng, n, m, cin, cout, k, dtype, data_format)
         y = conv1dt.conv1d_transpose(x, f, shape, s, padding, data_format, dilations=d)
-        (plan,) = _ops._PLANS.values()
-        assert isinstance(plan, _kernels._SmallDirect)
+        (plan,) = _plan._cache.values()
+        assert plan.kernel == "direct" and isinstance(plan._quick, _kernels._SmallDirect)
         y64, bound = oracle(x, f, shape, s, d, padding, data_format)
         assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype, f"trial {trial}")
         want = np.empty_like(y)
@@ -333,7 +333,7 @@ def test_a_small_plan_refuses_operands_it_was_not_made_for():
     rng = np.random.default_rng(4)
     x, f = random_operands(rng, 1, 16, 1, 1, 3, np.float64)
     want = conv1dt.conv1d_transpose(x, f, [1, 32, 1], 2)
-    (plan,) = _ops._PLANS.values()
+    plan = next(iter(_plan._cache.values()))._quick
     y64, bound = oracle(x, f, [1, 32, 1], 2)
     assert_matches(want, y64, bound, terms_per_output(f.shape, 2, 1), np.float64)
     for bad in (np.ones((1, 17, 1)), np.ones((16, 1)), x.astype(np.float32)):

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conv1dt
+from conv1dt import _plan
 from conftest import (
     accepted_widths,
     assert_matches,
@@ -119,7 +120,7 @@ def test_thread_count_does_not_change_bits(rng):
 
 def test_the_compiled_kernels_run(monkeypatch):
     """No silent fallback: with the kernels broken, calls on either path fail."""
-    from conv1dt import _kernels, _ops
+    from conv1dt import _gemm, _kernels
 
     class Broken:
         def __call__(self, *args):
@@ -131,7 +132,8 @@ def test_the_compiled_kernels_run(monkeypatch):
     for name in ("transpose_direct", "_SmallDirect", "transpose_blas", "transpose_phase", "transpose_col2im",
                  "transpose_tiled"):
         monkeypatch.setattr(_kernels, name, Broken())
-    monkeypatch.setattr(_ops, "_PLANS", {})   # plans made before hold the real kernels
+    monkeypatch.setattr(_gemm, "transpose_ola", Broken())
+    _plan.clear_cache()   # plans made before hold the real kernels
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2, 1], 1)
     with pytest.raises(RuntimeError, match="kernel called"):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conv1dt
-from conv1dt import _kernels
+from conv1dt import _kernels, _plan
 from conv1dt._geometry import transpose_geometry
 from conv1dt._padding import transposed_width_range
 from conftest import (
@@ -240,7 +240,7 @@ def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkey
         g = transpose_geometry(x.shape, f.shape, signal_shape(2, wide, groups * coutg, data_format),
                                s, 1, "SAME", data_format, groups)
         one = g._replace(narrow_channels=cing, wide_channels=coutg, groups=1)
-        assert _dispatch.choose_kernel(one) == "tiled"       # what each group-major call runs
+        assert _plan.choose("transpose", one) == "tiled"       # what each group-major call runs
         copies = run_grouped("blas", x, f, wide, s, 1, "SAME", data_format, groups)[1]
         in_place = run_grouped("tiled", x, f, wide, s, 1, "SAME", data_format, groups)[1]
         np.testing.assert_array_equal(in_place, copies)
@@ -290,6 +290,6 @@ def test_grouped_dispatch_rule():
     def g(cin, cout, groups):
         return transpose_geometry((4, 4096, cin), (3, cout // groups, cin), (4, 4096, cout), 1, 1,
                                   "SAME", "NWC", groups)
-    assert _dispatch.choose_family_kernel(g(64, 64, 64), "transpose") == "direct"
-    assert _dispatch.choose_family_kernel(g(64, 64, 16), "transpose") == "direct"
-    assert _dispatch.choose_family_kernel(g(64, 64, 4), "transpose") == "blas"
+    assert _plan.choose("transpose", g(64, 64, 64)) == "direct"
+    assert _plan.choose("transpose", g(64, 64, 16)) == "direct"
+    assert _plan.choose("transpose", g(64, 64, 4)) == ("tiled" if _plan.TILED else "copies")

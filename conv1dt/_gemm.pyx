@@ -1,0 +1,430 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""GEMM kernels whose cost grows only with their useful work: the family as blocks of GEMMs.
+
+Three kernels, one per side of the family, each a loop over work items that a thread owns whole
+(so every output element is summed by one item, in an order fixed by the shape, and the bits do
+not depend on the thread count), handed to the threads dynamically by :func:`_run_items`:
+
+* ``conv1d_im2col``: conv1d (any stride, dilation, groups, layout). Per item ``(n, block of
+  rows, group)`` and per block of taps, the taps' input samples of the block's rows are gathered
+  into a cache-sized column matrix (only the kept outputs: no stride-1 result is computed) and one
+  GEMM with the filter's rows for those taps adds them into the output rows, which are written
+  in place in either layout.
+* ``backprop_filter_im2col``: conv1d_backprop_filter. Per item ``(chunk of rows, group, block of
+  taps)`` the same column matrix of a block of rows times the block's output gradient, summed over
+  the chunk's rows into the chunk's partial filter; the partials are added in chunk order.
+* ``transpose_ola``: conv1d_transpose with many inputs and few outputs (GEMM, then overlap-add).
+  Per item ``(n, block of output samples)`` and per block of taps, the input rows that reach the
+  block times all the block's taps in one GEMM (inner dimension ``Cin``, outer ``taps*Cout``),
+  then each row of products added to the outputs it reaches, rows in order.
+
+Every operand is a C-contiguous 3-D array in NWC or NCW, read and written in place (BLAS's
+leading dimensions and transposes absorb the layout). Index algebra as in ``_family.pyx``: narrow
+sample ``i`` and wide sample ``o`` meet at tap ``k`` when ``o = i*s + k*d - pad``.
+
+The block sizes are the planner's (``conv1dt/_plan.py``), from the shape alone. BLAS must run
+single-threaded inside (the caller arranges it); the planner keeps every size BLAS sees below
+``2**31``.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+from cpython.exc cimport PyErr_CheckSignals
+
+from ._common cimport CHUNK_MACS, chunk_items, floordiv, gemm
+
+ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
+
+
+cdef int _run_items(item_fn fn, const void* ctx, Py_ssize_t items, double macs,
+                    size_t scratch_bytes, int num_threads) except -1:
+    """Call ``fn(ctx, item, scratch)`` for ``item`` in ``0 .. items - 1`` on ``num_threads``.
+
+    Items are handed out one at a time as threads free up (``schedule(dynamic)``), so a thread
+    that the OS takes away delays the call by one item. Each thread has its own ``scratch`` of
+    ``scratch_bytes`` (64-byte aligned). Between chunks of about ``CHUNK_MACS`` multiply-adds
+    (``macs`` is the whole call's) the GIL is taken back to check for signals. A scratch that
+    cannot be allocated raises MemoryError after the chunk (the output is then incomplete).
+    """
+    cdef Py_ssize_t chunk = chunk_items(items, macs, num_threads)
+    cdef Py_ssize_t start = 0, stop, item
+    cdef int failed = 0
+    cdef int* failp = &failed
+    cdef void* raw
+    cdef void* scratch
+    while start < items:
+        stop = min(items, start + chunk)
+        with nogil, parallel(num_threads=num_threads):
+            raw = NULL
+            if scratch_bytes:
+                raw = malloc(scratch_bytes + 64)
+            scratch = <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
+            for item in prange(start, stop, schedule="dynamic", chunksize=1):
+                if scratch_bytes and raw == NULL:
+                    failp[0] = 1
+                else:
+                    fn(ctx, item, scratch)
+            free(raw)
+        if failed:
+            raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
+        start = stop
+        PyErr_CheckSignals()
+    return 0
+
+
+cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """``ceil(a / b)`` for ``b > 0``, any sign of ``a``."""
+    return -floordiv(-a, b)
+
+
+# --- the column matrix --------------------------------------------------------------------------
+
+cdef struct _Signal:
+    # a wide signal [N, L, C] (NWC) or [N, C, L] (NCW): element (n, o, c) at n*sn + o*sw + c*sc
+    const void* data
+    Py_ssize_t L, sn, sw, sc
+
+
+cdef void _columns(const _Signal* w, floating* col, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t rows,
+                   Py_ssize_t c0, Py_ssize_t cg, Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t s,
+                   Py_ssize_t d, Py_ssize_t pad) noexcept nogil:
+    """``col[r, (k - k0)*cg + c] = w[n, (i0 + r)*s + k*d - pad, c0 + c]`` (zero off the signal)
+    for ``r < rows``, ``k0 <= k < k1``, ``c < cg``: the im2col matrix of one block."""
+    cdef const floating* x = <const floating*> w.data + n * w.sn + c0 * w.sc
+    cdef Py_ssize_t kc = (k1 - k0) * cg, L = w.L
+    cdef Py_ssize_t r, k, c, o, lo, hi
+    cdef floating* row
+    cdef const floating* src
+    # consecutive (tap, channel) pairs one element apart: a row is one run of the signal
+    cdef bint run = (w.sc == 1 and d * w.sw == cg) or (cg == 1 and d * w.sw == 1)
+    for r in range(rows):
+        row = col + r * kc
+        o = (i0 + r) * s + k0 * d - pad            # the sample of tap k0
+        if run:
+            lo = max(k0, _cdiv(pad - (i0 + r) * s, d))                   # first tap on the signal
+            hi = min(k1, _cdiv(L + pad - (i0 + r) * s, d))               # first tap past it
+            if hi <= lo:
+                memset(row, 0, kc * sizeof(floating))
+                continue
+            memset(row, 0, (lo - k0) * cg * sizeof(floating))
+            memcpy(row + (lo - k0) * cg, x + (o + (lo - k0) * d) * w.sw,
+                   (hi - lo) * cg * sizeof(floating))
+            memset(row + (hi - k0) * cg, 0, (k1 - hi) * cg * sizeof(floating))
+            continue
+        for k in range(k0, k1):
+            if o < 0 or o >= L:
+                memset(row + (k - k0) * cg, 0, cg * sizeof(floating))
+            elif w.sc == 1:
+                memcpy(row + (k - k0) * cg, x + o * w.sw, cg * sizeof(floating))
+            else:
+                src = x + o * w.sw
+                for c in range(cg):
+                    row[(k - k0) * cg + c] = src[c * w.sc]
+            o = o + d
+
+
+# --- conv1d ------------------------------------------------------------------------------------
+
+cdef struct _Conv1d:
+    _Signal w           # the wide input
+    const void* f       # [K, Cw/G, Cn]
+    void* z             # the narrow output, [N, M, Cn] or [N, Cn, M]
+    bint ncw
+    Py_ssize_t M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
+    bint dbl
+
+
+cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexcept nogil:
+    cdef Py_ssize_t nb = p.nblocks, G = p.groups, cng = p.cn // p.groups
+    cdef Py_ssize_t j = item % G
+    cdef Py_ssize_t b = (item // G) % nb
+    cdef Py_ssize_t n = item // (G * nb)
+    cdef Py_ssize_t i0 = b * p.rows, rows = min(p.rows, p.M - b * p.rows)
+    cdef Py_ssize_t k0, k1, kc
+    cdef const floating* f = <const floating*> p.f
+    cdef floating* z = <floating*> p.z
+    cdef floating beta = 0
+    k0 = 0
+    while k0 < p.K:
+        k1 = min(p.K, k0 + p.taps)
+        kc = (k1 - k0) * p.cwg
+        _columns(&p.w, col, n, i0, rows, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
+        if p.ncw:
+            # column-major: z[n, group j, i0..]^T [rows x cng] (+)= col [rows x kc] @ f [kc x cng]
+            gemm(c'T', c'T', <int> rows, <int> cng, <int> kc, col, <int> kc,
+                 f + k0 * p.cwg * p.cn + j * cng, <int> p.cn, beta,
+                 z + (n * p.cn + j * cng) * p.M + i0, <int> p.M)
+        else:
+            # column-major: z[n, i0.., group j]^T [cng x rows] (+)= f^T [cng x kc] @ col^T [kc x rows]
+            gemm(c'N', c'N', <int> cng, <int> rows, <int> kc, f + k0 * p.cwg * p.cn + j * cng,
+                 <int> p.cn, col, <int> kc, beta, z + (n * p.M + i0) * p.cn + j * cng, <int> p.cn)
+        beta = 1
+        k0 = k1
+
+
+cdef void _conv1d_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
+    cdef const _Conv1d* p = <const _Conv1d*> ctx
+    if p.dbl:
+        _conv1d_block(p, item, <double*> scratch)
+    else:
+        _conv1d_block(p, item, <float*> scratch)
+
+
+cdef _Signal _signal(const floating[:, :, ::1] a, bint ncw):
+    cdef _Signal w
+    w.data = &a[0, 0, 0]
+    w.sn = a.shape[1] * a.shape[2]
+    if ncw:
+        w.L, w.sw, w.sc = a.shape[2], 1, a.shape[2]
+    else:
+        w.L, w.sw, w.sc = a.shape[1], a.shape[2], 1
+    return w
+
+
+def conv1d_im2col(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] z,
+    bint ncw,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t groups,
+    Py_ssize_t rows,
+    Py_ssize_t taps,
+    int num_threads,
+):
+    """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
+
+    ``x`` is the wide input and ``z`` the narrow output, both ``[N, W, C]`` (NWC) or ``[N, C, W]``
+    (``ncw``); ``f`` is ``[K, Cw/G, Cn]``. Work items are (batch, block of ``rows`` outputs,
+    group); each sums its taps in blocks of ``taps`` (in increasing order) with one GEMM per
+    block, over a per-thread column matrix of ``rows * taps * Cw/G`` elements.
+    """
+    cdef _Conv1d p
+    cdef Py_ssize_t N = z.shape[0]
+    if N == 0 or z.shape[1] == 0 or z.shape[2] == 0:
+        return
+    p.ncw = ncw
+    p.M, p.cn = (z.shape[2], z.shape[1]) if ncw else (z.shape[1], z.shape[2])
+    p.cwg, p.K = f.shape[1], f.shape[0]
+    if p.cwg == 0 or p.K == 0:
+        memset(&z[0, 0, 0], 0, N * z.shape[1] * z.shape[2] * sizeof(floating))
+        return
+    p.w = _signal(x, ncw)
+    p.f, p.z = &f[0, 0, 0], &z[0, 0, 0]
+    p.s, p.d, p.pad, p.groups = stride, dilation, pad_before, groups
+    p.rows, p.taps = rows, min(taps, p.K)
+    p.nblocks = (p.M + rows - 1) // rows
+    p.dbl = floating is double
+    _run_items(_conv1d_item, &p, N * p.nblocks * groups, <double> N * p.M * p.K * p.cwg * p.cn,
+               rows * p.taps * p.cwg * sizeof(floating), num_threads)
+
+
+# --- conv1d_backprop_filter --------------------------------------------------------------------
+
+cdef struct _Filter:
+    _Signal w           # the wide input x
+    const void* dy      # the narrow gradient, [N, M, Cn] or [N, Cn, M]
+    void* part          # [chunks, K, Cw/G, Cn] partial filters
+    bint ncw
+    Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, ntb, chunks, per
+    Py_ssize_t seg0, seg    # this round's rows of each chunk: seg0 .. seg0 + seg - 1
+    bint dbl
+
+
+cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexcept nogil:
+    cdef Py_ssize_t G = p.groups, cng = p.cn // p.groups
+    cdef Py_ssize_t t = item % p.ntb
+    cdef Py_ssize_t j = (item // p.ntb) % G
+    cdef Py_ssize_t ch = item // (p.ntb * G)
+    cdef Py_ssize_t k0 = t * p.taps, k1 = min(p.K, k0 + p.taps)
+    cdef Py_ssize_t kc = (k1 - k0) * p.cwg
+    cdef Py_ssize_t size = p.K * p.cwg * p.cn
+    cdef floating* df = <floating*> p.part + ch * size + k0 * p.cwg * p.cn + j * cng
+    cdef const floating* dy = <const floating*> p.dy
+    cdef Py_ssize_t r = ch * p.per + p.seg0
+    cdef Py_ssize_t r1 = min(p.N * p.M, (ch + 1) * p.per, r + p.seg)
+    cdef Py_ssize_t n, i0, rows, c
+    cdef floating beta = 0 if p.seg0 == 0 else 1
+    if r >= r1 and p.seg0 == 0:
+        for c in range(kc):
+            memset(df + c * p.cn, 0, cng * sizeof(floating))
+    while r < r1:
+        # a block of rows within one batch element
+        n = r // p.M
+        i0 = r % p.M
+        rows = min(p.rows, r1 - r, p.M - i0)
+        _columns(&p.w, col, n, i0, rows, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
+        if p.ncw:
+            # column-major: df^T [cng x kc] (+)= dy[n, group j, i0..] [cng x rows] @ col [rows x kc]
+            gemm(c'T', c'T', <int> cng, <int> kc, <int> rows, dy + (n * p.cn + j * cng) * p.M + i0,
+                 <int> p.M, col, <int> kc, beta, df, <int> p.cn)
+        else:
+            gemm(c'N', c'T', <int> cng, <int> kc, <int> rows, dy + (n * p.M + i0) * p.cn + j * cng,
+                 <int> p.cn, col, <int> kc, beta, df, <int> p.cn)
+        beta = 1
+        r = r + rows
+
+
+cdef void _filter_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
+    cdef const _Filter* p = <const _Filter*> ctx
+    if p.dbl:
+        _filter_block(p, item, <double*> scratch)
+    else:
+        _filter_block(p, item, <float*> scratch)
+
+
+def backprop_filter_im2col(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] dy,
+    floating[:, :, :, ::1] part,
+    bint ncw,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t groups,
+    Py_ssize_t rows,
+    Py_ssize_t taps,
+    int num_threads,
+    Py_ssize_t round_rows=0,
+):
+    """conv1d_backprop_filter by blocks of im2col and GEMM, into ``part`` (overwritten).
+
+    ``x`` is the wide input and ``dy`` the narrow gradient, both NWC or NCW (``ncw``); ``part``
+    is ``[chunks, K, Cw/G, Cn]``: the ``N*M`` (batch, position) rows are cut into ``chunks``
+    consecutive chunks, and chunk ``c``'s rows are summed, in order, in blocks of ``rows`` into
+    ``part[c]``. Work items are (chunk, group, block of ``taps`` taps). The rows of every chunk
+    go in rounds of about ``CHUNK_MACS`` multiply-adds in all (so that signals are checked between
+    them), each round adding to what the previous ones left. The caller adds the partials in chunk
+    order. ``round_rows`` sets the rows of a round (tests).
+    """
+    cdef _Filter p
+    cdef Py_ssize_t chunks = part.shape[0]
+    p.K, p.cwg, p.cn = part.shape[1], part.shape[2], part.shape[3]
+    if chunks == 0 or p.K * p.cwg * p.cn == 0:
+        return
+    p.N = dy.shape[0]
+    p.ncw = ncw
+    p.M = dy.shape[2] if ncw else dy.shape[1]
+    if p.N * p.M == 0:
+        memset(&part[0, 0, 0, 0], 0, chunks * p.K * p.cwg * p.cn * sizeof(floating))
+        return
+    p.w = _signal(x, ncw)
+    p.dy, p.part = &dy[0, 0, 0], &part[0, 0, 0, 0]
+    p.s, p.d, p.pad, p.groups = stride, dilation, pad_before, groups
+    p.rows, p.taps = rows, min(taps, p.K)
+    p.ntb = (p.K + p.taps - 1) // p.taps
+    p.chunks = chunks
+    p.per = (p.N * p.M + chunks - 1) // chunks
+    p.dbl = floating is double
+    cdef double row_macs = <double> p.K * p.cwg * p.cn * chunks
+    p.seg = round_rows if round_rows > 0 else max(rows, <Py_ssize_t> (CHUNK_MACS / row_macs) // rows * rows)
+    p.seg0 = 0
+    while p.seg0 < p.per:
+        _run_items(_filter_item, &p, chunks * groups * p.ntb, row_macs * min(p.seg, p.per - p.seg0),
+                   rows * p.taps * p.cwg * sizeof(floating), num_threads)
+        p.seg0 += p.seg
+
+
+# --- conv1d_transpose: GEMM, then overlap-add --------------------------------------------------
+
+cdef struct _Ola:
+    const void* x       # the narrow input, [N, M, Cin] or [N, Cin, M]
+    const void* f       # [K, Cout, Cin]
+    void* y             # the wide output, [N, L, Cout] or [N, Cout, L]
+    bint ncw
+    Py_ssize_t M, L, cin, cout, K, s, d, pad, width, taps, nblocks
+    bint dbl
+
+
+cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept nogil:
+    cdef Py_ssize_t b = item % p.nblocks, n = item // p.nblocks
+    cdef Py_ssize_t o0 = b * p.width, o1 = min(p.L, o0 + p.width)
+    cdef Py_ssize_t co = p.cout, ci = p.cin
+    cdef Py_ssize_t ysw = 1 if p.ncw else co, ysc = p.L if p.ncw else 1
+    cdef floating* y = <floating*> p.y + n * p.L * co
+    cdef const floating* x = <const floating*> p.x + n * p.M * ci
+    cdef const floating* f = <const floating*> p.f
+    cdef Py_ssize_t k0, k1, kc, lo, hi, r, k, o, c, i
+    cdef floating* prow
+    cdef floating* yrow
+    for c in range(co):
+        for o in range(o0, o1):
+            y[o * ysw + c * ysc] = 0
+    k0 = 0
+    while k0 < p.K:
+        k1 = min(p.K, k0 + p.taps)
+        kc = (k1 - k0) * co
+        # the input rows whose taps k0 .. k1 - 1 land in [o0, o1)
+        lo = max(0, _cdiv(o0 + p.pad - (k1 - 1) * p.d, p.s))
+        hi = min(p.M, floordiv(o1 - 1 + p.pad - k0 * p.d, p.s) + 1)
+        if lo < hi:
+            # column-major: prod [kc x rows] = f[k0..k1]^T-as-[kc x cin] @ x[lo..hi]^T [cin x rows]
+            if p.ncw:
+                gemm(c'T', c'T', <int> kc, <int> (hi - lo), <int> ci, f + k0 * co * ci, <int> ci,
+                     x + lo, <int> p.M, 0, prod, <int> kc)
+            else:
+                gemm(c'T', c'N', <int> kc, <int> (hi - lo), <int> ci, f + k0 * co * ci, <int> ci,
+                     x + lo * ci, <int> ci, 0, prod, <int> kc)
+            for i in range(lo, hi):
+                prow = prod + (i - lo) * kc
+                o = i * p.s + k0 * p.d - p.pad
+                for k in range(k0, k1):
+                    if o0 <= o < o1:
+                        yrow = y + o * ysw
+                        for c in range(co):
+                            yrow[c * ysc] += prow[(k - k0) * co + c]
+                    o = o + p.d
+        k0 = k1
+
+
+cdef void _ola_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
+    cdef const _Ola* p = <const _Ola*> ctx
+    if p.dbl:
+        _ola_block(p, item, <double*> scratch)
+    else:
+        _ola_block(p, item, <float*> scratch)
+
+
+def transpose_ola(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    bint ncw,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t width,
+    Py_ssize_t taps,
+    int num_threads,
+):
+    """conv1d_transpose by GEMM, then overlap-add; ``y`` is overwritten.
+
+    ``x`` ``[N, M, Cin]`` and ``y`` ``[N, L, Cout]`` (or both NCW with ``ncw``), ``f``
+    ``[K, Cout, Cin]``. Work items are (batch, block of ``width`` outputs). Per block of ``taps``
+    taps, one GEMM multiplies the input rows that reach the item's outputs (at most
+    ``(width - 1 + (taps - 1)*d) // s + 2``) by those taps of the filter, then the products are added to the outputs,
+    rows in increasing order.
+    """
+    cdef _Ola p
+    cdef Py_ssize_t N = y.shape[0]
+    if N == 0 or y.shape[1] == 0 or y.shape[2] == 0:
+        return
+    p.ncw = ncw
+    p.L, p.cout = (y.shape[2], y.shape[1]) if ncw else (y.shape[1], y.shape[2])
+    p.M, p.cin = (x.shape[2], x.shape[1]) if ncw else (x.shape[1], x.shape[2])
+    p.K = f.shape[0]
+    if p.M == 0 or p.cin == 0 or p.K == 0:
+        memset(&y[0, 0, 0], 0, N * y.shape[1] * y.shape[2] * sizeof(floating))
+        return
+    p.x, p.f, p.y = &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0]
+    p.s, p.d, p.pad = stride, dilation, pad_before
+    p.width, p.taps = width, min(taps, p.K)
+    p.nblocks = (p.L + width - 1) // width
+    p.dbl = floating is double
+    cdef Py_ssize_t rows = (width - 1 + (p.taps - 1) * dilation) // stride + 2
+    _run_items(_ola_item, &p, N * p.nblocks, <double> N * p.M * p.K * p.cin * p.cout,
+               rows * p.taps * p.cout * sizeof(floating), num_threads)
