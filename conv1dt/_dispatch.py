@@ -248,14 +248,20 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
 
     ``x`` is the wide signal ``[N, L, Cw]`` (NWC) or ``[N, Cw, L]`` (NCW), ``f`` is
     ``[K, Cw/G, Cn]``, both C-contiguous of one compute dtype (float32 or float64). ``kernel``
-    forces a kernel (tests): ``'direct'``, ``'blas'``, ``'im2col'``, ``'flip-direct'`` or
-    ``'flip-tiled'`` (the last two need ``groups = 1`` and ``(K-1)*d >= pad_before``).
+    forces a kernel (tests): ``'direct'``, ``'blas'``, ``'im2col'``, ``'depthwise'`` (one
+    channel per group), ``'flip-direct'`` or ``'flip-tiled'`` (the last two need ``groups = 1``
+    and ``(K-1)*d >= pad_before``).
     """
     g = geom
     ncw = data_format == "NCW"
     kernel = kernel or _plan.choose("conv1d", g, x.dtype.itemsize)
     shape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
                                                                 g.narrow_channels)
+    if kernel == "depthwise":
+        z = _output(shape, x.dtype, out)
+        _gemm.depthwise(x, f, z, ncw, False, g.stride, g.dilation, g.pad_before,
+                        _plan.depthwise_rows(g, "conv1d"), _threads(g))
+        return z
     if kernel == "im2col":
         z = _output(shape, x.dtype, out)
         if z.size:
@@ -379,6 +385,12 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     # the groups' slices: filter rows of all Cin channels, within what the filter layout takes
     in_place = TILED and g.narrow > 0 and g.narrow_channels < _kernels.TILED_MAX_ROW
     one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
+    if kernel == "depthwise":
+        y = _output((n, g.wide_channels, g.wide) if ncw else (n, g.wide, g.wide_channels),
+                    x.dtype, out)
+        _gemm.depthwise(x, f, y, ncw, True, g.stride, g.dilation, g.pad_before,
+                        _plan.depthwise_rows(g, "transpose"), _threads(g))
+        return y
     if kernel == "direct":
         y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out
         _family.transpose_grouped(_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, G,

@@ -1,7 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""GEMM kernels whose cost grows only with their useful work: the family as blocks of GEMMs.
+"""Kernels whose cost grows only with their useful work: the family as blocks of GEMMs, and the
+depthwise convolutions as vector loops across the channels.
 
-Three kernels, one per side of the family, each a loop over work items that a thread owns whole
+Three GEMM kernels, one per side of the family, each a loop over work items that a thread owns whole
 (so every output element is summed by one item, in an order fixed by the shape, and the bits do
 not depend on the thread count), handed to the threads dynamically by :func:`_run_items`:
 
@@ -17,6 +18,9 @@ not depend on the thread count), handed to the threads dynamically by :func:`_ru
   Per item ``(n, block of output samples)`` and per block of taps, the input rows that reach the
   block times all the block's taps in one GEMM (inner dimension ``Cin``, outer ``taps*Cout``),
   then each row of products added to the outputs it reaches, rows in order.
+
+``depthwise`` runs conv1d and conv1d_transpose with one channel per group: per item (batch, block
+of outputs), each output sums its taps in order, one vector loop over the channels per tap.
 
 Every operand is a C-contiguous 3-D array in NWC or NCW, read and written in place (BLAS's
 leading dimensions and transposes absorb the layout). Index algebra as in ``_family.pyx``: narrow
@@ -428,3 +432,113 @@ def transpose_ola(
     cdef Py_ssize_t rows = (width - 1 + (p.taps - 1) * dilation) // stride + 2
     _run_items(_ola_item, &p, N * p.nblocks, <double> N * p.M * p.K * p.cin * p.cout,
                rows * p.taps * p.cout * sizeof(floating), num_threads)
+
+
+# --- depthwise: one channel per group, vector loops across the channels ------------------------
+
+cdef struct _Depthwise:
+    const void* x       # the op's input: conv1d's wide [N, L, C], the transpose's narrow [N, M, C]
+    const void* f       # [K, 1, C]
+    void* y             # the op's output: conv1d's narrow [N, M, C], the transpose's wide [N, L, C]
+    bint ncw, transpose
+    Py_ssize_t xw, yw, C, K, s, d, pad, rows, nblocks
+    bint dbl
+
+
+cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* unused) noexcept nogil:
+    cdef Py_ssize_t b = item % p.nblocks, n = item // p.nblocks
+    cdef Py_ssize_t o0 = b * p.rows, o1 = min(p.yw, o0 + p.rows)
+    cdef Py_ssize_t C = p.C, xs_w = 1 if p.ncw else C, xs_c = p.xw if p.ncw else 1
+    cdef Py_ssize_t ys_w = 1 if p.ncw else C, ys_c = p.yw if p.ncw else 1
+    cdef const floating* x = <const floating*> p.x + n * p.xw * C
+    cdef const floating* f = <const floating*> p.f
+    cdef floating* y = <floating*> p.y + n * p.yw * C
+    cdef Py_ssize_t o, k, i, c, t
+    cdef floating* yrow
+    cdef const floating* xrow
+    cdef const floating* frow
+    if not p.ncw:
+        # NWC: for each output sample, its taps in increasing k, each a vector over the channels
+        for o in range(o0, o1):
+            yrow = y + o * C
+            for c in range(C):
+                yrow[c] = 0
+            for k in range(p.K):
+                if p.transpose:
+                    t = o + p.pad - k * p.d          # = i*s for the input sample i it reads
+                    if t < 0 or t % p.s != 0:
+                        continue
+                    i = t // p.s
+                else:
+                    i = o * p.s + k * p.d - p.pad
+                if i < 0 or i >= p.xw:
+                    continue
+                xrow = x + i * C
+                frow = f + k * C
+                for c in range(C):
+                    yrow[c] = yrow[c] + xrow[c] * frow[c]
+        return
+    # NCW: each channel a signal of its own, the same order per output
+    for c in range(C):
+        for o in range(o0, o1):
+            y[c * ys_c + o] = 0
+        for k in range(p.K):
+            frow = f + k * C
+            for o in range(o0, o1):
+                if p.transpose:
+                    t = o + p.pad - k * p.d
+                    if t < 0 or t % p.s != 0:
+                        continue
+                    i = t // p.s
+                else:
+                    i = o * p.s + k * p.d - p.pad
+                if 0 <= i < p.xw:
+                    y[c * ys_c + o] = y[c * ys_c + o] + x[c * xs_c + i] * frow[c]
+
+
+cdef void _depthwise_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
+    cdef const _Depthwise* p = <const _Depthwise*> ctx
+    if p.dbl:
+        _depthwise_block(p, item, <double*> scratch)
+    else:
+        _depthwise_block(p, item, <float*> scratch)
+
+
+def depthwise(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    bint ncw,
+    bint transpose,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t rows,
+    int num_threads,
+):
+    """conv1d or conv1d_transpose with one channel per group (``groups = C``); ``y`` is
+    overwritten.
+
+    ``x`` and ``y`` are ``[N, W, C]`` (or ``[N, C, W]`` with ``ncw``), ``f`` is ``[K, 1, C]``.
+    conv1d (``transpose`` false) reads the wide ``x`` into the narrow ``y``, the transpose the
+    narrow ``x`` into the wide ``y``. Work items are (batch, block of ``rows`` output samples);
+    each output sums its taps in increasing ``k``, the same order as the grouped direct kernels,
+    in NWC as one vector loop over the channels per tap.
+    """
+    cdef _Depthwise p
+    cdef Py_ssize_t N = y.shape[0]
+    if N == 0 or y.shape[1] == 0 or y.shape[2] == 0:
+        return
+    p.ncw, p.transpose = ncw, transpose
+    p.C = y.shape[1] if ncw else y.shape[2]
+    p.yw = y.shape[2] if ncw else y.shape[1]
+    p.xw = x.shape[2] if ncw else x.shape[1]
+    p.K = f.shape[0]
+    if p.xw == 0 or p.K == 0:
+        memset(&y[0, 0, 0], 0, N * y.shape[1] * y.shape[2] * sizeof(floating))
+        return
+    p.x, p.f, p.y = &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0]
+    p.s, p.d, p.pad, p.rows = stride, dilation, pad_before, rows
+    p.nblocks = (p.yw + rows - 1) // rows
+    p.dbl = floating is double
+    _run_items(_depthwise_item, &p, N * p.nblocks, <double> N * p.yw * p.K * p.C, 0, num_threads)

@@ -41,6 +41,9 @@ conv1d_backprop_filter
       the groups);
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
       rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows.
+depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
+    * ``depthwise`` for at least 32 channels: per output sample, its taps in order, each a vector
+      loop across the channels (read and written in place in either layout).
 conv1d_transpose with groups
     * ``direct`` (all groups at once) for ``Cout/G * Cin/G <= 16``; the ``tiled`` kernel once per
       group, in place, where it takes the group; else the groups' slices through the kernels above.
@@ -104,8 +107,17 @@ def _choose_transpose(g):
     return "blas"
 
 
+def _depthwise(g):
+    """One channel per group on both sides, at least 32 of them (fewer fill too little of each
+    vector; the grouped direct kernels are then as fast), and enough work to matter."""
+    return (g.groups == g.wide_channels == g.narrow_channels and g.groups >= 32
+            and macs(g) >= SMALL_MACS)
+
+
 def _choose_transpose_groups(g):
     cin, cout = g.narrow_channels // g.groups, g.wide_channels // g.groups
+    if _depthwise(g):
+        return "depthwise"
     if macs(g) < SMALL_MACS or cin * cout <= DIRECT_PRODUCTS["transpose"]:
         return "direct"
     if (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow > 0
@@ -120,6 +132,8 @@ def _choose_conv1d(g, itemsize):
                     g.taps * g.wide_channels, g.wide * g.wide_channels) <= INT_MAX
     if macs(g) < SMALL_MACS or not fits_blas:
         return "direct"
+    if _depthwise(g):
+        return "depthwise"
     flip = (g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0 and macs(g) >= SERIAL_MACS)
     if flip and g.stride == 1:
         if cwg * cng <= DIRECT_PRODUCTS["conv1d"]:
@@ -219,7 +233,16 @@ def blocking(op, kernel, g, itemsize):
     if kernel == "ola":
         width, taps = ola_blocking(g, itemsize)
         return {"width": width, "taps": taps}
+    if kernel == "depthwise":
+        return {"rows": depthwise_rows(g, op)}
     return {}
+
+
+def depthwise_rows(g, op):
+    """Output samples per work item of the depthwise kernel: 256, fewer (down to 16) for at least
+    ``MIN_ITEMS`` items."""
+    width = g.wide if op == "transpose" else g.narrow
+    return _halve_for_items(256, 16, lambda r: g.batch * -(-width // r))
 
 
 def threads(g):

@@ -246,7 +246,8 @@ def test_dispatch_rule():
         return conv1d_geometry((4, wide, cin), (k, cin // groups, cout), 1, 1, "SAME", "NWC", groups)
     assert _plan.choose("conv1d", g(1, 1)) == "direct"                  # one thread's call
     assert _plan.choose("conv1d", g(1, 1, wide=65536)) == "flip-direct"
-    assert _plan.choose("conv1d", g(64, 64, groups=64)) == "direct"
+    assert _plan.choose("conv1d", g(64, 64, groups=64)) == "depthwise"
+    assert _plan.choose("conv1d", g(16, 16, groups=16)) == "direct"
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
     assert _plan.choose("conv1d", g(128, 128, groups=8)) == "im2col"     # K*Cw/G = 48
     assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128

@@ -97,3 +97,31 @@ def test_transpose_ola(seed, dtype):
         outs.append(_layout(y, ncw))
     assert_family_matches(outs[0], want, bound, g.taps * g.narrow_channels, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("op", ["conv1d", "transpose"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(30))
+def test_depthwise(seed, dtype, op):
+    rng = np.random.default_rng(seed)
+    g = _draw(rng, groups_ok=False)
+    C = int(rng.integers(2, 20))
+    g = g._replace(wide_channels=C, narrow_channels=C, groups=C)
+    ncw = bool(rng.integers(2))
+    f = random_array(rng, (g.taps, 1, C), dtype)
+    if op == "conv1d":
+        x = random_array(rng, (g.batch, g.wide, C), dtype)
+        out_shape = (g.batch, g.narrow, C)
+    else:
+        x = random_array(rng, (g.batch, g.narrow, C), dtype)
+        out_shape = (g.batch, g.wide, C)
+    want, bound = family_oracle(op, x, f, g)
+    rows = int(rng.integers(1, 9))
+    outs = []
+    for threads in (1, 3):
+        y = _layout(np.full(out_shape, np.nan, dtype), ncw)
+        _gemm.depthwise(_layout(x, ncw), f, y, ncw, op == "transpose", g.stride, g.dilation,
+                        g.pad_before, rows, threads)
+        outs.append(_layout(y, ncw))
+    assert_family_matches(outs[0], want, bound, g.taps, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])

@@ -290,6 +290,7 @@ def test_grouped_dispatch_rule():
     def g(cin, cout, groups):
         return transpose_geometry((4, 4096, cin), (3, cout // groups, cin), (4, 4096, cout), 1, 1,
                                   "SAME", "NWC", groups)
-    assert _plan.choose("transpose", g(64, 64, 64)) == "direct"
+    assert _plan.choose("transpose", g(64, 64, 64)) == "depthwise"
+    assert _plan.choose("transpose", g(16, 16, 16)) == "direct"
     assert _plan.choose("transpose", g(64, 64, 16)) == "direct"
     assert _plan.choose("transpose", g(64, 64, 4)) == ("tiled" if _plan.TILED else "copies")
