@@ -23,3 +23,18 @@ __all__ = [
     "set_num_threads",
     "show_config",
 ]
+
+# Submodules loaded on first use, as SciPy does (PEP 562): ``conv1dt.linalg`` works after
+# ``import conv1dt`` alone, and ``import conv1dt`` imports none of them, nor Dask, PyTorch or JAX.
+_SUBMODULES = ("dask", "jax", "linalg", "torch")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

@@ -7,7 +7,7 @@ complex (by the real-product decomposition) for all three.
 """
 import numpy as np
 
-from . import _dispatch
+from . import _dispatch, _forms
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from ._layout import (
     as_operands,
@@ -261,6 +261,11 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
                          dilations, groups)
     if plan is not None:
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
+    lead = _forms.leading_shape(input)
+    if lead is not None:   # leading batch dimensions [..., W, C]: one batch axis, then back
+        return _forms.with_leading(
+            lambda a, b, s: conv1d_transpose(a, b, s, strides, padding, data_format, dilations,
+                                             groups=groups), input, filters, lead, shape=output_shape)
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
                                                             data_format, groups, "strides")
     x, f, dtype = as_operands(input, filters)
@@ -390,6 +395,12 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
                          groups)
     if plan is not None:
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
+    groups = _forms.implicit_groups(input, filters, data_format, groups)   # as tf.nn.conv1d
+    lead = _forms.leading_shape(input)
+    if lead is not None:   # leading batch dimensions [..., W, C]: one batch axis, then back
+        return _forms.with_leading(
+            lambda a, b: conv1d(a, b, stride, padding, data_format, dilations, groups=groups),
+            input, filters, lead)
     data_format, padding, stride, dilation, groups = _parse(padding, stride, dilations,
                                                             data_format, groups, "stride")
     x, f, dtype = as_operands(input, filters)
@@ -516,6 +527,13 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
                          data_format, dilations, groups)
     if plan is not None:
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
+    lead = _forms.leading_shape(input)
+    if lead is not None:   # leading batch dimensions [..., W, C], summed over like the batch
+        return _forms.with_leading(
+            lambda a, b, s: conv1d_backprop_filter(a, s, b, strides, padding, data_format,
+                                                   dilations, groups=groups),
+            input, out_backprop, lead, shape=filter_shape, b_name="out_backprop",
+            shape_is_output=False)
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
                                                             data_format, groups, "strides")
     x, dy, dtype = as_operands(input, out_backprop, names=("input", "out_backprop"))
