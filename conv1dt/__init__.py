@@ -11,6 +11,7 @@ from ._config import show_config
 from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose
 from ._stream import Conv1DTransposeStream
 from ._threads import get_num_threads, set_num_threads
+from ._upfirdn import upfirdn
 from ._version import __version__
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "show_config",
+    "upfirdn",
 ]
 
 # Submodules loaded on first use, as SciPy does (PEP 562): ``conv1dt.linalg`` works after
