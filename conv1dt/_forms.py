@@ -43,6 +43,17 @@ def _shape_list(shape, name):
         raise ValueError(f"{name} must be a sequence of ints, got {shape!r}") from None
 
 
+def _as_array(a, other):
+    """``a`` as an array; a plain sequence takes the dtype of an ``other`` array when the cast
+    keeps its kind (the ops' own rule for lists, kept through the reshape)."""
+    if hasattr(a, "dtype") or not hasattr(other, "dtype"):
+        return np.asarray(a)
+    arr = np.asarray(a)
+    if arr.dtype.kind in "fc" and np.can_cast(arr.dtype, other.dtype, "same_kind"):
+        return arr.astype(other.dtype)
+    return arr
+
+
 def with_leading(op, a, b, lead, *, shape=None, shape_name="output_shape", a_name="input",
                  b_name=None, shape_is_output=True):
     """``op`` on operands with leading batch dimensions ``lead``, through one batch axis.
@@ -57,11 +68,11 @@ def with_leading(op, a, b, lead, *, shape=None, shape_name="output_shape", a_nam
 
     Reshaping a C-contiguous array this way is free; a strided one is copied once by NumPy.
     """
-    a = np.asarray(a)
+    a = _as_array(a, b)
     n = math.prod(lead)
     a3 = a.reshape((n,) + a.shape[-2:])
     if b_name is not None:
-        b = np.asarray(b)
+        b = _as_array(b, a)
         if b.ndim != a.ndim or tuple(b.shape[:-2]) != lead:
             raise ValueError(
                 f"{b_name} must have the leading (batch) dimensions of {a_name}, {lead}, "
