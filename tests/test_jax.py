@@ -55,3 +55,14 @@ def test_errors_when_traced():
         jax.jit(lambda x: cj.conv1d_transpose(x, f, [1, 12, 4], 2))(x)
     with pytest.raises(TypeError, match="same dtype"):
         cj.conv1d(x, f.astype(jnp.float32 if x.dtype != jnp.float32 else jnp.float64), 1)
+
+
+def test_docstring_examples():
+    """The examples run in float32, JAX's default (this module's other tests enable float64)."""
+    import doctest
+    jax.config.update("jax_enable_x64", False)
+    try:
+        result = doctest.testmod(cj, optionflags=doctest.NORMALIZE_WHITESPACE)
+    finally:
+        jax.config.update("jax_enable_x64", True)
+    assert result.attempted > 0 and result.failed == 0

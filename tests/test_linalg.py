@@ -214,3 +214,9 @@ def test_pylops_interop():
     assert pylops.utils.dottest(Ap, 40, 40, rtol=1e-10)
     Ac = pylops.aslinearoperator(L.conv1d_operator(h.reshape(5, 1, 1) + 1j, (2, 9, 1), 2))
     assert pylops.utils.dottest(Ac, Ac.shape[0], Ac.shape[1], rtol=1e-10, complexflag=3)
+
+
+def test_docstring_examples():
+    import doctest
+    result = doctest.testmod(L, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -112,3 +112,9 @@ def test_module_matches_pytorch(kwargs):
     size = [want.shape[-1]]
     torch.testing.assert_close(ours(x, output_size=size), theirs(x, output_size=size),
                                rtol=1e-12, atol=1e-12)
+
+
+def test_docstring_examples():
+    import doctest
+    result = doctest.testmod(ct, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

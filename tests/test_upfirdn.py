@@ -209,3 +209,9 @@ def test_only_the_kept_outputs_are_computed(monkeypatch, up, down, axis):
     h, x = np.hanning(13), np.random.default_rng(1).standard_normal((101, 3))
     y = check(h, x, up, down, axis=axis)
     assert widths == [y.shape[axis]]
+
+
+def test_docstring_examples():
+    import doctest
+    result = doctest.testmod(_upfirdn, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
