@@ -137,7 +137,9 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     ----------
     input : array_like
         ``[batch, in_width, in_channels]`` for ``NWC`` or ``[batch, in_channels, in_width]`` for
-        ``NCW``; float16, float32, float64, complex64 or complex128.
+        ``NCW``; float16, float32, float64, complex64 or complex128. Extra leading batch
+        dimensions, ``[..., in_width, in_channels]``, are accepted (``output_shape`` then has
+        them too), as ``tf.nn.conv1d`` takes them.
     filters : array_like
         ``[filter_width, out_channels / groups, in_channels]`` in both layouts, of the same dtype
         as ``input``. This is PyTorch's ``ConvTranspose1d`` weight ``[in_channels,
@@ -287,7 +289,8 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     ----------
     input : array_like
         ``[batch, in_width, in_channels]`` for ``NWC`` or ``[batch, in_channels, in_width]`` for
-        ``NCW``; float16, float32, float64, complex64 or complex128.
+        ``NCW``; float16, float32, float64, complex64 or complex128. Extra leading batch
+        dimensions, ``[..., in_width, in_channels]``, are accepted, as in ``tf.nn.conv1d``.
     filters : array_like
         ``[filter_width, in_channels / groups, out_channels]`` in both layouts, of the same dtype
         as ``input``: the same array serves :func:`conv1d_transpose`, its transpose.
@@ -306,7 +309,9 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     groups : int, optional
         Split the channels into this many equal groups (default 1); output group ``j`` reads
         input group ``j`` alone. ``groups = in_channels`` with ``out_channels = in_channels`` is
-        the depthwise convolution.
+        the depthwise convolution. With ``groups=1``, filters whose in_channels divide the
+        input's channels make ``in_channels / filters.shape[1]`` groups, as ``tf.nn.conv1d``
+        infers them.
 
     Returns
     -------
@@ -424,7 +429,8 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     input : array_like
         conv1d's input, ``[batch, in_width, in_channels]`` for ``NWC`` or
         ``[batch, in_channels, in_width]`` for ``NCW``; float16, float32, float64, complex64 or
-        complex128.
+        complex128. Extra leading batch dimensions (the same in ``out_backprop``) are summed
+        over like the batch.
     filter_shape : sequence of 3 ints
         ``[filter_width, in_channels / groups, out_channels]``, the shape of conv1d's filters and
         of the result. A list, tuple or integer array.
