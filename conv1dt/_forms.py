@@ -12,6 +12,7 @@ geometry, the planner and the kernels only ever see the plain rank-3, explicit-g
 """
 import math
 import operator
+import re
 
 import numpy as np
 
@@ -78,6 +79,26 @@ def with_leading(op, a, b, lead, *, shape=None, shape_name="output_shape", a_nam
                 f"{b_name} must have the leading (batch) dimensions of {a_name}, {lead}, "
                 f"got shape {b.shape}")
         b = b.reshape((n,) + b.shape[-2:])
+    try:
+        return _run(op, a3, b, a, lead, n, shape, shape_name, a_name, shape_is_output)
+    except ValueError as exc:
+        raise ValueError(_reindexed(str(exc), len(lead) - 1)) from None
+
+
+_INDEXED = re.compile(r"\b(input\.shape|output_shape|out_backprop\.shape)\[(\d+)\]")
+
+
+def _reindexed(message, shift):
+    """A rank-3 call's message with its signal indices moved to the caller's rank: the width
+    and channel axes of ``input``, ``output_shape`` and ``out_backprop`` come ``shift`` axes
+    later (index 0, the batch, is the leading dimensions and is checked before)."""
+    def move(m):
+        j = int(m.group(2))
+        return f"{m.group(1)}[{j + shift if j > 0 else j}]"
+    return _INDEXED.sub(move, message)
+
+
+def _run(op, a3, b, a, lead, n, shape, shape_name, a_name, shape_is_output):
     if shape is None:
         out = op(a3, b)
     elif not shape_is_output:

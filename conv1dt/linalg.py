@@ -197,7 +197,7 @@ class _Conv1DOperator(_Conv1DFamilyOperator):
 
 def conv1d_transpose_operator(filters, input_shape, output_shape, strides, padding="SAME",
                               data_format="NWC", dilations=None, groups=1):
-    r"""``conv1d_transpose`` as a :class:`scipy.sparse.linalg.LinearOperator`, with its adjoint.
+    r"""``conv1d_transpose`` as a ``scipy.sparse.linalg.LinearOperator``, with its adjoint.
 
     The operator maps a flattened input of shape ``input_shape`` to the flattened
     ``conv1d_transpose(x, filters, output_shape, strides, ...)``; its ``rmatvec`` is the exact
@@ -295,7 +295,7 @@ def conv1d_transpose_operator(filters, input_shape, output_shape, strides, paddi
 
 def conv1d_operator(filters, input_shape, stride, padding="SAME", data_format="NWC",
                     dilations=None, groups=1):
-    r"""``conv1d`` as a :class:`scipy.sparse.linalg.LinearOperator`, with its adjoint.
+    r"""``conv1d`` as a ``scipy.sparse.linalg.LinearOperator``, with its adjoint.
 
     The operator maps a flattened input of shape ``input_shape`` to the flattened
     ``conv1d(w, filters, stride, ...)``; its ``rmatvec`` is the exact adjoint (the conjugate

@@ -211,16 +211,17 @@ class ConvTranspose1d(torch.nn.ConvTranspose1d):
     r"""``torch.nn.ConvTranspose1d`` computed by conv1dt: the same arguments, parameters and
     results.
 
-    A subclass of :class:`torch.nn.ConvTranspose1d` with its constructor, its ``weight``
+    A subclass of ``torch.nn.ConvTranspose1d`` with its constructor, its ``weight``
     ``[in_channels, out_channels / groups, kernel_size]`` and ``bias`` (so its ``state_dict``
     loads in either), whose forward pass is :func:`conv1d_transpose` in NCW layout with the
     weight read as conv1dt's filters (``weight.permute(2, 1, 0)``, no copy).
 
     Parameters
     ----------
-    in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias, \
-dilation, padding_mode, device, dtype
-        As for :class:`torch.nn.ConvTranspose1d`. ``padding_mode`` can only be ``'zeros'``
+    in_channels, out_channels, kernel_size, stride, padding, output_padding
+        As for ``torch.nn.ConvTranspose1d``.
+    groups, bias, dilation, padding_mode, device, dtype
+        As for ``torch.nn.ConvTranspose1d``. ``padding_mode`` can only be ``'zeros'``
         (PyTorch's constructor refuses others) and ``device`` must be the CPU.
 
     See Also

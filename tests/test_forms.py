@@ -56,7 +56,8 @@ def test_leading_dimensions_keep_dtype_and_accept_lists():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(output_shape=[2, 10, 6]), r"input must be 3-D, or of rank r > 3 with output_shape of r elements"),
     (dict(output_shape=[3, 2, 10, 6]), r"output_shape\[:2\] is \[3, 2\], but input has leading \(batch\) dimensions \[2, 2\]"),
-    (dict(output_shape=[2, 2, 12, 6]), r"output_shape\[1\] is 12"),
+    (dict(output_shape=[2, 2, 12, 6]), r"output_shape\[2\] is 12, but an input of width 5"),
+    (dict(filters=np.zeros((4, 6, 2))), r"filters\.shape\[2\] \(in_channels\) is 2, but input has 3 channels \(input\.shape\[3\] for"),
 ])
 def test_leading_dimension_errors(kwargs, match):
     args = dict(input=np.zeros((2, 2, 5, 3)), filters=np.zeros((4, 6, 3)),
