@@ -49,7 +49,8 @@ def _upsampled(x3, h, up, offset, count):
     ``offset`` samples at the start and the rest at the end."""
     n, w, c = x3.shape
     full = (w - 1) * up + h.size
-    padding = "VALID" if offset == 0 and count == full else [[0, 0], [offset, full - offset - count], [0, 0]]
+    padding = ("VALID" if offset == 0 and count == full
+               else [[0, 0], [offset, full - offset - count], [0, 0]])
     return conv1d_transpose(x3, _filters(h, c), [n, count, c], up, padding, groups=c)
 
 
@@ -79,8 +80,9 @@ def _input_phases(x3, h, up, down, offset, count):
 
         y[j] = \sum_{p, l, n \,:\, j = l u + e_p + n} h[k_p + n v]\, x[l v + p],
 
-    a transposed convolution of stride ``u`` of the signal read as ``v`` channels (a free
-    reshape) with the filters of :func:`_input_phase_filters`. Each output costs ``K'' v / u``
+    a transposed convolution of stride ``u`` of the signal read as ``v`` channels (a reshape,
+    after one copy that pads it to whole blocks of ``v`` where it needs padding) with the
+    filters of :func:`_input_phase_filters`. Each output costs ``K'' v / u``
     products, ``K / up`` of them useful: the lags ``e_p`` (below ``u + 1``) are zeros. ``z``
     leading zeros make the first kept output a whole number of ``down`` steps from the start.
     """
@@ -92,8 +94,11 @@ def _input_phases(x3, h, up, down, offset, count):
     n, w, _ = x3.shape
     k2 = f.shape[0]
     nv = max(-(-(w + z) // v), -(-(s0 + count - k2) // u) + 1, 1)
-    xp = np.zeros((n, nv * v), dtype=x3.dtype)
-    xp[:, z:z + w] = x3[:, :, 0]
+    if z == 0 and nv * v == w:
+        xp = x3                                   # whole blocks already: no copy
+    else:
+        xp = np.zeros((n, nv * v), dtype=x3.dtype)
+        xp[:, z:z + w] = x3[:, :, 0]
     full = (nv - 1) * u + k2
     padding = [[0, 0], [s0, full - s0 - count], [0, 0]]
     return conv1d_transpose(xp.reshape(n, nv, v), f, [n, count, 1], u, padding)
@@ -196,10 +201,11 @@ def upfirdn(h, x, up=1, down=1, axis=-1, mode="constant", cval=0):
         \qquad k_p = (-p u) \bmod v,\quad e_p = (p u + k_p) / v,
 
     a transposed convolution of stride :math:`u` of ``x`` read as :math:`v` channels (a
-    reshape, no copy) whose output ``j`` is the kept output ``j``. Each output costs about
-    :math:`K/up + v` products (the lags :math:`e_p` are zero taps), against SciPy's
-    :math:`K/up`: the kernels' speed pays for the difference unless :math:`v` is large beside
-    :math:`K/up` (ratios such as 160/147; see the docs' "Doors in" page for timings). Other
+    reshape, once padded to whole blocks of :math:`v`) whose output ``j`` is the kept output
+    ``j``. Each output costs about :math:`K/up + v` products (the lags :math:`e_p` are zero
+    taps), against SciPy's :math:`K/up`: the kernels' speed pays for the difference unless
+    :math:`v` is large beside :math:`K/up` (ratios such as 160/147; see the docs' "Doors in"
+    page for timings). Other
     extension modes extend ``x`` by :math:`\lfloor (K-1)/up \rfloor` samples at each end
     (``numpy.pad``) and crop the result.
 

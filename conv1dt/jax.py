@@ -158,7 +158,8 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     >>> import jax.numpy as jnp
     >>> import conv1dt.jax
     >>> f = jnp.ones((3, 1, 1))
-    >>> jax.grad(lambda w: conv1dt.jax.conv1d(w, f, 1, "VALID").sum())(jnp.zeros((1, 5, 1)))[0, :, 0]
+    >>> loss = lambda w: conv1dt.jax.conv1d(w, f, 1, "VALID").sum()
+    >>> jax.grad(loss)(jnp.zeros((1, 5, 1)))[0, :, 0]
     Array([1., 2., 3., 2., 1.], dtype=float32)
     """
     x, f = _operands(input, filters)
