@@ -13,6 +13,7 @@ from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose, plan
 from ._plan import Plan
 from ._stream import Conv1DTransposeStream
 from ._threads import get_num_threads, set_num_threads
+from ._upfirdn import upfirdn
 from ._version import __version__
 
 __all__ = [
@@ -27,4 +28,20 @@ __all__ = [
     "plan",
     "set_num_threads",
     "show_config",
+    "upfirdn",
 ]
+
+# Submodules loaded on first use, as SciPy does (PEP 562): ``conv1dt.linalg`` works after
+# ``import conv1dt`` alone, and ``import conv1dt`` imports none of them, nor Dask, PyTorch or JAX.
+_SUBMODULES = ("dask", "jax", "linalg", "torch")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

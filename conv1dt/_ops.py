@@ -9,7 +9,7 @@ import inspect
 
 import numpy as np
 
-from . import _dispatch, _plan
+from . import _dispatch, _forms, _plan
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from ._layout import (
     as_operands,
@@ -70,6 +70,15 @@ def _fast(plan, a, b, out):
     else:
         _plan.check_out(out, plan.out_shape, plan.dtype, (a, b))
     return plan._run(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+
+
+def _into(result, out, operands):
+    """``result`` (of a call with leading batch dimensions), copied into ``out`` when given."""
+    if out is None:
+        return result
+    _plan.check_out(out, result.shape, result.dtype, [np.asarray(a) for a in operands])
+    out[...] = result
+    return out
 
 
 def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
@@ -159,7 +168,9 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     ----------
     input : array_like
         ``[batch, in_width, in_channels]`` for ``NWC`` or ``[batch, in_channels, in_width]`` for
-        ``NCW``; float16, float32, float64, complex64 or complex128.
+        ``NCW``; float16, float32, float64, complex64 or complex128. Extra leading batch
+        dimensions, ``[..., in_width, in_channels]``, are accepted (``output_shape`` then has
+        them too), as ``tf.nn.conv1d`` takes them.
     filters : array_like
         ``[filter_width, out_channels / groups, in_channels]`` in both layouts, of the same dtype
         as ``input``. This is PyTorch's ``ConvTranspose1d`` weight ``[in_channels,
@@ -283,6 +294,12 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
                          dilations, groups)
     if plan is not None:
         return _fast(plan, input, filters, out)
+    lead = _forms.leading_shape(input)
+    if lead is not None:   # leading batch dimensions [..., W, C]: one batch axis, then back
+        return _into(_forms.with_leading(
+            lambda a, b, s: conv1d_transpose(a, b, s, strides, padding, data_format, dilations,
+                                             groups=groups), input, filters, lead,
+            shape=output_shape), out, (input, filters))
     plan, x, f = _transpose_plan(key, input, filters, output_shape, strides, padding, data_format,
                                  dilations, groups)
     return _fast(plan, x, f, out)
@@ -308,7 +325,8 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     ----------
     input : array_like
         ``[batch, in_width, in_channels]`` for ``NWC`` or ``[batch, in_channels, in_width]`` for
-        ``NCW``; float16, float32, float64, complex64 or complex128.
+        ``NCW``; float16, float32, float64, complex64 or complex128. Extra leading batch
+        dimensions, ``[..., in_width, in_channels]``, are accepted, as in ``tf.nn.conv1d``.
     filters : array_like
         ``[filter_width, in_channels / groups, out_channels]`` in both layouts, of the same dtype
         as ``input``: the same array serves :func:`conv1d_transpose`, its transpose.
@@ -327,7 +345,9 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     groups : int, optional
         Split the channels into this many equal groups (default 1); output group ``j`` reads
         input group ``j`` alone. ``groups = in_channels`` with ``out_channels = in_channels`` is
-        the depthwise convolution.
+        the depthwise convolution. With ``groups=1``, filters whose in_channels divide the
+        input's channels make ``in_channels / filters.shape[1]`` groups, as ``tf.nn.conv1d``
+        infers them.
 
     Returns
     -------
@@ -416,6 +436,12 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
                          groups)
     if plan is not None:
         return _fast(plan, input, filters, out)
+    groups = _forms.implicit_groups(input, filters, data_format, groups)   # as tf.nn.conv1d
+    lead = _forms.leading_shape(input)
+    if lead is not None:   # leading batch dimensions [..., W, C]: one batch axis, then back
+        return _into(_forms.with_leading(
+            lambda a, b: conv1d(a, b, stride, padding, data_format, dilations, groups=groups),
+            input, filters, lead), out, (input, filters))
     plan, x, f = _conv1d_plan(key, input, filters, stride, padding, data_format, dilations, groups)
     return _fast(plan, x, f, out)
 
@@ -444,7 +470,8 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     input : array_like
         conv1d's input, ``[batch, in_width, in_channels]`` for ``NWC`` or
         ``[batch, in_channels, in_width]`` for ``NCW``; float16, float32, float64, complex64 or
-        complex128.
+        complex128. Extra leading batch dimensions (the same in ``out_backprop``) are summed
+        over like the batch.
     filter_shape : sequence of 3 ints
         ``[filter_width, in_channels / groups, out_channels]``, the shape of conv1d's filters and
         of the result. A list, tuple or integer array.
@@ -547,6 +574,13 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
                          data_format, dilations, groups)
     if plan is not None:
         return _fast(plan, input, out_backprop, out)
+    lead = _forms.leading_shape(input)
+    if lead is not None:   # leading batch dimensions [..., W, C], summed over like the batch
+        return _into(_forms.with_leading(
+            lambda a, b, s: conv1d_backprop_filter(a, s, b, strides, padding, data_format,
+                                                   dilations, groups=groups),
+            input, out_backprop, lead, shape=filter_shape, b_name="out_backprop",
+            shape_is_output=False), out, (input, out_backprop))
     plan, x, dy = _backprop_filter_plan(key, input, filter_shape, out_backprop, strides, padding,
                                         data_format, dilations, groups)
     return _fast(plan, x, dy, out)

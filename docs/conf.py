@@ -57,3 +57,29 @@ plot_html_show_formats = False
 plot_formats = [("png", 110)]
 plot_rcparams = {"figure.dpi": 110, "font.size": 9, "savefig.bbox": "tight"}
 plot_apply_rcparams = True
+
+# conv1dt.torch and conv1dt.jax are optional: their API (and the examples in their docstrings)
+# is rendered where the framework is installed; elsewhere api.rst says so. The part is written
+# here, at build time, into _generated/, which is included from api.rst and is not a page.
+import importlib.util  # noqa: E402
+import pathlib  # noqa: E402
+
+exclude_patterns.append("_generated")
+_OPTIONAL_API = {
+    "torch": ("PyTorch", ["conv1d_transpose", "conv1d"], ["ConvTranspose1d"]),
+    "jax": ("JAX", ["conv1d_transpose", "conv1d"], []),
+}
+_lines = []
+for _mod, (_name, _funcs, _classes) in _OPTIONAL_API.items():
+    if importlib.util.find_spec(_mod) is None:
+        _lines += [f"``conv1dt.{_mod}`` is not rendered in this build ({_name} is not installed):",
+                   f"see ``help(conv1dt.{_mod})``.", ""]
+        continue
+    _lines += [f".. autofunction:: conv1dt.{_mod}.{f}\n" for f in _funcs]
+    _lines += [f".. autoclass:: conv1dt.{_mod}.{c}\n" for c in _classes]
+_generated = pathlib.Path(__file__).parent / "_generated"
+_generated.mkdir(exist_ok=True)
+_text = "\n".join(_lines) + "\n"
+_target = _generated / "optional_api.rst"
+if not _target.exists() or _target.read_text() != _text:
+    _target.write_text(_text)
