@@ -7,6 +7,7 @@ result does not depend on the thread count; the BLAS kernels keep the BLAS on on
 so the two pools never oversubscribe the cores.
 """
 import math
+import os
 import sys
 import threading
 
@@ -28,6 +29,8 @@ BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
 # viewing a block is gone. A fresh large array costs a page fault per page on its first write
 # (about 0.1 ms per MiB here, and tens of milliseconds when the kernel compacts memory for huge
 # pages); a reused block is already mapped. TensorFlow's and JAX's allocators do the same.
+# CONV1DT_OUTPUT_POOL=0 turns the pool off: every output is then a fresh np.empty
+POOL_ENABLED = os.environ.get("CONV1DT_OUTPUT_POOL", "1").strip() not in ("0", "off", "false")
 POOL_MIN_BYTES = 1 << 22      # outputs from 4 MiB to 128 MiB come from the pool
 POOL_MAX_BYTES = 1 << 28      # blocks the pool refers to, in use or free: at most 256 MiB
 _pool = []                    # 1-D uint8 blocks, least recently handed out first
@@ -74,7 +77,7 @@ def allocate(shape, dtype):
     for n in shape:
         nbytes *= n
     try:
-        if nbytes < POOL_MIN_BYTES or nbytes > POOL_MAX_BYTES // 2:
+        if not POOL_ENABLED or nbytes < POOL_MIN_BYTES or nbytes > POOL_MAX_BYTES // 2:
             return np.empty(shape, dtype=dtype)
         return _from_pool(nbytes).view(dtype).reshape(shape)
     except (MemoryError, ValueError):  # ValueError: larger than the address space

@@ -129,3 +129,22 @@ def test_python_threads_get_blocks_of_their_own():
         np.testing.assert_array_equal(y, want)
         for other in live[j + 1:]:
             assert not np.shares_memory(y, other)
+
+
+def test_the_pool_can_be_turned_off():
+    """With CONV1DT_OUTPUT_POOL=0 (read at import, in a fresh interpreter) a large output is a
+    fresh array of its own, whose memory no later call reuses."""
+    import os
+    import subprocess
+    import sys
+    code = """
+import numpy as np
+from conv1dt import _dispatch
+assert not _dispatch.POOL_ENABLED
+y = _dispatch.allocate((1 << 21,), np.float32)     # 8 MiB: from the pool when it is on
+assert y.base is None and not _dispatch._pool
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "CONV1DT_OUTPUT_POOL": "0"})
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -1,0 +1,109 @@
+"""The planner's public face: conv1dt.plan, out= on every op, the LRU of kept plans."""
+import numpy as np
+import pytest
+
+import conv1dt
+from conftest import assert_family_matches, family_oracle, random_array
+from conv1dt import _plan
+from conv1dt._geometry import conv1d_geometry, transpose_geometry
+
+CALLS = [
+    # (op, first operand shape, second operand shape, extra positional args, kwargs)
+    ("conv1d_transpose", (2, 9, 4), (3, 5, 4), ([2, 18, 5], 2), {}),
+    ("conv1d_transpose", (2, 4, 9), (3, 5, 4), ([2, 5, 18], 2), {"data_format": "NCW"}),
+    ("conv1d", (2, 40, 4), (5, 4, 6), (3,), {"padding": "VALID"}),
+    ("conv1d", (2, 4, 40), (5, 2, 6), (2,), {"data_format": "NCW", "groups": 2}),
+    ("conv1d_backprop_filter", (2, 40, 4), (2, 14, 6), (), {}),
+]
+
+
+def _call(op, a, b, args, kw, **extra):
+    if op == "conv1d_backprop_filter":
+        return conv1dt.conv1d_backprop_filter(a, (5, 4, 6), b, 3, *args, **kw, **extra)
+    return getattr(conv1dt, op)(a, b, *args, **kw, **extra)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex128])
+@pytest.mark.parametrize("call", CALLS, ids=[c[0] + str(i) for i, c in enumerate(CALLS)])
+def test_out_gets_the_bits_of_the_returned_result(call, dtype):
+    op, sa, sb, args, kw = call
+    rng = np.random.default_rng(len(sa) + len(args))
+    a, b = random_array(rng, sa, dtype), random_array(rng, sb, dtype)
+    want = _call(op, a, b, args, kw)
+    for _ in range(2):                    # the first call builds the plan, the second reuses it
+        out = np.full(want.shape, np.nan, want.dtype)
+        got = _call(op, a, b, args, kw, out=out)
+        assert got is out
+        np.testing.assert_array_equal(out, want)
+
+
+def test_out_is_checked():
+    x, f = np.ones((1, 8, 2)), np.ones((3, 2, 2))
+    y = conv1dt.conv1d_transpose(x, f, [1, 16, 2], 2)
+    for bad, err in [(np.empty((1, 16, 3)), ValueError), (np.empty((1, 16, 2), np.float32), ValueError),
+                     (np.empty((1, 2, 16)).transpose(0, 2, 1), ValueError), ([0.0] * 32, TypeError)]:
+        with pytest.raises(err, match="out"):
+            conv1dt.conv1d_transpose(x, f, [1, 16, 2], 2, out=bad)
+    ro = np.empty_like(y)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        conv1dt.conv1d_transpose(x, f, [1, 16, 2], 2, out=ro)
+    z = np.ones((1, 16, 2))
+    with pytest.raises(ValueError, match="share memory"):
+        conv1dt.conv1d(z, f, 1, out=z)   # the output would overwrite the input it reads
+
+
+def test_a_plan_computes_its_call_and_refuses_others():
+    rng = np.random.default_rng(2)
+    x = random_array(rng, (2, 33, 3), np.float32)
+    f = random_array(rng, (4, 5, 3), np.float32)
+    p = conv1dt.plan(conv1dt.conv1d_transpose, x, f, [2, 66, 5], 2, dilations=2)
+    assert isinstance(p, conv1dt.Plan)
+    assert p.out_shape == (2, 66, 5) and p.dtype == np.float32 and p.geometry.dilation == 2
+    assert repr(p).startswith("<conv1dt plan: conv1d_transpose") and repr(p.kernel) in repr(p)
+    for _ in range(2):
+        x2 = random_array(rng, x.shape, np.float32)
+        g = transpose_geometry(x.shape, f.shape, (2, 66, 5), 2, 2, "SAME", "NWC")
+        want, bound = family_oracle("transpose", x2, f, g)
+        assert_family_matches(p(x2, f), want, bound, 4 * 3, "plan call")
+    with pytest.raises(ValueError, match="this plan"):
+        p(x[:, :32], f)
+    with pytest.raises(ValueError, match="this plan"):
+        p(x.astype(np.float64), f)
+    with pytest.raises(ValueError, match="op must be"):
+        conv1dt.plan("conv2d", x, f, 1)
+    with pytest.raises(TypeError, match="out"):
+        conv1dt.plan("conv1d", x, f, 1, out=np.empty(1))
+    with pytest.raises(ValueError, match="output_shape"):
+        conv1dt.plan(conv1dt.conv1d_transpose, x, f, [2, 99, 5], 2)   # the op's own check
+
+
+def test_plans_for_each_op_by_name():
+    rng = np.random.default_rng(3)
+    w = random_array(rng, (1, 64000, 1), np.float32)
+    f = random_array(rng, (512, 1, 8), np.float32)
+    p = conv1dt.plan("conv1d", w, f, 128, padding="VALID")
+    assert p.kernel == "im2col" and p.blocks["taps"] == 512
+    g = conv1d_geometry(w.shape, f.shape, 128, 1, "VALID", "NWC")
+    want, bound = family_oracle("conv1d", w, f, g)
+    assert_family_matches(p(w, f), want, bound, 512, "STFT-like conv1d")
+    dz = random_array(rng, p.out_shape, np.float32)
+    q = conv1dt.plan("conv1d_backprop_filter", w, f.shape, dz, 128, padding="VALID")
+    want, bound = family_oracle("backprop_filter", w, dz, g)
+    assert_family_matches(q(w, dz), want, bound, p.out_shape[1], "its filter gradient")
+
+
+def test_the_kept_plans_are_a_bounded_lru():
+    _plan.clear_cache()
+    f = np.ones((2, 1, 1))
+    first = np.ones((1, 3, 1))
+    conv1dt.conv1d(first, f, 1)
+    for w in range(4, _plan.CACHE_MAX + 20):
+        conv1dt.conv1d(first, f, 1)                  # the first call's plan stays in use ...
+        conv1dt.conv1d(np.ones((1, w, 1)), f, 1)
+    assert len(_plan._cache) == _plan.CACHE_MAX
+    keys = [k for k in _plan._cache if k[1] == (1, 3, 1)]
+    assert keys                                      # ... so it is never the one dropped
+    assert not [k for k in _plan._cache if k[1] == (1, 4, 1)]   # the oldest unused one is
+    conv1dt.plan.cache_clear()
+    assert not _plan._cache
