@@ -155,7 +155,7 @@ def test_sweep_draws_within_bounds_and_budget():
     assert drawn != sweep.draw(300, 8, **budget)
     for c, dtype in drawn:
         assert sweep.within(c, dtype, **budget)
-        assert shapes.flops(c) <= 2e8 and shapes.nbytes(c, 4 if dtype == "float32" else 8) <= 32 << 20
+        assert shapes.flops(c) <= 2e8 and shapes.footprint(c, 4 if dtype == "float32" else 8) <= 32 << 20
         assert 1 <= c.n <= 64 and 1 <= c.k <= 1024 and 1 <= c.s <= 16 and 1 <= c.d <= 8
         assert 1 <= c.cw <= 2048 and 1 <= c.cn <= 2048
         assert c.cw % c.groups == 0 and c.cn % c.groups == 0
@@ -202,6 +202,39 @@ def test_roofline_is_the_slower_of_compute_and_memory():
     assert sweep.roofline_seconds(compute, "float32", 1, figures) == shapes.flops(compute) / 1e11
     assert sweep.roofline_seconds(compute, "float64", 2, figures) == shapes.flops(compute) / 1e11
     assert sweep.roofline_seconds(memory, "float64", 1, figures) == (8 * 2 * (1 << 20) + 8) / 1e10
+
+
+@pytest.mark.parametrize("s,d,k,m", [(1, 1, 5, 40), (1, 3, 4, 30), (4, 1, 3, 20), (4, 1, 9, 20),
+                                     (2, 2, 6, 15), (6, 4, 5, 12), (3, 2, 4, 7), (16, 8, 3, 9)])
+def test_wide_touched_counts_the_samples_windows_read(s, d, k, m):
+    """The roofline's wide-signal samples against a count of the set ``{i*s + k*d}`` (VALID,
+    the narrowest input): never fewer (the roofline stays a bound), and exact when the windows
+    do not overlap or the stride is 1."""
+    keff = (k - 1) * d + 1
+    c = shapes.case("conv1d", 1, (m - 1) * s + keff, 1, 1, k, s, d, "VALID")
+    assert c.narrow == m
+    exact = len({i * s + j * d for i in range(m) for j in range(k)})
+    assert shapes.wide_touched(c) >= exact
+    if s == 1 or k * d <= s:
+        assert shapes.wide_touched(c) == exact
+    assert shapes.wide_touched(shapes.as_op(c, "conv1d_transpose")) == c.wide
+
+
+def test_flops_count_the_links_inside_the_signals():
+    """The FLOPs are 2 N Cw Cn / G per link, the links counted as the reference enumerates them
+    (taps that fall on padding do no work), for random geometries of every padding form."""
+    rng = np.random.default_rng(5)
+    seen = 0
+    while seen < 200:
+        c, _ = sweep.draw_one(rng)
+        if c.narrow * c.k > 20_000:
+            continue
+        seen += 1
+        count = sum(1 for _ in reference.links(shapes.geometry(c)))
+        assert shapes.links(c) == count
+        assert shapes.flops(c) == 2.0 * c.n * count * c.cw * c.cn / c.groups
+    full = shapes.case("conv1d", 2, 50, 3, 4, 5, 2, 1, "VALID")
+    assert shapes.links(full) == full.narrow * 5
 
 
 def test_thread_speedups_only_for_big_geometries():

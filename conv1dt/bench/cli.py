@@ -54,7 +54,9 @@ def parser():
     p.add_argument("--peers-python", metavar="PATH",
                    help="the Python interpreter that runs TensorFlow, PyTorch and JAX (an environment "
                         "of their own; conv1dt need not be installed there); default this one")
-    p.add_argument("--min-time", type=float, default=0.3, help="seconds of repeats per timing (per round)")
+    p.add_argument("--min-time", type=float,
+                   help="seconds of repeats per timing: per round in the table (default 0.3), per "
+                        "library and thread count in the sweep (default 0.05)")
     p.add_argument("--rounds", type=int, default=3,
                    help="turns per library and shape, taken in turn with the other libraries; "
                         "the figure is the median of all the calls")
@@ -72,6 +74,8 @@ def parser():
     p.add_argument("--machine", action="store_true",
                    help="print the machine's figures for the roofline (measured once, then cached)")
     p.add_argument("--refresh", action="store_true", help="with --machine: measure again")
+    p.add_argument("--list", action="store_true",
+                   help="list the cases the table would run (op, shape, MFLOP, kernel, source) and stop")
     p.add_argument("--json", help="write the rows as JSON to this file")
     p.add_argument("--csv", help="write the table as CSV to this file")
     p.add_argument("--plot", help="write a bar chart (needs matplotlib) to this PNG file")
@@ -91,6 +95,15 @@ def cases_of(args):
         for op in ops:
             cases.append(case(op, *shape))
     return cases
+
+
+def list_cases(args):
+    from .shapes import flops, label
+    from .table import kernel_of
+
+    for c in cases_of(args):
+        print(f"{c.op:24} {label(c):46} {flops(c) / 1e6:9.1f} MFLOP  "
+              f"{kernel_of(c, args.dtype[0]):28} {c.source}")
 
 
 def machine(args):
@@ -168,7 +181,11 @@ def main(argv=None):
         p.error("--sweep must be at least 1")
     if args.peers_python and not os.access(args.peers_python, os.X_OK):
         p.error(f"--peers-python {args.peers_python} is not an executable")
-    if args.machine:
+    if args.min_time is None:
+        args.min_time = 0.05 if args.sweep else 0.3
+    if args.list:
+        list_cases(args)
+    elif args.machine:
         machine(args)
     elif args.sweep:
         sweep(args)

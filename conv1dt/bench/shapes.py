@@ -13,6 +13,7 @@ family. Shapes are written, read and printed in each op's own TensorFlow terms,
 ``padding`` is ``SAME``, ``VALID`` or ``lo:hi`` (explicit).
 """
 import argparse
+import math
 from typing import NamedTuple
 
 from .libs import OPS
@@ -98,13 +99,44 @@ def job(c, dtype, threads):
                 else list(c.padding), groups=c.groups, dtype=dtype, threads=threads)
 
 
+def links(c):
+    """The number of pairs ``(i, k)`` whose wide sample ``o = i*s + k*d - pad_before`` lies inside
+    the wide signal: ``M*K`` less the taps that fall on padding. For each tap ``k``, ``i`` runs
+    from ``ceil((pb - k*d) / s)`` to ``floor((pb - k*d + L - 1) / s)``, within ``0 .. M-1``."""
+    pb, total = pad_before(c), 0
+    for k in range(c.k):
+        lo = max(-((k * c.d - pb) // c.s), 0)
+        hi = min((pb - k * c.d + c.wide - 1) // c.s, c.narrow - 1)
+        total += max(hi - lo + 1, 0)
+    return total
+
+
 def flops(c):
-    """``2 N M K Cw Cn / G``: every op of the family has the same multiply-adds."""
-    return 2.0 * c.n * c.narrow * c.k * c.cw * c.cn / c.groups
+    """``2 N links Cw Cn / G`` (:func:`links`): the multiply-adds every op of the family does,
+    the same for the three (``2 N M K Cw Cn / G`` when no tap falls on padding)."""
+    return 2.0 * c.n * links(c) * c.cw * c.cn / c.groups
+
+
+def wide_touched(c):
+    """Samples of the wide signal the op must touch: all ``L`` for conv1d_transpose (it writes
+    them, zeros included); for conv1d and the filter gradient the ones some window reads, at
+    most ``min(L, M*K, ((M-1)*s + (K-1)*d) / gcd(s, d) + 1)`` (the windows' samples ``i*s + k*d``
+    lie on multiples of ``gcd(s, d)``; with ``K*d <= s`` they do not overlap)."""
+    if c.op == "conv1d_transpose":
+        return c.wide
+    span = ((c.narrow - 1) * c.s + (c.k - 1) * c.d) // math.gcd(c.s, c.d) + 1
+    return min(c.wide, c.narrow * c.k, span)
 
 
 def nbytes(c, itemsize):
-    """Bytes the op must read and write at least: both signals and the filter, once each."""
+    """Bytes the op must read and write at least: the narrow signal, the filter and the wide
+    signal's touched samples (:func:`wide_touched`), once each."""
+    return itemsize * (c.n * wide_touched(c) * c.cw + c.n * c.narrow * c.cn
+                       + c.k * c.cw // c.groups * c.cn)
+
+
+def footprint(c, itemsize):
+    """Bytes of both operands and the result, whole: what a call of case ``c`` holds in memory."""
     return itemsize * (c.n * c.wide * c.cw + c.n * c.narrow * c.cn + c.k * c.cw // c.groups * c.cn)
 
 

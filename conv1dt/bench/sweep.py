@@ -16,7 +16,7 @@ import sys
 import time
 
 from . import libs
-from .shapes import Case, flops, job, label, nbytes
+from .shapes import Case, flops, footprint, job, label, nbytes
 
 MAX_FLOPS = 5e8          # FLOPs of one call
 MAX_BYTES = 64 << 20     # bytes of both operands and the result
@@ -70,7 +70,7 @@ def within(c, dtype, max_flops=MAX_FLOPS, max_bytes=MAX_BYTES, max_touch=MAX_TOU
     """Whether case ``c`` fits the size budget."""
     itemsize = 4 if dtype == "float32" else 8
     touch = c.k * c.n * c.narrow * (c.cw + c.cn)
-    return flops(c) <= max_flops and nbytes(c, itemsize) <= max_bytes and touch <= max_touch
+    return flops(c) <= max_flops and footprint(c, itemsize) <= max_bytes and touch <= max_touch
 
 
 def draw(count, seed, max_flops=MAX_FLOPS, max_bytes=MAX_BYTES, max_touch=MAX_TOUCH):
@@ -90,7 +90,8 @@ def draw(count, seed, max_flops=MAX_FLOPS, max_bytes=MAX_BYTES, max_touch=MAX_TO
 
 def roofline_seconds(c, dtype, threads, figures):
     """``max(FLOPs / (FMA rate x threads), bytes / bandwidth)``: the fastest the machine could
-    compute the case, from :func:`conv1dt._machine.machine`'s figures."""
+    compute the case, from :func:`conv1dt._machine.machine`'s figures; ``bytes`` is
+    :func:`conv1dt.bench.shapes.nbytes` (each operand's touched elements once)."""
     rate = figures["fma_f32" if dtype == "float32" else "fma_f64"] * threads
     itemsize = 4 if dtype == "float32" else 8
     return max(flops(c) / rate, nbytes(c, itemsize) / figures["bandwidth"])
@@ -151,7 +152,7 @@ def run(geometries, threads_list, figures, min_time=0.05, progress=None):
         for threads, (ours, base) in times.items():
             roof = roofline_seconds(c, dtype, threads, figures)
             rows.append({"case": c, "dtype": dtype, "threads": threads, "mflop": flops(c) / 1e6,
-                         "mib": nbytes(c, 4 if dtype == "float32" else 8) / 2 ** 20,
+                         "mib": footprint(c, 4 if dtype == "float32" else 8) / 2 ** 20,
                          "conv1dt_ms": ours * 1e3, "numpy_ms": base * 1e3, "roof_ms": roof * 1e3,
                          "vs_numpy": base / ours, "vs_roof": ours / roof, "diff": err,
                          "kernel": kernel_of(c, dtype), "seconds": time.perf_counter() - t0})

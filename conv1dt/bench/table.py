@@ -320,5 +320,11 @@ def own_threads(threads, pin):
 
         threadpool_limits(threads)
     except ImportError:
-        print("warning: threadpoolctl is not installed; the NumPy baseline and the GEMM bound use "
-              "BLAS's default thread count", file=sys.stderr)
+        if not _warned:
+            _warned.append(True)
+            print("warning: threadpoolctl is not installed (pip install threadpoolctl, or "
+                  "conv1dt[bench]); the NumPy baseline and the GEMM bound use BLAS's default "
+                  "thread count", file=sys.stderr)
+
+
+_warned = []
