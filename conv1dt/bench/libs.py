@@ -275,10 +275,12 @@ def make_runner(name, job):
     raise ValueError(f"unknown library {name!r}")
 
 
-def repeat_times(fn, min_time, min_repeat, max_repeat=200):
-    """The times of repeated calls of ``fn`` after a warm-up call (first-call set-up, JIT): at
-    least ``min_repeat`` of them, and more up to ``min_time`` seconds."""
-    fn()
+def repeat_times(fn, min_time, min_repeat, max_repeat=200, warm_up=True):
+    """The times of repeated calls of ``fn``, after a warm-up call (first-call set-up, JIT)
+    unless ``warm_up`` is false: at least ``min_repeat`` of them, and more up to ``min_time``
+    seconds."""
+    if warm_up:
+        fn()
     times = []
     start = time.perf_counter()
     while len(times) < min_repeat or (time.perf_counter() - start < min_time and len(times) < max_repeat):
@@ -305,11 +307,13 @@ def measure(name, job, min_time, min_repeat, runners, make=None):
         runners.clear()                   # one job at a time: free the previous operands
         try:
             fn, conv = (make or make_runner)(name, job)
-            runners[key] = (fn, conv, sample(conv(fn())) if conv is not None else None)
+            first = fn()                  # the warm-up call (set-up, JIT), and the result
+            runners[key] = (fn, conv, sample(conv(first)) if conv is not None else None)
         except Exception as exc:          # ImportError, or the library's refusal of the case
             return None, reason(exc)
     fn, conv, result = runners[key]
-    return repeat_times(fn, min_time, min_repeat), result
+    # the runner's first call (its result's sample) was the warm-up: no other in later rounds
+    return repeat_times(fn, min_time, min_repeat, warm_up=False), result
 
 
 # --- the worker: one library in a process of its own -------------------------------------------
