@@ -401,6 +401,13 @@ def test_spinner_ends_when_its_parent_dies(tmp_path):
         raise AssertionError("the spinner outlived its parent")
 
 
+def test_list_prints_the_cases(capsys):
+    assert main(["--list", "--models", "--op", "conv1d"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(shapes.SUITE) + len(shapes.model_cases(["conv1d"]))
+    assert all(line.startswith("conv1d ") and "MFLOP" in line for line in lines)
+
+
 def test_rounds_must_be_positive():
     with pytest.raises(SystemExit):
         main(["--rounds", "0", "--only", "--shape", "1,8,1,1,3,2,1,SAME", "--peers", "numpy"])

@@ -64,7 +64,7 @@ def parser():
                    help="seconds of idle before each timing, so no library's spinning threads "
                         "are still busy on the cores")
     p.add_argument("--contend", action="store_true",
-                   help="time the peer table with one busy process competing for the cores")
+                   help="time the peer table (or the sweep) with one busy process competing for the cores")
     p.add_argument("--contend-cpu", type=int, metavar="CPU",
                    help="pin the busy process of --contend to this core (default: unpinned)")
     p.add_argument("--sweep", type=int, metavar="N", help="time N random geometries instead of the table")
@@ -164,8 +164,10 @@ def table(args):
 
 def sweep(args):
     from . import sweep as sw
+    from .contend import busy
 
-    rows = sw.main(args, progress)
+    with busy(args.contend, args.contend_cpu):
+        rows = sw.main(args, progress)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump([{**r, "case": r["case"]._asdict()} for r in rows], fh, indent=1)
