@@ -192,6 +192,9 @@ def checkerboard():
     return fig
 
 
+OP_TAGS = {"conv1d": "conv1d ", "conv1d_backprop_filter": "filter grad "}   # none for the transpose
+
+
 def benchmark():
     """conv1dt's speed-up over the fastest peer on each shape of the recorded benchmark
     (``docs/bench/threads*.json``, written by ``python -m conv1dt.bench --json``)."""
@@ -204,10 +207,13 @@ def benchmark():
     here = pathlib.Path(globals().get("__file__", "figures.py")).resolve().parent / "bench"
     runs = [(t, json.loads((here / f"threads{t}.json").read_text())) for t in (1, 2)
             if (here / f"threads{t}.json").exists()]
-    fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 5.5), sharey=True, squeeze=False)
+    tallest = max([len(rows) for _, rows in runs] + [0])
+    fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), max(5.5, 0.16 * tallest)),
+                             sharey=True, squeeze=False)
     for ax, (threads, rows) in zip(axes[0], runs):
         rows = [r for r in rows if r["speedup"]]
-        labels = [f"f{r['dtype'][5:]}  " + ",".join(map(str, r["shape"][:7])) for r in rows]
+        labels = [f"{OP_TAGS.get(r.get('op'), '')}f{r['dtype'][5:]}  " + ",".join(map(str, r["shape"][:7]))
+                  for r in rows]
         colors = ["#2ca02c" if r["speedup"] >= 1 else "#d62728" for r in rows]
         ax.barh(range(len(rows)), [r["speedup"] for r in rows], color=colors)
         ax.axvline(1.0, color="black", lw=0.8)
@@ -219,5 +225,6 @@ def benchmark():
         ax.invert_yaxis()
         ax.set_xlabel("speed-up over the fastest peer (log scale; a row: dtype, N,W,Cin,Cout,K,s,d)")
         ax.set_title(f"{threads} thread{'s' if threads > 1 else ''}")
-    fig.suptitle("conv1d_transpose: conv1dt against TF, PyTorch, JAX and NumPy (median times)")
+    ops = sorted({r.get("op", "conv1d_transpose") for _, rows in runs for r in rows})
+    fig.suptitle(f"{', '.join(ops)}: conv1dt against TF, PyTorch, JAX and NumPy (median times)")
     fig.tight_layout()
