@@ -58,7 +58,10 @@ from ._threads import get_num_threads
 
 __all__ = ["Plan", "choose", "blocking", "clear_cache"]
 
-SERIAL_MACS = 1 << 16    # multiply-adds below which one thread does the whole call
+SERIAL_MACS = 1 << 16    # multiply-adds below which a call is planned as one serial block
+PARALLEL_MACS = 1 << 19  # about 1 MFLOP: below it one thread does the whole call (a parallel
+                         # region and its barrier cost microseconds, and far more when another
+                         # process holds a core the region waits for)
 SMALL_MACS = 1 << 14     # below this the direct kernels run whatever the channels
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 TILED = _kernels.tiled_available()
@@ -246,9 +249,9 @@ def depthwise_rows(g, op):
 
 
 def threads(g):
-    """One thread for a small call (a parallel region would cost more than it saves), else the
-    thread count in force (read at each call)."""
-    return 1 if macs(g) < SERIAL_MACS else get_num_threads()
+    """One thread for a call of less than about 1 MFLOP (a parallel region would cost more than
+    it saves), else the thread count in force (read at each call)."""
+    return 1 if macs(g) < PARALLEL_MACS else get_num_threads()
 
 
 # --- plans -------------------------------------------------------------------------------------

@@ -302,6 +302,15 @@ def rng():
     return np.random.default_rng(20261125)
 
 
+@pytest.fixture(autouse=True)
+def _parallel_small_calls(monkeypatch):
+    """The suite's shapes are small: run calls from 2**16 multiply-adds up on every thread (the
+    library waits for about 1 MFLOP), so that the tests of thread-count independence and of the
+    parallel paths exercise several threads. test_planner checks the library's own threshold."""
+    from conv1dt import _plan
+    monkeypatch.setattr(_plan, "PARALLEL_MACS", _plan.SERIAL_MACS)
+
+
 @contextlib.contextmanager
 def tiles(kernel):
     """The dispatch's name for ``kernel``: ``'tiled-avx2'`` is the tiled kernel limited to its

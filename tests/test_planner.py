@@ -107,3 +107,16 @@ def test_the_kept_plans_are_a_bounded_lru():
     assert not [k for k in _plan._cache if k[1] == (1, 4, 1)]   # the oldest unused one is
     conv1dt.plan.cache_clear()
     assert not _plan._cache
+
+
+def test_calls_below_about_one_mflop_run_on_one_thread(monkeypatch):
+    monkeypatch.undo()                                   # the library's own threshold
+    assert _plan.PARALLEL_MACS == 1 << 19
+    g = conv1d_geometry((1, 4096, 8), (4, 8, 8), 1, 1, "SAME", "NWC")     # 2**20 multiply-adds
+    before = conv1dt.get_num_threads()
+    try:
+        conv1dt.set_num_threads(2)
+        assert _plan.threads(g) == 2
+        assert _plan.threads(g._replace(narrow=1024)) == 1                  # 2**18
+    finally:
+        conv1dt.set_num_threads(before)
