@@ -6,7 +6,7 @@ Three GEMM kernels, one per side of the family, each a loop over work items that
 (so every output element is summed by one item, in an order fixed by the shape, and the bits do
 not depend on the thread count), handed to the threads dynamically by :func:`_run_items`:
 
-* ``conv1d_im2col``: conv1d (any stride, dilation, groups, layout). Per item ``(n, block of
+* ``conv1d_im2col``: conv1d (any stride, dilation, groups, layout). Per item ``(block of
   rows, group)`` and per block of taps, the taps' input samples of the block's rows are gathered
   into a cache-sized column matrix (only the kept outputs: no stride-1 result is computed) and one
   GEMM with the filter's rows for those taps adds them into the output rows, which are written
@@ -91,24 +91,28 @@ cdef struct _Signal:
     Py_ssize_t L, sn, sw, sc
 
 
-cdef void _columns(const _Signal* w, floating* col, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t rows,
+cdef void _columns(const _Signal* w, floating* col, Py_ssize_t r0, Py_ssize_t rows, Py_ssize_t M,
                    Py_ssize_t c0, Py_ssize_t cg, Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t s,
                    Py_ssize_t d, Py_ssize_t pad) noexcept nogil:
-    """``col[r, (k - k0)*cg + c] = w[n, (i0 + r)*s + k*d - pad, c0 + c]`` (zero off the signal)
-    for ``r < rows``, ``k0 <= k < k1``, ``c < cg``: the im2col matrix of one block."""
-    cdef const floating* x = <const floating*> w.data + n * w.sn + c0 * w.sc
+    """``col[r, (k - k0)*cg + c] = w[n, i*s + k*d - pad, c0 + c]`` (zero off the signal), where
+    ``(n, i) = divmod(r0 + r, M)``, for ``r < rows``, ``k0 <= k < k1``, ``c < cg``: the im2col
+    matrix of one block of (batch, narrow position) rows, which may span batch elements."""
     cdef Py_ssize_t kc = (k1 - k0) * cg, L = w.L
-    cdef Py_ssize_t r, k, c, o, lo, hi
+    cdef Py_ssize_t r, k, c, o, lo, hi, n, i
     cdef floating* row
+    cdef const floating* x
     cdef const floating* src
     # consecutive (tap, channel) pairs one element apart: a row is one run of the signal
     cdef bint run = (w.sc == 1 and d * w.sw == cg) or (cg == 1 and d * w.sw == 1)
     for r in range(rows):
+        n = (r0 + r) // M
+        i = (r0 + r) % M
+        x = <const floating*> w.data + n * w.sn + c0 * w.sc
         row = col + r * kc
-        o = (i0 + r) * s + k0 * d - pad            # the sample of tap k0
+        o = i * s + k0 * d - pad            # the sample of tap k0
         if run:
-            lo = max(k0, _cdiv(pad - (i0 + r) * s, d))                   # first tap on the signal
-            hi = min(k1, _cdiv(L + pad - (i0 + r) * s, d))               # first tap past it
+            lo = max(k0, _cdiv(pad - i * s, d))                   # first tap on the signal
+            hi = min(k1, _cdiv(L + pad - i * s, d))               # first tap past it
             if hi <= lo:
                 memset(row, 0, kc * sizeof(floating))
                 continue
@@ -136,7 +140,7 @@ cdef struct _Conv1d:
     const void* f       # [K, Cw/G, Cn]
     void* z             # the narrow output, [N, M, Cn] or [N, Cn, M]
     bint ncw
-    Py_ssize_t M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
+    Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
     bint dbl
 
 
@@ -145,7 +149,9 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
     cdef Py_ssize_t j = item % G
     cdef Py_ssize_t b = (item // G) % nb
     cdef Py_ssize_t n = item // (G * nb)
-    cdef Py_ssize_t i0 = b * p.rows, rows = min(p.rows, p.M - b * p.rows)
+    # NWC: blocks of the flattened (batch, position) rows; NCW: blocks within one batch element
+    cdef Py_ssize_t i0 = b * p.rows
+    cdef Py_ssize_t rows = min(p.rows, (p.M if p.ncw else p.N * p.M) - i0)
     cdef Py_ssize_t k0, k1, kc
     cdef const floating* f = <const floating*> p.f
     cdef floating* z = <floating*> p.z
@@ -154,7 +160,7 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
     while k0 < p.K:
         k1 = min(p.K, k0 + p.taps)
         kc = (k1 - k0) * p.cwg
-        _columns(&p.w, col, n, i0, rows, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
+        _columns(&p.w, col, n * p.M + i0, rows, p.M, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
         if p.ncw:
             # column-major: z[n, group j, i0..]^T [rows x cng] (+)= col [rows x kc] @ f [kc x cng]
             gemm(c'T', c'T', <int> rows, <int> cng, <int> kc, col, <int> kc,
@@ -203,8 +209,9 @@ def conv1d_im2col(
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
     ``x`` is the wide input and ``z`` the narrow output, both ``[N, W, C]`` (NWC) or ``[N, C, W]``
-    (``ncw``); ``f`` is ``[K, Cw/G, Cn]``. Work items are (batch, block of ``rows`` outputs,
-    group); each sums its taps in blocks of ``taps`` (in increasing order) with one GEMM per
+    (``ncw``); ``f`` is ``[K, Cw/G, Cn]``. Work items are (block of ``rows`` outputs, group),
+    the blocks cut from the (batch, position) rows taken together in NWC and from each batch
+    element's in NCW; each sums its taps in blocks of ``taps`` (in increasing order) with one GEMM per
     block, over a per-thread column matrix of ``rows * taps * Cw/G`` elements.
     """
     cdef _Conv1d p
@@ -221,9 +228,10 @@ def conv1d_im2col(
     p.f, p.z = &f[0, 0, 0], &z[0, 0, 0]
     p.s, p.d, p.pad, p.groups = stride, dilation, pad_before, groups
     p.rows, p.taps = rows, min(taps, p.K)
-    p.nblocks = (p.M + rows - 1) // rows
+    p.N = N
+    p.nblocks = (p.M + rows - 1) // rows if ncw else (N * p.M + rows - 1) // rows
     p.dbl = floating is double
-    _run_items(_conv1d_item, &p, N * p.nblocks * groups, <double> N * p.M * p.K * p.cwg * p.cn,
+    _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * groups, <double> N * p.M * p.K * p.cwg * p.cn,
                rows * p.taps * p.cwg * sizeof(floating), num_threads)
 
 
@@ -258,10 +266,12 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
             memset(df + c * p.cn, 0, cng * sizeof(floating))
     while r < r1:
         # a block of rows within one batch element
+        # a block of rows, within one batch element in NCW (dy's rows of two batch elements are
+        # not one stride apart there)
         n = r // p.M
         i0 = r % p.M
-        rows = min(p.rows, r1 - r, p.M - i0)
-        _columns(&p.w, col, n, i0, rows, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
+        rows = min(p.rows, r1 - r, p.M - i0) if p.ncw else min(p.rows, r1 - r)
+        _columns(&p.w, col, r, rows, p.M, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
         if p.ncw:
             # column-major: df^T [cng x kc] (+)= dy[n, group j, i0..] [cng x rows] @ col [rows x kc]
             gemm(c'T', c'T', <int> cng, <int> kc, <int> rows, dy + (n * p.cn + j * cng) * p.M + i0,

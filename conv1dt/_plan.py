@@ -14,7 +14,10 @@ kernel is chosen where its work grows faster than the useful work (``s`` times t
 squared, whole tiles of 64 channels for a few):
 
 conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per polyphase phase)
-    * ``direct``: small calls, or ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
+    * ``direct``: small calls;
+    * ``ola`` when the whole input spans less than one filter (``M*s < Keff``: a few frames
+      overlap-added), where the kernels below would step through taps that reach no sample;
+    * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
     * few outputs (``Cout <= 8``): ``col2im`` (one GEMM of a block of input rows with all taps,
       ``[rows, Cin] @ [Cin, K*Cout]``, then the rows of products added) when ``K*Cout >= 64``
       and ``K <= 8s`` (each output is then reached by at most 8 rows); ``ola`` (the same GEMM
@@ -28,7 +31,8 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``direct``: small calls;
     * at stride 1 without groups, the transpose's kernels on the reversed filter: ``flip-direct``
-      for ``Cw*Cn <= 16``, ``flip-tiled`` where the tiled kernel takes ``K*Cw``; at stride 2,
+      for ``Cw*Cn <= 16``, ``flip-tiled`` where the tiled kernel takes ``K*Cw`` and ``Cn >= 32``
+      (its tiles are 64 output channels wide on AVX-512); at stride 2,
       ``flip-direct`` still for ``Cw*Cn <= 16`` (it computes every output and keeps one in
       ``s``: twice the work, at a rate twice the im2col kernel's with one output channel);
     * ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with inner dimension
@@ -95,7 +99,13 @@ def flipped_pad(g):
 def _choose_transpose(g):
     cin, cout = g.narrow_channels, g.wide_channels
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
-    if macs(g) < SMALL_MACS or (cin <= 16 and cout <= 32) or not fits_blas:
+    if macs(g) < SMALL_MACS or not fits_blas:
+        return "direct"
+    if g.narrow * g.stride < (g.taps - 1) * g.dilation + 1 and g.taps * cout >= 16:
+        # the whole input spans less than one filter (a few frames overlap-added): the kernels
+        # below would step through every phase's taps for each output, most reaching no sample
+        return "ola"
+    if cin <= 16 and cout <= 32:
         return "direct"
     if cout <= 8:
         if g.taps * cout >= 64 and g.taps <= 8 * g.stride:
@@ -141,7 +151,8 @@ def _choose_conv1d(g, itemsize):
     if flip and g.stride == 1:
         if cwg * cng <= DIRECT_PRODUCTS["conv1d"]:
             return "flip-direct"
-        if TILED and g.wide > 0 and g.taps * g.wide_channels <= TILED_MAX_TCIN:
+        if (TILED and g.wide > 0 and g.taps * g.wide_channels <= TILED_MAX_TCIN
+                and g.narrow_channels >= 32):
             return "flip-tiled"
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     if few and flip and g.stride <= FLIP_MAX_STRIDE[itemsize]:
@@ -189,7 +200,7 @@ def im2col_blocking(g, itemsize):
     cwg = max(g.wide_channels // g.groups, 1)
     taps = max(1, min(g.taps, 4096 // cwg))
     rows = max(16, min(512, SCRATCH_BYTES // (itemsize * taps * cwg)))
-    rows = _halve_for_items(rows, 16, lambda r: g.batch * g.groups * -(-g.narrow // r))
+    rows = _halve_for_items(rows, 16, lambda r: g.groups * -(-(g.batch * g.narrow) // r))
     return rows, taps
 
 

@@ -251,6 +251,7 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
     assert _plan.choose("conv1d", g(128, 128, groups=8)) == "im2col"     # K*Cw/G = 48
     assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128
+    assert _plan.choose("conv1d", g(512, 4)) == "blas"     # tiles of 64 for 4 outputs: not tiled
     assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
     assert _plan.choose("backprop_filter", g(64, 64, groups=64)) == "direct"
     assert _plan.choose("conv1d", g(32, 32, wide=2, k=1)) == "direct"  # tiny

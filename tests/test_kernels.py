@@ -235,6 +235,8 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(512, 8, k=16, s=8, m=256)) == "col2im"   # K <= 8s
     assert _plan.choose("transpose", g(32, 1, k=4096, s=1)) == "blas"           # K > 8s
     assert _plan.choose("transpose", g(512, 16, k=3, s=1)) == "blas"            # Cout < 32
+    # a few frames overlap-added: the input spans less than one filter
+    assert _plan.choose("transpose", g(13, 525, k=934, s=3, m=1)) == "ola"
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
