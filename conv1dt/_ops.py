@@ -10,6 +10,7 @@ import inspect
 import numpy as np
 
 from . import _dispatch, _forms, _plan
+from ._plan import _cache as _kept, _clock
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from ._layout import (
     as_operands,
@@ -58,7 +59,13 @@ def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):
            data_format if type(data_format) is str else _frozen(data_format),
            dilations if dilations is None else _frozen(dilations),
            groups if type(groups) is int else _frozen(groups))
-    return key, _plan.cached(key)
+    try:
+        plan = _kept.get(key)
+    except (TypeError, ValueError):   # ValueError: a writeable memoryview
+        return key, None
+    if plan is not None:
+        plan._used = next(_clock)     # the least recently used is dropped first
+    return key, plan
 
 
 def _fast(plan, a, b, out):
@@ -293,6 +300,8 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     key, plan = _planned("transpose", input, filters, output_shape, strides, padding, data_format,
                          dilations, groups)
     if plan is not None:
+        if out is None and plan._quick is not None:
+            return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(filters))
         return _fast(plan, input, filters, out)
     lead = _forms.leading_shape(input)
     if lead is not None:   # leading batch dimensions [..., W, C]: one batch axis, then back
@@ -435,6 +444,8 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     key, plan = _planned("conv1d", input, filters, None, stride, padding, data_format, dilations,
                          groups)
     if plan is not None:
+        if out is None and plan._quick is not None:
+            return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(filters))
         return _fast(plan, input, filters, out)
     groups = _forms.implicit_groups(input, filters, data_format, groups)   # as tf.nn.conv1d
     lead = _forms.leading_shape(input)
@@ -573,6 +584,8 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     key, plan = _planned("backprop_filter", input, out_backprop, filter_shape, strides, padding,
                          data_format, dilations, groups)
     if plan is not None:
+        if out is None and plan._quick is not None:
+            return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
         return _fast(plan, input, out_backprop, out)
     lead = _forms.leading_shape(input)
     if lead is not None:   # leading batch dimensions [..., W, C], summed over like the batch

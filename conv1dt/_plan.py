@@ -52,8 +52,8 @@ conv1d_transpose with groups
     * ``direct`` (all groups at once) for ``Cout/G * Cin/G <= 16``; the ``tiled`` kernel once per
       group, in place, where it takes the group; else the groups' slices through the kernels above.
 """
+import itertools
 import math
-from collections import OrderedDict
 
 import numpy as np
 
@@ -280,7 +280,7 @@ class Plan:
     """
 
     __slots__ = ("op", "geometry", "data_format", "dtype", "kernel", "blocks", "_run", "_quick",
-                 "_shapes", "out_shape")
+                 "_shapes", "out_shape", "_used")
 
     def __init__(self, op, geometry, data_format, dtype, shapes, out_shape, run, kernel, blocks):
         self.op = op
@@ -293,6 +293,7 @@ class Plan:
         self._shapes = shapes
         self._run = run
         self._quick = None     # run(a, b) on C-contiguous operands of the kernel's dtype, if any
+        self._used = 0         # the cache's clock at its last use
 
     def __call__(self, a, b, out=None):
         """The op on operands ``a`` and ``b`` (the op's first two array arguments), into ``out``
@@ -333,24 +334,12 @@ def check_out(out, shape, dtype, operands):
             raise ValueError("out must not share memory with the operands")
 
 
-# The implicit cache: plans of calls already checked, by their op and arguments, least recently
-# used first.
+# The implicit cache: plans of calls already checked, by their op and arguments. A hit stamps
+# its plan with the next tick of a clock (cheaper than reordering the dict: a key is a nested
+# tuple, whose hash is not cached); when the cache is full, the plan with the oldest stamp goes.
 CACHE_MAX = 256
-_cache = OrderedDict()
-
-
-def cached(key):
-    """The plan kept for ``key``, or None (a key that does not hash: None)."""
-    try:
-        plan = _cache.get(key)
-    except (TypeError, ValueError):   # ValueError: a writeable memoryview
-        return None
-    if plan is not None:
-        try:
-            _cache.move_to_end(key)
-        except KeyError:              # cleared meanwhile by another thread
-            pass
-    return plan
+_cache = {}
+_clock = itertools.count()
 
 
 def keep(key, plan):
@@ -359,11 +348,13 @@ def keep(key, plan):
         hash(key)
     except (TypeError, ValueError):
         return
+    plan._used = next(_clock)
     _cache[key] = plan
     while len(_cache) > CACHE_MAX:
         try:
-            _cache.popitem(last=False)
-        except KeyError:
+            oldest = min(_cache.items(), key=lambda kv: kv[1]._used)[0]
+            del _cache[oldest]
+        except (KeyError, ValueError, RuntimeError):   # changed meanwhile by another thread
             break
 
 
