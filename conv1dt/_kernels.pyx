@@ -21,10 +21,20 @@ cimport numpy as cnp
 
 cnp.import_array()
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "kernels.h" nogil:
+    # the C layer (conv1dt/src): every kernel runs the instruction set dispatch.c chose
+    int conv1dt_cpu_isa()
+    int conv1dt_cpu_isa_detected()
+    const char* conv1dt_cpu_isa_error()
+    const char* conv1dt_isa_name(int isa)
+    # the direct kernel (direct_impl.h)
     void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                                  const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
+    void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
+                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                                 const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
                                  Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
     void conv1dt_rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
                                       Py_ssize_t count)
@@ -34,12 +44,7 @@ cdef extern from "_simd.h" nogil:
                                 Py_ssize_t count)
     void conv1dt_interleave_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t s,
                                 Py_ssize_t count)
-    void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
-                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                                 const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
-
-cdef extern from "_tiled.h" nogil:
+    # the tiled kernel (tiled_impl.h)
     int conv1dt_tiled_available()
     int conv1dt_tiled_isa()
     void conv1dt_limit_isa(int limit)
@@ -57,6 +62,9 @@ cdef extern from "_tiled.h" nogil:
                           Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
     void conv1dt_pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld,
                           Py_ssize_t cout, Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
+
+if conv1dt_cpu_isa_error()[0]:     # CONV1DT_CPU names no instruction set: say so at import
+    raise ValueError(conv1dt_cpu_isa_error().decode())
 
 cdef extern from *:
     """
@@ -101,24 +109,37 @@ def omp_max_threads():
     return omp_get_max_threads()
 
 
+def cpu_isa():
+    """The instruction set every compiled kernel runs: ``'avx512'``, ``'avx2'`` or ``'baseline'``.
+
+    The best one this build and CPU have, lowered by the environment variable ``CONV1DT_CPU``
+    (``baseline``, ``avx2`` or ``avx512``; a set the CPU lacks is capped at what it has), read
+    once, at import."""
+    return conv1dt_isa_name(conv1dt_cpu_isa()).decode()
+
+
+def cpu_isa_detected():
+    """The best instruction set of this build and CPU, whatever ``CONV1DT_CPU`` says."""
+    return conv1dt_isa_name(conv1dt_cpu_isa_detected()).decode()
+
+
 def tiled_available():
-    """True when the register-tiled kernel can run: built for x86-64 with GCC or Clang, and the
-    running CPU has AVX2 with FMA (see :func:`tiled_isa`)."""
+    """True when the register-tiled kernel can run: the instruction set is AVX2 or AVX-512 (see
+    :func:`cpu_isa`); with the baseline the BLAS kernels run instead."""
     return bool(conv1dt_tiled_available())
 
 
 def tiled_isa():
-    """The tiled kernel's instruction set on this CPU: ``'avx512'``, ``'avx2'`` or ``None``
-    (the environment variables ``CONV1DT_DISABLE_AVX512`` and ``CONV1DT_DISABLE_AVX2`` turn one
-    off, read at the first use)."""
+    """The tiled kernel's instruction set: ``'avx512'``, ``'avx2'`` or ``None`` (:func:`cpu_isa`,
+    ``None`` for the baseline; lowered by :func:`_limit_tiled_isa`)."""
     return {2: "avx512", 1: "avx2"}.get(conv1dt_tiled_isa())
 
 
 def _limit_tiled_isa(isa):
     """Run at most the tiles of ``isa`` (``'avx512'``, ``'avx2'`` or None) from now on; returns
-    the previous limit. For the tests, which run both sets of tiles on an AVX-512 CPU. A call
-    reads the limit once, when it starts; not thread-safe beyond that (calls starting meanwhile
-    may see either)."""
+    the previous limit. For the tests, which run both sets of tiles in one process on an AVX-512
+    CPU (the other kernels follow ``CONV1DT_CPU`` only). A call reads the limit once, when it
+    starts; not thread-safe beyond that (calls starting meanwhile may see either)."""
     names = {2: "avx512", 1: "avx2", 0: None}
     old = names[conv1dt_isa_limit]
     conv1dt_limit_isa({v: k for k, v in names.items()}[isa])
@@ -812,8 +833,9 @@ cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py
     """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
     ``w + base[k] + p*step[k]``, ``[Cin][pw]``, holding ``f[k, p*pw + j, ci]`` (zero past ``C``).
     In parallel, per (tap, panel, block of 64 input channels): the 64 destination rows being
-    filled stay in L1. By AVX-512 gathers (conv1dt/_tiled.h): only where the tiled kernel runs,
-    and for rows of ``f`` (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``."""
+    filled stay in L1. By the instruction set's layout (AVX-512 gathers, conv1dt/src/tiled_avx512.c;
+    a scalar transposition for AVX2): only where the tiled kernel runs, and for rows of ``f``
+    (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``."""
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
     cdef Py_ssize_t panels = (cout + pw - 1) // pw, cblocks = (cin + 63) // 64
     cdef Py_ssize_t item
@@ -841,7 +863,7 @@ cdef void _tiled_block(
     Py_ssize_t r, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
 ) noexcept nogil:
     """Outputs ``q*s + r`` of batch ``n`` for ``q`` in ``b*rows .. (b+1)*rows - 1``, through the
-    register-tiled kernel (conv1dt/_tiled.h), with ``w`` phase ``r``'s filter in its layout. Rows
+    register-tiled kernel (conv1dt/src/tiled_impl.h), with ``w`` phase ``r``'s filter in its layout. Rows
     of ``x`` and ``y`` may be longer than their channels (a group's slice of the channels)."""
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2], cout = y.shape[2], L = y.shape[1]
     cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
