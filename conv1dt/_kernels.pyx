@@ -83,11 +83,6 @@ cdef extern from *:
     const char* CONV1DT_CFLAGS
     int omp_get_max_threads() noexcept nogil
 
-# Outputs per work item: small enough to balance a few long rows over the threads, large enough
-# that scheduling costs nothing next to the arithmetic.
-cdef enum:
-    BLOCK = 64
-
 # Scratch elements a small direct call keeps on the stack (8 KiB in float64); more are malloc'ed.
 cdef enum:
     SMALL_SCRATCH = 1024
@@ -422,7 +417,7 @@ cdef class _SmallDirect:
     """A planned small conv1d_transpose on the direct kernel, on the calling thread.
 
     The tap table is built once, with the plan, and a call takes the operands' data pointers as
-    they are (no memoryviews): a tiny call costs about a microsecond less. Called with ``x`` and
+    they are (no memoryviews), which matters for tiny calls. Called with ``x`` and
     ``f`` of the planned shapes and dtype, it returns a new output (operands that are not
     C-contiguous, aligned and in native byte order are copied first); operands of another shape
     or dtype raise ValueError.
@@ -617,8 +612,8 @@ def transpose_col2im(
 ):
     """conv1d_transpose for few output channels and many taps or input channels: per block of
     ``rows*stride`` outputs, one GEMM of the input rows with all taps at once, then a gather.
-    The GEMM is the tiled kernel where the CPU has AVX-512 (the filter laid out once as its
-    ``[Cin, K*Cout]`` panels), else BLAS.
+    The GEMM is the tiled kernel where it runs (AVX2 or AVX-512, :func:`tiled_available`; the
+    filter laid out once as its ``[Cin, K*Cout]`` panels), else BLAS.
 
     ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). Blocks
     are fixed by the shape; rows shared by two blocks are multiplied in both (a fraction
@@ -943,7 +938,6 @@ def transpose_tiled(
     # phase-major items and at least two phases per thread, one phase per thread, laid out by the
     # thread when its items reach a new phase, so that it stays in the thread's L2 cache (a phase
     # whose items two threads share is laid out by both: at most one phase per thread and chunk).
-    # 4,256,512,256,16,8 float64 1 thread: 61.8 -> 57.0 ms, with the unmasked leftover tiles.
     cdef bint local = major and (stride >= 2 * num_threads or num_threads == 1)
     cdef Py_ssize_t per = table.maxt * cin * panels * pw
     per = (per + 63) // 64 * 64                     # each thread's copy starts on a cache line
