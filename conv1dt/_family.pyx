@@ -109,7 +109,7 @@ def conv1d_direct(
                                         num_threads)
     while start < items:
         stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+        for item in prange(start, stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             i0 = (item % nblocks) * BLOCK
             _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride, dilation,
                           pad_before, groups)
@@ -149,7 +149,7 @@ def conv1d_blas(
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cwg * cn, num_threads)
     while start < items:
         stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+        for item in prange(start, stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             n = item // nblocks
             i0 = (item % nblocks) * rows
             i1 = min(i0 + rows, M)
@@ -248,7 +248,7 @@ def backprop_filter_direct(
     cdef Py_ssize_t step = chunk_items(nchunks, <double> rows * K * cwg * cn, num_threads)
     while start < nchunks:
         stop = min(nchunks, start + step)
-        for chunk in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+        for chunk in prange(start, stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             r0 = chunk * per
             _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride, dilation,
                           pad_before, groups)
@@ -293,7 +293,7 @@ def backprop_filter_blas(
     cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cwg * cn, num_threads)
     while start < items:
         stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+        for item in prange(start, stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             k = item // (groups * per_group)
             j = (item // per_group) % groups
             b = item % per_group
@@ -388,7 +388,7 @@ def transpose_grouped(
                                         * x.shape[2], num_threads)
     while start < items:
         stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+        for item in prange(start, stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             o0 = (item % nblocks) * WIDE_BLOCK
             _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), stride,
                                    dilation, pad_before, groups)

@@ -386,7 +386,7 @@ def transpose_direct(
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0], scratch, item)
             else:
                 with nogil, parallel(num_threads=num_threads):
-                    for item in prange(start, stop, schedule="static"):
+                    for item in prange(start, stop, schedule="dynamic"):
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0],
                                      scratch + threadid() * p.per, item)
             start = stop
@@ -504,7 +504,7 @@ def transpose_blas(
         return
     while start < items:
         stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+        for item in prange(start, stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             _blas_block(x, f, y, item // nblocks, item % nblocks, B, stride, dilation, pad_before)
         start = stop
         PyErr_CheckSignals()
@@ -649,7 +649,7 @@ def transpose_col2im(
         while start < items:
             stop = min(items, start + chunk)
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="static"):
+                for item in prange(start, stop, schedule="dynamic"):
                     _col2im_block(isa, x, f, w, y, &scratch[threadid(), 0], item // nblocks,
                                   item % nblocks, rows, stride, dilation, pad_before)
             start = stop
@@ -793,7 +793,7 @@ def transpose_phase(
         while start < items:
             stop = min(items, start + chunk)
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="static"):
+                for item in prange(start, stop, schedule="dynamic"):
                     _phase_block(x, h, hoff, y, scratch + threadid() * rows * table.maxt * cin,
                                  table.counts, table.cs, table.maxt, table.cmin, table.dc,
                                  item // nblocks, item % nblocks, rows, stride)
@@ -969,7 +969,7 @@ def transpose_tiled(
         while start < items:
             stop = min(items, start + chunk)
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="static"):
+                for item in prange(start, stop, schedule="dynamic"):
                     if major:
                         phase = item // (N * nblocks)
                         wt = w + woff[phase]
