@@ -9,12 +9,11 @@ tap ``k`` when ``o = i*s + k*d - pad_before``.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
 from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
 
-from ._common cimport chunk_items, floordiv, gemm, gemv_t
+from ._common cimport Chunks, chunks, floordiv, gemm, gemv_t, next_chunk
 
 import numpy as np
 cimport numpy as cnp
@@ -365,7 +364,8 @@ def transpose_direct(
     cdef Py_ssize_t L = y.shape[2] if y_ncw else y.shape[1]
     cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
     cdef Py_ssize_t M = x.shape[2] if x_ncw else x.shape[1]
-    cdef Py_ssize_t item, items, start = 0, stop, chunk
+    cdef Py_ssize_t item, items
+    cdef Chunks ch
     cdef _Direct p
     cdef floating* scratch
     if N == 0 or L == 0:
@@ -376,21 +376,18 @@ def transpose_direct(
     if scratch == NULL:
         raise MemoryError(f"conv1dt: no memory for {num_threads} x {p.per} scratch elements")
     items = N * p.nblocks
-    chunk = chunk_items(items, <double> N * M * f.shape[0] * cin * p.cout, num_threads)
+    ch = chunks(items, <double> N * M * f.shape[0] * cin * p.cout, num_threads)
     try:
-        while start < items:
-            stop = min(items, start + chunk)
+        while next_chunk(&ch):
             if num_threads == 1:  # no parallel region: small calls pay nothing for threads
                 with nogil:
-                    for item in range(start, stop):
+                    for item in range(ch.start, ch.stop):
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0], scratch, item)
             else:
                 with nogil, parallel(num_threads=num_threads):
-                    for item in prange(start, stop, schedule="dynamic"):
+                    for item in prange(ch.start, ch.stop, schedule="dynamic"):
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0],
                                      scratch + threadid() * p.per, item)
-            start = stop
-            PyErr_CheckSignals()
     finally:
         free(scratch)
 
@@ -498,16 +495,13 @@ def transpose_blas(
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t B = rows * stride
     cdef Py_ssize_t nblocks = (L + B - 1) // B
-    cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef Py_ssize_t item, items = N * nblocks
+    cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
     if N == 0 or L == 0:
         return
-    while start < items:
-        stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="dynamic", num_threads=num_threads):
+    while next_chunk(&ch):
+        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             _blas_block(x, f, y, item // nblocks, item % nblocks, B, stride, dilation, pad_before)
-        start = stop
-        PyErr_CheckSignals()
 
 
 cdef void _blas_block(
@@ -629,9 +623,8 @@ def transpose_col2im(
         return
     scratch_a = np.empty((num_threads, zrows * K * cout), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] scratch = scratch_a
-    cdef Py_ssize_t items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[1] * K * x.shape[2] * cout,
-                                         num_threads)
+    cdef Py_ssize_t items = N * nblocks
+    cdef Chunks ch = chunks(items, <double> N * x.shape[1] * K * x.shape[2] * cout, num_threads)
     cdef int isa = conv1dt_tiled_isa()      # read once: it sizes the filter layout
     cdef Py_ssize_t cin = f.shape[2], pw = conv1dt_tiled_panel(isa, floating is double)
     cdef Py_ssize_t base = 0, step = cin * pw
@@ -646,14 +639,11 @@ def transpose_col2im(
             w = <floating*> _aligned64(raw)
             with nogil:
                 _pack_panels(isa, fk, w, &base, &step, pw, num_threads)
-        while start < items:
-            stop = min(items, start + chunk)
+        while next_chunk(&ch):
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="dynamic"):
+                for item in prange(ch.start, ch.stop, schedule="dynamic"):
                     _col2im_block(isa, x, f, w, y, &scratch[threadid(), 0], item // nblocks,
                                   item % nblocks, rows, stride, dilation, pad_before)
-            start = stop
-            PyErr_CheckSignals()
     finally:
         free(raw)
 
@@ -764,9 +754,9 @@ def transpose_phase(
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t Q = (L + stride - 1) // stride
     cdef Py_ssize_t nblocks = (Q + rows - 1) // rows
-    cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t item, items = N * nblocks
     cdef Py_ssize_t r, t, co, kc, off = 0
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* h = NULL
     cdef floating* scratch = NULL
@@ -790,15 +780,12 @@ def transpose_phase(
                         memcpy(h + off + co * kc + t * cin, &f[table.ks[r * table.maxt + t], co, 0],
                                cin * sizeof(floating))
                 off = off + cout * kc
-        while start < items:
-            stop = min(items, start + chunk)
+        while next_chunk(&ch):
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="dynamic"):
+                for item in prange(ch.start, ch.stop, schedule="dynamic"):
                     _phase_block(x, h, hoff, y, scratch + threadid() * rows * table.maxt * cin,
                                  table.counts, table.cs, table.maxt, table.cmin, table.dc,
                                  item // nblocks, item % nblocks, rows, stride)
-            start = stop
-            PyErr_CheckSignals()
     finally:
         free(hoff)
         free(h)
@@ -908,7 +895,7 @@ def transpose_tiled(
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t Q = (L + stride - 1) // stride
     cdef Py_ssize_t nblocks = (Q + rows - 1) // rows
-    cdef Py_ssize_t item, items, start = 0, stop, phase
+    cdef Py_ssize_t item, items, phase
     # phase-major work items when the filter is larger than the L2 cache can keep for a thread
     cdef bint major = K * cin * cout * sizeof(floating) > (1 << 20)
     items = (stride if major else 1) * N * nblocks
@@ -916,7 +903,7 @@ def transpose_tiled(
     cdef int isa = conv1dt_tiled_isa()      # read once: it sizes the filter layout
     cdef Py_ssize_t pw = conv1dt_tiled_panel(isa, floating is double)   # channels per panel
     cdef Py_ssize_t panels = (cout + pw - 1) // pw
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* w = NULL
     cdef void* raw = NULL
@@ -966,10 +953,9 @@ def transpose_tiled(
         if not local:
             with nogil:
                 _pack_panels(isa, f, w, slot, tap, pw, num_threads)
-        while start < items:
-            stop = min(items, start + chunk)
+        while next_chunk(&ch):
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="dynamic"):
+                for item in prange(ch.start, ch.stop, schedule="dynamic"):
                     if major:
                         phase = item // (N * nblocks)
                         wt = w + woff[phase]
@@ -987,8 +973,6 @@ def transpose_tiled(
                             _tiled_block(isa, x, w + woff[phase], y, table.counts, table.cs,
                                          table.maxt, table.cmin, table.dc, phase,
                                          item // nblocks % N, item % nblocks, rows, stride)
-            start = stop
-            PyErr_CheckSignals()
     finally:
         free(woff)
         free(slot)
