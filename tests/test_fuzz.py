@@ -121,7 +121,9 @@ def test_fuzz_searched_both_sides():
         run_case(c, outcomes)
 
     search()
-    assert outcomes["computed"] >= 60 and outcomes["refused"] >= 60, outcomes
+    # each side at least 30 of 400: the search is random, and computed calls ranged from 58 to
+    # 109 in six runs (a bar of 60 failed about one run in six)
+    assert outcomes["computed"] >= 30 and outcomes["refused"] >= 30, outcomes
 
 
 @pytest.mark.slow
