@@ -5,9 +5,17 @@ try to compile and link a tiny OpenMP program; if the compiler cannot, the kerne
 ``-fopenmp`` (Cython's ``prange`` then runs serially) and we say so once, here, at build time.
 ``conv1dt.show_config()`` reports the outcome at run time.
 
+The C layer (``conv1dt/src``) is compiled here too, each file with the flags of its instruction set
+(``ISA_FLAGS``): the kernels' baseline variants and the runtime dispatch portably, their AVX2 and
+AVX-512 variants (x86-64 with GCC or Clang only) with ``-mavx2 -mfma`` and ``-mavx512f ...``; the
+objects are linked into the extensions in ``C_LAYER``. ``conv1dt/src/dispatch.c`` picks one set at
+run time (``CONV1DT_CPU`` lowers it).
+
 Set ``CONV1DT_NATIVE=1`` to add ``-march=native`` (host-specific; off by default so wheels stay portable).
+Set ``CONV1DT_NO_OPENMP=1`` to build without OpenMP (serial kernels), as on a compiler without it.
 """
 import os
+import platform
 import shlex
 import shutil
 import sys
@@ -59,21 +67,56 @@ def _openmp_flags(compiler):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# The C layer: its files per instruction set, and the flags each set adds (GCC and Clang).
+C_SOURCES = {
+    "baseline": ["dispatch.c", "direct_baseline.c"],
+    "avx2": ["direct_avx2.c", "tiled_avx2.c"],
+    "avx512": ["direct_avx512.c", "tiled_avx512.c"],
+}
+ISA_FLAGS = {
+    "baseline": [],
+    "avx2": ["-mavx2", "-mfma"],
+    "avx512": ["-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"],
+}
+C_HEADERS = ["conv1dt/src/kernels.h", "conv1dt/src/direct_impl.h", "conv1dt/src/tiled_impl.h"]
+C_DEPENDS = C_HEADERS + [f"conv1dt/src/{name}" for files in C_SOURCES.values() for name in files]
+C_LAYER = {"conv1dt._kernels"}     # the extensions that call the C layer
+
+
+def _c_layer(compiler, build_temp, cflags):
+    """Compile the C layer, each file with its instruction set's flags; return the objects."""
+    x86 = platform.machine().lower() in ("x86_64", "amd64") and compiler.compiler_type != "msvc"
+    objects = []
+    for isa, files in C_SOURCES.items():
+        if isa != "baseline" and not x86:
+            continue     # the variants are x86-64 only (the dispatch knows: CONV1DT_X86_VARIANTS)
+        sources = [os.path.join("conv1dt", "src", name) for name in files]
+        objects += compiler.compile(sources, output_dir=build_temp, include_dirs=["conv1dt/src"],
+                                    extra_postargs=cflags + ISA_FLAGS[isa], depends=C_HEADERS)
+    return objects
+
+
 class BuildExt(build_ext):
-    """build_ext that probes for OpenMP and records the flags it used in the extension."""
+    """build_ext that probes for OpenMP, compiles the C layer with per-file flags and records the
+    flags it used in the extension."""
 
     def build_extensions(self):
         msvc = self.compiler.compiler_type == "msvc"
         base = ["/O2"] if msvc else ["-O3"]
         if os.environ.get("CONV1DT_NATIVE", "") not in ("", "0") and not msvc:
             base.append("-march=native")
-        omp = _openmp_flags(self.compiler)
+        no_openmp = os.environ.get("CONV1DT_NO_OPENMP", "") not in ("", "0")
+        omp = None if no_openmp else _openmp_flags(self.compiler)
         if omp is None:
-            print("conv1dt: the compiler cannot build OpenMP code; the kernels will run on one thread")
+            why = "CONV1DT_NO_OPENMP is set" if no_openmp else "the compiler cannot build OpenMP code"
+            print(f"conv1dt: {why}; the kernels will run on one thread")
             cflags, lflags = base, []
         else:
             cflags, lflags = base + omp[0], omp[1]
+        objects = _c_layer(self.compiler, self.build_temp, base)
         for ext in self.extensions:
+            if ext.name in C_LAYER:
+                ext.extra_objects = list(objects)
             ext.extra_compile_args = list(cflags)
             ext.extra_link_args = list(lflags)
             ext.define_macros.append(("CONV1DT_CFLAGS", '"%s"' % " ".join(cflags)))
@@ -84,8 +127,8 @@ extensions = [
     Extension(
         "conv1dt._kernels",
         ["conv1dt/_kernels.pyx"],
-        include_dirs=[np.get_include(), "conv1dt"],
-        depends=["conv1dt/_simd.h", "conv1dt/_tiled.h", "conv1dt/_common.pxd"],
+        include_dirs=[np.get_include(), "conv1dt/src"],
+        depends=C_DEPENDS + ["conv1dt/_common.pxd"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     ),
     Extension(

@@ -12,7 +12,7 @@ import os
 import threading
 from contextlib import contextmanager
 
-__all__ = ["single_threaded_blas", "blas_info"]
+__all__ = ["single_threaded_blas"]
 
 _lock = threading.Lock()
 _depth = 0
@@ -45,11 +45,6 @@ def _find_openblas():
 
 
 _get, _set, _path = _find_openblas()
-
-
-def blas_info():
-    """Where SciPy's BLAS lives and whether conv1dt can limit its threads."""
-    return {"openblas": _path, "thread_control": _set is not None}
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 """Inline helpers shared by the kernel modules (``_kernels.pyx``, ``_family.pyx``)."""
 cimport cython
 from cython cimport floating
+from cpython.exc cimport PyErr_CheckSignals
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 
@@ -20,6 +21,41 @@ cdef inline Py_ssize_t chunk_items(Py_ssize_t items, double macs, int num_thread
     if n < 1:
         n = 1
     return ((n + num_threads - 1) // num_threads) * num_threads
+
+
+cdef struct Chunks:
+    # The work items 0 .. items-1 of a parallel loop, run in chunks [start, stop) of `size` items.
+    Py_ssize_t items, size, start, stop
+
+
+cdef inline Chunks chunks(Py_ssize_t items, double macs, int num_threads) noexcept nogil:
+    """The chunks of a kernel's ``items`` work items, ``macs`` multiply-adds in all (see
+    :func:`chunk_items`). Every chunked parallel loop of the kernels has this one form::
+
+        cdef Chunks ch = chunks(items, macs, num_threads)
+        while next_chunk(&ch):
+            for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                               num_threads=num_threads):
+                ...   # item's outputs, by item alone
+
+    Items are handed out one at a time (``dynamic``), so a thread the OS takes away delays the
+    call by one item, not by a static share of the chunk. Each item writes only outputs it owns,
+    summed in a fixed order, so the bits depend on neither the thread count nor the schedule."""
+    cdef Chunks ch
+    ch.items, ch.size, ch.start, ch.stop = items, chunk_items(items, macs, num_threads), 0, 0
+    return ch
+
+
+cdef inline bint next_chunk(Chunks* ch) except -1:
+    """Move ``ch`` to its next chunk; False when all are done. Called with the GIL between chunks,
+    it checks for signals after each one, so Ctrl-C interrupts a long call (KeyboardInterrupt)."""
+    if ch.stop > 0:
+        PyErr_CheckSignals()
+    ch.start = ch.stop
+    if ch.start >= ch.items:
+        return False
+    ch.stop = ch.start + ch.size if ch.size < ch.items - ch.start else ch.items
+    return True
 
 
 cdef inline Py_ssize_t floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:

@@ -14,7 +14,9 @@ def show_config(file=None):
     """Print how conv1dt was built and how it will run.
 
     Reports the version, whether the kernels were compiled with OpenMP, the thread count the next
-    call will use, the compiler flags, and the NumPy and Python versions.
+    call will use, the instruction set the compiled kernels run (``cpu_isa``: the best one of the
+    CPU, ``cpu_isa_detected``, unless the environment variable ``CONV1DT_CPU`` names a lower one:
+    ``baseline``, ``avx2`` or ``avx512``), the compiler flags, and the NumPy and Python versions.
 
     Parameters
     ----------
@@ -39,11 +41,13 @@ def show_config(file=None):
         "version": __version__,
         "openmp": _kernels.have_openmp(),
         "num_threads": get_num_threads(),
+        "cpu_isa": _kernels.cpu_isa(),
+        "cpu_isa_detected": _kernels.cpu_isa_detected(),
         "compile_flags": _kernels.compile_flags(),
         "numpy": np.__version__,
         "python": sys.version.split()[0],
     }
     out = sys.stdout if file is None else file
     for key, value in info.items():
-        print(f"{key:>14}: {value}", file=out)
+        print(f"{key:>16}: {value}", file=out)
     return info

@@ -19,9 +19,8 @@ dimension ``s*Cw``, which is what lets one GEMM per tap do a whole block of rows
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.string cimport memset
-from cpython.exc cimport PyErr_CheckSignals
 
-from ._common cimport chunk_items, gemm
+from ._common cimport Chunks, chunks, gemm, next_chunk
 
 import numpy as np
 
@@ -104,17 +103,14 @@ def conv1d_direct(
     cdef Py_ssize_t item, i0
     if N == 0 or M == 0 or y.shape[2] == 0:
         return
-    cdef Py_ssize_t items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * f.shape[0] * f.shape[1] * y.shape[2],
-                                        num_threads)
-    while start < items:
-        stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+    cdef Py_ssize_t items = N * nblocks
+    cdef Chunks ch = chunks(items, <double> N * M * f.shape[0] * f.shape[1] * y.shape[2],
+                            num_threads)
+    while next_chunk(&ch):
+        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             i0 = (item % nblocks) * BLOCK
             _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride, dilation,
                           pad_before, groups)
-        start = stop
-        PyErr_CheckSignals()
 
 
 def conv1d_blas(
@@ -145,11 +141,10 @@ def conv1d_blas(
     cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j
     if N == 0 or M == 0 or cn == 0:
         return
-    cdef Py_ssize_t items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cwg * cn, num_threads)
-    while start < items:
-        stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+    cdef Py_ssize_t items = N * nblocks
+    cdef Chunks ch = chunks(items, <double> N * M * K * cwg * cn, num_threads)
+    while next_chunk(&ch):
+        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             n = item // nblocks
             i0 = (item % nblocks) * rows
             i1 = min(i0 + rows, M)
@@ -167,8 +162,6 @@ def conv1d_blas(
                     gemm(c'N', c'N', <int> cng, <int> (hi - lo), <int> cwg, &f[k, 0, j * cng],
                          <int> cn, &x[n, lo * stride + off, j * cwg], <int> (stride * cw), 1,
                          &y[n, lo, j * cng], <int> cn)
-        start = stop
-        PyErr_CheckSignals()
 
 
 # --- conv1d_backprop_filter ------------------------------------------------------------------
@@ -244,16 +237,12 @@ def backprop_filter_direct(
     partials = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] part = partials
     cdef floating* out = &df[0, 0, 0]
-    cdef Py_ssize_t start = 0, stop
-    cdef Py_ssize_t step = chunk_items(nchunks, <double> rows * K * cwg * cn, num_threads)
-    while start < nchunks:
-        stop = min(nchunks, start + step)
-        for chunk in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+    cdef Chunks ch = chunks(nchunks, <double> rows * K * cwg * cn, num_threads)
+    while next_chunk(&ch):
+        for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             r0 = chunk * per
             _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride, dilation,
                           pad_before, groups)
-        start = stop
-        PyErr_CheckSignals()
     for e in prange(size, nogil=True, schedule="static", num_threads=num_threads):
         acc = 0
         for t in range(nchunks):
@@ -289,11 +278,10 @@ def backprop_filter_blas(
     cdef Py_ssize_t item, k, j, b, c0, cb, c, off, lo, hi, n
     if K * cwg * cn == 0:
         return
-    cdef Py_ssize_t items = K * groups * per_group, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cwg * cn, num_threads)
-    while start < items:
-        stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+    cdef Py_ssize_t items = K * groups * per_group
+    cdef Chunks ch = chunks(items, <double> N * M * K * cwg * cn, num_threads)
+    while next_chunk(&ch):
+        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             k = item // (groups * per_group)
             j = (item // per_group) % groups
             b = item % per_group
@@ -310,8 +298,6 @@ def backprop_filter_blas(
                 # column-major: df[k]^T[cb x cwg] += dy^T[cb x rows] @ x[rows x cwg]
                 gemm(c'N', c'T', <int> cb, <int> cwg, <int> (hi - lo), &dy[n, lo, c0], <int> cn,
                      &x[n, lo * stride + off, j * cwg], <int> (stride * cw), 1, &df[k, 0, c0], <int> cn)
-        start = stop
-        PyErr_CheckSignals()
 
 
 # --- conv1d_transpose with groups of few channels ----------------------------------------------
@@ -383,14 +369,11 @@ def transpose_grouped(
     cdef Py_ssize_t item, o0
     if N == 0 or L == 0 or y.shape[2] == 0:
         return
-    cdef Py_ssize_t items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[1] * f.shape[0] * f.shape[1]
-                                        * x.shape[2], num_threads)
-    while start < items:
-        stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+    cdef Py_ssize_t items = N * nblocks
+    cdef Chunks ch = chunks(items, <double> N * x.shape[1] * f.shape[0] * f.shape[1] * x.shape[2],
+                            num_threads)
+    while next_chunk(&ch):
+        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             o0 = (item % nblocks) * WIDE_BLOCK
             _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), stride,
                                    dilation, pad_before, groups)
-        start = stop
-        PyErr_CheckSignals()

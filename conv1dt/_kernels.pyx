@@ -9,22 +9,31 @@ tap ``k`` when ``o = i*s + k*d - pad_before``.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
 from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
 
-from ._common cimport chunk_items, floordiv, gemm, gemv_t
+from ._common cimport Chunks, chunks, floordiv, gemm, gemv_t, next_chunk
 
 import numpy as np
 cimport numpy as cnp
 
 cnp.import_array()
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "kernels.h" nogil:
+    # the C layer (conv1dt/src): every kernel runs the instruction set dispatch.c chose
+    int conv1dt_cpu_isa()
+    int conv1dt_cpu_isa_detected()
+    const char* conv1dt_cpu_isa_error()
+    const char* conv1dt_isa_name(int isa)
+    # the direct kernel (direct_impl.h)
     void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                                  const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
+    void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
+                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                                 const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
                                  Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
     void conv1dt_rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
                                       Py_ssize_t count)
@@ -34,12 +43,7 @@ cdef extern from "_simd.h" nogil:
                                 Py_ssize_t count)
     void conv1dt_interleave_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t s,
                                 Py_ssize_t count)
-    void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
-                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                                 const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
-
-cdef extern from "_tiled.h" nogil:
+    # the tiled kernel (tiled_impl.h)
     int conv1dt_tiled_available()
     int conv1dt_tiled_isa()
     void conv1dt_limit_isa(int limit)
@@ -58,6 +62,9 @@ cdef extern from "_tiled.h" nogil:
     void conv1dt_pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld,
                           Py_ssize_t cout, Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
 
+if conv1dt_cpu_isa_error()[0]:     # CONV1DT_CPU names no instruction set: say so at import
+    raise ValueError(conv1dt_cpu_isa_error().decode())
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -74,11 +81,6 @@ cdef extern from *:
     int CONV1DT_HAVE_OPENMP
     const char* CONV1DT_CFLAGS
     int omp_get_max_threads() noexcept nogil
-
-# Outputs per work item: small enough to balance a few long rows over the threads, large enough
-# that scheduling costs nothing next to the arithmetic.
-cdef enum:
-    BLOCK = 64
 
 # Scratch elements a small direct call keeps on the stack (8 KiB in float64); more are malloc'ed.
 cdef enum:
@@ -101,24 +103,37 @@ def omp_max_threads():
     return omp_get_max_threads()
 
 
+def cpu_isa():
+    """The instruction set every compiled kernel runs: ``'avx512'``, ``'avx2'`` or ``'baseline'``.
+
+    The best one this build and CPU have, lowered by the environment variable ``CONV1DT_CPU``
+    (``baseline``, ``avx2`` or ``avx512``; a set the CPU lacks is capped at what it has), read
+    once, at import."""
+    return conv1dt_isa_name(conv1dt_cpu_isa()).decode()
+
+
+def cpu_isa_detected():
+    """The best instruction set of this build and CPU, whatever ``CONV1DT_CPU`` says."""
+    return conv1dt_isa_name(conv1dt_cpu_isa_detected()).decode()
+
+
 def tiled_available():
-    """True when the register-tiled kernel can run: built for x86-64 with GCC or Clang, and the
-    running CPU has AVX2 with FMA (see :func:`tiled_isa`)."""
+    """True when the register-tiled kernel can run: the instruction set is AVX2 or AVX-512 (see
+    :func:`cpu_isa`); with the baseline the BLAS kernels run instead."""
     return bool(conv1dt_tiled_available())
 
 
 def tiled_isa():
-    """The tiled kernel's instruction set on this CPU: ``'avx512'``, ``'avx2'`` or ``None``
-    (the environment variables ``CONV1DT_DISABLE_AVX512`` and ``CONV1DT_DISABLE_AVX2`` turn one
-    off, read at the first use)."""
+    """The tiled kernel's instruction set: ``'avx512'``, ``'avx2'`` or ``None`` (:func:`cpu_isa`,
+    ``None`` for the baseline; lowered by :func:`_limit_tiled_isa`)."""
     return {2: "avx512", 1: "avx2"}.get(conv1dt_tiled_isa())
 
 
 def _limit_tiled_isa(isa):
     """Run at most the tiles of ``isa`` (``'avx512'``, ``'avx2'`` or None) from now on; returns
-    the previous limit. For the tests, which run both sets of tiles on an AVX-512 CPU. A call
-    reads the limit once, when it starts; not thread-safe beyond that (calls starting meanwhile
-    may see either)."""
+    the previous limit. For the tests, which run both sets of tiles in one process on an AVX-512
+    CPU (the other kernels follow ``CONV1DT_CPU`` only). A call reads the limit once, when it
+    starts; not thread-safe beyond that (calls starting meanwhile may see either)."""
     names = {2: "avx512", 1: "avx2", 0: None}
     old = names[conv1dt_isa_limit]
     conv1dt_limit_isa({v: k for k, v in names.items()}[isa])
@@ -349,7 +364,8 @@ def transpose_direct(
     cdef Py_ssize_t L = y.shape[2] if y_ncw else y.shape[1]
     cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
     cdef Py_ssize_t M = x.shape[2] if x_ncw else x.shape[1]
-    cdef Py_ssize_t item, items, start = 0, stop, chunk
+    cdef Py_ssize_t item, items
+    cdef Chunks ch
     cdef _Direct p
     cdef floating* scratch
     if N == 0 or L == 0:
@@ -360,21 +376,18 @@ def transpose_direct(
     if scratch == NULL:
         raise MemoryError(f"conv1dt: no memory for {num_threads} x {p.per} scratch elements")
     items = N * p.nblocks
-    chunk = chunk_items(items, <double> N * M * f.shape[0] * cin * p.cout, num_threads)
+    ch = chunks(items, <double> N * M * f.shape[0] * cin * p.cout, num_threads)
     try:
-        while start < items:
-            stop = min(items, start + chunk)
+        while next_chunk(&ch):
             if num_threads == 1:  # no parallel region: small calls pay nothing for threads
                 with nogil:
-                    for item in range(start, stop):
+                    for item in range(ch.start, ch.stop):
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0], scratch, item)
             else:
                 with nogil, parallel(num_threads=num_threads):
-                    for item in prange(start, stop, schedule="static"):
+                    for item in prange(ch.start, ch.stop, schedule="dynamic"):
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0],
                                      scratch + threadid() * p.per, item)
-            start = stop
-            PyErr_CheckSignals()
     finally:
         free(scratch)
 
@@ -401,7 +414,7 @@ cdef class _SmallDirect:
     """A planned small conv1d_transpose on the direct kernel, on the calling thread.
 
     The tap table is built once, with the plan, and a call takes the operands' data pointers as
-    they are (no memoryviews): a tiny call costs about a microsecond less. Called with ``x`` and
+    they are (no memoryviews), which matters for tiny calls. Called with ``x`` and
     ``f`` of the planned shapes and dtype, it returns a new output (operands that are not
     C-contiguous, aligned and in native byte order are copied first); operands of another shape
     or dtype raise ValueError.
@@ -482,16 +495,13 @@ def transpose_blas(
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t B = rows * stride
     cdef Py_ssize_t nblocks = (L + B - 1) // B
-    cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef Py_ssize_t item, items = N * nblocks
+    cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
     if N == 0 or L == 0:
         return
-    while start < items:
-        stop = min(items, start + chunk)
-        for item in prange(start, stop, nogil=True, schedule="static", num_threads=num_threads):
+    while next_chunk(&ch):
+        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             _blas_block(x, f, y, item // nblocks, item % nblocks, B, stride, dilation, pad_before)
-        start = stop
-        PyErr_CheckSignals()
 
 
 cdef void _blas_block(
@@ -596,8 +606,8 @@ def transpose_col2im(
 ):
     """conv1d_transpose for few output channels and many taps or input channels: per block of
     ``rows*stride`` outputs, one GEMM of the input rows with all taps at once, then a gather.
-    The GEMM is the tiled kernel where the CPU has AVX-512 (the filter laid out once as its
-    ``[Cin, K*Cout]`` panels), else BLAS.
+    The GEMM is the tiled kernel where it runs (AVX2 or AVX-512, :func:`tiled_available`; the
+    filter laid out once as its ``[Cin, K*Cout]`` panels), else BLAS.
 
     ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). Blocks
     are fixed by the shape; rows shared by two blocks are multiplied in both (a fraction
@@ -613,9 +623,8 @@ def transpose_col2im(
         return
     scratch_a = np.empty((num_threads, zrows * K * cout), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] scratch = scratch_a
-    cdef Py_ssize_t items = N * nblocks, start = 0, stop
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * x.shape[1] * K * x.shape[2] * cout,
-                                         num_threads)
+    cdef Py_ssize_t items = N * nblocks
+    cdef Chunks ch = chunks(items, <double> N * x.shape[1] * K * x.shape[2] * cout, num_threads)
     cdef int isa = conv1dt_tiled_isa()      # read once: it sizes the filter layout
     cdef Py_ssize_t cin = f.shape[2], pw = conv1dt_tiled_panel(isa, floating is double)
     cdef Py_ssize_t base = 0, step = cin * pw
@@ -630,14 +639,11 @@ def transpose_col2im(
             w = <floating*> _aligned64(raw)
             with nogil:
                 _pack_panels(isa, fk, w, &base, &step, pw, num_threads)
-        while start < items:
-            stop = min(items, start + chunk)
+        while next_chunk(&ch):
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="static"):
+                for item in prange(ch.start, ch.stop, schedule="dynamic"):
                     _col2im_block(isa, x, f, w, y, &scratch[threadid(), 0], item // nblocks,
                                   item % nblocks, rows, stride, dilation, pad_before)
-            start = stop
-            PyErr_CheckSignals()
     finally:
         free(raw)
 
@@ -748,9 +754,9 @@ def transpose_phase(
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t Q = (L + stride - 1) // stride
     cdef Py_ssize_t nblocks = (Q + rows - 1) // rows
-    cdef Py_ssize_t item, items = N * nblocks, start = 0, stop
+    cdef Py_ssize_t item, items = N * nblocks
     cdef Py_ssize_t r, t, co, kc, off = 0
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* h = NULL
     cdef floating* scratch = NULL
@@ -774,15 +780,12 @@ def transpose_phase(
                         memcpy(h + off + co * kc + t * cin, &f[table.ks[r * table.maxt + t], co, 0],
                                cin * sizeof(floating))
                 off = off + cout * kc
-        while start < items:
-            stop = min(items, start + chunk)
+        while next_chunk(&ch):
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="static"):
+                for item in prange(ch.start, ch.stop, schedule="dynamic"):
                     _phase_block(x, h, hoff, y, scratch + threadid() * rows * table.maxt * cin,
                                  table.counts, table.cs, table.maxt, table.cmin, table.dc,
                                  item // nblocks, item % nblocks, rows, stride)
-            start = stop
-            PyErr_CheckSignals()
     finally:
         free(hoff)
         free(h)
@@ -812,8 +815,9 @@ cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py
     """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
     ``w + base[k] + p*step[k]``, ``[Cin][pw]``, holding ``f[k, p*pw + j, ci]`` (zero past ``C``).
     In parallel, per (tap, panel, block of 64 input channels): the 64 destination rows being
-    filled stay in L1. By AVX-512 gathers (conv1dt/_tiled.h): only where the tiled kernel runs,
-    and for rows of ``f`` (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``."""
+    filled stay in L1. By the instruction set's layout (AVX-512 gathers, conv1dt/src/tiled_avx512.c;
+    a scalar transposition for AVX2): only where the tiled kernel runs, and for rows of ``f``
+    (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``."""
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
     cdef Py_ssize_t panels = (cout + pw - 1) // pw, cblocks = (cin + 63) // 64
     cdef Py_ssize_t item
@@ -841,7 +845,7 @@ cdef void _tiled_block(
     Py_ssize_t r, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
 ) noexcept nogil:
     """Outputs ``q*s + r`` of batch ``n`` for ``q`` in ``b*rows .. (b+1)*rows - 1``, through the
-    register-tiled kernel (conv1dt/_tiled.h), with ``w`` phase ``r``'s filter in its layout. Rows
+    register-tiled kernel (conv1dt/src/tiled_impl.h), with ``w`` phase ``r``'s filter in its layout. Rows
     of ``x`` and ``y`` may be longer than their channels (a group's slice of the channels)."""
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2], cout = y.shape[2], L = y.shape[1]
     cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
@@ -891,7 +895,7 @@ def transpose_tiled(
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t Q = (L + stride - 1) // stride
     cdef Py_ssize_t nblocks = (Q + rows - 1) // rows
-    cdef Py_ssize_t item, items, start = 0, stop, phase
+    cdef Py_ssize_t item, items, phase
     # phase-major work items when the filter is larger than the L2 cache can keep for a thread
     cdef bint major = K * cin * cout * sizeof(floating) > (1 << 20)
     items = (stride if major else 1) * N * nblocks
@@ -899,7 +903,7 @@ def transpose_tiled(
     cdef int isa = conv1dt_tiled_isa()      # read once: it sizes the filter layout
     cdef Py_ssize_t pw = conv1dt_tiled_panel(isa, floating is double)   # channels per panel
     cdef Py_ssize_t panels = (cout + pw - 1) // pw
-    cdef Py_ssize_t chunk = chunk_items(items, <double> N * M * K * cin * cout, num_threads)
+    cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* w = NULL
     cdef void* raw = NULL
@@ -921,7 +925,6 @@ def transpose_tiled(
     # phase-major items and at least two phases per thread, one phase per thread, laid out by the
     # thread when its items reach a new phase, so that it stays in the thread's L2 cache (a phase
     # whose items two threads share is laid out by both: at most one phase per thread and chunk).
-    # 4,256,512,256,16,8 float64 1 thread: 61.8 -> 57.0 ms, with the unmasked leftover tiles.
     cdef bint local = major and (stride >= 2 * num_threads or num_threads == 1)
     cdef Py_ssize_t per = table.maxt * cin * panels * pw
     per = (per + 63) // 64 * 64                     # each thread's copy starts on a cache line
@@ -950,10 +953,9 @@ def transpose_tiled(
         if not local:
             with nogil:
                 _pack_panels(isa, f, w, slot, tap, pw, num_threads)
-        while start < items:
-            stop = min(items, start + chunk)
+        while next_chunk(&ch):
             with nogil, parallel(num_threads=num_threads):
-                for item in prange(start, stop, schedule="static"):
+                for item in prange(ch.start, ch.stop, schedule="dynamic"):
                     if major:
                         phase = item // (N * nblocks)
                         wt = w + woff[phase]
@@ -971,8 +973,6 @@ def transpose_tiled(
                             _tiled_block(isa, x, w + woff[phase], y, table.counts, table.cs,
                                          table.maxt, table.cmin, table.dc, phase,
                                          item // nblocks % N, item % nblocks, rows, stride)
-            start = stop
-            PyErr_CheckSignals()
     finally:
         free(woff)
         free(slot)

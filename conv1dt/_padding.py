@@ -18,13 +18,9 @@ __all__ = [
     "transposed_width_range",
     "same_pad_before",
     "pad_before",
-    "pad_after",
     "explicit_pads",
     "describe_padding",
 ]
-
-PADDINGS = ("SAME", "VALID")
-
 
 def effective_filter_width(taps, dilation):
     """Span of a dilated filter: ``Keff = (K - 1) * d + 1``."""
@@ -118,19 +114,3 @@ def pad_before(wide, narrow, taps, stride, dilation, padding):
     if padding == "SAME":
         return same_pad_before(wide, narrow, taps, stride, dilation)
     return explicit_pads(padding)[0]
-
-
-def pad_after(wide, narrow, taps, stride, dilation, padding):
-    """Trailing zeros: ``max((M - 1)*s + Keff - L - pad_before, 0)``.
-
-    For VALID this is ``0`` whenever ``L`` is the narrowest accepted width; wider ``L`` leave
-    the last ``L - ((M - 1)*s + Keff)`` wide samples unread by conv1d (and zero in conv1d_transpose).
-
-    Examples
-    --------
-    >>> pad_after(10, 5, 4, 2, 1, "SAME")
-    1
-    """
-    before = pad_before(wide, narrow, taps, stride, dilation, padding)
-    total = (narrow - 1) * stride + effective_filter_width(taps, dilation) - wide
-    return max(total - before, 0)

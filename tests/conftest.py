@@ -44,13 +44,22 @@ def to_nwc(a, data_format):
 def geometry(x, f, out_shape, s, d, padding, data_format):
     """The oracles' geometry, with ``pad_before`` from TensorFlow's formula written out here, so
     that the oracles share nothing with conv1dt's own padding arithmetic (``test_padding`` and
-    the TF golden data hold that to TensorFlow)."""
+    the TF golden data hold that to TensorFlow). ``padding`` is ``'SAME'``, ``'VALID'``, TF's
+    explicit ``[[0, 0], [lo, hi], [0, 0]]`` (in ``data_format``'s order) or a ``(lo, hi)`` pair;
+    anything else raises (it used to be taken as ``pad_before = 0``)."""
     w_ax, c_ax = (1, 2) if data_format == "NWC" else (2, 1)
     n, m, cin = np.shape(x)[0], np.shape(x)[w_ax], np.shape(x)[c_ax]
     k, cout, _ = np.shape(f)
     wide = out_shape[w_ax]
     keff = (k - 1) * d + 1
-    pad = max((m - 1) * s + keff - wide, 0) // 2 if padding == "SAME" else 0
+    if isinstance(padding, str) and padding in ("SAME", "VALID"):
+        pad = max((m - 1) * s + keff - wide, 0) // 2 if padding == "SAME" else 0
+    elif np.shape(padding) == (3, 2):
+        pad = int(np.asarray(padding)[w_ax][0])
+    elif np.shape(padding) == (2,):
+        pad = int(padding[0])
+    else:
+        raise ValueError(f"the oracles take SAME, VALID or explicit padding, not {padding!r}")
     return Geometry(n, wide, m, cout, cin, k, s, d, pad)
 
 

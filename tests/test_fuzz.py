@@ -109,18 +109,21 @@ def run_case(c, outcomes=None):
     np.testing.assert_array_equal(f, f0)
 
 
-OUTCOMES = {"computed": 0, "refused": 0}
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(calls())
-def test_fuzz(c):
-    run_case(c, OUTCOMES)
-
-
 def test_fuzz_searched_both_sides():
-    """The search above exercised both outcomes substantially (it runs first, in file order)."""
-    assert OUTCOMES["computed"] >= 60 and OUTCOMES["refused"] >= 60, OUTCOMES
+    """400 random calls, each right or refused as TF would; and the search exercised both
+    outcomes substantially. The outcomes are counted by this test alone (they were module state
+    filled by another test, so this check failed when run by itself or first)."""
+    outcomes = {"computed": 0, "refused": 0}
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(calls())
+    def search(c):
+        run_case(c, outcomes)
+
+    search()
+    # each side at least 30 of 400: the search is random, and computed calls ranged from 58 to
+    # 109 in six runs (a bar of 60 failed about one run in six)
+    assert outcomes["computed"] >= 30 and outcomes["refused"] >= 30, outcomes
 
 
 @pytest.mark.slow

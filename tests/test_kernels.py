@@ -263,11 +263,11 @@ def test_non_finite_values_follow_the_definition(kernel, data_format):
         np.testing.assert_allclose(y[finite], y64[finite], rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("env, isa", [({"CONV1DT_DISABLE_AVX512": "1"}, "avx2"),
-                                      ({"CONV1DT_DISABLE_AVX2": "1"}, None)])
+@pytest.mark.parametrize("env, isa", [({"CONV1DT_CPU": "avx2"}, "avx2"),
+                                      ({"CONV1DT_CPU": "baseline"}, None)])
 def test_the_environment_turns_the_tiles_off(env, isa):
-    """CONV1DT_DISABLE_AVX512=1 makes this CPU run what a CPU with AVX2 but not AVX-512 runs, and
-    CONV1DT_DISABLE_AVX2=1 what one without either runs (the BLAS kernels for many channels);
+    """CONV1DT_CPU=avx2 makes this CPU run what a CPU with AVX2 but not AVX-512 runs, and
+    CONV1DT_CPU=baseline what one without either runs (the BLAS kernels for many channels);
     the results are right against the reference either way (in a fresh process: the CPU check is
     made once)."""
     import subprocess
@@ -279,6 +279,7 @@ import numpy as np
 from conv1dt import _dispatch, _kernels, _plan, reference
 from conv1dt._geometry import transpose_geometry
 assert _kernels.tiled_isa() == {isa!r} and _plan.TILED == {isa is not None}
+assert _kernels.cpu_isa() == {isa or "baseline"!r}
 assert _plan.TILED_MAX_TCIN == 768   # the AVX2 tiles' range (AVX-512's is 2048)
 rng = np.random.default_rng(0)
 for shape in [(2, 60, 130, 70, 3, 2), (2, 80, 8, 64, 9, 2), (1, 40, 48, 2, 96, 16)]:

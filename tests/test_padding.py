@@ -46,14 +46,12 @@ def test_same_padding_splits_smaller_half_first():
                 m = -(-wide // s)
                 total = max((m - 1) * s + k - wide, 0)
                 before = _padding.pad_before(wide, m, k, s, 1, "SAME")
-                after = _padding.pad_after(wide, m, k, s, 1, "SAME")
-                assert before + after == total
+                after = total - before
                 assert before == total // 2 and after - before in (0, 1)
 
 
 def test_valid_pads_nothing():
     assert _padding.pad_before(12, 5, 3, 2, 1, "VALID") == 0
-    assert _padding.pad_after(12, 5, 3, 2, 1, "VALID") == 0
 
 
 def brute_explicit_width(wide, k, s, d, lo, hi):
@@ -101,13 +99,14 @@ def test_valid_is_the_explicit_pair_zero_zero():
 
 
 def test_explicit_pads_before_and_after():
-    """pad_before is lo; at the narrowest accepted width pad_after is hi."""
+    """pad_before is lo; at the narrowest accepted width the trailing zeros are hi."""
     for lo, hi in PAIRS:
         for m, k, s, d in [(4, 3, 2, 1), (1, 5, 1, 2), (6, 2, 3, 1)]:
             narrowest = _padding.transposed_width_range(m, k, s, d, (lo, hi))[0]
             if narrowest == 0:
                 continue
             assert _padding.pad_before(narrowest, m, k, s, d, (lo, hi)) == lo
-            assert _padding.pad_after(narrowest, m, k, s, d, (lo, hi)) == hi
+            keff = _padding.effective_filter_width(k, d)
+            assert (m - 1) * s + keff - narrowest - lo == hi
     assert _padding.describe_padding((1, 2)) == "explicit padding (1, 2)"
     assert _padding.describe_padding("SAME") == "SAME padding"

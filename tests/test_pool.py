@@ -76,13 +76,22 @@ def test_every_kernel_overwrites_a_reused_block(kernel):
     x, f = random_operands(rng, 1, 1 << 15, 16, 16, 4, np.float32)
     shape = [1, 1 << 16, 16]   # 4 MiB
     g = geometry(x, f, shape, 2, 1, "SAME", "NWC")
+    with _dispatch._pool_lock:
+        _dispatch._pool.clear()   # so that the block freed below is the only candidate
     y = _dispatch.conv1d_transpose(x, f, g, "NWC", kernel=kernel)
+    address = y.__array_interface__["data"][0]
     y[...] = np.nan
     del y
     y = _dispatch.conv1d_transpose(x, f, g, "NWC", kernel=kernel)
-    assert y.base is not None   # from the pool
+    # what the pool promises: the dropped block is handed out again (not merely some pooled one),
+    assert y.base is not None and y.__array_interface__["data"][0] == address
+    # never a block a live array holds,
+    z = _dispatch.conv1d_transpose(x, f, g, "NWC", kernel=kernel)
+    assert not np.shares_memory(y, z)
+    # and the kernel overwrites all of it (the NaNs left in the block are gone)
     y64, bound = oracle(x, f, shape, 2)
-    assert_matches(y, y64, bound, terms_per_output(f.shape, 2), np.float32, kernel)
+    for out in (y, z):
+        assert_matches(out, y64, bound, terms_per_output(f.shape, 2), np.float32, kernel)
 
 
 def test_the_pool_is_bounded():

@@ -1,0 +1,190 @@
+/* The runtime CPU dispatch: one instruction set for every kernel, chosen once.
+ *
+ * The best set this build and CPU have (x86-64 with GCC or Clang: AVX-512 with F, CD, BW, DQ and
+ * VL; else AVX2 with FMA; else the baseline, SSE2 on x86-64), lowered by the environment variable
+ * CONV1DT_CPU = baseline | avx2 | avx512, so that every variant can be run and tested on one
+ * machine (a set above what the CPU has is capped at what it has). An unknown value leaves the
+ * best set and is reported by conv1dt_cpu_isa_error(), which conv1dt._kernels raises at import.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+static const char *const isa_names[] = {"baseline", "avx2", "avx512"};
+
+const char *conv1dt_isa_name(int isa)
+{
+    return isa >= CONV1DT_BASELINE && isa <= CONV1DT_AVX512 ? isa_names[isa] : "unknown";
+}
+
+int conv1dt_cpu_isa_detected(void)
+{
+#if CONV1DT_X86_VARIANTS
+    __builtin_cpu_init();
+    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd")
+                       && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+                       && __builtin_cpu_supports("avx512vl");
+    return avx2 && avx512 ? CONV1DT_AVX512 : avx2 ? CONV1DT_AVX2 : CONV1DT_BASELINE;
+#else
+    return CONV1DT_BASELINE;
+#endif
+}
+
+static int chosen = -1;
+static char error[128];
+
+int conv1dt_cpu_isa(void)
+{
+    if (chosen < 0) {
+        int isa = conv1dt_cpu_isa_detected();
+        const char *want = getenv("CONV1DT_CPU");
+        if (want && want[0]) {
+            int named = -1;
+            for (int i = CONV1DT_BASELINE; i <= CONV1DT_AVX512; ++i)
+                if (strcmp(want, isa_names[i]) == 0)
+                    named = i;
+            if (named < 0)
+                snprintf(error, sizeof error,
+                         "CONV1DT_CPU is '%.40s'; set it to baseline, avx2 or avx512, or unset it",
+                         want);
+            else if (named < isa)
+                isa = named;
+        }
+        chosen = isa;
+    }
+    return chosen;
+}
+
+const char *conv1dt_cpu_isa_error(void)
+{
+    conv1dt_cpu_isa();
+    return error;
+}
+
+/* --- the direct kernel ------------------------------------------------------------------------ */
+
+static const struct conv1dt_direct_ops *direct(void)
+{
+#if CONV1DT_X86_VARIANTS
+    switch (conv1dt_cpu_isa()) {
+    case CONV1DT_AVX512: return &conv1dt_direct_avx512;
+    case CONV1DT_AVX2: return &conv1dt_direct_avx2;
+    default: break;
+    }
+#endif
+    return &conv1dt_direct_baseline;
+}
+
+void conv1dt_phase_strip_f32(float *y, ptrdiff_t ysj, ptrdiff_t ysc, const float *f,
+                             const ptrdiff_t *woff, const ptrdiff_t *xoff, ptrdiff_t ntaps,
+                             const float *x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi,
+                             ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)
+{
+    direct()->phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n);
+}
+
+void conv1dt_phase_strip_f64(double *y, ptrdiff_t ysj, ptrdiff_t ysc, const double *f,
+                             const ptrdiff_t *woff, const ptrdiff_t *xoff, ptrdiff_t ntaps,
+                             const double *x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi,
+                             ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)
+{
+    direct()->phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n);
+}
+
+void conv1dt_rows_to_channels_f32(float *dst, ptrdiff_t ld, const float *src, ptrdiff_t cin,
+                                  ptrdiff_t count)
+{
+    direct()->rows_to_channels_f32(dst, ld, src, cin, count);
+}
+
+void conv1dt_rows_to_channels_f64(double *dst, ptrdiff_t ld, const double *src, ptrdiff_t cin,
+                                  ptrdiff_t count)
+{
+    direct()->rows_to_channels_f64(dst, ld, src, cin, count);
+}
+
+void conv1dt_interleave_f32(float *dst, const float *src, ptrdiff_t ld, ptrdiff_t s,
+                            ptrdiff_t count)
+{
+    direct()->interleave_f32(dst, src, ld, s, count);
+}
+
+void conv1dt_interleave_f64(double *dst, const double *src, ptrdiff_t ld, ptrdiff_t s,
+                            ptrdiff_t count)
+{
+    direct()->interleave_f64(dst, src, ld, s, count);
+}
+
+/* --- the tiled kernel ------------------------------------------------------------------------- */
+
+int conv1dt_isa_limit = CONV1DT_AVX512;
+
+void conv1dt_limit_isa(int limit) { conv1dt_isa_limit = limit; }
+
+int conv1dt_tiled_isa(void)
+{
+    const int isa = conv1dt_cpu_isa();
+    return isa < conv1dt_isa_limit ? isa : conv1dt_isa_limit;
+}
+
+int conv1dt_tiled_available(void) { return conv1dt_tiled_isa() > CONV1DT_BASELINE; }
+
+/* The tiles of `isa`; NULL for the baseline, where the callers run BLAS kernels instead. */
+static const struct conv1dt_tiled_ops *tiled(int isa)
+{
+#if CONV1DT_X86_VARIANTS
+    if (isa == CONV1DT_AVX512)
+        return &conv1dt_tiled_avx512;
+    if (isa == CONV1DT_AVX2)
+        return &conv1dt_tiled_avx2;
+#endif
+    (void)isa;
+    return NULL;
+}
+
+ptrdiff_t conv1dt_tiled_panel(int isa, int dbl)
+{
+    const struct conv1dt_tiled_ops *ops = tiled(isa);
+    if (ops == NULL)
+        return dbl ? 8 : 16;           /* never used for packing: a harmless size */
+    return dbl ? ops->panel_f64 : ops->panel_f32;
+}
+
+void conv1dt_phase_tiled_f32_(int isa, float *y, ptrdiff_t ldy, const float *x, ptrdiff_t ldx,
+                              ptrdiff_t M, ptrdiff_t cin, const float *w, ptrdiff_t ntaps,
+                              ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq,
+                              ptrdiff_t cout)
+{
+    const struct conv1dt_tiled_ops *ops = tiled(isa);
+    if (ops)
+        ops->phase_f32(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);
+}
+
+void conv1dt_phase_tiled_f64_(int isa, double *y, ptrdiff_t ldy, const double *x, ptrdiff_t ldx,
+                              ptrdiff_t M, ptrdiff_t cin, const double *w, ptrdiff_t ntaps,
+                              ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq,
+                              ptrdiff_t cout)
+{
+    const struct conv1dt_tiled_ops *ops = tiled(isa);
+    if (ops)
+        ops->phase_f64(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);
+}
+
+void conv1dt_pack_f32(int isa, float *dst, const float *src, ptrdiff_t ld, ptrdiff_t cout,
+                      ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)
+{
+    const struct conv1dt_tiled_ops *ops = tiled(isa);
+    if (ops)
+        ops->pack_f32(dst, src, ld, cout, co0, ci0, ci1);
+}
+
+void conv1dt_pack_f64(int isa, double *dst, const double *src, ptrdiff_t ld, ptrdiff_t cout,
+                      ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)
+{
+    const struct conv1dt_tiled_ops *ops = tiled(isa);
+    if (ops)
+        ops->pack_f64(dst, src, ld, cout, co0, ci0, ci1);
+}

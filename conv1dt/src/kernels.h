@@ -1,0 +1,127 @@
+/* The C layer of conv1dt: what the Cython kernels (conv1dt/_kernels.pyx) call.
+ *
+ * Two kernel families, each one implementation file compiled once per instruction set:
+ *
+ *   direct_impl.h  the direct kernel's strips (few channels), from direct_baseline.c,
+ *                  direct_avx2.c and direct_avx512.c;
+ *   tiled_impl.h   the register-tiled GEMM micro-kernel (many channels), from tiled_avx2.c and
+ *                  tiled_avx512.c (without AVX2 the BLAS kernels run instead).
+ *
+ * dispatch.c picks one instruction set for every kernel, once: the best this CPU has, or the one
+ * named by the environment variable CONV1DT_CPU (baseline, avx2 or avx512; capped at what the CPU
+ * has). The functions below call that set's variant.
+ */
+#ifndef CONV1DT_KERNELS_H
+#define CONV1DT_KERNELS_H
+#include <stddef.h>
+
+/* Instruction sets, in increasing order: each includes the ones before it. */
+enum conv1dt_isa { CONV1DT_BASELINE = 0, CONV1DT_AVX2 = 1, CONV1DT_AVX512 = 2 };
+
+/* --- the runtime dispatch (dispatch.c) ----------------------------------------------------- */
+
+/* The instruction set every kernel runs: the best this build and CPU have, lowered by
+ * CONV1DT_CPU. Decided at the first call (conv1dt._kernels makes it at import). */
+int conv1dt_cpu_isa(void);
+/* The best instruction set of this build and CPU, whatever CONV1DT_CPU says. */
+int conv1dt_cpu_isa_detected(void);
+/* "" when CONV1DT_CPU is unset or valid, else a message naming its value and the valid ones. */
+const char *conv1dt_cpu_isa_error(void);
+/* "baseline", "avx2" or "avx512". */
+const char *conv1dt_isa_name(int isa);
+
+/* --- the direct kernel (direct_impl.h) -------------------------------------------------------
+ *
+ * phase_strip: one polyphase component of a strip of outputs,
+ *
+ *     y[j*ysj + co*ysc] = sum over taps t and ci of w[t][co][ci] * x[ci*ldx + xoff[t] + j]
+ *
+ * for j in [0, n) and co in [0, cout), where w[t] = f + woff[t] is tap t's [cout][cin] slice and
+ * x is a channel-major, zero-padded copy of the input rows the strip reads (columns [ulo, uhi)
+ * hold the signal). rows_to_channels: dst[ci*ld + u] = src[u*cin + ci] for u < count.
+ * interleave: dst[j*s + r] = src[r*ld + j] for j*s + r < count. */
+void conv1dt_phase_strip_f32(float *y, ptrdiff_t ysj, ptrdiff_t ysc, const float *f,
+                             const ptrdiff_t *woff, const ptrdiff_t *xoff, ptrdiff_t ntaps,
+                             const float *x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi,
+                             ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n);
+void conv1dt_phase_strip_f64(double *y, ptrdiff_t ysj, ptrdiff_t ysc, const double *f,
+                             const ptrdiff_t *woff, const ptrdiff_t *xoff, ptrdiff_t ntaps,
+                             const double *x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi,
+                             ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n);
+void conv1dt_rows_to_channels_f32(float *dst, ptrdiff_t ld, const float *src, ptrdiff_t cin,
+                                  ptrdiff_t count);
+void conv1dt_rows_to_channels_f64(double *dst, ptrdiff_t ld, const double *src, ptrdiff_t cin,
+                                  ptrdiff_t count);
+void conv1dt_interleave_f32(float *dst, const float *src, ptrdiff_t ld, ptrdiff_t s,
+                            ptrdiff_t count);
+void conv1dt_interleave_f64(double *dst, const double *src, ptrdiff_t ld, ptrdiff_t s,
+                            ptrdiff_t count);
+
+struct conv1dt_direct_ops {          /* one instruction set's direct kernel */
+    void (*phase_strip_f32)(float *, ptrdiff_t, ptrdiff_t, const float *, const ptrdiff_t *,
+                            const ptrdiff_t *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t,
+                            ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    void (*phase_strip_f64)(double *, ptrdiff_t, ptrdiff_t, const double *, const ptrdiff_t *,
+                            const ptrdiff_t *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
+                            ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    void (*rows_to_channels_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t);
+    void (*rows_to_channels_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t);
+    void (*interleave_f32)(float *, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    void (*interleave_f64)(double *, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+};
+extern const struct conv1dt_direct_ops conv1dt_direct_baseline, conv1dt_direct_avx2,
+    conv1dt_direct_avx512;
+
+/* --- the tiled kernel (tiled_impl.h) ---------------------------------------------------------
+ *
+ * `isa` is conv1dt_tiled_isa(), read once per call by the caller: it sizes the filter layout
+ * (conv1dt_tiled_panel output channels per panel) that conv1dt_pack_* writes and
+ * conv1dt_phase_tiled_* reads.
+ *
+ * phase_tiled: one polyphase phase's rows q0 .. q0+nq-1 of one batch element,
+ *     y[q, co] = sum over the phase's taps t, then ci, of x[q + c0 + t*dc, ci] * w[t, ci, co],
+ * y at output row q0 (rows ldy apart), x at the element's first input row (M rows, ldx apart),
+ * w the phase's filter in panels. pack: dst[ci][j] = src[(co0 + j)*ld + ci] for ci in
+ * [ci0, ci1) and j < the panel width, zero where co0 + j >= cout. */
+int conv1dt_tiled_isa(void);                /* the active set, 0 (none) with baseline */
+int conv1dt_tiled_available(void);
+extern int conv1dt_isa_limit;               /* a test hook: tiles of at most this set */
+void conv1dt_limit_isa(int limit);
+ptrdiff_t conv1dt_tiled_panel(int isa, int dbl);
+void conv1dt_phase_tiled_f32_(int isa, float *y, ptrdiff_t ldy, const float *x, ptrdiff_t ldx,
+                              ptrdiff_t M, ptrdiff_t cin, const float *w, ptrdiff_t ntaps,
+                              ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq,
+                              ptrdiff_t cout);
+void conv1dt_phase_tiled_f64_(int isa, double *y, ptrdiff_t ldy, const double *x, ptrdiff_t ldx,
+                              ptrdiff_t M, ptrdiff_t cin, const double *w, ptrdiff_t ntaps,
+                              ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq,
+                              ptrdiff_t cout);
+void conv1dt_pack_f32(int isa, float *dst, const float *src, ptrdiff_t ld, ptrdiff_t cout,
+                      ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1);
+void conv1dt_pack_f64(int isa, double *dst, const double *src, ptrdiff_t ld, ptrdiff_t cout,
+                      ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1);
+
+struct conv1dt_tiled_ops {           /* one instruction set's tiled kernel */
+    ptrdiff_t panel_f32, panel_f64;  /* output channels per filter panel */
+    void (*phase_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                      const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                      ptrdiff_t);
+    void (*phase_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                      const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                      ptrdiff_t);
+    void (*pack_f32)(float *, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                     ptrdiff_t);
+    void (*pack_f64)(double *, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                     ptrdiff_t);
+};
+extern const struct conv1dt_tiled_ops conv1dt_tiled_avx2, conv1dt_tiled_avx512;
+
+/* Whether this build has the AVX2 and AVX-512 variants: x86-64 with GCC or Clang (setup.py
+ * compiles their files under the same condition; elsewhere they compile to nothing). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CONV1DT_X86_VARIANTS 1
+#else
+#define CONV1DT_X86_VARIANTS 0
+#endif
+
+#endif
