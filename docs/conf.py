@@ -5,13 +5,22 @@ Build (from the repository root)::
     sphinx-build -W -n -b html docs docs/_build/html
     sphinx-build -W -n -b doctest docs docs/_build/doctest
 
-Everything is offline: no intersphinx. Figures are drawn at build time from ``figures.py`` by
+Everything is offline: no intersphinx, and MathJax is served from the built site itself (the
+``sphinx-mathjax-offline`` package copies it into ``_static/mathjax``), so the formulas render
+without a network; ``tests/test_docs.py`` checks that the built HTML loads no external script or
+stylesheet. Figures are drawn at build time from ``figures.py`` by
 matplotlib's plot directive; every ``>>>`` example, including those in the docstrings pulled in
 by autodoc, is run by the doctest builder.
 """
 import doctest
+import os
+import sys
 
 import conv1dt
+
+# docs/ (for the modules the pages import, e.g. migration_recipes) and docs/_ext (local extensions)
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_here, os.path.join(_here, "_ext")]
 
 project = "conv1dt"
 author = "conv1dt developers"
@@ -22,6 +31,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",   # MathJax from the built site, not a CDN
+    "solutions",                # ``.. solution::``: worked solutions folded away (docs/_ext)
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
 ]
