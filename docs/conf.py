@@ -37,7 +37,7 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
 ]
 
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated", "notebooks"]
 root_doc = "index"
 default_role = "literal"   # `x` is code, never an accidental cross-reference
 pygments_style = "sphinx"
@@ -68,3 +68,19 @@ plot_html_show_formats = False
 plot_formats = [("png", 110)]
 plot_rcparams = {"figure.dpi": 110, "font.size": 9, "savefig.bbox": "tight"}
 plot_apply_rcparams = True
+
+
+# 1-D animations (GIF, matplotlib's PillowWriter), drawn from conv1dt's results before the pages
+# are read, into docs/_generated (not committed).
+def _animations(app):
+    import matplotlib
+    matplotlib.use("Agg")
+    import figures
+    out = os.path.join(_here, "_generated")
+    os.makedirs(out, exist_ok=True)
+    figures.animate_stamps(os.path.join(out, "stamps_s2_k3.gif"), [1, 2, 3, 4], [1, 10, 100], 2)
+    figures.animate_stamps(os.path.join(out, "stamps_s3_k2.gif"), [1, 2, 3, 4], [1, 10], 3)
+
+
+def setup(app):
+    app.connect("builder-inited", _animations)

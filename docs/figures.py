@@ -328,3 +328,42 @@ def factorisation():
                  "(faded rows of T_f are the ones D_s drops); entry f_k is tap k", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def animate_stamps(path, x, f, stride, interval=700):
+    """A GIF, one frame per input sample: its stamp added to the full result, the running sum
+    below it being conv1dt's output for the samples so far (Dumoulin and Visin's animations, in
+    1-D). Written by ``conf.py`` at build time with matplotlib's ``PillowWriter``."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    x = np.asarray(x, dtype=float)
+    f = np.asarray(f, dtype=float)
+    width = (len(x) - 1) * stride + len(f)
+    fig, ax = plt.subplots(figsize=(0.55 * width + 2.5, 2.6))
+
+    def frame(n):
+        ax.clear()
+        shown = np.zeros(len(x))
+        shown[:n + 1] = x[:n + 1]
+        total = _single(shown, f, stride)                   # conv1dt, samples 0..n
+        for i in range(n + 1):
+            for k in range(len(f)):
+                _cell(ax, i * stride + k, 2.2 - 0.0 * i, "", "white", edge="#dddddd")
+        for k in range(len(f)):                             # the newest stamp
+            _cell(ax, n * stride + k, 2.2, f"{x[n] * f[k]:g}", PHASE_COLORS[n % 4])
+            ax.patches[-1].set_alpha(0.45)
+        for o in range(width):
+            _cell(ax, o, 0.6, f"{total[o]:g}" if o < (n * stride + len(f)) else "",
+                  "#f2f2f2", bold=True)
+        ax.text(-0.3, 2.7, f"x[{n}] = {x[n]:g} stamps x[{n}]·f at o = {n}*{stride}",
+                ha="right", va="center")
+        ax.text(-0.3, 1.1, "running sum", ha="right", va="center", fontweight="bold")
+        ax.set_xlim(-7.5, width + 0.5)
+        ax.set_ylim(0.4, 3.4)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(f"f = {f.tolist()}, stride {stride}", fontsize=9)
+
+    anim = FuncAnimation(fig, frame, frames=len(x), interval=interval)
+    anim.save(path, writer=PillowWriter(fps=1000 / interval))
+    plt.close(fig)
