@@ -247,6 +247,20 @@ class Conv1DTransposeStream:
             batch size differs from that of the earlier blocks of the signal.
         TypeError
             If ``block``'s dtype is not that of the filters.
+
+        Examples
+        --------
+        Stride 2 and three taps (``Keff = 3 >= s``): each push of ``b`` samples returns ``b*s``
+        outputs, the ones no later sample can reach; together with :meth:`flush` they are the
+        one-shot VALID result ``[1, 10, 102, 20, 203, 30, 300]``.
+
+        >>> import numpy as np
+        >>> import conv1dt
+        >>> stream = conv1dt.Conv1DTransposeStream(np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1), 2)
+        >>> stream.push(np.array([1.0, 2.0]).reshape(1, 2, 1))[0, :, 0]
+        array([  1.,  10., 102.,  20.])
+        >>> stream.push(np.array([3.0]).reshape(1, 1, 1))[0, :, 0]
+        array([203.,  30.])
         """
         x = self._block(block)
         width = x.shape[self._w_ax]
@@ -277,6 +291,16 @@ class Conv1DTransposeStream:
             The last ``max(Keff - s, 0)`` output samples of the signal, in the layout of its
             blocks and the dtype of the filters; no samples if the stream was given none (batch
             size 0 if it was given no block). The stream then takes a new signal.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import conv1dt
+        >>> stream = conv1dt.Conv1DTransposeStream(np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1), 2)
+        >>> stream.push(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1))[0, :, 0]
+        array([  1.,  10., 102.,  20., 203.,  30.])
+        >>> stream.flush()[0, :, 0]                  # Keff - s = 1 sample still to come
+        array([300.])
         """
         out = self._signal(0, self._batch or 0) if self._tail is None else self._tail
         self._start()
