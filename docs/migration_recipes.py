@@ -22,7 +22,9 @@ def full_ncw(x, filters, s, d=1, groups=1):
 
 def window(full, start, length):
     """``full[..., start:start + length]`` along the last axis, with zeros wherever the window
-    reaches outside ``0 <= o < full width`` (before the start, when ``start < 0``, or past the end)."""
+    reaches outside ``0 <= o < full width`` (before the start, when ``start < 0``, or past the end).
+    A negative ``length`` gives no samples, as the frameworks' width formulas clamp at 0."""
+    length = max(length, 0)
     before = max(-start, 0)
     after = max(start + length - full.shape[-1], 0)
     padded = np.pad(full, [(0, 0)] * (full.ndim - 1) + [(before, after)])

@@ -74,6 +74,8 @@ def test_window_reads_zeros_on_both_sides():
     assert mr.window(full, -2, 7).tolist() == [[[0, 0, 1, 2, 3, 4, 0]]]
     assert mr.window(full, 3, 3).tolist() == [[[4, 0, 0]]]
     assert mr.window(full, 6, 2).tolist() == [[[0, 0]]]
+    # a negative length is an empty window (not a slice wrapped round from the end)
+    assert mr.window(full, 1, -2).shape == (1, 1, 0)
 
 
 def test_jax_pairs_the_issue_example():
