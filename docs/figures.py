@@ -367,3 +367,40 @@ def animate_stamps(path, x, f, stride, interval=700):
     anim = FuncAnimation(fig, frame, frames=len(x), interval=interval)
     anim.save(path, writer=PillowWriter(fps=1000 / interval))
     plt.close(fig)
+
+
+def transpose_product():
+    """Slide-grade: y = C^T x drawn as a matrix times a vector, column i of C^T being the stamp of
+    x[i] (large fonts; colour = which input sample, as in the scatter figure)."""
+    f = np.array([1.0, 10.0, 100.0])
+    x = np.array([1.0, 2.0, 3.0])
+    s = 2
+    L = (len(x) - 1) * s + len(f)
+    CT = np.column_stack([_single(np.eye(len(x))[i], f, s) for i in range(len(x))])   # L x M
+    y = _single(x, f, s)
+    assert np.array_equal(CT @ x, y)
+    with plt.rc_context({"font.size": 13}):
+        fig, ax = plt.subplots(figsize=(8.5, 5.2))
+        for o in range(L):
+            for i in range(len(x)):
+                v = CT[o, i]
+                _cell(ax, i, L - 1 - o, f"{v:g}" if v else "", PHASE_COLORS[i] if v else "white",
+                      edge="#444444" if v else "#dddddd")
+                if v:
+                    ax.patches[-1].set_alpha(0.4)
+            _cell(ax, len(x) + 3.5, L - 1 - o, f"{y[o]:g}", "#f2f2f2", bold=True)
+        for i in range(len(x)):
+            _cell(ax, len(x) + 1, L - 1 - (2 + i), f"{x[i]:g}", PHASE_COLORS[i])
+            ax.patches[-1].set_alpha(0.4)
+        ax.text(len(x) + 0.5, L / 2 - 0.5, "·", fontsize=26, ha="center", va="center")
+        ax.text(len(x) + 2.75, L / 2 - 0.5, "=", fontsize=22, ha="center", va="center")
+        ax.text(1.5, L + 0.4, "C$^T$ (7 x 3)", ha="center")
+        ax.text(len(x) + 1.5, L - 1.6, "x", ha="center")
+        ax.text(len(x) + 4.0, L + 0.4, "y", ha="center")
+        ax.set_xlim(-0.5, len(x) + 5)
+        ax.set_ylim(-0.5, L + 1)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title("conv1d_transpose = C$^T$ x: column i is the filter [1, 10, 100]\n"
+                     "starting at row i·s (s = 2); rows are the gathers")
+    return fig
