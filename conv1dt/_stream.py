@@ -77,8 +77,8 @@ class Conv1DTransposeStream:
     Each :meth:`push` takes the next samples of the input and returns the output samples that
     no later input can change; :meth:`flush` returns the rest. Concatenated along the width,
     everything returned equals the full (VALID) result of the whole signal at once,
-    ``conv1d_transpose(x, filters, [N, (W-1)*s + Keff, Cout], s, 'VALID', dilations=d)`` for
-    ``W`` input samples in all (``[N, Cout, (W-1)*s + Keff]`` for NCW).
+    ``conv1d_transpose(x, filters, [N, (M-1)*s + Keff, Cout], s, 'VALID', dilations=d)`` for
+    ``M`` input samples in all (``[N, Cout, (M-1)*s + Keff]`` for NCW).
 
     Parameters
     ----------
@@ -113,9 +113,9 @@ class Conv1DTransposeStream:
     Notes
     -----
     Input sample :math:`i` reaches outputs :math:`o = i s + k d`, :math:`0 \le k < K`. After
-    :math:`W` input samples, outputs :math:`o < W s` are final: any later input :math:`i \ge W`
-    reaches :math:`o \ge W s` only. The stream therefore holds the partial sums of the
-    unfinished outputs :math:`W s \le o < (W-1) s + K_\mathrm{eff}`, a tail of
+    :math:`M` input samples, outputs :math:`o < M s` are final: any later input :math:`i \ge M`
+    reaches :math:`o \ge M s` only. The stream therefore holds the partial sums of the
+    unfinished outputs :math:`M s \le o < (M-1) s + K_\mathrm{eff}`, a tail of
     :math:`T = \max(K_\mathrm{eff} - s, 0)` samples, with :math:`K_\mathrm{eff} = (K-1) d + 1`.
     A push of :math:`b \ge 1` samples computes the full result of the block alone (one call of
     :func:`conv1d_transpose`, :math:`(b-1) s + K_\mathrm{eff}` samples), adds the tail to its
@@ -125,8 +125,8 @@ class Conv1DTransposeStream:
     :math:`s - K_\mathrm{eff}` zeros between the last stamp and the next input's are returned
     with that next input, so that a flush ends the result at its full width.
 
-    After ``W`` samples the pushes have returned ``W*s`` samples when ``Keff >= s`` (one push of
-    ``b`` samples returns ``b*s``), and ``(W-1)*s + Keff`` otherwise. :meth:`flush` returns the
+    After ``M`` samples the pushes have returned ``M*s`` samples when ``Keff >= s`` (one push of
+    ``b`` samples returns ``b*s``), and ``(M-1)*s + Keff`` otherwise. :meth:`flush` returns the
     ``T`` samples of the tail and starts the stream afresh, ready for a new signal (of any batch
     size). A stream that was given no samples returns none.
 
