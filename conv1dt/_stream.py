@@ -77,8 +77,8 @@ class Conv1DTransposeStream:
     Each :meth:`push` takes the next samples of the input and returns the output samples that
     no later input can change; :meth:`flush` returns the rest. Concatenated along the width,
     everything returned equals the full (VALID) result of the whole signal at once,
-    ``conv1d_transpose(x, filters, [N, (W-1)*s + Keff, Cout], s, 'VALID', dilations=d)`` for
-    ``W`` input samples in all (``[N, Cout, (W-1)*s + Keff]`` for NCW).
+    ``conv1d_transpose(x, filters, [N, (M-1)*s + Keff, Cout], s, 'VALID', dilations=d)`` for
+    ``M`` input samples in all (``[N, Cout, (M-1)*s + Keff]`` for NCW).
 
     Parameters
     ----------
@@ -113,9 +113,9 @@ class Conv1DTransposeStream:
     Notes
     -----
     Input sample :math:`i` reaches outputs :math:`o = i s + k d`, :math:`0 \le k < K`. After
-    :math:`W` input samples, outputs :math:`o < W s` are final: any later input :math:`i \ge W`
-    reaches :math:`o \ge W s` only. The stream therefore holds the partial sums of the
-    unfinished outputs :math:`W s \le o < (W-1) s + K_\mathrm{eff}`, a tail of
+    :math:`M` input samples, outputs :math:`o < M s` are final: any later input :math:`i \ge M`
+    reaches :math:`o \ge M s` only. The stream therefore holds the partial sums of the
+    unfinished outputs :math:`M s \le o < (M-1) s + K_\mathrm{eff}`, a tail of
     :math:`T = \max(K_\mathrm{eff} - s, 0)` samples, with :math:`K_\mathrm{eff} = (K-1) d + 1`.
     A push of :math:`b \ge 1` samples computes the full result of the block alone (one call of
     :func:`conv1d_transpose`, :math:`(b-1) s + K_\mathrm{eff}` samples), adds the tail to its
@@ -125,8 +125,8 @@ class Conv1DTransposeStream:
     :math:`s - K_\mathrm{eff}` zeros between the last stamp and the next input's are returned
     with that next input, so that a flush ends the result at its full width.
 
-    After ``W`` samples the pushes have returned ``W*s`` samples when ``Keff >= s`` (one push of
-    ``b`` samples returns ``b*s``), and ``(W-1)*s + Keff`` otherwise. :meth:`flush` returns the
+    After ``M`` samples the pushes have returned ``M*s`` samples when ``Keff >= s`` (one push of
+    ``b`` samples returns ``b*s``), and ``(M-1)*s + Keff`` otherwise. :meth:`flush` returns the
     ``T`` samples of the tail and starts the stream afresh, ready for a new signal (of any batch
     size). A stream that was given no samples returns none.
 
@@ -247,6 +247,20 @@ class Conv1DTransposeStream:
             batch size differs from that of the earlier blocks of the signal.
         TypeError
             If ``block``'s dtype is not that of the filters.
+
+        Examples
+        --------
+        Stride 2 and three taps (``Keff = 3 >= s``): each push of ``b`` samples returns ``b*s``
+        outputs, the ones no later sample can reach; together with :meth:`flush` they are the
+        one-shot VALID result ``[1, 10, 102, 20, 203, 30, 300]``.
+
+        >>> import numpy as np
+        >>> import conv1dt
+        >>> stream = conv1dt.Conv1DTransposeStream(np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1), 2)
+        >>> stream.push(np.array([1.0, 2.0]).reshape(1, 2, 1))[0, :, 0]
+        array([  1.,  10., 102.,  20.])
+        >>> stream.push(np.array([3.0]).reshape(1, 1, 1))[0, :, 0]
+        array([203.,  30.])
         """
         x = self._block(block)
         width = x.shape[self._w_ax]
@@ -277,6 +291,16 @@ class Conv1DTransposeStream:
             The last ``max(Keff - s, 0)`` output samples of the signal, in the layout of its
             blocks and the dtype of the filters; no samples if the stream was given none (batch
             size 0 if it was given no block). The stream then takes a new signal.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import conv1dt
+        >>> stream = conv1dt.Conv1DTransposeStream(np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1), 2)
+        >>> stream.push(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1))[0, :, 0]
+        array([  1.,  10., 102.,  20., 203.,  30.])
+        >>> stream.flush()[0, :, 0]                  # Keff - s = 1 sample still to come
+        array([300.])
         """
         out = self._signal(0, self._batch or 0) if self._tail is None else self._tail
         self._start()

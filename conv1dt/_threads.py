@@ -61,6 +61,16 @@ def get_num_threads():
     See Also
     --------
     set_num_threads
+
+    Examples
+    --------
+    >>> import conv1dt
+    >>> conv1dt.get_num_threads() >= 1
+    True
+    >>> conv1dt.set_num_threads(1)
+    >>> conv1dt.get_num_threads()
+    1
+    >>> conv1dt.set_num_threads(None)             # back to the default
     """
     if not _kernels.have_openmp():
         return 1

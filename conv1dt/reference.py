@@ -35,7 +35,18 @@ def _compute_dtype(*arrays):
 
 
 def links(g):
-    """Yield every ``(i, k, o)`` with ``o = i*s + k*d - pad_before`` inside both signals."""
+    """Yield every ``(i, k, o)`` with ``o = i*s + k*d - pad_before`` inside both signals.
+
+    Examples
+    --------
+    Three narrow samples, two taps, stride 2, SAME (``pad_before = 0`` here): each sample's
+    stamp starts at ``o = 2*i``.
+
+    >>> from conv1dt import reference
+    >>> from conv1dt._geometry import transpose_geometry
+    >>> g = transpose_geometry((1, 3, 1), (2, 1, 1), (1, 6, 1), 2, 1, "SAME", "NWC")
+    >>> list(reference.links(g))
+    [(0, 0, 0), (0, 1, 1), (1, 0, 2), (1, 1, 3), (2, 0, 4), (2, 1, 5)]"""
     for i in range(g.narrow):
         for k in range(g.taps):
             o = i * g.stride + k * g.dilation - g.pad_before
@@ -48,6 +59,16 @@ def group_slices(g):
 
     Group ``j`` owns wide channels ``j*Cw/G .. (j+1)*Cw/G - 1`` and narrow channels
     ``j*Cn/G .. (j+1)*Cn/G - 1``; its filters are ``f[:, :, c]``, of shape ``[K, Cw/G, Cn/G]``.
+
+    Examples
+    --------
+    Four wide and six narrow channels in two groups:
+
+    >>> from conv1dt import reference
+    >>> from conv1dt._geometry import transpose_geometry
+    >>> g = transpose_geometry((1, 5, 6), (3, 2, 6), (1, 10, 4), 2, 1, "SAME", "NWC", groups=2)
+    >>> list(reference.group_slices(g))
+    [(slice(0, 2, None), slice(0, 3, None)), (slice(2, 4, None), slice(3, 6, None))]
     """
     cw, cn = g.wide_channels // g.groups, g.narrow_channels // g.groups
     for j in range(g.groups):
@@ -69,6 +90,24 @@ def conv1d_transpose(x, f, g):
     Returns
     -------
     ndarray, shape (N, L, Cout), of ``x``'s dtype
+
+    Examples
+    --------
+    The first page's example: each sample stamps ``[1, 10, 100]``, two outputs apart; the
+    compiled :func:`conv1dt.conv1d_transpose` gives the same numbers.
+
+    >>> import numpy as np
+    >>> import conv1dt
+    >>> from conv1dt import reference
+    >>> from conv1dt._geometry import transpose_geometry
+    >>> x = np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1)
+    >>> f = np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1)
+    >>> g = transpose_geometry(x.shape, f.shape, (1, 7, 1), 2, 1, "VALID", "NWC")
+    >>> reference.conv1d_transpose(x, f, g)[0, :, 0]
+    array([  1.,  10., 102.,  20., 203.,  30., 300.])
+    >>> np.array_equal(reference.conv1d_transpose(x, f, g),
+    ...                conv1dt.conv1d_transpose(x, f, [1, 7, 1], 2, "VALID"))
+    True
     """
     dt = _compute_dtype(x, f)
     y = np.zeros((g.batch, g.wide, g.wide_channels), dtype=dt)
@@ -96,6 +135,19 @@ def conv1d(y, f, g):
     Returns
     -------
     ndarray, shape (N, M, Cn), of ``y``'s dtype
+
+    Examples
+    --------
+    Stride 2, VALID: output ``i`` reads ``y[2i : 2i + 3]``.
+
+    >>> import numpy as np
+    >>> from conv1dt import reference
+    >>> from conv1dt._geometry import conv1d_geometry
+    >>> y = np.arange(1.0, 8.0).reshape(1, 7, 1)
+    >>> f = np.array([1.0, 0.0, -1.0]).reshape(3, 1, 1)
+    >>> g = conv1d_geometry(y.shape, f.shape, 2, 1, "VALID", "NWC")
+    >>> reference.conv1d(y, f, g)[0, :, 0]
+    array([-2., -2., -2.])
     """
     dt = _compute_dtype(y, f)
     x = np.zeros((g.batch, g.narrow, g.narrow_channels), dtype=dt)
@@ -154,6 +206,18 @@ def conv1d_matrix(f, g):
     for the link ``(i, k, o)`` when ``w`` and ``c`` are in the same group, and zero otherwise.
     conv1d_transpose is ``C.T``: ``y.ravel() = C.T @ x.ravel()``. For stride 1 the band is
     Toeplitz; for stride ``s`` each row block moves ``s`` column blocks on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from conv1dt import reference
+    >>> from conv1dt._geometry import transpose_geometry
+    >>> f = np.array([1.0, 2.0, 3.0]).reshape(3, 1, 1)
+    >>> g = transpose_geometry((1, 3, 1), f.shape, (1, 7, 1), 2, 1, "VALID", "NWC")
+    >>> reference.conv1d_matrix(f, g).astype(int)
+    array([[1, 2, 3, 0, 0, 0, 0],
+           [0, 0, 1, 2, 3, 0, 0],
+           [0, 0, 0, 0, 1, 2, 3]])
     """
     cn, cw = g.narrow_channels, g.wide_channels
     C = np.zeros((g.narrow * cn, g.wide * cw), dtype=_compute_dtype(f))

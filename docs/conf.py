@@ -5,13 +5,22 @@ Build (from the repository root)::
     sphinx-build -W -n -b html docs docs/_build/html
     sphinx-build -W -n -b doctest docs docs/_build/doctest
 
-Everything is offline: no intersphinx. Figures are drawn at build time from ``figures.py`` by
+Everything is offline: no intersphinx, and MathJax is served from the built site itself (the
+``sphinx-mathjax-offline`` package copies it into ``_static/mathjax``), so the formulas render
+without a network; ``tests/test_docs.py`` checks that the built HTML loads no external script or
+stylesheet. Figures are drawn at build time from ``figures.py`` by
 matplotlib's plot directive; every ``>>>`` example, including those in the docstrings pulled in
 by autodoc, is run by the doctest builder.
 """
 import doctest
+import os
+import sys
 
 import conv1dt
+
+# docs/ (for the modules the pages import, e.g. migration_recipes) and docs/_ext (local extensions)
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_here, os.path.join(_here, "_ext")]
 
 project = "conv1dt"
 author = "conv1dt developers"
@@ -22,11 +31,13 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",   # MathJax from the built site, not a CDN
+    "solutions",                # ``.. solution::``: worked solutions folded away (docs/_ext)
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
 ]
 
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated", "notebooks"]
 root_doc = "index"
 default_role = "literal"   # `x` is code, never an accidental cross-reference
 pygments_style = "sphinx"
@@ -83,3 +94,18 @@ _text = "\n".join(_lines) + "\n"
 _target = _generated / "optional_api.rst"
 if not _target.exists() or _target.read_text() != _text:
     _target.write_text(_text)
+
+# 1-D animations (GIF, matplotlib's PillowWriter), drawn from conv1dt's results before the pages
+# are read, into docs/_generated (not committed).
+def _animations(app):
+    import matplotlib
+    matplotlib.use("Agg")
+    import figures
+    out = os.path.join(_here, "_generated")
+    os.makedirs(out, exist_ok=True)
+    figures.animate_stamps(os.path.join(out, "stamps_s2_k3.gif"), [1, 2, 3, 4], [1, 10, 100], 2)
+    figures.animate_stamps(os.path.join(out, "stamps_s3_k2.gif"), [1, 2, 3, 4], [1, 10], 3)
+
+
+def setup(app):
+    app.connect("builder-inited", _animations)

@@ -5,10 +5,12 @@ environment that has them, with conv1dt importable::
 
     PYTHONPATH=. python docs/verify_migration.py
 
-It draws random geometries and checks, for each framework, that the recipe written in
-``docs/migration.rst`` gives the framework's result; it prints one line per recipe and exits 1
-if any check fails.
+It draws random geometries and checks, for each framework, that the recipes of
+``docs/migration_recipes.py`` (the code the migration page includes as it stands) give the
+framework's result; it prints one line per framework and exits 1 if any check fails.
+``tests/test_migration_recipes.py`` runs each function below when its framework is installed.
 """
+import os
 import sys
 
 import numpy as np
@@ -16,26 +18,11 @@ import numpy as np
 import conv1dt
 from conv1dt._padding import transposed_width_range
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import migration_recipes as mr  # noqa: E402
+
 rng = np.random.default_rng(20240611)
 failures = []
-
-
-def crop(full, start, length):
-    """``full[:, start:start+length, :]`` (NWC), reading zeros outside ``0 <= o < full width``."""
-    n, width, c = full.shape
-    out = np.zeros((n, length, c), dtype=full.dtype)
-    lo, hi = max(start, 0), min(start + length, width)
-    if lo < hi:
-        out[:, lo - start:hi - start, :] = full[:, lo:hi, :]
-    return out
-
-
-def full_valid(x, f, s, d):
-    """conv1dt VALID at the narrowest accepted width: every link lands, nothing is cropped."""
-    n, m, _ = x.shape
-    k, cout, _ = f.shape
-    width = (m - 1) * s + (k - 1) * d + 1
-    return conv1dt.conv1d_transpose(x, f, [n, width, cout], s, "VALID", dilations=d)
 
 
 def check(label, got, want, tol):
@@ -72,14 +59,8 @@ def verify_torch(count):
         want = torch.nn.functional.conv_transpose1d(
             torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=s, padding=padding,
             output_padding=output_padding, groups=groups, dilation=d).numpy()
-        # The recipe: per group, filters = weight.permute(2, 1, 0); full VALID; crop at `padding`.
-        parts = []
-        gi, go = cin // groups, cout // groups
-        for j in range(groups):
-            xj = x[:, j * gi:(j + 1) * gi, :].transpose(0, 2, 1)   # NCW -> NWC
-            fj = w[j * gi:(j + 1) * gi].transpose(2, 1, 0)         # weight.permute(2, 1, 0)
-            parts.append(crop(full_valid(xj, fj, s, d), padding, length))
-        got = np.concatenate(parts, axis=2).transpose(0, 2, 1) + b[:, None]   # NWC -> NCW, bias
+        # The page's recipe: the whole weight permuted, groups=groups, full VALID, a window.
+        got = mr.like_torch(x, w, b, s, padding, output_padding, groups, d)
         ok, err = check(f"torch {g} groups={groups} P={padding} op={output_padding}", got, want, 1e-12)
         worst, cases = max(worst, err), cases + 1
         # When 0 <= L - (L_full - 2p) < max(s, d), a conv1dt call is torch with padding=p,
@@ -128,12 +109,11 @@ def verify_jax(count):
             want = np.asarray(lax.conv_transpose(x, rhs, (s,), padding, rhs_dilation=(d,),
                                                  dimension_numbers=("NWC", "WIO", "NWC")))
             width = m * s if padding == "SAME" else m * s + max(keff - s, 0)
-            got = conv1dt.conv1d_transpose(x, rhs[::-1].transpose(0, 2, 1), [n, width, cout], s,
-                                           padding, dilations=d)
+            got = mr.like_jax(x, rhs, s, padding, d)
             ok, err = check(f"jax flip {padding} {g}", got, want, 1e-12)
             worst, cases = max(worst, err), cases + 1
         # Explicit pairs (lo, hi), both meanings of use_consistent_padding.
-        lo, hi = (int(v) for v in rng.integers(0, keff + 1, size=2))
+        lo, hi = (int(v) for v in rng.integers(0, keff + 4, size=2))   # lo >= Keff included
         for consistent in (False, True):
             try:
                 want = np.asarray(lax.conv_transpose(
@@ -144,13 +124,8 @@ def verify_jax(count):
                 continue
             except ValueError:  # padding wider than jax allows for this input
                 continue
-            if consistent:      # (lo, hi) is the forward conv's padding, as in torch
-                start, length = lo, (m - 1) * s + keff - lo - hi
-            else:               # (lo, hi) pads the zero-inserted input
-                start, length = keff - 1 - lo, (m - 1) * s + lo + hi - keff + 2
-            if length < 1:
-                continue
-            got = crop(full_valid(x, f, s, d), start, length)
+            got = mr.like_jax(x, f, s, [(lo, hi)], d, transpose_kernel=True,
+                              use_consistent_padding=consistent)
             ok, err = check(f"jax pairs consistent={consistent} {g} {(lo, hi)}", got, want, 1e-12)
             worst, cases = max(worst, err), cases + 1
     print(f"jax {jax.__version__}: {cases} cases, worst relative error {worst:.1e}")
@@ -184,19 +159,58 @@ def verify_keras():
                 if s > 1 and d > 1:
                     continue                  # Keras refuses strides and dilations together
                 for padding in ("same", "valid"):
-                    n, m, cin, cout = 2, 5, 2, 3
-                    layer = keras.layers.Conv1DTranspose(cout, k, strides=s, padding=padding,
-                                                         dilation_rate=d, use_bias=False)
-                    x = rng.standard_normal((n, m, cin)).astype(np.float32)
-                    want = np.asarray(layer(x))
-                    kernel = np.asarray(layer.kernel)          # [K, filters, in_channels]
-                    keff = (k - 1) * d + 1
-                    width = m * s if padding == "same" else m * s + max(keff - s, 0)
-                    got = conv1dt.conv1d_transpose(x, kernel, [n, width, cout], s, padding.upper(),
-                                                   dilations=d)
-                    ok, err = check(f"keras {padding} K={k} s={s} d={d}", got, want, 1e-5)
-                    worst, cases = max(worst, err), cases + 1
+                    for output_padding in [None] + list(range(s)):
+                        n, m, cin, cout = 2, 5, 2, 3
+                        width = mr.keras_width(m, k, s, padding, d, output_padding)
+                        if padding == "same" and width < (m - 1) * s + 1:
+                            continue          # below SAME's range: not a conv1dt SAME call
+                        layer = keras.layers.Conv1DTranspose(
+                            cout, k, strides=s, padding=padding, output_padding=output_padding,
+                            dilation_rate=d, use_bias=False)
+                        x = rng.standard_normal((n, m, cin)).astype(np.float32)
+                        want = np.asarray(layer(x))
+                        kernel = np.asarray(layer.kernel)          # [K, filters, in_channels]
+                        got = mr.like_keras(x, kernel, s, padding, d, output_padding)
+                        ok, err = check(f"keras {padding} K={k} s={s} d={d} op={output_padding}",
+                                        got, want, 1e-5)
+                        worst, cases = max(worst, err), cases + 1
     print(f"keras {keras.__version__}: {cases} cases, worst relative error {worst:.1e}")
+
+
+def verify_flax():
+    import jax
+    import flax.linen as nn
+    jax.config.update("jax_enable_x64", True)
+    worst, cases = 0.0, 0
+    for k in range(1, 5):
+        for s in range(1, 4):
+            for d in (1, 2):
+                for padding in ("SAME", "VALID", [(1, 2)], [(k + 1, 0)]):
+                    x = rng.standard_normal((1, 5, 2))
+                    layer = nn.ConvTranspose(3, (k,), (s,), padding, kernel_dilation=(d,),
+                                             use_bias=False, dtype=jax.numpy.float64,
+                                             param_dtype=jax.numpy.float64)
+                    params = layer.init(jax.random.PRNGKey(0), x)
+                    want = np.asarray(layer.apply(params, x))
+                    kernel = np.asarray(params["params"]["kernel"])   # [K, in_features, features]
+                    got = mr.like_flax(x, kernel, s, padding, d)
+                    ok, err = check(f"flax {padding} K={k} s={s} d={d}", got, want, 1e-12)
+                    worst, cases = max(worst, err), cases + 1
+    print(f"flax: {cases} cases, worst relative error {worst:.1e}")
+
+
+def report_tf_ncw():
+    """What TensorFlow's CPU build accepts beyond its documented kernels (oneDNN-dependent):
+    float32 NCW, which conv1dt's page says oneDNN builds accept; printed, not asserted."""
+    import tensorflow as tf
+    x = rng.standard_normal((1, 2, 5)).astype(np.float32)            # NCW
+    f = rng.standard_normal((3, 4, 2)).astype(np.float32)
+    try:
+        y = tf.nn.conv1d_transpose(x, f, [1, 4, 10], 2, "SAME", data_format="NCW").numpy()
+        same = np.allclose(y, conv1dt.conv1d_transpose(x, f, [1, 4, 10], 2, "SAME", "NCW"), atol=1e-5)
+        print(f"tensorflow NCW float32: accepted, equal to conv1dt: {same}")
+    except Exception as exc:  # noqa: BLE001 - a report of what this build refuses
+        print(f"tensorflow NCW float32: refused ({type(exc).__name__})")
 
 
 if __name__ == "__main__":
@@ -204,7 +218,12 @@ if __name__ == "__main__":
     verify_torch(400)
     verify_jax(200)
     verify_tf(60)
+    report_tf_ncw()
     verify_keras()
+    try:
+        verify_flax()
+    except ImportError:
+        print("flax not installed: skipped")
     for label in failures[:20]:
         print("FAIL", label)
     print("all conversions hold" if not failures else f"{len(failures)} FAILED")
