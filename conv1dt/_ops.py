@@ -647,7 +647,7 @@ def plan(op, *args, **kwargs):
         and ``out_backprop``), into ``out`` when given (a writeable C-contiguous array of the
         output's shape and dtype, sharing no memory with the operands). Its ``kernel``,
         ``blocks`` and ``repr`` say which kernel runs and how its work is split; ``geometry`` is
-        the call's :class:`~conv1dt.Geometry`.
+        the call's geometry (``conv1dt.Geometry``).
 
     Raises
     ------
