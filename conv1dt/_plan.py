@@ -36,8 +36,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       ``flip-direct`` still for ``Cw*Cn <= 16`` (it computes every output and keeps one in
       ``s``: twice the work, at a rate twice the im2col kernel's with one output channel);
     * ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with inner dimension
-      ``taps*Cw/G``: only the kept outputs are computed) when a group's ``Cw/G < 32`` and
-      ``K*Cw/G >= 16`` (one tap's GEMM would be short inside);
+      ``taps*Cw/G``: only the kept outputs are computed) when a group's ``Cw/G < 32`` (one tap's
+      GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
+      element per ``Cn/G`` multiply-adds, is then cheap);
     * ``direct`` for other few-channel calls (``Cw/G * Cn/G <= 16``), ``blas`` (one GEMM per tap)
       for the rest.
 conv1d_backprop_filter
@@ -157,7 +158,7 @@ def _choose_conv1d(g, itemsize):
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     if few and flip and g.stride <= FLIP_MAX_STRIDE[itemsize]:
         return "flip-direct"
-    if cwg < 32 and g.taps * cwg >= 16:
+    if cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32):
         return "im2col"
     return "direct" if few else "blas"
 

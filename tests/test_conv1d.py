@@ -261,6 +261,7 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", strided(1, 514, 512, 128)) == "im2col"   # STFT analysis
     assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "im2col"       # decimating FIR
     assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "flip-direct"   # twice the work
+    assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == "im2col"      # wav2vec 2.0 layer 1
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
