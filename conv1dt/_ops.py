@@ -7,7 +7,8 @@ complex (by the real-product decomposition) for all three.
 """
 import numpy as np
 
-from . import _dispatch
+from . import _bounds, _dispatch
+from ._denormals import honoured
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from ._layout import (
     as_operands,
@@ -87,9 +88,12 @@ def _parse(padding, strides, dilations, data_format, groups, strides_name):
     return data_format, padding, stride, dilation, parse_groups(groups)
 
 
-def _bilinear(op, a, b, dtype):
+def _bilinear(op, a, b, dtype, shape=None, what="the output"):
     r"""``op(a, b)`` in ``dtype``, for an ``op`` that is bilinear in ``a`` and ``b`` and computes
     C-contiguous real operands of one dtype (every op of the family is).
+
+    ``shape`` is the result's shape, ``what`` the argument that gave it (for messages): a result
+    no machine can hold is a MemoryError naming it, before any work.
 
     float16 is computed in float32 and rounded once at the end. Complex operands go through the
     real-product decomposition, four real calls in a fixed order:
@@ -102,20 +106,27 @@ def _bilinear(op, a, b, dtype):
     Each part is then a sum of ``2n`` real products with error at most ``gamma_{n+1}`` times the
     sum of ``|a||b|`` over the ``n`` complex products. Gauss's three-call variant would save a
     quarter of the work but bound the error by ``(|a_r| + |a_i|)(|b_r| + |b_i|)`` instead, so it
-    is not used.
+    is not used. The complex result is allocated first and each real call is written into its
+    real or imaginary part as it comes, so that memory peaks at the result plus one real part
+    (and a MemoryError comes before any work).
     """
     real = real_compute_dtype(dtype)
+    if shape is not None:
+        _bounds.check_size(shape, dtype, what)
     if dtype.kind != "c":
         out = op(np.ascontiguousarray(a, dtype=real), np.ascontiguousarray(b, dtype=real))
         return out.astype(dtype, copy=False)
+    out = _dispatch.allocate(shape, dtype) if shape is not None else None
     ar, ai = np.ascontiguousarray(a.real, dtype=real), np.ascontiguousarray(a.imag, dtype=real)
     br, bi = np.ascontiguousarray(b.real, dtype=real), np.ascontiguousarray(b.imag, dtype=real)
-    re = op(ar, br)
-    re -= op(ai, bi)
-    im = op(ar, bi)
-    im += op(ai, br)
-    out = np.empty(re.shape, dtype=dtype)
-    out.real, out.imag = re, im
+    part = op(ar, br)
+    if out is None:
+        out = _dispatch.allocate(part.shape, dtype)
+    out.real = part
+    del part
+    out.real -= op(ai, bi)
+    out.imag = op(ar, bi)
+    out.imag += op(ai, br)
     return out
 
 
@@ -126,6 +137,7 @@ def _transpose(x, f, g, data_format):
     return _dispatch.conv1d_transpose_groups(x, f, g, data_format)
 
 
+@honoured
 def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NWC",
                      dilations=None, name=None, groups=1):
     r"""The transpose of conv1d: a drop-in for ``tf.nn.conv1d_transpose``.
@@ -267,13 +279,18 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     out_shape = as_shape(output_shape)
     geom = transpose_geometry(x.shape, f.shape, out_shape, stride, dilation, padding, data_format,
                               groups)
+    wild = _bounds.takeover(geom, "transpose", data_format)   # huge numbers, far-reaching taps
+    if wild is not None:
+        return _bilinear(wild, x, f, dtype, out_shape, "output_shape")
     if groups == 1:
         _keep(key, x, f, _dispatch.transpose_plan(geom, data_format, dtype=x.dtype))
     else:
         _keep(key, x, f, lambda a, b: _dispatch.conv1d_transpose_groups(a, b, geom, data_format))
-    return _bilinear(lambda a, b: _transpose(a, b, geom, data_format), x, f, dtype)
+    return _bilinear(lambda a, b: _transpose(a, b, geom, data_format), x, f, dtype, out_shape,
+                     "output_shape")
 
 
+@honoured
 def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=None, name=None,
            groups=1):
     r"""The 1-D convolution (a cross-correlation): a drop-in for ``tf.nn.conv1d``.
@@ -394,12 +411,18 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
                                                             data_format, groups, "stride")
     x, f, dtype = as_operands(input, filters)
     geom = conv1d_geometry(x.shape, f.shape, stride, dilation, padding, data_format, groups)
+    z_shape = ((geom.batch, geom.narrow_channels, geom.narrow) if data_format == "NCW"
+               else (geom.batch, geom.narrow, geom.narrow_channels))
+    wild = _bounds.takeover(geom, "conv1d", data_format)      # huge numbers
+    if wild is not None:
+        return _bilinear(wild, x, f, dtype, z_shape)
     if key is not None:
         kernel = _dispatch.choose_family_kernel(geom, "conv1d")
         _keep(key, x, f, lambda a, b: _dispatch.conv1d(a, b, geom, data_format, kernel))
-    return _bilinear(lambda a, b: _dispatch.conv1d(a, b, geom, data_format), x, f, dtype)
+    return _bilinear(lambda a, b: _dispatch.conv1d(a, b, geom, data_format), x, f, dtype, z_shape)
 
 
+@honoured
 def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="SAME",
                            data_format="NWC", dilations=None, name=None, groups=1):
     r"""The gradient of conv1d with respect to its filters.
@@ -522,9 +545,13 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     f_shape = as_shape(filter_shape, "filter_shape")
     geom = backprop_filter_geometry(x.shape, f_shape, dy.shape, stride, dilation, padding,
                                     data_format, groups)
+    _bounds.check_size(f_shape, dtype, "filter_shape")
+    wild = _bounds.takeover(geom, "backprop_filter", data_format)   # huge numbers
+    if wild is not None:
+        return _bilinear(wild, x, dy, dtype, f_shape, "filter_shape")
     if key is not None:
         kernel = _dispatch.choose_family_kernel(geom, "backprop_filter")
         _keep(key, x, dy, lambda a, b: _dispatch.conv1d_backprop_filter(a, b, geom, data_format,
                                                                         kernel))
     return _bilinear(lambda a, b: _dispatch.conv1d_backprop_filter(a, b, geom, data_format),
-                     x, dy, dtype)
+                     x, dy, dtype, f_shape, "filter_shape")
