@@ -115,9 +115,9 @@ def check_size(shape, dtype, what):
     ``dtype`` cannot exist on any machine, before any work is done."""
     nbytes = np.dtype(dtype).itemsize * math.prod(shape)
     if nbytes >= ADDRESS_BYTES or any(n >= 2**63 for n in shape):
-        raise MemoryError(f"conv1dt: {what} {list(shape)} asks for an array of shape "
-                          f"{tuple(shape)} and dtype {np.dtype(dtype)} ({nbytes / 2**30:.3g} GiB), "
-                          "more than any machine can address")
+        raise MemoryError(f"conv1dt: cannot allocate the output of shape {tuple(shape)} and dtype "
+                          f"{np.dtype(dtype)} ({nbytes / 2**30:.3g} GiB) that {what} "
+                          f"{list(shape)} asks for: more than any machine can address")
 
 
 def _nwc(a, ncw):

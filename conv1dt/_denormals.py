@@ -10,6 +10,7 @@ from ._threads import get_num_threads
 __all__ = ["flush_denormals", "set_flush_denormals"]
 
 _enabled = contextvars.ContextVar("conv1dt_flush_denormals", default=False)
+_ever = False   # until flushing is first enabled, a call does not even read the context variable
 
 
 def set_flush_denormals(enabled):
@@ -67,6 +68,8 @@ def set_flush_denormals(enabled):
         raise TypeError(f"enabled must be True or False, got {enabled!r}")
     if enabled and _kernels._flush_denormals(False, 1) is None:
         raise RuntimeError("conv1dt cannot flush subnormals on this CPU (no SSE control register)")
+    global _ever
+    _ever = _ever or enabled
     previous = _enabled.get()
     _enabled.set(enabled)
     return previous
@@ -109,7 +112,7 @@ def honoured(op):
     the calling context, restored after."""
     @functools.wraps(op)
     def call(*args, **kwargs):
-        if not _enabled.get():
+        if not _ever or not _enabled.get():
             return op(*args, **kwargs)
         n = get_num_threads()
         before = _kernels._flush_denormals(True, n)

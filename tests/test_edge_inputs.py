@@ -83,7 +83,7 @@ def test_complex_results_are_written_in_place():
 def test_an_output_no_machine_holds_is_a_memory_error_naming_output_shape_before_any_work():
     x = np.ones((1, 1, 1), np.complex128)
     f = np.ones((1, 1, 1), np.complex128)
-    with pytest.raises(MemoryError, match=r"output_shape \[1, 1152921504606846976, 1\].*complex128"):
+    with pytest.raises(MemoryError, match=r"complex128.*output_shape \[1, 1152921504606846976, 1\]"):
         conv1dt.conv1d_transpose(x, f, [1, 2**60, 1], 2**60)
     # too large for this machine, not for every machine: the allocator's message, before work
     with pytest.raises(MemoryError, match=r"shape \(1, 1099511627776, 1\).*complex128"):
