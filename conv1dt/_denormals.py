@@ -48,7 +48,7 @@ def set_flush_denormals(enabled):
     flushing brings results on subnormal data to TensorFlow's; without it conv1dt follows IEEE
     754, which agrees with TensorFlow everywhere else. Subnormal operands slow x86 arithmetic by
     50x or more; flushing removes that cost. The setting is per thread (a context variable, like
-    :func:`numpy.errstate`): threads started later, Dask's workers among them, begin with IEEE.
+    ``numpy.errstate``): threads started later, Dask's workers among them, begin with IEEE.
 
     Examples
     --------
