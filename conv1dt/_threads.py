@@ -2,6 +2,7 @@
 import contextlib
 import operator
 import os
+import sys
 import threading
 
 from . import _kernels
@@ -54,6 +55,13 @@ def _limit(n):
         _local.limit = old
 
 
+def _in_distributed_task():
+    """Whether this thread runs a task of a Dask distributed worker (``distributed`` marks its
+    task threads with the task's key in ``distributed.utils.thread_state`` while they run)."""
+    utils = sys.modules.get("distributed.utils")
+    return utils is not None and getattr(getattr(utils, "thread_state", None), "key", None) is not None
+
+
 def set_num_threads(n):
     """Set the number of threads conv1dt's kernels use.
 
@@ -82,8 +90,11 @@ def set_num_threads(n):
     have. Threads the child starts itself (a ``threading.Thread``, a ``ThreadPoolExecutor``)
     use the count set here; so do processes started with 'spawn' or 'forkserver'.
 
-    Inside a task of :func:`conv1dt.dask.conv1d_transpose` the kernels use one thread unless a
-    count was set here (Dask runs one task per core already).
+    Inside a task of :func:`conv1dt.dask.conv1d_transpose`, and inside any task of a Dask
+    distributed worker, the kernels use one thread unless a count was set here (Dask runs one
+    task per core already, as its nanny's ``OMP_NUM_THREADS=1`` says). A call of your own in a
+    task of Dask's local threaded scheduler cannot be told from one in any other thread: set a
+    count there, or use ``threadpoolctl.threadpool_limits(1)``.
 
     Examples
     --------
@@ -118,7 +129,7 @@ def get_num_threads():
         The count given to :func:`set_num_threads`, else ``omp_get_max_threads()`` clipped to
         ``4 * os.cpu_count()`` (1 when conv1dt was built without OpenMP). 1 on the thread that
         called ``fork()`` in a forked child, and, unless a count was set, in a task of
-        :func:`conv1dt.dask.conv1d_transpose`.
+        :func:`conv1dt.dask.conv1d_transpose` or of a Dask distributed worker.
 
     See Also
     --------
@@ -131,5 +142,7 @@ def get_num_threads():
     if _requested is not None:
         return _requested
     limit = getattr(_local, "limit", None)
+    if limit is None and _in_distributed_task():
+        limit = 1
     n = min(_kernels.omp_max_threads(), max_num_threads())
     return n if limit is None else min(n, limit)

@@ -185,6 +185,25 @@ def test_dask_tasks_run_the_kernels_on_one_thread(monkeypatch):
         assert conv1dt.get_num_threads() >= 1      # the caller's own setting is untouched
 
 
+def test_tasks_of_a_distributed_worker_run_the_kernels_on_one_thread():
+    """Any task on a Dask distributed worker (here an in-process worker with two threads), not
+    only conv1dt.dask's: one thread unless a count was set."""
+    distributed = pytest.importorskip("distributed")
+
+    def work(_):
+        y = conv1dt.conv1d_transpose(np.ones((2, 4096, 8)), np.ones((3, 8, 8)), [2, 8192, 8], 2)
+        return conv1dt.get_num_threads(), float(y[0, 4, 0])
+
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        assert client.gather(client.map(work, range(4))) == [(1, 16.0)] * 4
+        try:
+            conv1dt.set_num_threads(2)
+            assert client.gather(client.map(work, range(4, 8))) == [(2, 16.0)] * 4
+        finally:
+            conv1dt.set_num_threads(None)
+
+
 def test_a_sub_interpreter_import_gives_a_clear_message():
     rc, out, err = isolated("""
         try:
