@@ -110,14 +110,16 @@ def spread(g):
             or g.stride > 4 * (g.wide + 256))
 
 
-def check_size(shape, dtype, what):
-    """A MemoryError naming ``what`` (the user's argument) when an array of ``shape`` and
-    ``dtype`` cannot exist on any machine, before any work is done."""
+def check_size(shape, dtype, what, named=None):
+    """A MemoryError naming ``what`` (the user's argument; ``named`` replaces ``'what [shape]'``
+    in the message) when an array of ``shape`` and ``dtype`` cannot exist on any machine, before
+    any work is done."""
     nbytes = np.dtype(dtype).itemsize * math.prod(shape)
     if nbytes >= ADDRESS_BYTES or any(n >= 2**63 for n in shape):
+        named = f"{what} {list(shape)}" if named is None else named
         raise MemoryError(f"conv1dt: cannot allocate the output of shape {tuple(shape)} and dtype "
-                          f"{np.dtype(dtype)} ({nbytes / 2**30:.3g} GiB) that {what} "
-                          f"{list(shape)} asks for: more than any machine can address")
+                          f"{np.dtype(dtype)} ({nbytes / 2**30:.3g} GiB) that {named} "
+                          f"asks for: more than any machine can address")
 
 
 def _nwc(a, ncw):

@@ -221,6 +221,13 @@ def test_stream_with_huge_numbers_equals_the_big_int_oracle(s, d, k, seed):
     np.testing.assert_array_equal(y, oracle_transpose(x, f, keff, s, d, 0, 1))
 
 
+def test_a_stream_gap_beyond_any_memory_is_a_memory_error_naming_strides():
+    stream = conv1dt.Conv1DTransposeStream(np.ones((2, 1, 1)), strides=2**62)
+    np.testing.assert_array_equal(stream.push(np.ones((1, 1, 1))), np.ones((1, 2, 1)))
+    with pytest.raises(MemoryError, match=r"strides=4611686018427387904 \(s - Keff zeros"):
+        stream.push(np.ones((1, 1, 1)))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.filter_too_much])
 @given(s=SIZES, d=st.integers(1, 3), k=st.integers(1, 3), m=st.integers(1, 3),
