@@ -217,8 +217,10 @@ def takeover(g, op, data_format):
             xs, fs = _narrow_slice(a, i0, i1, ncw), np.ascontiguousarray(b[k0:k1])
             if not fits(r):
                 y = _by_taps(op, _nwc(a, ncw), b, g, box)
-            elif spread(r) or _col2im_too_wide(r, a.dtype.itemsize):
+            elif spread(r) or (r.groups > 1 and _col2im_too_wide(r, a.dtype.itemsize)):
                 y = _gather_transpose(xs, fs, r, ncw)
+            elif _col2im_too_wide(r, a.dtype.itemsize):   # col2im's choice, without its scratch
+                return _dispatch.conv1d_transpose(xs, fs, r, data_format, kernel="blas")
             elif r.groups == 1:
                 return _dispatch.conv1d_transpose(xs, fs, r, data_format)
             else:
@@ -248,9 +250,11 @@ def takeover(g, op, data_format):
 
 
 def _col2im_too_wide(g, itemsize):
-    """Whether the col2im kernel would pick ``g`` and need more than 64 MiB of scratch per
-    thread (``(rows + (K-1)*d/s + 2) * K * Cout`` elements)."""
-    if g.groups != 1 or _dispatch.choose_kernel(g, itemsize) != "col2im":
+    """Whether the col2im kernel would run ``g`` (or, with groups, each group of it) with more
+    than 64 MiB of scratch per thread: ``(rows + (K-1)*d/s + 2) * K * Cout`` elements."""
+    one = g._replace(narrow_channels=g.narrow_channels // g.groups,
+                     wide_channels=g.wide_channels // g.groups, groups=1)
+    if _dispatch.choose_kernel(one, itemsize) != "col2im":
         return False
     rows = _dispatch.COL2IM_ROWS + (g.taps - 1) * g.dilation // g.stride + 2
-    return rows * g.taps * g.wide_channels * itemsize > 1 << 26
+    return rows * g.taps * one.wide_channels * itemsize > 1 << 26

@@ -344,6 +344,44 @@ def test_far_reaching_small_calls_take_the_gather_kernel():
     np.testing.assert_array_equal(y[0, :, 0], want)
 
 
+def test_anti_diagonal_links_with_huge_stride_and_dilation_are_computed_tap_by_tap():
+    """s = D, d = D + 1, p = 2D with D = 2**62: only i + k = 2 links, to o = k. No crop or
+    collapse brings these numbers into 64 bits, so the call is computed by the exact NumPy path;
+    all three ops against the oracle."""
+    D = 2**62
+    rng = np.random.default_rng(5)
+    x, f = ints(rng, (2, 3, 2)), ints(rng, (3, 2, 2))
+    pad = [[0, 0], [2 * D, 2 * D], [0, 0]]
+    g = Geometry(2, 3, 3, 2, 2, 3, D, D + 1, 2 * D)
+    assert not _bounds.fits(_bounds.reduce(g, _bounds.link_box(g)))
+    y = conv1dt.conv1d_transpose(x, f, [2, 3, 2], D, pad, dilations=D + 1)
+    want = oracle_transpose(x, f, 3, D, D + 1, 2 * D, 1)
+    np.testing.assert_array_equal(y, want)
+    assert want[:, 0].any() and want[:, 2].any()
+    w = ints(rng, (2, 3, 2))
+    z = conv1dt.conv1d(w, f, D, pad, dilations=D + 1)
+    np.testing.assert_array_equal(z, oracle_conv1d(w, f, 3, D, D + 1, 2 * D, 1))
+    df = conv1dt.conv1d_backprop_filter(w, f.shape, x, D, pad, dilations=D + 1)
+    np.testing.assert_array_equal(df, oracle_filter(w, x, 3, D, D + 1, 2 * D, 1))
+
+
+def test_col2im_scratch_is_bounded():
+    """2048 taps and 4 output channels pick the col2im kernel, whose scratch is
+    (256 + (K-1)*d/s + 2) * K * Cout elements a thread (151 MB here): such calls run on the BLAS
+    kernel instead, and agree with the reference."""
+    from conv1dt import _dispatch, reference
+    from conv1dt._geometry import transpose_geometry
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 32, 64))
+    f = rng.standard_normal((2048, 4, 64))
+    shape = [1, 31 + 2048, 4]
+    g = transpose_geometry(x.shape, f.shape, shape, 1, 1, "VALID", "NWC")
+    assert _dispatch.choose_kernel(g, 8) == "col2im" and _bounds._col2im_too_wide(g, 8)
+    y = conv1dt.conv1d_transpose(x, f, shape, 1, "VALID")
+    want = reference.conv1d_transpose(x, f, g)
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+
+
 def test_the_link_box_keeps_every_link():
     """link_box against the links counted one by one, on many small geometries (the proof in
     conv1dt/_bounds.py, checked)."""
