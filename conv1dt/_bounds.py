@@ -22,7 +22,11 @@ memory. This module decides, in Python's exact integers, how each call runs:
    ``d**2``, minutes without a check for Ctrl-C) and the col2im kernel allocate that many rows per
    thread. It runs instead on the gather kernel ``transpose_grouped``, whose scratch is nothing and
    whose time is ``O(N * L/256 * K + links * C)``, in chunks of the output called from Python, so
-   that Ctrl-C is seen between chunks.
+   that Ctrl-C is seen between chunks. A conv1d whose taps span more than four times its input
+   is cropped and run on its own kernels, never on the transpose's direct kernel with the taps
+   reversed (which would zero-fill ``(K-1)*d`` rows per block the same way). Calls whose numbers
+   fit and whose taps do not reach far run as they are: :func:`takeover` returns None for them
+   after a few integer comparisons.
 
 **Why the crop and collapse are exact.** Let ``(i, k)`` be a link of ``g``: ``0 <= i*s + k*d - p <
 L``. Then ``k*d >= p - i*s >= p - (i1-1)*s`` and ``k*d <= p + L - 1 - i*s <= p + L - 1 - i0*s`` for
@@ -45,6 +49,7 @@ import math
 import numpy as np
 
 from . import _dispatch, _family
+from ._blas import single_threaded_blas
 from ._threads import get_num_threads
 
 __all__ = ["link_box", "reduce", "fits", "spread", "takeover", "check_size"]
@@ -150,6 +155,22 @@ def _gather_transpose(x, f, g, ncw):
     return y
 
 
+def _conv1d_plain(w, f, g, ncw):
+    """conv1d by its own kernels (``_family``), never through the transpose's direct kernel with
+    the taps reversed (``_dispatch.conv1d``'s flip), whose scratch spans ``(K-1)*d`` rows of the
+    input per block: the call of a far-reaching conv1d after its crop."""
+    y = _dispatch.allocate((g.batch, g.narrow, g.narrow_channels), w.dtype)
+    if y.size:
+        args = (_nwc(w, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)
+        threads = get_num_threads()
+        if _dispatch.choose_family_kernel(g, "conv1d") == "direct":
+            _family.conv1d_direct(*args, threads)
+        else:
+            with single_threaded_blas():
+                _family.conv1d_blas(*args, _dispatch.BLAS_ROWS, threads)
+    return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
+
+
 def _tap_rows(g, k):
     """``(lo, hi, o)``: tap ``k`` links narrow samples ``lo <= i < hi`` to wide samples
     ``o + (i - lo)*s`` (Python ints, exact)."""
@@ -200,10 +221,14 @@ def takeover(g, op, data_format):
     geometry ``g`` runs as it is; else ``run(a, b)``, which computes it exactly on real
     C-contiguous operands of one dtype in ``data_format`` (module doc). For the usual call this
     is a handful of integer operations, once per plan."""
+    if fits(g):
+        if op == "backprop_filter":
+            return None
+        if op == "conv1d" and (g.taps - 1) * g.dilation <= 4 * (g.wide + 256):
+            return None
+        if op == "transpose" and not spread(g) and not _col2im_too_wide(g, 8):
+            return None
     box = link_box(g)
-    full = box == (0, g.narrow, 0, g.taps)
-    if full and fits(g) and not (op == "transpose" and (spread(g) or _col2im_too_wide(g, 8))):
-        return None
     ncw = data_format == "NCW"
     i0, i1, k0, k1 = box
     r = reduce(g, box)
@@ -235,7 +260,7 @@ def takeover(g, op, data_format):
             if not fits(r):
                 zw = _by_taps(op, _nwc(a, ncw), b, g, box)
                 return np.ascontiguousarray(zw.transpose(0, 2, 1)) if ncw else zw
-            part = _dispatch.conv1d(a, np.ascontiguousarray(b[k0:k1]), r, data_format)
+            part = _conv1d_plain(a, np.ascontiguousarray(b[k0:k1]), r, ncw)
             z[(slice(None), slice(None), slice(i0, i1)) if ncw else (slice(None), slice(i0, i1))] = part
             return z
         df = np.zeros((g.taps, g.wide_channels // g.groups, g.narrow_channels), a.dtype)
@@ -252,9 +277,9 @@ def takeover(g, op, data_format):
 def _col2im_too_wide(g, itemsize):
     """Whether the col2im kernel would run ``g`` (or, with groups, each group of it) with more
     than 64 MiB of scratch per thread: ``(rows + (K-1)*d/s + 2) * K * Cout`` elements."""
-    one = g._replace(narrow_channels=g.narrow_channels // g.groups,
-                     wide_channels=g.wide_channels // g.groups, groups=1)
-    if _dispatch.choose_kernel(one, itemsize) != "col2im":
-        return False
+    cout = g.wide_channels // g.groups
     rows = _dispatch.COL2IM_ROWS + (g.taps - 1) * g.dilation // g.stride + 2
-    return rows * g.taps * one.wide_channels * itemsize > 1 << 26
+    if rows * g.taps * cout * itemsize <= 1 << 26:
+        return False
+    one = g._replace(narrow_channels=g.narrow_channels // g.groups, wide_channels=cout, groups=1)
+    return _dispatch.choose_kernel(one, itemsize) == "col2im"
