@@ -206,6 +206,23 @@ def test_a_filter_shape_beyond_any_memory_is_a_memory_error_naming_it(k):
         conv1dt.conv1d_backprop_filter(w, [k, 1, 1], dz, 1, [[0, 0], [k, 0], [0, 0]])
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(k=st.one_of(st.integers(1, 4), st.integers(2**57, 2**64 + 7)), s=SIZES, d=SIZES,
+       wide=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_filter_shapes_up_to_2_to_the_64(k, s, d, wide, seed):
+    """conv1d_backprop_filter's filter_shape is the one size no array carries: up to 2**64 taps
+    it is computed (SAME padding) or refused with a MemoryError naming filter_shape."""
+    rng = np.random.default_rng(seed)
+    m = -(-wide // s)
+    w, dz = ints(rng, (1, wide, 1)), ints(rng, (1, m, 1))
+    if 8 * k >= 2**57:
+        with pytest.raises(MemoryError, match=r"float64.*filter_shape \[\d+, 1, 1\]"):
+            conv1dt.conv1d_backprop_filter(w, [k, 1, 1], dz, s, dilations=d)
+        return
+    df = conv1dt.conv1d_backprop_filter(w, [k, 1, 1], dz, s, dilations=d)
+    np.testing.assert_array_equal(df, oracle_filter(w, dz, k, s, d, same_pad(wide, m, k, s, d), 1))
+
+
 # --- the stream and Dask ------------------------------------------------------------------------
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -320,6 +337,9 @@ def test_scratch_follows_the_output_not_the_stride_or_dilation():
                                  [[0, 0], [0, 3 * 2**26 - 3 + 2**26 - 3], [0, 0]], dilations=2**26)
     want = oracle_transpose(x, f, 4, 2**26, 2**26, 0, 1)
     np.testing.assert_array_equal(y, want)
+    # a one-sample output at stride 2**26: a tap table and strips of 2**26 entries before
+    one = np.ones((1, 1, 1), np.float32)
+    assert conv1dt.conv1d_transpose(one, one, [1, 1, 1], 2**26).tolist() == [[[1.0]]]
     x4 = ints(rng, (1, 4, 1))
     f2 = ints(rng, (2, 1, 1))
     y = conv1dt.conv1d_transpose(x4, f2, [1, 4, 1], 1, dilations=2**40)
