@@ -142,10 +142,16 @@ def _gather_transpose(x, f, g, ncw):
     summed by the kernel alone, in its one order, whatever the chunks; ``y`` in NWC."""
     xw = _nwc(x, ncw)
     y = _dispatch.allocate((g.batch, g.wide, g.wide_channels), x.dtype)
-    # an output row costs at most K block-steps and K * Cn*Cw/G products
-    per_row = max(g.taps, 1) * (1 + g.narrow_channels * (g.wide_channels // g.groups))
+    # an output row costs K/256 of its block's steps over the taps and, for each of its at most
+    # min(K, M) links (one input sample per tap), Cn * Cw/G products
+    per_row = max(1, g.taps // GATHER_BLOCK + min(g.taps, g.narrow) * g.narrow_channels
+                  * (g.wide_channels // g.groups))
     width = max(GATHER_BLOCK, GATHER_WORK // per_row // GATHER_BLOCK * GATHER_BLOCK)
-    threads = get_num_threads()
+    # threads only for enough work in all (the blocks' steps over the taps and every link's
+    # products) and chunks of several blocks: a parallel region costs more than a small call
+    work = g.batch * (-(-g.wide // GATHER_BLOCK) * g.taps + g.narrow * g.taps
+                      * g.narrow_channels * (g.wide_channels // g.groups))
+    threads = get_num_threads() if work >= GATHER_WORK and width >= 8 * GATHER_BLOCK else 1
     for n in range(g.batch):
         for o0 in range(0, g.wide, width):
             o1 = min(o0 + width, g.wide)
