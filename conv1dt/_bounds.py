@@ -13,9 +13,9 @@ memory. This module decides, in Python's exact integers, how each call runs:
    left the dilation multiplies only ``k = 0``; either is then replaced by 1.
 3. **Check** (:func:`fits`): the reduced geometry's intermediates are then bounded by the sizes
    of the arrays, and proved below ``2**63`` term by term; a call whose reduced geometry still does
-   not fit (several samples and several taps with both ``s`` and ``d`` huge: only an
-   anti-diagonal ``i + k = c`` links, found by hypothesis) is computed tap by tap in NumPy with
-   Python's integers for the indices (:func:`_by_taps`), exactly.
+   not fit (several samples and several taps with both ``s`` and ``d`` huge, such as
+   ``s = D, d = D + 1, p = 2D``, where the links are the anti-diagonal ``i + k = 2``) is computed
+   tap by tap in NumPy with Python's integers for the indices (:func:`_by_taps`), exactly.
 4. **Spread** (:func:`spread`): a conv1d_transpose whose taps reach much further than the input
    it has (``(K-1)*d/s`` input rows per block against ``M`` rows of input, or a stride beyond the
    output) would make the direct kernel zero-fill ``(K-1)*d/s`` rows per block (time growing as
@@ -37,12 +37,13 @@ i0*s - k0*d``: ``i*s + k*d - p = i'*s + k'*d - p'``, the same output for the sam
 and tap, so the cropped call has exactly the links of the original, each with its product. With
 ``i1 - i0 = 1``, ``i' = 0`` and ``i'*s = 0 = i'*1``; with ``k1 - k0 = 1``, ``k'*d = 0 = k'*1``.
 
-**Why the reduced numbers fit.** After the crop both ends of the box hold links (or the box's
-bounds cut them): ``(k1-k0-1)*d <= L - 1 + (i1-i0-1)*s`` and ``(i1-i0-1)*s <= L - 1 + (k1-k0-1)*d``,
-so when one of ``s``, ``d`` is collapsed the other is bounded by the output width, and ``|p'| <
-(M'-1)*s' + (K'-1)*d' + L``. :func:`fits` checks the total of these terms (plus the kernels' block
-spans, at most ``4096*s``) against ``2**61``, so that any sum or difference of four of them, which
-is all a kernel forms, stays below ``2**63``.
+**Why the reduced numbers fit.** Once the rounds of :func:`link_box` have settled, subtracting
+its bounds gives ``(k1-k0-1)*d <= L - 1 + (i1-i0-1)*s`` and ``(i1-i0-1)*s <= L - 1 +
+(k1-k0-1)*d``, so when one of ``s``, ``d`` is collapsed the other is bounded by the output width
+and the sizes, and ``-L < p' <= (K'-1)*d``. Whether or not they settled,
+:func:`fits` checks the total of these terms (plus the kernels' block spans, at most ``4096*s``)
+against ``2**61``, so that any sum or difference of four of them, which is all a kernel forms,
+stays below ``2**63``.
 """
 import math
 
