@@ -2,7 +2,6 @@
 zeros (MXCSR's FTZ and DAZ), as TensorFlow's CPU threads run, for the duration of a call only."""
 import contextlib
 import contextvars
-import functools
 
 from . import _kernels
 from ._threads import get_num_threads
@@ -10,7 +9,7 @@ from ._threads import get_num_threads
 __all__ = ["flush_denormals", "set_flush_denormals"]
 
 _enabled = contextvars.ContextVar("conv1dt_flush_denormals", default=False)
-_ever = False   # until flushing is first enabled, a call does not even read the context variable
+ever = False    # until flushing is first enabled, conv1dt/_ops.py does not even look here
 
 
 def set_flush_denormals(enabled):
@@ -68,8 +67,8 @@ def set_flush_denormals(enabled):
         raise TypeError(f"enabled must be True or False, got {enabled!r}")
     if enabled and _kernels._flush_denormals(False, 1) is None:
         raise RuntimeError("conv1dt cannot flush subnormals on this CPU (no SSE control register)")
-    global _ever
-    _ever = _ever or enabled
+    global ever
+    ever = ever or enabled
     previous = _enabled.get()
     _enabled.set(enabled)
     return previous
@@ -107,17 +106,14 @@ def flush_denormals(enabled=True):
         _enabled.set(previous)
 
 
-def honoured(op):
-    """``op`` (a public function of conv1dt) run with FTZ and DAZ set when flushing is enabled in
-    the calling context, restored after."""
-    @functools.wraps(op)
-    def call(*args, **kwargs):
-        if not _ever or not _enabled.get():
-            return op(*args, **kwargs)
-        n = get_num_threads()
-        before = _kernels._flush_denormals(True, n)
-        try:
-            return op(*args, **kwargs)
-        finally:
-            _kernels._flush_denormals(bool(before), n)
-    return call
+def run(fn, *args):
+    """``fn(*args)`` with FTZ and DAZ set on the calling thread and its OpenMP threads when
+    flushing is enabled in the calling context, restored after; plainly otherwise."""
+    if not _enabled.get():
+        return fn(*args)
+    n = get_num_threads()
+    before = _kernels._flush_denormals(True, n)
+    try:
+        return fn(*args)
+    finally:
+        _kernels._flush_denormals(bool(before), n)

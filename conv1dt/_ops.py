@@ -7,8 +7,7 @@ complex (by the real-product decomposition) for all three.
 """
 import numpy as np
 
-from . import _bounds, _dispatch
-from ._denormals import honoured
+from . import _bounds, _denormals, _dispatch
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from ._layout import (
     as_operands,
@@ -110,6 +109,13 @@ def _bilinear(op, a, b, dtype, shape=None, what="the output"):
     real or imaginary part as it comes, so that memory peaks at the result plus one real part
     (and a MemoryError comes before any work).
     """
+    if _denormals.ever:         # flush-to-zero enabled at some point: under its setting
+        return _denormals.run(_bilinear_now, op, a, b, dtype, shape, what)
+    return _bilinear_now(op, a, b, dtype, shape, what)
+
+
+def _bilinear_now(op, a, b, dtype, shape, what):
+    """:func:`_bilinear` under the calling thread's floating-point settings."""
     real = real_compute_dtype(dtype)
     if shape is not None:
         _bounds.check_size(shape, dtype, what)
@@ -137,7 +143,6 @@ def _transpose(x, f, g, data_format):
     return _dispatch.conv1d_transpose_groups(x, f, g, data_format)
 
 
-@honoured
 def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NWC",
                      dilations=None, name=None, groups=1):
     r"""The transpose of conv1d: a drop-in for ``tf.nn.conv1d_transpose``.
@@ -272,6 +277,8 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     key, plan = _planned("transpose", input, filters, output_shape, strides, padding, data_format,
                          dilations, groups)
     if plan is not None:
+        if _denormals.ever:     # flush-to-zero enabled at some point: the plan under its setting
+            return _denormals.run(plan, np.ascontiguousarray(input), np.ascontiguousarray(filters))
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
                                                             data_format, groups, "strides")
@@ -290,7 +297,6 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
                      "output_shape")
 
 
-@honoured
 def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=None, name=None,
            groups=1):
     r"""The 1-D convolution (a cross-correlation): a drop-in for ``tf.nn.conv1d``.
@@ -406,6 +412,8 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     key, plan = _planned("conv1d", input, filters, None, stride, padding, data_format, dilations,
                          groups)
     if plan is not None:
+        if _denormals.ever:     # flush-to-zero enabled at some point: the plan under its setting
+            return _denormals.run(plan, np.ascontiguousarray(input), np.ascontiguousarray(filters))
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(filters))
     data_format, padding, stride, dilation, groups = _parse(padding, stride, dilations,
                                                             data_format, groups, "stride")
@@ -422,7 +430,6 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     return _bilinear(lambda a, b: _dispatch.conv1d(a, b, geom, data_format), x, f, dtype, z_shape)
 
 
-@honoured
 def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="SAME",
                            data_format="NWC", dilations=None, name=None, groups=1):
     r"""The gradient of conv1d with respect to its filters.
@@ -538,6 +545,8 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     key, plan = _planned("backprop_filter", input, out_backprop, filter_shape, strides, padding,
                          data_format, dilations, groups)
     if plan is not None:
+        if _denormals.ever:     # flush-to-zero enabled at some point: the plan under its setting
+            return _denormals.run(plan, np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
         return plan(np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
     data_format, padding, stride, dilation, groups = _parse(padding, strides, dilations,
                                                             data_format, groups, "strides")
