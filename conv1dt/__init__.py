@@ -12,12 +12,20 @@ if "GOMP_SPINCOUNT" not in _os.environ and "OMP_WAIT_POLICY" not in _os.environ:
 try:
     from . import _kernels
 except ImportError as exc:  # the source tree without its built extension
+    if "one interpreter per process" in str(exc):   # Cython's extension modules, PEP 489
+        raise ImportError(
+            "conv1dt's compiled kernels can be loaded into one interpreter per process, and "
+            "another interpreter of this process has already imported them: import conv1dt in "
+            "the main interpreter only (sub-interpreters, e.g. concurrent.interpreters, cannot "
+            f"share it). ({exc})"
+        ) from exc
     raise ImportError(
         "conv1dt's compiled kernels (conv1dt._kernels) could not be imported. In a source "
         "checkout, build them in place with `pip install -e .`, or run Python from outside the "
         f"checkout to use an installed conv1dt. ({exc})"
     ) from exc
 from ._config import show_config
+from ._denormals import flush_denormals, set_flush_denormals
 from ._geometry import Geometry
 from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose, plan
 from ._plan import Plan
@@ -34,8 +42,10 @@ __all__ = [
     "conv1d",
     "conv1d_backprop_filter",
     "conv1d_transpose",
+    "flush_denormals",
     "get_num_threads",
     "plan",
+    "set_flush_denormals",
     "set_num_threads",
     "show_config",
     "upfirdn",

@@ -93,6 +93,48 @@ cdef enum:
 TILED_MAX_ROW = PACK_MAX_CIN   # the longest filter row (Cin, or a group's row) the tiled kernel takes
 
 
+# --- flush-to-zero (conv1dt/_denormals.py): FTZ and DAZ in MXCSR, per thread -------------------
+cdef extern from *:
+    """
+    #if defined(__x86_64__) || defined(_M_X64) || (defined(__i386__) && defined(__SSE2__))
+    #include <xmmintrin.h>
+    #define CONV1DT_HAVE_MXCSR 1
+    static unsigned int conv1dt_getcsr(void) { return _mm_getcsr(); }
+    static void conv1dt_setcsr(unsigned int v) { _mm_setcsr(v); }
+    #else
+    #define CONV1DT_HAVE_MXCSR 0
+    static unsigned int conv1dt_getcsr(void) { return 0; }
+    static void conv1dt_setcsr(unsigned int v) { (void) v; }
+    #endif
+    """
+    int CONV1DT_HAVE_MXCSR
+    unsigned int conv1dt_getcsr() noexcept nogil
+    void conv1dt_setcsr(unsigned int v) noexcept nogil
+
+cdef enum:
+    FTZ_DAZ = 0x8040        # MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6)
+
+
+cdef inline void _set_ftz(bint on) noexcept nogil:
+    cdef unsigned int v = conv1dt_getcsr()
+    conv1dt_setcsr((v | FTZ_DAZ) if on else (v & ~(<unsigned int> FTZ_DAZ)))
+
+
+def _flush_denormals(bint on, int num_threads):
+    """Set (``on``) or clear FTZ and DAZ on the calling thread and on the ``num_threads`` threads
+    of its OpenMP team (one parallel region, so the pool's threads that the next regions of up to
+    ``num_threads`` threads use). Returns whether the calling thread had them set before, or None
+    where the CPU has no MXCSR (then nothing is changed)."""
+    if not CONV1DT_HAVE_MXCSR:
+        return None
+    cdef bint before = (conv1dt_getcsr() & FTZ_DAZ) == FTZ_DAZ
+    _set_ftz(on)
+    if num_threads > 1:
+        with nogil, parallel(num_threads=num_threads):
+            _set_ftz(on)
+    return before
+
+
 def have_openmp():
     """True when the extension was compiled with OpenMP (``prange`` runs in parallel)."""
     return bool(CONV1DT_HAVE_OPENMP)

@@ -153,7 +153,11 @@ def window_param(value, name, data_format, default=1):
 
 
 def _as_operand(value, name):
-    """``np.asarray`` with the errors a user can act on; refuses other dtypes with TypeError."""
+    """``np.asarray`` with the errors a user can act on; refuses other dtypes with TypeError,
+    and masked arrays (whose hidden data would be computed as if unmasked)."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a numpy.ma.MaskedArray: conv1dt would compute with the data "
+                        f"under its mask; pass {name}.filled(0) (or another fill) instead")
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nesting, unconvertible objects

@@ -9,7 +9,7 @@ import inspect
 
 import numpy as np
 
-from . import _dispatch, _forms, _plan
+from . import _bounds, _denormals, _dispatch, _forms, _plan
 from ._plan import _cache as _kept, _clock
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from ._layout import (
@@ -70,7 +70,14 @@ def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):
 
 def _fast(plan, a, b, out):
     """``plan`` on operands whose shapes and dtypes it was made for (its key matched them, or
-    they made it)."""
+    they made it), under the caller's flush-to-zero setting once flushing was ever enabled."""
+    if _denormals.ever:
+        return _denormals.run(_fast_now, plan, a, b, out)
+    return _fast_now(plan, a, b, out)
+
+
+def _fast_now(plan, a, b, out):
+    """:func:`_fast` under the calling thread's floating-point settings."""
     if out is None:
         if plan._quick is not None:
             return plan._quick(np.ascontiguousarray(a), np.ascontiguousarray(b))
@@ -92,10 +99,24 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
     """The :class:`~conv1dt._plan.Plan` of a checked call (kept under ``key`` when there is
     one): the kernel chosen once, the runner bound to it, any dtype of the family."""
     real = real_compute_dtype(dtype)
-    kernel = _plan.choose(op, geom, real.itemsize)
-    if op == "transpose" and geom.groups == 1:
+    # a result no machine can hold is a MemoryError naming the argument that asked for it
+    _bounds.check_size(out_shape, dtype, {"transpose": "output_shape", "conv1d": "the output",
+                                          "backprop_filter": "filter_shape"}[op])
+    wild = _bounds.takeover(geom, op, data_format)   # huge numbers, far-reaching taps
+    if wild is not None:
+        # computed exactly on a cropped call (conv1dt/_bounds.py); not kept: such calls are rare
+        def runner(x, y, out=None):
+            res = wild(x, y)
+            if out is None:
+                return res
+            out[...] = res
+            return out
+        kernel, key = "cropped", None
+    elif op == "transpose" and geom.groups == 1:
+        kernel = _plan.choose(op, geom, real.itemsize)
         runner = _dispatch.transpose_plan(geom, data_format, kernel, real)
     else:
+        kernel = _plan.choose(op, geom, real.itemsize)
         fn = {"transpose": _dispatch.conv1d_transpose_groups, "conv1d": _dispatch.conv1d,
               "backprop_filter": _dispatch.conv1d_backprop_filter}[op]
 
@@ -103,7 +124,7 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
             return fn(x, y, geom, data_format, kernel, out)
 
     def run(x, y, out=None):
-        return _bilinear(runner, x, y, dtype, out)
+        return _bilinear(runner, x, y, dtype, out, out_shape)
 
     plan = _plan.Plan(op, geom, data_format, dtype, (a.shape, b.shape), out_shape, run, kernel,
                       _plan.blocking(op, kernel, geom, real.itemsize))
@@ -125,9 +146,10 @@ def _parse(padding, strides, dilations, data_format, groups, strides_name):
     return data_format, padding, stride, dilation, parse_groups(groups)
 
 
-def _bilinear(op, a, b, dtype, out=None):
-    r"""``op(a, b)`` in ``dtype`` (into ``out`` when given), for an ``op`` that is bilinear in ``a`` and ``b`` and computes
-    C-contiguous real operands of one dtype (every op of the family is).
+def _bilinear(op, a, b, dtype, out=None, shape=None):
+    r"""``op(a, b)`` in ``dtype`` (into ``out`` when given, else a new array of ``shape``), for an
+    ``op`` that is bilinear in ``a`` and ``b`` and computes C-contiguous real operands of one
+    dtype (every op of the family is).
 
     float16 is computed in float32 and rounded once at the end. Complex operands go through the
     real-product decomposition, four real calls in a fixed order:
@@ -140,7 +162,9 @@ def _bilinear(op, a, b, dtype, out=None):
     Each part is then a sum of ``2n`` real products with error at most ``gamma_{n+1}`` times the
     sum of ``|a||b|`` over the ``n`` complex products. Gauss's three-call variant would save a
     quarter of the work but bound the error by ``(|a_r| + |a_i|)(|b_r| + |b_i|)`` instead, so it
-    is not used.
+    is not used. The complex result is allocated first and each real call is written into its
+    real or imaginary part as it comes, so that memory peaks at the result plus one real part
+    (and a MemoryError comes before any work).
     """
     real = real_compute_dtype(dtype)
     if dtype.kind != "c":
@@ -154,13 +178,16 @@ def _bilinear(op, a, b, dtype, out=None):
         return out
     ar, ai = np.ascontiguousarray(a.real, dtype=real), np.ascontiguousarray(a.imag, dtype=real)
     br, bi = np.ascontiguousarray(b.real, dtype=real), np.ascontiguousarray(b.imag, dtype=real)
-    re = op(ar, br)
-    re -= op(ai, bi)
-    im = op(ar, bi)
-    im += op(ai, br)
+    if out is None and shape is not None:
+        out = _dispatch.allocate(shape, dtype)
+    part = op(ar, br)
     if out is None:
-        out = np.empty(re.shape, dtype=dtype)
-    out.real, out.imag = re, im
+        out = _dispatch.allocate(part.shape, dtype)
+    out.real = part
+    del part
+    out.real -= op(ai, bi)
+    out.imag = op(ar, bi)
+    out.imag += op(ai, br)
     return out
 
 
@@ -300,7 +327,7 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     key, plan = _planned("transpose", input, filters, output_shape, strides, padding, data_format,
                          dilations, groups)
     if plan is not None:
-        if out is None and plan._quick is not None:
+        if out is None and plan._quick is not None and not _denormals.ever:
             return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(filters))
         return _fast(plan, input, filters, out)
     lead = _forms.leading_shape(input)
@@ -444,7 +471,7 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     key, plan = _planned("conv1d", input, filters, None, stride, padding, data_format, dilations,
                          groups)
     if plan is not None:
-        if out is None and plan._quick is not None:
+        if out is None and plan._quick is not None and not _denormals.ever:
             return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(filters))
         return _fast(plan, input, filters, out)
     groups = _forms.implicit_groups(input, filters, data_format, groups)   # as tf.nn.conv1d
@@ -584,7 +611,7 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     key, plan = _planned("backprop_filter", input, out_backprop, filter_shape, strides, padding,
                          data_format, dilations, groups)
     if plan is not None:
-        if out is None and plan._quick is not None:
+        if out is None and plan._quick is not None and not _denormals.ever:
             return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
         return _fast(plan, input, out_backprop, out)
     lead = _forms.leading_shape(input)

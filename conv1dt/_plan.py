@@ -58,7 +58,7 @@ import math
 
 import numpy as np
 
-from . import _kernels
+from . import _denormals, _kernels
 from ._threads import get_num_threads
 
 __all__ = ["Plan", "choose", "blocking", "clear_cache"]
@@ -309,6 +309,8 @@ class Plan:
                 f"{b.shape} {b.dtype}")
         if out is not None:
             check_out(out, self.out_shape, self.dtype, (a, b))
+        if _denormals.ever:
+            return _denormals.run(self._run, a, b, out)
         return self._run(a, b, out)
 
     def __repr__(self):

@@ -18,6 +18,7 @@ from ._layout import (
     real_compute_dtype,
     window_param,
 )
+from ._bounds import check_size
 from ._geometry import _axes
 from ._ops import conv1d_transpose
 from ._padding import effective_filter_width
@@ -279,6 +280,8 @@ class Conv1DTransposeStream:
         self._tail = y[width_index(fmt, end, None)].copy()
         out = y[width_index(fmt, 0, end)]
         if gap:
+            check_size(signal_shape(self._batch, gap, self._filters.shape[1] * self._groups, fmt),
+                       self._dtype, "strides", f"strides={s} (s - Keff zeros between two stamps)")
             out = np.concatenate([self._signal(gap), out], axis=self._w_ax)
         return self._returned(out)
 

@@ -12,8 +12,12 @@ except ImportError as exc:  # the optional dependency is missing
         "conv1dt.dask needs Dask, an optional dependency of conv1dt: install it with "
         f"pip install 'conv1dt[dask]'. ({exc})"
     ) from exc
+import bisect
+import itertools
+
 import numpy as np
 
+from . import _threads
 from ._geometry import _axes, transpose_geometry
 from ._layout import as_operands, as_shape, parse_data_format, parse_groups, parse_padding, window_param
 from ._padding import effective_filter_width
@@ -38,16 +42,25 @@ def output_chunks(width_chunks, stride, pad_before, wide):
     >>> output_chunks((3, 1, 2), 2, 1, 12)
     (5, 2, 5)
     """
-    starts = np.cumsum((0,) + tuple(width_chunks))[:-1]
+    starts = list(itertools.accumulate((0,) + tuple(width_chunks)))[:-1]  # Python ints: exact
     edges = [min(max(a * stride - pad_before, 0), wide) for a in starts] + [wide]
     edges[0] = 0
     return tuple(int(hi - lo) for lo, hi in zip(edges[:-1], edges[1:]))
 
 
 def _full_block(x, f, stride, dilation, data_format, groups):
-    """The full result of one chunk alone, in the accumulation dtype of ``f``."""
-    return full_result(np.ascontiguousarray(x, dtype=f.dtype), f, stride, dilation, data_format,
-                       groups)
+    """The full result of one chunk alone, in the accumulation dtype of ``f``, on one thread
+    unless the user has set a count with :func:`conv1dt.set_num_threads` (Dask runs a task per
+    core already: all threads in each would run cores x cores threads)."""
+    with _threads._limit(1):
+        return full_result(np.ascontiguousarray(x, dtype=f.dtype), f, stride, dilation,
+                           data_format, groups)
+
+
+def _refuse_masked(a, name):
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a numpy.ma.MaskedArray: conv1dt would compute with the data "
+                        f"under its mask; pass {name}.filled(0) (or another fill) instead")
 
 
 def _key(name, nb, j, data_format):
@@ -162,7 +175,12 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     stride = window_param(strides, "strides", data_format)
     dilation = window_param(dilations, "dilations", data_format)
     groups = parse_groups(groups)
+    if not isinstance(input, da.Array) and not hasattr(input, "dtype"):
+        # a plain list takes the filters' dtype, as in the in-memory function
+        input = as_operands(input, filters)[0]
+    _refuse_masked(input, "input")
     x = input if isinstance(input, da.Array) else da.asarray(input)
+    _refuse_masked(x._meta, "input")
     if x.ndim != 3:
         raise ValueError(f"input must be 3-D, got shape {x.shape}")
     _, f, dtype = as_operands(np.empty((0, 0, 0), x.dtype), filters, names=("input", "filters"))
@@ -186,17 +204,18 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
 
     # Overlap-add: output chunk j takes the pieces of the full results that fall into it.
     keff = effective_filter_width(g.taps, dilation)
-    edges = np.cumsum((0,) + widths) * stride
+    # in Python's integers: with a huge stride or padding these pass 2**63
+    edges = [a * stride for a in itertools.accumulate((0,) + widths)]
     starts = edges[:-1]                 # where each chunk's full result begins in the whole one,
-    ends = edges[1:] - stride + keff    # and where it ends (non-decreasing, so searchsorted
-                                        # finds the first chunk that reaches a sample)
+    ends = [e - stride + keff for e in edges[1:]]   # and where it ends (non-decreasing, so
+                                        # bisect finds the first chunk that reaches a sample)
     out_widths = output_chunks(widths, stride, g.pad_before, g.wide)
-    out_starts = np.cumsum((0,) + out_widths)[:-1] + g.pad_before   # in the full result
+    out_starts = [a + g.pad_before for a in itertools.accumulate((0,) + out_widths)][:-1]
     name = "conv1d_transpose-overlap-add-" + tokenize(full.name, g, data_format, dtype)
     layer = {}
     for nb, n in enumerate(x.chunks[0]):
         for j, (start, width) in enumerate(zip(out_starts, out_widths)):
-            first = int(np.searchsorted(ends, start, side="right"))
+            first = bisect.bisect_right(ends, start)
             reach = [jj for jj in range(first, j + 1)
                      if width and widths[jj] and starts[jj] < start + width]
             layer[_key(name, nb, j, data_format)] = (
