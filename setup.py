@@ -5,7 +5,13 @@ try to compile and link a tiny OpenMP program; if the compiler cannot, the kerne
 ``-fopenmp`` (Cython's ``prange`` then runs serially) and we say so once, here, at build time.
 ``conv1dt.show_config()`` reports the outcome at run time.
 
-Set ``CONV1DT_NATIVE=1`` to add ``-march=native`` (host-specific; off by default so wheels stay portable).
+Environment switches (``1`` turns a switch on):
+
+- ``CONV1DT_NATIVE``: add ``-march=native`` (host-specific; off by default so wheels stay portable);
+- ``CONV1DT_REQUIRE_OPENMP``: fail the build when OpenMP is not available, instead of building serial
+  kernels (wheel builds set it, see ``[tool.cibuildwheel]`` in pyproject.toml);
+- ``CONV1DT_NO_OPENMP``: build without OpenMP on purpose (to test the serial build);
+- ``CONV1DT_DEBUG``: keep the compiler's debug information (by default ``-g0``: no debug symbols).
 """
 import os
 import shlex
@@ -13,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
+import warnings
 
 import numpy as np
 from Cython.Build import cythonize
@@ -59,17 +66,49 @@ def _openmp_flags(compiler):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _switch(name):
+    """True when the environment variable ``name`` is set to anything but empty or ``0``."""
+    return os.environ.get(name, "") not in ("", "0")
+
+
+NO_OPENMP_NOTICE = """
+**********************************************************************************************
+conv1dt: building WITHOUT OpenMP ({reason}).
+The kernels will run on ONE thread: set_num_threads(n > 1) warns and has no effect.
+To build with OpenMP, use a compiler that supports it (GCC; Clang with libomp, e.g. on macOS
+`brew install libomp` and CPPFLAGS/LDFLAGS pointing at it). Set CONV1DT_REQUIRE_OPENMP=1 to
+make this an error instead.
+**********************************************************************************************
+"""
+
+
+def _no_openmp(reason):
+    """Say loudly that the build is serial, or stop it when CONV1DT_REQUIRE_OPENMP is set."""
+    if _switch("CONV1DT_REQUIRE_OPENMP"):
+        raise RuntimeError(f"conv1dt: OpenMP is required (CONV1DT_REQUIRE_OPENMP=1) but {reason}")
+    notice = NO_OPENMP_NOTICE.format(reason=reason)
+    sys.stderr.write(notice)
+    sys.stderr.flush()
+    warnings.warn(f"conv1dt: building without OpenMP ({reason}); the kernels will run on one thread",
+                  stacklevel=2)
+
+
 class BuildExt(build_ext):
     """build_ext that probes for OpenMP and records the flags it used in the extension."""
 
     def build_extensions(self):
         msvc = self.compiler.compiler_type == "msvc"
         base = ["/O2"] if msvc else ["-O3"]
-        if os.environ.get("CONV1DT_NATIVE", "") not in ("", "0") and not msvc:
+        if _switch("CONV1DT_NATIVE") and not msvc:
             base.append("-march=native")
-        omp = _openmp_flags(self.compiler)
+        if not msvc and not _switch("CONV1DT_DEBUG"):
+            base.append("-g0")   # after Python's own CFLAGS (which often hold -g): no debug symbols
+        if _switch("CONV1DT_NO_OPENMP"):
+            omp, reason = None, "CONV1DT_NO_OPENMP is set"
+        else:
+            omp, reason = _openmp_flags(self.compiler), "the compiler cannot build an OpenMP program"
         if omp is None:
-            print("conv1dt: the compiler cannot build OpenMP code; the kernels will run on one thread")
+            _no_openmp(reason)
             cflags, lflags = base, []
         else:
             cflags, lflags = base + omp[0], omp[1]

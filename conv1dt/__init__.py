@@ -10,7 +10,7 @@ except ImportError as exc:  # the source tree without its built extension
 from ._config import show_config
 from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose
 from ._stream import Conv1DTransposeStream
-from ._threads import get_num_threads, set_num_threads
+from ._threads import get_num_threads, set_num_threads, threads
 from ._version import __version__
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "show_config",
+    "threads",
 ]
