@@ -11,7 +11,9 @@ Three things set the count, from the outside in:
    a ceiling over 2.: the count is ``min(chosen, limit)``. A limit is recognised by
    ``omp_get_max_threads()`` differing in this thread from its value in a thread that never set
    one (read once, in a new thread), so ``OMP_NUM_THREADS`` alone is a default, which 2.
-   overrides, as OpenMP's ``num_threads`` clause does.
+   overrides, as OpenMP's ``num_threads`` clause does. The price: a limit equal to that default
+   (``threadpool_limits(1)`` under ``OMP_NUM_THREADS=1``) cannot be told from no limit, and a
+   larger count of 2. then stands.
 
 The kernels take the count as an argument (Cython's ``prange(..., num_threads=n)``), so this is
 the one place that decides it.
