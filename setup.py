@@ -89,8 +89,9 @@ def _no_openmp(reason):
     notice = NO_OPENMP_NOTICE.format(reason=reason)
     sys.stderr.write(notice)
     sys.stderr.flush()
-    warnings.warn(f"conv1dt: building without OpenMP ({reason}); the kernels will run on one thread",
-                  stacklevel=2)
+    # pip shows a build's warnings (as BuildBackendWarning) even without -v, unlike its output
+    warnings.warn(f"conv1dt: building WITHOUT OpenMP ({reason}): the kernels will run on one thread. "
+                  "Set CONV1DT_REQUIRE_OPENMP=1 to make this an error.", stacklevel=1)
 
 
 class BuildExt(build_ext):

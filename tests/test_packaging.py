@@ -127,11 +127,13 @@ def test_require_openmp_makes_its_absence_an_error(tmp_path):
 
 @pytest.mark.slow
 def test_a_build_without_openmp_says_so_and_runs_serial(tmp_path):
-    """The notice is on stderr (what pip shows of a failing build, and `python -m build` and
-    cibuildwheel always); the serial build then warns on set_num_threads(2) and reports itself."""
+    """The build warns (pip shows a build's warnings) and prints a notice on stderr (which
+    `python -m build` and cibuildwheel show); the serial build then warns on set_num_threads(2)
+    and reports itself."""
     proc = _setup_py(tmp_path, {"CONV1DT_NO_OPENMP": "1", "CONV1DT_REQUIRE_OPENMP": "0"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "conv1dt: building WITHOUT OpenMP (CONV1DT_NO_OPENMP is set)" in proc.stderr
+    assert "UserWarning: conv1dt: building WITHOUT OpenMP" in proc.stderr
     code = ("import warnings, conv1dt\n"
             "info = conv1dt.show_config()\n"
             "assert info['openmp'] is False and info['openmp_runtime'] is None, info\n"

@@ -94,9 +94,10 @@ fields = [line for line in meta.splitlines() if line.split(":")[0] in
           ("Metadata-Version", "Version", "License-Expression", "License-File", "Requires-Python",
            "Requires-Dist", "Project-URL", "Author")]
 print("\n".join(fields))
-for want in ["License-Expression: BSD-3-Clause", "License-File: LICENSE", f"Version: {version}",
-             "Requires-Dist: threadpoolctl", "Project-URL: Source, https://github.com/conv1dt/conv1dt"]
-             + [f"Classifier: Programming Language :: Python :: 3.{v}" for v in (10, 11, 12, 13)]:
+wanted = ["License-Expression: BSD-3-Clause", "License-File: LICENSE", f"Version: {version}",
+          "Requires-Dist: threadpoolctl", "Project-URL: Source, https://github.com/conv1dt/conv1dt"]
+wanted += [f"Classifier: Programming Language :: Python :: 3.{v}" for v in (10, 11, 12, 13)]
+for want in wanted:
     if want not in meta:
         problems.append(f"METADATA lacks {want!r}")
 if problems:
