@@ -26,9 +26,12 @@ def _defining_file(library: str, symbol: str) -> Optional[str]:
     (Windows, or no such symbol)."""
     try:
         address = ctypes.cast(getattr(ctypes.CDLL(library), symbol), ctypes.c_void_p).value
-        libc = ctypes.CDLL(ctypes.util.find_library("dl") or ctypes.util.find_library("c"))
+        try:
+            dladdr = ctypes.CDLL(None).dladdr      # the process's symbols: libc (glibc >= 2.34, macOS)
+        except AttributeError:
+            dladdr = ctypes.CDLL(ctypes.util.find_library("dl")).dladdr
         info = _DlInfo()
-        if not libc.dladdr(ctypes.c_void_p(address), ctypes.byref(info)) or not info.dli_fname:
+        if not dladdr(ctypes.c_void_p(address), ctypes.byref(info)) or not info.dli_fname:
             return None
         return os.fsdecode(info.dli_fname)
     except (OSError, AttributeError, TypeError, ValueError):

@@ -363,3 +363,17 @@ def test_show_config_without_openmp_says_none(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert info["openmp"] is False and info["openmp_runtime"] is None and info["num_threads"] == 1
     assert "openmp_runtime: none" in out
+
+
+@pytest.mark.skipif(not OPENMP or not hasattr(__import__("os"), "sched_getaffinity"),
+                    reason="needs OpenMP and dlsym/dladdr (Linux)")
+def test_the_reported_runtime_is_the_one_the_kernels_call():
+    """dlsym from the extension, dladdr to its file: the library that defines the kernels'
+    omp_get_max_threads is the runtime show_config reports (with another OpenMP runtime loaded
+    by some other package, the first threadpoolctl lists could be the wrong one)."""
+    import os
+    from conv1dt import _config
+    ours = _config._defining_file(_kernels.__file__, "omp_get_max_threads")
+    assert ours is not None
+    assert os.path.realpath(ours) == os.path.realpath(_config._openmp_runtime()["filepath"])
+    assert _config._defining_file(_kernels.__file__, "no_such_symbol_in_conv1dt") is None
