@@ -1,7 +1,26 @@
 """The benchmark runs and reports (speed itself is measured by the benchmark, never asserted)."""
 import json
+import os
 
+import pytest
+
+import conv1dt
 from conv1dt import bench
+
+
+@pytest.fixture(autouse=True)
+def _undo_bench_process_settings():
+    """bench.main is a command: it sets the thread environment variables, threadpoolctl limits
+    (OpenMP's and the BLAS's) and conv1dt's count for the rest of the process. Undo them, so that
+    later tests see the defaults (a threadpoolctl limit caps conv1dt's own count)."""
+    from threadpoolctl import threadpool_limits
+    environ = dict(os.environ)
+    with threadpool_limits(limits=None):     # on exit: every library back to its count before
+        yield
+    for key in set(os.environ) - set(environ):
+        del os.environ[key]
+    os.environ.update(environ)
+    conv1dt.set_num_threads(None)
 
 
 def test_bench_runs_and_checks_agreement(tmp_path, capsys):
