@@ -134,7 +134,7 @@ say "the sdist in a fresh venv with its test extra: its own test suite"
 "$python" -m venv "$work/venv-sdist"
 "$work/venv-sdist/bin/python" -m pip install --quiet --upgrade pip
 start=$SECONDS
-"$work/venv-sdist/bin/python" -m pip install --quiet "conv1dt[test] @ file://$sdist"
+"$work/venv-sdist/bin/python" -m pip install --quiet --no-cache-dir "conv1dt[test] @ file://$sdist"
 echo "installed from the sdist in $((SECONDS - start)) s"
 mkdir -p "$work/sdist-src"
 tar -xzf "$sdist" -C "$work/sdist-src"
