@@ -11,8 +11,14 @@ AVX-512 variants (x86-64 with GCC or Clang only) with ``-mavx2 -mfma`` and ``-ma
 objects are linked into the extensions in ``C_LAYER``. ``conv1dt/src/dispatch.c`` picks one set at
 run time (``CONV1DT_CPU`` lowers it).
 
-Set ``CONV1DT_NATIVE=1`` to add ``-march=native`` (host-specific; off by default so wheels stay portable).
-Set ``CONV1DT_NO_OPENMP=1`` to build without OpenMP (serial kernels), as on a compiler without it.
+
+Environment switches (``1`` turns a switch on):
+
+- ``CONV1DT_NATIVE``: add ``-march=native`` (host-specific; off by default so wheels stay portable);
+- ``CONV1DT_REQUIRE_OPENMP``: fail the build when OpenMP is not available, instead of building serial
+  kernels (wheel builds set it, see ``[tool.cibuildwheel]`` in pyproject.toml);
+- ``CONV1DT_NO_OPENMP``: build without OpenMP on purpose (to test the serial build);
+- ``CONV1DT_DEBUG``: keep the compiler's debug information (by default ``-g0``: no debug symbols).
 """
 import os
 import platform
@@ -21,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
+import warnings
 
 import numpy as np
 from Cython.Build import cythonize
@@ -96,6 +103,34 @@ def _c_layer(compiler, build_temp, cflags):
     return objects
 
 
+def _switch(name):
+    """True when the environment variable ``name`` is set to anything but empty or ``0``."""
+    return os.environ.get(name, "") not in ("", "0")
+
+
+NO_OPENMP_NOTICE = """
+**********************************************************************************************
+conv1dt: building WITHOUT OpenMP ({reason}).
+The kernels will run on ONE thread: set_num_threads(n > 1) warns and has no effect.
+To build with OpenMP, use a compiler that supports it (GCC; Clang with libomp, e.g. on macOS
+`brew install libomp` and CPPFLAGS/LDFLAGS pointing at it). Set CONV1DT_REQUIRE_OPENMP=1 to
+make this an error instead.
+**********************************************************************************************
+"""
+
+
+def _no_openmp(reason):
+    """Say loudly that the build is serial, or stop it when CONV1DT_REQUIRE_OPENMP is set."""
+    if _switch("CONV1DT_REQUIRE_OPENMP"):
+        raise RuntimeError(f"conv1dt: OpenMP is required (CONV1DT_REQUIRE_OPENMP=1) but {reason}")
+    notice = NO_OPENMP_NOTICE.format(reason=reason)
+    sys.stderr.write(notice)
+    sys.stderr.flush()
+    # pip shows a build's warnings (as BuildBackendWarning) even without -v, unlike its output
+    warnings.warn(f"conv1dt: building WITHOUT OpenMP ({reason}): the kernels will run on one thread. "
+                  "Set CONV1DT_REQUIRE_OPENMP=1 to make this an error.", stacklevel=1)
+
+
 class BuildExt(build_ext):
     """build_ext that probes for OpenMP, compiles the C layer with per-file flags and records the
     flags it used in the extension."""
@@ -103,13 +138,16 @@ class BuildExt(build_ext):
     def build_extensions(self):
         msvc = self.compiler.compiler_type == "msvc"
         base = ["/O2"] if msvc else ["-O3"]
-        if os.environ.get("CONV1DT_NATIVE", "") not in ("", "0") and not msvc:
+        if _switch("CONV1DT_NATIVE") and not msvc:
             base.append("-march=native")
-        no_openmp = os.environ.get("CONV1DT_NO_OPENMP", "") not in ("", "0")
-        omp = None if no_openmp else _openmp_flags(self.compiler)
+        if not msvc and not _switch("CONV1DT_DEBUG"):
+            base.append("-g0")   # after Python's own CFLAGS (which often hold -g): no debug symbols
+        if _switch("CONV1DT_NO_OPENMP"):
+            omp, reason = None, "CONV1DT_NO_OPENMP is set"
+        else:
+            omp, reason = _openmp_flags(self.compiler), "the compiler cannot build an OpenMP program"
         if omp is None:
-            why = "CONV1DT_NO_OPENMP is set" if no_openmp else "the compiler cannot build OpenMP code"
-            print(f"conv1dt: {why}; the kernels will run on one thread")
+            _no_openmp(reason)
             cflags, lflags = base, []
         else:
             cflags, lflags = base + omp[0], omp[1]

@@ -30,7 +30,7 @@ from ._geometry import Geometry
 from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose, plan
 from ._plan import Plan
 from ._stream import Conv1DTransposeStream
-from ._threads import get_num_threads, set_num_threads
+from ._threads import get_num_threads, set_num_threads, threads
 from ._upfirdn import upfirdn
 from ._version import __version__
 
@@ -48,6 +48,7 @@ __all__ = [
     "set_flush_denormals",
     "set_num_threads",
     "show_config",
+    "threads",
     "upfirdn",
 ]
 

@@ -1,70 +1,123 @@
-"""Keeping SciPy's OpenBLAS single-threaded while conv1dt's own threads call it.
+"""Keeping the BLAS single-threaded while conv1dt's own threads call it.
 
-The BLAS kernel calls ``sgemm``/``dgemm`` from SciPy's Cython BLAS inside an OpenMP parallel loop,
-one GEMM per thread at a time. A multi-threaded OpenBLAS would then start threads of its own from
+The BLAS kernels call ``sgemm``/``dgemm`` from SciPy's Cython BLAS inside an OpenMP parallel loop,
+one GEMM per thread at a time. A multi-threaded BLAS would then start threads of its own from
 each of ours and oversubscribe the cores, so for the duration of such a call its thread count is
-set to 1 and restored afterwards. Where SciPy's BLAS is not an OpenBLAS we can find (another
-build of SciPy), this does nothing; such a BLAS is then the user's to limit (threadpoolctl).
+set to 1 and restored afterwards.
+
+The BLAS libraries are found by threadpoolctl, whatever the vendor (OpenBLAS, whether SciPy's
+``scipy_openblas`` or an older ``libopenblas``; MKL; BLIS; FlexiBLAS), once, at the first guarded
+call, when SciPy's BLAS is loaded. Every BLAS found then is limited, since the one behind
+``scipy.linalg.cython_blas`` is among them. The save/restore itself calls each library's own
+``get``/``set`` functions through ctypes (a few microseconds), not threadpoolctl's scan (which
+reads every loaded library, a few milliseconds). A BLAS with no thread control (Accelerate) is
+reported by :func:`blas_info` and left alone.
 """
 import ctypes
-import glob
-import os
 import threading
 from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 __all__ = ["single_threaded_blas"]
 
+# internal_api -> (get, set, C type of the count); OpenBLAS's names may carry a prefix ("scipy_")
+# and a suffix ("64_") as in threadpoolctl's OpenBLASController; BLIS counts in dim_t (int64).
+_SYMBOLS = {
+    "openblas": ("openblas_get_num_threads", "openblas_set_num_threads", ctypes.c_int),
+    "mkl": ("MKL_Get_Max_Threads", "MKL_Set_Num_Threads", ctypes.c_int),
+    "blis": ("bli_thread_get_num_threads", "bli_thread_set_num_threads", ctypes.c_int64),
+    "flexiblas": ("flexiblas_get_num_threads", "flexiblas_set_num_threads", ctypes.c_int),
+}
+_PREFIXES = ("", "scipy_")
+_SUFFIXES = ("", "64_", "_64")
+
 _lock = threading.Lock()
 _depth = 0
-_saved = None
+_saved: List[Optional[int]] = []
+_libs: Optional[List[Tuple[Dict[str, Any], Optional[Callable[[], int]], Optional[Callable[[int], None]]]]] = None
 
 
-def _find_openblas():
-    """``(get, set, path)`` for the OpenBLAS behind ``scipy.linalg.cython_blas``, or Nones."""
+def _symbol(dynlib, name):
+    for prefix in _PREFIXES:
+        for suffix in _SUFFIXES:
+            func = getattr(dynlib, prefix + name + suffix, None)
+            if func is not None:
+                return func
+    return None
+
+
+def _bind(controller):
+    """``(info, get, set)`` for one threadpoolctl LibController; get/set are None without control."""
+    info = controller.info()
+    names = _SYMBOLS.get(info.get("internal_api"))
+    dynlib = getattr(controller, "dynlib", None)
+    if names is None or dynlib is None or info.get("threading_layer") == "openmp":
+        # An OpenMP-threaded OpenBLAS sets the calling thread's OpenMP count, which is conv1dt's
+        # own (and OpenMP runs a parallel region nested in ours on one thread anyway).
+        return info, None, None
+    get, set_ = _symbol(dynlib, names[0]), _symbol(dynlib, names[1])
+    if get is None or set_ is None:
+        return info, None, None
+    get.restype, get.argtypes = names[2], []
+    set_.restype, set_.argtypes = None, [names[2]]
+    return info, get, set_
+
+
+def _find_blas():
+    """Every BLAS threadpoolctl finds in the process (empty without threadpoolctl)."""
     try:
-        import scipy
-    except ImportError:
-        return None, None, None
-    root = os.path.dirname(os.path.dirname(scipy.__file__))
-    pattern = os.path.join(root, "scipy.libs", "libscipy_openblas*")
-    for path in sorted(glob.glob(pattern)) + sorted(glob.glob(os.path.join(root, "scipy", ".dylibs", "libscipy_openblas*"))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            try:
-                get = getattr(lib, prefix + "get_num_threads")
-                set_ = getattr(lib, prefix + "set_num_threads")
-            except AttributeError:
-                continue
-            get.restype, get.argtypes = ctypes.c_int, []
-            set_.restype, set_.argtypes = None, [ctypes.c_int]
-            return get, set_, path
-    return None, None, None
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # a declared dependency; without it, no limit (as before threadpoolctl)
+        return []
+    import scipy.linalg.cython_blas  # noqa: F401  (the BLAS our kernels call must be loaded)
+
+    return [_bind(c) for c in ThreadpoolController().select(user_api="blas").lib_controllers]
 
 
-_get, _set, _path = _find_openblas()
+def _blas_libs():
+    global _libs
+    if _libs is None:
+        with _lock:
+            if _libs is None:
+                _libs = _find_blas()
+    return _libs
+
+
+def blas_info() -> List[Dict[str, Any]]:
+    """The BLAS libraries found: threadpoolctl's description of each (``internal_api``,
+    ``version``, ``filepath``, ``num_threads``, ...) and ``thread_control``, whether conv1dt can
+    keep it on one thread inside its parallel loops."""
+    out = []
+    for info, get, set_ in _blas_libs():
+        entry = dict(info)
+        if get is not None:
+            entry["num_threads"] = get()
+        entry["thread_control"] = set_ is not None
+        out.append(entry)
+    return out
 
 
 @contextmanager
-def single_threaded_blas():
-    """Run the body with SciPy's OpenBLAS on one thread; nested and concurrent uses share one
+def single_threaded_blas() -> Iterator[None]:
+    """Run the body with every BLAS found on one thread; nested and concurrent uses share one
     save/restore, so the user's setting comes back when the last one leaves."""
     global _depth, _saved
-    if _set is None:
-        yield
-        return
+    libs = _blas_libs()
     with _lock:
         if _depth == 0:
-            _saved = _get()
-            if _saved != 1:
-                _set(1)
+            _saved = []
+            for _, get, set_ in libs:
+                old = get() if get is not None else None
+                _saved.append(old)
+                if old is not None and old != 1:
+                    set_(1)
         _depth += 1
     try:
         yield
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0 and _saved not in (None, 1):
-                _set(_saved)
+            if _depth == 0:
+                for (_, _, set_), old in zip(libs, _saved):
+                    if old is not None and old != 1:
+                        set_(old)

@@ -1,15 +1,43 @@
-"""How many threads the kernels use: the user's count, a cap, a forked child, a Dask task."""
+"""How many threads the kernels use: one helper decides, :func:`get_num_threads`; a cap, a forked
+child and Dask's tasks bound it.
+
+Three things set the count, from the outside in:
+
+1. OpenMP's own maximum, ``omp_get_max_threads()``: all CPUs, or ``OMP_NUM_THREADS``. This is the
+   default. ``threadpoolctl.threadpool_limits`` lowers (or raises) it for the calling thread by
+   calling ``omp_set_num_threads`` in the OpenMP runtime conv1dt loaded.
+2. :func:`set_num_threads` (process-wide) and :func:`threads` (this thread, a ``with`` block)
+   replace the default by a count of one's own.
+3. A limit set at run time (1.'s ``threadpool_limits``, or any ``omp_set_num_threads`` call) stays
+   a ceiling over 2.: the count is ``min(chosen, limit)``. A limit is recognised by
+   ``omp_get_max_threads()`` differing in this thread from its value in a thread that never set
+   one (read once, in a new thread), so ``OMP_NUM_THREADS`` alone is a default, which 2.
+   overrides, as OpenMP's ``num_threads`` clause does. The price: a limit equal to that default
+   (``threadpool_limits(1)`` under ``OMP_NUM_THREADS=1``) cannot be told from no limit, and a
+   larger count of 2. then stands.
+
+The kernels take the count as an argument (Cython's ``prange(..., num_threads=n)``), so this is
+the one place that decides it. Whatever the source, the count is at most
+:func:`max_num_threads`; it is 1 on the thread that forked in a forked child, and, unless a count
+was chosen, in a task of ``conv1dt.dask`` or of a Dask distributed worker.
+"""
 import contextlib
 import operator
 import os
 import sys
 import threading
+import warnings
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from . import _kernels
 
-__all__ = ["get_num_threads", "set_num_threads", "max_num_threads"]
+__all__ = ["get_num_threads", "set_num_threads", "threads", "max_num_threads"]
 
-_requested = None
+_requested: Optional[int] = None   # set_num_threads: the whole process
+_local = threading.local()         # threads(n): .n, this thread only
+_UNSET = object()
+_default: Optional[int] = None     # omp_get_max_threads() in a thread that never set a limit
 
 
 def max_num_threads():
@@ -40,7 +68,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # --- a per-thread limit (conv1dt.dask's tasks) -------------------------------------------------
-_local = threading.local()
+# (``_local.limit``, the same thread-local object as ``threads``)
 
 
 @contextlib.contextmanager
@@ -62,26 +90,82 @@ def _in_distributed_task():
     return utils is not None and getattr(getattr(utils, "thread_state", None), "key", None) is not None
 
 
-def set_num_threads(n):
-    """Set the number of threads conv1dt's kernels use.
+def _openmp_default() -> int:
+    """OpenMP's maximum in a thread where nobody called ``omp_set_num_threads``.
+
+    OpenMP keeps the thread count per thread (an internal control variable each thread copies from
+    the process-wide default the first time it sets its own), so a new thread sees the default
+    (``OMP_NUM_THREADS``, else the CPUs available) whatever limits other threads hold.
+    """
+    global _default
+    if _default is None:
+        seen = []
+        reader = threading.Thread(target=lambda: seen.append(_kernels.omp_max_threads()),
+                                  name="conv1dt-openmp-default")
+        reader.start()
+        reader.join()
+        _default = seen[0] if seen else _kernels.omp_max_threads()
+    return _default
+
+
+def _check_count(n, name: str = "n") -> Optional[int]:
+    """``n`` as a positive int or None; ValueError naming ``name`` otherwise."""
+    if n is None:
+        return None
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        n = operator.index(n)
+    except TypeError:
+        raise ValueError(f"{name} must be a positive integer or None, got {n!r}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be a positive integer or None, got {n}")
+    if n > max_num_threads():
+        raise ValueError(f"{name} is {n}, but conv1dt starts at most 4 * os.cpu_count() = "
+                         f"{max_num_threads()} threads")
+    return n
+
+
+def _warn_if_serial(n: Optional[int], where: str) -> None:
+    if n is not None and n > 1 and not _kernels.have_openmp():
+        warnings.warn(f"conv1dt was built without OpenMP: its kernels run on one thread, so {where}({n}) "
+                      "has no effect (see conv1dt.show_config() and the installation notes)",
+                      RuntimeWarning, stacklevel=3)
+
+
+def set_num_threads(n: Optional[int]) -> None:
+    """Set the number of threads conv1dt's kernels use, for the whole process.
 
     Parameters
     ----------
     n : int or None
-        A thread count from 1 to ``4 * os.cpu_count()``, or ``None`` to go back to the
-        default: OpenMP's ``omp_get_max_threads()``, which is all cores unless
-        ``OMP_NUM_THREADS`` or a ``threadpoolctl.threadpool_limits`` block says otherwise
-        (clipped to the same cap).
+        A thread count from 1 to ``4 * os.cpu_count()``, or ``None`` to go back to the default:
+        OpenMP's ``omp_get_max_threads()``, which is all cores unless ``OMP_NUM_THREADS`` or a
+        ``threadpoolctl.threadpool_limits`` block says otherwise (clipped to the same cap).
 
     Raises
     ------
     ValueError
         If ``n`` is not a positive integer or None, or is above ``4 * os.cpu_count()``.
 
+    Warns
+    -----
+    RuntimeWarning
+        If ``n > 1`` and conv1dt was built without OpenMP (its kernels then run on one thread).
+
+    See Also
+    --------
+    get_num_threads, threads
+
     Notes
     -----
     The result does not depend on the thread count: every output element is summed in one fixed
     order by one thread.
+
+    A count chosen here replaces the default (``OMP_NUM_THREADS`` included), but a limit set at
+    run time by ``threadpoolctl.threadpool_limits`` stays a ceiling: inside
+    ``threadpool_limits(1)`` the kernels run on one thread whatever was set here. A
+    :func:`threads` block in the calling thread takes precedence over this setting.
 
     In a child made by ``os.fork()`` (``multiprocessing``'s 'fork' start method, a 'fork'
     ``Pool``, ``ProcessPoolExecutor`` on Linux before Python 3.14), the thread that forked runs
@@ -105,54 +189,112 @@ def set_num_threads(n):
     >>> conv1dt.set_num_threads(None)
     """
     global _requested
-    if n is not None:
-        try:
-            if isinstance(n, bool):
-                raise TypeError
-            n = operator.index(n)
-        except TypeError:
-            raise ValueError(f"n must be a positive integer or None, got {n!r}") from None
-        if n < 1:
-            raise ValueError(f"n must be a positive integer or None, got {n}")
-        if n > max_num_threads():
-            raise ValueError(f"n is {n}, but conv1dt starts at most 4 * os.cpu_count() = "
-                             f"{max_num_threads()} threads")
+    n = _check_count(n)
+    _warn_if_serial(n, "set_num_threads")
     _requested = n
 
 
-def get_num_threads():
-    """Return the number of threads the next call will use.
+@contextmanager
+def threads(n: Optional[int]) -> Iterator[int]:
+    """Run the body with conv1dt's kernels on ``n`` threads, in this thread only.
+
+    Parameters
+    ----------
+    n : int or None
+        A positive thread count for the calls this thread makes inside the ``with`` block, or
+        ``None`` for the default (OpenMP's ``omp_get_max_threads()``) whatever
+        :func:`set_num_threads` says.
+
+    Yields
+    ------
+    int
+        The number of threads a call in the block will use (:func:`get_num_threads`).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer or None.
+
+    Warns
+    -----
+    RuntimeWarning
+        If ``n > 1`` and conv1dt was built without OpenMP.
+
+    See Also
+    --------
+    set_num_threads, get_num_threads
+
+    Notes
+    -----
+    The setting is thread-local: other threads (a thread pool, dask's workers) keep theirs, and
+    it is undone when the block exits, also by an exception. Blocks nest. As with
+    :func:`set_num_threads`, an enclosing ``threadpoolctl.threadpool_limits`` stays a ceiling.
+    Usable as a decorator too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import conv1dt
+    >>> x, f = np.ones((1, 4, 1)), np.ones((3, 1, 1))
+    >>> with conv1dt.threads(1) as n:
+    ...     y = conv1dt.conv1d_transpose(x, f, [1, 8, 1], 2)
+    >>> n
+    1
+    >>> y[0, :, 0]
+    array([1., 1., 2., 1., 2., 1., 2., 1.])
+    """
+    n = _check_count(n)
+    _warn_if_serial(n, "threads")
+    saved = _local.__dict__.get("n", _UNSET)
+    _local.n = n
+    try:
+        yield get_num_threads()
+    finally:
+        if saved is _UNSET:
+            del _local.n
+        else:
+            _local.n = saved
+
+
+def get_num_threads() -> int:
+    """Return the number of threads the next call from this thread will use.
 
     Returns
     -------
     int
-        The count given to :func:`set_num_threads`, else ``omp_get_max_threads()`` clipped to
-        ``4 * os.cpu_count()`` (1 when conv1dt was built without OpenMP). 1 on the thread that
-        called ``fork()`` in a forked child, and, unless a count was set, in a task of
-        :func:`conv1dt.dask.conv1d_transpose` or of a Dask distributed worker.
+        1 when conv1dt was built without OpenMP. Otherwise the count of an enclosing
+        :func:`threads` block, else the one given to :func:`set_num_threads`, else
+        ``omp_get_max_threads()`` clipped to ``4 * os.cpu_count()``; a
+        ``threadpoolctl.threadpool_limits`` limit in this thread caps the first two. 1 on the
+        thread that called ``fork()`` in a forked child, and, unless a count was chosen, in a
+        task of :func:`conv1dt.dask.conv1d_transpose` or of a Dask distributed worker.
 
     See Also
     --------
-    set_num_threads
+    set_num_threads, threads
 
     Examples
     --------
     >>> import conv1dt
-    >>> conv1dt.get_num_threads() >= 1
-    True
-    >>> conv1dt.set_num_threads(1)
-    >>> conv1dt.get_num_threads()
+    >>> from threadpoolctl import threadpool_limits
+    >>> conv1dt.set_num_threads(2)
+    >>> with threadpool_limits(1):
+    ...     conv1dt.get_num_threads()
     1
-    >>> conv1dt.set_num_threads(None)             # back to the default
+    >>> conv1dt.set_num_threads(None)
     """
     if not _kernels.have_openmp():
         return 1
     if _fork_thread is not None and _fork_thread == threading.get_ident():
         return 1
-    if _requested is not None:
-        return _requested
-    limit = getattr(_local, "limit", None)
-    if limit is None and _in_distributed_task():
-        limit = 1
-    n = min(_kernels.omp_max_threads(), max_num_threads())
-    return n if limit is None else min(n, limit)
+    raw = _kernels.omp_max_threads()
+    omp = min(raw, max_num_threads())
+    n = _local.__dict__.get("n", _UNSET)
+    if n is _UNSET:
+        n = _requested
+    if n is None:
+        limit = getattr(_local, "limit", None)
+        if limit is None and _in_distributed_task():
+            limit = 1
+        return omp if limit is None else min(omp, limit)
+    return n if raw == _openmp_default() else min(n, omp)

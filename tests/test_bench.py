@@ -20,6 +20,24 @@ from conv1dt.bench.cli import main, parse_threads
 
 OPS = libs.OPS
 
+
+@pytest.fixture(autouse=True)
+def _undo_bench_process_settings():
+    """The benchmark's main is a command: it sets the thread environment variables, threadpoolctl
+    limits (OpenMP's and the BLAS's) and conv1dt's count for the rest of the process. Undo them,
+    so that later tests see the defaults (a threadpoolctl limit caps conv1dt's own count)."""
+    import os
+
+    import conv1dt
+    from threadpoolctl import threadpool_limits
+    environ = dict(os.environ)
+    with threadpool_limits(limits=None):     # on exit: every library back to its count before
+        yield
+    for key in set(os.environ) - set(environ):
+        del os.environ[key]
+    os.environ.update(environ)
+    conv1dt.set_num_threads(None)
+
 # small cases in each op's own terms: groups, dilation, every padding form, VALID with samples
 # that no window reads
 SMALL = [

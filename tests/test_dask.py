@@ -232,7 +232,9 @@ def test_conv1dt_imports_without_dask_and_conv1dt_dask_names_the_extra():
         "except ImportError as exc:\n"
         "    print(exc)\n"
     )
+    # run where the conv1dt under test was imported from (a checkout built in place, or
+    # site-packages when testing an installed wheel or sdist): `-c` puts the cwd first on sys.path
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=ROOT)
+                          cwd=pathlib.Path(conv1dt.__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr
     assert "pip install 'conv1dt[dask]'" in proc.stdout

@@ -1,0 +1,26 @@
+from typing import Any
+
+import numpy as np
+
+from ._typing import Array, ArrayLike, IntOrSequence, Shape
+
+__all__ = ["Conv1DTransposeStream", "accumulation_dtype", "full_width", "full_result", "signal_shape",
+           "width_index"]
+
+def accumulation_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]: ...
+def full_width(width: int, taps: int, stride: int, dilation: int) -> int: ...
+def signal_shape(n: int, width: int, channels: int, data_format: str) -> tuple[int, int, int]: ...
+def width_index(data_format: str, start: int | None, stop: int | None) -> tuple[slice, ...]: ...
+def full_result(x: Array, f: Array, stride: int, dilation: int, data_format: str, groups: int) -> Array: ...
+
+class Conv1DTransposeStream:
+    def __init__(
+        self,
+        filters: ArrayLike,
+        strides: IntOrSequence,
+        dilations: IntOrSequence | None = None,
+        data_format: str = "NWC",
+        groups: int = 1,
+    ) -> None: ...
+    def push(self, block: ArrayLike) -> Array: ...
+    def flush(self) -> Array: ...

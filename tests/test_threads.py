@@ -1,0 +1,380 @@
+"""Threads: who decides the count (set_num_threads, threads(), threadpoolctl, OpenMP), the BLAS kept
+on one thread inside conv1dt's loops whatever its vendor, and show_config's report of both.
+
+Oracles: the ``num_threads`` argument the kernels actually receive (a spy, as in test_plans.py);
+threadpoolctl's own view of the libraries (``threadpool_info``); OpenMP's ``omp_get_max_threads``.
+"""
+import threading
+
+import numpy as np
+import pytest
+
+import conv1dt
+from conv1dt import _blas, _kernels, _plan, _threads
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+OPENMP = _kernels.have_openmp()
+needs_openmp = pytest.mark.skipif(not OPENMP, reason="conv1dt was built without OpenMP")
+# a limit is told from OpenMP's default by differing from it (see _threads.py): a limit of 1 needs
+# a default above 1
+needs_default_above_one = pytest.mark.skipif(
+    not OPENMP or _threads._openmp_default() == 1,
+    reason="OpenMP's default is 1 thread here (OMP_NUM_THREADS=1 or one CPU)")
+
+
+@pytest.fixture(autouse=True)
+def _default_threads():
+    conv1dt.set_num_threads(None)
+    yield
+    conv1dt.set_num_threads(None)
+
+
+def _in_thread(func):
+    """``func()`` run in a new thread; its result."""
+    out = []
+    t = threading.Thread(target=lambda: out.append(func()))
+    t.start()
+    t.join()
+    return out[0]
+
+
+class _Spy:
+    """Stands for a kernel; records the thread count (every kernel takes it last) and the BLAS
+    thread counts threadpoolctl sees while the kernel runs."""
+
+    def __init__(self, real):
+        self.real, self.threads, self.blas = real, [], []
+
+    def _record(self, args):
+        self.threads.append(args[-1])
+        self.blas.append({i["filepath"]: i["num_threads"] for i in threadpool_info()
+                          if i["user_api"] == "blas"})
+
+    def __call__(self, *args):
+        self._record(args)
+        return self.real(*args)
+
+    def __getitem__(self, dtype):
+        return lambda *args: (self._record(args), self.real[dtype](*args))[1]
+
+
+@pytest.fixture
+def blas_spy(monkeypatch):
+    """The BLAS kernel of conv1d_transpose behind a spy, chosen for every shape, no cached plan."""
+    spy = _Spy(_kernels.transpose_blas)
+    monkeypatch.setattr(_kernels, "transpose_blas", spy)
+    monkeypatch.setattr(_plan, "choose", lambda op, g, itemsize=4: "blas")
+    _plan.clear_cache()
+    yield spy
+    _plan.clear_cache()
+
+
+def _call():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 512, 32)).astype(np.float32)   # large enough to be threaded
+    f = rng.standard_normal((3, 32, 32)).astype(np.float32)
+    return conv1dt.conv1d_transpose(x, f, [4, 1024, 32], 2)
+
+
+# --- the count --------------------------------------------------------------------------------
+
+@needs_default_above_one
+def test_threadpool_limits_caps_an_explicit_count(blas_spy):
+    """threadpoolctl's limit (omp_set_num_threads in the OpenMP runtime conv1dt loaded) holds
+    even after set_num_threads(2): the kernel receives min(2, limit)."""
+    conv1dt.set_num_threads(2)
+    with threadpool_limits(1):
+        assert conv1dt.get_num_threads() == 1
+        one = _call()
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert conv1dt.get_num_threads() == 1
+    two = _call()
+    with threadpool_limits(_threads._openmp_default() + 1):
+        assert conv1dt.get_num_threads() == 2          # min(set, limit)
+    assert blas_spy.threads == [1, 2]
+    np.testing.assert_array_equal(one, two)
+
+
+@needs_openmp
+def test_the_default_follows_openmp_and_its_limits():
+    """Without a count of conv1dt's own, the count is OpenMP's: omp_get_max_threads(), which
+    threadpool_limits sets (up or down) for the calling thread."""
+    assert conv1dt.get_num_threads() == _kernels.omp_max_threads()
+    with threadpool_limits(1):
+        assert conv1dt.get_num_threads() == 1 == _kernels.omp_max_threads()
+    with threadpool_limits(5):
+        assert conv1dt.get_num_threads() == 5
+    assert conv1dt.get_num_threads() == _kernels.omp_max_threads()
+
+
+@needs_openmp
+def test_an_explicit_count_overrides_the_default_only():
+    """OMP_NUM_THREADS or the CPU count is a default, not a limit: set_num_threads may ask for
+    more threads than OpenMP's default (as OpenMP's num_threads clause may)."""
+    default = _threads._openmp_default()
+    assert default == _in_thread(_kernels.omp_max_threads)     # a thread that set no limit
+    conv1dt.set_num_threads(default + 1)
+    assert conv1dt.get_num_threads() == default + 1
+
+
+@needs_default_above_one
+def test_threads_block_is_thread_local_nested_and_restored(blas_spy):
+    conv1dt.set_num_threads(2)
+    with conv1dt.threads(1) as n:
+        assert n == 1 == conv1dt.get_num_threads()
+        assert _in_thread(conv1dt.get_num_threads) == 2      # other threads keep the process's
+        _call()
+        with conv1dt.threads(3) as inner:
+            assert inner == 3 == conv1dt.get_num_threads()
+            with threadpool_limits(1):
+                assert conv1dt.get_num_threads() == 1        # the limit caps the block's count too
+        assert conv1dt.get_num_threads() == 1
+        with pytest.raises(KeyError):
+            with conv1dt.threads(3):
+                raise KeyError
+        assert conv1dt.get_num_threads() == 1
+    assert conv1dt.get_num_threads() == 2
+    _call()
+    assert blas_spy.threads == [1, 2]
+
+
+@needs_openmp
+def test_threads_none_means_openmp_default_inside_the_block():
+    conv1dt.set_num_threads(1)
+    with conv1dt.threads(None) as n:
+        assert n == _kernels.omp_max_threads()
+    assert conv1dt.get_num_threads() == 1
+
+
+@needs_openmp
+def test_threads_in_one_thread_do_not_leak_into_another():
+    """Two threads in their own blocks at once each see their own count."""
+    barrier = threading.Barrier(2)
+    seen = {}
+
+    def worker(n):
+        with conv1dt.threads(n):
+            barrier.wait()
+            seen[n] = conv1dt.get_num_threads()
+            barrier.wait()
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in (1, 3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert seen == {1: 1, 3: 3}
+
+
+def test_threads_works_as_a_decorator():
+    @conv1dt.threads(1)
+    def count():
+        return conv1dt.get_num_threads()
+
+    assert count() == 1
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2", [2]])
+def test_bad_counts_are_refused_naming_the_argument(bad):
+    with pytest.raises(ValueError, match="n must be a positive integer or None"):
+        conv1dt.set_num_threads(bad)
+    with pytest.raises(ValueError, match="n must be a positive integer or None"):
+        with conv1dt.threads(bad):
+            pass
+    assert _threads._requested is None and "n" not in _threads._local.__dict__
+
+
+def test_without_openmp_a_count_above_one_warns(monkeypatch):
+    """A serial build accepts a count (code stays portable) but says it has no effect."""
+    monkeypatch.setattr(_kernels, "have_openmp", lambda: False)
+    with pytest.warns(RuntimeWarning, match=r"without OpenMP.*set_num_threads\(4\) has no effect"):
+        conv1dt.set_num_threads(4)
+    assert conv1dt.get_num_threads() == 1
+    with pytest.warns(RuntimeWarning, match=r"threads\(2\) has no effect"):
+        with conv1dt.threads(2) as n:
+            assert n == 1
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        conv1dt.set_num_threads(1)
+        conv1dt.set_num_threads(None)
+        with conv1dt.threads(1):
+            pass
+
+
+# --- the BLAS ---------------------------------------------------------------------------------
+
+def _controlled():
+    return {b["filepath"] for b in _blas.blas_info() if b["thread_control"]}
+
+
+def _blas_counts():
+    return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+def test_scipys_blas_is_found_whatever_its_file_name():
+    """The BLAS in SciPy's own wheel directory (scipy.libs: libscipy_openblas in SciPy >= 1.13,
+    libopenblasp-r0.3.x in 1.11's wheels) is among those conv1dt keeps on one thread."""
+    import scipy
+    import os
+    root = os.path.dirname(os.path.dirname(scipy.__file__))
+    scipys = [p for p in _blas_counts() if os.path.realpath(p).startswith(
+        (os.path.join(root, "scipy.libs"), os.path.join(root, "scipy", ".dylibs")))]
+    if not scipys:
+        pytest.skip("SciPy's BLAS is not in its wheel's directory here (a distribution build)")
+    found = {b["filepath"]: b for b in _blas.blas_info()}
+    for path in scipys:
+        assert found[path]["thread_control"] or found[path].get("threading_layer") == "openmp"
+
+
+def test_blas_info_lists_what_threadpoolctl_lists():
+    ours = {b["filepath"] for b in _blas.blas_info()}
+    assert ours and ours <= set(_blas_counts())
+    assert all(isinstance(b["thread_control"], bool) for b in _blas.blas_info())
+
+
+def test_single_threaded_blas_sets_one_and_restores_the_users_limit():
+    controlled = _controlled()
+    if not controlled:
+        pytest.skip("no BLAS with thread control here")
+    with threadpool_limits(limits=2, user_api="blas"):
+        with _blas.single_threaded_blas():
+            assert {p: n for p, n in _blas_counts().items() if p in controlled} == dict.fromkeys(controlled, 1)
+            with _blas.single_threaded_blas():                 # nested: still one
+                pass
+            assert all(_blas_counts()[p] == 1 for p in controlled)
+        assert all(_blas_counts()[p] == 2 for p in controlled)
+
+
+def test_concurrent_guards_restore_when_the_last_leaves():
+    controlled = _controlled()
+    if not controlled:
+        pytest.skip("no BLAS with thread control here")
+    entered, leave_first = threading.Barrier(2), threading.Event()
+    seen = []
+
+    def first():
+        with _blas.single_threaded_blas():
+            entered.wait()
+            leave_first.wait()
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        t = threading.Thread(target=first)
+        t.start()
+        with _blas.single_threaded_blas():
+            entered.wait()
+            leave_first.set()
+            t.join()                                           # the first has left, we have not
+            seen.append(all(_blas_counts()[p] == 1 for p in controlled))
+        seen.append(all(_blas_counts()[p] == 2 for p in controlled))
+    assert seen == [True, True]
+
+
+def test_the_blas_kernel_runs_with_the_blas_on_one_thread(blas_spy):
+    controlled = _controlled()
+    if not controlled:
+        pytest.skip("no BLAS with thread control here")
+    with threadpool_limits(limits=2, user_api="blas"):
+        _call()
+        after = _blas_counts()
+    assert [{p: c[p] for p in controlled} for c in blas_spy.blas] == [dict.fromkeys(controlled, 1)]
+    assert all(after[p] == 2 for p in controlled)
+
+
+class _FakeLib:
+    """A BLAS's thread API as ctypes would show it: functions one can give restype/argtypes."""
+
+    def __init__(self, get_name, set_name):
+        self.count, self.calls = 4, []
+
+        def get():
+            return self.count
+
+        def set_(n):
+            self.calls.append(n)
+            self.count = n
+
+        setattr(self, get_name, get)
+        setattr(self, set_name, set_)
+
+
+class _FakeController:
+    def __init__(self, internal_api, dynlib, threading_layer="pthreads"):
+        self.dynlib = dynlib
+        self._info = {"user_api": "blas", "internal_api": internal_api, "filepath": internal_api,
+                      "num_threads": 4, "threading_layer": threading_layer}
+
+    def info(self):
+        return dict(self._info)
+
+
+@pytest.mark.parametrize("internal_api, get_name, set_name", [
+    ("openblas", "openblas_get_num_threads", "openblas_set_num_threads"),          # SciPy 1.11
+    ("openblas", "scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+    ("mkl", "MKL_Get_Max_Threads", "MKL_Set_Num_Threads"),
+    ("blis", "bli_thread_get_num_threads", "bli_thread_set_num_threads"),
+    ("flexiblas", "flexiblas_get_num_threads", "flexiblas_set_num_threads"),
+])
+def test_every_vendor_is_limited_and_restored(monkeypatch, internal_api, get_name, set_name):
+    lib = _FakeLib(get_name, set_name)
+    monkeypatch.setattr(_blas, "_libs", [_blas._bind(_FakeController(internal_api, lib))])
+    assert _blas.blas_info()[0]["thread_control"] is True
+    with _blas.single_threaded_blas():
+        assert lib.count == 1
+    assert lib.count == 4 and lib.calls == [1, 4]
+
+
+def test_an_openmp_threaded_or_unknown_blas_is_left_alone(monkeypatch):
+    """An OpenMP-threaded OpenBLAS would set conv1dt's own OpenMP count (and runs on one thread
+    inside conv1dt's parallel region anyway); a vendor without a thread API is reported."""
+    omp = _FakeLib("openblas_get_num_threads", "openblas_set_num_threads")
+    other = _FakeLib("x_get", "x_set")
+    monkeypatch.setattr(_blas, "_libs", [_blas._bind(_FakeController("openblas", omp, "openmp")),
+                                         _blas._bind(_FakeController("accelerate", other))])
+    assert [b["thread_control"] for b in _blas.blas_info()] == [False, False]
+    with _blas.single_threaded_blas():
+        pass
+    assert omp.calls == [] and other.calls == []
+
+
+# --- show_config ------------------------------------------------------------------------------
+
+def test_show_config_reports_openmp_simd_and_blas(capsys):
+    info = conv1dt.show_config()
+    out = capsys.readouterr().out
+    runtimes = {i["filepath"] for i in threadpool_info() if i["user_api"] == "openmp"}
+    if OPENMP:
+        rt = info["openmp_runtime"]
+        assert rt["filepath"] in runtimes
+        assert rt["prefix"] in ("libgomp", "libomp", "libiomp", "vcomp") and rt["prefix"] in out
+    else:
+        assert info["openmp_runtime"] is None
+    isa = _kernels.tiled_isa() if hasattr(_kernels, "tiled_isa") else None
+    assert info["simd"].split()[0] == (isa or "baseline") and info["simd"] in out
+    assert [b["filepath"] for b in info["blas"]] == [b["filepath"] for b in _blas.blas_info()]
+    for b in info["blas"]:
+        assert b["filepath"] in out
+
+
+def test_show_config_without_openmp_says_none(monkeypatch, capsys):
+    monkeypatch.setattr(_kernels, "have_openmp", lambda: False)
+    info = conv1dt.show_config()
+    out = capsys.readouterr().out
+    assert info["openmp"] is False and info["openmp_runtime"] is None and info["num_threads"] == 1
+    assert "openmp_runtime: none" in out
+
+
+@pytest.mark.skipif(not OPENMP or not hasattr(__import__("os"), "sched_getaffinity"),
+                    reason="needs OpenMP and dlsym/dladdr (Linux)")
+def test_the_reported_runtime_is_the_one_the_kernels_call():
+    """dlsym from the extension, dladdr to its file: the library that defines the kernels'
+    omp_get_max_threads is the runtime show_config reports (with another OpenMP runtime loaded
+    by some other package, the first threadpoolctl lists could be the wrong one)."""
+    import os
+    from conv1dt import _config
+    ours = _config._defining_file(_kernels.__file__, "omp_get_max_threads")
+    assert ours is not None
+    assert os.path.realpath(ours) == os.path.realpath(_config._openmp_runtime()["filepath"])
+    assert _config._defining_file(_kernels.__file__, "no_such_symbol_in_conv1dt") is None
