@@ -298,3 +298,10 @@ def get_num_threads() -> int:
             limit = 1
         return omp if limit is None else min(omp, limit)
     return n if raw == _openmp_default() else min(n, omp)
+
+
+# OpenMP's default is read now, at import: read first inside a threadpoolctl limit, it would be
+# the limit itself (GNU libgomp's initial thread sets the default that new threads copy), and a
+# limit would then look like no limit.
+if _kernels.have_openmp():
+    _openmp_default()

@@ -378,3 +378,19 @@ def test_the_reported_runtime_is_the_one_the_kernels_call():
     assert ours is not None
     assert os.path.realpath(ours) == os.path.realpath(_config._openmp_runtime()["filepath"])
     assert _config._defining_file(_kernels.__file__, "no_such_symbol_in_conv1dt") is None
+
+
+def test_a_limit_caps_the_count_even_when_the_count_is_first_read_inside_it():
+    """In a fresh interpreter, the first get_num_threads() inside threadpool_limits(1) after
+    set_num_threads(2) is 1: OpenMP's default is read at import, not inside the limit (where
+    GNU libgomp's new threads would see the limit as the default)."""
+    import subprocess
+    import sys
+    if not _kernels.have_openmp():
+        pytest.skip("needs OpenMP")
+    code = ("import conv1dt\nfrom threadpoolctl import threadpool_limits\n"
+            "conv1dt.set_num_threads(2)\nwith threadpool_limits(1):\n"
+            "    print(conv1dt.get_num_threads())\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "1", out.stdout + out.stderr
