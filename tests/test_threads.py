@@ -384,6 +384,7 @@ def test_a_limit_caps_the_count_even_when_the_count_is_first_read_inside_it():
     """In a fresh interpreter, the first get_num_threads() inside threadpool_limits(1) after
     set_num_threads(2) is 1: OpenMP's default is read at import, not inside the limit (where
     GNU libgomp's new threads would see the limit as the default)."""
+    import os
     import subprocess
     import sys
     if not _kernels.have_openmp():
