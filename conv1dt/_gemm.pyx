@@ -455,6 +455,20 @@ cdef struct _Depthwise:
     bint dbl
 
 
+cdef inline Py_ssize_t _source(const _Depthwise* p, Py_ssize_t o, Py_ssize_t k) noexcept nogil:
+    """The input sample that output ``o`` reads through tap ``k`` (``o = i*s + k*d - pad``, the
+    transpose's; conv1d's the other way round), or -1 when there is none."""
+    cdef Py_ssize_t t, i
+    if p.transpose:
+        t = o + p.pad - k * p.d          # = i*s for the input sample i it reads
+        if t < 0 or t % p.s != 0:
+            return -1
+        i = t // p.s
+    else:
+        i = o * p.s + k * p.d - p.pad
+    return i if 0 <= i < p.xw else -1
+
+
 cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* unused) noexcept nogil:
     cdef Py_ssize_t b = item % p.nblocks, n = item // p.nblocks
     cdef Py_ssize_t o0 = b * p.rows, o1 = min(p.yw, o0 + p.rows)
@@ -463,7 +477,7 @@ cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* unuse
     cdef const floating* x = <const floating*> p.x + n * p.xw * C
     cdef const floating* f = <const floating*> p.f
     cdef floating* y = <floating*> p.y + n * p.yw * C
-    cdef Py_ssize_t o, k, i, c, t
+    cdef Py_ssize_t o, k, i, c
     cdef floating* yrow
     cdef const floating* xrow
     cdef const floating* frow
@@ -474,14 +488,8 @@ cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* unuse
             for c in range(C):
                 yrow[c] = 0
             for k in range(p.K):
-                if p.transpose:
-                    t = o + p.pad - k * p.d          # = i*s for the input sample i it reads
-                    if t < 0 or t % p.s != 0:
-                        continue
-                    i = t // p.s
-                else:
-                    i = o * p.s + k * p.d - p.pad
-                if i < 0 or i >= p.xw:
+                i = _source(p, o, k)
+                if i < 0:
                     continue
                 xrow = x + i * C
                 frow = f + k * C
@@ -495,14 +503,8 @@ cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* unuse
         for k in range(p.K):
             frow = f + k * C
             for o in range(o0, o1):
-                if p.transpose:
-                    t = o + p.pad - k * p.d
-                    if t < 0 or t % p.s != 0:
-                        continue
-                    i = t // p.s
-                else:
-                    i = o * p.s + k * p.d - p.pad
-                if 0 <= i < p.xw:
+                i = _source(p, o, k)
+                if i >= 0:
                     y[c * ys_c + o] = y[c * ys_c + o] + x[c * xs_c + i] * frow[c]
 
 
