@@ -304,4 +304,7 @@ def get_num_threads() -> int:
 # the limit itself (GNU libgomp's initial thread sets the default that new threads copy), and a
 # limit would then look like no limit.
 if _kernels.have_openmp():
-    _openmp_default()
+    try:
+        _openmp_default()
+    except RuntimeError:     # no threads here (an isolated sub-interpreter): read when first asked
+        pass

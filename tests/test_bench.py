@@ -24,15 +24,19 @@ OPS = libs.OPS
 @pytest.fixture(autouse=True)
 def _undo_bench_process_settings():
     """The benchmark's main is a command: it sets the thread environment variables, threadpoolctl
-    limits (OpenMP's and the BLAS's) and conv1dt's count for the rest of the process. Undo them,
+    limits (OpenMP's and the BLAS's), the CPU affinity and conv1dt's count for the rest of the
+    process. Undo them,
     so that later tests see the defaults (a threadpoolctl limit caps conv1dt's own count)."""
     import os
 
     import conv1dt
     from threadpoolctl import threadpool_limits
     environ = dict(os.environ)
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     with threadpool_limits(limits=None):     # on exit: every library back to its count before
         yield
+    if affinity is not None:                 # the benchmark pins itself to its thread count
+        os.sched_setaffinity(0, affinity)
     for key in set(os.environ) - set(environ):
         del os.environ[key]
     os.environ.update(environ)
