@@ -22,6 +22,7 @@ complex product (at most ``sqrt(2) gamma_2 |a||b|``), so complex comparisons use
 against the bound computed from ``|a|`` and ``|b|``.
 """
 import contextlib
+import os
 import json
 import math
 import zlib
@@ -309,6 +310,24 @@ def load_golden(path):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261125)
+
+
+# The environment as the suite found it, before any test module is imported.
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_ENV_AT_START = {k: os.environ.get(k) for k in _THREAD_VARS}
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored(monkeypatch):
+    """Every test sees the thread variables as the suite found them: importing Dask's
+    distributed (test_dask, at collection) sets OMP_NUM_THREADS=1 and the BLAS's in os.environ,
+    which the subprocesses of later tests would inherit (their OpenMP default then 1). Later
+    changes within a test are undone as well."""
+    for key, value in _ENV_AT_START.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(autouse=True)
