@@ -41,7 +41,13 @@ def test_collected_without_dask():
     conv1dt.dask at the top, so collection failed without Dask)."""
     code = ("import sys; sys.modules['dask'] = None; import pytest; "
             "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-k', 'docstring', __file__]))")
+    # from where the conv1dt under test lives (the checkout, or site-packages for an installed
+    # sdist): `-c` puts the cwd first on sys.path
+    import pathlib
+
+    import conv1dt
     proc = subprocess.run([sys.executable, "-c", code.replace("__file__", repr(__file__))],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+                          capture_output=True, text=True, timeout=300,
+                          cwd=pathlib.Path(conv1dt.__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "6 passed, 1 skipped" in proc.stdout, proc.stdout
