@@ -29,6 +29,16 @@ def test_computing_counts_its_kernels():
     assert NUMBERS[heading.group(1).lower()] == len(terms), terms
 
 
+def test_algebra_says_what_the_kernels_take_from_the_gather():
+    """The algebra page said the gather is how conv1dt computes, each output "written by exactly
+    one loop iteration", which the BLAS kernels (one GEMM per tap, accumulating) contradict; what
+    holds is that each block of outputs is owned by one thread and summed in a fixed order."""
+    text = " ".join(read("algebra").split())
+    assert "exactly one loop iteration" not in text
+    assert "written by one thread only" in text and "fixed order" in text
+    assert "one GEMM per tap" in text
+
+
 def test_api_names_are_not_doubly_qualified():
     """Under ``.. currentmodule:: conv1dt`` a ``py:`` directive naming ``conv1dt.x`` indexes
     ``conv1dt.conv1dt.x`` (``__version__`` was)."""
