@@ -2,8 +2,8 @@
 import os as _os
 
 # GNU OpenMP's idle threads spin for about 300,000 turns before they sleep: on a machine shared
-# with other busy processes they take the cores the working threads need (2 threads then ran 2x
-# to 9x slower than 1). A short spin keeps back-to-back calls fast and yields the cores under
+# with other busy processes they take the cores the working threads need (the docs' planner page
+# has the measurements). A short spin keeps back-to-back calls fast and yields the cores under
 # load. Read by libgomp when it is loaded, so it is set before the kernels are imported, and only
 # when the user has said nothing about it.
 if "GOMP_SPINCOUNT" not in _os.environ and "OMP_WAIT_POLICY" not in _os.environ:

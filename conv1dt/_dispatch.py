@@ -27,8 +27,7 @@ BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
 
 # Large outputs come from a small pool of memory blocks that conv1dt reuses once every array
 # viewing a block is gone. A fresh large array costs a page fault per page on its first write
-# (about 0.1 ms per MiB here, and tens of milliseconds when the kernel compacts memory for huge
-# pages); a reused block is already mapped. TensorFlow's and JAX's allocators do the same.
+# (and more when the kernel compacts memory for huge pages); a reused block is already mapped. TensorFlow's and JAX's allocators do the same.
 # CONV1DT_OUTPUT_POOL=0 turns the pool off: every output is then a fresh np.empty
 POOL_ENABLED = os.environ.get("CONV1DT_OUTPUT_POOL", "1").strip() not in ("0", "off", "false")
 POOL_MIN_BYTES = 1 << 22      # outputs from 4 MiB to 128 MiB come from the pool
@@ -113,8 +112,7 @@ def _tiled_rows(g):
     serves 32 tiles of 6 rows while it is in cache), fewer for at least 8 work items where the
     shape allows; then evened out over the blocks of a phase, a multiple of 6, so that the work
     items are about equal (blocks of 192 and a last one of 64 left a thread idle at the end of
-    each chunk: 16,1024,256,256,3,1 float32 at 2 threads 19.6 -> 18.7 ms). A function of the
-    shape alone."""
+    each chunk). A function of the shape alone."""
     rows = 192
     while rows > 24 and g.batch * -(-g.wide // (g.stride * rows)) < 8:
         rows //= 2

@@ -230,6 +230,10 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
         Split the channels into this many equal groups (default 1); group ``j`` of the output
         comes from group ``j`` of the input alone, through ``filters[:, :, group j]``.
         ``groups = in_channels = out_channels`` is the depthwise transposed convolution.
+    out : ndarray, optional, keyword-only
+        Where to write the result: a writeable C-contiguous array of the result's shape and
+        dtype, sharing no memory with the operands (ValueError or TypeError otherwise). It is
+        returned.
 
     Returns
     -------
@@ -384,6 +388,10 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
         the depthwise convolution. With ``groups=1``, filters whose in_channels divide the
         input's channels make ``in_channels / filters.shape[1]`` groups, as ``tf.nn.conv1d``
         infers them.
+    out : ndarray, optional, keyword-only
+        Where to write the result: a writeable C-contiguous array of the result's shape and
+        dtype, sharing no memory with the operands (ValueError or TypeError otherwise). It is
+        returned.
 
     Returns
     -------
@@ -530,6 +538,10 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
         Accepted for compatibility with TensorFlow and ignored.
     groups : int, optional
         conv1d's number of channel groups (default 1).
+    out : ndarray, optional, keyword-only
+        Where to write the result: a writeable C-contiguous array of the result's shape and
+        dtype, sharing no memory with the operands (ValueError or TypeError otherwise). It is
+        returned.
 
     Returns
     -------
