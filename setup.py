@@ -76,18 +76,19 @@ def _openmp_flags(compiler):
 
 # The C layer: its files per instruction set, and the flags each set adds (GCC and Clang).
 C_SOURCES = {
-    "baseline": ["dispatch.c", "direct_baseline.c"],
-    "avx2": ["direct_avx2.c", "tiled_avx2.c"],
-    "avx512": ["direct_avx512.c", "tiled_avx512.c"],
+    "baseline": ["dispatch.c", "direct_baseline.c", "skinny_baseline.c"],
+    "avx2": ["direct_avx2.c", "tiled_avx2.c", "skinny_avx2.c"],
+    "avx512": ["direct_avx512.c", "tiled_avx512.c", "skinny_avx512.c"],
 }
 ISA_FLAGS = {
     "baseline": [],
     "avx2": ["-mavx2", "-mfma"],
     "avx512": ["-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"],
 }
-C_HEADERS = ["conv1dt/src/kernels.h", "conv1dt/src/direct_impl.h", "conv1dt/src/tiled_impl.h"]
+C_HEADERS = ["conv1dt/src/kernels.h", "conv1dt/src/direct_impl.h", "conv1dt/src/tiled_impl.h",
+             "conv1dt/src/skinny_impl.h"]
 C_DEPENDS = C_HEADERS + [f"conv1dt/src/{name}" for files in C_SOURCES.values() for name in files]
-C_LAYER = {"conv1dt._kernels"}     # the extensions that call the C layer
+C_LAYER = {"conv1dt._kernels", "conv1dt._gemm"}     # the extensions that call the C layer
 
 
 def _c_layer(compiler, build_temp, cflags):
@@ -172,8 +173,8 @@ extensions = [
     Extension(
         "conv1dt._gemm",
         ["conv1dt/_gemm.pyx"],
-        include_dirs=[np.get_include()],
-        depends=["conv1dt/_common.pxd"],
+        include_dirs=[np.get_include(), "conv1dt/src"],
+        depends=C_DEPENDS + ["conv1dt/_common.pxd"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     ),
     Extension(

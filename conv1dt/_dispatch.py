@@ -6,6 +6,7 @@ All kernels run on conv1dt's own OpenMP threads over work items fixed by the sha
 result does not depend on the thread count; the BLAS kernels keep the BLAS on one thread meanwhile,
 so the two pools never oversubscribe the cores.
 """
+import functools
 import math
 import os
 import sys
@@ -96,15 +97,8 @@ def _strip(stride, cout):
     return max(32, min(256, 8192 // (stride * max(cout, 1))) // 32 * 32)
 
 
-def _blas_rows(g, itemsize):
-    """Input rows per (block, tap) GEMM in the BLAS kernel: as many as keep the block's output
-    rows (``rows*s*Cout`` elements) within about 2 MiB (L2), 64 to 1024, and at least 4 blocks
-    in the call where the shape allows. A function of the shape alone, never of the thread count,
-    so the bits never depend on it."""
-    rows = max(64, min(1024, (1 << 21) // (g.stride * g.wide_channels * itemsize)))
-    while rows > 64 and g.batch * -(-g.narrow // rows) < 4:
-        rows //= 2
-    return rows
+def _blas(cblock, x, f, y, stride, dilation, pad_before, rows, num_threads):
+    _kernels.transpose_blas(x, f, y, stride, dilation, pad_before, rows, cblock, num_threads)
 
 
 def _tiled_rows(g):
@@ -205,8 +199,10 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         "col2im": (_kernels.transpose_col2im, COL2IM_ROWS),
         "tiled": (_kernels.transpose_tiled, _tiled_rows(g)),
         "phase": (_kernels.transpose_phase, _phase_rows(g)),
-        "blas": (_kernels.transpose_blas, _blas_rows(g, itemsize)),
-    }[kernel]
+    }.get(kernel, (None, None))
+    if kernel == "blas":
+        b = _plan.blocking("transpose", "blas", g, itemsize)
+        blocked, rows = functools.partial(_blas, b["channels"]), b["rows"]
 
     def run(x, f, out=None):
         y = _output(shape, x.dtype, out)
@@ -351,7 +347,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
             part = np.empty((chunks,) + shape, x.dtype)
         with single_threaded_blas():
             _gemm.backprop_filter_im2col(x, dy, part, ncw, g.stride, g.dilation, g.pad_before,
-                                         g.groups, blocks["rows"], blocks["taps"], _threads(g))
+                                         g.groups, blocks["rows"], blocks["taps"], _threads(g),
+                                         skinny=blocks["skinny"])
         if chunks == 1:
             return df
         # the partials added in chunk order, element by element

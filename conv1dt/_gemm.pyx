@@ -39,6 +39,49 @@ from cpython.exc cimport PyErr_CheckSignals
 
 from ._common cimport CHUNK_MACS, chunk_items, floordiv, gemm
 
+cdef extern from "kernels.h" nogil:
+    void conv1dt_skinny_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi,
+                            Py_ssize_t pst, const float* q, Py_ssize_t ldq, Py_ssize_t m,
+                            Py_ssize_t n, Py_ssize_t t, int accumulate, const float* ahead,
+                            Py_ssize_t ahead_bytes)
+    void conv1dt_skinny_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi,
+                            Py_ssize_t pst, const double* q, Py_ssize_t ldq, Py_ssize_t m,
+                            Py_ssize_t n, Py_ssize_t t, int accumulate, const double* ahead,
+                            Py_ssize_t ahead_bytes)
+
+
+cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,
+                         Py_ssize_t pst, const floating* q, Py_ssize_t ldq, Py_ssize_t m,
+                         Py_ssize_t n, Py_ssize_t t, bint accumulate, const floating* ahead,
+                         Py_ssize_t ahead_elems) noexcept nogil:
+    """``c[i, j] (+)= sum_u p[i*psi + u*pst] * q[u*ldq + j]``, u in order: the C layer's GEMM
+    for one short dimension (``conv1dt/src/skinny_impl.h``), which packs nothing; it asks the
+    memory for the ``ahead_elems`` elements at ``ahead`` (what the caller reads next) meanwhile."""
+    if floating is float:
+        conv1dt_skinny_f32(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead,
+                           ahead_elems * sizeof(float))
+    else:
+        conv1dt_skinny_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead,
+                           ahead_elems * sizeof(double))
+
+
+def skinny(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] q,
+           bint p_transposed, bint accumulate):
+    """``c (+)= p @ q`` by the skinny GEMM (tests): ``p`` is ``[m, t]``, or ``[t, m]`` read
+    transposed when ``p_transposed``; ``q`` is ``[t, n]`` and ``c`` ``[m, n]``."""
+    cdef Py_ssize_t m = c.shape[0], n = c.shape[1], t = q.shape[0]
+    if (p.shape[1] if p_transposed else p.shape[0]) != m or q.shape[1] != n or (
+            p.shape[0] if p_transposed else p.shape[1]) != t:
+        raise ValueError("skinny: shapes do not match")
+    if m == 0 or n == 0:
+        return
+    cdef floating zero = 0
+    with nogil:
+        _skinny(&c[0, 0], n, &p[0, 0] if t else &zero, 1 if p_transposed else t,
+                m if p_transposed else 1, &q[0, 0] if t else &zero, n, m, n, t, accumulate,
+                &zero, 0)
+
+
 ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
 
 
@@ -141,7 +184,7 @@ cdef struct _Conv1d:
     void* z             # the narrow output, [N, M, Cn] or [N, Cn, M]
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
-    bint dbl
+    bint dbl, skinny
 
 
 cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexcept nogil:
@@ -166,6 +209,10 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
             gemm(c'T', c'T', <int> rows, <int> cng, <int> kc, col, <int> kc,
                  f + k0 * p.cwg * p.cn + j * cng, <int> p.cn, beta,
                  z + (n * p.cn + j * cng) * p.M + i0, <int> p.M)
+        elif p.skinny:
+            # z[n, i0.., group j] [rows x cng] (+)= col [rows x kc] @ f [kc x cng]
+            _skinny(z + (n * p.M + i0) * p.cn + j * cng, p.cn, col, kc, 1,
+                    f + k0 * p.cwg * p.cn + j * cng, p.cn, rows, cng, kc, beta != 0, f, 0)
         else:
             # column-major: z[n, i0.., group j]^T [cng x rows] (+)= f^T [cng x kc] @ col^T [kc x rows]
             gemm(c'N', c'N', <int> cng, <int> rows, <int> kc, f + k0 * p.cwg * p.cn + j * cng,
@@ -205,6 +252,7 @@ def conv1d_im2col(
     Py_ssize_t rows,
     Py_ssize_t taps,
     int num_threads,
+    bint skinny=False,
 ):
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
@@ -212,7 +260,8 @@ def conv1d_im2col(
     (``ncw``); ``f`` is ``[K, Cw/G, Cn]``. Work items are (block of ``rows`` outputs, group),
     the blocks cut from the (batch, position) rows taken together in NWC and from each batch
     element's in NCW; each sums its taps in blocks of ``taps`` (in increasing order) with one GEMM per
-    block, over a per-thread column matrix of ``rows * taps * Cw/G`` elements.
+    block, over a per-thread column matrix of ``rows * taps * Cw/G`` elements. With ``skinny``
+    (NWC only) the GEMM is the C layer's for a short inner dimension instead of BLAS's.
     """
     cdef _Conv1d p
     cdef Py_ssize_t N = z.shape[0]
@@ -231,6 +280,7 @@ def conv1d_im2col(
     p.N = N
     p.nblocks = (p.M + rows - 1) // rows if ncw else (N * p.M + rows - 1) // rows
     p.dbl = floating is double
+    p.skinny = skinny and not ncw
     _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * groups, <double> N * p.M * p.K * p.cwg * p.cn,
                rows * p.taps * p.cwg * sizeof(floating), num_threads)
 
@@ -244,7 +294,7 @@ cdef struct _Filter:
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, ntb, chunks, per
     Py_ssize_t seg0, seg    # this round's rows of each chunk: seg0 .. seg0 + seg - 1
-    bint dbl
+    bint dbl, skinny
 
 
 cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexcept nogil:
@@ -276,6 +326,12 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
             # column-major: df^T [cng x kc] (+)= dy[n, group j, i0..] [cng x rows] @ col [rows x kc]
             gemm(c'T', c'T', <int> cng, <int> kc, <int> rows, dy + (n * p.cn + j * cng) * p.M + i0,
                  <int> p.M, col, <int> kc, beta, df, <int> p.cn)
+        elif p.skinny:
+            # df [kc x cng] (+)= col^T [kc x rows] @ dy[n, i0.., group j] [rows x cng]
+            # the next block's rows of dy (in this chunk and round) asked for meanwhile
+            _skinny(df, p.cn, col, 1, kc, dy + (n * p.M + i0) * p.cn + j * cng, p.cn, kc, cng,
+                    rows, beta != 0, dy + (n * p.M + i0 + rows) * p.cn,
+                    max(0, min(p.rows, r1 - r - rows)) * p.cn)
         else:
             gemm(c'N', c'T', <int> cng, <int> kc, <int> rows, dy + (n * p.M + i0) * p.cn + j * cng,
                  <int> p.cn, col, <int> kc, beta, df, <int> p.cn)
@@ -304,6 +360,7 @@ def backprop_filter_im2col(
     Py_ssize_t taps,
     int num_threads,
     Py_ssize_t round_rows=0,
+    bint skinny=False,
 ):
     """conv1d_backprop_filter by blocks of im2col and GEMM, into ``part`` (overwritten).
 
@@ -313,7 +370,8 @@ def backprop_filter_im2col(
     ``part[c]``. Work items are (chunk, group, block of ``taps`` taps). The rows of every chunk
     go in rounds of about ``CHUNK_MACS`` multiply-adds in all (so that signals are checked between
     them), each round adding to what the previous ones left. The caller adds the partials in chunk
-    order. ``round_rows`` sets the rows of a round (tests).
+    order. ``round_rows`` sets the rows of a round (tests). With ``skinny`` (NWC only) the GEMM
+    is the C layer's for a short outer dimension (``taps*Cw/G``) instead of BLAS's.
     """
     cdef _Filter p
     cdef Py_ssize_t chunks = part.shape[0]
@@ -334,6 +392,7 @@ def backprop_filter_im2col(
     p.chunks = chunks
     p.per = (p.N * p.M + chunks - 1) // chunks
     p.dbl = floating is double
+    p.skinny = skinny and not ncw
     cdef double row_macs = <double> p.K * p.cwg * p.cn * chunks
     p.seg = round_rows if round_rows > 0 else max(rows, <Py_ssize_t> (CHUNK_MACS / row_macs) // rows * rows)
     p.seg0 = 0

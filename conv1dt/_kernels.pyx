@@ -522,54 +522,69 @@ def transpose_blas(
     Py_ssize_t dilation,
     Py_ssize_t pad_before,
     Py_ssize_t rows,
+    Py_ssize_t cblock,
     int num_threads,
 ):
     """conv1d_transpose for many channels: one GEMM per (block, tap), straight into the output.
 
-    ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). Work
-    items are (batch, block of ``rows*stride`` outputs). Tap ``k`` sends input row ``i`` to output
-    row ``o = i*s + k*d - pad``, so the rows it writes in a block are every ``s``-th one: a GEMM
-    ``y[o, :] += x[i, :] @ f[k].T`` with leading dimension ``s*Cout`` accumulates in place. Taps go
-    in decreasing ``k``; the blocks do not depend on the thread count, so neither do the bits.
-    BLAS must run single-threaded inside (the caller arranges it).
+    ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). Tap
+    ``k`` sends input row ``i`` to output row ``o = i*s + k*d - pad``, so the rows it writes are
+    every ``s``-th one, those of residue ``(k*d - pad) mod s``: a GEMM ``y[o, c] += x[i, :] @
+    f[k, c].T`` with leading dimension ``s*Cout`` accumulates in place. Work items are (batch,
+    block of ``rows*stride`` outputs, residue, block of ``cblock`` output channels): an item zeroes
+    its outputs and adds its residue's taps in decreasing ``k``, so each output is summed by one
+    item in an order fixed by the shape, and the bits do not depend on the thread count. The
+    residues and channel blocks split a call with a short input (batch 1, a few frames) over the
+    threads. BLAS must run single-threaded inside (the caller arranges it).
     """
-    cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
-    cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
+    cdef Py_ssize_t N = x.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t B = rows * stride
     cdef Py_ssize_t nblocks = (L + B - 1) // B
-    cdef Py_ssize_t item, items = N * nblocks
-    cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
+    cdef Py_ssize_t ncb = (cout + cblock - 1) // cblock
+    cdef Py_ssize_t item, items = N * nblocks * stride * ncb
+    cdef Chunks ch = chunks(items, <double> N * x.shape[1] * f.shape[0] * x.shape[2] * cout,
+                            num_threads)
     if N == 0 or L == 0:
         return
     while next_chunk(&ch):
         for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            _blas_block(x, f, y, item // nblocks, item % nblocks, B, stride, dilation, pad_before)
+            _blas_block(x, f, y, item // (nblocks * stride * ncb), item // (stride * ncb) % nblocks,
+                        item // ncb % stride, item % ncb * cblock, cblock, B, stride, dilation,
+                        pad_before)
 
 
 cdef void _blas_block(
     const floating[:, :, ::1] x, const floating[:, :, ::1] f, floating[:, :, ::1] y,
-    Py_ssize_t n, Py_ssize_t b, Py_ssize_t B, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+    Py_ssize_t n, Py_ssize_t b, Py_ssize_t r, Py_ssize_t c0, Py_ssize_t cb, Py_ssize_t B,
+    Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
 ) noexcept nogil:
-    """Outputs ``b*B .. (b+1)*B - 1`` of batch ``n``: zero them, then one GEMM per tap."""
+    """Outputs ``b*B .. (b+1)*B - 1`` of residue ``r`` modulo ``s`` in batch ``n``, channels
+    ``c0 .. c0+cb-1``: zero them, then one GEMM per tap of that residue, in decreasing ``k``."""
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
-    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, off, ilo, ihi
+    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, off, ilo, ihi, o
     if o1 > L:
         o1 = L
-    memset(&y[n, o0, 0], 0, (o1 - o0) * cout * sizeof(floating))
+    if cb > cout - c0:
+        cb = cout - c0
+    o = o0 + (r - o0 % s + s) % s
+    while o < o1:
+        memset(&y[n, o, c0], 0, cb * sizeof(floating))
+        o = o + s
     k = K - 1
     while k >= 0:
         off = k * d - pad
-        # rows i with o0 <= i*s + off < o1 and 0 <= i < M
-        ilo = floordiv(o0 - off + s - 1, s)
-        ihi = floordiv(o1 - 1 - off, s) + 1
-        if ilo < 0:
-            ilo = 0
-        if ihi > M:
-            ihi = M
-        if ilo < ihi:
-            gemm(c'T', c'N', <int> cout, <int> (ihi - ilo), <int> cin, &f[k, 0, 0], <int> cin,
-                 &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, 0], <int> (s * cout))
+        if (off % s + s) % s == r:
+            # rows i with o0 <= i*s + off < o1 and 0 <= i < M
+            ilo = floordiv(o0 - off + s - 1, s)
+            ihi = floordiv(o1 - 1 - off, s) + 1
+            if ilo < 0:
+                ilo = 0
+            if ihi > M:
+                ihi = M
+            if ilo < ihi:
+                gemm(c'T', c'N', <int> cb, <int> (ihi - ilo), <int> cin, &f[k, c0, 0], <int> cin,
+                     &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, c0], <int> (s * cout))
         k = k - 1
 
 

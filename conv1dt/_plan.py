@@ -71,6 +71,7 @@ SMALL_MACS = 1 << 14     # below this the direct kernels run whatever the channe
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 TILED = _kernels.tiled_available()
 TILED_MAX_TCIN = 2048 if _kernels.tiled_isa() == "avx512" else 768
+SKINNY = _kernels.cpu_isa() == "avx512"   # the filter gradient's skinny GEMM (filter_skinny)
 # conv1d's few-channel calls by the transpose's direct kernel up to this stride, by itemsize
 FLIP_MAX_STRIDE = {4: 2, 8: 2}
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
@@ -218,6 +219,40 @@ def filter_chunks(g, rows, taps):
     return max(1, chunks)
 
 
+def filter_split_taps(g, itemsize, rows, taps):
+    """``(rows, taps)`` of the BLAS filter gradient with its work items taken from the taps first:
+    each block of taps is an item with outputs of its own, whereas chunks of rows need partial
+    filters and a sum at the end. Taps per block are halved while there are fewer than
+    ``MIN_ITEMS`` tap blocks and groups and a block keeps at least 64 columns (``taps*Cw/G``,
+    the GEMM's short side); the rows then grow to fill the same scratch."""
+    cwg = max(g.wide_channels // g.groups, 1)
+    while (g.groups * -(-g.taps // taps) < MIN_ITEMS and taps > 1
+           and -(-taps // 2) * cwg >= 64):
+        taps = -(-taps // 2)
+        rows = max(rows, min(512, SCRATCH_BYTES // (itemsize * taps * cwg)))
+    return rows, taps
+
+
+def filter_skinny(g, itemsize, taps):
+    """Whether the im2col filter gradient multiplies by the C layer's skinny GEMM instead of
+    BLAS's (for NWC operands; the kernel multiplies NCW ones by BLAS): float32, a block's
+    ``taps*Cw/G`` at most 384 (the short side of each GEMM, ``[taps*Cw/G,
+    rows] @ [rows, Cn/G]``) and ``Cn/G`` at least 32 (two AVX-512 vectors). BLAS packs the
+    block of the gradient, ``rows x Cn/G``, for a GEMM that uses each element ``taps*Cw/G`` times;
+    the skinny GEMM reads it in place, once per 8 rows of the filter, and asks for the next block
+    while it computes. Only with AVX-512 (``SKINNY``): with AVX2's tiles of 4 rows, in float64
+    and with fewer output channels it has not been faster than BLAS on blocks of the same rows."""
+    cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
+    return SKINNY and itemsize == 4 and taps * cwg <= 384 and cng >= 32
+
+
+def skinny_rows(g):
+    """Rows per block of the skinny filter gradient: a block of the gradient of about 32768
+    elements (128 KiB in float32), 16 to 512 rows, a multiple of 8: the block being read and the
+    one asked for next both stay in L2."""
+    return max(16, min(512, (1 << 15) // max(g.narrow_channels // g.groups, 1))) // 8 * 8
+
+
 def ola_blocking(g, itemsize):
     """``(width, taps)`` for the overlap-add kernel: the most taps per block (halving) for which
     a block of outputs about 256 input rows wide (and at least 3 times the taps' span, so that at
@@ -237,14 +272,47 @@ def ola_blocking(g, itemsize):
     return width, taps
 
 
+def blas_blocking(g, itemsize):
+    """``(rows, channels)`` for the transpose's BLAS kernel: input rows per GEMM as many as keep
+    a block's output rows (``rows*s*Cout`` elements) within about 2 MiB (L2), 64 to 1024, at
+    least 4 blocks where the shape allows; then output channels per item, all of them unless
+    the blocks and the ``s`` residues give fewer than ``MIN_ITEMS`` items (batch 1 with a short
+    input), then fewer, a multiple of 64 (at least 64: a shorter GEMM loses more than the split
+    gains)."""
+    rows = max(64, min(1024, (1 << 21) // (g.stride * g.wide_channels * itemsize)))
+    while rows > 64 and g.batch * -(-g.narrow // rows) < 4:
+        rows //= 2
+    items = g.batch * -(-g.wide // (rows * g.stride)) * g.stride
+    cout = g.wide_channels
+    channels = cout
+    if items < MIN_ITEMS and cout >= 128:
+        channels = max(64, -(-cout // -(-MIN_ITEMS // items)) // 64 * 64)
+    return rows, channels
+
+
 def blocking(op, kernel, g, itemsize):
     """The block sizes of ``kernel`` for ``op`` on ``g``, as a dict (empty for kernels that
     derive their own)."""
     if kernel == "im2col":
         rows, taps = im2col_blocking(g, itemsize)
         if op == "backprop_filter":
-            return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps)}
+            skinny = filter_skinny(g, itemsize, taps)
+            if skinny:
+                rows = skinny_rows(g)
+            else:
+                rows, taps = filter_split_taps(g, itemsize, rows, taps)
+                if itemsize == 4:
+                    # a block of the gradient, rows x Cn/G, of at most 256 KiB: BLAS packs it,
+                    # and a block the size of L2 was read from memory twice (in float64 the
+                    # smaller blocks were as often slower as faster)
+                    cng = max(g.narrow_channels // g.groups, 1)
+                    rows = min(rows, max(16, (1 << 16) // cng))
+            return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
+                    "skinny": skinny}
         return {"rows": rows, "taps": taps}
+    if kernel == "blas" and op == "transpose":
+        rows, channels = blas_blocking(g, itemsize)
+        return {"rows": rows, "channels": channels}
     if kernel == "ola":
         width, taps = ola_blocking(g, itemsize)
         return {"width": width, "taps": taps}

@@ -207,7 +207,7 @@ def test_filter_shape_forms_and_lists(rng):
 def test_the_compiled_kernels_run(monkeypatch):
     from conv1dt import _family, _gemm
 
-    def broken(*args):
+    def broken(*args, **kwargs):
         raise RuntimeError("kernel called")
 
     for name in ("backprop_filter_direct", "backprop_filter_blas"):

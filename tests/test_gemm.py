@@ -65,6 +65,7 @@ def test_backprop_filter_im2col(seed, dtype):
     rows, taps = int(rng.integers(1, 9)), int(rng.integers(1, g.taps + 2))
     chunks = int(rng.integers(1, 6))
     round_rows = int(rng.integers(0, 4))   # several rounds of rows per chunk, or one (0)
+    skinny = bool(rng.integers(2))
     outs = []
     for threads in (1, 3):
         part = np.full((chunks, g.taps, g.wide_channels // g.groups, g.narrow_channels), np.nan,
@@ -72,10 +73,61 @@ def test_backprop_filter_im2col(seed, dtype):
         with single_threaded_blas():
             _gemm.backprop_filter_im2col(_layout(x, ncw), _layout(dy, ncw), part, ncw, g.stride,
                                          g.dilation, g.pad_before, g.groups, rows, taps, threads,
-                                         round_rows)
+                                         round_rows, skinny)
         outs.append(np.add.reduce(part, axis=0))
     assert_family_matches(outs[0], want, bound, g.batch * g.narrow + chunks, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(12))
+def test_backprop_filter_skinny(seed, dtype):
+    """The skinny GEMM inside the filter gradient with output channels enough for its vector
+    tiles (two vectors, one, and the columns left), blocks of rows that ask for the next block,
+    several chunks and rounds, against the reference and on 1 and 3 threads."""
+    rng = np.random.default_rng(100 + seed)
+    G = int(rng.choice([1, 2]))
+    cw, cn = G * int(rng.integers(1, 4)), G * int(rng.integers(17, 80))
+    K, s, d = int(rng.integers(1, 12)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
+    M = int(rng.integers(20, 200))
+    lo = int(rng.integers(0, (K - 1) * d + 1))
+    L = (M - 1) * s + (K - 1) * d + 1 - lo
+    g = Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, d, lo, G)
+    x = random_array(rng, (g.batch, g.wide, cw), dtype)
+    dy = random_array(rng, (g.batch, g.narrow, cn), dtype)
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    rows, taps = int(rng.integers(8, 64)), int(rng.integers(1, K + 1))
+    chunks, round_rows = int(rng.integers(1, 4)), int(rng.integers(0, 100))
+    outs = []
+    for threads in (1, 3):
+        part = np.full((chunks, K, cw // G, cn), np.nan, dtype)
+        _gemm.backprop_filter_im2col(x, dy, part, False, s, d, lo, G, rows, taps, threads,
+                                     round_rows, True)
+        outs.append(np.add.reduce(part, axis=0))
+    assert_family_matches(outs[0], want, bound, g.batch * g.narrow + chunks, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p_transposed", [False, True])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_skinny_gemm(dtype, p_transposed, accumulate):
+    """The C layer's skinny GEMM alone against NumPy in float64: every row count from 1 to 19
+    (whole tiles of 8 or 4 rows and the 4-, 2- and 1-row rests), columns around one and two vectors
+    of every instruction set, inner dimensions 0 to 70."""
+    rng = np.random.default_rng(int(p_transposed) + 2 * int(accumulate))
+    for m in range(1, 20):
+        for n in (1, 3, 4, 8, 15, 16, 17, 31, 32, 33, 47, 64, 70):
+            t = int(rng.integers(0, 71))
+            p = random_array(rng, (t, m) if p_transposed else (m, t), dtype)
+            q = random_array(rng, (t, n), dtype)
+            c = random_array(rng, (m, n), dtype)
+            want = (c.astype(np.float64) if accumulate else 0) + (
+                (p.T if p_transposed else p).astype(np.float64) @ q.astype(np.float64))
+            bound = (np.abs(c).astype(np.float64) if accumulate else 0) + (
+                np.abs(p.T if p_transposed else p).astype(np.float64) @ np.abs(q).astype(np.float64))
+            _gemm.skinny(c, p, q, p_transposed, accumulate)
+            assert_family_matches(c, want, bound, t + 1, f"m={m} n={n} t={t}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

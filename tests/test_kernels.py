@@ -98,6 +98,42 @@ def test_many_channels_every_leftover(kernel, dtype, s):
             assert_matches(y, y64, bound, terms_per_output(f.shape, s), dtype, f"{kernel} M={m} L={wide}")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [(1, 9, 40, 150, 16, 8, 1, 4), (2, 13, 7, 70, 5, 1, 2, 3),
+                                  (1, 6, 33, 65, 3, 4, 3, 0), (1, 4, 5, 9, 7, 3, 1, 6)])
+def test_blas_residues_and_channel_blocks(case, dtype):
+    """The BLAS kernel's work items split the outputs by residue modulo ``s`` and by blocks of
+    output channels (a batch-1 call with a short input): blocks that cut ``Cout`` unevenly (1, 7,
+    64 or all channels), residues no tap reaches (``K*d`` below ``s``), rows of 1 to 64, on 1 and 3
+    threads, against the reference."""
+    n, m, cin, cout, k, s, d, pad = case
+    rng = np.random.default_rng(k)
+    x, f = random_operands(rng, n, m, cin, cout, k, dtype)
+    wide = (m - 1) * s + (k - 1) * d + 1 - pad
+    padding = [[0, 0], [pad, 0], [0, 0]]
+    y64, bound = oracle(x, f, [n, wide, cout], s, d, padding, "NWC")
+    for rows in (1, 3, 64):
+        for cblock in (1, 7, 64, cout):
+            for threads in (1, 3):
+                y = np.full((n, wide, cout), np.nan, dtype)
+                _kernels.transpose_blas(x, f, y, s, d, pad, rows, cblock, threads)
+                assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype,
+                               f"blas {case} rows={rows} cblock={cblock} threads={threads}")
+
+
+def test_blas_splits_a_short_batch_one_call():
+    """A batch-1 transpose of a few frames with many channels (a VAE decoder's first layer) is
+    split into at least ``MIN_ITEMS`` work items (residues times channel blocks)."""
+    for s, taps in ((8, 16), (1, 3)):
+        g = conv1dt.Geometry(batch=1, narrow=32, wide=32 * s, narrow_channels=2048,
+                             wide_channels=1024, taps=taps, stride=s, dilation=1,
+                             pad_before=(taps - s) // 2)
+        rows, channels = _plan.blas_blocking(g, 4)
+        blocks = -(-g.wide // (rows * s))
+        assert g.batch * blocks * s * -(-1024 // channels) >= _plan.MIN_ITEMS
+        assert channels >= 64
+
+
 @pytest.mark.parametrize("kernel", [k for k in KERNELS if k.startswith("tiled")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_tiled_bits_do_not_depend_on_the_tiles(kernel, dtype):

@@ -188,3 +188,31 @@ void conv1dt_pack_f64(int isa, double *dst, const double *src, ptrdiff_t ld, ptr
     if (ops)
         ops->pack_f64(dst, src, ld, cout, co0, ci0, ci1);
 }
+
+/* --- the skinny GEMM -------------------------------------------------------------------------- */
+
+static const struct conv1dt_skinny_ops *skinny(void)
+{
+#if CONV1DT_X86_VARIANTS
+    switch (conv1dt_cpu_isa()) {
+    case CONV1DT_AVX512: return &conv1dt_skinny_avx512;
+    case CONV1DT_AVX2: return &conv1dt_skinny_avx2;
+    default: break;
+    }
+#endif
+    return &conv1dt_skinny_baseline;
+}
+
+void conv1dt_skinny_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
+                        const float *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
+                        int accumulate, const float *ahead, ptrdiff_t ahead_bytes)
+{
+    skinny()->gemm_f32(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead, ahead_bytes);
+}
+
+void conv1dt_skinny_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi, ptrdiff_t pst,
+                        const double *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
+                        int accumulate, const double *ahead, ptrdiff_t ahead_bytes)
+{
+    skinny()->gemm_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead, ahead_bytes);
+}

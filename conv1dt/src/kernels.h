@@ -1,11 +1,13 @@
 /* The C layer of conv1dt: what the Cython kernels (conv1dt/_kernels.pyx) call.
  *
- * Two kernel families, each one implementation file compiled once per instruction set:
+ * Three kernel families, each one implementation file compiled once per instruction set:
  *
  *   direct_impl.h  the direct kernel's strips (few channels), from direct_baseline.c,
  *                  direct_avx2.c and direct_avx512.c;
  *   tiled_impl.h   the register-tiled GEMM micro-kernel (many channels), from tiled_avx2.c and
- *                  tiled_avx512.c (without AVX2 the BLAS kernels run instead).
+ *                  tiled_avx512.c (without AVX2 the BLAS kernels run instead);
+ *   skinny_impl.h  a GEMM with one short dimension and no packing (the im2col kernels of
+ *                  conv1dt/_gemm.pyx), from skinny_baseline.c, skinny_avx2.c and skinny_avx512.c.
  *
  * dispatch.c picks one instruction set for every kernel, once: the best this CPU has, or the one
  * named by the environment variable CONV1DT_CPU (baseline, avx2 or avx512; capped at what the CPU
@@ -115,6 +117,29 @@ struct conv1dt_tiled_ops {           /* one instruction set's tiled kernel */
                      ptrdiff_t);
 };
 extern const struct conv1dt_tiled_ops conv1dt_tiled_avx2, conv1dt_tiled_avx512;
+
+/* --- the skinny GEMM (skinny_impl.h) ---------------------------------------------------------
+ *
+ * skinny: c[i*ldc + j] = (accumulate ? c[i*ldc + j] : 0) + sum over u < t, in increasing u, of
+ * p[i*psi + u*pst] * q[u*ldq + j], for i < m and j < n: a GEMM with one short dimension, without
+ * the packing a BLAS GEMM does (see skinny_impl.h for when that matters). `ahead` names the
+ * ahead_bytes bytes the caller reads next (the next block of q; 0 bytes for none), which the
+ * kernel asks the memory for while it computes. */
+void conv1dt_skinny_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
+                        const float *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
+                        int accumulate, const float *ahead, ptrdiff_t ahead_bytes);
+void conv1dt_skinny_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi, ptrdiff_t pst,
+                        const double *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
+                        int accumulate, const double *ahead, ptrdiff_t ahead_bytes);
+
+struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
+    void (*gemm_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
+                     ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, const float *, ptrdiff_t);
+    void (*gemm_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
+                     ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, const double *, ptrdiff_t);
+};
+extern const struct conv1dt_skinny_ops conv1dt_skinny_baseline, conv1dt_skinny_avx2,
+    conv1dt_skinny_avx512;
 
 /* Whether this build has the AVX2 and AVX-512 variants: x86-64 with GCC or Clang (setup.py
  * compiles their files under the same condition; elsewhere they compile to nothing). */
