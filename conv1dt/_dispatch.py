@@ -68,9 +68,12 @@ def _from_pool(nbytes):
         return _pool[-1][:nbytes]
 
 
+ALIGN = 64   # bytes: large outputs start on a cache line (the kernels' streaming stores need it)
+
+
 def allocate(shape, dtype):
-    """An uninitialised C-contiguous array (``np.empty(shape, dtype)``; from 4 to 128 MiB, a view
-    of a pooled block), or a MemoryError that says how much was asked for, raised before any work
+    """An uninitialised C-contiguous array (``np.empty(shape, dtype)``; from 4 MiB, starting on a
+    cache line; up to 128 MiB, a view of a pooled block), or a MemoryError that says how much was asked for, raised before any work
     is done."""
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize
@@ -78,8 +81,13 @@ def allocate(shape, dtype):
         nbytes *= n
     try:
         if not POOL_ENABLED or nbytes < POOL_MIN_BYTES or nbytes > POOL_MAX_BYTES // 2:
-            return np.empty(shape, dtype=dtype)
-        return _from_pool(nbytes).view(dtype).reshape(shape)
+            if nbytes < POOL_MIN_BYTES:
+                return np.empty(shape, dtype=dtype)
+            block = np.empty(nbytes + ALIGN, np.uint8)
+        else:
+            block = _from_pool(nbytes + ALIGN)
+        start = -block.ctypes.data % ALIGN
+        return block[start:start + nbytes].view(dtype).reshape(shape)
     except (MemoryError, ValueError):  # ValueError: larger than the address space
         raise MemoryError(f"conv1dt: cannot allocate the output of shape {tuple(shape)} and dtype "
                           f"{dtype} ({nbytes / 2**30:.3g} GiB)") from None
@@ -265,7 +273,8 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
             blocks = _plan.blocking("conv1d", "im2col", g, x.dtype.itemsize)
             with single_threaded_blas():
                 _gemm.conv1d_im2col(x, f, z, ncw, g.stride, g.dilation, g.pad_before, g.groups,
-                                    blocks["rows"], blocks["taps"], _threads(g))
+                                    blocks["rows"], blocks["taps"], _threads(g),
+                                    blocks["skinny"], blocks["skinny"])
         return z
     if kernel == "flip-direct":
         # conv1d is conv1d_transpose with the taps reversed and the filter's channel axes

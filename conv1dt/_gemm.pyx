@@ -52,7 +52,7 @@ cdef extern from "kernels.h" nogil:
 
 cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,
                          Py_ssize_t pst, const floating* q, Py_ssize_t ldq, Py_ssize_t m,
-                         Py_ssize_t n, Py_ssize_t t, bint accumulate, const floating* ahead,
+                         Py_ssize_t n, Py_ssize_t t, int accumulate, const floating* ahead,
                          Py_ssize_t ahead_elems) noexcept nogil:
     """``c[i, j] (+)= sum_u p[i*psi + u*pst] * q[u*ldq + j]``, u in order: the C layer's GEMM
     for one short dimension (``conv1dt/src/skinny_impl.h``), which packs nothing; it asks the
@@ -66,9 +66,10 @@ cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssiz
 
 
 def skinny(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] q,
-           bint p_transposed, bint accumulate):
+           bint p_transposed, int accumulate):
     """``c (+)= p @ q`` by the skinny GEMM (tests): ``p`` is ``[m, t]``, or ``[t, m]`` read
-    transposed when ``p_transposed``; ``q`` is ``[t, n]`` and ``c`` ``[m, n]``."""
+    transposed when ``p_transposed``; ``q`` is ``[t, n]`` and ``c`` ``[m, n]``. ``accumulate``:
+    0 overwrites ``c``, 1 adds to it, 2 overwrites it by stores that bypass the caches."""
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1], t = q.shape[0]
     if (p.shape[1] if p_transposed else p.shape[0]) != m or q.shape[1] != n or (
             p.shape[0] if p_transposed else p.shape[1]) != t:
@@ -184,7 +185,7 @@ cdef struct _Conv1d:
     void* z             # the narrow output, [N, M, Cn] or [N, Cn, M]
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
-    bint dbl, skinny
+    bint dbl, skinny, stream
 
 
 cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexcept nogil:
@@ -212,7 +213,8 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
         elif p.skinny:
             # z[n, i0.., group j] [rows x cng] (+)= col [rows x kc] @ f [kc x cng]
             _skinny(z + (n * p.M + i0) * p.cn + j * cng, p.cn, col, kc, 1,
-                    f + k0 * p.cwg * p.cn + j * cng, p.cn, rows, cng, kc, beta != 0, f, 0)
+                    f + k0 * p.cwg * p.cn + j * cng, p.cn, rows, cng, kc,
+                    1 if beta != 0 else (2 if p.stream else 0), f, 0)
         else:
             # column-major: z[n, i0.., group j]^T [cng x rows] (+)= f^T [cng x kc] @ col^T [kc x rows]
             gemm(c'N', c'N', <int> cng, <int> rows, <int> kc, f + k0 * p.cwg * p.cn + j * cng,
@@ -253,6 +255,7 @@ def conv1d_im2col(
     Py_ssize_t taps,
     int num_threads,
     bint skinny=False,
+    bint stream=False,
 ):
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
@@ -281,6 +284,7 @@ def conv1d_im2col(
     p.nblocks = (p.M + rows - 1) // rows if ncw else (N * p.M + rows - 1) // rows
     p.dbl = floating is double
     p.skinny = skinny and not ncw
+    p.stream = stream
     _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * groups, <double> N * p.M * p.K * p.cwg * p.cn,
                rows * p.taps * p.cwg * sizeof(floating), num_threads)
 

@@ -246,6 +246,19 @@ def filter_skinny(g, itemsize, taps):
     return SKINNY and itemsize == 4 and taps * cwg <= 384 and cng >= 32
 
 
+def conv1d_skinny(g, itemsize, taps):
+    """Whether conv1d's im2col kernel multiplies by the C layer's skinny GEMM and writes the
+    output with stores that bypass the caches (NWC operands; AVX-512): float32, all taps in one
+    block of at most 64 columns (``K*Cw/G``: each output is then written once, by a GEMM whose
+    inner dimension is that short), ``Cn/G`` at least 32, and an output of at least 8 MiB. Such
+    a call (a one-channel signal analysed by a bank of short filters) moves more bytes than it
+    multiplies, and a store that reads each line of the output first moves them twice."""
+    cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
+    out_bytes = g.batch * g.narrow * g.narrow_channels * itemsize
+    return (SKINNY and itemsize == 4 and taps == g.taps and taps * cwg <= 64 and cng >= 32
+            and out_bytes >= 8 << 20)
+
+
 def skinny_rows(g):
     """Rows per block of the skinny filter gradient: a block of the gradient of about 32768
     elements (128 KiB in float32), 16 to 512 rows, a multiple of 8: the block being read and the
@@ -309,7 +322,12 @@ def blocking(op, kernel, g, itemsize):
                     rows = min(rows, max(16, (1 << 16) // cng))
             return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
                     "skinny": skinny}
-        return {"rows": rows, "taps": taps}
+        skinny = conv1d_skinny(g, itemsize, taps)
+        if not skinny:
+            # a block of the output, rows x Cn/G, of at most 256 KiB (as the filter gradient's)
+            rows = min(rows, max(16, (1 << 18) // (max(g.narrow_channels // g.groups, 1)
+                                                   * itemsize)))
+        return {"rows": rows, "taps": taps, "skinny": skinny}
     if kernel == "blas" and op == "transpose":
         rows, channels = blas_blocking(g, itemsize)
         return {"rows": rows, "channels": channels}

@@ -41,13 +41,14 @@ def test_conv1d_im2col(seed, dtype):
     f = random_array(rng, (g.taps, g.wide_channels // g.groups, g.narrow_channels), dtype)
     want, bound = family_oracle("conv1d", x, f, g)
     rows, taps = int(rng.integers(1, 9)), int(rng.integers(1, g.taps + 2))
+    skinny, stream = bool(rng.integers(2)), bool(rng.integers(2))
     outs = []
     for threads in (1, 3):
         z = np.full((g.batch, g.narrow, g.narrow_channels), np.nan, dtype)
         z = _layout(z, ncw)
         with single_threaded_blas():
             _gemm.conv1d_im2col(_layout(x, ncw), f, z, ncw, g.stride, g.dilation, g.pad_before,
-                                g.groups, rows, taps, threads)
+                                g.groups, rows, taps, threads, skinny, stream)
         outs.append(_layout(z, ncw))
     assert_family_matches(outs[0], want, bound, g.taps * g.wide_channels // g.groups, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
@@ -109,12 +110,45 @@ def test_backprop_filter_skinny(seed, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(8))
+def test_conv1d_skinny_stream(seed, dtype):
+    """conv1d by the skinny GEMM with streaming stores, output channels enough for its vector
+    tiles, into an output that starts on a cache line (streamed) or 4 bytes past one (plain
+    stores), several blocks of rows and taps, against the reference and on 1 and 3 threads."""
+    rng = np.random.default_rng(200 + seed)
+    G = int(rng.choice([1, 2]))
+    cw, cn = G * int(rng.integers(1, 4)), G * int(rng.integers(17, 80))
+    K, s, d = int(rng.integers(1, 12)), int(rng.integers(1, 6)), int(rng.integers(1, 3))
+    M = int(rng.integers(20, 200))
+    lo = int(rng.integers(0, (K - 1) * d + 1))
+    L = (M - 1) * s + (K - 1) * d + 1 - lo
+    g = Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, d, lo, G)
+    x = random_array(rng, (g.batch, g.wide, cw), dtype)
+    f = random_array(rng, (K, cw // G, cn), dtype)
+    want, bound = family_oracle("conv1d", x, f, g)
+    rows, taps = int(rng.integers(1, 64)), int(rng.integers(1, K + 1))
+    size = g.batch * M * cn
+    for skew in (0, 4):
+        outs = []
+        for threads in (1, 3):
+            raw = np.full(size * dtype().itemsize + 128, 255, np.uint8)
+            start = -raw.ctypes.data % 64 + skew
+            z = raw[start:start + size * dtype().itemsize].view(dtype).reshape(g.batch, M, cn)
+            _gemm.conv1d_im2col(x, f, z, False, s, d, lo, G, rows, taps, threads, True, True)
+            outs.append(z.copy())
+        assert_family_matches(outs[0], want, bound, K * cw // G, f"{g} skew {skew}")
+        np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("p_transposed", [False, True])
-@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("accumulate", [0, 1, 2])
 def test_skinny_gemm(dtype, p_transposed, accumulate):
     """The C layer's skinny GEMM alone against NumPy in float64: every row count from 1 to 19
     (whole tiles of 8 or 4 rows and the 4-, 2- and 1-row rests), columns around one and two vectors
-    of every instruction set, inner dimensions 0 to 70."""
+    of every instruction set, inner dimensions 0 to 70; overwriting, adding, and overwriting with
+    streaming stores (which need a cache-line-aligned row: every row at n = 16, 32 or 64 in
+    float32)."""
     rng = np.random.default_rng(int(p_transposed) + 2 * int(accumulate))
     for m in range(1, 20):
         for n in (1, 3, 4, 8, 15, 16, 17, 31, 32, 33, 47, 64, 70):
@@ -122,9 +156,9 @@ def test_skinny_gemm(dtype, p_transposed, accumulate):
             p = random_array(rng, (t, m) if p_transposed else (m, t), dtype)
             q = random_array(rng, (t, n), dtype)
             c = random_array(rng, (m, n), dtype)
-            want = (c.astype(np.float64) if accumulate else 0) + (
+            want = (c.astype(np.float64) if accumulate == 1 else 0) + (
                 (p.T if p_transposed else p).astype(np.float64) @ q.astype(np.float64))
-            bound = (np.abs(c).astype(np.float64) if accumulate else 0) + (
+            bound = (np.abs(c).astype(np.float64) if accumulate == 1 else 0) + (
                 np.abs(p.T if p_transposed else p).astype(np.float64) @ np.abs(q).astype(np.float64))
             _gemm.skinny(c, p, q, p_transposed, accumulate)
             assert_family_matches(c, want, bound, t + 1, f"m={m} n={n} t={t}")

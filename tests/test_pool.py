@@ -107,7 +107,18 @@ def test_the_pool_is_bounded():
 
 def test_huge_outputs_are_not_pooled():
     y = _dispatch.allocate((_dispatch.POOL_MAX_BYTES // 2 + 4,), np.uint8)
-    assert y.base is None and not any(np.shares_memory(y, b) for b in _dispatch._pool)
+    assert not any(np.shares_memory(y, b) for b in _dispatch._pool)
+
+
+@pytest.mark.parametrize("nbytes", [_dispatch.POOL_MIN_BYTES, _dispatch.POOL_MIN_BYTES + 20,
+                                    _dispatch.POOL_MAX_BYTES // 2 + 4])
+def test_large_outputs_start_on_a_cache_line(nbytes):
+    """Outputs from 4 MiB, pooled or not, start on a 64-byte boundary (the skinny GEMM's
+    streaming stores need it: without it they fall back to plain stores), and are the size asked
+    for."""
+    for _ in range(3):
+        y = _dispatch.allocate((nbytes // 4,), np.float32)
+        assert y.ctypes.data % 64 == 0 and y.nbytes == nbytes // 4 * 4 and y.flags.c_contiguous
 
 
 def test_python_threads_get_blocks_of_their_own():
@@ -151,7 +162,7 @@ import numpy as np
 from conv1dt import _dispatch
 assert not _dispatch.POOL_ENABLED
 y = _dispatch.allocate((1 << 21,), np.float32)     # 8 MiB: from the pool when it is on
-assert y.base is None and not _dispatch._pool
+assert not _dispatch._pool and y.base.nbytes == y.nbytes + _dispatch.ALIGN   # its own block
 print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

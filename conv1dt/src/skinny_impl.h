@@ -31,6 +31,9 @@
 #ifndef CONV1DT_SKINNY_T
 /* ---- the type-independent part ----------------------------------------------------------- */
 #include <stddef.h>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "kernels.h"
 
@@ -88,7 +91,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile_scalar)(
 {
     for (int i = 0; i < rows; ++i)
         for (ptrdiff_t j = 0; j < cols; ++j) {
-            T acc = accumulate ? c[i * ldc + j] : 0;
+            T acc = accumulate == 1 ? c[i * ldc + j] : 0;
             for (ptrdiff_t u = 0; u < t; ++u)
                 acc += p[i * psi + u * pst] * q[u * ldq + j];
             c[i * ldc + j] = acc;
@@ -113,6 +116,31 @@ static CONV1DT_ALWAYS_INLINE void NAME(store)(T *dst, NAME(vec) v)
     __builtin_memcpy(dst, &v, sizeof v);
 }
 
+/* A store that bypasses the caches (the output is far larger than they are and will not be read
+ * back soon, so the line need not be read first) where dst is aligned to the vector and the
+ * instruction set has such a store; else a plain one. */
+static CONV1DT_ALWAYS_INLINE void NAME(store_stream)(T *dst, NAME(vec) v)
+{
+#if SKINNY_VBYTES == 64 && defined(__AVX512F__)
+    if (((size_t)dst & 63) == 0) {
+        if (sizeof(T) == 4)
+            _mm512_stream_ps((float *)dst, (__m512)v);
+        else
+            _mm512_stream_pd((double *)dst, (__m512d)v);
+        return;
+    }
+#elif SKINNY_VBYTES == 32 && defined(__AVX__)
+    if (((size_t)dst & 31) == 0) {
+        if (sizeof(T) == 4)
+            _mm256_stream_ps((float *)dst, (__m256)v);
+        else
+            _mm256_stream_pd((double *)dst, (__m256d)v);
+        return;
+    }
+#endif
+    NAME(store)(dst, v);
+}
+
 /* Rows 0 .. rows-1 of c, columns 0 .. nv*VL - 1 (nv is 1 or 2 vectors): rows x nv accumulators
  * in registers while u runs. Called with constant rows and nv, so the loops unroll. Step u asks
  * for the nv lines at byte `at + 64*nv*u` of the block ahead. */
@@ -124,7 +152,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(
     NAME(vec) acc[SKINNY_ROWS][2];
     for (int i = 0; i < rows; ++i)
         for (int v = 0; v < nv; ++v)
-            acc[i][v] = accumulate ? NAME(load)(c + i * ldc + v * NAME(VL)) : (NAME(vec)){0};
+            acc[i][v] = accumulate == 1 ? NAME(load)(c + i * ldc + v * NAME(VL)) : (NAME(vec)){0};
     for (ptrdiff_t u = 0; u < t; ++u) {
         const T *restrict qu = q + u * ldq;
         const T *restrict pu = p + u * pst;
@@ -142,7 +170,10 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(
     }
     for (int i = 0; i < rows; ++i)
         for (int v = 0; v < nv; ++v)
-            NAME(store)(c + i * ldc + v * NAME(VL), acc[i][v]);
+            if (accumulate == SKINNY_STREAM)
+                NAME(store_stream)(c + i * ldc + v * NAME(VL), acc[i][v]);
+            else
+                NAME(store)(c + i * ldc + v * NAME(VL), acc[i][v]);
 }
 #endif
 
@@ -194,6 +225,10 @@ static void NAME(skinny)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
     if (m - i >= 1)
         NAME(band)(c + i * ldc, ldc, p + i * psi, psi, pst, q, ldq, n, t, accumulate, 1, next,
                    ahead_bytes);
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+    if (accumulate == SKINNY_STREAM)
+        _mm_sfence();     /* the streaming stores done before anyone reads c */
+#endif
 }
 
 #endif
