@@ -51,7 +51,9 @@ depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
       loop across the channels (read and written in place in either layout).
 conv1d_transpose with groups
     * ``direct`` (all groups at once) for ``Cout/G * Cin/G <= 16``; the ``tiled`` kernel once per
-      group, in place, where it takes the group; else the groups' slices through the kernels above.
+      group, in place, where it takes the group and ``Cout/G >= 32`` (narrower groups leave most
+      of each tile empty, once per group); ``direct`` again up to ``Cout/G * Cin/G <= 144``; else
+      the groups' slices through the kernels above (one copy each way).
 """
 import itertools
 import math
@@ -76,6 +78,9 @@ SKINNY = _kernels.cpu_isa() == "avx512"   # the filter gradient's skinny GEMM (f
 FLIP_MAX_STRIDE = {4: 2, 8: 2}
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
+# most Cin/G * Cout/G for conv1d_transpose's grouped direct kernel where the tiled one does not
+# take the groups (its tiles, one call per group, would be mostly empty)
+DIRECT_GROUPS_MAX = 144
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 MIN_ITEMS = 8            # work items a call is split into where its shape allows
 
@@ -135,9 +140,11 @@ def _choose_transpose_groups(g):
         return "depthwise"
     if macs(g) < SMALL_MACS or cin * cout <= DIRECT_PRODUCTS["transpose"]:
         return "direct"
-    if (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow > 0
+    if (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow > 0 and cout >= 32
             and g.narrow_channels < _kernels.TILED_MAX_ROW):
         return "tiled"
+    if cin * cout <= DIRECT_GROUPS_MAX:
+        return "direct"
     return "copies"
 
 

@@ -257,7 +257,7 @@ def test_groups_with_rows_too_long_for_the_filter_layout_take_the_copies(monkeyp
     from conv1dt import _dispatch
     rng = np.random.default_rng(14)
     x = random_array(rng, (2, 40, 4 * 8), np.float32)
-    f = random_array(rng, (3, 12, 4 * 8), np.float32)
+    f = random_array(rng, (3, 40, 4 * 8), np.float32)
     monkeypatch.setattr(_kernels, "TILED_MAX_ROW", 16)
     calls = []
     real = _dispatch.conv1d_transpose
@@ -293,4 +293,8 @@ def test_grouped_dispatch_rule():
     assert _plan.choose("transpose", g(64, 64, 64)) == "depthwise"
     assert _plan.choose("transpose", g(16, 16, 16)) == "direct"
     assert _plan.choose("transpose", g(64, 64, 16)) == "direct"
-    assert _plan.choose("transpose", g(64, 64, 4)) == ("tiled" if _plan.TILED else "copies")
+    assert _plan.choose("transpose", g(256, 256, 4)) == ("tiled" if _plan.TILED else "copies")
+    # groups narrower than a tile: the grouped direct kernel up to 144 channel pairs, else copies
+    assert _plan.choose("transpose", g(96, 96, 8)) == "direct"           # 12 x 12
+    assert _plan.choose("transpose", g(537, 1074, 179)) == "direct"      # 3 x 6, 179 groups
+    assert _plan.choose("transpose", g(64, 64, 4)) == "copies"           # 16 x 16
