@@ -27,7 +27,9 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       CPU has it, ``T*Cin`` is within its range and ``Cout >= 32`` (a narrower output wastes
       most of each tile);
     * ``phase`` (one GEMM per phase over its ``T`` taps stacked) when ``Cin <= 16`` and ``T >= 2``;
-    * ``blas`` (one GEMM per tap, inner dimension ``Cin``) otherwise.
+    * ``blas`` (one GEMM per tap, inner dimension ``Cin``) otherwise, its items split further by
+      the residue of the output position mod ``s`` and by blocks of output channels
+      (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads.
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``direct``: small calls;
     * at stride 1 without groups, the transpose's kernels on the reversed filter: ``flip-direct``
@@ -38,14 +40,17 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with inner dimension
       ``taps*Cw/G``: only the kept outputs are computed) when a group's ``Cw/G < 32`` (one tap's
       GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
-      element per ``Cn/G`` multiply-adds, is then cheap);
+      element per ``Cn/G`` multiply-adds, is then cheap); with the skinny GEMM and streaming
+      stores for a short inner dimension into a large output (:func:`conv1d_skinny`);
     * ``direct`` for other few-channel calls (``Cw/G * Cn/G <= 16``), ``blas`` (one GEMM per tap)
       for the rest.
 conv1d_backprop_filter
     * ``direct``: small calls, or groups of at most 4 channel pairs (depthwise: vector loops over
       the groups);
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
-      rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows.
+      rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows;
+      work items from tap blocks first (:func:`filter_split_taps`), by the skinny GEMM where
+      ``taps*Cw/G`` is short (:func:`filter_skinny`).
 depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
     * ``depthwise`` for at least 32 channels: per output sample, its taps in order, each a vector
       loop across the channels (read and written in place in either layout).
