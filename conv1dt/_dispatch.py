@@ -270,7 +270,7 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
     if kernel == "im2col":
         z = _output(shape, x.dtype, out)
         if z.size:
-            blocks = _plan.blocking("conv1d", "im2col", g, x.dtype.itemsize)
+            blocks = _plan.blocking("conv1d", "im2col", g, x.dtype.itemsize, data_format)
             with single_threaded_blas():
                 _gemm.conv1d_im2col(x, f, z, ncw, g.stride, g.dilation, g.pad_before, g.groups,
                                     blocks["rows"], blocks["taps"], _threads(g),
@@ -347,7 +347,7 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
         return df
     kernel = kernel or _plan.choose("backprop_filter", g, x.dtype.itemsize)
     if kernel == "im2col":
-        blocks = _plan.blocking("backprop_filter", "im2col", g, x.dtype.itemsize)
+        blocks = _plan.blocking("backprop_filter", "im2col", g, x.dtype.itemsize, data_format)
         chunks = blocks["chunks"]
         if chunks == 1:
             df = _output(shape, x.dtype, out)
@@ -357,7 +357,7 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
         with single_threaded_blas():
             _gemm.backprop_filter_im2col(x, dy, part, ncw, g.stride, g.dilation, g.pad_before,
                                          g.groups, blocks["rows"], blocks["taps"], _threads(g),
-                                         skinny=blocks["skinny"])
+                                         skinny=blocks["skinny"], inplace=blocks["inplace"])
         if chunks == 1:
             return df
         # the partials added in chunk order, element by element

@@ -298,7 +298,34 @@ cdef struct _Filter:
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, ntb, chunks, per
     Py_ssize_t seg0, seg    # this round's rows of each chunk: seg0 .. seg0 + seg - 1
-    bint dbl, skinny
+    bint dbl, skinny, inplace
+
+
+cdef void _filter_taps(const _Filter* p, floating* df, Py_ssize_t r, Py_ssize_t r1, Py_ssize_t j,
+                       Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
+    """Rows ``r .. r1-1`` of the filter gradient's sum for taps ``k0 .. k1-1`` and group ``j``,
+    NWC, with no gather: tap ``k``'s input rows ``i*s + k*d - pad`` are one matrix in place
+    (leading dimension ``s*Cw``), so per block of rows of one batch element each tap is one GEMM
+    ``df[k]^T [Cn/G x Cw/G] += dy^T [Cn/G x rows] @ x_k [rows x Cw/G]`` over the rows whose
+    sample is on the signal."""
+    cdef const floating* x = <const floating*> p.w.data
+    cdef const floating* dy = <const floating*> p.dy
+    cdef Py_ssize_t cng = p.cn // p.groups, L = p.w.L, sw = p.w.sw
+    cdef Py_ssize_t n, i0, rows, k, off, ilo, ihi
+    while r < r1:
+        n = r // p.M
+        i0 = r % p.M
+        rows = min(p.rows, r1 - r, p.M - i0)
+        for k in range(k0, k1):
+            off = k * p.d - p.pad
+            ilo = max(i0, _cdiv(-off, p.s))                 # first row on the signal
+            ihi = min(i0 + rows, _cdiv(L - off, p.s))       # first row past it
+            if ilo < ihi:
+                gemm(c'N', c'T', <int> cng, <int> p.cwg, <int> (ihi - ilo),
+                     dy + (n * p.M + ilo) * p.cn + j * cng, <int> p.cn,
+                     x + n * p.w.sn + (ilo * p.s + off) * sw + j * p.cwg, <int> (p.s * sw), 1,
+                     df + (k - k0) * p.cwg * p.cn, <int> p.cn)
+        r = r + rows
 
 
 cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexcept nogil:
@@ -315,9 +342,12 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
     cdef Py_ssize_t r1 = min(p.N * p.M, (ch + 1) * p.per, r + p.seg)
     cdef Py_ssize_t n, i0, rows, c
     cdef floating beta = 0 if p.seg0 == 0 else 1
-    if r >= r1 and p.seg0 == 0:
+    if (r >= r1 or p.inplace) and p.seg0 == 0:
         for c in range(kc):
             memset(df + c * p.cn, 0, cng * sizeof(floating))
+    if p.inplace:
+        _filter_taps(p, df, r, r1, j, k0, k1)
+        return
     while r < r1:
         # a block of rows within one batch element
         # a block of rows, within one batch element in NCW (dy's rows of two batch elements are
@@ -365,6 +395,7 @@ def backprop_filter_im2col(
     int num_threads,
     Py_ssize_t round_rows=0,
     bint skinny=False,
+    bint inplace=False,
 ):
     """conv1d_backprop_filter by blocks of im2col and GEMM, into ``part`` (overwritten).
 
@@ -375,7 +406,9 @@ def backprop_filter_im2col(
     go in rounds of about ``CHUNK_MACS`` multiply-adds in all (so that signals are checked between
     them), each round adding to what the previous ones left. The caller adds the partials in chunk
     order. ``round_rows`` sets the rows of a round (tests). With ``skinny`` (NWC only) the GEMM
-    is the C layer's for a short outer dimension (``taps*Cw/G``) instead of BLAS's.
+    is the C layer's for a short outer dimension (``taps*Cw/G``) instead of BLAS's. With
+    ``inplace`` (NWC only) nothing is gathered: one GEMM per tap reads the input in place
+    (:func:`_filter_taps`), in blocks of ``rows`` rows of one batch element.
     """
     cdef _Filter p
     cdef Py_ssize_t chunks = part.shape[0]
@@ -396,13 +429,14 @@ def backprop_filter_im2col(
     p.chunks = chunks
     p.per = (p.N * p.M + chunks - 1) // chunks
     p.dbl = floating is double
+    p.inplace = inplace and not ncw
     p.skinny = skinny and not ncw
     cdef double row_macs = <double> p.K * p.cwg * p.cn * chunks
     p.seg = round_rows if round_rows > 0 else max(rows, <Py_ssize_t> (CHUNK_MACS / row_macs) // rows * rows)
     p.seg0 = 0
     while p.seg0 < p.per:
         _run_items(_filter_item, &p, chunks * groups * p.ntb, row_macs * min(p.seg, p.per - p.seg0),
-                   rows * p.taps * p.cwg * sizeof(floating), num_threads)
+                   0 if p.inplace else rows * p.taps * p.cwg * sizeof(floating), num_threads)
         p.seg0 += p.seg
 
 

@@ -127,7 +127,7 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
         return _bilinear(runner, x, y, dtype, out, out_shape)
 
     plan = _plan.Plan(op, geom, data_format, dtype, (a.shape, b.shape), out_shape, run, kernel,
-                      _plan.blocking(op, kernel, geom, real.itemsize))
+                      _plan.blocking(op, kernel, geom, real.itemsize, data_format))
     if a.dtype == real and b.dtype == real and dtype == real:
         # the kernel's own dtype: C-contiguous operands go straight to the runner (for a small
         # conv1d_transpose, the compiled plan of its tap table)

@@ -247,15 +247,14 @@ def filter_split_taps(g, itemsize, rows, taps):
 
 def filter_skinny(g, itemsize, taps):
     """Whether the im2col filter gradient multiplies by the C layer's skinny GEMM instead of
-    BLAS's (for NWC operands; the kernel multiplies NCW ones by BLAS): float32, a block's
-    ``taps*Cw/G`` at most 384 (the short side of each GEMM, ``[taps*Cw/G,
+    BLAS's (NWC operands): float32, a block's ``taps*Cw/G`` at most 128 (the short side of each GEMM, ``[taps*Cw/G,
     rows] @ [rows, Cn/G]``) and ``Cn/G`` at least 32 (two AVX-512 vectors). BLAS packs the
     block of the gradient, ``rows x Cn/G``, for a GEMM that uses each element ``taps*Cw/G`` times;
     the skinny GEMM reads it in place, once per 8 rows of the filter, and asks for the next block
     while it computes. Only with AVX-512 (``SKINNY``): with AVX2's tiles of 4 rows, in float64
     and with fewer output channels it has not been faster than BLAS on blocks of the same rows."""
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
-    return SKINNY and itemsize == 4 and taps * cwg <= 384 and cng >= 32
+    return SKINNY and itemsize == 4 and taps * cwg <= 128 and cng >= 32
 
 
 def conv1d_skinny(g, itemsize, taps):
@@ -315,26 +314,45 @@ def blas_blocking(g, itemsize):
     return rows, channels
 
 
-def blocking(op, kernel, g, itemsize):
-    """The block sizes of ``kernel`` for ``op`` on ``g``, as a dict (empty for kernels that
-    derive their own)."""
+def filter_blocking(g, itemsize, nwc=True):
+    """The filter gradient's im2col blocks: ``rows``, ``taps``, ``chunks`` and how each block is
+    multiplied, ``inplace`` (no gather: one GEMM per tap reads the input where it is, NWC only)
+    or ``skinny`` (:func:`filter_skinny`) or BLAS on the gathered block.
+
+    In place when ``K = 1`` (the gather would be a copy) or when the output has few channels
+    (``Cn/G <= 16``) and the input at least 8 (``Cw/G >= 8``): the GEMM then does about
+    ``Cn/G`` multiply-adds per element of the input, so a gathered copy of it costs as much as
+    the product. Its work items are blocks of taps (about ``MIN_ITEMS`` of them with the groups)
+    and then chunks of rows."""
+    rows, taps = im2col_blocking(g, itemsize)
+    cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
+    if nwc and (g.taps == 1 or (cng <= 16 and cwg >= 8)):
+        taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups)))
+        rows = 1024
+        return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
+                "skinny": False, "inplace": True}
+    skinny = nwc and filter_skinny(g, itemsize, taps)
+    if skinny:
+        rows = skinny_rows(g)
+    else:
+        rows, taps = filter_split_taps(g, itemsize, rows, taps)
+        if itemsize == 4:
+            # a block of the gradient, rows x Cn/G, of at most 256 KiB: BLAS packs it, and a
+            # block the size of L2 was read from memory twice (in float64 the smaller blocks
+            # were as often slower as faster)
+            rows = min(rows, max(16, (1 << 16) // max(cng, 1)))
+    return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
+            "skinny": skinny, "inplace": False}
+
+
+def blocking(op, kernel, g, itemsize, layout="NWC"):
+    """The block sizes of ``kernel`` for ``op`` on ``g`` with operands in ``layout``, as a dict
+    (empty for kernels that derive their own)."""
     if kernel == "im2col":
-        rows, taps = im2col_blocking(g, itemsize)
         if op == "backprop_filter":
-            skinny = filter_skinny(g, itemsize, taps)
-            if skinny:
-                rows = skinny_rows(g)
-            else:
-                rows, taps = filter_split_taps(g, itemsize, rows, taps)
-                if itemsize == 4:
-                    # a block of the gradient, rows x Cn/G, of at most 256 KiB: BLAS packs it,
-                    # and a block the size of L2 was read from memory twice (in float64 the
-                    # smaller blocks were as often slower as faster)
-                    cng = max(g.narrow_channels // g.groups, 1)
-                    rows = min(rows, max(16, (1 << 16) // cng))
-            return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
-                    "skinny": skinny}
-        skinny = conv1d_skinny(g, itemsize, taps)
+            return filter_blocking(g, itemsize, layout == "NWC")
+        rows, taps = im2col_blocking(g, itemsize)
+        skinny = layout == "NWC" and conv1d_skinny(g, itemsize, taps)
         if not skinny:
             # a block of the output, rows x Cn/G, of at most 256 KiB (as the filter gradient's)
             rows = min(rows, max(16, (1 << 18) // (max(g.narrow_channels // g.groups, 1)

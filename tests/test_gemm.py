@@ -66,7 +66,7 @@ def test_backprop_filter_im2col(seed, dtype):
     rows, taps = int(rng.integers(1, 9)), int(rng.integers(1, g.taps + 2))
     chunks = int(rng.integers(1, 6))
     round_rows = int(rng.integers(0, 4))   # several rounds of rows per chunk, or one (0)
-    skinny = bool(rng.integers(2))
+    skinny, inplace = bool(rng.integers(2)), bool(rng.integers(2))
     outs = []
     for threads in (1, 3):
         part = np.full((chunks, g.taps, g.wide_channels // g.groups, g.narrow_channels), np.nan,
@@ -74,7 +74,32 @@ def test_backprop_filter_im2col(seed, dtype):
         with single_threaded_blas():
             _gemm.backprop_filter_im2col(_layout(x, ncw), _layout(dy, ncw), part, ncw, g.stride,
                                          g.dilation, g.pad_before, g.groups, rows, taps, threads,
-                                         round_rows, skinny)
+                                         round_rows, skinny, inplace)
+        outs.append(np.add.reduce(part, axis=0))
+    assert_family_matches(outs[0], want, bound, g.batch * g.narrow + chunks, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(40, 80))
+def test_backprop_filter_in_place(seed, dtype):
+    """The filter gradient with no gather (one GEMM per tap on the input in place, NWC): rows on
+    and off the signal at both ends, blocks of rows that cut batch elements, several chunks and
+    rounds, groups, against the reference and on 1 and 3 threads."""
+    rng = np.random.default_rng(seed)
+    g = _draw(rng)
+    x = random_array(rng, (g.batch, g.wide, g.wide_channels), dtype)
+    dy = random_array(rng, (g.batch, g.narrow, g.narrow_channels), dtype)
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    rows, taps = int(rng.integers(1, 9)), int(rng.integers(1, g.taps + 2))
+    chunks, round_rows = int(rng.integers(1, 6)), int(rng.integers(0, 4))
+    outs = []
+    for threads in (1, 3):
+        part = np.full((chunks, g.taps, g.wide_channels // g.groups, g.narrow_channels), np.nan,
+                       dtype)
+        with single_threaded_blas():
+            _gemm.backprop_filter_im2col(x, dy, part, False, g.stride, g.dilation, g.pad_before,
+                                         g.groups, rows, taps, threads, round_rows, False, True)
         outs.append(np.add.reduce(part, axis=0))
     assert_family_matches(outs[0], want, bound, g.batch * g.narrow + chunks, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])

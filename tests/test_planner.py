@@ -120,3 +120,37 @@ def test_calls_below_about_one_mflop_run_on_one_thread(monkeypatch):
         assert _plan.threads(g._replace(narrow=1024)) == 1                  # 2**18
     finally:
         conv1dt.set_num_threads(before)
+
+
+def _blocks(op, shape_x, shape_f, s, data_format="NWC", itemsize=4):
+    g = conv1d_geometry(shape_x, shape_f, s, 1, "VALID", data_format)
+    kernel = _plan.choose(op, g, itemsize)
+    return kernel, _plan.blocking(op, kernel, g, itemsize, data_format)
+
+
+def test_how_the_filter_gradient_multiplies():
+    """The filter gradient's blocks say how each is multiplied: in place (no gather) with one
+    tap or few output channels from many input ones, the skinny GEMM for a short ``taps*Cw/G``
+    into many output channels (float32 with AVX-512), BLAS otherwise; never in place or skinny
+    in NCW, where the kernel gathers."""
+    bp = "backprop_filter"
+    assert _blocks(bp, (2, 4096, 64), (1, 64, 8), 2)[1]["inplace"]               # K = 1
+    assert _blocks(bp, (1, 4096, 388), (9, 388, 4), 3)[1]["inplace"]            # Cn = 4
+    wav2vec = _blocks(bp, (4, 16000, 1), (10, 1, 512), 5)[1]
+    assert not wav2vec["inplace"] and wav2vec["skinny"] == _plan.SKINNY
+    assert not _blocks(bp, (4, 16000, 1), (10, 1, 512), 5, itemsize=8)[1]["skinny"]
+    hifi = _blocks(bp, (8, 2048, 128), (16, 128, 256), 8)[1]
+    assert not hifi["inplace"] and not hifi["skinny"]
+    assert hifi["chunks"] == 1 and -(-16 // hifi["taps"]) >= _plan.MIN_ITEMS  # items from taps
+    for shapes in (((2, 4096, 64), (1, 64, 8)), ((4, 16000, 1), (10, 1, 512))):
+        ncw = _blocks(bp, (shapes[0][0], shapes[0][2], shapes[0][1]), shapes[1], 5, "NCW")[1]
+        assert not ncw["inplace"] and not ncw["skinny"]
+
+
+def test_when_conv1d_streams_its_output():
+    """conv1d's im2col kernel writes by the skinny GEMM with streaming stores only for one short
+    block of taps into an output of at least 8 MiB (float32, NWC, AVX-512)."""
+    assert _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5)[1]["skinny"] == _plan.SKINNY
+    assert not _blocks("conv1d", (4, 1600, 1), (10, 1, 512), 5)[1]["skinny"]    # 1.3 MiB
+    assert not _blocks("conv1d", (4, 1, 16000), (10, 1, 512), 5, "NCW")[1]["skinny"]
+    assert not _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5, itemsize=8)[1]["skinny"]
