@@ -366,6 +366,11 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
     df[...] = 0
     args = (_nwc(x, ncw), _nwc(dy, ncw), df, g.stride, g.dilation, g.pad_before, g.groups)
     if kernel == "direct":
+        if g.groups > 1 and g.wide_channels == g.groups and g.narrow_channels > g.groups:
+            # a channel multiplier (one input channel per group, several outputs): the input's
+            # channels repeated for their outputs make it depthwise, one vector loop per tap
+            xm = np.repeat(args[0], g.narrow_channels // g.groups, axis=2)
+            args = (xm,) + args[1:6] + (g.narrow_channels,)
         _family.backprop_filter_direct(*args, filter_chunks(g), _threads(g))
     else:
         with single_threaded_blas():

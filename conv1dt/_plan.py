@@ -323,10 +323,11 @@ def filter_blocking(g, itemsize, nwc=True):
     (``Cn/G <= 16``) and the input at least 8 (``Cw/G >= 8``): the GEMM then does about
     ``Cn/G`` multiply-adds per element of the input, so a gathered copy of it costs as much as
     the product. Its work items are blocks of taps (about ``MIN_ITEMS`` of them with the groups)
-    and then chunks of rows."""
+    and then chunks of rows. Not with fewer than 64 rows per batch element: each GEMM's inner
+    dimension is one element's rows, and a short one spends more on the output than on the sum."""
     rows, taps = im2col_blocking(g, itemsize)
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
-    if nwc and (g.taps == 1 or (cng <= 16 and cwg >= 8)):
+    if nwc and g.narrow >= 64 and (g.taps == 1 or (cng <= 16 and cwg >= 8)):
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups)))
         rows = 1024
         return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),

@@ -119,6 +119,7 @@ LONG = [  # (N, L, Cin, Cout, K, s, d, padding, groups): many chunks and GEMM ro
     (3, 900, 4, 6, 9, 3, 2, "VALID", 2),
     (3, 333, 20, 24, 3, 2, 1, (4, 1), 1),
     (2, 1000, 16, 16, 7, 1, 2, "SAME", 16),     # depthwise
+    (2, 800, 8, 24, 5, 2, 1, "SAME", 8),        # depthwise with a channel multiplier of 3
     (2, 520, 12, 150, 4, 2, 3, "VALID", 3),     # more than one block of output channels per group
     (1, 600, 40, 33, 1, 5, 1, (0, 7), 1),       # one tap: one filter block
 ]
