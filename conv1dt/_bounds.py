@@ -235,6 +235,8 @@ def takeover(g, op, data_format):
             return None
         if op == "transpose" and not spread(g) and not _col2im_too_wide(g, 8):
             return None
+        if op == "transpose" and spread(g) and _ola_takes(g):
+            return None
     box = link_box(g)
     ncw = data_format == "NCW"
     i0, i1, k0, k1 = box
@@ -279,6 +281,18 @@ def takeover(g, op, data_format):
                                                      data_format)
         return df
     return run
+
+
+def _ola_takes(g):
+    """Whether the overlap-add kernel, which the planner picks for ``g``, runs it as it is:
+    its scratch is bounded whatever ``K``, ``s`` and ``d``, and its steps (work items times
+    blocks of taps, each a few integer operations where no input row lands) are at most
+    ``2**20``."""
+    if g.groups != 1 or _plan.choose("transpose", g, 8) != "ola":
+        return False
+    width, taps, batch = _plan.ola_blocking(g, 8)
+    items = -(-g.batch // batch) * -(-g.wide // width)
+    return items * -(-g.taps // taps) <= 1 << 20
 
 
 def _col2im_too_wide(g, itemsize):

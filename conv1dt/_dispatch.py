@@ -198,7 +198,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
             y = _output(shape, x.dtype, out)
             with single_threaded_blas():
                 _gemm.transpose_ola(x, f, y, ncw, g.stride, g.dilation, g.pad_before,
-                                    blocks["width"], blocks["taps"], _threads(g))
+                                    blocks["width"], blocks["taps"], _threads(g), blocks["batch"])
             return y
         return run
 
@@ -367,10 +367,10 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
     args = (_nwc(x, ncw), _nwc(dy, ncw), df, g.stride, g.dilation, g.pad_before, g.groups)
     if kernel == "direct":
         if (g.groups > 1 and g.wide_channels == g.groups and g.narrow_channels > g.groups
-                and g.narrow * g.taps >= 2 * g.wide):
+                and 2 * g.narrow * g.taps >= g.wide):
             # a channel multiplier (one input channel per group, several outputs): the input's
             # channels repeated for their outputs make it depthwise, one vector loop per tap
-            # (where each repeated sample serves at least two of them on average)
+            # (where the repeated samples are not mostly ones no tap reads)
             xm = np.repeat(args[0], g.narrow_channels // g.groups, axis=2)
             args = (xm,) + args[1:6] + (g.narrow_channels,)
         _family.backprop_filter_direct(*args, filter_chunks(g), _threads(g))

@@ -447,48 +447,71 @@ cdef struct _Ola:
     const void* f       # [K, Cout, Cin]
     void* y             # the wide output, [N, L, Cout] or [N, Cout, L]
     bint ncw
-    Py_ssize_t M, L, cin, cout, K, s, d, pad, width, taps, nblocks
+    Py_ssize_t N, M, L, cin, cout, K, s, d, pad, width, taps, nblocks, batch, rows
     bint dbl
 
 
 cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept nogil:
-    cdef Py_ssize_t b = item % p.nblocks, n = item // p.nblocks
+    cdef Py_ssize_t b = item % p.nblocks, n0 = item // p.nblocks * p.batch
+    cdef Py_ssize_t n1 = min(p.N, n0 + p.batch)
     cdef Py_ssize_t o0 = b * p.width, o1 = min(p.L, o0 + p.width)
     cdef Py_ssize_t co = p.cout, ci = p.cin
     cdef Py_ssize_t ysw = 1 if p.ncw else co, ysc = p.L if p.ncw else 1
-    cdef floating* y = <floating*> p.y + n * p.L * co
-    cdef const floating* x = <const floating*> p.x + n * p.M * ci
     cdef const floating* f = <const floating*> p.f
-    cdef Py_ssize_t k0, k1, kc, lo, hi, r, k, o, c, i
+    cdef Py_ssize_t k0, k1, kc, lo, hi, r, k, o, c, i, n
+    cdef floating* y
+    cdef const floating* x
+    cdef floating* xs
+    cdef floating* xrow
     cdef floating* prow
     cdef floating* yrow
-    for c in range(co):
-        for o in range(o0, o1):
-            y[o * ysw + c * ysc] = 0
+    for n in range(n0, n1):
+        y = <floating*> p.y + n * p.L * co
+        if p.ncw:
+            for c in range(co):
+                memset(y + c * p.L + o0, 0, (o1 - o0) * sizeof(floating))
+        else:
+            memset(y + o0 * co, 0, (o1 - o0) * co * sizeof(floating))
     k0 = 0
     while k0 < p.K:
         k1 = min(p.K, k0 + p.taps)
         kc = (k1 - k0) * co
-        # the input rows whose taps k0 .. k1 - 1 land in [o0, o1)
+        # the input rows whose taps k0 .. k1 - 1 land in [o0, o1), in each batch element
         lo = max(0, _cdiv(o0 + p.pad - (k1 - 1) * p.d, p.s))
         hi = min(p.M, floordiv(o1 - 1 + p.pad - k0 * p.d, p.s) + 1)
         if lo < hi:
-            # column-major: prod [kc x rows] = f[k0..k1]^T-as-[kc x cin] @ x[lo..hi]^T [cin x rows]
-            if p.ncw:
-                gemm(c'T', c'T', <int> kc, <int> (hi - lo), <int> ci, f + k0 * co * ci, <int> ci,
-                     x + lo, <int> p.M, 0, prod, <int> kc)
+            # column-major: prod [kc x rows] = f[k0..k1]^T-as-[kc x cin] @ x[lo..hi]^T [cin x rows],
+            # the rows of the item's batch elements one after another: in one GEMM where they
+            # are one run of rows in memory (NWC, all of each element's rows), else one each
+            if not p.ncw and (hi - lo == p.M or n1 - n0 == 1):
+                x = <const floating*> p.x + (n0 * p.M + lo) * ci
             else:
-                gemm(c'T', c'N', <int> kc, <int> (hi - lo), <int> ci, f + k0 * co * ci, <int> ci,
-                     x + lo * ci, <int> ci, 0, prod, <int> kc)
-            for i in range(lo, hi):
-                prow = prod + (i - lo) * kc
-                o = i * p.s + k0 * p.d - p.pad
-                for k in range(k0, k1):
-                    if o0 <= o < o1:
-                        yrow = y + o * ysw
-                        for c in range(co):
-                            yrow[c * ysc] += prow[(k - k0) * co + c]
-                    o = o + p.d
+                # the elements' rows gathered into one matrix [rows, Cin] (Cin multiply-adds
+                # per element copied, then kc of them per element of the copy)
+                xs = prod + p.batch * p.rows * p.taps * co
+                for n in range(n0, n1):
+                    for i in range(lo, hi):
+                        xrow = xs + ((n - n0) * (hi - lo) + i - lo) * ci
+                        if p.ncw:
+                            for c in range(ci):
+                                xrow[c] = (<const floating*> p.x)[(n * ci + c) * p.M + i]
+                        else:
+                            memcpy(xrow, <const floating*> p.x + (n * p.M + i) * ci,
+                                   ci * sizeof(floating))
+                x = xs
+            gemm(c'T', c'N', <int> kc, <int> ((n1 - n0) * (hi - lo)), <int> ci, f + k0 * co * ci,
+                 <int> ci, x, <int> ci, 0, prod, <int> kc)
+            for n in range(n0, n1):
+                y = <floating*> p.y + n * p.L * co
+                for i in range(lo, hi):
+                    prow = prod + ((n - n0) * (hi - lo) + i - lo) * kc
+                    o = i * p.s + k0 * p.d - p.pad
+                    for k in range(k0, k1):
+                        if o0 <= o < o1:
+                            yrow = y + o * ysw
+                            for c in range(co):
+                                yrow[c * ysc] += prow[(k - k0) * co + c]
+                        o = o + p.d
         k0 = k1
 
 
@@ -511,14 +534,17 @@ def transpose_ola(
     Py_ssize_t width,
     Py_ssize_t taps,
     int num_threads,
+    Py_ssize_t batch=1,
 ):
     """conv1d_transpose by GEMM, then overlap-add; ``y`` is overwritten.
 
     ``x`` ``[N, M, Cin]`` and ``y`` ``[N, L, Cout]`` (or both NCW with ``ncw``), ``f``
-    ``[K, Cout, Cin]``. Work items are (batch, block of ``width`` outputs). Per block of ``taps``
-    taps, one GEMM multiplies the input rows that reach the item's outputs (at most
-    ``(width - 1 + (taps - 1)*d) // s + 2``) by those taps of the filter, then the products are added to the outputs,
-    rows in increasing order.
+    ``[K, Cout, Cin]``. Work items are (block of ``batch`` batch elements, block of ``width``
+    outputs). Per block of ``taps`` taps, one GEMM multiplies the input rows that reach the
+    item's outputs (at most ``(width - 1 + (taps - 1)*d) // s + 2`` per batch element; the
+    elements' rows together, gathered where they are not one run in memory, so that a short
+    input read by a long filter still makes a GEMM of many rows) by those taps of the filter,
+    then the products are added to the outputs, rows in increasing order.
     """
     cdef _Ola p
     cdef Py_ssize_t N = y.shape[0]
@@ -532,13 +558,16 @@ def transpose_ola(
         memset(&y[0, 0, 0], 0, N * y.shape[1] * y.shape[2] * sizeof(floating))
         return
     p.x, p.f, p.y = &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0]
+    p.N = N
     p.s, p.d, p.pad = stride, dilation, pad_before
     p.width, p.taps = width, min(taps, p.K)
+    p.batch = max(1, min(batch, N))
     p.nblocks = (p.L + width - 1) // width
     p.dbl = floating is double
-    cdef Py_ssize_t rows = (width - 1 + (p.taps - 1) * dilation) // stride + 2
-    _run_items(_ola_item, &p, N * p.nblocks, <double> N * p.M * p.K * p.cin * p.cout,
-               rows * p.taps * p.cout * sizeof(floating), num_threads)
+    p.rows = min(p.M, (width - 1 + (p.taps - 1) * dilation) // stride + 2)
+    _run_items(_ola_item, &p, (N + p.batch - 1) // p.batch * p.nblocks,
+               <double> N * p.M * p.K * p.cin * p.cout,
+               p.batch * p.rows * (p.taps * p.cout + p.cin) * sizeof(floating), num_threads)
 
 
 # --- depthwise: one channel per group, vector loops across the channels ------------------------

@@ -278,22 +278,50 @@ def skinny_rows(g):
 
 
 def ola_blocking(g, itemsize):
-    """``(width, taps)`` for the overlap-add kernel: the most taps per block (halving) for which
-    a block of outputs about 256 input rows wide (and at least 3 times the taps' span, so that at
-    most a quarter of the rows multiplied fall outside it) needs a product block of at most
-    ``SCRATCH_BYTES``; then the width halved (down to the taps' span) for ``MIN_ITEMS`` items."""
+    """``(width, taps, batch)`` for the overlap-add kernel. Taps per block: the most (halving) for
+    which a block of outputs about 256 input rows wide (and at least 3 times the taps' span, so
+    that at most a quarter of the rows multiplied fall outside it) needs a product block of at
+    most ``SCRATCH_BYTES``. Batch elements per item: enough for about 64 rows in each GEMM when
+    each element has only a few (one frame under a long filter), within the same scratch (fewer
+    taps per block rather than fewer elements: the filter is then read once per item). Then,
+    for ``MIN_ITEMS`` items where the call has threads to give them to: narrower blocks of outputs
+    (down to the taps' span), fewer taps per block (while a block's GEMM keeps 64 rows,
+    ``taps*Cout``), fewer batch elements per item."""
     d, s, co = g.dilation, g.stride, g.wide_channels
+    M = max(g.narrow, 1)
     taps = g.taps
+
+    def rows_of(width, taps):
+        return min(M, (width - 1 + (taps - 1) * d) // s + 2)
+
     while True:
         width = max(3 * (taps - 1) * d, 256 * s, 64)
-        rows = (width - 1 + (taps - 1) * d) // s + 2
-        if rows * taps * co * itemsize <= SCRATCH_BYTES or taps == 1:
+        if rows_of(width, taps) * taps * co * itemsize <= SCRATCH_BYTES or taps == 1:
             break
         taps = -(-taps // 2)
+    batch = max(1, min(g.batch, 64 // rows_of(width, taps)))
+    while batch > 1 and batch * rows_of(width, taps) * taps * co * itemsize > SCRATCH_BYTES:
+        if taps > 1:      # fewer taps per block first: the filter is then read once per batch
+            taps = -(-taps // 2)
+            width = max(3 * (taps - 1) * d, 256 * s, 64)
+        else:
+            batch = -(-batch // 2)
     width = min(width, max(g.wide, 1))
-    width = _halve_for_items(width, max(64, (taps - 1) * d),
-                             lambda w: g.batch * -(-g.wide // w))
-    return width, taps
+
+    def items(width, batch):
+        return -(-g.batch // batch) * -(-g.wide // width)
+
+    while items(width, batch) < MIN_ITEMS and macs(g) >= PARALLEL_MACS:
+        if width > max(64, (taps - 1) * d):
+            width = max(64, (taps - 1) * d, -(-width // 2))
+        elif taps > 1 and -(-taps // 2) * co >= 64:
+            taps = -(-taps // 2)
+            width = min(width, max(64, (taps - 1) * d))
+        elif batch > 1:
+            batch = -(-batch // 2)
+        else:
+            break
+    return width, taps, batch
 
 
 def blas_blocking(g, itemsize):
@@ -363,8 +391,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         rows, channels = blas_blocking(g, itemsize)
         return {"rows": rows, "channels": channels}
     if kernel == "ola":
-        width, taps = ola_blocking(g, itemsize)
-        return {"width": width, "taps": taps}
+        width, taps, batch = ola_blocking(g, itemsize)
+        return {"width": width, "taps": taps, "batch": batch}
     if kernel == "depthwise":
         return {"rows": depthwise_rows(g, op)}
     return {}

@@ -199,12 +199,13 @@ def test_transpose_ola(seed, dtype):
     f = random_array(rng, (g.taps, g.wide_channels, g.narrow_channels), dtype)
     want, bound = family_oracle("transpose", x, f, g)
     width, taps = int(rng.integers(1, 20)), int(rng.integers(1, g.taps + 2))
+    batch = int(rng.integers(1, 5))      # batch elements per item: 1, some, all, more than all
     outs = []
     for threads in (1, 3):
         y = _layout(np.full((g.batch, g.wide, g.wide_channels), np.nan, dtype), ncw)
         with single_threaded_blas():
             _gemm.transpose_ola(_layout(x, ncw), f, y, ncw, g.stride, g.dilation, g.pad_before,
-                                width, taps, threads)
+                                width, taps, threads, batch)
         outs.append(_layout(y, ncw))
     assert_family_matches(outs[0], want, bound, g.taps * g.narrow_channels, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
