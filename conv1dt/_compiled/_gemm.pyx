@@ -23,7 +23,7 @@ not depend on the thread count), handed to the threads dynamically by :func:`_ru
 of outputs), each output sums its taps in order, one vector loop over the channels per tap.
 
 Every operand is a C-contiguous 3-D array in NWC or NCW, read and written in place (BLAS's
-leading dimensions and transposes absorb the layout). Index algebra as in ``_family.pyx``: narrow
+leading dimensions and transposes absorb the layout). Index algebra as in ``_conv1d.pyx``: narrow
 sample ``i`` and wide sample ``o`` meet at tap ``k`` when ``o = i*s + k*d - pad``.
 
 The block sizes are the planner's (``conv1dt/_plan.py``), from the shape alone. BLAS must run
@@ -37,7 +37,9 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from cpython.exc cimport PyErr_CheckSignals
 
-from ._common cimport CHUNK_MACS, chunk_items, floordiv, gemm
+from ._blas cimport gemm
+from ._index cimport floordiv
+from ._loop cimport CHUNK_MACS, chunk_items
 
 ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
 

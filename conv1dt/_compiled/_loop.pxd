@@ -1,9 +1,7 @@
 # cython: language_level=3
-"""Inline helpers shared by the kernel modules (``_kernels.pyx``, ``_family.pyx``)."""
+"""The chunked, interruptible parallel loop that every kernel runs its work items in."""
 cimport cython
-from cython cimport floating
 from cpython.exc cimport PyErr_CheckSignals
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 
 cdef enum:
@@ -56,34 +54,3 @@ cdef inline bint next_chunk(Chunks* ch) except -1:
         return False
     ch.stop = ch.start + ch.size if ch.size < ch.items - ch.start else ch.items
     return True
-
-
-cdef inline Py_ssize_t floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    """Python's ``a // b`` for ``b > 0``. Written with non-negative operands only, where C's and
-    Python's division agree (a ``cdivision`` decorator on an inline function of a .pxd is not
-    applied, so ``a // b`` here is Python's, and C's truncation cannot be assumed either way)."""
-    if a >= 0:
-        return a // b
-    return -((-a + b - 1) // b)
-
-
-cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, int lda,
-                      const floating* b, int ldb, floating beta, floating* c, int ldc) noexcept nogil:
-    """``C[m x n] = op(A) op(B) + beta C`` in BLAS's column-major terms, by SciPy's BLAS."""
-    cdef floating one = 1
-    if floating is float:
-        sgemm(&ta, &tb, &m, &n, &k, &one, <float*> a, &lda, <float*> b, &ldb, &beta, c, &ldc)
-    else:
-        dgemm(&ta, &tb, &m, &n, &k, &one, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
-
-
-cdef inline void gemv_t(int m, int n, const floating* a, int lda, const floating* x,
-                        floating* y) noexcept nogil:
-    """``y[n] = A[m x n]^T x[m]`` in BLAS's column-major terms (``lda >= m``), by SciPy's BLAS."""
-    cdef char t = c'T'
-    cdef int one = 1
-    cdef floating alpha = 1, beta = 0
-    if floating is float:
-        sgemv(&t, &m, &n, &alpha, <float*> a, &lda, <float*> x, &one, &beta, y, &one)
-    else:
-        dgemv(&t, &m, &n, &alpha, <double*> a, &lda, <double*> x, &one, &beta, y, &one)

@@ -1,4 +1,5 @@
-/* The C layer of conv1dt: what the Cython kernels (conv1dt/_kernels.pyx) call.
+/* The C layer of conv1dt: what the Cython kernels call, through conv1dt/_compiled/_cpu.pyx
+ * (the one extension it is linked into, so that its dispatch state exists once).
  *
  * Two kernel families, each one implementation file compiled once per instruction set:
  *
@@ -21,7 +22,7 @@ enum conv1dt_isa { CONV1DT_BASELINE = 0, CONV1DT_AVX2 = 1, CONV1DT_AVX512 = 2 };
 /* --- the runtime dispatch (dispatch.c) ----------------------------------------------------- */
 
 /* The instruction set every kernel runs: the best this build and CPU have, lowered by
- * CONV1DT_CPU. Decided at the first call (conv1dt._kernels makes it at import). */
+ * CONV1DT_CPU. Decided at the first call (conv1dt._compiled._cpu makes it at import). */
 int conv1dt_cpu_isa(void);
 /* The best instruction set of this build and CPU, whatever CONV1DT_CPU says. */
 int conv1dt_cpu_isa_detected(void);
