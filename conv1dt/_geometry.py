@@ -216,7 +216,7 @@ def conv1d_geometry(x_shape, f_shape, stride, dilation, padding, data_format, gr
     ``[K, Cin/groups, Cout]``. ``f_name`` is how messages name the filter's shape:
     ``"filters"`` (conv1d) or ``"filter_shape"`` (conv1d_backprop_filter).
 
-    The output width is :func:`forward_width`. An input narrower than
+    The output width is ``forward_width`` (above). An input narrower than
     conv1d's smallest width, ``transposed_width_range(0, ...)[0]`` (``Keff - s - lo - hi`` for
     explicit padding), has a negative output width and is refused, as TensorFlow does.
     """

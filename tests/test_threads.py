@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 OPENMP = _cpu.have_openmp()
 needs_openmp = pytest.mark.skipif(not OPENMP, reason="conv1dt was built without OpenMP")
-# a limit is told from OpenMP's default by differing from it (see _threads.py): a limit of 1 needs
-# a default above 1
+# a limit is told from OpenMP's default by differing from it (see conv1dt/_runtime/threads.py): a
+# limit of 1 needs a default above 1
 needs_default_above_one = pytest.mark.skipif(
     not OPENMP or _threads._openmp_default() == 1,
     reason="OpenMP's default is 1 thread here (OMP_NUM_THREADS=1 or one CPU)")
