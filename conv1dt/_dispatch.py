@@ -226,8 +226,6 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
 CHUNK_ROWS = 512          # (batch, position) rows per chunk in backprop_filter_direct ...
 MAX_CHUNKS = 64           # ... at most this many chunks ...
 PARTIAL_ELEMS = 1 << 21   # ... holding at most this many partial filter elements in all
-FILTER_BLOCKS = (256, 128, 64)   # output channels per work item in backprop_filter_blas ...
-FILTER_ITEMS = 4                 # ... the widest that still gives this many work items
 
 
 def _flipped(f):
@@ -316,23 +314,13 @@ def filter_chunks(g):
     return max(1, min(g.batch * g.narrow // CHUNK_ROWS, MAX_CHUNKS, PARTIAL_ELEMS // size))
 
 
-def _filter_block(g):
-    """Output channels per work item of backprop_filter_blas: the widest of ``FILTER_BLOCKS``
-    that leaves at least ``FILTER_ITEMS`` items (taps x groups x blocks), from the shape alone."""
-    cng = g.narrow_channels // g.groups
-    for block in FILTER_BLOCKS:
-        if g.taps * g.groups * -(-cng // block) >= FILTER_ITEMS:
-            return block
-    return FILTER_BLOCKS[-1]
-
-
 def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
     """Run conv1d_backprop_filter on checked operands; return ``[K, Cw/G, Cn]`` (``out`` when
     given).
 
     ``x`` is the wide signal and ``dy`` the narrow one, in ``data_format``, C-contiguous of one
-    compute dtype (float32 or float64). ``kernel`` forces ``'direct'``, ``'blas'`` or
-    ``'im2col'`` (tests).
+    compute dtype (float32 or float64). ``kernel`` forces ``'direct'`` or ``'im2col'``
+    (tests).
     """
     g = geom
     ncw = data_format == "NCW"
@@ -360,11 +348,9 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
     df = _output(shape, x.dtype, out)
     df[...] = 0
     args = (_nwc(x, ncw), _nwc(dy, ncw), df, g.stride, g.dilation, g.pad_before, g.groups)
-    if kernel == "direct":
-        _conv1d.backprop_filter_direct(*args, filter_chunks(g), _threads(g))
-    else:
-        with single_threaded_blas():
-            _conv1d.backprop_filter_blas(*args, _filter_block(g), _threads(g))
+    if kernel != "direct":
+        raise ValueError(f"conv1dt: no conv1d_backprop_filter kernel {kernel!r}")
+    _conv1d.backprop_filter_direct(*args, filter_chunks(g), _threads(g))
     return df
 
 
