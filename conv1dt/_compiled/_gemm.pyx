@@ -31,53 +31,11 @@ single-threaded inside (the caller arranges it); the planner keeps every size BL
 ``2**31``.
 """
 from cython cimport floating
-from cython.parallel cimport parallel, prange
-from libc.stdint cimport uintptr_t
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
-from cpython.exc cimport PyErr_CheckSignals
 
 from ._blas cimport gemm
 from ._index cimport floordiv
-from ._loop cimport CHUNK_MACS, chunk_items
-
-ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
-
-
-cdef int _run_items(item_fn fn, const void* ctx, Py_ssize_t items, double macs,
-                    size_t scratch_bytes, int num_threads) except -1:
-    """Call ``fn(ctx, item, scratch)`` for ``item`` in ``0 .. items - 1`` on ``num_threads``.
-
-    Items are handed out one at a time as threads free up (``schedule(dynamic)``), so a thread
-    that the OS takes away delays the call by one item. Each thread has its own ``scratch`` of
-    ``scratch_bytes`` (64-byte aligned). Between chunks of about ``CHUNK_MACS`` multiply-adds
-    (``macs`` is the whole call's) the GIL is taken back to check for signals. A scratch that
-    cannot be allocated raises MemoryError after the chunk (the output is then incomplete).
-    """
-    cdef Py_ssize_t chunk = chunk_items(items, macs, num_threads)
-    cdef Py_ssize_t start = 0, stop, item
-    cdef int failed = 0
-    cdef int* failp = &failed
-    cdef void* raw
-    cdef void* scratch
-    while start < items:
-        stop = min(items, start + chunk)
-        with nogil, parallel(num_threads=num_threads):
-            raw = NULL
-            if scratch_bytes:
-                raw = malloc(scratch_bytes + 64)
-            scratch = <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
-            for item in prange(start, stop, schedule="dynamic", chunksize=1):
-                if scratch_bytes and raw == NULL:
-                    failp[0] = 1
-                else:
-                    fn(ctx, item, scratch)
-            free(raw)
-        if failed:
-            raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
-        start = stop
-        PyErr_CheckSignals()
-    return 0
+from ._loop cimport CHUNK_MACS, run_items as _run_items
 
 
 cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:

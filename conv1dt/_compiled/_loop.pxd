@@ -1,7 +1,16 @@
 # cython: language_level=3
-"""The chunked, interruptible parallel loop that every kernel runs its work items in."""
+"""The chunked, interruptible parallel loop that every kernel runs its work items in.
+
+One chunking (:func:`chunks`, :func:`next_chunk`: about ``CHUNK_MACS`` multiply-adds between two
+checks for Ctrl-C) in two spellings: :func:`run_items` calls a function per item with a scratch
+per thread (the kernels of ``_gemm.pyx``, whose items are C structs); the kernels on memoryviews
+write the ``while next_chunk(&ch): for item in prange(...)`` loop around their block function
+(a ``prange`` body cannot be handed a fused memoryview through a function pointer)."""
 cimport cython
 from cpython.exc cimport PyErr_CheckSignals
+from cython.parallel cimport parallel, prange
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport free, malloc
 
 
 cdef enum:
@@ -54,3 +63,39 @@ cdef inline bint next_chunk(Chunks* ch) except -1:
         return False
     ch.stop = ch.start + ch.size if ch.size < ch.items - ch.start else ch.items
     return True
+
+
+ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
+
+
+cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double macs,
+                          size_t scratch_bytes, int num_threads) except -1:
+    """Call ``fn(ctx, item, scratch)`` for ``item`` in ``0 .. items - 1`` on ``num_threads``, in
+    the chunks of :func:`chunks` (``macs`` is the whole call's multiply-adds).
+
+    Items are handed out one at a time as threads free up (``schedule(dynamic)``), so a thread
+    that the OS takes away delays the call by one item. Each thread has its own ``scratch`` of
+    ``scratch_bytes`` (64-byte aligned), allocated once per chunk. A scratch that cannot be
+    allocated raises MemoryError after the chunk (the output is then incomplete).
+    """
+    cdef Chunks ch = chunks(items, macs, num_threads)
+    cdef Py_ssize_t item
+    cdef int failed = 0
+    cdef int* failp = &failed
+    cdef void* raw
+    cdef void* scratch
+    while next_chunk(&ch):
+        with nogil, parallel(num_threads=num_threads):
+            raw = NULL
+            if scratch_bytes:
+                raw = malloc(scratch_bytes + 64)
+            scratch = <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
+            for item in prange(ch.start, ch.stop, schedule="dynamic", chunksize=1):
+                if scratch_bytes and raw == NULL:
+                    failp[0] = 1
+                else:
+                    fn(ctx, item, scratch)
+            free(raw)
+        if failed:
+            raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
+    return 0
