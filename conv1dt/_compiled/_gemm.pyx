@@ -4,7 +4,7 @@ depthwise convolutions as vector loops across the channels.
 
 Three GEMM kernels, one per side of the family, each a loop over work items that a thread owns whole
 (so every output element is summed by one item, in an order fixed by the shape, and the bits do
-not depend on the thread count), handed to the threads dynamically by :func:`_run_items`:
+not depend on the thread count), handed to the threads dynamically by ``run_items`` (``_loop.pxd``):
 
 * ``conv1d_im2col``: conv1d (any stride, dilation, groups, layout). Per item ``(block of
   rows, group)`` and per block of taps, the taps' input samples of the block's rows are gathered
