@@ -5,11 +5,12 @@ try to compile and link a tiny OpenMP program; if the compiler cannot, the kerne
 ``-fopenmp`` (Cython's ``prange`` then runs serially) and we say so once, here, at build time.
 ``conv1dt.show_config()`` reports the outcome at run time.
 
-The C layer (``conv1dt/src``) is compiled here too, each file with the flags of its instruction set
-(``ISA_FLAGS``): the kernels' baseline variants and the runtime dispatch portably, their AVX2 and
-AVX-512 variants (x86-64 with GCC or Clang only) with ``-mavx2 -mfma`` and ``-mavx512f ...``; the
-objects are linked into the extensions in ``C_LAYER``. ``conv1dt/src/dispatch.c`` picks one set at
-run time (``CONV1DT_CPU`` lowers it).
+The C layer (``conv1dt/_compiled/src``) is compiled here too, each file with the flags of its
+instruction set (``ISA_FLAGS``): the kernels' baseline variants and the runtime dispatch portably,
+their AVX2 and AVX-512 variants (x86-64 with GCC or Clang only) with ``-mavx2 -mfma`` and
+``-mavx512f ...``; the objects are linked into the one extension ``C_LAYER`` (so the dispatch's state exists once;
+the other kernels reach the C layer through it). ``conv1dt/_compiled/src/dispatch.c`` picks one
+set at run time (``CONV1DT_CPU`` lowers it).
 
 
 Environment switches (``1`` turns a switch on):
@@ -85,10 +86,11 @@ ISA_FLAGS = {
     "avx2": ["-mavx2", "-mfma"],
     "avx512": ["-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"],
 }
-C_HEADERS = ["conv1dt/src/kernels.h", "conv1dt/src/direct_impl.h", "conv1dt/src/tiled_impl.h",
-             "conv1dt/src/skinny_impl.h"]
-C_DEPENDS = C_HEADERS + [f"conv1dt/src/{name}" for files in C_SOURCES.values() for name in files]
-C_LAYER = {"conv1dt._kernels", "conv1dt._gemm"}     # the extensions that call the C layer
+C_DIR = "conv1dt/_compiled/src"
+C_HEADERS = [f"{C_DIR}/{name}" for name in ("kernels.h", "direct_impl.h", "tiled_impl.h",
+                                             "skinny_impl.h")]
+C_DEPENDS = C_HEADERS + [f"{C_DIR}/{name}" for files in C_SOURCES.values() for name in files]
+C_LAYER = "conv1dt._compiled._cpu"     # the one extension the C layer is linked into
 
 
 def _c_layer(compiler, build_temp, cflags):
@@ -98,8 +100,8 @@ def _c_layer(compiler, build_temp, cflags):
     for isa, files in C_SOURCES.items():
         if isa != "baseline" and not x86:
             continue     # the variants are x86-64 only (the dispatch knows: CONV1DT_X86_VARIANTS)
-        sources = [os.path.join("conv1dt", "src", name) for name in files]
-        objects += compiler.compile(sources, output_dir=build_temp, include_dirs=["conv1dt/src"],
+        sources = [os.path.join(C_DIR, name) for name in files]
+        objects += compiler.compile(sources, output_dir=build_temp, include_dirs=[C_DIR],
                                     extra_postargs=cflags + ISA_FLAGS[isa], depends=C_HEADERS)
     return objects
 
@@ -154,7 +156,7 @@ class BuildExt(build_ext):
             cflags, lflags = base + omp[0], omp[1]
         objects = _c_layer(self.compiler, self.build_temp, base)
         for ext in self.extensions:
-            if ext.name in C_LAYER:
+            if ext.name == C_LAYER:
                 ext.extra_objects = list(objects)
             ext.extra_compile_args = list(cflags)
             ext.extra_link_args = list(lflags)
@@ -162,27 +164,24 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+def _extension(name, depends=(), include_dirs=()):
+    """The extension ``conv1dt._compiled.<name>`` from ``conv1dt/_compiled/<name>.pyx``."""
+    return Extension(
+        f"conv1dt._compiled.{name}",
+        [f"conv1dt/_compiled/{name}.pyx"],
+        include_dirs=[np.get_include(), *include_dirs],
+        depends=list(depends),
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+    )
+
+
+SHARED = ["conv1dt/_compiled/_loop.pxd", "conv1dt/_compiled/_blas.pxd",
+          "conv1dt/_compiled/_index.pxd"]
 extensions = [
-    Extension(
-        "conv1dt._kernels",
-        ["conv1dt/_kernels.pyx"],
-        include_dirs=[np.get_include(), "conv1dt/src"],
-        depends=C_DEPENDS + ["conv1dt/_common.pxd"],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-    ),
-    Extension(
-        "conv1dt._gemm",
-        ["conv1dt/_gemm.pyx"],
-        include_dirs=[np.get_include(), "conv1dt/src"],
-        depends=C_DEPENDS + ["conv1dt/_common.pxd"],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-    ),
-    Extension(
-        "conv1dt._family",
-        ["conv1dt/_family.pyx"],
-        include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-    ),
+    _extension("_cpu", C_DEPENDS + ["conv1dt/_compiled/_cpu.pxd"], [C_DIR]),
+    _extension("_transpose", SHARED + ["conv1dt/_compiled/_cpu.pxd"]),
+    _extension("_conv1d", SHARED),
+    _extension("_gemm", SHARED + ["conv1dt/_compiled/_cpu.pxd"]),
 ]
 
 setup(

@@ -10,7 +10,7 @@ if "GOMP_SPINCOUNT" not in _os.environ and "OMP_WAIT_POLICY" not in _os.environ:
     _os.environ["GOMP_SPINCOUNT"] = "10000"
 
 try:
-    from . import _kernels
+    from ._compiled import _cpu  # noqa: F401  (the extensions, built or not)
 except ImportError as exc:  # the source tree without its built extension
     if "one interpreter per process" in str(exc):   # Cython's extension modules, PEP 489
         raise ImportError(
@@ -20,17 +20,17 @@ except ImportError as exc:  # the source tree without its built extension
             f"share it). ({exc})"
         ) from exc
     raise ImportError(
-        "conv1dt's compiled kernels (conv1dt._kernels) could not be imported. In a source "
+        "conv1dt's compiled kernels (conv1dt._compiled) could not be imported. In a source "
         "checkout, build them in place with `pip install -e .`, or run Python from outside the "
         f"checkout to use an installed conv1dt. ({exc})"
     ) from exc
-from ._config import show_config
-from ._denormals import flush_denormals, set_flush_denormals
 from ._geometry import Geometry
 from ._ops import conv1d, conv1d_backprop_filter, conv1d_transpose, plan
 from ._plan import Plan
+from ._runtime.config import show_config
+from ._runtime.denormals import flush_denormals, set_flush_denormals
+from ._runtime.threads import get_num_threads, set_num_threads, threads
 from ._stream import Conv1DTransposeStream
-from ._threads import get_num_threads, set_num_threads, threads
 from ._upfirdn import upfirdn
 from ._version import __version__
 

@@ -49,16 +49,17 @@ import math
 
 import numpy as np
 
-from . import _dispatch, _family, _plan
-from ._blas import single_threaded_blas
-from ._threads import get_num_threads
+from . import _dispatch, _plan
+from ._compiled import _conv1d, _transpose
+from ._runtime.blas_threads import single_threaded_blas
+from ._runtime.threads import get_num_threads
 
 __all__ = ["link_box", "reduce", "fits", "spread", "takeover", "check_size"]
 
 LIMIT = 1 << 61          # the reduced geometry's terms add up to less than this (see above)
 BLOCK_SPAN = 4096        # the kernels' blocks span at most this many strides of output
 GATHER_WORK = 1 << 22    # (block, tap) steps plus products in one chunk of the gather kernel
-GATHER_BLOCK = 256       # transpose_grouped's block of wide rows (conv1dt/_family.pyx)
+GATHER_BLOCK = 256       # transpose_grouped's block of wide rows (conv1dt/_compiled/_transpose.pyx)
 ADDRESS_BYTES = 1 << 57  # no machine maps more (57-bit virtual addresses)
 
 
@@ -138,7 +139,7 @@ def _narrow_slice(a, lo, hi, ncw):
 
 
 def _gather_transpose(x, f, g, ncw):
-    """conv1d_transpose by the gather kernel (``_family.transpose_grouped``), in chunks of the
+    """conv1d_transpose by the gather kernel (``_transpose.transpose_grouped``), in chunks of the
     output width called one after another, so that Ctrl-C is seen between them. Each output is
     summed by the kernel alone, in its one order, whatever the chunks; ``y`` in NWC."""
     xw = _nwc(x, ncw)
@@ -157,13 +158,13 @@ def _gather_transpose(x, f, g, ncw):
         for o0 in range(0, g.wide, width):
             o1 = min(o0 + width, g.wide)
             # outputs o0 .. o1 - 1 are outputs 0 .. o1 - o0 - 1 of the call with pad p + o0
-            _family.transpose_grouped(xw[n:n + 1], f, y[n:n + 1, o0:o1], g.stride, g.dilation,
+            _transpose.transpose_grouped(xw[n:n + 1], f, y[n:n + 1, o0:o1], g.stride, g.dilation,
                                       g.pad_before + o0, g.groups, threads)
     return y
 
 
 def _conv1d_plain(w, f, g, ncw):
-    """conv1d by its own kernels (``_family``), never through the transpose's direct kernel with
+    """conv1d by its own kernels (``_conv1d``), never through the transpose's direct kernel with
     the taps reversed (``_dispatch.conv1d``'s flip), whose scratch spans ``(K-1)*d`` rows of the
     input per block: the call of a far-reaching conv1d after its crop."""
     y = _dispatch.allocate((g.batch, g.narrow, g.narrow_channels), w.dtype)
@@ -171,10 +172,10 @@ def _conv1d_plain(w, f, g, ncw):
         args = (_nwc(w, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)
         threads = get_num_threads()
         if _plan.choose("conv1d", g, w.dtype.itemsize) not in ("blas", "im2col", "flip-tiled"):
-            _family.conv1d_direct(*args, threads)
+            _conv1d.conv1d_direct(*args, threads)
         else:
             with single_threaded_blas():
-                _family.conv1d_blas(*args, _dispatch.BLAS_ROWS, threads)
+                _conv1d.conv1d_blas(*args, _dispatch.BLAS_ROWS, threads)
     return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
 
 

@@ -14,8 +14,9 @@ import threading
 
 import numpy as np
 
-from . import _family, _gemm, _kernels, _plan
-from ._blas import single_threaded_blas
+from . import _plan
+from ._compiled import _conv1d, _gemm, _transpose
+from ._runtime.blas_threads import single_threaded_blas
 from ._plan import SERIAL_MACS, TILED, macs as _macs, phase_taps as _phase_taps, threads as _threads
 
 __all__ = ["allocate", "conv1d_transpose", "transpose_plan", "conv1d", "conv1d_backprop_filter",
@@ -106,7 +107,7 @@ def _strip(stride, cout):
 
 
 def _blas(cblock, x, f, y, stride, dilation, pad_before, rows, num_threads):
-    _kernels.transpose_blas(x, f, y, stride, dilation, pad_before, rows, cblock, num_threads)
+    _transpose.transpose_blas(x, f, y, stride, dilation, pad_before, rows, cblock, num_threads)
 
 
 def _tiled_rows(g):
@@ -165,7 +166,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
     kernel = kernel or _plan.choose("transpose", g, itemsize)
     if kernel == "direct":
         args = (g.stride, g.dilation, g.pad_before, _strip(g.stride, cout))
-        direct = _kernels.transpose_direct
+        direct = _transpose.transpose_direct
         if dtype is not None:
             direct = direct["float" if dtype == np.float32 else "double"]
 
@@ -174,7 +175,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
             # a small serial call: nothing to decide at all, the tap table built once
             xshape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
                                                                         g.narrow_channels)
-            small = _kernels._SmallDirect(xshape, (g.taps, cout, g.narrow_channels), shape, dtype,
+            small = _transpose._SmallDirect(xshape, (g.taps, cout, g.narrow_channels), shape, dtype,
                                           ncw, *args)
 
             def run(x, f, out=None):
@@ -204,9 +205,9 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
 
     # the other BLAS and tiled kernels work in NWC and share one signature
     blocked, rows = {
-        "col2im": (_kernels.transpose_col2im, COL2IM_ROWS),
-        "tiled": (_kernels.transpose_tiled, _tiled_rows(g)),
-        "phase": (_kernels.transpose_phase, _phase_rows(g)),
+        "col2im": (_transpose.transpose_col2im, COL2IM_ROWS),
+        "tiled": (_transpose.transpose_tiled, _tiled_rows(g)),
+        "phase": (_transpose.transpose_phase, _phase_rows(g)),
     }.get(kernel, (None, None))
     if kernel == "blas":
         b = _plan.blocking("transpose", "blas", g, itemsize)
@@ -229,8 +230,6 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
 CHUNK_ROWS = 512          # (batch, position) rows per chunk in backprop_filter_direct ...
 MAX_CHUNKS = 64           # ... at most this many chunks ...
 PARTIAL_ELEMS = 1 << 21   # ... holding at most this many partial filter elements in all
-FILTER_BLOCKS = (256, 128, 64)   # output channels per work item in backprop_filter_blas ...
-FILTER_ITEMS = 4                 # ... the widest that still gives this many work items
 
 
 def _flipped(f):
@@ -287,8 +286,8 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
         else:
             y = allocate((g.batch, g.narrow_channels, full) if ncw else
                          (g.batch, full, g.narrow_channels), x.dtype)
-        _kernels.transpose_direct(x, ncw, _flipped(f), y, ncw, 1, g.dilation, _plan.flipped_pad(g),
-                                  _strip(1, g.narrow_channels), _threads(g))
+        _transpose.transpose_direct(x, ncw, _flipped(f), y, ncw, 1, g.dilation, _plan.flipped_pad(g),
+                                    _strip(1, g.narrow_channels), _threads(g))
         if g.stride == 1:
             return y
         y = y[:, :, ::g.stride] if ncw else y[:, ::g.stride]
@@ -298,17 +297,17 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
         return out
     if kernel == "flip-tiled":
         y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype) if ncw or out is None else out
-        _kernels.transpose_tiled(_nwc(x, ncw), _flipped(f), y, 1, g.dilation, _plan.flipped_pad(g),
-                                 _tiled_rows(g._replace(wide=g.narrow)), _threads(g))
+        _transpose.transpose_tiled(_nwc(x, ncw), _flipped(f), y, 1, g.dilation, _plan.flipped_pad(g),
+                                   _tiled_rows(g._replace(wide=g.narrow)), _threads(g))
         return _finish(y, ncw, out)
     y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype) if ncw or out is None else out
     if y.size:
         args = (_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)
         if kernel == "direct":
-            _family.conv1d_direct(*args, _threads(g))
+            _conv1d.conv1d_direct(*args, _threads(g))
         else:
             with single_threaded_blas():
-                _family.conv1d_blas(*args, BLAS_ROWS, _threads(g))
+                _conv1d.conv1d_blas(*args, BLAS_ROWS, _threads(g))
     return _finish(y, ncw, out)
 
 
@@ -320,23 +319,13 @@ def filter_chunks(g):
     return max(1, min(g.batch * g.narrow // CHUNK_ROWS, MAX_CHUNKS, PARTIAL_ELEMS // size))
 
 
-def _filter_block(g):
-    """Output channels per work item of backprop_filter_blas: the widest of ``FILTER_BLOCKS``
-    that leaves at least ``FILTER_ITEMS`` items (taps x groups x blocks), from the shape alone."""
-    cng = g.narrow_channels // g.groups
-    for block in FILTER_BLOCKS:
-        if g.taps * g.groups * -(-cng // block) >= FILTER_ITEMS:
-            return block
-    return FILTER_BLOCKS[-1]
-
-
 def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
     """Run conv1d_backprop_filter on checked operands; return ``[K, Cw/G, Cn]`` (``out`` when
     given).
 
     ``x`` is the wide signal and ``dy`` the narrow one, in ``data_format``, C-contiguous of one
-    compute dtype (float32 or float64). ``kernel`` forces ``'direct'``, ``'blas'`` or
-    ``'im2col'`` (tests).
+    compute dtype (float32 or float64). ``kernel`` forces ``'direct'`` or ``'im2col'``
+    (tests).
     """
     g = geom
     ncw = data_format == "NCW"
@@ -365,18 +354,16 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
     df = _output(shape, x.dtype, out)
     df[...] = 0
     args = (_nwc(x, ncw), _nwc(dy, ncw), df, g.stride, g.dilation, g.pad_before, g.groups)
-    if kernel == "direct":
-        if (g.groups > 1 and g.wide_channels == g.groups and g.narrow_channels > g.groups
-                and 2 * g.narrow * g.taps >= g.wide):
-            # a channel multiplier (one input channel per group, several outputs): the input's
-            # channels repeated for their outputs make it depthwise, one vector loop per tap
-            # (where the repeated samples are not mostly ones no tap reads)
-            xm = np.repeat(args[0], g.narrow_channels // g.groups, axis=2)
-            args = (xm,) + args[1:6] + (g.narrow_channels,)
-        _family.backprop_filter_direct(*args, filter_chunks(g), _threads(g))
-    else:
-        with single_threaded_blas():
-            _family.backprop_filter_blas(*args, _filter_block(g), _threads(g))
+    if kernel != "direct":
+        raise ValueError(f"conv1dt: no conv1d_backprop_filter kernel {kernel!r}")
+    if (g.groups > 1 and g.wide_channels == g.groups and g.narrow_channels > g.groups
+            and 2 * g.narrow * g.taps >= g.wide):
+        # a channel multiplier (one input channel per group, several outputs): the input's
+        # channels repeated for their outputs make it depthwise, one vector loop per tap
+        # (where the repeated samples are not mostly ones no tap reads)
+        xm = np.repeat(args[0], g.narrow_channels // g.groups, axis=2)
+        args = (xm,) + args[1:6] + (g.narrow_channels,)
+    _conv1d.backprop_filter_direct(*args, filter_chunks(g), _threads(g))
     return df
 
 
@@ -397,7 +384,7 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     ncw = data_format == "NCW"
     kernel = kernel or _plan.choose("transpose", g, x.dtype.itemsize)
     # the groups' slices: filter rows of all Cin channels, within what the filter layout takes
-    in_place = TILED and g.narrow > 0 and g.narrow_channels < _kernels.TILED_MAX_ROW
+    in_place = TILED and g.narrow > 0 and g.narrow_channels < _transpose.TILED_MAX_ROW
     one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
     if kernel == "depthwise":
         y = _output((n, g.wide_channels, g.wide) if ncw else (n, g.wide, g.wide_channels),
@@ -407,17 +394,18 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
         return y
     if kernel == "direct":
         y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out
-        _family.transpose_grouped(_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, G,
-                                  _threads(g))
+        _transpose.transpose_grouped(_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, G,
+                                     _threads(g))
         return _finish(y, ncw, out)
     if kernel == "tiled" and in_place:
         xw = _nwc(x, ncw)
         y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out
         rows, threads = _tiled_rows(one), _threads(g)
         for j in range(G):
-            _kernels.transpose_tiled(xw[:, :, j * cin:(j + 1) * cin], f[:, :, j * cin:(j + 1) * cin],
-                                     y[:, :, j * cout:(j + 1) * cout], g.stride, g.dilation,
-                                     g.pad_before, rows, threads)
+            _transpose.transpose_tiled(xw[:, :, j * cin:(j + 1) * cin],
+                                       f[:, :, j * cin:(j + 1) * cin],
+                                       y[:, :, j * cout:(j + 1) * cout], g.stride, g.dilation,
+                                       g.pad_before, rows, threads)
         return _finish(y, ncw, out)
     if ncw:
         xg = x.reshape(n, G, cin, g.narrow).transpose(1, 0, 2, 3)

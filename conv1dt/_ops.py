@@ -9,10 +9,8 @@ import inspect
 
 import numpy as np
 
-from . import _bounds, _denormals, _dispatch, _forms, _plan
-from ._plan import _cache as _kept, _clock
-from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
-from ._layout import (
+from . import _bounds, _dispatch, _forms, _plan
+from ._args import (
     as_operands,
     as_shape,
     parse_data_format,
@@ -21,6 +19,9 @@ from ._layout import (
     real_compute_dtype,
     window_param,
 )
+from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
+from ._plan import _cache as _kept, _clock
+from ._runtime import denormals as _denormals
 
 __all__ = ["conv1d_transpose", "conv1d", "conv1d_backprop_filter", "plan"]
 

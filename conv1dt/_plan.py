@@ -65,8 +65,9 @@ import math
 
 import numpy as np
 
-from . import _denormals, _kernels
-from ._threads import get_num_threads
+from ._compiled import _cpu, _transpose
+from ._runtime import denormals as _denormals
+from ._runtime.threads import get_num_threads
 
 __all__ = ["Plan", "choose", "blocking", "clear_cache"]
 
@@ -76,9 +77,9 @@ PARALLEL_MACS = 1 << 19  # about 1 MFLOP: below it one thread does the whole cal
                          # process holds a core the region waits for)
 SMALL_MACS = 1 << 14     # below this the direct kernels run whatever the channels
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
-TILED = _kernels.tiled_available()
-TILED_MAX_TCIN = 2048 if _kernels.tiled_isa() == "avx512" else 768
-SKINNY = _kernels.cpu_isa() == "avx512"   # the filter gradient's skinny GEMM (filter_skinny)
+TILED = _cpu.tiled_available()
+TILED_MAX_TCIN = 2048 if _cpu.tiled_isa() == "avx512" else 768
+SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_skinny)
 # conv1d's few-channel calls by the transpose's direct kernel up to this stride, by itemsize
 FLIP_MAX_STRIDE = {4: 2, 8: 2}
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
@@ -146,7 +147,7 @@ def _choose_transpose_groups(g):
     if macs(g) < SMALL_MACS or cin * cout <= DIRECT_PRODUCTS["transpose"]:
         return "direct"
     if (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow > 0 and cout >= 32
-            and g.narrow_channels < _kernels.TILED_MAX_ROW):
+            and g.narrow_channels < _transpose.TILED_MAX_ROW):
         return "tiled"
     if cin * cout <= DIRECT_GROUPS_MAX:
         return "direct"

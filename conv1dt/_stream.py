@@ -6,70 +6,16 @@ narrowest width ``(b - 1)*s + Keff``, is the block's contribution to the signal'
 shifted by ``s`` times the block's first index. Adding those contributions where they overlap
 (overlap-add) gives the full result of the whole signal. :class:`Conv1DTransposeStream` does
 that in time, one block after another; :func:`conv1dt.dask.conv1d_transpose` does it in space,
-across the chunks of a Dask array. Both use :func:`full_result` below.
+across the chunks of a Dask array. Both take the pieces from ``conv1dt/_overlap_add.py``.
 """
 import numpy as np
 
-from ._layout import (
-    _as_operand,
-    as_operands,
-    parse_data_format,
-    parse_groups,
-    real_compute_dtype,
-    window_param,
-)
+from ._args import _as_operand, as_operand, parse_data_format, parse_groups, window_param
 from ._bounds import check_size
-from ._geometry import _axes
-from ._ops import conv1d_transpose
-from ._padding import effective_filter_width
+from ._geometry import _axes, effective_filter_width
+from ._overlap_add import accumulation_dtype, full_result, signal_shape, width_index
 
-__all__ = ["Conv1DTransposeStream", "accumulation_dtype", "full_width", "full_result", "signal_shape",
-           "width_index"]
-
-
-def accumulation_dtype(dtype):
-    """The dtype partial results are kept and added in: float32 for float16 (which
-    :func:`~conv1dt.conv1d_transpose` computes in float32), ``dtype`` itself otherwise."""
-    return np.result_type(real_compute_dtype(dtype), dtype)
-
-
-def full_width(width, taps, stride, dilation):
-    """Width of the full (VALID, narrowest) result of ``width`` input samples:
-    ``(width - 1)*s + Keff`` for ``width >= 1``, and ``0`` for ``width = 0``.
-
-    Examples
-    --------
-    >>> full_width(3, 3, 2, 1), full_width(1, 4, 2, 2), full_width(0, 4, 2, 2)
-    (7, 7, 0)
-    """
-    return (width - 1) * stride + effective_filter_width(taps, dilation) if width else 0
-
-
-def signal_shape(n, width, channels, data_format):
-    """``(n, width, channels)`` for ``'NWC'``, ``(n, channels, width)`` for ``'NCW'``."""
-    return (n, width, channels) if data_format == "NWC" else (n, channels, width)
-
-
-def width_index(data_format, start, stop):
-    """The index tuple that takes samples ``start:stop`` along the width of a signal in
-    ``data_format`` (axis 1 for ``'NWC'``, axis 2 for ``'NCW'``)."""
-    span = slice(start, stop)
-    return (slice(None), span) if data_format == "NWC" else (slice(None), slice(None), span)
-
-
-def full_result(x, f, stride, dilation, data_format, groups):
-    """The full result of ``x`` alone: :func:`~conv1dt.conv1d_transpose` with ``'VALID'``
-    padding at the width :func:`full_width`, in the dtype of ``x`` and ``f`` (which must agree).
-
-    Output ``q`` of it is ``sum x[i] f[k]`` over ``q = i*s + k*d``, with ``i`` counted from
-    the first sample of ``x``. An empty ``x`` gives an empty result.
-    """
-    width = x.shape[_axes(data_format)[0]]
-    shape = signal_shape(x.shape[0], full_width(width, f.shape[0], stride, dilation),
-                         f.shape[1] * groups, data_format)
-    if width == 0:
-        return np.zeros(shape, dtype=x.dtype)
-    return conv1d_transpose(x, f, list(shape), stride, "VALID", data_format, dilation, groups=groups)
+__all__ = ["Conv1DTransposeStream"]
 
 
 class Conv1DTransposeStream:
@@ -214,7 +160,7 @@ class Conv1DTransposeStream:
     def _block(self, block):
         """``block`` checked against the filters and the earlier blocks, in the accumulation
         dtype."""
-        x, _, _ = as_operands(block, np.empty((0, 0, 0), self._dtype), names=("block", "filters"))
+        x = as_operand(block, self._dtype, names=("block", "filters"))
         c_ax, cin = self._c_ax, self._filters.shape[2]
         if x.shape[c_ax] != cin:
             raise ValueError(f"block.shape[{c_ax}] (in_channels) is {x.shape[c_ax]}, but "

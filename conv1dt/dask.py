@@ -17,11 +17,11 @@ import itertools
 
 import numpy as np
 
-from . import _threads
-from ._geometry import _axes, transpose_geometry
-from ._layout import as_operands, as_shape, parse_data_format, parse_groups, parse_padding, window_param
-from ._padding import effective_filter_width
-from ._stream import accumulation_dtype, full_result, full_width, signal_shape, width_index
+from ._args import (as_operand, as_operands, as_shape, parse_data_format, parse_groups, parse_padding,
+                    window_param)
+from ._geometry import _axes, effective_filter_width, transpose_geometry
+from ._overlap_add import accumulation_dtype, add_parts, full_result, full_width, signal_shape
+from ._runtime import threads as _threads
 
 __all__ = ["conv1d_transpose", "output_chunks"]
 
@@ -66,20 +66,6 @@ def _refuse_masked(a, name):
 def _key(name, nb, j, data_format):
     """The key of batch chunk ``nb``, width chunk ``j`` (and the one channel chunk)."""
     return (name, nb, j, 0) if data_format == "NWC" else (name, nb, 0, j)
-
-
-def _overlap_add(shape, data_format, dtype, start, offsets, *parts):
-    """Output samples ``start .. start + width`` of the full result, from the chunks' full
-    results ``parts`` that reach them, which begin at the full result's samples ``offsets``;
-    returned in ``dtype``, ``shape`` being ``[N, width, Cout]`` (or NCW)."""
-    w_ax = _axes(data_format)[0]
-    out = np.zeros(shape, dtype=parts[0].dtype if parts else dtype)
-    width = shape[w_ax]
-    for offset, part in zip(offsets, parts):
-        lo, hi = max(start, offset), min(start + width, offset + part.shape[w_ax])
-        out[width_index(data_format, lo - start, hi - start)] += \
-            part[width_index(data_format, lo - offset, hi - offset)]
-    return out.astype(dtype, copy=False)
 
 
 def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NWC",
@@ -183,7 +169,8 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     _refuse_masked(x._meta, "input")
     if x.ndim != 3:
         raise ValueError(f"input must be 3-D, got shape {x.shape}")
-    _, f, dtype = as_operands(np.empty((0, 0, 0), x.dtype), filters, names=("input", "filters"))
+    f = as_operand(filters, x.dtype, names=("input", "filters"), index=1)
+    dtype = f.dtype.newbyteorder("=")
     if any(np.isnan(c) for axis in x.chunks for c in axis):
         raise ValueError(f"input must have known chunk sizes, got chunks {x.chunks} (call "
                          "input.compute_chunk_sizes() first)")
@@ -219,7 +206,7 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
             reach = [jj for jj in range(first, j + 1)
                      if width and widths[jj] and starts[jj] < start + width]
             layer[_key(name, nb, j, data_format)] = (
-                _overlap_add, signal_shape(n, width, g.wide_channels, data_format), data_format,
+                add_parts, signal_shape(n, width, g.wide_channels, data_format), data_format,
                 dtype, int(start), [int(starts[jj]) for jj in reach],
                 *[_key(full.name, nb, jj, data_format) for jj in reach])
     out_chunks = [x.chunks[0], None, None]

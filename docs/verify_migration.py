@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 import conv1dt
-from conv1dt._padding import transposed_width_range
+from conv1dt._geometry import transposed_width_range
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import migration_recipes as mr  # noqa: E402

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from conv1dt import reference
 from conv1dt._geometry import Geometry
-from conv1dt._padding import transposed_width_range
+from conv1dt._geometry import transposed_width_range
 
 REAL = {np.dtype(np.complex64): np.float32, np.dtype(np.complex128): np.float64}
 
@@ -346,9 +346,9 @@ def tiles(kernel):
     if kernel != "tiled-avx2":
         yield kernel
         return
-    from conv1dt import _kernels
-    old = _kernels._limit_tiled_isa("avx2")
+    from conv1dt._compiled import _cpu
+    old = _cpu._limit_tiled_isa("avx2")
     try:
         yield "tiled"
     finally:
-        _kernels._limit_tiled_isa(old)
+        _cpu._limit_tiled_isa(old)

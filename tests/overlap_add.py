@@ -28,7 +28,7 @@ import numpy as np
 import conv1dt
 from conftest import gamma, random_array, signal_shape, transpose_terms
 from conv1dt._geometry import transpose_geometry
-from conv1dt._layout import parse_padding
+from conv1dt._args import parse_padding
 
 REAL = {np.dtype(np.complex64): np.dtype(np.float32), np.dtype(np.complex128): np.dtype(np.float64)}
 DTYPES = [np.float16, np.float32, np.float64, np.complex64, np.complex128]

@@ -30,7 +30,7 @@ from conftest import (
 )
 
 DTYPES, PADDINGS, GROUPS = FAMILY_DTYPES, FAMILY_PADDINGS, FAMILY_GROUPS
-KERNELS = ["direct", "blas"]
+KERNELS = ["direct", "im2col"]     # the two the planner chooses from
 
 
 def operands(rng, n, wide, k, s, d, padding, data_format, groups, cwg, cng, dtype):
@@ -206,38 +206,14 @@ def test_filter_shape_forms_and_lists(rng):
 
 
 def test_the_compiled_kernels_run(monkeypatch):
-    from conv1dt import _family, _gemm
+    from conv1dt._compiled import _conv1d, _gemm
 
     def broken(*args, **kwargs):
         raise RuntimeError("kernel called")
 
-    for name in ("backprop_filter_direct", "backprop_filter_blas"):
-        monkeypatch.setattr(_family, name, broken)
+    monkeypatch.setattr(_conv1d, "backprop_filter_direct", broken)
     monkeypatch.setattr(_gemm, "backprop_filter_im2col", broken)
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d_backprop_filter(np.ones((1, 4, 1)), [1, 1, 1], np.ones((1, 4, 1)), 1)
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d_backprop_filter(np.ones((2, 64, 32)), [3, 32, 32], np.ones((2, 64, 32)), 1)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_block_of_output_channels(dtype):
-    """The BLAS kernel's work items own blocks of 64, 128 or 256 output channels (the widest that
-    leaves enough items, from the shape); each block width, with a partial last block, is right
-    against the reference, and the rule picks each of them on some shape."""
-    from conv1dt import _family
-    from conv1dt._blas import single_threaded_blas
-    rng = np.random.default_rng(31)
-    x = random_array(rng, (3, 100, 40), dtype)
-    dz = random_array(rng, (3, 50, 300), dtype)
-    g = backprop_filter_geometry(x.shape, (3, 40, 300), dz.shape, 2, 1, "SAME", "NWC", 1)
-    want, bound = family_oracle("backprop_filter", x, dz, g, "NWC")
-    for block in (64, 128, 256):
-        df = np.empty((3, 40, 300), dtype)
-        with single_threaded_blas():
-            _family.backprop_filter_blas(x, dz, df, 2, 1, g.pad_before, 1, block, 2)
-        assert_family_matches(df, want, bound, filter_terms(g), f"block {block}")
-    widths = {_dispatch._filter_block(backprop_filter_geometry((1, 64, 8), (k, 8, cn), (1, 64, cn), 1,
-                                                               1, "SAME", "NWC", 1))
-              for k, cn in [(4, 256), (3, 256), (1, 64)]}
-    assert widths == {64, 128, 256}

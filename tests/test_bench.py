@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from conv1dt import _machine, reference
+from conv1dt import reference
+from conv1dt._runtime import machine as _machine
 from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from conv1dt.bench import contend, libs, shapes, sweep, table
 from conv1dt.bench.cli import main, parse_threads

@@ -222,16 +222,17 @@ def test_inputs_are_never_modified_and_views_work(rng):
 
 def test_the_compiled_kernels_run(monkeypatch):
     """No silent fallback: with the kernels broken, calls on either path fail."""
-    from conv1dt import _family
+    from conv1dt._compiled import _conv1d
 
     def broken(*args):
         raise RuntimeError("kernel called")
 
-    from conv1dt import _kernels, _ops
+    from conv1dt import _ops
+    from conv1dt._compiled import _transpose
     for name in ("conv1d_direct", "conv1d_blas"):
-        monkeypatch.setattr(_family, name, broken)
-    monkeypatch.setattr(_kernels, "transpose_direct", broken)   # conv1d's paths through the
-    monkeypatch.setattr(_kernels, "transpose_tiled", broken)    # transpose's kernels
+        monkeypatch.setattr(_conv1d, name, broken)
+    monkeypatch.setattr(_transpose, "transpose_direct", broken)   # conv1d's paths through the
+    monkeypatch.setattr(_transpose, "transpose_tiled", broken)    # transpose's kernels
     _plan.clear_cache()                     # plans made before hold kernels
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d(np.ones((1, 4, 1)), np.ones((1, 1, 1)), 1)

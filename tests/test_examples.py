@@ -12,7 +12,8 @@ import importlib
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", ["_ops", "_padding", "_threads", "_config", "reference", "_stream",
+@pytest.mark.parametrize("name", ["_ops", "_geometry", "_overlap_add", "_runtime.threads",
+                                  "_runtime.config", "_runtime.denormals", "reference", "_stream",
                                   "dask"])
 def test_docstring_examples(name):
     """Each module's examples; conv1dt.dask's only where Dask is installed (it is optional)."""
@@ -50,4 +51,4 @@ def test_collected_without_dask():
                           capture_output=True, text=True, timeout=300,
                           cwd=pathlib.Path(conv1dt.__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "6 passed, 1 skipped" in proc.stdout, proc.stdout
+    assert "8 passed, 1 skipped" in proc.stdout, proc.stdout

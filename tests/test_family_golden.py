@@ -28,7 +28,7 @@ import pytest
 import conv1dt
 from conv1dt import reference
 from conv1dt._geometry import conv1d_geometry, transpose_geometry
-from conv1dt._layout import parse_padding
+from conv1dt._args import parse_padding
 from conftest import load_golden
 
 GOLDEN = pathlib.Path(__file__).parent / "data" / "family_golden.npz"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_family_matches, family_oracle, random_array
-from conv1dt import _gemm
-from conv1dt._blas import single_threaded_blas
+from conv1dt._compiled import _gemm
+from conv1dt._runtime.blas_threads import single_threaded_blas
 from conv1dt._geometry import Geometry
 
 

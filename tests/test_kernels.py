@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import conv1dt
-from conv1dt import _dispatch, _kernels, _plan
+from conv1dt import _dispatch, _plan
+from conv1dt._compiled import _cpu, _transpose
 from conftest import (
     accepted_widths,
     assert_matches,
@@ -23,8 +24,8 @@ from conftest import (
 
 # the tiled kernel runs only on CPUs with AVX2 (elsewhere the dispatch never picks it); on one with
 # AVX-512, "tiled-avx2" is the same kernel limited to the AVX2 tiles
-KERNELS = (["direct", "col2im", "blas", "phase"] + (["tiled"] if _kernels.tiled_available() else [])
-           + (["tiled-avx2"] if _kernels.tiled_isa() == "avx512" else []))
+KERNELS = (["direct", "col2im", "blas", "phase"] + (["tiled"] if _cpu.tiled_available() else [])
+           + (["tiled-avx2"] if _cpu.tiled_isa() == "avx512" else []))
 
 
 def run(kernel, x, f, shape, s, d, padding, data_format):
@@ -116,7 +117,7 @@ def test_blas_residues_and_channel_blocks(case, dtype):
         for cblock in (1, 7, 64, cout):
             for threads in (1, 3):
                 y = np.full((n, wide, cout), np.nan, dtype)
-                _kernels.transpose_blas(x, f, y, s, d, pad, rows, cblock, threads)
+                _transpose.transpose_blas(x, f, y, s, d, pad, rows, cblock, threads)
                 assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype,
                                f"blas {case} rows={rows} cblock={cblock} threads={threads}")
 
@@ -146,7 +147,7 @@ def test_tiled_bits_do_not_depend_on_the_tiles(kernel, dtype):
     for rows in (6, 12, 30, 174):
         y = np.empty((2, 2 * 97, 70), dtype)
         with tiles(kernel):
-            _kernels.transpose_tiled(x, f, y, 2, 1, 1, rows, 2)
+            _transpose.transpose_tiled(x, f, y, 2, 1, 1, rows, 2)
         outs.append(y)
     for y in outs[1:]:
         np.testing.assert_array_equal(y, outs[0])
@@ -172,7 +173,7 @@ def test_tiled_with_a_filter_over_1_mib(kernel, dtype, s):
     for threads in (1, 2, 3):
         y = np.empty((n, wide, cout), dtype)
         with tiles(kernel):
-            _kernels.transpose_tiled(x, f, y, s, 1, g.pad_before, _dispatch._tiled_rows(g), threads)
+            _transpose.transpose_tiled(x, f, y, s, 1, g.pad_before, _dispatch._tiled_rows(g), threads)
         outs.append(y)
     for y in outs[1:]:
         np.testing.assert_array_equal(y, outs[0])
@@ -238,7 +239,7 @@ def test_bits_do_not_depend_on_threads(kernel):
 def test_phase_table():
     """Each tap lands in exactly one phase, in decreasing order, at the input it reads."""
     for K, s, d, pad in [(7, 3, 2, 4), (1, 1, 1, 0), (16, 8, 1, 7), (5, 4, 2, 0)]:
-        counts, ks, cs = _kernels.phase_taps(K, s, d, pad)
+        counts, ks, cs = _transpose.phase_taps(K, s, d, pad)
         seen = []
         for r in range(s):
             taps = list(ks[r, :counts[r]])
@@ -308,14 +309,15 @@ def test_the_environment_turns_the_tiles_off(env, isa):
     made once)."""
     import subprocess
     import sys
-    if isa == "avx2" and _kernels.tiled_isa() is None:
+    if isa == "avx2" and _cpu.tiled_isa() is None:
         pytest.skip("no AVX2 on this CPU")
     code = f"""
 import numpy as np
-from conv1dt import _dispatch, _kernels, _plan, reference
+from conv1dt import _dispatch, _plan, reference
+from conv1dt._compiled import _cpu, _transpose
 from conv1dt._geometry import transpose_geometry
-assert _kernels.tiled_isa() == {isa!r} and _plan.TILED == {isa is not None}
-assert _kernels.cpu_isa() == {isa or "baseline"!r}
+assert _cpu.tiled_isa() == {isa!r} and _plan.TILED == {isa is not None}
+assert _cpu.cpu_isa() == {isa or "baseline"!r}
 assert _plan.TILED_MAX_TCIN == 768   # the AVX2 tiles' range (AVX-512's is 2048)
 rng = np.random.default_rng(0)
 for shape in [(2, 60, 130, 70, 3, 2), (2, 80, 8, 64, 9, 2), (1, 40, 48, 2, 96, 16)]:
@@ -336,7 +338,7 @@ print("ok")
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
-@pytest.mark.skipif(_kernels.tiled_isa() != "avx512", reason="needs both sets of tiles")
+@pytest.mark.skipif(_cpu.tiled_isa() != "avx512", reason="needs both sets of tiles")
 def test_the_tiles_may_change_between_calls():
     """A call reads the instruction set once (it sizes the filter layout): switching the tiles
     while calls run in another thread gives right results, the same bits from both sets of
@@ -346,13 +348,13 @@ def test_the_tiles_may_change_between_calls():
     rng = np.random.default_rng(21)
     x, f = random_operands(rng, 2, 200, 40, 70, 5, np.float32)
     want = np.empty((2, 400, 70), np.float32)
-    _kernels.transpose_tiled(x, f, want, 2, 1, 1, 48, 1)
+    _transpose.transpose_tiled(x, f, want, 2, 1, 1, 48, 1)
     stop = threading.Event()
 
     def flip():
         while not stop.is_set():
             for isa in ("avx2", "avx512"):
-                _kernels._limit_tiled_isa(isa)   # mostly while a call runs without the GIL
+                _cpu._limit_tiled_isa(isa)   # mostly while a call runs without the GIL
                 time.sleep(0.0001)
 
     flipper = threading.Thread(target=flip)
@@ -360,9 +362,9 @@ def test_the_tiles_may_change_between_calls():
     try:
         for _ in range(100):
             y = np.empty_like(want)
-            _kernels.transpose_tiled(x, f, y, 2, 1, 1, 48, 1)
+            _transpose.transpose_tiled(x, f, y, 2, 1, 1, 48, 1)
             np.testing.assert_array_equal(y, want)
     finally:
         stop.set()
         flipper.join()
-        _kernels._limit_tiled_isa("avx512")
+        _cpu._limit_tiled_isa("avx512")

@@ -68,9 +68,12 @@ def test_the_stubs_and_marker_are_package_data():
     """The wheel's package data is py.typed and the stubs, not the Cython or C sources."""
     tool = _pyproject()["tool"]["setuptools"]
     assert tool["include-package-data"] is False
-    assert tool["package-data"]["conv1dt"] == ["py.typed", "*.pyi"]
-    stubs = {p.name for p in (ROOT / "conv1dt").glob("*.pyi")}
-    assert {"_ops.pyi", "_stream.pyi", "reference.pyi"} <= stubs
+    assert tool["package-data"] == {"conv1dt": ["py.typed", "*.pyi"], "conv1dt._compiled": ["*.pyi"],
+                                    "conv1dt._runtime": ["*.pyi"]}
+    assert set(tool["packages"]) == {"conv1dt", "conv1dt._compiled", "conv1dt._runtime", "conv1dt.bench"}
+    stubs = {str(p.relative_to(ROOT / "conv1dt")) for p in (ROOT / "conv1dt").rglob("*.pyi")}
+    assert {"_ops.pyi", "_stream.pyi", "reference.pyi", "_compiled/_cpu.pyi",
+            "_runtime/denormals.pyi"} <= stubs
 
 
 def _git_files(*paths):
@@ -122,7 +125,7 @@ def test_require_openmp_makes_its_absence_an_error(tmp_path):
     proc = _setup_py(tmp_path, {"CONV1DT_NO_OPENMP": "1", "CONV1DT_REQUIRE_OPENMP": "1"})
     assert proc.returncode != 0
     assert "OpenMP is required (CONV1DT_REQUIRE_OPENMP=1)" in proc.stderr + proc.stdout
-    assert not list((tmp_path / "conv1dt").glob("_kernels*.so"))
+    assert not list((tmp_path / "conv1dt").rglob("*.so"))
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 import conv1dt
 from conv1dt import _ops, _plan
 from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
-from conv1dt._layout import parse_padding
+from conv1dt._args import parse_padding
 from conftest import (
     accepted_widths,
     assert_family_matches,
@@ -159,11 +159,12 @@ def test_the_cache_is_bounded():
 def test_a_plan_reads_the_thread_count_at_each_call(monkeypatch, kernel):
     """A plan is made once per shape, but the thread count is the user's setting at the time of
     each call: set_num_threads after a planned call takes effect on the next one."""
-    from conv1dt import _dispatch, _kernels
-    if kernel == "tiled" and not _kernels.tiled_available():
+    from conv1dt import _dispatch
+    from conv1dt._compiled import _cpu, _transpose
+    if kernel == "tiled" and not _cpu.tiled_available():
         pytest.skip("the tiled kernel needs AVX-512")
     seen = []
-    real = getattr(_kernels, "transpose_" + kernel)
+    real = getattr(_transpose, "transpose_" + kernel)
 
     class Spy:
         def __call__(self, *args):
@@ -173,7 +174,7 @@ def test_a_plan_reads_the_thread_count_at_each_call(monkeypatch, kernel):
         def __getitem__(self, dtype):       # a fused kernel's specialisation
             return lambda *args: (seen.append(args[-1]), real[dtype](*args))[1]
 
-    monkeypatch.setattr(_kernels, "transpose_" + kernel, Spy())
+    monkeypatch.setattr(_transpose, "transpose_" + kernel, Spy())
     monkeypatch.setattr(_plan, "choose", lambda op, g, itemsize=4: kernel)
     rng = np.random.default_rng(3)
     x, f = random_operands(rng, 4, 512, 32, 32, 3, np.float32)   # large enough for all threads
@@ -305,7 +306,8 @@ SMALL = [  # (N, M, Cin, Cout, K, s, d, padding, data_format): small calls, plan
 def test_small_calls_are_planned_on_the_pointer_kernel(case, dtype):
     """A small call's plan is a ``_SmallDirect`` (tap table built once, operands by pointer): its
     calls match the float64 reference and give the bits of ``transpose_direct`` (memoryviews)."""
-    from conv1dt import _dispatch, _kernels
+    from conv1dt import _dispatch
+    from conv1dt._compiled import _transpose
     n, m, cin, cout, k, s, d, padding, data_format = case
     rng = np.random.default_rng(m * k + cin)
     width = accepted_widths(m, k, s, d, padding)[-1]
@@ -314,14 +316,14 @@ def test_small_calls_are_planned_on_the_pointer_kernel(case, dtype):
         x, f = random_operands(rng, n, m, cin, cout, k, dtype, data_format)
         y = conv1dt.conv1d_transpose(x, f, shape, s, padding, data_format, dilations=d)
         (plan,) = _plan._cache.values()
-        assert plan.kernel == "direct" and isinstance(plan._quick, _kernels._SmallDirect)
+        assert plan.kernel == "direct" and isinstance(plan._quick, _transpose._SmallDirect)
         y64, bound = oracle(x, f, shape, s, d, padding, data_format)
         assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype, f"trial {trial}")
         want = np.empty_like(y)
         g = transpose_geometry(x.shape, f.shape, tuple(shape), s, d,
                                parse_padding(padding, data_format), data_format, 1)
         ncw = data_format == "NCW"
-        _kernels.transpose_direct(x, ncw, f, want, ncw, s, d, g.pad_before,
+        _transpose.transpose_direct(x, ncw, f, want, ncw, s, d, g.pad_before,
                                   _dispatch._strip(s, cout), 1)
         np.testing.assert_array_equal(y, want)
 
@@ -329,7 +331,7 @@ def test_small_calls_are_planned_on_the_pointer_kernel(case, dtype):
 def test_a_small_plan_refuses_operands_it_was_not_made_for():
     """The plan reads raw pointers: operands of another shape or dtype are refused, never read;
     strided, byte-swapped and unaligned ones are copied and computed right."""
-    from conv1dt import _kernels
+    from conv1dt._compiled import _transpose
     rng = np.random.default_rng(4)
     x, f = random_operands(rng, 1, 16, 1, 1, 3, np.float64)
     want = conv1dt.conv1d_transpose(x, f, [1, 32, 1], 2)
@@ -357,7 +359,7 @@ def test_a_small_plan_refuses_operands_it_was_not_made_for():
         np.testing.assert_array_equal(plan(xv, fv), want)
         np.testing.assert_array_equal(conv1dt.conv1d_transpose(xv, fv, [1, 32, 1], 2), want)
     with pytest.raises(TypeError, match="float32 or float64"):
-        _kernels._SmallDirect((1, 16, 1), (3, 1, 1), (1, 32, 1), np.float16, False, 2, 1, 0, 64)
+        _transpose._SmallDirect((1, 16, 1), (3, 1, 1), (1, 32, 1), np.float16, False, 2, 1, 0, 64)
     # the plan's own shapes must make one call: it writes where they say
     for xs, fs, ys, ncw in [((1, 16, 1), (3, 4, 1), (1, 32, 1), False),     # Cout 4 vs 1
                             ((1, 16, 2), (3, 1, 1), (1, 32, 1), False),     # Cin 2 vs 1
@@ -365,8 +367,8 @@ def test_a_small_plan_refuses_operands_it_was_not_made_for():
                             ((1, 1, 16), (3, 2, 1), (1, 32, 2), True),      # NCW: y's channels
                             ((1, 16, 1), (3, 1), (1, 32, 1), False)]:
         with pytest.raises(ValueError, match="shapes"):
-            _kernels._SmallDirect(xs, fs, ys, np.float64, ncw, 2, 1, 0, 64)
+            _transpose._SmallDirect(xs, fs, ys, np.float64, ncw, 2, 1, 0, 64)
     for s, d, strip in [(0, 1, 64), (2, 0, 64), (2, 1, 0)]:
         with pytest.raises(ValueError, match="positive"):
-            _kernels._SmallDirect((1, 16, 1), (3, 1, 1), (1, 32, 1), np.float64, False, s, d, 0,
+            _transpose._SmallDirect((1, 16, 1), (3, 1, 1), (1, 32, 1), np.float64, False, s, d, 0,
                                   strip)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import conv1dt
-from conv1dt import _threads
+from conv1dt._runtime import threads as _threads
 
 TIMEOUT = 120
 
@@ -146,7 +146,7 @@ def test_omp_num_threads_beyond_the_cap_is_clipped():
     be created, libgomp exits the process)."""
     rc, out, err = isolated("""
         import numpy as np, conv1dt
-        from conv1dt import _threads
+        from conv1dt._runtime import threads as _threads
         y = conv1dt.conv1d_transpose(np.ones((2, 4096, 8)), np.ones((3, 8, 8)), [2, 8192, 8], 2)
         print(conv1dt.get_num_threads() == _threads.max_num_threads(), float(y[0, 4, 0]))
     """, env={"OMP_NUM_THREADS": "1000"})
@@ -157,17 +157,17 @@ def test_dask_tasks_run_the_kernels_on_one_thread(monkeypatch):
     """Dask's threaded scheduler runs a task per core: each conv1dt call in a task of
     conv1dt.dask uses one thread, unless a count was set with set_num_threads."""
     da = pytest.importorskip("dask.array")
-    import conv1dt._stream as stream
+    import conv1dt._overlap_add as overlap_add
     import conv1dt.dask
 
     seen = []
-    real = stream.conv1d_transpose
+    real = overlap_add.conv1d_transpose
 
     def spy(*args, **kwargs):
         seen.append(conv1dt.get_num_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stream, "conv1d_transpose", spy)
+    monkeypatch.setattr(overlap_add, "conv1d_transpose", spy)
     x = da.from_array(np.ones((2, 64, 4)), chunks=(1, 16, 4))
     f = np.ones((3, 4, 4))
     want = conv1dt.conv1d_transpose(x.compute(), f, [2, 128, 4], 2)

@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 
 import conv1dt
-from conv1dt import _blas, _kernels, _plan, _threads
+from conv1dt import _plan
+from conv1dt._compiled import _cpu, _transpose
+from conv1dt._runtime import blas_threads, threads as _threads
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
-OPENMP = _kernels.have_openmp()
+OPENMP = _cpu.have_openmp()
 needs_openmp = pytest.mark.skipif(not OPENMP, reason="conv1dt was built without OpenMP")
-# a limit is told from OpenMP's default by differing from it (see _threads.py): a limit of 1 needs
-# a default above 1
+# a limit is told from OpenMP's default by differing from it (see conv1dt/_runtime/threads.py): a
+# limit of 1 needs a default above 1
 needs_default_above_one = pytest.mark.skipif(
     not OPENMP or _threads._openmp_default() == 1,
     reason="OpenMP's default is 1 thread here (OMP_NUM_THREADS=1 or one CPU)")
@@ -63,8 +65,8 @@ class _Spy:
 @pytest.fixture
 def blas_spy(monkeypatch):
     """The BLAS kernel of conv1d_transpose behind a spy, chosen for every shape, no cached plan."""
-    spy = _Spy(_kernels.transpose_blas)
-    monkeypatch.setattr(_kernels, "transpose_blas", spy)
+    spy = _Spy(_transpose.transpose_blas)
+    monkeypatch.setattr(_transpose, "transpose_blas", spy)
     monkeypatch.setattr(_plan, "choose", lambda op, g, itemsize=4: "blas")
     _plan.clear_cache()
     yield spy
@@ -101,12 +103,12 @@ def test_threadpool_limits_caps_an_explicit_count(blas_spy):
 def test_the_default_follows_openmp_and_its_limits():
     """Without a count of conv1dt's own, the count is OpenMP's: omp_get_max_threads(), which
     threadpool_limits sets (up or down) for the calling thread."""
-    assert conv1dt.get_num_threads() == _kernels.omp_max_threads()
+    assert conv1dt.get_num_threads() == _cpu.omp_max_threads()
     with threadpool_limits(1):
-        assert conv1dt.get_num_threads() == 1 == _kernels.omp_max_threads()
+        assert conv1dt.get_num_threads() == 1 == _cpu.omp_max_threads()
     with threadpool_limits(5):
         assert conv1dt.get_num_threads() == 5
-    assert conv1dt.get_num_threads() == _kernels.omp_max_threads()
+    assert conv1dt.get_num_threads() == _cpu.omp_max_threads()
 
 
 @needs_openmp
@@ -114,7 +116,7 @@ def test_an_explicit_count_overrides_the_default_only():
     """OMP_NUM_THREADS or the CPU count is a default, not a limit: set_num_threads may ask for
     more threads than OpenMP's default (as OpenMP's num_threads clause may)."""
     default = _threads._openmp_default()
-    assert default == _in_thread(_kernels.omp_max_threads)     # a thread that set no limit
+    assert default == _in_thread(_cpu.omp_max_threads)     # a thread that set no limit
     conv1dt.set_num_threads(default + 1)
     assert conv1dt.get_num_threads() == default + 1
 
@@ -144,7 +146,7 @@ def test_threads_block_is_thread_local_nested_and_restored(blas_spy):
 def test_threads_none_means_openmp_default_inside_the_block():
     conv1dt.set_num_threads(1)
     with conv1dt.threads(None) as n:
-        assert n == _kernels.omp_max_threads()
+        assert n == _cpu.omp_max_threads()
     assert conv1dt.get_num_threads() == 1
 
 
@@ -188,7 +190,7 @@ def test_bad_counts_are_refused_naming_the_argument(bad):
 
 def test_without_openmp_a_count_above_one_warns(monkeypatch):
     """A serial build accepts a count (code stays portable) but says it has no effect."""
-    monkeypatch.setattr(_kernels, "have_openmp", lambda: False)
+    monkeypatch.setattr(_cpu, "have_openmp", lambda: False)
     with pytest.warns(RuntimeWarning, match=r"without OpenMP.*set_num_threads\(4\) has no effect"):
         conv1dt.set_num_threads(4)
     assert conv1dt.get_num_threads() == 1
@@ -207,7 +209,7 @@ def test_without_openmp_a_count_above_one_warns(monkeypatch):
 # --- the BLAS ---------------------------------------------------------------------------------
 
 def _controlled():
-    return {b["filepath"] for b in _blas.blas_info() if b["thread_control"]}
+    return {b["filepath"] for b in blas_threads.blas_info() if b["thread_control"]}
 
 
 def _blas_counts():
@@ -224,15 +226,15 @@ def test_scipys_blas_is_found_whatever_its_file_name():
         (os.path.join(root, "scipy.libs"), os.path.join(root, "scipy", ".dylibs")))]
     if not scipys:
         pytest.skip("SciPy's BLAS is not in its wheel's directory here (a distribution build)")
-    found = {b["filepath"]: b for b in _blas.blas_info()}
+    found = {b["filepath"]: b for b in blas_threads.blas_info()}
     for path in scipys:
         assert found[path]["thread_control"] or found[path].get("threading_layer") == "openmp"
 
 
 def test_blas_info_lists_what_threadpoolctl_lists():
-    ours = {b["filepath"] for b in _blas.blas_info()}
+    ours = {b["filepath"] for b in blas_threads.blas_info()}
     assert ours and ours <= set(_blas_counts())
-    assert all(isinstance(b["thread_control"], bool) for b in _blas.blas_info())
+    assert all(isinstance(b["thread_control"], bool) for b in blas_threads.blas_info())
 
 
 def test_single_threaded_blas_sets_one_and_restores_the_users_limit():
@@ -240,9 +242,9 @@ def test_single_threaded_blas_sets_one_and_restores_the_users_limit():
     if not controlled:
         pytest.skip("no BLAS with thread control here")
     with threadpool_limits(limits=2, user_api="blas"):
-        with _blas.single_threaded_blas():
+        with blas_threads.single_threaded_blas():
             assert {p: n for p, n in _blas_counts().items() if p in controlled} == dict.fromkeys(controlled, 1)
-            with _blas.single_threaded_blas():                 # nested: still one
+            with blas_threads.single_threaded_blas():                 # nested: still one
                 pass
             assert all(_blas_counts()[p] == 1 for p in controlled)
         assert all(_blas_counts()[p] == 2 for p in controlled)
@@ -256,14 +258,14 @@ def test_concurrent_guards_restore_when_the_last_leaves():
     seen = []
 
     def first():
-        with _blas.single_threaded_blas():
+        with blas_threads.single_threaded_blas():
             entered.wait()
             leave_first.wait()
 
     with threadpool_limits(limits=2, user_api="blas"):
         t = threading.Thread(target=first)
         t.start()
-        with _blas.single_threaded_blas():
+        with blas_threads.single_threaded_blas():
             entered.wait()
             leave_first.set()
             t.join()                                           # the first has left, we have not
@@ -319,9 +321,9 @@ class _FakeController:
 ])
 def test_every_vendor_is_limited_and_restored(monkeypatch, internal_api, get_name, set_name):
     lib = _FakeLib(get_name, set_name)
-    monkeypatch.setattr(_blas, "_libs", [_blas._bind(_FakeController(internal_api, lib))])
-    assert _blas.blas_info()[0]["thread_control"] is True
-    with _blas.single_threaded_blas():
+    monkeypatch.setattr(blas_threads, "_libs", [blas_threads._bind(_FakeController(internal_api, lib))])
+    assert blas_threads.blas_info()[0]["thread_control"] is True
+    with blas_threads.single_threaded_blas():
         assert lib.count == 1
     assert lib.count == 4 and lib.calls == [1, 4]
 
@@ -331,10 +333,10 @@ def test_an_openmp_threaded_or_unknown_blas_is_left_alone(monkeypatch):
     inside conv1dt's parallel region anyway); a vendor without a thread API is reported."""
     omp = _FakeLib("openblas_get_num_threads", "openblas_set_num_threads")
     other = _FakeLib("x_get", "x_set")
-    monkeypatch.setattr(_blas, "_libs", [_blas._bind(_FakeController("openblas", omp, "openmp")),
-                                         _blas._bind(_FakeController("accelerate", other))])
-    assert [b["thread_control"] for b in _blas.blas_info()] == [False, False]
-    with _blas.single_threaded_blas():
+    monkeypatch.setattr(blas_threads, "_libs", [blas_threads._bind(_FakeController("openblas", omp, "openmp")),
+                                         blas_threads._bind(_FakeController("accelerate", other))])
+    assert [b["thread_control"] for b in blas_threads.blas_info()] == [False, False]
+    with blas_threads.single_threaded_blas():
         pass
     assert omp.calls == [] and other.calls == []
 
@@ -351,15 +353,15 @@ def test_show_config_reports_openmp_simd_and_blas(capsys):
         assert rt["prefix"] in ("libgomp", "libomp", "libiomp", "vcomp") and rt["prefix"] in out
     else:
         assert info["openmp_runtime"] is None
-    isa = _kernels.tiled_isa() if hasattr(_kernels, "tiled_isa") else None
+    isa = _cpu.tiled_isa() if hasattr(_cpu, "tiled_isa") else None
     assert info["simd"].split()[0] == (isa or "baseline") and info["simd"] in out
-    assert [b["filepath"] for b in info["blas"]] == [b["filepath"] for b in _blas.blas_info()]
+    assert [b["filepath"] for b in info["blas"]] == [b["filepath"] for b in blas_threads.blas_info()]
     for b in info["blas"]:
         assert b["filepath"] in out
 
 
 def test_show_config_without_openmp_says_none(monkeypatch, capsys):
-    monkeypatch.setattr(_kernels, "have_openmp", lambda: False)
+    monkeypatch.setattr(_cpu, "have_openmp", lambda: False)
     info = conv1dt.show_config()
     out = capsys.readouterr().out
     assert info["openmp"] is False and info["openmp_runtime"] is None and info["num_threads"] == 1
@@ -373,11 +375,11 @@ def test_the_reported_runtime_is_the_one_the_kernels_call():
     omp_get_max_threads is the runtime show_config reports (with another OpenMP runtime loaded
     by some other package, the first threadpoolctl lists could be the wrong one)."""
     import os
-    from conv1dt import _config
-    ours = _config._defining_file(_kernels.__file__, "omp_get_max_threads")
+    from conv1dt._runtime import config as _config
+    ours = _config._defining_file(_cpu.__file__, "omp_get_max_threads")
     assert ours is not None
     assert os.path.realpath(ours) == os.path.realpath(_config._openmp_runtime()["filepath"])
-    assert _config._defining_file(_kernels.__file__, "no_such_symbol_in_conv1dt") is None
+    assert _config._defining_file(_cpu.__file__, "no_such_symbol_in_conv1dt") is None
 
 
 def test_a_limit_caps_the_count_even_when_the_count_is_first_read_inside_it():
@@ -387,7 +389,7 @@ def test_a_limit_caps_the_count_even_when_the_count_is_first_read_inside_it():
     import os
     import subprocess
     import sys
-    if not _kernels.have_openmp():
+    if not _cpu.have_openmp():
         pytest.skip("needs OpenMP")
     code = ("import conv1dt\nfrom threadpoolctl import threadpool_limits\n"
             "conv1dt.set_num_threads(2)\nwith threadpool_limits(1):\n"

@@ -120,7 +120,7 @@ def test_thread_count_does_not_change_bits(rng):
 
 def test_the_compiled_kernels_run(monkeypatch):
     """No silent fallback: with the kernels broken, calls on either path fail."""
-    from conv1dt import _gemm, _kernels
+    from conv1dt._compiled import _gemm, _transpose
 
     class Broken:
         def __call__(self, *args):
@@ -131,7 +131,7 @@ def test_the_compiled_kernels_run(monkeypatch):
 
     for name in ("transpose_direct", "_SmallDirect", "transpose_blas", "transpose_phase", "transpose_col2im",
                  "transpose_tiled"):
-        monkeypatch.setattr(_kernels, name, Broken())
+        monkeypatch.setattr(_transpose, name, Broken())
     monkeypatch.setattr(_gemm, "transpose_ola", Broken())
     _plan.clear_cache()   # plans made before hold the real kernels
     with pytest.raises(RuntimeError, match="kernel called"):

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conv1dt
-from conv1dt import _kernels, _plan
+from conv1dt import _plan
+from conv1dt._compiled import _cpu, _transpose
 from conv1dt._geometry import transpose_geometry
-from conv1dt._padding import transposed_width_range
+from conv1dt._geometry import transposed_width_range
 from conftest import (
     FAMILY_DTYPES,
     FAMILY_GROUPS,
@@ -190,8 +191,8 @@ def test_bits_do_not_depend_on_threads(rng):
 
 
 # all groups at once; conv1d_transpose once per group; the tiled kernel once per group, in place
-GROUPED_KERNELS = (["direct", "blas"] + (["tiled"] if _kernels.tiled_available() else [])
-                   + (["tiled-avx2"] if _kernels.tiled_isa() == "avx512" else []))
+GROUPED_KERNELS = (["direct", "blas"] + (["tiled"] if _cpu.tiled_available() else [])
+                   + (["tiled-avx2"] if _cpu.tiled_isa() == "avx512" else []))
 
 
 def run_grouped(kernel, x, f, wide, s, d, padding, data_format, groups):
@@ -225,7 +226,7 @@ def test_every_grouped_kernel(kernel, dtype):
                                                   f"G={groups} M={m} L={wide}")
 
 
-@pytest.mark.skipif(not _kernels.tiled_available(), reason="the tiled kernel needs AVX-512")
+@pytest.mark.skipif(not _cpu.tiled_available(), reason="the tiled kernel needs AVX-512")
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
 def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkeypatch):
     """The tiled kernel run on each group's slices of the operands, in place, gives the same bits
@@ -250,7 +251,7 @@ def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkey
         np.testing.assert_array_equal(auto, in_place)
 
 
-@pytest.mark.skipif(not _kernels.tiled_available(), reason="the tiled kernel needs AVX2")
+@pytest.mark.skipif(not _cpu.tiled_available(), reason="the tiled kernel needs AVX2")
 def test_groups_with_rows_too_long_for_the_filter_layout_take_the_copies(monkeypatch):
     """The in-place path packs filter rows of all Cin channels; where they are longer than the
     layout takes (2**27, here lowered to 16), the groups run on group-major copies, right."""
@@ -258,7 +259,7 @@ def test_groups_with_rows_too_long_for_the_filter_layout_take_the_copies(monkeyp
     rng = np.random.default_rng(14)
     x = random_array(rng, (2, 40, 4 * 8), np.float32)
     f = random_array(rng, (3, 40, 4 * 8), np.float32)
-    monkeypatch.setattr(_kernels, "TILED_MAX_ROW", 16)
+    monkeypatch.setattr(_transpose, "TILED_MAX_ROW", 16)
     calls = []
     real = _dispatch.conv1d_transpose
     monkeypatch.setattr(_dispatch, "conv1d_transpose", lambda *a, **k: calls.append(1) or real(*a, **k))

@@ -21,7 +21,8 @@ pytest.importorskip("mypy")
 HERE = pathlib.Path(__file__).resolve().parent
 TYPING = HERE / "typing"
 # the stubs stubtest checks: every public name of conv1dt comes from one of these modules or from
-# a module with inline annotations (_threads, _config, _version), which mypy reads directly
+# a module with inline annotations (_runtime/threads.py, _runtime/config.py, _version.py), which
+# mypy reads directly
 STUBBED = ["conv1dt._ops", "conv1dt._stream", "conv1dt.reference"]
 
 

@@ -88,7 +88,8 @@ for i in infos:
 print(f"sources in the wheel: {sources or 'none'}; debug sections: {debug}")
 problems += [f"wheel holds {s}" for s in sources]
 problems += [f"{n} has {d}" for n, d in debug.items() if d]
-for need in ["conv1dt/py.typed", "conv1dt/_ops.pyi", f"conv1dt-{version}.dist-info/licenses/LICENSE"]:
+for need in ["conv1dt/py.typed", "conv1dt/_ops.pyi", "conv1dt/_compiled/_cpu.pyi",
+             "conv1dt/_runtime/denormals.pyi", f"conv1dt-{version}.dist-info/licenses/LICENSE"]:
     if need not in names:
         problems.append(f"wheel lacks {need}")
 fields = [line for line in meta.splitlines() if line.split(":")[0] in

@@ -15,8 +15,9 @@ import sys, time, statistics, os
 RT = int(os.environ.get("RT", 256))   # output rows per overlap-add block, times s
 import numpy as np
 import conv1dt
-from conv1dt import _dispatch, _gemm, _geometry
-from conv1dt._blas import single_threaded_blas
+from conv1dt import _dispatch, _geometry
+from conv1dt._compiled import _gemm
+from conv1dt._runtime.blas_threads import single_threaded_blas
 conv1dt.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
 clock = time.thread_time if conv1dt.get_num_threads() == 1 else time.perf_counter
 

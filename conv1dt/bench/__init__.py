@@ -14,7 +14,7 @@ installed, while its modules say what each part does:
 * :mod:`~conv1dt.bench.contend`: the busy process of ``--contend``;
 * :mod:`~conv1dt.bench.cli`: the command line.
 
-The machine's figures for the roofline come from :mod:`conv1dt._machine`.
+The machine's figures for the roofline come from :mod:`conv1dt._runtime.machine`.
 """
 from .cli import main
 

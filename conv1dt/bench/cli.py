@@ -107,7 +107,7 @@ def list_cases(args):
 
 
 def machine(args):
-    from conv1dt import _machine
+    from conv1dt._runtime import machine as _machine
 
     figures = _machine.machine(refresh=args.refresh)
     print(f"machine figures ({_machine.cache_path()}):")

@@ -39,7 +39,7 @@ class Case(NamedTuple):
 def case(op, n, w, cin, cout, k, s=1, d=1, padding="SAME", groups=1, source=""):
     """The :class:`Case` of ``op`` on a shape in the op's own terms; ValueError when the shape
     has no output (a conv1d input narrower than its padded filter)."""
-    from conv1dt._padding import forward_width, transposed_width_range
+    from conv1dt._geometry import forward_width, transposed_width_range
 
     if op not in OPS:
         raise ValueError(f"op must be one of {OPS}, got {op!r}")
@@ -80,7 +80,7 @@ def as_op(c, op):
 
 
 def pad_before(c):
-    from conv1dt._padding import pad_before as pb
+    from conv1dt._geometry import pad_before as pb
 
     return pb(c.wide, c.narrow, c.k, c.s, c.d, c.padding)
 

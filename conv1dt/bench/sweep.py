@@ -8,7 +8,7 @@ budget (FLOPs, bytes of the operands, and the elements the NumPy baseline touche
 geometry costs well under a second) is drawn again. Each geometry is timed for conv1dt and the
 NumPy matmul-per-tap baseline at every thread count, the two results checked against each
 other, and set against its roofline time ``max(FLOPs / (FMA rate x threads), bytes / bandwidth)``
-with the machine's figures (:mod:`conv1dt._machine`).
+with the machine's figures (:mod:`conv1dt._runtime.machine`).
 """
 import math
 import statistics
@@ -46,7 +46,7 @@ def _channels(rng):
 
 def draw_one(rng):
     """One geometry of a random op and dtype, with no regard to size: ``(Case, dtype)``."""
-    from conv1dt._padding import effective_filter_width, forward_width
+    from conv1dt._geometry import effective_filter_width, forward_width
 
     from .libs import OPS
 
@@ -90,7 +90,7 @@ def draw(count, seed, max_flops=MAX_FLOPS, max_bytes=MAX_BYTES, max_touch=MAX_TO
 
 def roofline_seconds(c, dtype, threads, figures):
     """``max(FLOPs / (FMA rate x threads), bytes / bandwidth)``: the fastest the machine could
-    compute the case, from :func:`conv1dt._machine.machine`'s figures; ``bytes`` is
+    compute the case, from :func:`conv1dt._runtime.machine.machine`'s figures; ``bytes`` is
     :func:`conv1dt.bench.shapes.nbytes` (each operand's touched elements once)."""
     rate = figures["fma_f32" if dtype == "float32" else "fma_f64"] * threads
     itemsize = 4 if dtype == "float32" else 8
@@ -242,7 +242,7 @@ def write_csv(rows, path):
 
 
 def main(args, progress=lambda m: print(m, file=sys.stderr, flush=True)):
-    from conv1dt import _machine
+    from conv1dt._runtime import machine as _machine
 
     figures = _machine.machine()
     geometries = draw(args.sweep, args.seed, args.max_mflop * 1e6, args.max_mib * 2 ** 20)

@@ -1,5 +1,5 @@
-# The compiled kernels (conv1dt/_kernels.pyx): private; typed here only as far as the Python
-# modules around them use them.
+# The compiled layer's side of the machine (conv1dt/_compiled/_cpu.pyx): private; typed here only
+# as far as the Python modules around it use it.
 from typing import Any
 
 def have_openmp() -> bool: ...

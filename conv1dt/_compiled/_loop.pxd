@@ -1,9 +1,16 @@
 # cython: language_level=3
-"""Inline helpers shared by the kernel modules (``_kernels.pyx``, ``_family.pyx``)."""
+"""The chunked, interruptible parallel loop that every kernel runs its work items in.
+
+One chunking (:func:`chunks`, :func:`next_chunk`: about ``CHUNK_MACS`` multiply-adds between two
+checks for Ctrl-C) in two spellings: :func:`run_items` calls a function per item with a scratch
+per thread (the kernels of ``_gemm.pyx``, whose items are C structs); the kernels on memoryviews
+write the ``while next_chunk(&ch): for item in prange(...)`` loop around their block function
+(a ``prange`` body cannot be handed a fused memoryview through a function pointer)."""
 cimport cython
-from cython cimport floating
 from cpython.exc cimport PyErr_CheckSignals
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+from cython.parallel cimport parallel, prange
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport free, malloc
 
 
 cdef enum:
@@ -58,32 +65,37 @@ cdef inline bint next_chunk(Chunks* ch) except -1:
     return True
 
 
-cdef inline Py_ssize_t floordiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    """Python's ``a // b`` for ``b > 0``. Written with non-negative operands only, where C's and
-    Python's division agree (a ``cdivision`` decorator on an inline function of a .pxd is not
-    applied, so ``a // b`` here is Python's, and C's truncation cannot be assumed either way)."""
-    if a >= 0:
-        return a // b
-    return -((-a + b - 1) // b)
+ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
 
 
-cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, int lda,
-                      const floating* b, int ldb, floating beta, floating* c, int ldc) noexcept nogil:
-    """``C[m x n] = op(A) op(B) + beta C`` in BLAS's column-major terms, by SciPy's BLAS."""
-    cdef floating one = 1
-    if floating is float:
-        sgemm(&ta, &tb, &m, &n, &k, &one, <float*> a, &lda, <float*> b, &ldb, &beta, c, &ldc)
-    else:
-        dgemm(&ta, &tb, &m, &n, &k, &one, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
+cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double macs,
+                          size_t scratch_bytes, int num_threads) except -1:
+    """Call ``fn(ctx, item, scratch)`` for ``item`` in ``0 .. items - 1`` on ``num_threads``, in
+    the chunks of :func:`chunks` (``macs`` is the whole call's multiply-adds).
 
-
-cdef inline void gemv_t(int m, int n, const floating* a, int lda, const floating* x,
-                        floating* y) noexcept nogil:
-    """``y[n] = A[m x n]^T x[m]`` in BLAS's column-major terms (``lda >= m``), by SciPy's BLAS."""
-    cdef char t = c'T'
-    cdef int one = 1
-    cdef floating alpha = 1, beta = 0
-    if floating is float:
-        sgemv(&t, &m, &n, &alpha, <float*> a, &lda, <float*> x, &one, &beta, y, &one)
-    else:
-        dgemv(&t, &m, &n, &alpha, <double*> a, &lda, <double*> x, &one, &beta, y, &one)
+    Items are handed out one at a time as threads free up (``schedule(dynamic)``), so a thread
+    that the OS takes away delays the call by one item. Each thread has its own ``scratch`` of
+    ``scratch_bytes`` (64-byte aligned), allocated once per chunk. A scratch that cannot be
+    allocated raises MemoryError after the chunk (the output is then incomplete).
+    """
+    cdef Chunks ch = chunks(items, macs, num_threads)
+    cdef Py_ssize_t item
+    cdef int failed = 0
+    cdef int* failp = &failed
+    cdef void* raw
+    cdef void* scratch
+    while next_chunk(&ch):
+        with nogil, parallel(num_threads=num_threads):
+            raw = NULL
+            if scratch_bytes:
+                raw = malloc(scratch_bytes + 64)
+            scratch = <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
+            for item in prange(ch.start, ch.stop, schedule="dynamic", chunksize=1):
+                if scratch_bytes and raw == NULL:
+                    failp[0] = 1
+                else:
+                    fn(ctx, item, scratch)
+            free(raw)
+        if failed:
+            raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
+    return 0

@@ -4,7 +4,7 @@ depthwise convolutions as vector loops across the channels.
 
 Three GEMM kernels, one per side of the family, each a loop over work items that a thread owns whole
 (so every output element is summed by one item, in an order fixed by the shape, and the bits do
-not depend on the thread count), handed to the threads dynamically by :func:`_run_items`:
+not depend on the thread count), handed to the threads dynamically by ``run_items`` (``_loop.pxd``):
 
 * ``conv1d_im2col``: conv1d (any stride, dilation, groups, layout). Per item ``(block of
   rows, group)`` and per block of taps, the taps' input samples of the block's rows are gathered
@@ -23,7 +23,7 @@ not depend on the thread count), handed to the threads dynamically by :func:`_ru
 of outputs), each output sums its taps in order, one vector loop over the channels per tap.
 
 Every operand is a C-contiguous 3-D array in NWC or NCW, read and written in place (BLAS's
-leading dimensions and transposes absorb the layout). Index algebra as in ``_family.pyx``: narrow
+leading dimensions and transposes absorb the layout). Index algebra as in ``_conv1d.pyx``: narrow
 sample ``i`` and wide sample ``o`` meet at tap ``k`` when ``o = i*s + k*d - pad``.
 
 The block sizes are the planner's (``conv1dt/_plan.py``), from the shape alone. BLAS must run
@@ -31,23 +31,12 @@ single-threaded inside (the caller arranges it); the planner keeps every size BL
 ``2**31``.
 """
 from cython cimport floating
-from cython.parallel cimport parallel, prange
-from libc.stdint cimport uintptr_t
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
-from cpython.exc cimport PyErr_CheckSignals
 
-from ._common cimport CHUNK_MACS, chunk_items, floordiv, gemm
-
-cdef extern from "kernels.h" nogil:
-    void conv1dt_skinny_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi,
-                            Py_ssize_t pst, const float* q, Py_ssize_t ldq, Py_ssize_t m,
-                            Py_ssize_t n, Py_ssize_t t, int accumulate, const float* ahead,
-                            Py_ssize_t ahead_bytes)
-    void conv1dt_skinny_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi,
-                            Py_ssize_t pst, const double* q, Py_ssize_t ldq, Py_ssize_t m,
-                            Py_ssize_t n, Py_ssize_t t, int accumulate, const double* ahead,
-                            Py_ssize_t ahead_bytes)
+from ._blas cimport gemm
+from ._cpu cimport skinny_f32, skinny_f64
+from ._index cimport floordiv
+from ._loop cimport CHUNK_MACS, run_items as _run_items
 
 
 cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,
@@ -55,14 +44,14 @@ cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssiz
                          Py_ssize_t n, Py_ssize_t t, int accumulate, const floating* ahead,
                          Py_ssize_t ahead_elems) noexcept nogil:
     """``c[i, j] (+)= sum_u p[i*psi + u*pst] * q[u*ldq + j]``, u in order: the C layer's GEMM
-    for one short dimension (``conv1dt/src/skinny_impl.h``), which packs nothing; it asks the
-    memory for the ``ahead_elems`` elements at ``ahead`` (what the caller reads next) meanwhile."""
+    for one short dimension (``src/skinny_impl.h``), which packs nothing; it asks the memory for
+    the ``ahead_elems`` elements at ``ahead`` (what the caller reads next) meanwhile."""
     if floating is float:
-        conv1dt_skinny_f32(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead,
-                           ahead_elems * sizeof(float))
+        skinny_f32(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead,
+                   ahead_elems * sizeof(float))
     else:
-        conv1dt_skinny_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead,
-                           ahead_elems * sizeof(double))
+        skinny_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead,
+                   ahead_elems * sizeof(double))
 
 
 def skinny(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] q,
@@ -81,45 +70,6 @@ def skinny(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] 
         _skinny(&c[0, 0], n, &p[0, 0] if t else &zero, 1 if p_transposed else t,
                 m if p_transposed else 1, &q[0, 0] if t else &zero, n, m, n, t, accumulate,
                 &zero, 0)
-
-
-ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
-
-
-cdef int _run_items(item_fn fn, const void* ctx, Py_ssize_t items, double macs,
-                    size_t scratch_bytes, int num_threads) except -1:
-    """Call ``fn(ctx, item, scratch)`` for ``item`` in ``0 .. items - 1`` on ``num_threads``.
-
-    Items are handed out one at a time as threads free up (``schedule(dynamic)``), so a thread
-    that the OS takes away delays the call by one item. Each thread has its own ``scratch`` of
-    ``scratch_bytes`` (64-byte aligned). Between chunks of about ``CHUNK_MACS`` multiply-adds
-    (``macs`` is the whole call's) the GIL is taken back to check for signals. A scratch that
-    cannot be allocated raises MemoryError after the chunk (the output is then incomplete).
-    """
-    cdef Py_ssize_t chunk = chunk_items(items, macs, num_threads)
-    cdef Py_ssize_t start = 0, stop, item
-    cdef int failed = 0
-    cdef int* failp = &failed
-    cdef void* raw
-    cdef void* scratch
-    while start < items:
-        stop = min(items, start + chunk)
-        with nogil, parallel(num_threads=num_threads):
-            raw = NULL
-            if scratch_bytes:
-                raw = malloc(scratch_bytes + 64)
-            scratch = <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
-            for item in prange(start, stop, schedule="dynamic", chunksize=1):
-                if scratch_bytes and raw == NULL:
-                    failp[0] = 1
-                else:
-                    fn(ctx, item, scratch)
-            free(raw)
-        if failed:
-            raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
-        start = stop
-        PyErr_CheckSignals()
-    return 0
 
 
 cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:

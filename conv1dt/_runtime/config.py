@@ -8,10 +8,10 @@ from typing import IO, Any, Dict, List, Optional
 
 import numpy as np
 
-from . import _kernels
-from ._blas import blas_info
-from ._threads import get_num_threads
-from ._version import __version__
+from .._compiled import _cpu
+from .._version import __version__
+from .blas_threads import blas_info
+from .threads import get_num_threads
 
 __all__ = ["show_config"]
 
@@ -42,14 +42,14 @@ def _openmp_runtime() -> Optional[Dict[str, Any]]:
     """threadpoolctl's description of the OpenMP runtime the kernels call (libgomp, libomp,
     libiomp, vcomp), or None without OpenMP. Where several are loaded (another package's), the
     one that defines the kernels' ``omp_get_max_threads`` is chosen."""
-    if not _kernels.have_openmp():
+    if not _cpu.have_openmp():
         return None
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
         return {"prefix": "unknown (threadpoolctl is not installed)"}
     found = [i for i in threadpool_info() if i.get("user_api") == "openmp"]
-    ours = _defining_file(_kernels.__file__, "omp_get_max_threads")
+    ours = _defining_file(_cpu.__file__, "omp_get_max_threads")
     for info in found:
         if ours and os.path.realpath(info["filepath"]) == os.path.realpath(ours):
             return info
@@ -58,7 +58,7 @@ def _openmp_runtime() -> Optional[Dict[str, Any]]:
 
 def _simd() -> str:
     """The instruction set of the kernels' vector code on this CPU."""
-    isa = getattr(_kernels, "tiled_isa", lambda: None)()
+    isa = _cpu.tiled_isa()
     return f"{isa} ({platform.machine()})" if isa else f"baseline ({platform.machine()})"
 
 
@@ -112,11 +112,11 @@ def show_config(file: Optional[IO[str]] = None) -> Dict[str, Any]:
     """
     info = {
         "version": __version__,
-        "openmp": _kernels.have_openmp(),
+        "openmp": _cpu.have_openmp(),
         "num_threads": get_num_threads(),
-        "cpu_isa": _kernels.cpu_isa(),
-        "cpu_isa_detected": _kernels.cpu_isa_detected(),
-        "compile_flags": _kernels.compile_flags(),
+        "cpu_isa": _cpu.cpu_isa(),
+        "cpu_isa_detected": _cpu.cpu_isa_detected(),
+        "compile_flags": _cpu.compile_flags(),
         "numpy": np.__version__,
         "python": sys.version.split()[0],
         "openmp_runtime": _openmp_runtime(),

@@ -1,18 +1,17 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled kernels for the rest of the family: conv1d, conv1d_backprop_filter, and
-conv1d_transpose with groups of few channels.
+"""The kernels of conv1d and conv1d_backprop_filter (its gradient with respect to the filter) that
+loop over taps in Cython: a direct gather for few channels, one GEMM per tap for many.
 
 Memoryviews and ints in, the output memoryview filled, nothing else. Validation lives in the
 pure-Python layer; every kernel here gets C-contiguous arrays in the internal NWC layout, filters
 ``f [K, Cw/G, Cn]`` with ``G`` groups (group ``j`` links wide channels ``j*Cw/G ..`` to narrow
 channels ``j*Cn/G ..`` through the filter columns ``[:, :, j*Cn/G ..]``), and plain ints that have
 been checked. ``x`` is a kernel's input and ``y`` its output: conv1d reads the wide ``x [N, L, Cw]``
-into the narrow ``y [N, M, Cn]``; the grouped transpose reads the narrow ``x [N, M, Cn]`` into the
-wide ``y [N, L, Cw]``; the filter gradient reads the wide ``x`` and the narrow ``dy``.
+into the narrow ``y [N, M, Cn]``; the filter gradient reads the wide ``x`` and the narrow ``dy``.
 
 Index algebra (shared by the whole family): narrow sample ``i`` and wide sample ``o`` meet at
 tap ``k`` when ``o = i*s + k*d - pad_before``. For one tap the narrow rows ``i`` that meet the
-signal are ``_first_row(off, s) <= i < _end_row(off, s, L)`` with ``off = k*d - pad_before``, and
+signal are ``first_row(off, s) <= i < end_row(off, s, L)`` with ``off = k*d - pad_before``, and
 the wide rows they meet are every ``s``-th one from ``i*s + off``: a matrix with leading
 dimension ``s*Cw``, which is what lets one GEMM per tap do a whole block of rows.
 """
@@ -20,27 +19,15 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.string cimport memset
 
-from ._common cimport Chunks, chunks, gemm, next_chunk
+from ._blas cimport gemm
+from ._index cimport end_row, first_row
+from ._loop cimport Chunks, chunks, next_chunk
 
 import numpy as np
 
 # Narrow rows per work item of the direct conv1d kernel.
 cdef enum:
     BLOCK = 64
-
-
-cdef inline Py_ssize_t _first_row(Py_ssize_t off, Py_ssize_t s) noexcept nogil:
-    """Smallest ``i >= 0`` with ``i*s + off >= 0``: ``ceil(-off / s)`` for ``off < 0``, else 0."""
-    if off >= 0:
-        return 0
-    return (-off + s - 1) // s
-
-
-cdef inline Py_ssize_t _end_row(Py_ssize_t off, Py_ssize_t s, Py_ssize_t L) noexcept nogil:
-    """Smallest ``i >= 0`` with ``i*s + off >= L``: ``ceil((L - off) / s)``, or 0 when ``off >= L``."""
-    if off >= L:
-        return 0
-    return (L - off + s - 1) // s
 
 
 # --- conv1d ----------------------------------------------------------------------------------
@@ -64,8 +51,8 @@ cdef void _conv1d_block(const floating[:, :, ::1] x, const floating[:, :, ::1] f
     memset(&y[n, i0, 0], 0, (i1 - i0) * cn * sizeof(floating))
     for k in range(K):
         off = k * d - pad
-        lo = max(i0, _first_row(off, s))
-        hi = min(i1, _end_row(off, s, L))
+        lo = max(i0, first_row(off, s))
+        hi = min(i1, end_row(off, s, L))
         for i in range(lo, hi):
             yrow = &y[n, i, 0]
             xrow = &x[n, i * s + off, 0]
@@ -153,8 +140,8 @@ def conv1d_blas(
                 continue
             for k in range(K):
                 off = k * dilation - pad_before
-                lo = max(i0, _first_row(off, stride))
-                hi = min(i1, _end_row(off, stride, L))
+                lo = max(i0, first_row(off, stride))
+                hi = min(i1, end_row(off, stride, L))
                 if lo >= hi:
                     continue
                 for j in range(groups):
@@ -248,132 +235,3 @@ def backprop_filter_direct(
         for t in range(nchunks):
             acc = acc + part[t, e]
         out[e] = acc
-
-
-def backprop_filter_blas(
-    const floating[:, :, ::1] x,
-    const floating[:, :, ::1] dy,
-    floating[:, :, ::1] df,
-    Py_ssize_t stride,
-    Py_ssize_t dilation,
-    Py_ssize_t pad_before,
-    Py_ssize_t groups,
-    Py_ssize_t cblock,
-    int num_threads,
-):
-    """conv1d_backprop_filter for many channels: per tap, ``df[k] = sum_n X_k^T dy`` by GEMMs.
-
-    ``x`` ``[N, L, Cw]``, ``dy`` ``[N, M, Cn]``, ``df`` ``[K, Cw/G, Cn]`` (overwritten). A work
-    item owns ``df[k, :, c0 : c0 + cblock]`` for one tap ``k`` and a block of output channels
-    inside one group; it adds one GEMM per batch element, in increasing ``n``, over the narrow rows
-    ``i`` the tap reaches, reading the wide rows ``i*s + off`` with leading dimension ``s*Cw``.
-    The items depend on the shape only, so the bits do not depend on the thread count. BLAS must
-    run single-threaded inside (the caller arranges it).
-    """
-    cdef Py_ssize_t N = dy.shape[0], M = dy.shape[1], cn = dy.shape[2]
-    cdef Py_ssize_t L = x.shape[1], cw = x.shape[2]
-    cdef Py_ssize_t K = df.shape[0], cwg = df.shape[1]
-    cdef Py_ssize_t cng = cn // groups
-    cdef Py_ssize_t per_group = (cng + cblock - 1) // cblock
-    cdef Py_ssize_t item, k, j, b, c0, cb, c, off, lo, hi, n
-    if K * cwg * cn == 0:
-        return
-    cdef Py_ssize_t items = K * groups * per_group
-    cdef Chunks ch = chunks(items, <double> N * M * K * cwg * cn, num_threads)
-    while next_chunk(&ch):
-        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            k = item // (groups * per_group)
-            j = (item // per_group) % groups
-            b = item % per_group
-            c0 = j * cng + b * cblock
-            cb = min(cblock, (j + 1) * cng - c0)
-            for c in range(cwg):
-                memset(&df[k, c, c0], 0, cb * sizeof(floating))
-            off = k * dilation - pad_before
-            lo = _first_row(off, stride)
-            hi = min(M, _end_row(off, stride, L))
-            if lo >= hi:
-                continue
-            for n in range(N):
-                # column-major: df[k]^T[cb x cwg] += dy^T[cb x rows] @ x[rows x cwg]
-                gemm(c'N', c'T', <int> cb, <int> cwg, <int> (hi - lo), &dy[n, lo, c0], <int> cn,
-                     &x[n, lo * stride + off, j * cwg], <int> (stride * cw), 1, &df[k, 0, c0], <int> cn)
-
-
-# --- conv1d_transpose with groups of few channels ----------------------------------------------
-
-# Wide rows per work item of the grouped transpose kernel.
-cdef enum:
-    WIDE_BLOCK = 256
-
-
-cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, :, ::1] f,
-                                 floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t o0, Py_ssize_t o1,
-                                 Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
-                                 Py_ssize_t groups) noexcept nogil:
-    """Wide rows ``o0 .. o1 - 1`` of batch ``n``.
-
-    ``y[n, o, j*Cwg + q] = sum over k, then c, of x[n, i, j*Cng + c] * f[k, q, j*Cng + c]`` over the
-    links ``o = i*s + k*d - pad``. For tap ``k`` the narrow rows whose ``o`` falls in the block are
-    ``_first_row(off - o0, s) <= i < _end_row(off, s, o1)``; each output element adds its taps in
-    increasing ``k``, each tap's channels summed first.
-    """
-    cdef Py_ssize_t M = x.shape[1], cn = x.shape[2], K = f.shape[0], cwg = f.shape[1]
-    cdef Py_ssize_t cw = y.shape[2], cng = cn // groups
-    cdef Py_ssize_t k, off, lo, hi, i, j, q, c
-    cdef floating acc
-    cdef floating* yrow
-    cdef const floating* xrow
-    cdef const floating* frow
-    memset(&y[n, o0, 0], 0, (o1 - o0) * cw * sizeof(floating))
-    for k in range(K):
-        off = k * d - pad
-        lo = _first_row(off - o0, s)
-        hi = min(M, _end_row(off, s, o1))
-        for i in range(lo, hi):
-            yrow = &y[n, i * s + off, 0]
-            xrow = &x[n, i, 0]
-            if cwg == 1 and cng == 1:          # depthwise: one product per channel
-                frow = &f[k, 0, 0]
-                for j in range(groups):
-                    yrow[j] += xrow[j] * frow[j]
-                continue
-            for j in range(groups):
-                for q in range(cwg):
-                    frow = &f[k, q, j * cng]
-                    acc = 0
-                    for c in range(cng):
-                        acc += xrow[j * cng + c] * frow[c]
-                    yrow[j * cwg + q] += acc
-
-
-def transpose_grouped(
-    const floating[:, :, ::1] x,
-    const floating[:, :, ::1] f,
-    floating[:, :, ::1] y,
-    Py_ssize_t stride,
-    Py_ssize_t dilation,
-    Py_ssize_t pad_before,
-    Py_ssize_t groups,
-    int num_threads,
-):
-    """conv1d_transpose with groups of few channels (depthwise and the like), all groups at once.
-
-    ``x`` ``[N, M, Cn]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, L, Cw]`` (overwritten). Work items
-    are (batch, block of ``WIDE_BLOCK`` wide rows), each owned by one thread, which adds into its
-    own rows only; the blocks depend on the shape only, so the bits do not depend on the thread
-    count.
-    """
-    cdef Py_ssize_t N = y.shape[0], L = y.shape[1]
-    cdef Py_ssize_t nblocks = (L + WIDE_BLOCK - 1) // WIDE_BLOCK
-    cdef Py_ssize_t item, o0
-    if N == 0 or L == 0 or y.shape[2] == 0:
-        return
-    cdef Py_ssize_t items = N * nblocks
-    cdef Chunks ch = chunks(items, <double> N * x.shape[1] * f.shape[0] * f.shape[1] * x.shape[2],
-                            num_threads)
-    while next_chunk(&ch):
-        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            o0 = (item % nblocks) * WIDE_BLOCK
-            _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), stride,
-                                   dilation, pad_before, groups)

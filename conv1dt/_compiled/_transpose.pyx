@@ -1,8 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled kernels: typed memoryviews and ints in, the output memoryview filled, nothing else.
+"""The kernels of conv1d_transpose: typed memoryviews and ints in, the output memoryview filled,
+nothing else.
 
 Validation lives in the pure-Python layer; every kernel here gets C-contiguous arrays in the
 internal NWC layout, filters ``[K, Cout, Cin]``, and plain ints that have already been checked.
+The planner (``conv1dt/_plan.py``) chooses among them: ``transpose_direct`` (few channels; with
+``_SmallDirect``, its plan for tiny calls), ``transpose_blas``, ``transpose_col2im``,
+``transpose_phase``, ``transpose_tiled`` (the C layer's register-tiled micro-kernel, through
+``_cpu.pxd``) and ``transpose_grouped`` (groups of few channels).
 
 Index algebra (shared by the whole family): narrow sample ``i`` and wide sample ``o`` meet at
 tap ``k`` when ``o = i*s + k*d - pad_before``.
@@ -13,74 +18,17 @@ from libc.stdlib cimport free, malloc
 from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
 
-from ._common cimport Chunks, chunks, floordiv, gemm, gemv_t, next_chunk
+from ._cpu cimport (interleave_f32, interleave_f64, pack_f32, pack_f64, phase_strip_f32,
+                    phase_strip_f64, phase_tiled_f32, phase_tiled_f64, rows_to_channels_f32,
+                    rows_to_channels_f64, tiled_isa_index, tiled_panel)
+from ._blas cimport gemm, gemv_t
+from ._index cimport end_row, first_row, floordiv
+from ._loop cimport Chunks, chunks, next_chunk
 
 import numpy as np
 cimport numpy as cnp
 
 cnp.import_array()
-
-cdef extern from "kernels.h" nogil:
-    # the C layer (conv1dt/src): every kernel runs the instruction set dispatch.c chose
-    int conv1dt_cpu_isa()
-    int conv1dt_cpu_isa_detected()
-    const char* conv1dt_cpu_isa_error()
-    const char* conv1dt_isa_name(int isa)
-    # the direct kernel (direct_impl.h)
-    void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
-                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                                 const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
-    void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
-                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
-                                 const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
-    void conv1dt_rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
-                                      Py_ssize_t count)
-    void conv1dt_rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
-                                      Py_ssize_t count)
-    void conv1dt_interleave_f32(float* dst, const float* src, Py_ssize_t ld, Py_ssize_t s,
-                                Py_ssize_t count)
-    void conv1dt_interleave_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t s,
-                                Py_ssize_t count)
-    # the tiled kernel (tiled_impl.h)
-    int conv1dt_tiled_available()
-    int conv1dt_tiled_isa()
-    void conv1dt_limit_isa(int limit)
-    int conv1dt_isa_limit
-    Py_ssize_t conv1dt_tiled_panel(int isa, int dbl)
-    void conv1dt_phase_tiled_f32_(int isa, float* y, Py_ssize_t ldy, const float* x,
-                                  Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const float* w,
-                                  Py_ssize_t ntaps, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0,
-                                  Py_ssize_t nq, Py_ssize_t cout)
-    void conv1dt_phase_tiled_f64_(int isa, double* y, Py_ssize_t ldy, const double* x,
-                                  Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const double* w,
-                                  Py_ssize_t ntaps, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0,
-                                  Py_ssize_t nq, Py_ssize_t cout)
-    void conv1dt_pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,
-                          Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
-    void conv1dt_pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld,
-                          Py_ssize_t cout, Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
-
-if conv1dt_cpu_isa_error()[0]:     # CONV1DT_CPU names no instruction set: say so at import
-    raise ValueError(conv1dt_cpu_isa_error().decode())
-
-cdef extern from *:
-    """
-    #ifdef _OPENMP
-    #include <omp.h>
-    #define CONV1DT_HAVE_OPENMP 1
-    #else
-    #define CONV1DT_HAVE_OPENMP 0
-    static int omp_get_max_threads(void) { return 1; }
-    #endif
-    #ifndef CONV1DT_CFLAGS
-    #define CONV1DT_CFLAGS ""
-    #endif
-    """
-    int CONV1DT_HAVE_OPENMP
-    const char* CONV1DT_CFLAGS
-    int omp_get_max_threads() noexcept nogil
 
 # Scratch elements a small direct call keeps on the stack (8 KiB in float64); more are malloc'ed.
 cdef enum:
@@ -93,108 +41,15 @@ cdef enum:
 TILED_MAX_ROW = PACK_MAX_CIN   # the longest filter row (Cin, or a group's row) the tiled kernel takes
 
 
-# --- flush-to-zero (conv1dt/_denormals.py): FTZ and DAZ in MXCSR, per thread -------------------
-cdef extern from *:
-    """
-    #if defined(__x86_64__) || defined(_M_X64) || (defined(__i386__) && defined(__SSE2__))
-    #include <xmmintrin.h>
-    #define CONV1DT_HAVE_MXCSR 1
-    static unsigned int conv1dt_getcsr(void) { return _mm_getcsr(); }
-    static void conv1dt_setcsr(unsigned int v) { _mm_setcsr(v); }
-    #else
-    #define CONV1DT_HAVE_MXCSR 0
-    static unsigned int conv1dt_getcsr(void) { return 0; }
-    static void conv1dt_setcsr(unsigned int v) { (void) v; }
-    #endif
-    """
-    int CONV1DT_HAVE_MXCSR
-    unsigned int conv1dt_getcsr() noexcept nogil
-    void conv1dt_setcsr(unsigned int v) noexcept nogil
-
-cdef enum:
-    FTZ_DAZ = 0x8040        # MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6)
-
-
-cdef inline void _set_ftz(bint on) noexcept nogil:
-    cdef unsigned int v = conv1dt_getcsr()
-    conv1dt_setcsr((v | FTZ_DAZ) if on else (v & ~(<unsigned int> FTZ_DAZ)))
-
-
-def _flush_denormals(bint on, int num_threads):
-    """Set (``on``) or clear FTZ and DAZ on the calling thread and on the ``num_threads`` threads
-    of its OpenMP team (one parallel region, so the pool's threads that the next regions of up to
-    ``num_threads`` threads use). Returns whether the calling thread had them set before, or None
-    where the CPU has no MXCSR (then nothing is changed)."""
-    if not CONV1DT_HAVE_MXCSR:
-        return None
-    cdef bint before = (conv1dt_getcsr() & FTZ_DAZ) == FTZ_DAZ
-    _set_ftz(on)
-    if num_threads > 1:
-        with nogil, parallel(num_threads=num_threads):
-            _set_ftz(on)
-    return before
-
-
-def have_openmp():
-    """True when the extension was compiled with OpenMP (``prange`` runs in parallel)."""
-    return bool(CONV1DT_HAVE_OPENMP)
-
-
-def omp_max_threads():
-    """``omp_get_max_threads()``: honours ``OMP_NUM_THREADS`` and threadpoolctl; 1 without OpenMP."""
-    return omp_get_max_threads()
-
-
-def cpu_isa():
-    """The instruction set every compiled kernel runs: ``'avx512'``, ``'avx2'`` or ``'baseline'``.
-
-    The best one this build and CPU have, lowered by the environment variable ``CONV1DT_CPU``
-    (``baseline``, ``avx2`` or ``avx512``; a set the CPU lacks is capped at what it has), read
-    once, at import."""
-    return conv1dt_isa_name(conv1dt_cpu_isa()).decode()
-
-
-def cpu_isa_detected():
-    """The best instruction set of this build and CPU, whatever ``CONV1DT_CPU`` says."""
-    return conv1dt_isa_name(conv1dt_cpu_isa_detected()).decode()
-
-
-def tiled_available():
-    """True when the register-tiled kernel can run: the instruction set is AVX2 or AVX-512 (see
-    :func:`cpu_isa`); with the baseline the BLAS kernels run instead."""
-    return bool(conv1dt_tiled_available())
-
-
-def tiled_isa():
-    """The tiled kernel's instruction set: ``'avx512'``, ``'avx2'`` or ``None`` (:func:`cpu_isa`,
-    ``None`` for the baseline; lowered by :func:`_limit_tiled_isa`)."""
-    return {2: "avx512", 1: "avx2"}.get(conv1dt_tiled_isa())
-
-
-def _limit_tiled_isa(isa):
-    """Run at most the tiles of ``isa`` (``'avx512'``, ``'avx2'`` or None) from now on; returns
-    the previous limit. For the tests, which run both sets of tiles in one process on an AVX-512
-    CPU (the other kernels follow ``CONV1DT_CPU`` only). A call reads the limit once, when it
-    starts; not thread-safe beyond that (calls starting meanwhile may see either)."""
-    names = {2: "avx512", 1: "avx2", 0: None}
-    old = names[conv1dt_isa_limit]
-    conv1dt_limit_isa({v: k for k, v in names.items()}[isa])
-    return old
-
-
-def compile_flags():
-    """The compiler flags the kernels were built with."""
-    return CONV1DT_CFLAGS.decode()
-
 
 cdef inline void _phase_strip(floating* y, Py_ssize_t ysj, Py_ssize_t ysc, const floating* f,
                               const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                               const floating* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
                               Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
     if floating is float:
-        conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
+        phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
     else:
-        conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
+        phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
 
 
 cdef Py_ssize_t _phase_taps(Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
@@ -314,9 +169,9 @@ cdef void _direct_block(
                    (uhi - ulo) * sizeof(floating))
     if not x_ncw and cin > 1 and uhi > ulo:
         if floating is float:
-            conv1dt_rows_to_channels_f32(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
+            rows_to_channels_f32(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
         else:
-            conv1dt_rows_to_channels_f64(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
+            rows_to_channels_f64(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
     if ybuf != NULL:                    # one output channel: phases into ybuf, then interleaved
         for r in range(s):
             ob = o0 + r
@@ -327,9 +182,9 @@ cdef void _direct_block(
                          ntaps[r], xs, span, ulo, uhi, cout, cin, cnt if cnt < strip else strip)
         cnt = L - o0 if L - o0 < s * strip else s * strip
         if floating is float:
-            conv1dt_interleave_f32(y + o0, ybuf, strip, s, cnt)
+            interleave_f32(y + o0, ybuf, strip, s, cnt)
         else:
-            conv1dt_interleave_f64(y + o0, ybuf, strip, s, cnt)
+            interleave_f64(y + o0, ybuf, strip, s, cnt)
         return
     for r in range(s):
         ob = o0 + r
@@ -620,11 +475,9 @@ cdef void _col2im_block(
         ihi = M
     if ilo < ihi and w != NULL:             # the tiled kernel as the GEMM: one "tap", K*Cout columns
         if floating is float:
-            conv1dt_phase_tiled_f32_(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo,
-                                     kc)
+            phase_tiled_f32(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
         else:
-            conv1dt_phase_tiled_f64_(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo,
-                                     kc)
+            phase_tiled_f64(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
     elif ilo < ihi:
         gemm(c'T', c'N', <int> kc, <int> (ihi - ilo), <int> cin, &f[0, 0, 0], <int> cin,
              &x[n, ilo, 0], <int> cin, 0, z, <int> kc)
@@ -663,7 +516,7 @@ def transpose_col2im(
 ):
     """conv1d_transpose for few output channels and many taps or input channels: per block of
     ``rows*stride`` outputs, one GEMM of the input rows with all taps at once, then a gather.
-    The GEMM is the tiled kernel where it runs (AVX2 or AVX-512, :func:`tiled_available`; the
+    The GEMM is the tiled kernel where it runs (AVX2 or AVX-512, ``_cpu.tiled_available()``; the
     filter laid out once as its ``[Cin, K*Cout]`` panels), else BLAS.
 
     ``x`` ``[N, M, Cin]``, ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]`` (overwritten). Blocks
@@ -682,8 +535,8 @@ def transpose_col2im(
     cdef floating[:, ::1] scratch = scratch_a
     cdef Py_ssize_t items = N * nblocks
     cdef Chunks ch = chunks(items, <double> N * x.shape[1] * K * x.shape[2] * cout, num_threads)
-    cdef int isa = conv1dt_tiled_isa()      # read once: it sizes the filter layout
-    cdef Py_ssize_t cin = f.shape[2], pw = conv1dt_tiled_panel(isa, floating is double)
+    cdef int isa = tiled_isa_index()      # read once: it sizes the filter layout
+    cdef Py_ssize_t cin = f.shape[2], pw = tiled_panel(isa, floating is double)
     cdef Py_ssize_t base = 0, step = cin * pw
     cdef floating* w = NULL
     cdef void* raw = NULL
@@ -862,9 +715,9 @@ cdef inline void _pack_item(int isa, const floating[:, :, :] f, floating* w, con
     cdef Py_ssize_t cout = f.shape[1], cin = f.shape[2], ld = f.strides[1] // sizeof(floating)
     cdef Py_ssize_t ci1 = min(ci0 + 64, cin)
     if floating is float:
-        conv1dt_pack_f32(isa, w + base[k] + p * step[k], &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
+        pack_f32(isa, w + base[k] + p * step[k], &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
     else:
-        conv1dt_pack_f64(isa, w + base[k] + p * step[k], &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
+        pack_f64(isa, w + base[k] + p * step[k], &f[k, 0, 0], ld, cout, p * pw, ci0, ci1)
 
 
 cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py_ssize_t* base,
@@ -872,7 +725,7 @@ cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py
     """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
     ``w + base[k] + p*step[k]``, ``[Cin][pw]``, holding ``f[k, p*pw + j, ci]`` (zero past ``C``).
     In parallel, per (tap, panel, block of 64 input channels): the 64 destination rows being
-    filled stay in L1. By the instruction set's layout (AVX-512 gathers, conv1dt/src/tiled_avx512.c;
+    filled stay in L1. By the instruction set's layout (AVX-512 gathers, src/tiled_avx512.c;
     a scalar transposition for AVX2): only where the tiled kernel runs, and for rows of ``f``
     (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``."""
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
@@ -902,7 +755,7 @@ cdef void _tiled_block(
     Py_ssize_t r, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
 ) noexcept nogil:
     """Outputs ``q*s + r`` of batch ``n`` for ``q`` in ``b*rows .. (b+1)*rows - 1``, through the
-    register-tiled kernel (conv1dt/src/tiled_impl.h), with ``w`` phase ``r``'s filter in its layout. Rows
+    register-tiled kernel (src/tiled_impl.h), with ``w`` phase ``r``'s filter in its layout. Rows
     of ``x`` and ``y`` may be longer than their channels (a group's slice of the channels)."""
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2], cout = y.shape[2], L = y.shape[1]
     cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
@@ -916,11 +769,11 @@ cdef void _tiled_block(
         for q in range(qa, qb):
             memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
     elif floating is float:
-        conv1dt_phase_tiled_f32_(isa, &y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin,
-                                 w, ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+        phase_tiled_f32(isa, &y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin,
+                        w, ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
     else:
-        conv1dt_phase_tiled_f64_(isa, &y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin,
-                                 w, ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+        phase_tiled_f64(isa, &y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin,
+                        w, ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
 
 
 def transpose_tiled(
@@ -934,7 +787,7 @@ def transpose_tiled(
     int num_threads,
 ):
     """conv1d_transpose for many channels by conv1dt's own AVX-512 micro-kernel (only where
-    :func:`tiled_available`).
+    ``_cpu.tiled_available()``).
 
     ``x`` ``[N, M, Cin]`` (at least one row), ``f`` ``[K, Cout, Cin]``, ``y`` ``[N, L, Cout]``
     (overwritten); each may be a slice of the channels of a longer array (one group's, read and
@@ -957,8 +810,8 @@ def transpose_tiled(
     cdef bint major = K * cin * cout * sizeof(floating) > (1 << 20)
     items = (stride if major else 1) * N * nblocks
     cdef Py_ssize_t r, t, k, off = 0
-    cdef int isa = conv1dt_tiled_isa()      # read once: it sizes the filter layout
-    cdef Py_ssize_t pw = conv1dt_tiled_panel(isa, floating is double)   # channels per panel
+    cdef int isa = tiled_isa_index()      # read once: it sizes the filter layout
+    cdef Py_ssize_t pw = tiled_panel(isa, floating is double)   # channels per panel
     cdef Py_ssize_t panels = (cout + pw - 1) // pw
     cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
@@ -1036,3 +889,82 @@ def transpose_tiled(
         free(tap)
         free(cur)
         free(raw)
+
+
+# --- conv1d_transpose with groups of few channels ----------------------------------------------
+
+# Wide rows per work item of the grouped transpose kernel.
+cdef enum:
+    WIDE_BLOCK = 256
+
+
+cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, :, ::1] f,
+                                 floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t o0, Py_ssize_t o1,
+                                 Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+                                 Py_ssize_t groups) noexcept nogil:
+    """Wide rows ``o0 .. o1 - 1`` of batch ``n``.
+
+    ``y[n, o, j*Cwg + q] = sum over k, then c, of x[n, i, j*Cng + c] * f[k, q, j*Cng + c]`` over the
+    links ``o = i*s + k*d - pad``. For tap ``k`` the narrow rows whose ``o`` falls in the block are
+    ``first_row(off - o0, s) <= i < end_row(off, s, o1)``; each output element adds its taps in
+    increasing ``k``, each tap's channels summed first.
+    """
+    cdef Py_ssize_t M = x.shape[1], cn = x.shape[2], K = f.shape[0], cwg = f.shape[1]
+    cdef Py_ssize_t cw = y.shape[2], cng = cn // groups
+    cdef Py_ssize_t k, off, lo, hi, i, j, q, c
+    cdef floating acc
+    cdef floating* yrow
+    cdef const floating* xrow
+    cdef const floating* frow
+    memset(&y[n, o0, 0], 0, (o1 - o0) * cw * sizeof(floating))
+    for k in range(K):
+        off = k * d - pad
+        lo = first_row(off - o0, s)
+        hi = min(M, end_row(off, s, o1))
+        for i in range(lo, hi):
+            yrow = &y[n, i * s + off, 0]
+            xrow = &x[n, i, 0]
+            if cwg == 1 and cng == 1:          # depthwise: one product per channel
+                frow = &f[k, 0, 0]
+                for j in range(groups):
+                    yrow[j] += xrow[j] * frow[j]
+                continue
+            for j in range(groups):
+                for q in range(cwg):
+                    frow = &f[k, q, j * cng]
+                    acc = 0
+                    for c in range(cng):
+                        acc += xrow[j * cng + c] * frow[c]
+                    yrow[j * cwg + q] += acc
+
+
+def transpose_grouped(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t groups,
+    int num_threads,
+):
+    """conv1d_transpose with groups of few channels (depthwise and the like), all groups at once.
+
+    ``x`` ``[N, M, Cn]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, L, Cw]`` (overwritten). Work items
+    are (batch, block of ``WIDE_BLOCK`` wide rows), each owned by one thread, which adds into its
+    own rows only; the blocks depend on the shape only, so the bits do not depend on the thread
+    count.
+    """
+    cdef Py_ssize_t N = y.shape[0], L = y.shape[1]
+    cdef Py_ssize_t nblocks = (L + WIDE_BLOCK - 1) // WIDE_BLOCK
+    cdef Py_ssize_t item, o0
+    if N == 0 or L == 0 or y.shape[2] == 0:
+        return
+    cdef Py_ssize_t items = N * nblocks
+    cdef Chunks ch = chunks(items, <double> N * x.shape[1] * f.shape[0] * f.shape[1] * x.shape[2],
+                            num_threads)
+    while next_chunk(&ch):
+        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
+            o0 = (item % nblocks) * WIDE_BLOCK
+            _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), stride,
+                                   dilation, pad_before, groups)

@@ -16,6 +16,7 @@ __all__ = [
     "parse_padding",
     "parse_groups",
     "window_param",
+    "as_operand",
     "as_operands",
     "as_shape",
     "real_compute_dtype",
@@ -162,8 +163,36 @@ def _as_operand(value, name):
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nesting, unconvertible objects
         raise ValueError(f"{name} could not be read as an array: {exc}") from None
-    if arr.dtype.kind not in "fc" or arr.dtype.newbyteorder("=") not in COMPUTE_DTYPES:
-        raise TypeError(f"{name} must have dtype {DTYPE_NAMES}, got {arr.dtype}")
+    _check_dtype(arr.dtype, name)
+    return arr
+
+
+def _check_dtype(dtype, name):
+    """``dtype`` in native byte order; a TypeError naming ``name`` when conv1dt does not compute
+    in it."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "fc" or dtype.newbyteorder("=") not in COMPUTE_DTYPES:
+        raise TypeError(f"{name} must have dtype {DTYPE_NAMES}, got {dtype}")
+    return dtype.newbyteorder("=")
+
+
+def as_operand(value, dtype, names=("input", "filters"), index=0):
+    """Return ``value``, operand ``index`` of the pair ``names``, as a 3-D array, checked as
+    :func:`as_operands` checks it beside the other operand, an array of ``dtype`` (checked too):
+    for one operand whose partner is known by its dtype alone (a stream's next block beside its
+    filters; the filters beside a Dask array). A plain sequence takes ``dtype`` when the cast keeps
+    its kind; an array of another dtype is a TypeError."""
+    known = _check_dtype(dtype, names[1 - index])
+    arr = _as_operand(value, names[index])
+    own = arr.dtype.newbyteorder("=")
+    if own != known:
+        if hasattr(value, "dtype") or not np.can_cast(own, known, "same_kind"):
+            pair = (own, known) if index == 0 else (known, own)
+            raise TypeError(f"{names[0]} and {names[1]} must have the same dtype, got {pair[0]} and "
+                            f"{pair[1]}")
+        arr = arr.astype(known)
+    if arr.ndim != 3:
+        raise ValueError(f"{names[index]} must be 3-D, got shape {arr.shape}")
     return arr
 
 

@@ -1,4 +1,5 @@
-/* The C layer of conv1dt: what the Cython kernels (conv1dt/_kernels.pyx) call.
+/* The C layer of conv1dt: what the Cython kernels call, through conv1dt/_compiled/_cpu.pyx
+ * (the one extension it is linked into, so that its dispatch state exists once).
  *
  * Three kernel families, each one implementation file compiled once per instruction set:
  *
@@ -6,8 +7,8 @@
  *                  direct_avx2.c and direct_avx512.c;
  *   tiled_impl.h   the register-tiled GEMM micro-kernel (many channels), from tiled_avx2.c and
  *                  tiled_avx512.c (without AVX2 the BLAS kernels run instead);
- *   skinny_impl.h  a GEMM with one short dimension and no packing (the im2col kernels of
- *                  conv1dt/_gemm.pyx), from skinny_baseline.c, skinny_avx2.c and skinny_avx512.c.
+ *   skinny_impl.h  a GEMM with one short dimension and no packing (inside the im2col kernels
+ *                  of _gemm.pyx), from skinny_baseline.c, skinny_avx2.c and skinny_avx512.c.
  *
  * dispatch.c picks one instruction set for every kernel, once: the best this CPU has, or the one
  * named by the environment variable CONV1DT_CPU (baseline, avx2 or avx512; capped at what the CPU
@@ -23,7 +24,7 @@ enum conv1dt_isa { CONV1DT_BASELINE = 0, CONV1DT_AVX2 = 1, CONV1DT_AVX512 = 2 };
 /* --- the runtime dispatch (dispatch.c) ----------------------------------------------------- */
 
 /* The instruction set every kernel runs: the best this build and CPU have, lowered by
- * CONV1DT_CPU. Decided at the first call (conv1dt._kernels makes it at import). */
+ * CONV1DT_CPU. Decided at the first call (conv1dt._compiled._cpu makes it at import). */
 int conv1dt_cpu_isa(void);
 /* The best instruction set of this build and CPU, whatever CONV1DT_CPU says. */
 int conv1dt_cpu_isa_detected(void);

@@ -30,7 +30,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from . import _kernels
+from .._compiled import _cpu
 
 __all__ = ["get_num_threads", "set_num_threads", "threads", "max_num_threads"]
 
@@ -100,11 +100,11 @@ def _openmp_default() -> int:
     global _default
     if _default is None:
         seen = []
-        reader = threading.Thread(target=lambda: seen.append(_kernels.omp_max_threads()),
+        reader = threading.Thread(target=lambda: seen.append(_cpu.omp_max_threads()),
                                   name="conv1dt-openmp-default")
         reader.start()
         reader.join()
-        _default = seen[0] if seen else _kernels.omp_max_threads()
+        _default = seen[0] if seen else _cpu.omp_max_threads()
     return _default
 
 
@@ -127,7 +127,7 @@ def _check_count(n, name: str = "n") -> Optional[int]:
 
 
 def _warn_if_serial(n: Optional[int], where: str) -> None:
-    if n is not None and n > 1 and not _kernels.have_openmp():
+    if n is not None and n > 1 and not _cpu.have_openmp():
         warnings.warn(f"conv1dt was built without OpenMP: its kernels run on one thread, so {where}({n}) "
                       "has no effect (see conv1dt.show_config() and the installation notes)",
                       RuntimeWarning, stacklevel=3)
@@ -283,11 +283,11 @@ def get_num_threads() -> int:
     1
     >>> conv1dt.set_num_threads(None)
     """
-    if not _kernels.have_openmp():
+    if not _cpu.have_openmp():
         return 1
     if _fork_thread is not None and _fork_thread == threading.get_ident():
         return 1
-    raw = _kernels.omp_max_threads()
+    raw = _cpu.omp_max_threads()
     omp = min(raw, max_num_threads())
     n = _local.__dict__.get("n", _UNSET)
     if n is _UNSET:
@@ -303,7 +303,7 @@ def get_num_threads() -> int:
 # OpenMP's default is read now, at import: read first inside a threadpoolctl limit, it would be
 # the limit itself (GNU libgomp's initial thread sets the default that new threads copy), and a
 # limit would then look like no limit.
-if _kernels.have_openmp():
+if _cpu.have_openmp():
     try:
         _openmp_default()
     except RuntimeError:     # no threads here (an isolated sub-interpreter): read when first asked

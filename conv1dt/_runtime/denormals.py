@@ -3,8 +3,8 @@ zeros (MXCSR's FTZ and DAZ), as TensorFlow's CPU threads run, for the duration o
 import contextlib
 import contextvars
 
-from . import _kernels
-from ._threads import get_num_threads
+from .._compiled import _cpu
+from .threads import get_num_threads
 
 __all__ = ["flush_denormals", "set_flush_denormals"]
 
@@ -65,7 +65,7 @@ def set_flush_denormals(enabled):
     """
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled must be True or False, got {enabled!r}")
-    if enabled and _kernels._flush_denormals(False, 1) is None:
+    if enabled and _cpu._flush_denormals(False, 1) is None:
         raise RuntimeError("conv1dt cannot flush subnormals on this CPU (no SSE control register)")
     global ever
     ever = ever or enabled
@@ -112,8 +112,8 @@ def run(fn, *args):
     if not _enabled.get():
         return fn(*args)
     n = get_num_threads()
-    before = _kernels._flush_denormals(True, n)
+    before = _cpu._flush_denormals(True, n)
     try:
         return fn(*args)
     finally:
-        _kernels._flush_denormals(bool(before), n)
+        _cpu._flush_denormals(bool(before), n)

@@ -71,7 +71,7 @@ def _gemm_rate(dtype, n, repeats):
     """FLOP/s of one ``n x n x n`` GEMM (``2 n^3`` FLOPs) on one thread of SciPy's BLAS."""
     from scipy.linalg import blas
 
-    from ._blas import single_threaded_blas
+    from .blas_threads import single_threaded_blas
 
     gemm = blas.sgemm if dtype == np.float32 else blas.dgemm
     rng = np.random.default_rng(0)

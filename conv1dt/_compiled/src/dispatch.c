@@ -4,7 +4,7 @@
  * VL; else AVX2 with FMA; else the baseline, SSE2 on x86-64), lowered by the environment variable
  * CONV1DT_CPU = baseline | avx2 | avx512, so that every variant can be run and tested on one
  * machine (a set above what the CPU has is capped at what it has). An unknown value leaves the
- * best set and is reported by conv1dt_cpu_isa_error(), which conv1dt._kernels raises at import.
+ * best set and is reported by conv1dt_cpu_isa_error(), which conv1dt._compiled._cpu raises at import.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,42 @@
+# cython: language_level=3
+# The C layer's entry points (src/kernels.h) for the Cython kernels, defined in _cpu.pyx: the C
+# layer is linked into conv1dt._compiled._cpu alone, so its dispatch state exists once.
+# tiled_isa_index: the tiled kernel's instruction set (0 for none, 1 AVX2, 2 AVX-512), read once
+# per call (it sizes the filter layout); tiled_panel: output channels per filter panel of that set.
+
+cdef int tiled_isa_index() noexcept nogil
+cdef Py_ssize_t tiled_panel(int isa, int dbl) noexcept nogil
+cdef void phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
+                          const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                          const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                          Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil
+cdef void phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
+                          const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                          const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                          Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil
+cdef void rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
+                               Py_ssize_t count) noexcept nogil
+cdef void rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
+                               Py_ssize_t count) noexcept nogil
+cdef void interleave_f32(float* dst, const float* src, Py_ssize_t ld, Py_ssize_t s,
+                         Py_ssize_t count) noexcept nogil
+cdef void interleave_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t s,
+                         Py_ssize_t count) noexcept nogil
+cdef void phase_tiled_f32(int isa, float* y, Py_ssize_t ldy, const float* x, Py_ssize_t ldx,
+                          Py_ssize_t M, Py_ssize_t cin, const float* w, Py_ssize_t ntaps,
+                          Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
+                          Py_ssize_t cout) noexcept nogil
+cdef void phase_tiled_f64(int isa, double* y, Py_ssize_t ldy, const double* x, Py_ssize_t ldx,
+                          Py_ssize_t M, Py_ssize_t cin, const double* w, Py_ssize_t ntaps,
+                          Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
+                          Py_ssize_t cout) noexcept nogil
+cdef void pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,
+                   Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1) noexcept nogil
+cdef void pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld, Py_ssize_t cout,
+                   Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1) noexcept nogil
+cdef void skinny_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, Py_ssize_t pst,
+                     const float* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                     int accumulate, const float* ahead, Py_ssize_t ahead_bytes) noexcept nogil
+cdef void skinny_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi, Py_ssize_t pst,
+                     const double* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                     int accumulate, const double* ahead, Py_ssize_t ahead_bytes) noexcept nogil

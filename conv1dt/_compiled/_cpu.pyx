@@ -1,0 +1,259 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled layer's side of the machine: the C layer's entry points, its one runtime CPU
+dispatch, the floating-point mode of conv1dt's threads, and how the extensions were built.
+
+* The C layer (``src/``: the direct kernel's strips and the register-tiled micro-kernel, each
+  compiled once per instruction set, and ``dispatch.c``) is linked into this extension only, so
+  the instruction set its dispatch chose (:func:`cpu_isa`, lowered by ``CONV1DT_CPU``) and the
+  tests' limit on the tiles (:func:`_limit_tiled_isa`) exist once per process. The Cython kernels
+  call it through the ``cdef`` functions declared in ``_cpu.pxd`` (thin wrappers: one call each).
+* Flush-to-zero (:func:`_flush_denormals`, for ``conv1dt/_runtime/denormals.py``): FTZ and DAZ in
+  MXCSR, on the calling thread and on the OpenMP team's.
+* The build: :func:`have_openmp`, :func:`omp_max_threads` and :func:`compile_flags`, reported by
+  ``conv1dt.show_config()``.
+"""
+from cython.parallel cimport parallel
+
+cdef extern from "kernels.h" nogil:
+    # the C layer (src/): every kernel runs the instruction set dispatch.c chose
+    int conv1dt_cpu_isa()
+    int conv1dt_cpu_isa_detected()
+    const char* conv1dt_cpu_isa_error()
+    const char* conv1dt_isa_name(int isa)
+    # the direct kernel (direct_impl.h)
+    void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
+                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                                 const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
+    void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
+                                 const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                                 const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
+    void conv1dt_rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
+                                      Py_ssize_t count)
+    void conv1dt_rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
+                                      Py_ssize_t count)
+    void conv1dt_interleave_f32(float* dst, const float* src, Py_ssize_t ld, Py_ssize_t s,
+                                Py_ssize_t count)
+    void conv1dt_interleave_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t s,
+                                Py_ssize_t count)
+    # the tiled kernel (tiled_impl.h)
+    int conv1dt_tiled_available()
+    int conv1dt_tiled_isa()
+    void conv1dt_limit_isa(int limit)
+    int conv1dt_isa_limit
+    Py_ssize_t conv1dt_tiled_panel(int isa, int dbl)
+    void conv1dt_phase_tiled_f32_(int isa, float* y, Py_ssize_t ldy, const float* x,
+                                  Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const float* w,
+                                  Py_ssize_t ntaps, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0,
+                                  Py_ssize_t nq, Py_ssize_t cout)
+    void conv1dt_phase_tiled_f64_(int isa, double* y, Py_ssize_t ldy, const double* x,
+                                  Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const double* w,
+                                  Py_ssize_t ntaps, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0,
+                                  Py_ssize_t nq, Py_ssize_t cout)
+    void conv1dt_pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,
+                          Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
+    void conv1dt_pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld,
+                          Py_ssize_t cout, Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
+    # the skinny GEMM (skinny_impl.h)
+    void conv1dt_skinny_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi,
+                            Py_ssize_t pst, const float* q, Py_ssize_t ldq, Py_ssize_t m,
+                            Py_ssize_t n, Py_ssize_t t, int accumulate, const float* ahead,
+                            Py_ssize_t ahead_bytes)
+    void conv1dt_skinny_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi,
+                            Py_ssize_t pst, const double* q, Py_ssize_t ldq, Py_ssize_t m,
+                            Py_ssize_t n, Py_ssize_t t, int accumulate, const double* ahead,
+                            Py_ssize_t ahead_bytes)
+
+if conv1dt_cpu_isa_error()[0]:     # CONV1DT_CPU names no instruction set: say so at import
+    raise ValueError(conv1dt_cpu_isa_error().decode())
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define CONV1DT_HAVE_OPENMP 1
+    #else
+    #define CONV1DT_HAVE_OPENMP 0
+    static int omp_get_max_threads(void) { return 1; }
+    #endif
+    #ifndef CONV1DT_CFLAGS
+    #define CONV1DT_CFLAGS ""
+    #endif
+    """
+    int CONV1DT_HAVE_OPENMP
+    const char* CONV1DT_CFLAGS
+    int omp_get_max_threads() noexcept nogil
+
+# --- flush-to-zero (conv1dt/_runtime/denormals.py): FTZ and DAZ in MXCSR, per thread -------------------
+cdef extern from *:
+    """
+    #if defined(__x86_64__) || defined(_M_X64) || (defined(__i386__) && defined(__SSE2__))
+    #include <xmmintrin.h>
+    #define CONV1DT_HAVE_MXCSR 1
+    static unsigned int conv1dt_getcsr(void) { return _mm_getcsr(); }
+    static void conv1dt_setcsr(unsigned int v) { _mm_setcsr(v); }
+    #else
+    #define CONV1DT_HAVE_MXCSR 0
+    static unsigned int conv1dt_getcsr(void) { return 0; }
+    static void conv1dt_setcsr(unsigned int v) { (void) v; }
+    #endif
+    """
+    int CONV1DT_HAVE_MXCSR
+    unsigned int conv1dt_getcsr() noexcept nogil
+    void conv1dt_setcsr(unsigned int v) noexcept nogil
+
+cdef enum:
+    FTZ_DAZ = 0x8040        # MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6)
+
+
+cdef inline void _set_ftz(bint on) noexcept nogil:
+    cdef unsigned int v = conv1dt_getcsr()
+    conv1dt_setcsr((v | FTZ_DAZ) if on else (v & ~(<unsigned int> FTZ_DAZ)))
+
+
+def _flush_denormals(bint on, int num_threads):
+    """Set (``on``) or clear FTZ and DAZ on the calling thread and on the ``num_threads`` threads
+    of its OpenMP team (one parallel region, so the pool's threads that the next regions of up to
+    ``num_threads`` threads use). Returns whether the calling thread had them set before, or None
+    where the CPU has no MXCSR (then nothing is changed)."""
+    if not CONV1DT_HAVE_MXCSR:
+        return None
+    cdef bint before = (conv1dt_getcsr() & FTZ_DAZ) == FTZ_DAZ
+    _set_ftz(on)
+    if num_threads > 1:
+        with nogil, parallel(num_threads=num_threads):
+            _set_ftz(on)
+    return before
+
+
+def have_openmp():
+    """True when the extension was compiled with OpenMP (``prange`` runs in parallel)."""
+    return bool(CONV1DT_HAVE_OPENMP)
+
+
+def omp_max_threads():
+    """``omp_get_max_threads()``: honours ``OMP_NUM_THREADS`` and threadpoolctl; 1 without OpenMP."""
+    return omp_get_max_threads()
+
+
+def cpu_isa():
+    """The instruction set every compiled kernel runs: ``'avx512'``, ``'avx2'`` or ``'baseline'``.
+
+    The best one this build and CPU have, lowered by the environment variable ``CONV1DT_CPU``
+    (``baseline``, ``avx2`` or ``avx512``; a set the CPU lacks is capped at what it has), read
+    once, at import."""
+    return conv1dt_isa_name(conv1dt_cpu_isa()).decode()
+
+
+def cpu_isa_detected():
+    """The best instruction set of this build and CPU, whatever ``CONV1DT_CPU`` says."""
+    return conv1dt_isa_name(conv1dt_cpu_isa_detected()).decode()
+
+
+def tiled_available():
+    """True when the register-tiled kernel can run: the instruction set is AVX2 or AVX-512 (see
+    :func:`cpu_isa`); with the baseline the BLAS kernels run instead."""
+    return bool(conv1dt_tiled_available())
+
+
+def tiled_isa():
+    """The tiled kernel's instruction set: ``'avx512'``, ``'avx2'`` or ``None`` (:func:`cpu_isa`,
+    ``None`` for the baseline; lowered by :func:`_limit_tiled_isa`)."""
+    return {2: "avx512", 1: "avx2"}.get(conv1dt_tiled_isa())
+
+
+def _limit_tiled_isa(isa):
+    """Run at most the tiles of ``isa`` (``'avx512'``, ``'avx2'`` or None) from now on; returns
+    the previous limit. For the tests, which run both sets of tiles in one process on an AVX-512
+    CPU (the other kernels follow ``CONV1DT_CPU`` only). A call reads the limit once, when it
+    starts; not thread-safe beyond that (calls starting meanwhile may see either)."""
+    names = {2: "avx512", 1: "avx2", 0: None}
+    old = names[conv1dt_isa_limit]
+    conv1dt_limit_isa({v: k for k, v in names.items()}[isa])
+    return old
+
+
+def compile_flags():
+    """The compiler flags the kernels were built with."""
+    return CONV1DT_CFLAGS.decode()
+
+
+# --- the C layer's entry points for the Cython kernels (declared in _cpu.pxd) -------------------
+
+cdef int tiled_isa_index() noexcept nogil:
+    return conv1dt_tiled_isa()
+
+
+cdef Py_ssize_t tiled_panel(int isa, int dbl) noexcept nogil:
+    return conv1dt_tiled_panel(isa, dbl)
+
+
+cdef void phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
+                          const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                          const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                          Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
+    conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
+
+
+cdef void phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
+                          const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
+                          const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
+                          Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
+    conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
+
+
+cdef void rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
+                               Py_ssize_t count) noexcept nogil:
+    conv1dt_rows_to_channels_f32(dst, ld, src, cin, count)
+
+
+cdef void rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
+                               Py_ssize_t count) noexcept nogil:
+    conv1dt_rows_to_channels_f64(dst, ld, src, cin, count)
+
+
+cdef void interleave_f32(float* dst, const float* src, Py_ssize_t ld, Py_ssize_t s,
+                         Py_ssize_t count) noexcept nogil:
+    conv1dt_interleave_f32(dst, src, ld, s, count)
+
+
+cdef void interleave_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize_t s,
+                         Py_ssize_t count) noexcept nogil:
+    conv1dt_interleave_f64(dst, src, ld, s, count)
+
+
+cdef void phase_tiled_f32(int isa, float* y, Py_ssize_t ldy, const float* x, Py_ssize_t ldx,
+                          Py_ssize_t M, Py_ssize_t cin, const float* w, Py_ssize_t ntaps,
+                          Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
+                          Py_ssize_t cout) noexcept nogil:
+    conv1dt_phase_tiled_f32_(isa, y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout)
+
+
+cdef void phase_tiled_f64(int isa, double* y, Py_ssize_t ldy, const double* x, Py_ssize_t ldx,
+                          Py_ssize_t M, Py_ssize_t cin, const double* w, Py_ssize_t ntaps,
+                          Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
+                          Py_ssize_t cout) noexcept nogil:
+    conv1dt_phase_tiled_f64_(isa, y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout)
+
+
+cdef void pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,
+                   Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1) noexcept nogil:
+    conv1dt_pack_f32(isa, dst, src, ld, cout, co0, ci0, ci1)
+
+
+cdef void pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld, Py_ssize_t cout,
+                   Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1) noexcept nogil:
+    conv1dt_pack_f64(isa, dst, src, ld, cout, co0, ci0, ci1)
+
+
+cdef void skinny_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, Py_ssize_t pst,
+                     const float* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                     int accumulate, const float* ahead, Py_ssize_t ahead_bytes) noexcept nogil:
+    conv1dt_skinny_f32(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead, ahead_bytes)
+
+
+cdef void skinny_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi, Py_ssize_t pst,
+                     const double* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                     int accumulate, const double* ahead, Py_ssize_t ahead_bytes) noexcept nogil:
+    conv1dt_skinny_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead, ahead_bytes)
