@@ -27,6 +27,18 @@ def _draw(rng, groups_ok=True):
     return Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, d, lo, G)
 
 
+def _draw_wide_output(rng):
+    """A random NWC geometry with 17 to 79 narrow channels per group (the skinny GEMM's vector
+    tiles: two vectors, one, and the columns left) and 20 to 199 narrow rows."""
+    G = int(rng.choice([1, 2]))
+    cw, cn = G * int(rng.integers(1, 4)), G * int(rng.integers(17, 80))
+    K, s, d = int(rng.integers(1, 12)), int(rng.integers(1, 6)), int(rng.integers(1, 3))
+    M = int(rng.integers(20, 200))
+    lo = int(rng.integers(0, (K - 1) * d + 1))
+    L = (M - 1) * s + (K - 1) * d + 1 - lo
+    return Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, d, lo, G)
+
+
 def _layout(a, ncw):
     return np.ascontiguousarray(a.transpose(0, 2, 1)) if ncw else a
 
@@ -54,19 +66,12 @@ def test_conv1d_im2col(seed, dtype):
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("seed", range(40))
-def test_backprop_filter_im2col(seed, dtype):
-    rng = np.random.default_rng(seed)
-    g = _draw(rng)
-    ncw = bool(rng.integers(2))
+def _check_filter(rng, g, dtype, ncw, rows, taps, chunks, round_rows, skinny, inplace):
+    """The im2col filter gradient with the given blocks and GEMM against the reference, and the
+    same bits on 1 and 3 threads."""
     x = random_array(rng, (g.batch, g.wide, g.wide_channels), dtype)
     dy = random_array(rng, (g.batch, g.narrow, g.narrow_channels), dtype)
     want, bound = family_oracle("backprop_filter", x, dy, g)
-    rows, taps = int(rng.integers(1, 9)), int(rng.integers(1, g.taps + 2))
-    chunks = int(rng.integers(1, 6))
-    round_rows = int(rng.integers(0, 4))   # several rounds of rows per chunk, or one (0)
-    skinny, inplace = bool(rng.integers(2)), bool(rng.integers(2))
     outs = []
     for threads in (1, 3):
         part = np.full((chunks, g.taps, g.wide_channels // g.groups, g.narrow_channels), np.nan,
@@ -81,57 +86,35 @@ def test_backprop_filter_im2col(seed, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("seed", range(40, 80))
-def test_backprop_filter_in_place(seed, dtype):
-    """The filter gradient with no gather (one GEMM per tap on the input in place, NWC): rows on
-    and off the signal at both ends, blocks of rows that cut batch elements, several chunks and
-    rounds, groups, against the reference and on 1 and 3 threads."""
+@pytest.mark.parametrize("seed", range(40))
+def test_backprop_filter_im2col(seed, dtype):
+    """Every block size and both layouts, each way of multiplying asked for (the kernel gathers
+    in NCW whatever is asked)."""
     rng = np.random.default_rng(seed)
     g = _draw(rng)
-    x = random_array(rng, (g.batch, g.wide, g.wide_channels), dtype)
-    dy = random_array(rng, (g.batch, g.narrow, g.narrow_channels), dtype)
-    want, bound = family_oracle("backprop_filter", x, dy, g)
+    ncw = bool(rng.integers(2))
     rows, taps = int(rng.integers(1, 9)), int(rng.integers(1, g.taps + 2))
-    chunks, round_rows = int(rng.integers(1, 6)), int(rng.integers(0, 4))
-    outs = []
-    for threads in (1, 3):
-        part = np.full((chunks, g.taps, g.wide_channels // g.groups, g.narrow_channels), np.nan,
-                       dtype)
-        with single_threaded_blas():
-            _gemm.backprop_filter_im2col(x, dy, part, False, g.stride, g.dilation, g.pad_before,
-                                         g.groups, rows, taps, threads, round_rows, False, True)
-        outs.append(np.add.reduce(part, axis=0))
-    assert_family_matches(outs[0], want, bound, g.batch * g.narrow + chunks, str(g))
-    np.testing.assert_array_equal(outs[0], outs[1])
+    chunks = int(rng.integers(1, 6))
+    round_rows = int(rng.integers(0, 4))   # several rounds of rows per chunk, or one (0)
+    skinny, inplace = bool(rng.integers(2)), bool(rng.integers(2))
+    _check_filter(rng, g, dtype, ncw, rows, taps, chunks, round_rows, skinny, inplace)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("seed", range(12))
-def test_backprop_filter_skinny(seed, dtype):
-    """The skinny GEMM inside the filter gradient with output channels enough for its vector
-    tiles (two vectors, one, and the columns left), blocks of rows that ask for the next block,
-    several chunks and rounds, against the reference and on 1 and 3 threads."""
-    rng = np.random.default_rng(100 + seed)
-    G = int(rng.choice([1, 2]))
-    cw, cn = G * int(rng.integers(1, 4)), G * int(rng.integers(17, 80))
-    K, s, d = int(rng.integers(1, 12)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
-    M = int(rng.integers(20, 200))
-    lo = int(rng.integers(0, (K - 1) * d + 1))
-    L = (M - 1) * s + (K - 1) * d + 1 - lo
-    g = Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, d, lo, G)
-    x = random_array(rng, (g.batch, g.wide, cw), dtype)
-    dy = random_array(rng, (g.batch, g.narrow, cn), dtype)
-    want, bound = family_oracle("backprop_filter", x, dy, g)
-    rows, taps = int(rng.integers(8, 64)), int(rng.integers(1, K + 1))
-    chunks, round_rows = int(rng.integers(1, 4)), int(rng.integers(0, 100))
-    outs = []
-    for threads in (1, 3):
-        part = np.full((chunks, K, cw // G, cn), np.nan, dtype)
-        _gemm.backprop_filter_im2col(x, dy, part, False, s, d, lo, G, rows, taps, threads,
-                                     round_rows, True)
-        outs.append(np.add.reduce(part, axis=0))
-    assert_family_matches(outs[0], want, bound, g.batch * g.narrow + chunks, str(g))
-    np.testing.assert_array_equal(outs[0], outs[1])
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("mode", ["in place", "skinny"])
+def test_backprop_filter_without_blas(mode, seed, dtype):
+    """The filter gradient's two other ways of multiplying, NWC. In place (no gather: one GEMM
+    per tap on the input where it is): rows on and off the signal at both ends, blocks of rows
+    that cut batch elements, groups. The skinny GEMM: output channels enough for its vector
+    tiles (two vectors, one, and the columns left), blocks of rows that ask for the next block.
+    Both with several chunks and rounds of rows."""
+    rng = np.random.default_rng(seed + (40 if mode == "in place" else 100))
+    g = _draw(rng) if mode == "in place" else _draw_wide_output(rng)
+    rows, taps = int(rng.integers(1, 64)), int(rng.integers(1, g.taps + 2))
+    chunks, round_rows = int(rng.integers(1, 6)), int(rng.integers(0, 100))
+    _check_filter(rng, g, dtype, False, rows, taps, chunks, round_rows, mode == "skinny",
+                  mode == "in place")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -141,13 +124,9 @@ def test_conv1d_skinny_stream(seed, dtype):
     tiles, into an output that starts on a cache line (streamed) or 4 bytes past one (plain
     stores), several blocks of rows and taps, against the reference and on 1 and 3 threads."""
     rng = np.random.default_rng(200 + seed)
-    G = int(rng.choice([1, 2]))
-    cw, cn = G * int(rng.integers(1, 4)), G * int(rng.integers(17, 80))
-    K, s, d = int(rng.integers(1, 12)), int(rng.integers(1, 6)), int(rng.integers(1, 3))
-    M = int(rng.integers(20, 200))
-    lo = int(rng.integers(0, (K - 1) * d + 1))
-    L = (M - 1) * s + (K - 1) * d + 1 - lo
-    g = Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, d, lo, G)
+    g = _draw_wide_output(rng)
+    G, cw, cn, K, s, d, lo, M = (g.groups, g.wide_channels, g.narrow_channels, g.taps, g.stride,
+                                 g.dilation, g.pad_before, g.narrow)
     x = random_array(rng, (g.batch, g.wide, cw), dtype)
     f = random_array(rng, (K, cw // G, cn), dtype)
     want, bound = family_oracle("conv1d", x, f, g)
