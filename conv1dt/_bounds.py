@@ -175,7 +175,7 @@ def _conv1d_plain(w, f, g, ncw):
             _conv1d.conv1d_direct(*args, threads)
         else:
             with single_threaded_blas():
-                _conv1d.conv1d_blas(*args, _dispatch.BLAS_ROWS, threads)
+                _conv1d.conv1d_blas(*args, _plan.conv1d_blas_rows(g), threads)
     return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
 
 

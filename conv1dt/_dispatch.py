@@ -24,7 +24,6 @@ __all__ = ["allocate", "conv1d_transpose", "transpose_plan", "conv1d", "conv1d_b
 
 COL2IM_ROWS = 256        # input rows per GEMM in the col2im kernel
 PHASE_BUFFER = 1 << 18   # elements of input copied per thread in the phase kernel
-BLAS_ROWS = 256          # output rows per GEMM block in conv1d's BLAS kernel
 
 
 # Large outputs come from a small pool of memory blocks that conv1dt reuses once every array
@@ -307,7 +306,7 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
             _conv1d.conv1d_direct(*args, _threads(g))
         else:
             with single_threaded_blas():
-                _conv1d.conv1d_blas(*args, BLAS_ROWS, _threads(g))
+                _conv1d.conv1d_blas(*args, _plan.conv1d_blas_rows(g), _threads(g))
     return _finish(y, ncw, out)
 
 

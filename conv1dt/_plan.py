@@ -388,6 +388,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             rows = min(rows, max(16, (1 << 18) // (max(g.narrow_channels // g.groups, 1)
                                                    * itemsize)))
         return {"rows": rows, "taps": taps, "skinny": skinny}
+    if kernel == "blas" and op == "conv1d":
+        return {"rows": conv1d_blas_rows(g)}
     if kernel == "blas" and op == "transpose":
         rows, channels = blas_blocking(g, itemsize)
         return {"rows": rows, "channels": channels}
@@ -397,6 +399,12 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
     if kernel == "depthwise":
         return {"rows": depthwise_rows(g, op)}
     return {}
+
+
+def conv1d_blas_rows(g):
+    """Output rows per work item of conv1d's BLAS kernel (one GEMM per tap and group): 256,
+    fewer (down to 16) for at least ``MIN_ITEMS`` items (a batch of one or a few short signals)."""
+    return _halve_for_items(256, 16, lambda r: g.batch * -(-g.narrow // r))
 
 
 def depthwise_rows(g, op):
