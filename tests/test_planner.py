@@ -154,3 +154,19 @@ def test_when_conv1d_streams_its_output():
     assert not _blocks("conv1d", (4, 1600, 1), (10, 1, 512), 5)[1]["skinny"]    # 1.3 MiB
     assert not _blocks("conv1d", (4, 1, 16000), (10, 1, 512), 5, "NCW")[1]["skinny"]
     assert not _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5, itemsize=8)[1]["skinny"]
+
+
+def test_batch_one_calls_are_split_for_the_threads():
+    """Work items from the shape for a batch of one: conv1d's BLAS kernel cuts a short signal's
+    rows (at least ``MIN_ITEMS`` items, blocks of at least 16 rows), the overlap-add transpose
+    of one frame under a long filter takes all the batch elements in an item only as long as
+    the items stay enough."""
+    g = conv1d_geometry((1, 1486, 766), (6, 766, 214), 6, 8, "SAME", "NWC")
+    assert _plan.choose("conv1d", g, 4) == "blas"
+    rows = _plan.conv1d_blas_rows(g)
+    assert rows >= 16 and -(-g.narrow // rows) >= _plan.MIN_ITEMS
+    t = transpose_geometry((8, 2, 64), (1024, 256, 64), (8, 1280, 256), 256, 1, "VALID", "NWC")
+    assert _plan.choose("transpose", t, 4) == "ola"
+    width, taps, batch = _plan.ola_blocking(t, 4)
+    assert -(-t.batch // batch) * -(-t.wide // width) >= _plan.MIN_ITEMS
+    assert batch * min(t.narrow, 2) * taps * 256 * 4 <= _plan.SCRATCH_BYTES
