@@ -14,12 +14,26 @@ import pytest
 import conv1dt
 from conftest import assert_matches, oracle, random_operands, terms_per_output
 
-# one geometry per kernel of the dispatch rule: (N, M, Cin, Cout, K, s, d, padding)
-PER_KERNEL = [
-    (2, 300, 3, 2, 7, 3, 2, "SAME"),        # direct
-    (1, 40, 200, 1, 96, 16, 1, "SAME"),     # col2im
-    (2, 200, 40, 48, 5, 2, 1, "VALID"),     # blas
+# one geometry per kernel the planner picks on every instruction set, the kernel first:
+# (kernel, (N, M, Cin, Cout, K, s, d, padding))
+KERNEL_CASES = [
+    ("direct", (2, 300, 3, 2, 7, 3, 2, "SAME")),
+    ("col2im", (1, 40, 200, 1, 96, 16, 1, "SAME")),
+    ("blas", (2, 200, 40, 4, 40, 2, 1, "VALID")),      # few outputs, K > 8s
 ]
+PER_KERNEL = [case for _, case in KERNEL_CASES]
+
+
+@pytest.mark.parametrize("kernel,case", KERNEL_CASES, ids=[k for k, _ in KERNEL_CASES])
+def test_each_case_runs_its_kernel(kernel, case):
+    """The planner picks for each case the kernel it stands for (so a test over PER_KERNEL
+    exercises each of them through the public call)."""
+    from conv1dt import _plan
+    from conv1dt._geometry import transpose_geometry
+    n, m, cin, cout, k, s, d, padding = case
+    wide = m * s if padding == "SAME" else (m - 1) * s + (k - 1) * d + 1
+    g = transpose_geometry((n, m, cin), (k, cout, cin), (n, wide, cout), s, d, padding, "NWC")
+    assert _plan.choose("transpose", g, 4) == kernel
 
 
 def _call(case, x, f, wide=None):
@@ -29,7 +43,7 @@ def _call(case, x, f, wide=None):
     return conv1dt.conv1d_transpose(x, f, [n, wide, cout], s, padding, dilations=d)
 
 
-@pytest.mark.parametrize("case", PER_KERNEL, ids=["direct", "col2im", "blas"])
+@pytest.mark.parametrize("case", PER_KERNEL, ids=[k for k, _ in KERNEL_CASES])
 def test_many_python_threads_get_the_serial_answer(case):
     """Eight Python threads calling at once (the GIL released in the kernels, so they really do
     run together) get the serial answer, to the bit."""
