@@ -414,8 +414,9 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
         yg = allocate((G, n, g.wide, cout), x.dtype)
     xg = np.ascontiguousarray(xg)
     fg = np.ascontiguousarray(f.reshape(k, cout, G, cin).transpose(2, 0, 1, 3))   # [G, K, Cout/G, Cin/G]
+    run = transpose_plan(one, data_format, None, x.dtype)    # one plan serves every group
     for j in range(G):
-        conv1d_transpose(xg[j], fg[j], one, data_format, out=yg[j])
+        run(xg[j], fg[j], yg[j])
     if ncw:
         y = yg.transpose(1, 0, 2, 3).reshape(n, G * cout, g.wide)
     else:

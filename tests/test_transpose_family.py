@@ -261,8 +261,12 @@ def test_groups_with_rows_too_long_for_the_filter_layout_take_the_copies(monkeyp
     f = random_array(rng, (3, 40, 4 * 8), np.float32)
     monkeypatch.setattr(_transpose, "TILED_MAX_ROW", 16)
     calls = []
-    real = _dispatch.conv1d_transpose
-    monkeypatch.setattr(_dispatch, "conv1d_transpose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = _dispatch.transpose_plan
+
+    def spy(*args, **kwargs):
+        run = real(*args, **kwargs)
+        return lambda *a: calls.append(1) or run(*a)
+    monkeypatch.setattr(_dispatch, "transpose_plan", spy)
     g, y = run_grouped(None, x, f, 80, 2, 1, "SAME", "NWC", 4)
     assert len(calls) == 4                  # once per group, on copies
     want, bound = family_oracle("transpose", x, f, g, "NWC")
