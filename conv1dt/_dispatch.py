@@ -294,6 +294,8 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
             return np.ascontiguousarray(y)
         out[...] = y
         return out
+    if kernel == "polyphase":
+        return _finish(_conv1d_polyphase(_nwc(x, ncw), f, g), ncw, out)
     if kernel == "flip-tiled":
         y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype) if ncw or out is None else out
         _transpose.transpose_tiled(_nwc(x, ncw), _flipped(f), y, 1, g.dilation, _plan.flipped_pad(g),
@@ -308,6 +310,43 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
             with single_threaded_blas():
                 _conv1d.conv1d_blas(*args, _plan.conv1d_blas_rows(g), _threads(g))
     return _finish(y, ncw, out)
+
+
+def _conv1d_polyphase(x, f, g):
+    """conv1d (``groups = 1``) at stride ``s`` as ``s`` conv1ds at stride 1, one per residue
+    ``r`` of the input position modulo ``s``; ``x`` NWC, the result NWC.
+
+    Tap ``k`` reads ``x[i*s + k*d - p]``, whose residue is ``r = (k*d - p) mod s``: with ``x_r[j] =
+    x[j*s + r]`` that is ``x_r[i + q_k]``, ``q_k = (k*d - p - r) / s``. The taps of one residue are
+    every ``s/gcd(s, d)``-th, so their ``q_k`` step by ``d/gcd(s, d)``: a stride-1 conv1d of ``x_r``
+    (the rows it reads, zero off the signal) by those taps, run by the transpose's direct kernel
+    on the reversed filter (``flip-direct``). Only the kept outputs are computed, each tap once,
+    and the residues' results are added in increasing ``r``.
+    """
+    s, d, p = g.stride, g.dilation, g.pad_before
+    n, L, cw = x.shape
+    M, cn = g.narrow, g.narrow_channels
+    step = d // math.gcd(s, d)
+    z = None
+    for r in range(s):
+        taps = [k for k in range(g.taps) if (k * d - p) % s == r]
+        if not taps:
+            continue
+        q0 = (taps[0] * d - p - r) // s
+        need = M + (len(taps) - 1) * step          # the rows of x_r the outputs read
+        xr = np.zeros((n, need, cw), x.dtype)
+        lo, hi = max(q0, 0), min(q0 + need, -(-(L - r) // s))
+        if lo < hi:
+            xr[:, lo - q0:hi - q0] = x[:, lo * s + r:(hi - 1) * s + r + 1:s]
+        sub = g._replace(wide=need, taps=len(taps), stride=1, dilation=step, pad_before=0)
+        zr = conv1d(xr, np.ascontiguousarray(f[taps]), sub, "NWC", "flip-direct")
+        if z is None:
+            z = zr
+        else:
+            z += zr
+    if z is None:
+        z = np.zeros((n, M, cn), x.dtype)
+    return z
 
 
 def filter_chunks(g):

@@ -37,6 +37,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       (its tiles are 64 output channels wide on AVX-512); at stride 2,
       ``flip-direct`` still for ``Cw*Cn <= 16`` (it computes every output and keeps one in
       ``s``: twice the work, at a rate twice the im2col kernel's with one output channel);
+    * ``polyphase`` for one channel on each side at a larger stride when each residue of the
+      input position mod ``s`` has ``POLYPHASE_TAPS`` taps (4 to 96): one stride-1 conv1d per
+      residue by the transpose's direct kernel (a decimating FIR filter);
     * ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with inner dimension
       ``taps*Cw/G``: only the kept outputs are computed) when a group's ``Cw/G < 32`` (one tap's
       GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
@@ -82,6 +85,9 @@ TILED_MAX_TCIN = 2048 if _cpu.tiled_isa() == "avx512" else 768
 SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_skinny)
 # conv1d's few-channel calls by the transpose's direct kernel up to this stride, by itemsize
 FLIP_MAX_STRIDE = {4: 2, 8: 2}
+# beyond it, one-channel conv1d by the stride-1 direct kernel once per residue mod s, when each
+# residue has this many taps (the direct kernel's time grows with them; a GEMM's does not)
+POLYPHASE_TAPS = (4, 96)
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
 # most Cin/G * Cout/G for conv1d_transpose's grouped direct kernel where the tiled one does not
@@ -172,6 +178,9 @@ def _choose_conv1d(g, itemsize):
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     if few and flip and g.stride <= FLIP_MAX_STRIDE[itemsize]:
         return "flip-direct"
+    if (cwg * cng == 1 and g.groups == 1 and g.stride > 1
+            and POLYPHASE_TAPS[0] <= phase_taps(g) <= POLYPHASE_TAPS[1]):
+        return "polyphase"
     if cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32):
         return "im2col"
     return "direct" if few else "blas"

@@ -260,7 +260,8 @@ def test_dispatch_rule():
     def strided(cin, cout, k, s):
         return conv1d_geometry((1, 65536, cin), (k, cin, cout), s, 1, "SAME", "NWC", 1)
     assert _plan.choose("conv1d", strided(1, 514, 512, 128)) == "im2col"   # STFT analysis
-    assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "im2col"       # decimating FIR
+    assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "polyphase"    # decimating FIR
+    assert _plan.choose("conv1d", strided(1, 1, 1024, 8)) == "im2col"      # 128 taps a residue
     assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "flip-direct"   # twice the work
     assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == "im2col"      # wav2vec 2.0 layer 1
 
@@ -279,3 +280,41 @@ def test_few_channels_through_the_transpose(dtype, data_format):
                 f = random_array(rng, (k, 3, 4), dtype)
                 check(w, f, s, d, padding, data_format, 1, "direct",
                       f"s={s} d={d} K={k} {padding} {data_format}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_polyphase_against_the_reference(dtype, data_format):
+    """The polyphase kernel (one stride-1 conv1d per residue of the input position mod s),
+    forced: strides 2 to 5 with dilations that share a factor with them or not (taps of a residue
+    then step by d/gcd(s, d)), residues with no tap, padding on either side and beyond the
+    signal, signals shorter than the filter, one and a few channels."""
+    rng = np.random.default_rng(17)
+    for padding in PADDINGS:
+        for s, d, k in [(2, 1, 7), (3, 2, 5), (4, 2, 9), (5, 1, 3), (4, 6, 4), (3, 1, 12)]:
+            for cw, cn in ((1, 1), (2, 3)):
+                for wide in conv1d_widths(k, s, d, padding, (0, 1, 5, 23, 60)):
+                    w = random_array(rng, signal_shape(2, wide, cw, data_format), dtype)
+                    f = random_array(rng, (k, cw, cn), dtype)
+                    check(w, f, s, d, padding, data_format, 1, "polyphase",
+                          f"polyphase {padding} {data_format} s={s} d={d} K={k} L={wide}")
+
+
+def test_polyphase_is_picked_and_its_bits_do_not_depend_on_threads():
+    """A decimating FIR filter (one channel, K = 64, s = 8) goes to the polyphase kernel, with the
+    same bits on 1, 2 and 3 threads."""
+    rng = np.random.default_rng(4)
+    w = random_array(rng, (2, 20000, 1), np.float64)
+    f = random_array(rng, (64, 1, 1), np.float64)
+    g = conv1d_geometry(w.shape, f.shape, 8, 1, "SAME", "NWC")
+    assert _plan.choose("conv1d", g, 8) == "polyphase"
+    assert _plan.choose("conv1d", g._replace(taps=1024), 8) == "im2col"      # 128 taps a residue
+    outs = []
+    try:
+        for t in (1, 2, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(conv1dt.conv1d(w, f, 8, "SAME"))
+    finally:
+        conv1dt.set_num_threads(None)
+    for other in outs[1:]:
+        np.testing.assert_array_equal(outs[0], other)
