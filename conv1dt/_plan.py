@@ -242,13 +242,17 @@ def filter_chunks(g, rows, taps):
 
 
 def filter_split_taps(g, itemsize, rows, taps):
-    """``(rows, taps)`` of the BLAS filter gradient with its work items taken from the taps first:
-    each block of taps is an item with outputs of its own, whereas chunks of rows need partial
-    filters and a sum at the end. Taps per block are halved while there are fewer than
-    ``MIN_ITEMS`` tap blocks and groups and a block keeps at least 64 columns (``taps*Cw/G``,
-    the GEMM's short side); the rows then grow to fill the same scratch."""
+    """``(rows, taps)`` of the BLAS filter gradient, its taps cut into more blocks where chunks of
+    rows alone cannot give ``MIN_ITEMS`` work items: each block of taps is an item with outputs
+    of its own, whereas the chunks' partial filters are bounded in memory (``filter_chunks``), so
+    a large filter gets few of them. Taps per block are halved while the blocks, the groups and
+    the chunks the memory allows give fewer items and a block keeps at least 64 columns
+    (``taps*Cw/G``, the GEMM's short side; a shorter one runs slower); the rows then grow to
+    fill the same scratch."""
     cwg = max(g.wide_channels // g.groups, 1)
-    while (g.groups * -(-g.taps // taps) < MIN_ITEMS and taps > 1
+    size = max(g.taps * cwg * g.narrow_channels, 1)
+    chunks = min(MIN_ITEMS, 1 + (1 << 20) // size, max(1, -(-(g.batch * g.narrow) // rows)))
+    while (g.groups * -(-g.taps // taps) * chunks < MIN_ITEMS and taps > 1
            and -(-taps // 2) * cwg >= 64):
         taps = -(-taps // 2)
         rows = max(rows, min(512, SCRATCH_BYTES // (itemsize * taps * cwg)))

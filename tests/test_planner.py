@@ -141,7 +141,11 @@ def test_how_the_filter_gradient_multiplies():
     assert not _blocks(bp, (4, 16000, 1), (10, 1, 512), 5, itemsize=8)[1]["skinny"]
     hifi = _blocks(bp, (8, 2048, 128), (16, 128, 256), 8)[1]
     assert not hifi["inplace"] and not hifi["skinny"]
-    assert hifi["chunks"] == 1 and -(-16 // hifi["taps"]) >= _plan.MIN_ITEMS  # items from taps
+    # items from blocks of taps where the partial filters' memory allows few chunks of rows,
+    # the blocks at least 64 columns wide
+    assert hifi["chunks"] * -(-16 // hifi["taps"]) >= _plan.MIN_ITEMS and hifi["taps"] * 128 >= 64
+    stft = _blocks(bp, (16, 16000, 1), (512, 1, 514), 128)[1]
+    assert stft["taps"] >= 64 and stft["chunks"] * -(-512 // stft["taps"]) >= _plan.MIN_ITEMS
     for shapes in (((2, 4096, 64), (1, 64, 8)), ((4, 16000, 1), (10, 1, 512))):
         ncw = _blocks(bp, (shapes[0][0], shapes[0][2], shapes[0][1]), shapes[1], 5, "NCW")[1]
         assert not ncw["inplace"] and not ncw["skinny"]
