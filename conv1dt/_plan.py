@@ -52,8 +52,9 @@ conv1d_backprop_filter
       the groups);
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
       rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows;
-      work items from tap blocks first (:func:`filter_split_taps`), by the skinny GEMM where
-      ``taps*Cw/G`` is short (:func:`filter_skinny`).
+      work items from chunks of rows and, where too few, blocks of taps
+      (:func:`filter_split_taps`); by the skinny GEMM where ``taps*Cw/G`` is short
+      (:func:`filter_skinny`), or in place for one tap or few outputs (:func:`filter_blocking`).
 depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
     * ``depthwise`` for at least 32 channels: per output sample, its taps in order, each a vector
       loop across the channels (read and written in place in either layout).
@@ -261,11 +262,11 @@ def filter_split_taps(g, itemsize, rows, taps):
 
 def filter_skinny(g, itemsize, taps):
     """Whether the im2col filter gradient multiplies by the C layer's skinny GEMM instead of
-    BLAS's (NWC operands): float32, a block's ``taps*Cw/G`` at most 128 (the short side of each GEMM, ``[taps*Cw/G,
-    rows] @ [rows, Cn/G]``) and ``Cn/G`` at least 32 (two AVX-512 vectors). BLAS packs the
-    block of the gradient, ``rows x Cn/G``, for a GEMM that uses each element ``taps*Cw/G`` times;
-    the skinny GEMM reads it in place, once per 8 rows of the filter, and asks for the next block
-    while it computes. Only with AVX-512 (``SKINNY``): with AVX2's tiles of 4 rows, in float64
+    BLAS's (NWC operands): float32, a block's ``taps*Cw/G`` at most 128 (the short side of each
+    GEMM, ``[taps*Cw/G, rows] @ [rows, Cn/G]``) and ``Cn/G`` at least 32 (two AVX-512 vectors).
+    BLAS packs the block of the gradient, ``rows x Cn/G``, for a GEMM that uses each element
+    ``taps*Cw/G`` times; the skinny GEMM reads it in place, once per 8 rows of the filter, and
+    asks for the next block while it computes. Only with AVX-512 (``SKINNY``): with AVX2's tiles of 4 rows, in float64
     and with fewer output channels it has not been faster than BLAS on blocks of the same rows."""
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     return SKINNY and itemsize == 4 and taps * cwg <= 128 and cng >= 32

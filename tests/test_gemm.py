@@ -163,7 +163,8 @@ def test_skinny_gemm(dtype, p_transposed, accumulate):
             want = (c.astype(np.float64) if accumulate == 1 else 0) + (
                 (p.T if p_transposed else p).astype(np.float64) @ q.astype(np.float64))
             bound = (np.abs(c).astype(np.float64) if accumulate == 1 else 0) + (
-                np.abs(p.T if p_transposed else p).astype(np.float64) @ np.abs(q).astype(np.float64))
+                np.abs(p.T if p_transposed else p).astype(np.float64)
+                @ np.abs(q).astype(np.float64))
             _gemm.skinny(c, p, q, p_transposed, accumulate)
             assert_family_matches(c, want, bound, t + 1, f"m={m} n={n} t={t}")
 
