@@ -121,7 +121,7 @@ def test_backprop_filter_without_blas(mode, seed, dtype):
 @pytest.mark.parametrize("seed", range(8))
 def test_conv1d_skinny_stream(seed, dtype):
     """conv1d by the skinny GEMM with streaming stores, output channels enough for its vector
-    tiles, into an output that starts on a cache line (streamed) or 4 bytes past one (plain
+    tiles, into an output that starts on a cache line (streamed) or one element past one (plain
     stores), several blocks of rows and taps, against the reference and on 1 and 3 threads."""
     rng = np.random.default_rng(200 + seed)
     g = _draw_wide_output(rng)
@@ -132,7 +132,7 @@ def test_conv1d_skinny_stream(seed, dtype):
     want, bound = family_oracle("conv1d", x, f, g)
     rows, taps = int(rng.integers(1, 64)), int(rng.integers(1, K + 1))
     size = g.batch * M * cn
-    for skew in (0, 4):
+    for skew in (0, dtype().itemsize):
         outs = []
         for threads in (1, 3):
             raw = np.full(size * dtype().itemsize + 128, 255, np.uint8)
