@@ -6,7 +6,6 @@ All kernels run on conv1dt's own OpenMP threads over work items fixed by the sha
 result does not depend on the thread count; the BLAS kernels keep the BLAS on one thread meanwhile,
 so the two pools never oversubscribe the cores.
 """
-import functools
 import math
 import os
 import sys
@@ -73,8 +72,8 @@ ALIGN = 64   # bytes: large outputs start on a cache line (the kernels' streamin
 
 def allocate(shape, dtype):
     """An uninitialised C-contiguous array (``np.empty(shape, dtype)``; from 4 MiB, starting on a
-    cache line; up to 128 MiB, a view of a pooled block), or a MemoryError that says how much was asked for, raised before any work
-    is done."""
+    cache line; up to 128 MiB, a view of a pooled block), or a MemoryError that says how much
+    was asked for, raised before any work is done."""
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize
     for n in shape:
@@ -105,8 +104,15 @@ def _strip(stride, cout):
     return max(32, min(256, 8192 // (stride * max(cout, 1))) // 32 * 32)
 
 
-def _blas(cblock, x, f, y, stride, dilation, pad_before, rows, num_threads):
-    _transpose.transpose_blas(x, f, y, stride, dilation, pad_before, rows, cblock, num_threads)
+def _blas(g, itemsize):
+    """The BLAS kernel in the blocked kernels' signature, with the planner's blocks:
+    ``(run, rows)``."""
+    b = _plan.blocking("transpose", "blas", g, itemsize)
+
+    def run(x, f, y, stride, dilation, pad_before, rows, num_threads):
+        _transpose.transpose_blas(x, f, y, stride, dilation, pad_before, rows, b["channels"],
+                                  num_threads)
+    return run, b["rows"]
 
 
 def _tiled_rows(g):
@@ -207,10 +213,8 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         "col2im": (_transpose.transpose_col2im, COL2IM_ROWS),
         "tiled": (_transpose.transpose_tiled, _tiled_rows(g)),
         "phase": (_transpose.transpose_phase, _phase_rows(g)),
-    }.get(kernel, (None, None))
-    if kernel == "blas":
-        b = _plan.blocking("transpose", "blas", g, itemsize)
-        blocked, rows = functools.partial(_blas, b["channels"]), b["rows"]
+        "blas": _blas(g, itemsize),
+    }[kernel]
 
     def run(x, f, out=None):
         y = _output(shape, x.dtype, out)
@@ -245,7 +249,7 @@ def _finish(y, ncw, out):
     return out
 
 
-def conv1d(x, f, geom, data_format, kernel=None, out=None):
+def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     """Run conv1d on checked operands; return the result in ``data_format`` (in ``out`` when
     given).
 
@@ -253,7 +257,8 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
     ``[K, Cw/G, Cn]``, both C-contiguous of one compute dtype (float32 or float64). ``kernel``
     forces a kernel (tests): ``'direct'``, ``'blas'``, ``'im2col'``, ``'depthwise'`` (one
     channel per group), ``'flip-direct'`` or ``'flip-tiled'`` (the last two need ``groups = 1``
-    and ``(K-1)*d >= pad_before``).
+    and ``(K-1)*d >= pad_before``) or ``'polyphase'`` (``groups = 1``). ``blocks`` are the
+    plan's (:func:`conv1dt._plan.blocking`), made here when not given.
     """
     g = geom
     ncw = data_format == "NCW"
@@ -268,7 +273,8 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None):
     if kernel == "im2col":
         z = _output(shape, x.dtype, out)
         if z.size:
-            blocks = _plan.blocking("conv1d", "im2col", g, x.dtype.itemsize, data_format)
+            blocks = blocks or _plan.blocking("conv1d", "im2col", g, x.dtype.itemsize,
+                                              data_format)
             with single_threaded_blas():
                 _gemm.conv1d_im2col(x, f, z, ncw, g.stride, g.dilation, g.pad_before, g.groups,
                                     blocks["rows"], blocks["taps"], _threads(g),
@@ -339,7 +345,7 @@ def _conv1d_polyphase(x, f, g):
         if lo < hi:
             xr[:, lo - q0:hi - q0] = x[:, lo * s + r:(hi - 1) * s + r + 1:s]
         sub = g._replace(wide=need, taps=len(taps), stride=1, dilation=step, pad_before=0)
-        zr = conv1d(xr, np.ascontiguousarray(f[taps]), sub, "NWC", "flip-direct")
+        zr = conv1d(xr, f[taps], sub, "NWC", "flip-direct")      # f[taps]: a contiguous copy
         if z is None:
             z = zr
         else:
@@ -357,13 +363,14 @@ def filter_chunks(g):
     return max(1, min(g.batch * g.narrow // CHUNK_ROWS, MAX_CHUNKS, PARTIAL_ELEMS // size))
 
 
-def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
+def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, blocks=None):
     """Run conv1d_backprop_filter on checked operands; return ``[K, Cw/G, Cn]`` (``out`` when
     given).
 
     ``x`` is the wide signal and ``dy`` the narrow one, in ``data_format``, C-contiguous of one
     compute dtype (float32 or float64). ``kernel`` forces ``'direct'`` or ``'im2col'``
-    (tests).
+    (tests). ``blocks`` are the plan's (:func:`conv1dt._plan.blocking`), made here when not
+    given.
     """
     g = geom
     ncw = data_format == "NCW"
@@ -374,7 +381,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None):
         return df
     kernel = kernel or _plan.choose("backprop_filter", g, x.dtype.itemsize)
     if kernel == "im2col":
-        blocks = _plan.blocking("backprop_filter", "im2col", g, x.dtype.itemsize, data_format)
+        blocks = blocks or _plan.blocking("backprop_filter", "im2col", g, x.dtype.itemsize,
+                                          data_format)
         chunks = blocks["chunks"]
         if chunks == 1:
             df = _output(shape, x.dtype, out)

@@ -104,31 +104,34 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
     _bounds.check_size(out_shape, dtype, {"transpose": "output_shape", "conv1d": "the output",
                                           "backprop_filter": "filter_shape"}[op])
     wild = _bounds.takeover(geom, op, data_format)   # huge numbers, far-reaching taps
+    kernel = "cropped" if wild is not None else _plan.choose(op, geom, real.itemsize)
+    blocks = _plan.blocking(op, kernel, geom, real.itemsize, data_format)
     if wild is not None:
         # computed exactly on a cropped call (conv1dt/_bounds.py); not kept: such calls are rare
+        key = None
+
         def runner(x, y, out=None):
             res = wild(x, y)
             if out is None:
                 return res
             out[...] = res
             return out
-        kernel, key = "cropped", None
     elif op == "transpose" and geom.groups == 1:
-        kernel = _plan.choose(op, geom, real.itemsize)
         runner = _dispatch.transpose_plan(geom, data_format, kernel, real)
-    else:
-        kernel = _plan.choose(op, geom, real.itemsize)
-        fn = {"transpose": _dispatch.conv1d_transpose_groups, "conv1d": _dispatch.conv1d,
-              "backprop_filter": _dispatch.conv1d_backprop_filter}[op]
-
+    elif op == "transpose":
         def runner(x, y, out=None):
-            return fn(x, y, geom, data_format, kernel, out)
+            return _dispatch.conv1d_transpose_groups(x, y, geom, data_format, kernel, out)
+    else:
+        fn = _dispatch.conv1d if op == "conv1d" else _dispatch.conv1d_backprop_filter
+
+        def runner(x, y, out=None):      # the plan's blocks, not made again at each call
+            return fn(x, y, geom, data_format, kernel, out, blocks)
 
     def run(x, y, out=None):
         return _bilinear(runner, x, y, dtype, out, out_shape)
 
     plan = _plan.Plan(op, geom, data_format, dtype, (a.shape, b.shape), out_shape, run, kernel,
-                      _plan.blocking(op, kernel, geom, real.itemsize, data_format))
+                      blocks)
     if a.dtype == real and b.dtype == real and dtype == real:
         # the kernel's own dtype: C-contiguous operands go straight to the runner (for a small
         # conv1d_transpose, the compiled plan of its tap table)

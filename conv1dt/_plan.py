@@ -266,8 +266,9 @@ def filter_skinny(g, itemsize, taps):
     GEMM, ``[taps*Cw/G, rows] @ [rows, Cn/G]``) and ``Cn/G`` at least 32 (two AVX-512 vectors).
     BLAS packs the block of the gradient, ``rows x Cn/G``, for a GEMM that uses each element
     ``taps*Cw/G`` times; the skinny GEMM reads it in place, once per 8 rows of the filter, and
-    asks for the next block while it computes. Only with AVX-512 (``SKINNY``): with AVX2's tiles of 4 rows, in float64
-    and with fewer output channels it has not been faster than BLAS on blocks of the same rows."""
+    asks for the next block while it computes. Only with AVX-512 (``SKINNY``): with AVX2's tiles
+    of 4 rows, in float64 and with fewer output channels it has not been faster than BLAS on
+    blocks of the same rows."""
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     return SKINNY and itemsize == 4 and taps * cwg <= 128 and cng >= 32
 
@@ -357,6 +358,13 @@ def blas_blocking(g, itemsize):
     return rows, channels
 
 
+def _rows_within_block(rows, cols, itemsize):
+    """``rows``, fewer (not below 16) where a block of ``rows x cols`` elements (the narrow side's
+    block an im2col GEMM reads or writes, ``Cn/G`` wide) would pass 256 KiB: a block the size of
+    L2 went to memory and back between the GEMM's passes over it."""
+    return min(rows, max(16, (1 << 18) // (max(cols, 1) * itemsize)))
+
+
 def filter_blocking(g, itemsize, nwc=True):
     """The filter gradient's im2col blocks: ``rows``, ``taps``, ``chunks`` and how each block is
     multiplied, ``inplace`` (no gather: one GEMM per tap reads the input where it is, NWC only)
@@ -381,10 +389,9 @@ def filter_blocking(g, itemsize, nwc=True):
     else:
         rows, taps = filter_split_taps(g, itemsize, rows, taps)
         if itemsize == 4:
-            # a block of the gradient, rows x Cn/G, of at most 256 KiB: BLAS packs it, and a
-            # block the size of L2 was read from memory twice (in float64 the smaller blocks
-            # were as often slower as faster)
-            rows = min(rows, max(16, (1 << 16) // max(cng, 1)))
+            # BLAS packs the gradient's block; in float64 the smaller blocks were as often
+            # slower as faster
+            rows = _rows_within_block(rows, cng, itemsize)
     return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
             "skinny": skinny, "inplace": False}
 
@@ -398,9 +405,7 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         rows, taps = im2col_blocking(g, itemsize)
         skinny = layout == "NWC" and conv1d_skinny(g, itemsize, taps)
         if not skinny:
-            # a block of the output, rows x Cn/G, of at most 256 KiB (as the filter gradient's)
-            rows = min(rows, max(16, (1 << 18) // (max(g.narrow_channels // g.groups, 1)
-                                                   * itemsize)))
+            rows = _rows_within_block(rows, g.narrow_channels // g.groups, itemsize)
         return {"rows": rows, "taps": taps, "skinny": skinny}
     if kernel == "blas" and op == "conv1d":
         return {"rows": conv1d_blas_rows(g)}

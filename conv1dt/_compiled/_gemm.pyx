@@ -35,6 +35,12 @@ from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm
 from ._cpu cimport skinny_f32, skinny_f64
+
+cdef enum:
+    # the skinny GEMM's modes (src/kernels.h): overwrite, add, overwrite bypassing the caches
+    SKINNY_OVERWRITE = 0
+    SKINNY_ADD = 1
+    SKINNY_STREAM = 2
 from ._index cimport floordiv
 from ._loop cimport CHUNK_MACS, run_items as _run_items
 
@@ -58,7 +64,8 @@ def skinny(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] 
            bint p_transposed, int accumulate):
     """``c (+)= p @ q`` by the skinny GEMM (tests): ``p`` is ``[m, t]``, or ``[t, m]`` read
     transposed when ``p_transposed``; ``q`` is ``[t, n]`` and ``c`` ``[m, n]``. ``accumulate``:
-    0 overwrites ``c``, 1 adds to it, 2 overwrites it by stores that bypass the caches."""
+    0 overwrites ``c``, 1 adds to it, 2 overwrites it by stores that bypass the caches (the
+    modes of ``src/kernels.h``)."""
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1], t = q.shape[0]
     if (p.shape[1] if p_transposed else p.shape[0]) != m or q.shape[1] != n or (
             p.shape[0] if p_transposed else p.shape[1]) != t:
@@ -164,7 +171,8 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
             # z[n, i0.., group j] [rows x cng] (+)= col [rows x kc] @ f [kc x cng]
             _skinny(z + (n * p.M + i0) * p.cn + j * cng, p.cn, col, kc, 1,
                     f + k0 * p.cwg * p.cn + j * cng, p.cn, rows, cng, kc,
-                    1 if beta != 0 else (2 if p.stream else 0), f, 0)
+                    SKINNY_ADD if beta != 0 else (SKINNY_STREAM if p.stream else SKINNY_OVERWRITE),
+                    f, 0)
         else:
             # column-major: z[n, i0.., group j]^T [cng x rows] (+)= f^T [cng x kc] @ col^T [kc x rows]
             gemm(c'N', c'N', <int> cng, <int> rows, <int> kc, f + k0 * p.cwg * p.cn + j * cng,
@@ -314,7 +322,8 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
             # df [kc x cng] (+)= col^T [kc x rows] @ dy[n, i0.., group j] [rows x cng]
             # the next block's rows of dy (in this chunk and round) asked for meanwhile
             _skinny(df, p.cn, col, 1, kc, dy + (n * p.M + i0) * p.cn + j * cng, p.cn, kc, cng,
-                    rows, beta != 0, dy + (n * p.M + i0 + rows) * p.cn,
+                    rows, SKINNY_ADD if beta != 0 else SKINNY_OVERWRITE,
+                    dy + (n * p.M + i0 + rows) * p.cn,
                     max(0, min(p.rows, r1 - r - rows)) * p.cn)
         else:
             gemm(c'N', c'T', <int> cng, <int> kc, <int> rows, dy + (n * p.M + i0) * p.cn + j * cng,

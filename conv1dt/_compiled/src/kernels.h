@@ -121,13 +121,14 @@ extern const struct conv1dt_tiled_ops conv1dt_tiled_avx2, conv1dt_tiled_avx512;
 
 /* --- the skinny GEMM (skinny_impl.h) ---------------------------------------------------------
  *
- * skinny: c[i*ldc + j] = (accumulate == 1 ? c[i*ldc + j] : 0) + sum over u < t, in increasing u, of
- * p[i*psi + u*pst] * q[u*ldq + j], for i < m and j < n: a GEMM with one short dimension, without
- * the packing a BLAS GEMM does (see skinny_impl.h for when that matters). `ahead` names the
- * ahead_bytes bytes the caller reads next (the next block of q; 0 bytes for none), which the
- * kernel asks the memory for while it computes. accumulate == SKINNY_STREAM overwrites c with
- * stores that bypass the caches (for an output far larger than they are). */
-enum { SKINNY_STREAM = 2 };
+ * skinny: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + sum over u < t, in
+ * increasing u, of p[i*psi + u*pst] * q[u*ldq + j], for i < m and j < n: a GEMM with one short
+ * dimension, without the packing a BLAS GEMM does (see skinny_impl.h for when that matters).
+ * `ahead` names the ahead_bytes bytes the caller reads next (the next block of q; 0 bytes for
+ * none), which the kernel asks the memory for while it computes. SKINNY_OVERWRITE writes c with
+ * plain stores, SKINNY_STREAM with stores that bypass the caches (for an output far larger
+ * than they are; where c's rows are not aligned to a vector, plain ones). */
+enum { SKINNY_OVERWRITE = 0, SKINNY_ADD = 1, SKINNY_STREAM = 2 };
 void conv1dt_skinny_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
                         const float *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
                         int accumulate, const float *ahead, ptrdiff_t ahead_bytes);

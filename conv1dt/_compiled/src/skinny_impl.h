@@ -5,13 +5,14 @@
  * SKINNY_VBYTES (the bytes of one vector register) and SKINNY_ROWS (the rows of a tile). The file
  * includes itself once per element type (float, then double) for the typed part.
  *
- *     c[i*ldc + j] = (accumulate ? c[i*ldc + j] : 0) + sum over u < t of p[i*psi + u*pst] * q[u*ldq + j]
+ *     c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0)
+ *                    + sum over u < t of p[i*psi + u*pst] * q[u*ldq + j]
  *
- * for i < m, j < n, each sum in increasing u. A BLAS GEMM packs both operands into its own
- * layout before it multiplies; when one of m, n or t is a few dozen at most, each packed element
- * serves only that many multiply-adds, and the packing costs as much as the product (the filter
- * gradient of a one-channel signal with ten taps: 10 x 512 outputs from a 512 x 512 block of the
- * gradient). Here nothing is packed: a tile of SKINNY_ROWS rows of c by two vectors of columns
+ * for i < m, j < n, each sum in increasing u (the modes in kernels.h). A BLAS GEMM packs both
+ * operands into its own layout before it multiplies; when one of m, n or t is a few dozen at
+ * most, each packed element serves only that many multiply-adds, and the packing costs as much
+ * as the product (the filter gradient of a one-channel signal with ten taps: 10 x 512 outputs
+ * from a 512 x 512 block of the gradient). Here nothing is packed: a tile of SKINNY_ROWS rows of c by two vectors of columns
  * is held in registers (GCC's and Clang's vector types, the loops unrolled by constant bounds)
  * while u runs over the whole inner dimension, each row of q read once per tile, each element of
  * p broadcast once. The columns left over (one vector, then fewer) and the rows left over (fewer
@@ -91,7 +92,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile_scalar)(
 {
     for (int i = 0; i < rows; ++i)
         for (ptrdiff_t j = 0; j < cols; ++j) {
-            T acc = accumulate == 1 ? c[i * ldc + j] : 0;
+            T acc = accumulate == SKINNY_ADD ? c[i * ldc + j] : 0;
             for (ptrdiff_t u = 0; u < t; ++u)
                 acc += p[i * psi + u * pst] * q[u * ldq + j];
             c[i * ldc + j] = acc;
@@ -152,7 +153,8 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(
     NAME(vec) acc[SKINNY_ROWS][2];
     for (int i = 0; i < rows; ++i)
         for (int v = 0; v < nv; ++v)
-            acc[i][v] = accumulate == 1 ? NAME(load)(c + i * ldc + v * NAME(VL)) : (NAME(vec)){0};
+            acc[i][v] = accumulate == SKINNY_ADD ? NAME(load)(c + i * ldc + v * NAME(VL))
+                                                 : (NAME(vec)){0};
     for (ptrdiff_t u = 0; u < t; ++u) {
         const T *restrict qu = q + u * ldq;
         const T *restrict pu = p + u * pst;
