@@ -19,6 +19,7 @@ __all__ = [
     "as_operand",
     "as_operands",
     "as_shape",
+    "c_array",
     "real_compute_dtype",
 ]
 
@@ -38,6 +39,14 @@ DTYPE_NAMES = "float16, float32, float64, complex64 or complex128"
 
 # Native-endian accepted dtypes, as the dtype objects arrays carry.
 _NATIVE = tuple(COMPUTE_DTYPES)
+
+
+def c_array(a, dtype=None):
+    """``np.ascontiguousarray(a, dtype)``, copied as well when its data is not aligned to its
+    element size (a view at an odd byte offset into a buffer): the kernels read operands through
+    C pointers of the element type, which must be aligned."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.aligned else a.copy()
 
 
 def real_compute_dtype(dtype):

@@ -13,6 +13,7 @@ from . import _bounds, _dispatch, _forms, _plan
 from ._args import (
     as_operands,
     as_shape,
+    c_array,
     parse_data_format,
     parse_groups,
     parse_padding,
@@ -81,10 +82,10 @@ def _fast_now(plan, a, b, out):
     """:func:`_fast` under the calling thread's floating-point settings."""
     if out is None:
         if plan._quick is not None:
-            return plan._quick(np.ascontiguousarray(a), np.ascontiguousarray(b))
+            return plan._quick(c_array(a), c_array(b))
     else:
         _plan.check_out(out, plan.out_shape, plan.dtype, (a, b))
-    return plan._run(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+    return plan._run(c_array(a), c_array(b), out)
 
 
 def _into(result, out, operands):
@@ -172,7 +173,7 @@ def _bilinear(op, a, b, dtype, out=None, shape=None):
     """
     real = real_compute_dtype(dtype)
     if dtype.kind != "c":
-        a, b = np.ascontiguousarray(a, dtype=real), np.ascontiguousarray(b, dtype=real)
+        a, b = c_array(a, dtype=real), c_array(b, dtype=real)
         if dtype == real:
             return op(a, b, out)
         res = op(a, b)
@@ -180,8 +181,8 @@ def _bilinear(op, a, b, dtype, out=None, shape=None):
             return res.astype(dtype)
         out[...] = res
         return out
-    ar, ai = np.ascontiguousarray(a.real, dtype=real), np.ascontiguousarray(a.imag, dtype=real)
-    br, bi = np.ascontiguousarray(b.real, dtype=real), np.ascontiguousarray(b.imag, dtype=real)
+    ar, ai = c_array(a.real, dtype=real), c_array(a.imag, dtype=real)
+    br, bi = c_array(b.real, dtype=real), c_array(b.imag, dtype=real)
     if out is None and shape is not None:
         out = _dispatch.allocate(shape, dtype)
     part = op(ar, br)
@@ -235,9 +236,9 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
         comes from group ``j`` of the input alone, through ``filters[:, :, group j]``.
         ``groups = in_channels = out_channels`` is the depthwise transposed convolution.
     out : ndarray, optional, keyword-only
-        Where to write the result: a writeable C-contiguous array of the result's shape and
-        dtype, sharing no memory with the operands (ValueError or TypeError otherwise). It is
-        returned.
+        Where to write the result: a writeable, C-contiguous, aligned array of the result's
+        shape and dtype, sharing no memory with the operands (ValueError or TypeError
+        otherwise). It is returned.
 
     Returns
     -------
@@ -336,7 +337,7 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
                          dilations, groups)
     if plan is not None:
         if out is None and plan._quick is not None and not _denormals.ever:
-            return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(filters))
+            return plan._quick(c_array(input), c_array(filters))
         return _fast(plan, input, filters, out)
     lead = _forms.leading_shape(input)
     if lead is not None:   # leading batch dimensions [..., W, C]: one batch axis, then back
@@ -393,9 +394,9 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
         input's channels make ``in_channels / filters.shape[1]`` groups, as ``tf.nn.conv1d``
         infers them.
     out : ndarray, optional, keyword-only
-        Where to write the result: a writeable C-contiguous array of the result's shape and
-        dtype, sharing no memory with the operands (ValueError or TypeError otherwise). It is
-        returned.
+        Where to write the result: a writeable, C-contiguous, aligned array of the result's
+        shape and dtype, sharing no memory with the operands (ValueError or TypeError
+        otherwise). It is returned.
 
     Returns
     -------
@@ -484,7 +485,7 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
                          groups)
     if plan is not None:
         if out is None and plan._quick is not None and not _denormals.ever:
-            return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(filters))
+            return plan._quick(c_array(input), c_array(filters))
         return _fast(plan, input, filters, out)
     groups = _forms.implicit_groups(input, filters, data_format, groups)   # as tf.nn.conv1d
     lead = _forms.leading_shape(input)
@@ -543,9 +544,9 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     groups : int, optional
         conv1d's number of channel groups (default 1).
     out : ndarray, optional, keyword-only
-        Where to write the result: a writeable C-contiguous array of the result's shape and
-        dtype, sharing no memory with the operands (ValueError or TypeError otherwise). It is
-        returned.
+        Where to write the result: a writeable, C-contiguous, aligned array of the result's
+        shape and dtype, sharing no memory with the operands (ValueError or TypeError
+        otherwise). It is returned.
 
     Returns
     -------
@@ -628,7 +629,7 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
                          data_format, dilations, groups)
     if plan is not None:
         if out is None and plan._quick is not None and not _denormals.ever:
-            return plan._quick(np.ascontiguousarray(input), np.ascontiguousarray(out_backprop))
+            return plan._quick(c_array(input), c_array(out_backprop))
         return _fast(plan, input, out_backprop, out)
     lead = _forms.leading_shape(input)
     if lead is not None:   # leading batch dimensions [..., W, C], summed over like the batch
@@ -687,10 +688,10 @@ def plan(op, *args, **kwargs):
     Plan
         A callable ``plan(a, b, out=None)`` computing the op on new operands of the same shapes
         and dtype (``a`` and ``b`` in the op's order: ``input`` and ``filters``, or ``input``
-        and ``out_backprop``), into ``out`` when given (a writeable C-contiguous array of the
-        output's shape and dtype, sharing no memory with the operands). Its ``kernel``,
-        ``blocks`` and ``repr`` say which kernel runs and how its work is split; ``geometry`` is
-        the call's geometry (``conv1dt.Geometry``).
+        and ``out_backprop``), into ``out`` when given (a writeable, C-contiguous, aligned
+        array of the output's shape and dtype, sharing no memory with the operands). Its
+        ``kernel``, ``blocks`` and ``repr`` say which kernel runs and how its work is split;
+        ``geometry`` is the call's geometry (``conv1dt.Geometry``).
 
     Raises
     ------

@@ -496,8 +496,8 @@ class Plan:
 
 
 def check_out(out, shape, dtype, operands):
-    """Refuse an ``out`` that is not a writeable C-contiguous ndarray of ``shape`` and ``dtype``
-    sharing no memory with the operands."""
+    """Refuse an ``out`` that is not a writeable, C-contiguous and aligned ndarray of ``shape``
+    and ``dtype`` sharing no memory with the operands."""
     if type(out) is not np.ndarray:
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
     if out.shape != tuple(shape) or out.dtype != dtype:
@@ -505,6 +505,9 @@ def check_out(out, shape, dtype, operands):
                          f"{out.shape} and {out.dtype}")
     if not out.flags.c_contiguous or not out.flags.writeable:
         raise ValueError("out must be writeable and C-contiguous")
+    if not out.flags.aligned:
+        raise ValueError(f"out must be aligned: its data starts at an address that is not a "
+                         f"multiple of its element size ({out.dtype.alignment} bytes)")
     for a in operands:
         if np.may_share_memory(out, a):
             raise ValueError("out must not share memory with the operands")

@@ -13,6 +13,15 @@ def expected(x, f, shape, data_format="NWC"):
     return conv1dt.conv1d_transpose(np.array(x), np.array(f), shape, S, PAD, data_format)
 
 
+def _skewed(a):
+    """A C-contiguous copy of ``a`` whose data starts one byte past an aligned address (the
+    kernels read through pointers typed as aligned, so conv1dt must copy it first)."""
+    v = np.empty(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    v[...] = a
+    assert not v.flags.aligned
+    return v
+
+
 @pytest.fixture
 def operands(rng):
     return random_operands(rng, 2, 9, 4, 3, 5, np.float64)
@@ -32,7 +41,8 @@ def test_clean_call_matches_reference(operands):
     lambda a: np.asfortranarray(a),                  # Fortran order
     lambda a: a.astype(a.dtype.newbyteorder(">")),   # big-endian
     lambda a: np.lib.stride_tricks.as_strided(a, a.shape, a.strides, writeable=False),  # read-only
-], ids=["step2", "reversed", "reversed2", "fortran", "bigendian", "readonly"])
+    _skewed,                                         # one byte past an aligned address
+], ids=["step2", "reversed", "reversed2", "fortran", "bigendian", "readonly", "misaligned"])
 def test_memory_layouts(view, operands):
     x, f = operands
     xv, fv = view(x), view(f)

@@ -51,6 +51,10 @@ def test_out_is_checked():
     z = np.ones((1, 16, 2))
     with pytest.raises(ValueError, match="share memory"):
         conv1dt.conv1d(z, f, 1, out=z)   # the output would overwrite the input it reads
+    skewed = np.empty(y.nbytes + 1, np.uint8)[1:].view(y.dtype).reshape(y.shape)
+    assert not skewed.flags.aligned   # the kernels write through pointers typed as aligned
+    with pytest.raises(ValueError, match="out must be aligned"):
+        conv1dt.conv1d_transpose(x, f, [1, 16, 2], 2, out=skewed)
 
 
 def test_a_plan_computes_its_call_and_refuses_others():
