@@ -268,7 +268,8 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     if kernel == "depthwise":
         z = _output(shape, x.dtype, out)
         _gemm.depthwise(x, f, z, ncw, False, g.stride, g.dilation, g.pad_before,
-                        _plan.depthwise_rows(g, "conv1d"), _threads(g))
+                        _plan.depthwise_rows(g, "conv1d"), _threads(g),
+                        z.nbytes >= _plan.STREAM_MIN_BYTES)
         return z
     if kernel == "im2col":
         z = _output(shape, x.dtype, out)
@@ -436,7 +437,8 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
         y = _output((n, g.wide_channels, g.wide) if ncw else (n, g.wide, g.wide_channels),
                     x.dtype, out)
         _gemm.depthwise(x, f, y, ncw, True, g.stride, g.dilation, g.pad_before,
-                        _plan.depthwise_rows(g, "transpose"), _threads(g))
+                        _plan.depthwise_rows(g, "transpose"), _threads(g),
+                        y.nbytes >= _plan.STREAM_MIN_BYTES)
         return y
     if kernel == "direct":
         y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out

@@ -96,6 +96,7 @@ DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
 DIRECT_GROUPS_MAX = 144
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 MIN_ITEMS = 8            # work items a call is split into where its shape allows
+STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
 
 
 def macs(g):
@@ -283,7 +284,7 @@ def conv1d_skinny(g, itemsize, taps):
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     out_bytes = g.batch * g.narrow * g.narrow_channels * itemsize
     return (SKINNY and itemsize == 4 and taps == g.taps and taps * cwg <= 64 and cng >= 32
-            and out_bytes >= 8 << 20)
+            and out_bytes >= STREAM_MIN_BYTES)
 
 
 def skinny_rows(g):

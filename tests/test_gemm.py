@@ -217,3 +217,31 @@ def test_depthwise(seed, dtype, op):
         outs.append(_layout(y, ncw))
     assert_family_matches(outs[0], want, bound, g.taps, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("op", ["conv1d", "transpose"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(30))
+def test_depthwise_vectors(seed, dtype, op):
+    """NWC depthwise calls long enough to have interior outputs (all taps on the signal: tiles
+    of 8 rows) and edges (rows of their own taps), with 2 to 79 channels: blocks of four vectors,
+    single vectors and the channels left over."""
+    rng = np.random.default_rng(seed)
+    C = int(rng.integers(2, 80))
+    K, s, d = int(rng.integers(1, 12)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    M = int(rng.integers(20, 120))
+    lo = int(rng.integers(0, (K - 1) * d + s + 1))
+    L = max(1, (M - 1) * s + (K - 1) * d + 1 - lo - int(rng.integers(0, s + 1)))
+    g = Geometry(int(rng.integers(1, 3)), L, M, C, C, K, s, d, lo, C)
+    f = random_array(rng, (K, 1, C), dtype)
+    xw, yw = (g.wide, g.narrow) if op == "conv1d" else (g.narrow, g.wide)
+    x = random_array(rng, (g.batch, xw, C), dtype)
+    want, bound = family_oracle(op, x, f, g)
+    rows = int(rng.integers(1, 41))
+    outs = []
+    for threads, stream in ((1, False), (3, True)):
+        y = np.full((g.batch, yw, C), np.nan, dtype)
+        _gemm.depthwise(x, f, y, False, op == "transpose", s, d, lo, rows, threads, stream)
+        outs.append(y)
+    assert_family_matches(outs[0], want, bound, K, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])

@@ -40,3 +40,18 @@ cdef void skinny_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, P
 cdef void skinny_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi, Py_ssize_t pst,
                      const double* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
                      int accumulate, const double* ahead, Py_ssize_t ahead_bytes) noexcept nogil
+cdef void depthwise_rows_f32(float* y, Py_ssize_t ldy, const float* x, const float* f,
+                             Py_ssize_t rows, const Py_ssize_t* xoff, const Py_ssize_t* foff,
+                             const Py_ssize_t* ntaps, Py_ssize_t xstep, Py_ssize_t fstep,
+                             Py_ssize_t C, int mode) noexcept nogil
+cdef void depthwise_rows_f64(double* y, Py_ssize_t ldy, const double* x, const double* f,
+                             Py_ssize_t rows, const Py_ssize_t* xoff, const Py_ssize_t* foff,
+                             const Py_ssize_t* ntaps, Py_ssize_t xstep, Py_ssize_t fstep,
+                             Py_ssize_t C, int mode) noexcept nogil
+cdef void depthwise_tile_f32(float* y, Py_ssize_t ldy, const float* x, Py_ssize_t xrow,
+                             Py_ssize_t xtap, const float* f, Py_ssize_t ftap, Py_ssize_t taps,
+                             Py_ssize_t rows, Py_ssize_t C, int mode) noexcept nogil
+cdef void depthwise_tile_f64(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t xrow,
+                             Py_ssize_t xtap, const double* f, Py_ssize_t ftap, Py_ssize_t taps,
+                             Py_ssize_t rows, Py_ssize_t C, int mode) noexcept nogil
+cdef void store_fence() noexcept nogil

@@ -64,6 +64,21 @@ cdef extern from "kernels.h" nogil:
                             Py_ssize_t pst, const double* q, Py_ssize_t ldq, Py_ssize_t m,
                             Py_ssize_t n, Py_ssize_t t, int accumulate, const double* ahead,
                             Py_ssize_t ahead_bytes)
+    void conv1dt_depthwise_rows_f32(float* y, Py_ssize_t ldy, const float* x, const float* f,
+                                    Py_ssize_t rows, const Py_ssize_t* xoff,
+                                    const Py_ssize_t* foff, const Py_ssize_t* ntaps,
+                                    Py_ssize_t xstep, Py_ssize_t fstep, Py_ssize_t C, int mode)
+    void conv1dt_depthwise_rows_f64(double* y, Py_ssize_t ldy, const double* x, const double* f,
+                                    Py_ssize_t rows, const Py_ssize_t* xoff,
+                                    const Py_ssize_t* foff, const Py_ssize_t* ntaps,
+                                    Py_ssize_t xstep, Py_ssize_t fstep, Py_ssize_t C, int mode)
+    void conv1dt_depthwise_tile_f32(float* y, Py_ssize_t ldy, const float* x, Py_ssize_t xrow,
+                                    Py_ssize_t xtap, const float* f, Py_ssize_t ftap,
+                                    Py_ssize_t taps, Py_ssize_t rows, Py_ssize_t C, int mode)
+    void conv1dt_depthwise_tile_f64(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t xrow,
+                                    Py_ssize_t xtap, const double* f, Py_ssize_t ftap,
+                                    Py_ssize_t taps, Py_ssize_t rows, Py_ssize_t C, int mode)
+    void conv1dt_store_fence()
 
 if conv1dt_cpu_isa_error()[0]:     # CONV1DT_CPU names no instruction set: say so at import
     raise ValueError(conv1dt_cpu_isa_error().decode())
@@ -257,3 +272,33 @@ cdef void skinny_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi,
                      const double* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
                      int accumulate, const double* ahead, Py_ssize_t ahead_bytes) noexcept nogil:
     conv1dt_skinny_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead, ahead_bytes)
+
+
+cdef void depthwise_rows_f32(float* y, Py_ssize_t ldy, const float* x, const float* f,
+                             Py_ssize_t rows, const Py_ssize_t* xoff, const Py_ssize_t* foff,
+                             const Py_ssize_t* ntaps, Py_ssize_t xstep, Py_ssize_t fstep,
+                             Py_ssize_t C, int mode) noexcept nogil:
+    conv1dt_depthwise_rows_f32(y, ldy, x, f, rows, xoff, foff, ntaps, xstep, fstep, C, mode)
+
+
+cdef void depthwise_rows_f64(double* y, Py_ssize_t ldy, const double* x, const double* f,
+                             Py_ssize_t rows, const Py_ssize_t* xoff, const Py_ssize_t* foff,
+                             const Py_ssize_t* ntaps, Py_ssize_t xstep, Py_ssize_t fstep,
+                             Py_ssize_t C, int mode) noexcept nogil:
+    conv1dt_depthwise_rows_f64(y, ldy, x, f, rows, xoff, foff, ntaps, xstep, fstep, C, mode)
+
+
+cdef void depthwise_tile_f32(float* y, Py_ssize_t ldy, const float* x, Py_ssize_t xrow,
+                             Py_ssize_t xtap, const float* f, Py_ssize_t ftap, Py_ssize_t taps,
+                             Py_ssize_t rows, Py_ssize_t C, int mode) noexcept nogil:
+    conv1dt_depthwise_tile_f32(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode)
+
+
+cdef void depthwise_tile_f64(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t xrow,
+                             Py_ssize_t xtap, const double* f, Py_ssize_t ftap, Py_ssize_t taps,
+                             Py_ssize_t rows, Py_ssize_t C, int mode) noexcept nogil:
+    conv1dt_depthwise_tile_f64(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode)
+
+
+cdef void store_fence() noexcept nogil:
+    conv1dt_store_fence()

@@ -30,11 +30,14 @@ The block sizes are the planner's (``conv1dt/_plan.py``), from the shape alone. 
 single-threaded inside (the caller arranges it); the planner keeps every size BLAS sees below
 ``2**31``.
 """
+from math import gcd
+
 from cython cimport floating
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm
-from ._cpu cimport skinny_f32, skinny_f64
+from ._cpu cimport (depthwise_rows_f32, depthwise_rows_f64, depthwise_tile_f32,
+                   depthwise_tile_f64, skinny_f32, skinny_f64, store_fence)
 
 cdef enum:
     # the skinny GEMM's modes (src/kernels.h): overwrite, add, overwrite bypassing the caches
@@ -537,6 +540,9 @@ cdef struct _Depthwise:
     void* y             # the op's output: conv1d's narrow [N, M, C], the transpose's wide [N, L, C]
     bint ncw, transpose
     Py_ssize_t xw, yw, C, K, s, d, pad, rows, nblocks
+    Py_ssize_t g, period  # gcd(s, d) and s / gcd(s, d): a transpose's taps of one residue
+    Py_ssize_t interior_lo, interior_hi  # the outputs all of whose taps reach the signal
+    int mode            # SKINNY_OVERWRITE, or SKINNY_STREAM for an output far larger than the caches
     bint dbl
 
 
@@ -554,34 +560,107 @@ cdef inline Py_ssize_t _source(const _Depthwise* p, Py_ssize_t o, Py_ssize_t k) 
     return i if 0 <= i < p.xw else -1
 
 
-cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* unused) noexcept nogil:
+cdef inline Py_ssize_t _taps(const _Depthwise* p, Py_ssize_t o, Py_ssize_t* xoff,
+                             Py_ssize_t* foff) noexcept nogil:
+    """The taps of output ``o`` that reach the signal, in increasing ``k``: return their count,
+    with the first one's input sample (``xoff``) and tap (``foff``), the others evenly spaced
+    after it. For conv1d ``i = o*s + k*d - pad``, every tap; for the
+    transpose ``o = i*s + k*d - pad``: the taps ``k = k0 + u*P`` of one residue, ``P = s/gcd(s,
+    d)``, reading ``i = i0 - u*d/gcd(s, d)``."""
+    cdef Py_ssize_t k0, klo, khi, i0, di, P, ulo, uhi, t
+    if not p.transpose:
+        i0 = o * p.s - p.pad                        # the input sample of tap 0
+        klo = 0 if i0 >= 0 else -floordiv(i0, p.d)  # ceil(-i0 / d)
+        khi = min(p.K, floordiv(p.xw - 1 - i0, p.d) + 1)
+        xoff[0], foff[0] = i0 + klo * p.d, klo
+        return max(khi - klo, 0)
+    P, di = p.period, p.d // p.g
+    t = o + p.pad
+    for k0 in range(min(P, p.K)):                   # the first tap of the residue o reads
+        if (t - k0 * p.d) % p.s == 0:
+            break
+    else:
+        return 0
+    i0 = floordiv(t - k0 * p.d, p.s)
+    ulo = 0 if i0 < p.xw else -floordiv(p.xw - 1 - i0, di)     # i <= xw - 1
+    uhi = min(-floordiv(k0 - p.K, P), floordiv(i0, di) + 1)    # k < K, i >= 0
+    xoff[0], foff[0] = i0 - ulo * di, k0 + ulo * P
+    return max(uhi - ulo, 0)
+
+
+cdef inline void _depthwise_rows(floating* y, Py_ssize_t ldy, const floating* x,
+                                 const floating* f, Py_ssize_t rows, const Py_ssize_t* xoff,
+                                 const Py_ssize_t* foff, const Py_ssize_t* ntaps,
+                                 Py_ssize_t xstep, Py_ssize_t fstep, Py_ssize_t C,
+                                 int mode) noexcept nogil:
+    """Rows of a depthwise convolution by the C layer (``src/skinny_impl.h``)."""
+    if floating is float:
+        depthwise_rows_f32(y, ldy, x, f, rows, xoff, foff, ntaps, xstep, fstep, C, mode)
+    else:
+        depthwise_rows_f64(y, ldy, x, f, rows, xoff, foff, ntaps, xstep, fstep, C, mode)
+
+
+cdef inline void _depthwise_tile(floating* y, Py_ssize_t ldy, const floating* x,
+                                 Py_ssize_t xrow, Py_ssize_t xtap, const floating* f,
+                                 Py_ssize_t ftap, Py_ssize_t taps, Py_ssize_t rows, Py_ssize_t C,
+                                 int mode) noexcept nogil:
+    """Rows of a depthwise convolution whose taps all reach the signal, by the C layer."""
+    if floating is float:
+        depthwise_tile_f32(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode)
+    else:
+        depthwise_tile_f64(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode)
+
+
+cdef void _depthwise_edge(const _Depthwise* p, const floating* x, floating* y, Py_ssize_t o0,
+                          Py_ssize_t o1, Py_ssize_t* xoff) noexcept nogil:
+    """NWC outputs ``o0 .. o1 - 1`` of one batch element, each with the taps that reach the
+    signal (listed in ``xoff``, a scratch of ``3*(o1 - o0)``): the C layer's depthwise rows."""
+    cdef Py_ssize_t o, C = p.C
+    cdef Py_ssize_t* foff = xoff + (o1 - o0)
+    cdef Py_ssize_t* ntaps = foff + (o1 - o0)
+    if o1 <= o0:
+        return
+    for o in range(o0, o1):
+        ntaps[o - o0] = _taps(p, o, &xoff[o - o0], &foff[o - o0])
+        xoff[o - o0] *= C
+        foff[o - o0] *= C
+    _depthwise_rows(y + o0 * C, C, x, <const floating*> p.f, o1 - o0, xoff, foff, ntaps,
+                    (-(p.d // p.g) if p.transpose else p.d) * C,
+                    (p.period if p.transpose else 1) * C, C, p.mode)
+
+
+cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* scratch) noexcept nogil:
     cdef Py_ssize_t b = item % p.nblocks, n = item // p.nblocks
     cdef Py_ssize_t o0 = b * p.rows, o1 = min(p.yw, o0 + p.rows)
-    cdef Py_ssize_t C = p.C, xs_w = 1 if p.ncw else C, xs_c = p.xw if p.ncw else 1
-    cdef Py_ssize_t ys_w = 1 if p.ncw else C, ys_c = p.yw if p.ncw else 1
+    cdef Py_ssize_t C = p.C, xs_c = p.xw if p.ncw else 1, ys_c = p.yw if p.ncw else 1
     cdef const floating* x = <const floating*> p.x + n * p.xw * C
     cdef const floating* f = <const floating*> p.f
     cdef floating* y = <floating*> p.y + n * p.yw * C
-    cdef Py_ssize_t o, k, i, c
-    cdef floating* yrow
-    cdef const floating* xrow
+    cdef Py_ssize_t o, k, i, c, lo, hi
     cdef const floating* frow
     if not p.ncw:
-        # NWC: for each output sample, its taps in increasing k, each a vector over the channels
-        for o in range(o0, o1):
-            yrow = y + o * C
-            for c in range(C):
-                yrow[c] = 0
-            for k in range(p.K):
-                i = _source(p, o, k)
-                if i < 0:
-                    continue
-                xrow = x + i * C
-                frow = f + k * C
-                for c in range(C):
-                    yrow[c] = yrow[c] + xrow[c] * frow[c]
+        # NWC: the outputs all of whose taps reach the signal (a conv1d's, or a stride-1
+        # transpose's, between the edges) in tiles; the others each with the taps it has
+        lo, hi = p.interior_lo, p.interior_hi
+        if lo < o0:
+            lo = o0
+        if hi > o1:
+            hi = o1
+        if lo >= hi:
+            lo = hi = o1
+        _depthwise_edge(p, x, y, o0, lo, <Py_ssize_t*> scratch)
+        if lo < hi:
+            if p.transpose:      # stride 1: output o reads i = o + pad - k*d
+                _depthwise_tile(y + lo * C, C, x + (lo + p.pad) * C, C, -p.d * C, f, C, p.K,
+                                hi - lo, C, p.mode)
+            else:                # output o reads i = o*s + k*d - pad
+                _depthwise_tile(y + lo * C, C, x + (lo * p.s - p.pad) * C, p.s * C, p.d * C, f,
+                                C, p.K, hi - lo, C, p.mode)
+        _depthwise_edge(p, x, y, hi, o1, <Py_ssize_t*> scratch)
+        if p.mode == SKINNY_STREAM:
+            store_fence()
         return
-    # NCW: each channel a signal of its own, the same order per output
+    # NCW: each channel a signal of its own, each output's taps in increasing k
     for c in range(C):
         for o in range(o0, o1):
             y[c * ys_c + o] = 0
@@ -612,15 +691,18 @@ def depthwise(
     Py_ssize_t pad_before,
     Py_ssize_t rows,
     int num_threads,
+    bint stream=False,
 ):
     """conv1d or conv1d_transpose with one channel per group (``groups = C``); ``y`` is
-    overwritten.
+    overwritten (in NWC with ``stream``, by stores that bypass the caches).
 
     ``x`` and ``y`` are ``[N, W, C]`` (or ``[N, C, W]`` with ``ncw``), ``f`` is ``[K, 1, C]``.
     conv1d (``transpose`` false) reads the wide ``x`` into the narrow ``y``, the transpose the
     narrow ``x`` into the wide ``y``. Work items are (batch, block of ``rows`` output samples);
-    each output sums its taps in increasing ``k``, the same order as the grouped direct kernels,
-    in NWC as one vector loop over the channels per tap.
+    each output sums its taps in increasing ``k``, the same order as the grouped direct kernels:
+    in NWC by the C layer's depthwise rows (each output's first tap and count in a scratch of
+    ``3*rows`` integers, the sums in vector registers across the channels), in NCW channel by
+    channel.
     """
     cdef _Depthwise p
     cdef Py_ssize_t N = y.shape[0]
@@ -638,4 +720,18 @@ def depthwise(
     p.s, p.d, p.pad, p.rows = stride, dilation, pad_before, rows
     p.nblocks = (p.yw + rows - 1) // rows
     p.dbl = floating is double
-    _run_items(_depthwise_item, &p, N * p.nblocks, <double> N * p.yw * p.K * p.C, 0, num_threads)
+    p.mode = SKINNY_STREAM if stream else SKINNY_OVERWRITE
+    p.g = gcd(stride, dilation)
+    p.period = stride // p.g
+    if not transpose:    # o*s - pad >= 0 and o*s + (K-1)*d - pad <= xw - 1
+        p.interior_lo = -floordiv(-pad_before, stride)
+        p.interior_hi = floordiv(p.xw - 1 - (p.K - 1) * dilation + pad_before, stride) + 1
+    elif stride == 1:    # o + pad - (K-1)*d >= 0 and o + pad <= xw - 1
+        p.interior_lo = (p.K - 1) * dilation - pad_before
+        p.interior_hi = p.xw - pad_before
+    else:                # a strided transpose's outputs each have the taps of their residue
+        p.interior_lo = p.interior_hi = 0
+    p.interior_lo = max(p.interior_lo, 0)
+    p.interior_hi = min(max(p.interior_hi, p.interior_lo), p.yw)
+    _run_items(_depthwise_item, &p, N * p.nblocks, <double> N * p.yw * p.K * p.C,
+               0 if ncw else 3 * rows * sizeof(Py_ssize_t), num_threads)

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "kernels.h"
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#include <emmintrin.h>
+#endif
 
 static const char *const isa_names[] = {"baseline", "avx2", "avx512"};
 
@@ -215,4 +218,41 @@ void conv1dt_skinny_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi
                         int accumulate, const double *ahead, ptrdiff_t ahead_bytes)
 {
     skinny()->gemm_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead, ahead_bytes);
+}
+
+void conv1dt_depthwise_rows_f32(float *y, ptrdiff_t ldy, const float *x, const float *f,
+                                ptrdiff_t rows, const ptrdiff_t *xoff, const ptrdiff_t *foff,
+                                const ptrdiff_t *ntaps, ptrdiff_t xstep, ptrdiff_t fstep,
+                                ptrdiff_t C, int mode)
+{
+    skinny()->depthwise_rows_f32(y, ldy, x, f, rows, xoff, foff, ntaps, xstep, fstep, C, mode);
+}
+
+void conv1dt_depthwise_rows_f64(double *y, ptrdiff_t ldy, const double *x, const double *f,
+                                ptrdiff_t rows, const ptrdiff_t *xoff, const ptrdiff_t *foff,
+                                const ptrdiff_t *ntaps, ptrdiff_t xstep, ptrdiff_t fstep,
+                                ptrdiff_t C, int mode)
+{
+    skinny()->depthwise_rows_f64(y, ldy, x, f, rows, xoff, foff, ntaps, xstep, fstep, C, mode);
+}
+
+void conv1dt_depthwise_tile_f32(float *y, ptrdiff_t ldy, const float *x, ptrdiff_t xrow,
+                                ptrdiff_t xtap, const float *f, ptrdiff_t ftap, ptrdiff_t taps,
+                                ptrdiff_t rows, ptrdiff_t C, int mode)
+{
+    skinny()->depthwise_tile_f32(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode);
+}
+
+void conv1dt_depthwise_tile_f64(double *y, ptrdiff_t ldy, const double *x, ptrdiff_t xrow,
+                                ptrdiff_t xtap, const double *f, ptrdiff_t ftap, ptrdiff_t taps,
+                                ptrdiff_t rows, ptrdiff_t C, int mode)
+{
+    skinny()->depthwise_tile_f64(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode);
+}
+
+void conv1dt_store_fence(void)
+{
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+    _mm_sfence();
+#endif
 }

@@ -8,7 +8,8 @@
  *   tiled_impl.h   the register-tiled GEMM micro-kernel (many channels), from tiled_avx2.c and
  *                  tiled_avx512.c (without AVX2 the BLAS kernels run instead);
  *   skinny_impl.h  a GEMM with one short dimension and no packing (inside the im2col kernels
- *                  of _gemm.pyx), from skinny_baseline.c, skinny_avx2.c and skinny_avx512.c.
+ *                  of _gemm.pyx), and the depthwise kernel's row, from skinny_baseline.c,
+ *                  skinny_avx2.c and skinny_avx512.c.
  *
  * dispatch.c picks one instruction set for every kernel, once: the best this CPU has, or the one
  * named by the environment variable CONV1DT_CPU (baseline, avx2 or avx512; capped at what the CPU
@@ -136,11 +137,45 @@ void conv1dt_skinny_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi
                         const double *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
                         int accumulate, const double *ahead, ptrdiff_t ahead_bytes);
 
+/* depthwise_rows: y[r*ldy + j] = sum over u < ntaps[r], in increasing u, of
+ * x[xoff[r] + u*xstep + j] * f[foff[r] + u*fstep + j], for r < rows and j < C: rows of a
+ * convolution with one channel per group, each output's taps evenly spaced in x and in f. mode
+ * is SKINNY_OVERWRITE or SKINNY_STREAM (no fence: the caller fences once after its rows). */
+void conv1dt_depthwise_rows_f32(float *y, ptrdiff_t ldy, const float *x, const float *f,
+                                ptrdiff_t rows, const ptrdiff_t *xoff, const ptrdiff_t *foff,
+                                const ptrdiff_t *ntaps, ptrdiff_t xstep, ptrdiff_t fstep,
+                                ptrdiff_t C, int mode);
+void conv1dt_depthwise_rows_f64(double *y, ptrdiff_t ldy, const double *x, const double *f,
+                                ptrdiff_t rows, const ptrdiff_t *xoff, const ptrdiff_t *foff,
+                                const ptrdiff_t *ntaps, ptrdiff_t xstep, ptrdiff_t fstep,
+                                ptrdiff_t C, int mode);
+/* depthwise_tile: y[r*ldy + j] = sum over u < taps, in increasing u, of
+ * x[r*xrow + u*xtap + j] * f[u*ftap + j], for r < rows and j < C: rows of a convolution with
+ * one channel per group where every tap reaches the signal. mode as for depthwise_rows. */
+void conv1dt_depthwise_tile_f32(float *y, ptrdiff_t ldy, const float *x, ptrdiff_t xrow,
+                                ptrdiff_t xtap, const float *f, ptrdiff_t ftap, ptrdiff_t taps,
+                                ptrdiff_t rows, ptrdiff_t C, int mode);
+void conv1dt_depthwise_tile_f64(double *y, ptrdiff_t ldy, const double *x, ptrdiff_t xrow,
+                                ptrdiff_t xtap, const double *f, ptrdiff_t ftap, ptrdiff_t taps,
+                                ptrdiff_t rows, ptrdiff_t C, int mode);
+/* The fence after streaming stores, before their data is read (a no-op without SSE2). */
+void conv1dt_store_fence(void);
+
 struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
     void (*gemm_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
                      ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, const float *, ptrdiff_t);
     void (*gemm_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
                      ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, const double *, ptrdiff_t);
+    void (*depthwise_rows_f32)(float *, ptrdiff_t, const float *, const float *, ptrdiff_t,
+                               const ptrdiff_t *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t,
+                               ptrdiff_t, ptrdiff_t, int);
+    void (*depthwise_rows_f64)(double *, ptrdiff_t, const double *, const double *, ptrdiff_t,
+                               const ptrdiff_t *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t,
+                               ptrdiff_t, ptrdiff_t, int);
+    void (*depthwise_tile_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t,
+                               const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
+    void (*depthwise_tile_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
+                               const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
 };
 extern const struct conv1dt_skinny_ops conv1dt_skinny_baseline, conv1dt_skinny_avx2,
     conv1dt_skinny_avx512;

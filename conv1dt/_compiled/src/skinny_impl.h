@@ -28,6 +28,9 @@
  *
  * The conv1d im2col kernel calls it with the taps inner (t = K*Cw/G, short; m the rows, n the
  * output channels); the filter gradient with the rows inner (m = K*Cw/G short, t the rows).
+ *
+ * The depthwise rows (outputs of a convolution with one channel per group, a product whose q is
+ * diagonal) keep their accumulators in registers across the taps the same way.
  */
 #ifndef CONV1DT_SKINNY_T
 /* ---- the type-independent part ----------------------------------------------------------- */
@@ -75,6 +78,10 @@ static CONV1DT_ALWAYS_INLINE void fetch_line(const char *ahead, ptrdiff_t bytes,
 const struct conv1dt_skinny_ops CONV1DT_SKINNY_OPS = {
     .gemm_f32 = skinny_f32,
     .gemm_f64 = skinny_f64,
+    .depthwise_rows_f32 = depthwise_rows_f32,
+    .depthwise_rows_f64 = depthwise_rows_f64,
+    .depthwise_tile_f32 = depthwise_tile_f32,
+    .depthwise_tile_f64 = depthwise_tile_f64,
 };
 
 #else
@@ -231,6 +238,114 @@ static void NAME(skinny)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
     if (accumulate == SKINNY_STREAM)
         _mm_sfence();     /* the streaming stores done before anyone reads c */
 #endif
+}
+
+/* Rows r .. r + R-1 (R constant, so the loops unroll) of one vector of channels j of
+ * depthwise_tile: R sums in registers, each tap's filter vector loaded once for all of them. */
+static CONV1DT_ALWAYS_INLINE void NAME(dw_tile)(
+    T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdiff_t xrow, ptrdiff_t xtap,
+    const T *restrict f, ptrdiff_t ftap, ptrdiff_t taps, int R, int mode)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    NAME(vec) acc[8];
+    for (int r = 0; r < R; ++r)
+        acc[r] = (NAME(vec)){0};
+    for (ptrdiff_t u = 0; u < taps; ++u) {
+        const NAME(vec) fv = NAME(load)(f + u * ftap);
+        for (int r = 0; r < R; ++r)
+            acc[r] += NAME(load)(x + r * xrow + u * xtap) * fv;
+    }
+    for (int r = 0; r < R; ++r)
+        if (mode == SKINNY_STREAM)
+            NAME(store_stream)(y + r * ldy, acc[r]);
+        else
+            NAME(store)(y + r * ldy, acc[r]);
+#else
+    (void)y, (void)ldy, (void)x, (void)xrow, (void)xtap, (void)f, (void)ftap, (void)taps;
+    (void)R, (void)mode;
+#endif
+}
+
+/* Rows of a depthwise convolution (one channel per group) where every tap reaches the signal
+ * (the interior of a conv1d, or of a transpose with stride 1), all C channels:
+ *
+ *     y[r*ldy + j] = sum over u < taps of x[r*xrow + u*xtap + j] * f[u*ftap + j]
+ *
+ * for r < rows, j < C, each sum in increasing u. Tiles of 8 rows by one vector of channels: the
+ * filter's vector of each tap serves 8 outputs, so the loop needs little more than one load per
+ * multiply-add, and 8 independent sums hide the latency of the multiply-adds. */
+static void NAME(depthwise_tile)(T *y, ptrdiff_t ldy, const T *x, ptrdiff_t xrow, ptrdiff_t xtap,
+                                 const T *f, ptrdiff_t ftap, ptrdiff_t taps, ptrdiff_t rows,
+                                 ptrdiff_t C, int mode)
+{
+    ptrdiff_t r = 0, j = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    for (; r + 8 <= rows; r += 8)
+        for (j = 0; j + NAME(VL) <= C; j += NAME(VL))
+            NAME(dw_tile)(y + r * ldy + j, ldy, x + r * xrow + j, xrow, xtap, f + j, ftap, taps,
+                          8, mode);
+    for (; r < rows; ++r)
+        for (j = 0; j + NAME(VL) <= C; j += NAME(VL))
+            NAME(dw_tile)(y + r * ldy + j, ldy, x + r * xrow + j, xrow, xtap, f + j, ftap, taps,
+                          1, mode);
+    j = C - C % NAME(VL);
+#endif
+    for (r = 0; r < rows; ++r)
+        for (ptrdiff_t jj = j; jj < C; ++jj) {
+            T acc = 0;
+            for (ptrdiff_t u = 0; u < taps; ++u)
+                acc += x[r * xrow + u * xtap + jj] * f[u * ftap + jj];
+            y[r * ldy + jj] = acc;
+        }
+}
+
+/* Rows of a depthwise convolution (one channel per group), all C channels:
+ *
+ *     y[r*ldy + j] = sum over u < ntaps[r] of x[xoff[r] + u*xstep + j] * f[foff[r] + u*fstep + j]
+ *
+ * for r < rows, j < C, each sum in increasing u: the taps of output r that reach the signal,
+ * whose input rows and filter rows are evenly spaced (the caller works out the first of each and
+ * their count). The same product as the skinny GEMM with a diagonal q: for each block of four
+ * vectors of channels the rows run in turn, their sums held in registers across the taps, so
+ * that the few rows of x and f a block reads stay in L1 from one output to the next, and y is
+ * written once (past the caches with SKINNY_STREAM; the caller fences). */
+static void NAME(depthwise_rows)(T *y, ptrdiff_t ldy, const T *x, const T *f, ptrdiff_t rows,
+                                 const ptrdiff_t *xoff, const ptrdiff_t *foff,
+                                 const ptrdiff_t *ntaps, ptrdiff_t xstep, ptrdiff_t fstep,
+                                 ptrdiff_t C, int mode)
+{
+    ptrdiff_t j = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    for (; j + 4 * NAME(VL) <= C; j += 4 * NAME(VL))
+        for (ptrdiff_t r = 0; r < rows; ++r) {
+            const T *xu = x + xoff[r] + j, *fu = f + foff[r] + j;
+            NAME(vec) acc[4] = {{0}, {0}, {0}, {0}};
+            for (ptrdiff_t u = 0; u < ntaps[r]; ++u, xu += xstep, fu += fstep)
+                for (int v = 0; v < 4; ++v)
+                    acc[v] += NAME(load)(xu + v * NAME(VL)) * NAME(load)(fu + v * NAME(VL));
+            for (int v = 0; v < 4; ++v)
+                if (mode == SKINNY_STREAM)
+                    NAME(store_stream)(y + r * ldy + j + v * NAME(VL), acc[v]);
+                else
+                    NAME(store)(y + r * ldy + j + v * NAME(VL), acc[v]);
+        }
+    for (; j + NAME(VL) <= C; j += NAME(VL))
+        for (ptrdiff_t r = 0; r < rows; ++r) {
+            const T *xu = x + xoff[r] + j, *fu = f + foff[r] + j;
+            NAME(vec) acc = {0};
+            for (ptrdiff_t u = 0; u < ntaps[r]; ++u, xu += xstep, fu += fstep)
+                acc += NAME(load)(xu) * NAME(load)(fu);
+            NAME(store)(y + r * ldy + j, acc);
+        }
+#endif
+    for (ptrdiff_t r = 0; r < rows; ++r)
+        for (ptrdiff_t jj = j; jj < C; ++jj) {
+            const T *xu = x + xoff[r] + jj, *fu = f + foff[r] + jj;
+            T acc = 0;
+            for (ptrdiff_t u = 0; u < ntaps[r]; ++u, xu += xstep, fu += fstep)
+                acc += *xu * *fu;
+            y[r * ldy + jj] = acc;
+        }
 }
 
 #endif
