@@ -171,7 +171,8 @@ def _conv1d_plain(w, f, g, ncw):
     if y.size:
         args = (_nwc(w, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)
         threads = get_num_threads()
-        if _plan.choose("conv1d", g, w.dtype.itemsize) not in ("blas", "im2col", "flip-tiled"):
+        if _plan.choose("conv1d", g, w.dtype.itemsize) not in ("blas", "im2col", "implicit",
+                                                               "flip-tiled"):
             _conv1d.conv1d_direct(*args, threads)
         else:
             with single_threaded_blas():

@@ -255,14 +255,15 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
 
     ``x`` is the wide signal ``[N, L, Cw]`` (NWC) or ``[N, Cw, L]`` (NCW), ``f`` is
     ``[K, Cw/G, Cn]``, both C-contiguous of one compute dtype (float32 or float64). ``kernel``
-    forces a kernel (tests): ``'direct'``, ``'blas'``, ``'im2col'``, ``'depthwise'`` (one
-    channel per group), ``'flip-direct'`` or ``'flip-tiled'`` (the last two need ``groups = 1``
-    and ``(K-1)*d >= pad_before``) or ``'polyphase'`` (``groups = 1``). ``blocks`` are the
+    forces a kernel (tests): ``'direct'``, ``'blas'``, ``'im2col'``, ``'implicit'`` (NWC; the
+    windows read in place where they are runs of the signal, else as ``'im2col'``),
+    ``'depthwise'`` (one channel per group), ``'flip-direct'`` or ``'flip-tiled'`` (the last two
+    need ``groups = 1`` and ``(K-1)*d >= pad_before``) or ``'polyphase'`` (``groups = 1``). ``blocks`` are the
     plan's (:func:`conv1dt._plan.blocking`), made here when not given.
     """
     g = geom
     ncw = data_format == "NCW"
-    kernel = kernel or _plan.choose("conv1d", g, x.dtype.itemsize)
+    kernel = kernel or _plan.choose("conv1d", g, x.dtype.itemsize, data_format)
     shape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
                                                                 g.narrow_channels)
     if kernel == "depthwise":
@@ -271,11 +272,19 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
                         _plan.depthwise_rows(g, "conv1d"), _threads(g),
                         z.nbytes >= _plan.STREAM_MIN_BYTES)
         return z
-    if kernel == "im2col":
+    if kernel == "implicit" and not ncw:
         z = _output(shape, x.dtype, out)
         if z.size:
-            blocks = blocks or _plan.blocking("conv1d", "im2col", g, x.dtype.itemsize,
-                                              data_format)
+            blocks = blocks or _plan.blocking("conv1d", "implicit", g, x.dtype.itemsize)
+            _gemm.conv1d_im2col(x, f, z, False, g.stride, g.dilation, g.pad_before, g.groups,
+                                blocks["rows"], g.taps, _threads(g), True, blocks["stream"],
+                                True)
+        return z
+    if kernel in ("im2col", "implicit"):
+        z = _output(shape, x.dtype, out)
+        if z.size:
+            blocks = blocks if kernel == "im2col" and blocks else _plan.blocking(
+                "conv1d", "im2col", g, x.dtype.itemsize, data_format)
             with single_threaded_blas():
                 _gemm.conv1d_im2col(x, f, z, ncw, g.stride, g.dilation, g.pad_before, g.groups,
                                     blocks["rows"], blocks["taps"], _threads(g),

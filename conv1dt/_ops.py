@@ -105,7 +105,8 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
     _bounds.check_size(out_shape, dtype, {"transpose": "output_shape", "conv1d": "the output",
                                           "backprop_filter": "filter_shape"}[op])
     wild = _bounds.takeover(geom, op, data_format)   # huge numbers, far-reaching taps
-    kernel = "cropped" if wild is not None else _plan.choose(op, geom, real.itemsize)
+    kernel = "cropped" if wild is not None else _plan.choose(op, geom, real.itemsize,
+                                                            data_format)
     blocks = _plan.blocking(op, kernel, geom, real.itemsize, data_format)
     if wild is not None:
         # computed exactly on a cropped call (conv1dt/_bounds.py); not kept: such calls are rare

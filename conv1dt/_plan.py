@@ -45,6 +45,10 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
       element per ``Cn/G`` multiply-adds, is then cheap); with the skinny GEMM and streaming
       stores for a short inner dimension into a large output (:func:`conv1d_skinny`);
+    * ``implicit`` instead of ``im2col`` or ``blas`` where each output's window is one evenly
+      spaced run of the signal (NWC, one group, dilation 1 or one channel) and the skinny GEMM
+      takes the shape (:func:`conv1d_implicit`): the windows multiplied where they are, all
+      taps in one product, no gather and no packing (the edges through a column matrix);
     * ``direct`` for other few-channel calls (``Cw/G * Cn/G <= 16``), ``blas`` (one GEMM per tap)
       for the rest.
 conv1d_backprop_filter
@@ -95,6 +99,7 @@ DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
 # take the groups (its tiles, one call per group, would be mostly empty)
 DIRECT_GROUPS_MAX = 144
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
+COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its taps (about L2)
 MIN_ITEMS = 8            # work items a call is split into where its shape allows
 STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
 
@@ -198,13 +203,32 @@ def _choose_backprop_filter(g):
     return "im2col"
 
 
-def choose(op, g, itemsize=4):
+def conv1d_implicit(g, itemsize, layout="NWC"):
+    """Whether conv1d runs the ``implicit`` kernel instead of ``im2col`` or ``blas``: NWC, one
+    group, dilation 1 or one input channel (each output's window of ``K*Cw`` (tap, channel)
+    pairs is then one evenly spaced run of the signal, so the windows are a matrix read in place,
+    rows ``s*Cw`` apart), float32 on AVX-512 (the skinny GEMM). The skinny GEMM walks down one
+    panel of the filter, ``K*Cw`` rows by two vectors of columns, per tile of 8 outputs, so the
+    panel must stay near the core: ``K*Cw <= 1024`` (128 KiB; at 1536, wav2vec's 512-channel
+    layers, BLAS on gathered blocks was as fast or faster). It writes whole vectors of each
+    output row, so the rows must start on a vector (``Cn`` a multiple of 16: with 514 outputs,
+    every store of a row crossed a cache line) and be at least two vectors wide (``Cn >= 32``)."""
+    return (SKINNY and itemsize == 4 and layout == "NWC" and g.groups == 1
+            and (g.dilation == 1 or g.wide_channels == 1) and g.taps * g.wide_channels <= 1024
+            and g.narrow_channels >= 32 and g.narrow_channels % 16 == 0)
+
+
+def choose(op, g, itemsize=4, layout="NWC"):
     """The kernel for ``op`` (``'transpose'``, ``'conv1d'`` or ``'backprop_filter'``) on geometry
-    ``g`` with elements of ``itemsize`` bytes: the rule in the module docstring."""
+    ``g`` with elements of ``itemsize`` bytes and operands in ``layout``: the rule in the module
+    docstring."""
     if op == "transpose":
         return _choose_transpose(g) if g.groups == 1 else _choose_transpose_groups(g)
     if op == "conv1d":
-        return _choose_conv1d(g, itemsize)
+        kernel = _choose_conv1d(g, itemsize)
+        if kernel in ("im2col", "blas") and conv1d_implicit(g, itemsize, layout):
+            return "implicit"
+        return kernel
     if op == "backprop_filter":
         return _choose_backprop_filter(g)
     raise ValueError(f"unknown op {op!r}")
@@ -405,11 +429,20 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             return filter_blocking(g, itemsize, layout == "NWC")
         rows, taps = im2col_blocking(g, itemsize)
         skinny = layout == "NWC" and conv1d_skinny(g, itemsize, taps)
-        if not skinny:
+        if not skinny and taps < g.taps:
+            # several blocks of taps add into each block of the output in turn
             rows = _rows_within_block(rows, g.narrow_channels // g.groups, itemsize)
+        elif not skinny:
+            # all taps in one block: one GEMM reads each column block once (packing it), and
+            # the longer the block the faster BLAS runs: up to COLUMN_BYTES of it
+            cols = taps * (g.wide_channels // g.groups)
+            rows = max(rows, min(512, COLUMN_BYTES // (itemsize * cols)))
+            rows = _halve_for_items(rows, 16, lambda r: g.groups * -(-(g.batch * g.narrow) // r))
         return {"rows": rows, "taps": taps, "skinny": skinny}
     if kernel == "blas" and op == "conv1d":
         return {"rows": conv1d_blas_rows(g)}
+    if kernel == "implicit":
+        return implicit_blocking(g, itemsize)
     if kernel == "blas" and op == "transpose":
         rows, channels = blas_blocking(g, itemsize)
         return {"rows": rows, "channels": channels}
@@ -419,6 +452,18 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
     if kernel == "depthwise":
         return {"rows": depthwise_rows(g, op)}
     return {}
+
+
+def implicit_blocking(g, itemsize):
+    """``rows`` (outputs per work item of the ``implicit`` kernel) and ``stream``: 512 rows, fewer
+    while the column matrix of an item's edge outputs would exceed ``SCRATCH_BYTES`` or the call
+    would have fewer than ``MIN_ITEMS`` items (at least 16); outputs of ``STREAM_MIN_BYTES`` and
+    more written past the caches."""
+    cols = g.taps * g.wide_channels
+    rows = max(16, min(512, SCRATCH_BYTES // (itemsize * cols)))
+    rows = _halve_for_items(rows, 16, lambda r: -(-(g.batch * g.narrow) // r))
+    out_bytes = g.batch * g.narrow * g.narrow_channels * itemsize
+    return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES}
 
 
 def conv1d_blas_rows(g):

@@ -117,7 +117,7 @@ def test_random_against_reference_and_im2col(case):
                                rtol=1e-12, atol=1e-12)
 
 
-KERNELS = ["direct", "blas"]
+KERNELS = ["direct", "blas", "implicit"]   # implicit: as im2col where the windows are not runs
 LONG = [  # (N, L, Cin, Cout, K, s, d, padding, groups): many blocks, tap edges, groups
     (2, 700, 1, 1, 5, 1, 1, "SAME", 1),
     (1, 900, 4, 6, 9, 3, 2, "VALID", 2),
@@ -263,7 +263,14 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "polyphase"    # decimating FIR
     assert _plan.choose("conv1d", strided(1, 1, 1024, 8)) == "im2col"      # 128 taps a residue
     assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "flip-direct"   # twice the work
-    assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == "im2col"      # wav2vec 2.0 layer 1
+    # wav2vec 2.0 layer 1: its windows (one channel, stride 5) read in place by the skinny GEMM
+    implicit = "implicit" if _plan.SKINNY else "im2col"
+    assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == implicit
+    assert _plan.choose("conv1d", strided(1, 512, 10, 5), 8) == "im2col"    # float64
+    assert _plan.choose("conv1d", strided(1, 512, 10, 5), 4, "NCW") == "im2col"
+    assert _plan.choose("conv1d", strided(64, 128, 8, 4)) == (              # EnCodec encoder
+        "implicit" if _plan.SKINNY else "blas")
+    assert _plan.choose("conv1d", strided(512, 512, 3, 2)) == "blas"     # K*Cw = 1536
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -118,6 +118,36 @@ def test_backprop_filter_without_blas(mode, seed, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(40))
+def test_conv1d_implicit(seed, dtype):
+    """conv1d with each output's window read where it is, one run of the signal (NWC, one group;
+    dilation 1, or one channel at any dilation): windows on the signal, edges at both ends through
+    the column matrix, blocks of rows that cut batch elements, 17 to 79 output channels (the
+    skinny GEMM's vector tiles and the columns left), streamed or not; against the reference and
+    on 1 and 3 threads."""
+    rng = np.random.default_rng(300 + seed)
+    cw, cn = int(rng.choice([1, 1, 2, 5])), int(rng.integers(17, 80))
+    K, s = int(rng.integers(1, 12)), int(rng.integers(1, 6))
+    d = int(rng.integers(1, 4)) if cw == 1 else 1
+    keff = (K - 1) * d + 1
+    M = int(rng.integers(20, 200))
+    lo = int(rng.integers(0, keff + s))
+    L = max(1, (M - 1) * s + keff - lo - int(rng.integers(0, keff + s)))
+    g = Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, d, lo, 1)
+    x = random_array(rng, (g.batch, L, cw), dtype)
+    f = random_array(rng, (K, cw, cn), dtype)
+    want, bound = family_oracle("conv1d", x, f, g)
+    rows, stream = int(rng.integers(1, 64)), bool(rng.integers(2))
+    outs = []
+    for threads in (1, 3):
+        z = np.full((g.batch, M, cn), np.nan, dtype)
+        _gemm.conv1d_im2col(x, f, z, False, s, d, lo, 1, rows, K, threads, True, stream, True)
+        outs.append(z)
+    assert_family_matches(outs[0], want, bound, K * cw, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(8))
 def test_conv1d_skinny_stream(seed, dtype):
     """conv1d by the skinny GEMM with streaming stores, output channels enough for its vector

@@ -126,9 +126,9 @@ def test_calls_below_about_one_mflop_run_on_one_thread(monkeypatch):
         conv1dt.set_num_threads(before)
 
 
-def _blocks(op, shape_x, shape_f, s, data_format="NWC", itemsize=4):
-    g = conv1d_geometry(shape_x, shape_f, s, 1, "VALID", data_format)
-    kernel = _plan.choose(op, g, itemsize)
+def _blocks(op, shape_x, shape_f, s, data_format="NWC", itemsize=4, groups=1):
+    g = conv1d_geometry(shape_x, shape_f, s, 1, "VALID", data_format, groups)
+    kernel = _plan.choose(op, g, itemsize, data_format)
     return kernel, _plan.blocking(op, kernel, g, itemsize, data_format)
 
 
@@ -156,10 +156,15 @@ def test_how_the_filter_gradient_multiplies():
 
 
 def test_when_conv1d_streams_its_output():
-    """conv1d's im2col kernel writes by the skinny GEMM with streaming stores only for one short
-    block of taps into an output of at least 8 MiB (float32, NWC, AVX-512)."""
-    assert _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5)[1]["skinny"] == _plan.SKINNY
-    assert not _blocks("conv1d", (4, 1600, 1), (10, 1, 512), 5)[1]["skinny"]    # 1.3 MiB
+    """conv1d writes by streaming stores only into an output of at least 8 MiB (float32, NWC,
+    AVX-512): by the implicit kernel (one group, windows that are runs of the signal), or by the
+    im2col kernel's skinny GEMM for one short block of taps (two groups: not runs)."""
+    kernel, blocks = _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5)
+    assert (kernel, blocks.get("stream")) == (("implicit", True) if _plan.SKINNY else ("im2col", None))
+    kernel, blocks = _blocks("conv1d", (4, 1600, 1), (10, 1, 512), 5)          # 1.3 MiB
+    assert not blocks.get("stream") and not blocks.get("skinny")
+    kernel, blocks = _blocks("conv1d", (4, 16000, 2), (10, 1, 1024), 5, groups=2)
+    assert (kernel, blocks["skinny"]) == ("im2col", _plan.SKINNY)
     assert not _blocks("conv1d", (4, 1, 16000), (10, 1, 512), 5, "NCW")[1]["skinny"]
     assert not _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5, itemsize=8)[1]["skinny"]
 

@@ -175,7 +175,7 @@ def test_a_plan_reads_the_thread_count_at_each_call(monkeypatch, kernel):
             return lambda *args: (seen.append(args[-1]), real[dtype](*args))[1]
 
     monkeypatch.setattr(_transpose, "transpose_" + kernel, Spy())
-    monkeypatch.setattr(_plan, "choose", lambda op, g, itemsize=4: kernel)
+    monkeypatch.setattr(_plan, "choose", lambda op, g, itemsize=4, layout="NWC": kernel)
     rng = np.random.default_rng(3)
     x, f = random_operands(rng, 4, 512, 32, 32, 3, np.float32)   # large enough for all threads
     before = conv1dt.get_num_threads()

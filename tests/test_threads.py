@@ -67,7 +67,7 @@ def blas_spy(monkeypatch):
     """The BLAS kernel of conv1d_transpose behind a spy, chosen for every shape, no cached plan."""
     spy = _Spy(_transpose.transpose_blas)
     monkeypatch.setattr(_transpose, "transpose_blas", spy)
-    monkeypatch.setattr(_plan, "choose", lambda op, g, itemsize=4: "blas")
+    monkeypatch.setattr(_plan, "choose", lambda op, g, itemsize=4, layout="NWC": "blas")
     _plan.clear_cache()
     yield spy
     _plan.clear_cache()

@@ -145,7 +145,42 @@ cdef struct _Conv1d:
     void* z             # the narrow output, [N, M, Cn] or [N, Cn, M]
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
-    bint dbl, skinny, stream
+    bint dbl, skinny, stream, implicit
+    Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
+
+
+cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
+                           floating* col) noexcept nogil:
+    """Rows ``r0 .. r0 + rows - 1`` of the (batch, position) rows, NWC, one group, where each
+    output's window of ``K*Cw`` (tap, channel) pairs is one run of the signal, evenly spaced
+    (dilation 1, or one channel): the outputs whose window lies on the signal multiply it where it
+    is, a matrix whose rows are ``s*Cw`` elements apart, by the skinny GEMM (no column matrix, no
+    packing); the outputs at the edges, through the column matrix. Each output is one sum over
+    its window in order, either way."""
+    cdef Py_ssize_t kc = p.K * p.cwg, r = r0, r1 = r0 + rows, n, i, iend, a, b
+    cdef Py_ssize_t sw = p.w.sw, pst = 1 if p.d * sw == p.cwg else p.d
+    cdef const floating* x = <const floating*> p.w.data
+    cdef const floating* f = <const floating*> p.f
+    cdef floating* z = <floating*> p.z
+    cdef int mode = SKINNY_STREAM if p.stream else SKINNY_OVERWRITE
+    while r < r1:
+        n = r // p.M
+        i = r % p.M
+        iend = min(p.M, i + (r1 - r))
+        a = min(max(i, p.ilo), iend)
+        b = max(min(iend, p.ihi), a)
+        if a > i:
+            _columns(&p.w, col, n * p.M + i, a - i, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
+            _skinny(z + (n * p.M + i) * p.cn, p.cn, col, kc, 1, f, p.cn, a - i, p.cn, kc, mode,
+                    f, 0)
+        if b > a:
+            _skinny(z + (n * p.M + a) * p.cn, p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw,
+                    p.s * sw, pst, f, p.cn, b - a, p.cn, kc, mode, f, 0)
+        if iend > b:
+            _columns(&p.w, col, n * p.M + b, iend - b, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
+            _skinny(z + (n * p.M + b) * p.cn, p.cn, col, kc, 1, f, p.cn, iend - b, p.cn, kc,
+                    mode, f, 0)
+        r = r + (iend - i)
 
 
 cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexcept nogil:
@@ -160,6 +195,9 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
     cdef const floating* f = <const floating*> p.f
     cdef floating* z = <floating*> p.z
     cdef floating beta = 0
+    if p.implicit:
+        _conv1d_implicit(p, i0, rows, col)
+        return
     k0 = 0
     while k0 < p.K:
         k1 = min(p.K, k0 + p.taps)
@@ -217,6 +255,7 @@ def conv1d_im2col(
     int num_threads,
     bint skinny=False,
     bint stream=False,
+    bint implicit=False,
 ):
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
@@ -225,7 +264,10 @@ def conv1d_im2col(
     the blocks cut from the (batch, position) rows taken together in NWC and from each batch
     element's in NCW; each sums its taps in blocks of ``taps`` (in increasing order) with one GEMM per
     block, over a per-thread column matrix of ``rows * taps * Cw/G`` elements. With ``skinny``
-    (NWC only) the GEMM is the C layer's for a short inner dimension instead of BLAS's.
+    (NWC only) the GEMM is the C layer's for a short inner dimension instead of BLAS's. With
+    ``implicit`` (NWC, one group, dilation 1 or one channel: each output's window is one run of
+    the signal) the skinny GEMM reads the windows on the signal where they are, all taps at once,
+    and only the edges go through the column matrix.
     """
     cdef _Conv1d p
     cdef Py_ssize_t N = z.shape[0]
@@ -246,6 +288,13 @@ def conv1d_im2col(
     p.dbl = floating is double
     p.skinny = skinny and not ncw
     p.stream = stream
+    p.implicit = (implicit and not ncw and groups == 1
+                  and (dilation == 1 or p.cwg == 1))
+    if p.implicit:
+        p.taps = p.K
+        p.ilo = max(0, -floordiv(-pad_before, stride))
+        p.ihi = min(p.M, max(p.ilo, floordiv(p.w.L - 1 - (p.K - 1) * dilation + pad_before,
+                                             stride) + 1))
     _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * groups, <double> N * p.M * p.K * p.cwg * p.cn,
                rows * p.taps * p.cwg * sizeof(floating), num_threads)
 
