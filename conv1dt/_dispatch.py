@@ -111,7 +111,7 @@ def _blas(g, itemsize):
 
     def run(x, f, y, stride, dilation, pad_before, rows, num_threads):
         _transpose.transpose_blas(x, f, y, stride, dilation, pad_before, rows, b["channels"],
-                                  num_threads)
+                                  b["dot"], num_threads)
     return run, b["rows"]
 
 

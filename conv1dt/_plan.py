@@ -23,6 +23,8 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       and ``K <= 8s`` (each output is then reached by at most 8 rows); ``ola`` (the same GEMM
       per block of outputs, with the taps in cache-sized blocks) when ``K*Cout < 64``; else
       ``blas``;
+    * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
+      256``, float32 on AVX-512), where the tiled kernel would lay out the whole filter for them;
     * ``tiled`` (conv1dt's micro-kernel, tiles of 64 channels on AVX-512, 16 on AVX2) where the
       CPU has it, ``T*Cin`` is within its range and ``Cout >= 32`` (a narrower output wastes
       most of each tile);
@@ -45,7 +47,8 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
       element per ``Cn/G`` multiply-adds, is then cheap); with the skinny GEMM and streaming
       stores for a short inner dimension into a large output (:func:`conv1d_skinny`);
-    * ``implicit`` instead of ``im2col`` or ``blas`` where each output's window is one evenly
+    * ``implicit`` instead of ``im2col``, ``blas`` or (with fewer than 16 input channels)
+      ``flip-tiled`` where each output's window is one evenly
       spaced run of the signal (NWC, one group, dilation 1 or one channel) and the skinny GEMM
       takes the shape (:func:`conv1d_implicit`): the windows multiplied where they are, all
       taps in one product, no gather and no packing (the edges through a column matrix);
@@ -99,6 +102,7 @@ DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
 # take the groups (its tiles, one call per group, would be mostly empty)
 DIRECT_GROUPS_MAX = 144
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
+DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
 COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its taps (about L2)
 MIN_ITEMS = 8            # work items a call is split into where its shape allows
 STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
@@ -122,7 +126,7 @@ def flipped_pad(g):
     return (g.taps - 1) * g.dilation - g.pad_before
 
 
-def _choose_transpose(g):
+def _choose_transpose(g, itemsize=4):
     cin, cout = g.narrow_channels, g.wide_channels
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
     if macs(g) < SMALL_MACS or not fits_blas:
@@ -138,6 +142,10 @@ def _choose_transpose(g):
             return "col2im"
         if g.taps * cout < 64:
             return "ola"
+        return "blas"
+    if SKINNY and itemsize == 4 and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= 256:
+        # a few frames in all: the tiled kernel would lay out the whole filter for them; the
+        # BLAS kernel's items multiply by the dot GEMM, reading the filter where it is
         return "blas"
     if TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow and cout >= 32:
         return "tiled"
@@ -223,10 +231,13 @@ def choose(op, g, itemsize=4, layout="NWC"):
     ``g`` with elements of ``itemsize`` bytes and operands in ``layout``: the rule in the module
     docstring."""
     if op == "transpose":
-        return _choose_transpose(g) if g.groups == 1 else _choose_transpose_groups(g)
+        return _choose_transpose(g, itemsize) if g.groups == 1 else _choose_transpose_groups(g)
     if op == "conv1d":
         kernel = _choose_conv1d(g, itemsize)
-        if kernel in ("im2col", "blas") and conv1d_implicit(g, itemsize, layout):
+        # the reversed-filter tiled kernel reads one sample of the few input channels per
+        # step of its tiles: from fewer than 16 the windows read in place were faster
+        if ((kernel in ("im2col", "blas") or (kernel == "flip-tiled" and g.wide_channels < 16))
+                and conv1d_implicit(g, itemsize, layout)):
             return "implicit"
         return kernel
     if op == "backprop_filter":
@@ -383,6 +394,14 @@ def blas_blocking(g, itemsize):
     return rows, channels
 
 
+def transpose_dot(g, itemsize, rows):
+    """Whether the transpose's BLAS kernel multiplies by the C layer's dot GEMM instead of BLAS
+    (float32 on AVX-512): when a GEMM has at most DOT_MAX_ROWS input rows (a few frames), BLAS
+    packs the filter's block for only those rows, and the packing costs about as much as the
+    product; the dot GEMM reads the filter where it is."""
+    return SKINNY and itemsize == 4 and min(rows, g.narrow) <= DOT_MAX_ROWS
+
+
 def _rows_within_block(rows, cols, itemsize):
     """``rows``, fewer (not below 16) where a block of ``rows x cols`` elements (the narrow side's
     block an im2col GEMM reads or writes, ``Cn/G`` wide) would pass 256 KiB: a block the size of
@@ -445,7 +464,7 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         return implicit_blocking(g, itemsize)
     if kernel == "blas" and op == "transpose":
         rows, channels = blas_blocking(g, itemsize)
-        return {"rows": rows, "channels": channels}
+        return {"rows": rows, "channels": channels, "dot": transpose_dot(g, itemsize, rows)}
     if kernel == "ola":
         width, taps, batch = ola_blocking(g, itemsize)
         return {"width": width, "taps": taps, "batch": batch}

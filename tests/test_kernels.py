@@ -106,7 +106,7 @@ def test_blas_residues_and_channel_blocks(case, dtype):
     """The BLAS kernel's work items split the outputs by residue modulo ``s`` and by blocks of
     output channels (a batch-1 call with a short input): blocks that cut ``Cout`` unevenly (1, 7,
     64 or all channels), residues no tap reaches (``K*d`` below ``s``), rows of 1 to 64, on 1 and 3
-    threads, against the reference."""
+    threads, by BLAS's GEMM and by the dot GEMM, against the reference."""
     n, m, cin, cout, k, s, d, pad = case
     rng = np.random.default_rng(k)
     x, f = random_operands(rng, n, m, cin, cout, k, dtype)
@@ -115,11 +115,16 @@ def test_blas_residues_and_channel_blocks(case, dtype):
     y64, bound = oracle(x, f, [n, wide, cout], s, d, padding, "NWC")
     for rows in (1, 3, 64):
         for cblock in (1, 7, 64, cout):
-            for threads in (1, 3):
-                y = np.full((n, wide, cout), np.nan, dtype)
-                _transpose.transpose_blas(x, f, y, s, d, pad, rows, cblock, threads)
-                assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype,
-                               f"blas {case} rows={rows} cblock={cblock} threads={threads}")
+            for dot in (False, True):
+                outs = []
+                for threads in (1, 3):
+                    y = np.full((n, wide, cout), np.nan, dtype)
+                    _transpose.transpose_blas(x, f, y, s, d, pad, rows, cblock, dot, threads)
+                    assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype,
+                                   f"blas {case} rows={rows} cblock={cblock} dot={dot} "
+                                   f"threads={threads}")
+                    outs.append(y)
+                np.testing.assert_array_equal(outs[0], outs[1])
 
 
 def test_blas_splits_a_short_batch_one_call():
@@ -133,6 +138,23 @@ def test_blas_splits_a_short_batch_one_call():
         blocks = -(-g.wide // (rows * s))
         assert g.batch * blocks * s * -(-1024 // channels) >= _plan.MIN_ITEMS
         assert channels >= 64
+
+
+def test_a_few_frames_go_to_the_dot_gemm():
+    """A few frames in all (at most ``DOT_MAX_ROWS`` input rows, many input channels) go to the
+    BLAS kernel with the dot GEMM in float32 on AVX-512 (the tiled kernel otherwise); more
+    frames, float64 or few input channels keep their kernels."""
+    def g(n, m, cin, cout=256, k=16, s=8):
+        return conv1dt.Geometry(batch=n, narrow=m, wide=m * s, narrow_channels=cin,
+                                wide_channels=cout, taps=k, stride=s, dilation=1, pad_before=4)
+    few = g(1, 75, 512)
+    assert _plan.blocking("transpose", "blas", few, 4)["dot"] == _plan.SKINNY
+    assert not _plan.blocking("transpose", "blas", few, 8)["dot"]
+    if _plan.SKINNY:      # AVX-512: the tiled kernel takes the others
+        assert _plan.choose("transpose", few, 4) == "blas"
+        assert _plan.choose("transpose", few, 8) == "tiled"
+        assert _plan.choose("transpose", g(4, 75, 512), 4) == "tiled"      # 300 rows
+        assert _plan.choose("transpose", g(1, 75, 64, 64), 4) == "tiled"   # 64 input channels
 
 
 @pytest.mark.parametrize("kernel", [k for k in KERNELS if k.startswith("tiled")])

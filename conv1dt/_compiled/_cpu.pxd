@@ -34,6 +34,12 @@ cdef void pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssiz
                    Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1) noexcept nogil
 cdef void pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld, Py_ssize_t cout,
                    Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1) noexcept nogil
+cdef enum:
+    # the skinny GEMM's modes (src/kernels.h): overwrite, add, overwrite bypassing the caches
+    SKINNY_OVERWRITE = 0
+    SKINNY_ADD = 1
+    SKINNY_STREAM = 2
+
 cdef void skinny_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, Py_ssize_t pst,
                      const float* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
                      int accumulate, const float* ahead, Py_ssize_t ahead_bytes) noexcept nogil
@@ -54,4 +60,10 @@ cdef void depthwise_tile_f32(float* y, Py_ssize_t ldy, const float* x, Py_ssize_
 cdef void depthwise_tile_f64(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t xrow,
                              Py_ssize_t xtap, const double* f, Py_ssize_t ftap, Py_ssize_t taps,
                              Py_ssize_t rows, Py_ssize_t C, int mode) noexcept nogil
+cdef void dot_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t ldp, const float* q,
+                  Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                  int accumulate) noexcept nogil
+cdef void dot_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t ldp, const double* q,
+                  Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                  int accumulate) noexcept nogil
 cdef void store_fence() noexcept nogil

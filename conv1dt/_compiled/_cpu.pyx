@@ -78,6 +78,12 @@ cdef extern from "kernels.h" nogil:
     void conv1dt_depthwise_tile_f64(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t xrow,
                                     Py_ssize_t xtap, const double* f, Py_ssize_t ftap,
                                     Py_ssize_t taps, Py_ssize_t rows, Py_ssize_t C, int mode)
+    void conv1dt_dot_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t ldp,
+                         const float* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n,
+                         Py_ssize_t t, int accumulate)
+    void conv1dt_dot_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t ldp,
+                         const double* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n,
+                         Py_ssize_t t, int accumulate)
     void conv1dt_store_fence()
 
 if conv1dt_cpu_isa_error()[0]:     # CONV1DT_CPU names no instruction set: say so at import
@@ -298,6 +304,18 @@ cdef void depthwise_tile_f64(double* y, Py_ssize_t ldy, const double* x, Py_ssiz
                              Py_ssize_t xtap, const double* f, Py_ssize_t ftap, Py_ssize_t taps,
                              Py_ssize_t rows, Py_ssize_t C, int mode) noexcept nogil:
     conv1dt_depthwise_tile_f64(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode)
+
+
+cdef void dot_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t ldp, const float* q,
+                  Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                  int accumulate) noexcept nogil:
+    conv1dt_dot_f32(c, ldc, p, ldp, q, ldq, m, n, t, accumulate)
+
+
+cdef void dot_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t ldp, const double* q,
+                  Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                  int accumulate) noexcept nogil:
+    conv1dt_dot_f64(c, ldc, p, ldp, q, ldq, m, n, t, accumulate)
 
 
 cdef void store_fence() noexcept nogil:

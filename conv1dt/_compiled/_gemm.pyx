@@ -36,14 +36,9 @@ from cython cimport floating
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm
-from ._cpu cimport (depthwise_rows_f32, depthwise_rows_f64, depthwise_tile_f32,
-                   depthwise_tile_f64, skinny_f32, skinny_f64, store_fence)
-
-cdef enum:
-    # the skinny GEMM's modes (src/kernels.h): overwrite, add, overwrite bypassing the caches
-    SKINNY_OVERWRITE = 0
-    SKINNY_ADD = 1
-    SKINNY_STREAM = 2
+from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_rows_f32,
+                   depthwise_rows_f64, depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
+                   skinny_f32, skinny_f64, store_fence)
 from ._index cimport floordiv
 from ._loop cimport CHUNK_MACS, run_items as _run_items
 
@@ -80,6 +75,24 @@ def skinny(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] 
         _skinny(&c[0, 0], n, &p[0, 0] if t else &zero, 1 if p_transposed else t,
                 m if p_transposed else 1, &q[0, 0] if t else &zero, n, m, n, t, accumulate,
                 &zero, 0)
+
+
+def dot(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] q, int accumulate):
+    """``c (+)= p @ q.T`` by the dot GEMM (tests): ``p`` is ``[m, t]``, ``q`` ``[n, t]`` and ``c``
+    ``[m, n]``; ``accumulate`` 0 overwrites ``c``, 1 adds to it."""
+    cdef Py_ssize_t m = c.shape[0], n = c.shape[1], t = p.shape[1]
+    if p.shape[0] != m or q.shape[0] != n or q.shape[1] != t:
+        raise ValueError("dot: shapes do not match")
+    if m == 0 or n == 0:
+        return
+    cdef floating zero = 0
+    with nogil:
+        if floating is float:
+            dot_f32(&c[0, 0], n, &p[0, 0] if t else &zero, t, &q[0, 0] if t else &zero, t, m, n, t,
+                    accumulate)
+        else:
+            dot_f64(&c[0, 0], n, &p[0, 0] if t else &zero, t, &q[0, 0] if t else &zero, t, m, n, t,
+                    accumulate)
 
 
 cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:

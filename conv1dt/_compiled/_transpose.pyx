@@ -18,9 +18,9 @@ from libc.stdlib cimport free, malloc
 from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
 
-from ._cpu cimport (interleave_f32, interleave_f64, pack_f32, pack_f64, phase_strip_f32,
-                    phase_strip_f64, phase_tiled_f32, phase_tiled_f64, rows_to_channels_f32,
-                    rows_to_channels_f64, tiled_isa_index, tiled_panel)
+from ._cpu cimport (SKINNY_ADD, dot_f32, dot_f64, interleave_f32, interleave_f64, pack_f32,
+                    pack_f64, phase_strip_f32, phase_strip_f64, phase_tiled_f32, phase_tiled_f64,
+                    rows_to_channels_f32, rows_to_channels_f64, tiled_isa_index, tiled_panel)
 from ._blas cimport gemm, gemv_t
 from ._index cimport end_row, first_row, floordiv
 from ._loop cimport Chunks, chunks, next_chunk
@@ -378,6 +378,7 @@ def transpose_blas(
     Py_ssize_t pad_before,
     Py_ssize_t rows,
     Py_ssize_t cblock,
+    bint dot,
     int num_threads,
 ):
     """conv1d_transpose for many channels: one GEMM per (block, tap), straight into the output.
@@ -390,7 +391,9 @@ def transpose_blas(
     its outputs and adds its residue's taps in decreasing ``k``, so each output is summed by one
     item in an order fixed by the shape, and the bits do not depend on the thread count. The
     residues and channel blocks split a call with a short input (batch 1, a few frames) over the
-    threads. BLAS must run single-threaded inside (the caller arranges it).
+    threads. BLAS must run single-threaded inside (the caller arranges it). With ``dot`` the
+    GEMMs are the C layer's dot GEMM (``src/skinny_impl.h``), which packs nothing: for a few
+    rows a block, where BLAS would pack the filter's block for only those rows.
     """
     cdef Py_ssize_t N = x.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t B = rows * stride
@@ -405,16 +408,17 @@ def transpose_blas(
         for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             _blas_block(x, f, y, item // (nblocks * stride * ncb), item // (stride * ncb) % nblocks,
                         item // ncb % stride, item % ncb * cblock, cblock, B, stride, dilation,
-                        pad_before)
+                        pad_before, dot)
 
 
 cdef void _blas_block(
     const floating[:, :, ::1] x, const floating[:, :, ::1] f, floating[:, :, ::1] y,
     Py_ssize_t n, Py_ssize_t b, Py_ssize_t r, Py_ssize_t c0, Py_ssize_t cb, Py_ssize_t B,
-    Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+    Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad, bint dot,
 ) noexcept nogil:
     """Outputs ``b*B .. (b+1)*B - 1`` of residue ``r`` modulo ``s`` in batch ``n``, channels
-    ``c0 .. c0+cb-1``: zero them, then one GEMM per tap of that residue, in decreasing ``k``."""
+    ``c0 .. c0+cb-1``: zero them, then one GEMM per tap of that residue, in decreasing ``k``
+    (BLAS's, or the dot GEMM with ``dot``)."""
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, off, ilo, ihi, o
@@ -437,7 +441,15 @@ cdef void _blas_block(
                 ilo = 0
             if ihi > M:
                 ihi = M
-            if ilo < ihi:
+            if ilo < ihi and dot:
+                # y[n, i*s + off, c0 + j] += sum_u x[n, i, u] * f[k, c0 + j, u]
+                if floating is float:
+                    dot_f32(&y[n, ilo * s + off, c0], s * cout, &x[n, ilo, 0], cin, &f[k, c0, 0],
+                            cin, ihi - ilo, cb, cin, SKINNY_ADD)
+                else:
+                    dot_f64(&y[n, ilo * s + off, c0], s * cout, &x[n, ilo, 0], cin, &f[k, c0, 0],
+                            cin, ihi - ilo, cb, cin, SKINNY_ADD)
+            elif ilo < ihi:
                 gemm(c'T', c'N', <int> cb, <int> (ihi - ilo), <int> cin, &f[k, c0, 0], <int> cin,
                      &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, c0], <int> (s * cout))
         k = k - 1

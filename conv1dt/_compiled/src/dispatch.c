@@ -250,6 +250,18 @@ void conv1dt_depthwise_tile_f64(double *y, ptrdiff_t ldy, const double *x, ptrdi
     skinny()->depthwise_tile_f64(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode);
 }
 
+void conv1dt_dot_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t ldp, const float *q,
+                     ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate)
+{
+    skinny()->dot_f32(c, ldc, p, ldp, q, ldq, m, n, t, accumulate);
+}
+
+void conv1dt_dot_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t ldp, const double *q,
+                     ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate)
+{
+    skinny()->dot_f64(c, ldc, p, ldp, q, ldq, m, n, t, accumulate);
+}
+
 void conv1dt_store_fence(void)
 {
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))

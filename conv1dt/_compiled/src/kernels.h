@@ -158,6 +158,13 @@ void conv1dt_depthwise_tile_f32(float *y, ptrdiff_t ldy, const float *x, ptrdiff
 void conv1dt_depthwise_tile_f64(double *y, ptrdiff_t ldy, const double *x, ptrdiff_t xrow,
                                 ptrdiff_t xtap, const double *f, ptrdiff_t ftap, ptrdiff_t taps,
                                 ptrdiff_t rows, ptrdiff_t C, int mode);
+/* dot: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + sum over u < t of
+ * p[i*ldp + u] * q[j*ldq + u], for i < m and j < n (both operands along u; accumulate is
+ * SKINNY_OVERWRITE or SKINNY_ADD): a product with the second operand transposed, unpacked. */
+void conv1dt_dot_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t ldp, const float *q,
+                     ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate);
+void conv1dt_dot_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t ldp, const double *q,
+                     ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate);
 /* The fence after streaming stores, before their data is read (a no-op without SSE2). */
 void conv1dt_store_fence(void);
 
@@ -176,6 +183,10 @@ struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
                                const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
     void (*depthwise_tile_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
                                const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
+    void (*dot_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, const float *, ptrdiff_t,
+                    ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
+    void (*dot_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, const double *, ptrdiff_t,
+                    ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
 };
 extern const struct conv1dt_skinny_ops conv1dt_skinny_baseline, conv1dt_skinny_avx2,
     conv1dt_skinny_avx512;

@@ -82,6 +82,8 @@ const struct conv1dt_skinny_ops CONV1DT_SKINNY_OPS = {
     .depthwise_rows_f64 = depthwise_rows_f64,
     .depthwise_tile_f32 = depthwise_tile_f32,
     .depthwise_tile_f64 = depthwise_tile_f64,
+    .dot_f32 = dot_f32,
+    .dot_f64 = dot_f64,
 };
 
 #else
@@ -240,6 +242,57 @@ static void NAME(skinny)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
 #endif
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+/* The sum of the lanes of v, in a fixed order (the same for every call, so the bits of a result
+ * never depend on how the work was split). */
+static CONV1DT_ALWAYS_INLINE T NAME(hsum)(NAME(vec) v)
+{
+#if SKINNY_VBYTES == 64 && defined(__AVX512F__)
+    if (sizeof(T) == 4)
+        return _mm512_reduce_add_ps((__m512)v);
+    return _mm512_reduce_add_pd((__m512d)v);
+#else
+    T lane[NAME(VL)];
+    __builtin_memcpy(lane, &v, sizeof v);
+    for (int w = NAME(VL) / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; ++l)
+            lane[l] += lane[l + w];
+    return lane[0];
+#endif
+}
+
+/* R x CC outputs of dot (R, CC constant, so the loops unroll): R x CC vectors of partial sums
+ * while u runs over whole vectors, each partial sum then added across its lanes, then the u
+ * left over one by one. */
+static CONV1DT_ALWAYS_INLINE void NAME(dot_tile)(
+    T *restrict c, ptrdiff_t ldc, const T *restrict p, ptrdiff_t ldp, const T *restrict q,
+    ptrdiff_t ldq, ptrdiff_t t, int accumulate, int R, int CC)
+{
+    NAME(vec) acc[4][4];
+    ptrdiff_t tv = t - t % NAME(VL);
+    for (int i = 0; i < R; ++i)
+        for (int j = 0; j < CC; ++j)
+            acc[i][j] = (NAME(vec)){0};
+    for (ptrdiff_t u = 0; u < tv; u += NAME(VL)) {
+        NAME(vec) pv[4], qv[4];
+        for (int i = 0; i < R; ++i)
+            pv[i] = NAME(load)(p + i * ldp + u);
+        for (int j = 0; j < CC; ++j)
+            qv[j] = NAME(load)(q + j * ldq + u);
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < CC; ++j)
+                acc[i][j] += pv[i] * qv[j];
+    }
+    for (int i = 0; i < R; ++i)
+        for (int j = 0; j < CC; ++j) {
+            T sum = NAME(hsum)(acc[i][j]);
+            for (ptrdiff_t u = tv; u < t; ++u)
+                sum += p[i * ldp + u] * q[j * ldq + u];
+            c[i * ldc + j] = accumulate == SKINNY_ADD ? c[i * ldc + j] + sum : sum;
+        }
+}
+#endif
+
 /* Rows r .. r + R-1 (R constant, so the loops unroll) of one vector of channels j of
  * depthwise_tile: R sums in registers, each tap's filter vector loaded once for all of them. */
 static CONV1DT_ALWAYS_INLINE void NAME(dw_tile)(
@@ -346,6 +399,47 @@ static void NAME(depthwise_rows)(T *y, ptrdiff_t ldy, const T *x, const T *f, pt
                 acc += *xu * *fu;
             y[r * ldy + jj] = acc;
         }
+}
+
+/* The dot GEMM: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + the sum over
+ * u < t of p[i*ldp + u] * q[j*ldq + u], for i < m and j < n: both operands run along u (a
+ * product with the second operand transposed, as a filter [Cout, Cin] is to the transpose's
+ * rows [rows, Cin]). Nothing is packed: tiles of 4 x 4 outputs (2 x 4 with narrower vectors)
+ * hold vectors of partial sums while u runs, reading 8 vectors per 16 multiply-adds, and each
+ * output's lanes are added in a fixed order at the end. */
+static void NAME(dot)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t ldp, const T *q, ptrdiff_t ldq,
+                      ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    enum { DR = SKINNY_VBYTES == 64 ? 4 : 2 };
+    ptrdiff_t i = 0;
+    for (; i + DR <= m; i += DR) {
+        ptrdiff_t j = 0;
+        for (; j + 4 <= n; j += 4)
+            NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                           accumulate, DR, 4);
+        for (; j < n; ++j)
+            NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                           accumulate, DR, 1);
+    }
+    for (; i < m; ++i) {
+        ptrdiff_t j = 0;
+        for (; j + 4 <= n; j += 4)
+            NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                           accumulate, 1, 4);
+        for (; j < n; ++j)
+            NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                           accumulate, 1, 1);
+    }
+#else
+    for (ptrdiff_t i = 0; i < m; ++i)
+        for (ptrdiff_t j = 0; j < n; ++j) {
+            T sum = 0;
+            for (ptrdiff_t u = 0; u < t; ++u)
+                sum += p[i * ldp + u] * q[j * ldq + u];
+            c[i * ldc + j] = accumulate == SKINNY_ADD ? c[i * ldc + j] + sum : sum;
+        }
+#endif
 }
 
 #endif
