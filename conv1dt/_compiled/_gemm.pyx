@@ -630,6 +630,7 @@ cdef inline Py_ssize_t _taps(const _Depthwise* p, Py_ssize_t o, Py_ssize_t* xoff
     transpose ``o = i*s + k*d - pad``: the taps ``k = k0 + u*P`` of one residue, ``P = s/gcd(s,
     d)``, reading ``i = i0 - u*d/gcd(s, d)``."""
     cdef Py_ssize_t k0, klo, khi, i0, di, P, ulo, uhi, t
+    xoff[0] = foff[0] = 0                           # an output no tap reaches
     if not p.transpose:
         i0 = o * p.s - p.pad                        # the input sample of tap 0
         klo = 0 if i0 >= 0 else -floordiv(i0, p.d)  # ceil(-i0 / d)
