@@ -63,8 +63,10 @@ conv1d_backprop_filter
       (:func:`filter_split_taps`); by the skinny GEMM where ``taps*Cw/G`` is short
       (:func:`filter_skinny`), or in place for one tap or few outputs (:func:`filter_blocking`).
 depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
-    * ``depthwise`` for at least 32 channels: per output sample, its taps in order, each a vector
-      loop across the channels (read and written in place in either layout).
+    * ``depthwise`` for at least 32 channels, in place in either layout: in NWC by the C layer,
+      the outputs whose taps all reach the signal in tiles of 8 outputs by one vector of
+      channels (each tap's filter vector loaded once for the 8), the others each with its own
+      taps; in NCW channel by channel.
 conv1d_transpose with groups
     * ``direct`` (all groups at once) for ``Cout/G * Cin/G <= 16``; the ``tiled`` kernel once per
       group, in place, where it takes the group and ``Cout/G >= 32`` (narrower groups leave most
