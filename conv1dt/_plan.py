@@ -42,6 +42,8 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``polyphase`` for one channel on each side at a larger stride when each residue of the
       input position mod ``s`` has ``POLYPHASE_TAPS`` taps (4 to 96): one stride-1 conv1d per
       residue by the transpose's direct kernel (a decimating FIR filter);
+    * ``direct`` for groups of one channel each way (depthwise with fewer than 32 channels:
+      im2col's GEMM would have one column);
     * ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with inner dimension
       ``taps*Cw/G``: only the kept outputs are computed) when a group's ``Cw/G < 32`` (one tap's
       GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
@@ -198,6 +200,10 @@ def _choose_conv1d(g, itemsize):
     if (cwg * cng == 1 and g.groups == 1 and g.stride > 1
             and POLYPHASE_TAPS[0] <= phase_taps(g) <= POLYPHASE_TAPS[1]):
         return "polyphase"
+    if cwg * cng == 1 and g.groups > 1:
+        # one channel each way per group (depthwise, fewer than 32 channels): im2col's GEMM
+        # would have one column, a gathered copy per multiply-add
+        return "direct"
     if cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32):
         return "im2col"
     return "direct" if few else "blas"

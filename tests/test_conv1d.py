@@ -249,6 +249,8 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(1, 1, wide=65536)) == "flip-direct"
     assert _plan.choose("conv1d", g(64, 64, groups=64)) == "depthwise"
     assert _plan.choose("conv1d", g(16, 16, groups=16)) == "direct"
+    assert _plan.choose("conv1d", g(16, 16, groups=16, k=17)) == "direct"  # not im2col's 1 column
+    assert _plan.choose("conv1d", g(8, 16, groups=8, k=64)) == "im2col"    # 2 outputs a group
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
     assert _plan.choose("conv1d", g(128, 128, groups=8)) == "im2col"     # K*Cw/G = 48
     assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128
