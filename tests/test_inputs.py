@@ -22,6 +22,18 @@ def _skewed(a):
     return v
 
 
+def test_misaligned_operands_are_copied_to_aligned_memory(operands):
+    """What reaches the kernels is aligned: a misaligned operand is copied (the kernels read
+    through C pointers of the element type); an aligned one is passed as it is."""
+    from conv1dt._args import c_array
+    x, _ = operands
+    skewed = _skewed(x)
+    got = c_array(skewed)
+    assert got.flags.aligned and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, x)
+    assert c_array(x) is x
+
+
 @pytest.fixture
 def operands(rng):
     return random_operands(rng, 2, 9, 4, 3, 5, np.float64)

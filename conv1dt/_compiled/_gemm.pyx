@@ -100,6 +100,15 @@ cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return -floordiv(-a, b)
 
 
+cdef inline void _on_signal(Py_ssize_t L, Py_ssize_t M, Py_ssize_t K, Py_ssize_t s,
+                            Py_ssize_t d, Py_ssize_t pad, Py_ssize_t* lo,
+                            Py_ssize_t* hi) noexcept nogil:
+    """``[lo, hi)``: the conv1d outputs ``o < M`` all of whose taps read the signal of ``L``
+    samples, ``0 <= o*s - pad`` and ``o*s + (K-1)*d - pad <= L - 1`` (empty: ``lo == hi``)."""
+    lo[0] = min(max(0, _cdiv(pad, s)), M)
+    hi[0] = min(M, max(lo[0], floordiv(L - 1 - (K - 1) * d + pad, s) + 1))
+
+
 # --- the column matrix --------------------------------------------------------------------------
 
 cdef struct _Signal:
@@ -162,6 +171,17 @@ cdef struct _Conv1d:
     Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
 
 
+cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows, floating* col,
+                                int mode) noexcept nogil:
+    """Rows ``r .. r + rows - 1`` of the implicit kernel whose windows leave the signal: through
+    the column matrix ``col``, all taps in one block, by the same skinny GEMM."""
+    cdef Py_ssize_t kc = p.K * p.cwg
+    cdef const floating* f = <const floating*> p.f
+    if rows > 0:
+        _columns(&p.w, col, r, rows, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
+        _skinny(<floating*> p.z + r * p.cn, p.cn, col, kc, 1, f, p.cn, rows, p.cn, kc, mode, f, 0)
+
+
 cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
                            floating* col) noexcept nogil:
     """Rows ``r0 .. r0 + rows - 1`` of the (batch, position) rows, NWC, one group, where each
@@ -173,8 +193,6 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
     cdef Py_ssize_t kc = p.K * p.cwg, r = r0, r1 = r0 + rows, n, i, iend, a, b
     cdef Py_ssize_t sw = p.w.sw, pst = 1 if p.d * sw == p.cwg else p.d
     cdef const floating* x = <const floating*> p.w.data
-    cdef const floating* f = <const floating*> p.f
-    cdef floating* z = <floating*> p.z
     cdef int mode = SKINNY_STREAM if p.stream else SKINNY_OVERWRITE
     while r < r1:
         n = r // p.M
@@ -182,17 +200,12 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
         iend = min(p.M, i + (r1 - r))
         a = min(max(i, p.ilo), iend)
         b = max(min(iend, p.ihi), a)
-        if a > i:
-            _columns(&p.w, col, n * p.M + i, a - i, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
-            _skinny(z + (n * p.M + i) * p.cn, p.cn, col, kc, 1, f, p.cn, a - i, p.cn, kc, mode,
-                    f, 0)
+        _implicit_edge(p, n * p.M + i, a - i, col, mode)
         if b > a:
-            _skinny(z + (n * p.M + a) * p.cn, p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw,
-                    p.s * sw, pst, f, p.cn, b - a, p.cn, kc, mode, f, 0)
-        if iend > b:
-            _columns(&p.w, col, n * p.M + b, iend - b, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
-            _skinny(z + (n * p.M + b) * p.cn, p.cn, col, kc, 1, f, p.cn, iend - b, p.cn, kc,
-                    mode, f, 0)
+            _skinny(<floating*> p.z + (n * p.M + a) * p.cn, p.cn,
+                    x + n * p.w.sn + (a * p.s - p.pad) * sw, p.s * sw, pst,
+                    <const floating*> p.f, p.cn, b - a, p.cn, kc, mode, <const floating*> p.f, 0)
+        _implicit_edge(p, n * p.M + b, iend - b, col, mode)
         r = r + (iend - i)
 
 
@@ -305,9 +318,7 @@ def conv1d_im2col(
                   and (dilation == 1 or p.cwg == 1))
     if p.implicit:
         p.taps = p.K
-        p.ilo = max(0, -floordiv(-pad_before, stride))
-        p.ihi = min(p.M, max(p.ilo, floordiv(p.w.L - 1 - (p.K - 1) * dilation + pad_before,
-                                             stride) + 1))
+        _on_signal(p.w.L, p.M, p.K, stride, dilation, pad_before, &p.ilo, &p.ihi)
     _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * groups, <double> N * p.M * p.K * p.cwg * p.cn,
                rows * p.taps * p.cwg * sizeof(floating), num_threads)
 
@@ -602,7 +613,8 @@ cdef struct _Depthwise:
     void* y             # the op's output: conv1d's narrow [N, M, C], the transpose's wide [N, L, C]
     bint ncw, transpose
     Py_ssize_t xw, yw, C, K, s, d, pad, rows, nblocks
-    Py_ssize_t g, period  # gcd(s, d) and s / gcd(s, d): a transpose's taps of one residue
+    Py_ssize_t period, di  # s/gcd(s, d), d/gcd(s, d): a transpose's taps of one residue step
+                           # by period in k and by -di in the input sample
     Py_ssize_t interior_lo, interior_hi  # the outputs all of whose taps reach the signal
     int mode            # SKINNY_OVERWRITE, or SKINNY_STREAM for an output far larger than the caches
     bint dbl
@@ -633,11 +645,11 @@ cdef inline Py_ssize_t _taps(const _Depthwise* p, Py_ssize_t o, Py_ssize_t* xoff
     xoff[0] = foff[0] = 0                           # an output no tap reaches
     if not p.transpose:
         i0 = o * p.s - p.pad                        # the input sample of tap 0
-        klo = 0 if i0 >= 0 else -floordiv(i0, p.d)  # ceil(-i0 / d)
+        klo = 0 if i0 >= 0 else _cdiv(-i0, p.d)
         khi = min(p.K, floordiv(p.xw - 1 - i0, p.d) + 1)
         xoff[0], foff[0] = i0 + klo * p.d, klo
         return max(khi - klo, 0)
-    P, di = p.period, p.d // p.g
+    P, di = p.period, p.di
     t = o + p.pad
     for k0 in range(min(P, p.K)):                   # the first tap of the residue o reads
         if (t - k0 * p.d) % p.s == 0:
@@ -688,7 +700,7 @@ cdef void _depthwise_edge(const _Depthwise* p, const floating* x, floating* y, P
         xoff[o - o0] *= C
         foff[o - o0] *= C
     _depthwise_rows(y + o0 * C, C, x, <const floating*> p.f, o1 - o0, xoff, foff, ntaps,
-                    (-(p.d // p.g) if p.transpose else p.d) * C,
+                    (-p.di if p.transpose else p.d) * C,
                     (p.period if p.transpose else 1) * C, C, p.mode)
 
 
@@ -784,17 +796,15 @@ def depthwise(
     p.nblocks = (p.yw + rows - 1) // rows
     p.dbl = floating is double
     p.mode = SKINNY_STREAM if stream else SKINNY_OVERWRITE
-    p.g = gcd(stride, dilation)
-    p.period = stride // p.g
-    if not transpose:    # o*s - pad >= 0 and o*s + (K-1)*d - pad <= xw - 1
-        p.interior_lo = -floordiv(-pad_before, stride)
-        p.interior_hi = floordiv(p.xw - 1 - (p.K - 1) * dilation + pad_before, stride) + 1
+    p.period = stride // gcd(stride, dilation)
+    p.di = dilation // gcd(stride, dilation)
+    if not transpose:
+        _on_signal(p.xw, p.yw, p.K, stride, dilation, pad_before, &p.interior_lo,
+                   &p.interior_hi)
     elif stride == 1:    # o + pad - (K-1)*d >= 0 and o + pad <= xw - 1
-        p.interior_lo = (p.K - 1) * dilation - pad_before
-        p.interior_hi = p.xw - pad_before
+        p.interior_lo = min(max((p.K - 1) * dilation - pad_before, 0), p.yw)
+        p.interior_hi = min(max(p.xw - pad_before, p.interior_lo), p.yw)
     else:                # a strided transpose's outputs each have the taps of their residue
         p.interior_lo = p.interior_hi = 0
-    p.interior_lo = max(p.interior_lo, 0)
-    p.interior_hi = min(max(p.interior_hi, p.interior_lo), p.yw)
     _run_items(_depthwise_item, &p, N * p.nblocks, <double> N * p.yw * p.K * p.C,
                0 if ncw else 3 * rows * sizeof(Py_ssize_t), num_threads)
