@@ -157,6 +157,34 @@ def test_long_signals(kernel, case):
         check(w, f, s, d, padding, data_format, groups, kernel, f"{kernel} {case}")
 
 
+WIDE_PADDING = [  # (N, L, Cw, Cn, K, s, d, padding, groups): most taps reach only padding
+    (3, 40, 3, 5, 61, 1, 1, (55, 50), 1),
+    (2, 30, 4, 6, 50, 2, 2, (80, 20), 2),     # the first outputs reach no sample at all
+    (1, 108, 10, 12, 117, 3, 1, (117, 92), 2),
+]
+
+
+@pytest.mark.parametrize("kernel", ["im2col", "im2col-skinny", "implicit"])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("case", WIDE_PADDING, ids=[str(c) for c in WIDE_PADDING])
+def test_im2col_skips_the_taps_that_reach_only_padding(case, data_format, kernel):
+    """Blocks of 7 rows (spanning batch elements in NWC), taps in blocks of 5: each block (or
+    each run of the implicit kernel's edge outputs) gathers only the taps that reach the signal
+    from one of its outputs, the others' columns being zeros."""
+    n, wide, cw, cn, k, s, d, padding, groups = case
+    if kernel == "implicit":        # its domain: one group, NWC (else it runs as im2col)
+        groups, cw, d, data_format = 1, 1, 2, "NWC"
+    rng = np.random.default_rng(k)
+    w = random_array(rng, signal_shape(n, wide, cw, data_format), np.float64)
+    f = random_array(rng, (k, cw // groups, cn), np.float64)
+    g = conv1d_geometry(w.shape, f.shape, s, d, padding, data_format, groups)
+    blocks = {"rows": 7, "taps": 5, "stream": False,
+              "skinny": kernel == "im2col-skinny" and data_format == "NWC"}
+    y = _dispatch.conv1d(w, f, g, data_format, kernel.split("-")[0], blocks=blocks)
+    want, bound = family_oracle("conv1d", w, f, g, data_format)
+    assert_family_matches(y, want, bound, conv1d_terms(g), f"im2col {case}")
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(3)

@@ -171,15 +171,31 @@ cdef struct _Conv1d:
     Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
 
 
+cdef inline void _reaching(const _Conv1d* p, Py_ssize_t ia, Py_ssize_t ib, Py_ssize_t* klo,
+                           Py_ssize_t* khi) noexcept nogil:
+    """``[klo, khi)``: the taps that reach the signal from some output ``ia .. ib`` (one tap,
+    whose columns are zeros, when none does). The other taps' columns would be zeros: a GEMM's
+    worth of them where the padding is wide."""
+    klo[0] = max(0, _cdiv(p.pad - ib * p.s, p.d))
+    khi[0] = min(p.K, _cdiv(p.w.L + p.pad - ia * p.s, p.d))
+    if khi[0] <= klo[0]:
+        klo[0] = min(klo[0], p.K - 1)
+        khi[0] = klo[0] + 1
+
+
 cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows, floating* col,
                                 int mode) noexcept nogil:
-    """Rows ``r .. r + rows - 1`` of the implicit kernel whose windows leave the signal: through
-    the column matrix ``col``, all taps in one block, by the same skinny GEMM."""
-    cdef Py_ssize_t kc = p.K * p.cwg
+    """Rows ``r .. r + rows - 1`` (of one batch element) of the implicit kernel whose windows
+    leave the signal: through the column matrix ``col``, the taps that reach the signal in one
+    block, by the same skinny GEMM."""
+    cdef Py_ssize_t klo, khi, kc
     cdef const floating* f = <const floating*> p.f
     if rows > 0:
-        _columns(&p.w, col, r, rows, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
-        _skinny(<floating*> p.z + r * p.cn, p.cn, col, kc, 1, f, p.cn, rows, p.cn, kc, mode, f, 0)
+        _reaching(p, r % p.M, r % p.M + rows - 1, &klo, &khi)
+        kc = (khi - klo) * p.cwg
+        _columns(&p.w, col, r, rows, p.M, 0, p.cwg, klo, khi, p.s, p.d, p.pad)
+        _skinny(<floating*> p.z + r * p.cn, p.cn, col, kc, 1, f + klo * p.cwg * p.cn, p.cn, rows,
+                p.cn, kc, mode, f, 0)
 
 
 cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
@@ -217,16 +233,21 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
     # NWC: blocks of the flattened (batch, position) rows; NCW: blocks within one batch element
     cdef Py_ssize_t i0 = b * p.rows
     cdef Py_ssize_t rows = min(p.rows, (p.M if p.ncw else p.N * p.M) - i0)
-    cdef Py_ssize_t k0, k1, kc
+    cdef Py_ssize_t k0, k1, kc, klo, khi, ia, ib
     cdef const floating* f = <const floating*> p.f
     cdef floating* z = <floating*> p.z
     cdef floating beta = 0
     if p.implicit:
         _conv1d_implicit(p, i0, rows, col)
         return
-    k0 = 0
-    while k0 < p.K:
-        k1 = min(p.K, k0 + p.taps)
+    # the taps that reach the signal from some output of the block
+    ia, ib = i0 % p.M, i0 % p.M + rows - 1
+    if ib >= p.M:                           # the block spans batch elements
+        ia, ib = 0, p.M - 1
+    _reaching(p, ia, ib, &klo, &khi)
+    k0 = klo
+    while k0 < khi:
+        k1 = min(khi, k0 + p.taps)
         kc = (k1 - k0) * p.cwg
         _columns(&p.w, col, n * p.M + i0, rows, p.M, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
         if p.ncw:
