@@ -151,6 +151,32 @@ def test_long_signals(kernel, case):
         check(w, f_shape, dz, s, d, padding, data_format, groups, kernel, f"{kernel} {case}")
 
 
+WIDE_PADDING = [  # (N, L, Cw, Cn, K, s, d, padding, groups): most taps reach only padding
+    (3, 40, 3, 5, 61, 1, 1, (55, 50), 1),
+    (2, 30, 4, 6, 50, 2, 2, (80, 20), 2),     # the first outputs reach no sample at all
+    (5, 60, 1, 4, 75, 2, 5, "SAME", 1),       # a filter far longer than the signal
+]
+
+
+@pytest.mark.parametrize("mode", ["gemm", "skinny", "inplace"])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("case", WIDE_PADDING, ids=[str(c) for c in WIDE_PADDING])
+def test_im2col_skips_the_taps_that_reach_only_padding(case, data_format, mode):
+    """Blocks of 7 rows (spanning batch elements in NWC) in 3 chunks, taps in blocks of 5: each
+    block gathers only the taps that reach the signal from one of its rows; the filter
+    gradient's other taps are zeros."""
+    n, wide, cw, cn, k, s, d, padding, groups = case
+    rng = np.random.default_rng(k)
+    w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, data_format, groups, cw // groups,
+                              cn // groups, np.float64)
+    g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, data_format, groups)
+    blocks = {"rows": 7, "taps": 5, "chunks": 3, "skinny": mode == "skinny",
+              "inplace": mode == "inplace"}
+    df = _dispatch.conv1d_backprop_filter(w, dz, g, data_format, "im2col", blocks=blocks)
+    want, bound = family_oracle("backprop_filter", w, dz, g, data_format)
+    assert_family_matches(df, want, bound, filter_terms(g), f"im2col {mode} {case}")
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(4)

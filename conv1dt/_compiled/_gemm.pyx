@@ -392,40 +392,49 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
     cdef Py_ssize_t kc = (k1 - k0) * p.cwg
     cdef Py_ssize_t size = p.K * p.cwg * p.cn
     cdef floating* df = <floating*> p.part + ch * size + k0 * p.cwg * p.cn + j * cng
+    cdef floating* dk
     cdef const floating* dy = <const floating*> p.dy
     cdef Py_ssize_t r = ch * p.per + p.seg0
     cdef Py_ssize_t r1 = min(p.N * p.M, (ch + 1) * p.per, r + p.seg)
-    cdef Py_ssize_t n, i0, rows, c
-    cdef floating beta = 0 if p.seg0 == 0 else 1
-    if (r >= r1 or p.inplace) and p.seg0 == 0:
+    cdef Py_ssize_t n, i0, rows, c, ia, ib, klo, khi, kr
+    if p.seg0 == 0:
         for c in range(kc):
             memset(df + c * p.cn, 0, cng * sizeof(floating))
     if p.inplace:
         _filter_taps(p, df, r, r1, j, k0, k1)
         return
     while r < r1:
-        # a block of rows within one batch element
         # a block of rows, within one batch element in NCW (dy's rows of two batch elements are
         # not one stride apart there)
         n = r // p.M
         i0 = r % p.M
         rows = min(p.rows, r1 - r, p.M - i0) if p.ncw else min(p.rows, r1 - r)
-        _columns(&p.w, col, r, rows, p.M, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
-        if p.ncw:
-            # column-major: df^T [cng x kc] (+)= dy[n, group j, i0..] [cng x rows] @ col [rows x kc]
-            gemm(c'T', c'T', <int> cng, <int> kc, <int> rows, dy + (n * p.cn + j * cng) * p.M + i0,
-                 <int> p.M, col, <int> kc, beta, df, <int> p.cn)
-        elif p.skinny:
-            # df [kc x cng] (+)= col^T [kc x rows] @ dy[n, i0.., group j] [rows x cng]
-            # the next block's rows of dy (in this chunk and round) asked for meanwhile
-            _skinny(df, p.cn, col, 1, kc, dy + (n * p.M + i0) * p.cn + j * cng, p.cn, kc, cng,
-                    rows, SKINNY_ADD if beta != 0 else SKINNY_OVERWRITE,
-                    dy + (n * p.M + i0 + rows) * p.cn,
-                    max(0, min(p.rows, r1 - r - rows)) * p.cn)
-        else:
-            gemm(c'N', c'T', <int> cng, <int> kc, <int> rows, dy + (n * p.M + i0) * p.cn + j * cng,
-                 <int> p.cn, col, <int> kc, beta, df, <int> p.cn)
-        beta = 1
+        # the block's taps that reach the signal from one of its rows (positions ia .. ib): the
+        # others' columns would be zeros, most of them where the padding is wide
+        ia, ib = i0, i0 + rows - 1
+        if ib >= p.M:                       # the block spans batch elements
+            ia, ib = 0, p.M - 1
+        klo = max(k0, _cdiv(p.pad - ib * p.s, p.d))
+        khi = min(k1, _cdiv(p.w.L + p.pad - ia * p.s, p.d))
+        if klo < khi:
+            kr = (khi - klo) * p.cwg
+            dk = df + (klo - k0) * p.cwg * p.cn
+            _columns(&p.w, col, r, rows, p.M, j * p.cwg, p.cwg, klo, khi, p.s, p.d, p.pad)
+            if p.ncw:
+                # column-major: df^T [cng x kr] += dy[n, group j, i0..] [cng x rows] @ col [rows x kr]
+                gemm(c'T', c'T', <int> cng, <int> kr, <int> rows,
+                     dy + (n * p.cn + j * cng) * p.M + i0, <int> p.M, col, <int> kr, 1, dk,
+                     <int> p.cn)
+            elif p.skinny:
+                # df [kr x cng] += col^T [kr x rows] @ dy[n, i0.., group j] [rows x cng]
+                # the next block's rows of dy (in this chunk and round) asked for meanwhile
+                _skinny(dk, p.cn, col, 1, kr, dy + (n * p.M + i0) * p.cn + j * cng, p.cn, kr, cng,
+                        rows, SKINNY_ADD, dy + (n * p.M + i0 + rows) * p.cn,
+                        max(0, min(p.rows, r1 - r - rows)) * p.cn)
+            else:
+                gemm(c'N', c'T', <int> cng, <int> kr, <int> rows,
+                     dy + (n * p.M + i0) * p.cn + j * cng, <int> p.cn, col, <int> kr, 1, dk,
+                     <int> p.cn)
         r = r + rows
 
 
