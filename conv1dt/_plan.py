@@ -223,15 +223,20 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
     """Whether conv1d runs the ``implicit`` kernel instead of ``im2col`` or ``blas``: NWC, one
     group, dilation 1 or one input channel (each output's window of ``K*Cw`` (tap, channel)
     pairs is then one evenly spaced run of the signal, so the windows are a matrix read in place,
-    rows ``s*Cw`` apart), float32 on AVX-512 (the skinny GEMM). The skinny GEMM walks down one
-    panel of the filter, ``K*Cw`` rows by two vectors of columns, per tile of 8 outputs, so the
-    panel must stay near the core: ``K*Cw <= 1024`` (128 KiB; at 1536, wav2vec's 512-channel
-    layers, BLAS on gathered blocks was as fast or faster). It writes whole vectors of each
-    output row, so the rows must start on a vector (``Cn`` a multiple of 16: with 514 outputs,
-    every store of a row crossed a cache line) and be at least two vectors wide (``Cn >= 32``)."""
-    return (SKINNY and itemsize == 4 and layout == "NWC" and g.groups == 1
+    rows ``s*Cw`` apart), on AVX-512 (the skinny GEMM). The skinny GEMM walks down one panel of
+    the filter, ``K*Cw`` rows by two vectors of columns, per tile of 8 outputs, so the panel must
+    stay near the core: ``K*Cw <= 1024`` (128 KiB; at 1536, wav2vec's 512-channel layers, BLAS
+    on gathered blocks was as fast or faster). It writes whole vectors of each output row, so the
+    rows must start on a vector (``Cn`` a multiple of the 16 or 8 lanes: with 514 outputs, every
+    store of a row crossed a cache line) and be at least two vectors wide. In float64 (half the
+    multiply-adds per instruction, twice the filter's bytes) it gained over the other kernels
+    only where they do poorly, with few input channels (``Cw <= 16``: up to 5 times); with 64
+    and more it was even with them or up to 12 % slower."""
+    lanes = 64 // itemsize
+    return (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
             and (g.dilation == 1 or g.wide_channels == 1) and g.taps * g.wide_channels <= 1024
-            and g.narrow_channels >= 32 and g.narrow_channels % 16 == 0)
+            and g.narrow_channels >= 2 * lanes and g.narrow_channels % lanes == 0
+            and (itemsize == 4 or g.wide_channels <= 16))
 
 
 def choose(op, g, itemsize=4, layout="NWC"):

@@ -296,7 +296,8 @@ def test_dispatch_rule():
     # wav2vec 2.0 layer 1: its windows (one channel, stride 5) read in place by the skinny GEMM
     implicit = "implicit" if _plan.SKINNY else "im2col"
     assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == implicit
-    assert _plan.choose("conv1d", strided(1, 512, 10, 5), 8) == "im2col"    # float64
+    assert _plan.choose("conv1d", strided(1, 512, 10, 5), 8) == implicit    # float64, 1 channel
+    assert _plan.choose("conv1d", strided(64, 512, 3, 2), 8) == "blas"      # float64, 64
     assert _plan.choose("conv1d", strided(1, 512, 10, 5), 4, "NCW") == "im2col"
     assert _plan.choose("conv1d", strided(64, 128, 8, 4)) == (              # EnCodec encoder
         "implicit" if _plan.SKINNY else "blas")

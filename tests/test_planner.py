@@ -156,9 +156,10 @@ def test_how_the_filter_gradient_multiplies():
 
 
 def test_when_conv1d_streams_its_output():
-    """conv1d writes by streaming stores only into an output of at least 8 MiB (float32, NWC,
-    AVX-512): by the implicit kernel (one group, windows that are runs of the signal), or by the
-    im2col kernel's skinny GEMM for one short block of taps (two groups: not runs)."""
+    """conv1d writes by streaming stores only into an output of at least 8 MiB (NWC, AVX-512): by
+    the implicit kernel (one group, windows that are runs of the signal; float32 or float64), or
+    by the im2col kernel's skinny GEMM for one short block of taps (two groups: not runs;
+    float32 only)."""
     kernel, blocks = _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5)
     assert (kernel, blocks.get("stream")) == (("implicit", True) if _plan.SKINNY else ("im2col", None))
     kernel, blocks = _blocks("conv1d", (4, 1600, 1), (10, 1, 512), 5)          # 1.3 MiB
@@ -166,7 +167,10 @@ def test_when_conv1d_streams_its_output():
     kernel, blocks = _blocks("conv1d", (4, 16000, 2), (10, 1, 1024), 5, groups=2)
     assert (kernel, blocks["skinny"]) == ("im2col", _plan.SKINNY)
     assert not _blocks("conv1d", (4, 1, 16000), (10, 1, 512), 5, "NCW")[1]["skinny"]
-    assert not _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5, itemsize=8)[1]["skinny"]
+    kernel, blocks = _blocks("conv1d", (4, 16000, 2), (10, 1, 1024), 5, groups=2, itemsize=8)
+    assert (kernel, blocks["skinny"]) == ("im2col", False)
+    kernel, blocks = _blocks("conv1d", (4, 16000, 1), (10, 1, 512), 5, itemsize=8)
+    assert (kernel, blocks.get("stream")) == (("implicit", True) if _plan.SKINNY else ("im2col", None))
 
 
 def test_batch_one_calls_are_split_for_the_threads():
