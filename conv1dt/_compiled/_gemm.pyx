@@ -130,33 +130,35 @@ cdef void _columns(const _Signal* w, floating* col, Py_ssize_t r0, Py_ssize_t ro
     cdef const floating* src
     # consecutive (tap, channel) pairs one element apart: a row is one run of the signal
     cdef bint run = (w.sc == 1 and d * w.sw == cg) or (cg == 1 and d * w.sw == 1)
+    cdef Py_ssize_t step = d * w.sw
     for r in range(rows):
         n = (r0 + r) // M
         i = (r0 + r) % M
         x = <const floating*> w.data + n * w.sn + c0 * w.sc
         row = col + r * kc
-        o = i * s + k0 * d - pad            # the sample of tap k0
-        if run:
-            lo = max(k0, _cdiv(pad - i * s, d))                   # first tap on the signal
-            hi = min(k1, _cdiv(L + pad - i * s, d))               # first tap past it
-            if hi <= lo:
-                memset(row, 0, kc * sizeof(floating))
-                continue
-            memset(row, 0, (lo - k0) * cg * sizeof(floating))
-            memcpy(row + (lo - k0) * cg, x + (o + (lo - k0) * d) * w.sw,
-                   (hi - lo) * cg * sizeof(floating))
-            memset(row + (hi - k0) * cg, 0, (k1 - hi) * cg * sizeof(floating))
+        lo = max(k0, _cdiv(pad - i * s, d))                   # first tap on the signal
+        hi = min(k1, _cdiv(L + pad - i * s, d))               # first tap past it
+        if hi <= lo:
+            memset(row, 0, kc * sizeof(floating))
             continue
-        for k in range(k0, k1):
-            if o < 0 or o >= L:
-                memset(row + (k - k0) * cg, 0, cg * sizeof(floating))
-            elif w.sc == 1:
-                memcpy(row + (k - k0) * cg, x + o * w.sw, cg * sizeof(floating))
-            else:
-                src = x + o * w.sw
+        memset(row, 0, (lo - k0) * cg * sizeof(floating))
+        memset(row + (hi - k0) * cg, 0, (k1 - hi) * cg * sizeof(floating))
+        o = i * s + lo * d - pad            # the sample of tap lo
+        row = row + (lo - k0) * cg
+        if run:
+            memcpy(row, x + o * w.sw, (hi - lo) * cg * sizeof(floating))
+        elif cg == 1:                       # one channel, dilated: a strided copy
+            src = x + o * w.sw
+            for k in range(hi - lo):
+                row[k] = src[k * step]
+        elif w.sc == 1:
+            for k in range(hi - lo):
+                memcpy(row + k * cg, x + (o + k * d) * w.sw, cg * sizeof(floating))
+        else:
+            for k in range(hi - lo):
+                src = x + (o + k * d) * w.sw
                 for c in range(cg):
-                    row[(k - k0) * cg + c] = src[c * w.sc]
-            o = o + d
+                    row[k * cg + c] = src[c * w.sc]
 
 
 # --- conv1d ------------------------------------------------------------------------------------
