@@ -235,7 +235,7 @@ def takeover(g, op, data_format):
             return None
         if op == "conv1d" and (g.taps - 1) * g.dilation <= 4 * (g.wide + 256):
             return None
-        if op == "transpose" and not spread(g) and not _col2im_too_wide(g, 8):
+        if op == "transpose" and not spread(g):
             return None
         if op == "transpose" and spread(g) and _ola_takes(g):
             return None
@@ -253,10 +253,8 @@ def takeover(g, op, data_format):
             xs, fs = _narrow_slice(a, i0, i1, ncw), np.ascontiguousarray(b[k0:k1])
             if not fits(r):
                 y = _by_taps(op, _nwc(a, ncw), b, g, box)
-            elif spread(r) or (r.groups > 1 and _col2im_too_wide(r, a.dtype.itemsize)):
+            elif spread(r):
                 y = _gather_transpose(xs, fs, r, ncw)
-            elif _col2im_too_wide(r, a.dtype.itemsize):   # col2im's choice, without its scratch
-                return _dispatch.conv1d_transpose(xs, fs, r, data_format, kernel="blas")
             elif r.groups == 1:
                 return _dispatch.conv1d_transpose(xs, fs, r, data_format)
             else:
@@ -295,14 +293,3 @@ def _ola_takes(g):
     width, taps, batch = _plan.ola_blocking(g, 8)
     items = -(-g.batch // batch) * -(-g.wide // width)
     return items * -(-g.taps // taps) <= 1 << 20
-
-
-def _col2im_too_wide(g, itemsize):
-    """Whether the col2im kernel would run ``g`` (or, with groups, each group of it) with more
-    than 64 MiB of scratch per thread: ``(rows + (K-1)*d/s + 2) * K * Cout`` elements."""
-    cout = g.wide_channels // g.groups
-    rows = _dispatch.COL2IM_ROWS + (g.taps - 1) * g.dilation // g.stride + 2
-    if rows * g.taps * cout * itemsize <= 1 << 26:
-        return False
-    one = g._replace(narrow_channels=g.narrow_channels // g.groups, wide_channels=cout, groups=1)
-    return _plan.choose("transpose", one, itemsize) == "col2im"

@@ -21,7 +21,6 @@ from ._plan import SERIAL_MACS, TILED, macs as _macs, phase_taps as _phase_taps,
 __all__ = ["allocate", "conv1d_transpose", "transpose_plan", "conv1d", "conv1d_backprop_filter",
            "conv1d_transpose_groups"]
 
-COL2IM_ROWS = 256        # input rows per GEMM in the col2im kernel
 PHASE_BUFFER = 1 << 18   # elements of input copied per thread in the phase kernel
 
 
@@ -210,7 +209,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
 
     # the other BLAS and tiled kernels work in NWC and share one signature
     blocked, rows = {
-        "col2im": (_transpose.transpose_col2im, COL2IM_ROWS),
+        "col2im": (_transpose.transpose_col2im, _plan.col2im_rows(g, itemsize) or 16),
         "tiled": (_transpose.transpose_tiled, _tiled_rows(g)),
         "phase": (_transpose.transpose_phase, _phase_rows(g)),
         "blas": _blas(g, itemsize),

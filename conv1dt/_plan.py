@@ -18,17 +18,20 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
     * ``ola`` when the whole input spans less than one filter (``M*s < Keff``: a few frames
       overlap-added), where the kernels below would step through taps that reach no sample;
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
-    * few outputs (``Cout <= 8``): ``col2im`` (one GEMM of a block of input rows with all taps,
-      ``[rows, Cin] @ [Cin, K*Cout]``, then the rows of products added) when ``K*Cout >= 64``
-      and ``K <= 8s`` (each output is then reached by at most 8 rows); ``ola`` (the same GEMM
-      per block of outputs, with the taps in cache-sized blocks) when ``K*Cout < 64``; else
-      ``blas``;
+    * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
+      cache-sized blocks, then the products overlap-added) when ``K*Cout < 64``; else
+      ``col2im`` (one GEMM of a block of input rows with all taps, ``[rows, Cin] @ [Cin,
+      K*Cout]``, then the rows of products added) where its block fits (:func:`col2im_rows`:
+      a block of at least ``(K-1)*d/s`` rows, whose products take at most ``COLUMN_BYTES``),
+      else ``blas``;
     * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
       256``, float32 on AVX-512), where the tiled kernel would lay out the whole filter for them;
     * ``tiled`` (conv1dt's micro-kernel, tiles of 64 channels on AVX-512, 16 on AVX2) where the
       CPU has it, ``T*Cin`` is within its range and ``Cout >= 32`` (a narrower output wastes
       most of each tile);
     * ``phase`` (one GEMM per phase over its ``T`` taps stacked) when ``Cin <= 16`` and ``T >= 2``;
+    * ``col2im`` for fewer than 32 outputs (not enough for the tiled kernel's tiles, and one
+      tap's GEMM of BLAS would be narrow) with ``K*Cout >= 64``, where its block fits;
     * ``blas`` (one GEMM per tap, inner dimension ``Cin``) otherwise, its items split further by
       the residue of the output position mod ``s`` and by blocks of output channels
       (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads.
@@ -141,12 +144,10 @@ def _choose_transpose(g, itemsize=4):
         return "ola"
     if cin <= 16 and cout <= 32:
         return "direct"
+    if cout <= 8 and g.taps * cout < 64:
+        return "ola"
     if cout <= 8:
-        if g.taps * cout >= 64 and g.taps <= 8 * g.stride:
-            return "col2im"
-        if g.taps * cout < 64:
-            return "ola"
-        return "blas"
+        return "col2im" if col2im_rows(g, itemsize) else "blas"
     if SKINNY and itemsize == 4 and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= 256:
         # a few frames in all: the tiled kernel would lay out the whole filter for them; the
         # BLAS kernel's items multiply by the dot GEMM, reading the filter where it is
@@ -155,7 +156,21 @@ def _choose_transpose(g, itemsize=4):
         return "tiled"
     if cin <= 16 and phase_taps(g) >= 2 and phase_taps(g) * cin * cout <= INT_MAX:
         return "phase"
+    if cout < 32 and g.taps * cout >= 64 and col2im_rows(g, itemsize):
+        # too few outputs for the tiled kernel's tiles, and for BLAS's GEMMs one tap at a time
+        return "col2im"
     return "blas"
+
+
+def col2im_rows(g, itemsize):
+    """Input rows per block of the transpose's ``col2im`` kernel, 0 where it does not pay. Its
+    scratch holds a block's products with all ``K*Cout`` (tap, channel) columns, for the block's
+    rows and the ``(K-1)*d/s + 2`` rows before it whose taps reach the block (those are
+    multiplied in both blocks): at most ``COLUMN_BYTES`` a thread, at most 256 rows, and at
+    least as many rows as overlap (else more than twice the GEMM's work) and 16."""
+    overlap = (g.taps - 1) * g.dilation // g.stride + 2
+    rows = min(256, COLUMN_BYTES // (g.taps * g.wide_channels * itemsize) - overlap)
+    return rows if rows >= max(16, overlap) else 0
 
 
 def _depthwise(g):

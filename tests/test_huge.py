@@ -386,9 +386,9 @@ def test_anti_diagonal_links_with_huge_stride_and_dilation_are_computed_tap_by_t
 
 
 def test_col2im_scratch_is_bounded():
-    """8192 taps at stride 1024 and 4 output channels pick the col2im kernel, whose scratch is
-    (256 + (K-1)*d/s + 2) * K * Cout elements a thread (70 MB here): such calls run on the BLAS
-    kernel instead, and agree with the reference."""
+    """8192 taps at stride 1024 and 4 output channels: one row of the col2im kernel's products
+    would take 256 KiB (K * Cout float64 elements), a block of them more than its 1 MiB, so the
+    planner gives the call to the BLAS kernel instead; the result agrees with the reference."""
     from conv1dt import _plan, reference
     from conv1dt._geometry import transpose_geometry
     rng = np.random.default_rng(9)
@@ -396,7 +396,8 @@ def test_col2im_scratch_is_bounded():
     f = rng.standard_normal((8192, 4, 64))
     shape = [1, 15 * 1024 + 8192, 4]
     g = transpose_geometry(x.shape, f.shape, shape, 1024, 1, "VALID", "NWC")
-    assert _plan.choose("transpose", g, 8) == "col2im" and _bounds._col2im_too_wide(g, 8)
+    assert _plan.col2im_rows(g, 8) == 0 and _plan.choose("transpose", g, 8) == "blas"
+    assert _plan.col2im_rows(g._replace(taps=64, wide=15 * 1024 + 64), 8) > 0   # 64 taps fit
     y = conv1dt.conv1d_transpose(x, f, shape, 1024, "VALID")
     want = reference.conv1d_transpose(x, f, g)
     np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())

@@ -291,9 +291,11 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(128, 64, m=1, k=1)) == "direct"  # too small to matter
     # few outputs from many inputs: never tiles of 64 channels for one
     assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=256)) == "ola"      # K*Cout < 64
-    assert _plan.choose("transpose", g(512, 8, k=16, s=8, m=256)) == "col2im"   # K <= 8s
-    assert _plan.choose("transpose", g(32, 1, k=4096, s=1)) == "blas"           # K > 8s
-    assert _plan.choose("transpose", g(512, 16, k=3, s=1)) == "blas"            # Cout < 32
+    assert _plan.choose("transpose", g(512, 8, k=16, s=8, m=256)) == "col2im"
+    assert _plan.choose("transpose", g(32, 1, k=4096, s=1)) == "blas"    # 4097 rows overlap
+    assert _plan.choose("transpose", g(512, 16, k=3, s=1)) == "blas"     # K*Cout < 64
+    assert _plan.choose("transpose", g(25, 11, k=12, s=6)) == "col2im"   # Cout < 32
+    assert _plan.choose("transpose", g(512, 24, k=2048, s=4)) == "blas"  # 192 KiB a row
     # a few frames overlap-added: the input spans less than one filter
     assert _plan.choose("transpose", g(13, 525, k=934, s=3, m=1)) == "ola"
 
