@@ -226,6 +226,32 @@ def test_every_grouped_kernel(kernel, dtype):
                                                   f"G={groups} M={m} L={wide}")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_direct_by_dot_products(dtype):
+    """The grouped direct kernel with 20 and more input channels a group sums each tap's
+    channels by the dot GEMM (vectors, their lanes added in a fixed order): 20 to 47 channels
+    (whole vectors and the lanes left), 1 to 5 outputs a group, outputs over several blocks of
+    256 rows, strides and dilations; against the reference, and the same bits on 1 and 3
+    threads."""
+    rng = np.random.default_rng(23)
+    for groups, cing, coutg, k, s, d, padding in [
+            (2, 20, 1, 3, 1, 1, "SAME"), (3, 21, 2, 4, 2, 1, "VALID"), (2, 32, 3, 5, 3, 2, (4, 1)),
+            (4, 33, 5, 2, 1, 3, "SAME"), (2, 47, 1, 7, 4, 1, "VALID"), (5, 40, 2, 3, 2, 2, "SAME")]:
+        for data_format in ("NWC", "NCW"):
+            x = random_array(rng, signal_shape(2, 300, groups * cing, data_format), dtype)
+            f = random_array(rng, (k, coutg, groups * cing), dtype)
+            wide = widths(300, k, s, d, padding)[-1]
+            outs = []
+            for threads in (1, 3):
+                with conv1dt.threads(threads):
+                    g, y = run_grouped("direct", x, f, wide, s, d, padding, data_format, groups)
+                outs.append(y)
+            want, bound = family_oracle("transpose", x, f, g, data_format)
+            assert_family_matches(outs[0], want, bound, transpose_terms(g),
+                                  f"G={groups} {cing}->{coutg} K={k} s={s} d={d} {data_format}")
+            np.testing.assert_array_equal(outs[0], outs[1])
+
+
 @pytest.mark.skipif(not _cpu.tiled_available(), reason="the tiled kernel needs AVX-512")
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
 def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkeypatch):

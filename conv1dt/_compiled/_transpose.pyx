@@ -908,6 +908,7 @@ def transpose_tiled(
 # Wide rows per work item of the grouped transpose kernel.
 cdef enum:
     WIDE_BLOCK = 256
+    DOT_MIN_CNG = 20    # channels a group from which transpose_grouped sums by dot GEMMs
 
 
 cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, :, ::1] f,
@@ -919,7 +920,9 @@ cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, 
     ``y[n, o, j*Cwg + q] = sum over k, then c, of x[n, i, j*Cng + c] * f[k, q, j*Cng + c]`` over the
     links ``o = i*s + k*d - pad``. For tap ``k`` the narrow rows whose ``o`` falls in the block are
     ``first_row(off - o0, s) <= i < end_row(off, s, o1)``; each output element adds its taps in
-    increasing ``k``, each tap's channels summed first.
+    increasing ``k``, each tap's channels summed first: for groups of ``DOT_MIN_CNG`` channels
+    and more, by the dot GEMM (``src/skinny_impl.h``) per tap and group, its rows ``s*Cw`` apart
+    in the output (the channel sums then in vectors, their lanes added in a fixed order).
     """
     cdef Py_ssize_t M = x.shape[1], cn = x.shape[2], K = f.shape[0], cwg = f.shape[1]
     cdef Py_ssize_t cw = y.shape[2], cng = cn // groups
@@ -933,6 +936,16 @@ cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, 
         off = k * d - pad
         lo = first_row(off - o0, s)
         hi = min(M, end_row(off, s, o1))
+        if cng >= DOT_MIN_CNG and lo < hi:
+            for j in range(groups):
+                # y[n, i*s + off, j*Cwg + q] += sum_c x[n, i, j*Cng + c] * f[k, q, j*Cng + c]
+                if floating is float:
+                    dot_f32(&y[n, lo * s + off, j * cwg], s * cw, &x[n, lo, j * cng], cn,
+                            &f[k, 0, j * cng], cn, hi - lo, cwg, cng, SKINNY_ADD)
+                else:
+                    dot_f64(&y[n, lo * s + off, j * cwg], s * cw, &x[n, lo, j * cng], cn,
+                            &f[k, 0, j * cng], cn, hi - lo, cwg, cng, SKINNY_ADD)
+            continue
         for i in range(lo, hi):
             yrow = &y[n, i * s + off, 0]
             xrow = &x[n, i, 0]
