@@ -74,9 +74,11 @@ depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
       taps; in NCW channel by channel.
 conv1d_transpose with groups
     * ``direct`` (all groups at once) for ``Cout/G * Cin/G <= 16``; the ``tiled`` kernel once per
-      group, in place, where it takes the group and ``Cout/G >= 32`` (narrower groups leave most
-      of each tile empty, once per group); ``direct`` again up to ``Cout/G * Cin/G <= 144``; else
-      the groups' slices through the kernels above (one copy each way).
+      group, in place, where it takes the group, ``Cout/G >= 12`` (narrower groups leave most
+      of each tile empty, once per group) and there are at least 16 input rows in all (fewer do
+      not pay for laying out each group's filter); ``direct`` again up to ``Cout/G * Cin/G <=
+      144``, or from ``Cin/G >= 20`` (its channel sums are then dot GEMMs); else the groups'
+      slices through the kernels above (one copy each way).
 """
 import itertools
 import math
@@ -108,6 +110,8 @@ DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
 # most Cin/G * Cout/G for conv1d_transpose's grouped direct kernel where the tiled one does not
 # take the groups (its tiles, one call per group, would be mostly empty)
 DIRECT_GROUPS_MAX = 144
+# fewest output channels a group for which conv1d_transpose runs the tiled kernel group by group
+TILED_GROUP_MIN_COUT = 12
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
 COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its taps (about L2)
@@ -186,10 +190,12 @@ def _choose_transpose_groups(g):
         return "depthwise"
     if macs(g) < SMALL_MACS or cin * cout <= DIRECT_PRODUCTS["transpose"]:
         return "direct"
-    if (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow > 0 and cout >= 32
-            and g.narrow_channels < _transpose.TILED_MAX_ROW):
+    # the tiled kernel once per group lays out the group's filter and fills tiles of 64 output
+    # channels: worth it for enough rows in all and enough outputs a group
+    if (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.batch * g.narrow >= 16
+            and cout >= TILED_GROUP_MIN_COUT and g.narrow_channels < _transpose.TILED_MAX_ROW):
         return "tiled"
-    if cin * cout <= DIRECT_GROUPS_MAX:
+    if cin * cout <= DIRECT_GROUPS_MAX or cin >= _transpose.GROUPED_DOT_MIN_CIN:
         return "direct"
     return "copies"
 

@@ -325,7 +325,13 @@ def test_grouped_dispatch_rule():
     assert _plan.choose("transpose", g(16, 16, 16)) == "direct"
     assert _plan.choose("transpose", g(64, 64, 16)) == "direct"
     assert _plan.choose("transpose", g(256, 256, 4)) == ("tiled" if _plan.TILED else "copies")
-    # groups narrower than a tile: the grouped direct kernel up to 144 channel pairs, else copies
-    assert _plan.choose("transpose", g(96, 96, 8)) == "direct"           # 12 x 12
+    # groups narrower than a tile: the tiled kernel from 12 outputs a group and 16 input rows;
+    # else the grouped direct kernel up to 144 channel pairs or from 20 inputs a group (its dot
+    # GEMMs), else copies
+    many = "tiled" if _plan.TILED else "direct"
+    assert _plan.choose("transpose", g(96, 96, 8)) == many                # 12 x 12
     assert _plan.choose("transpose", g(537, 1074, 179)) == "direct"      # 3 x 6, 179 groups
-    assert _plan.choose("transpose", g(64, 64, 4)) == "copies"           # 16 x 16
+    assert _plan.choose("transpose", g(64, 64, 4)) == ("tiled" if _plan.TILED else "copies")
+    assert _plan.choose("transpose", g(64, 32, 4)) == "direct"           # 16 x 8 <= 144
+    assert _plan.choose("transpose", g(160, 40, 4)) == "direct"          # 40 x 10: dot GEMMs
+    assert _plan.choose("transpose", g(72, 40, 4)) == "copies"           # 18 x 10

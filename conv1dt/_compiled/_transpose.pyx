@@ -905,10 +905,13 @@ def transpose_tiled(
 
 # --- conv1d_transpose with groups of few channels ----------------------------------------------
 
-# Wide rows per work item of the grouped transpose kernel.
+# Wide rows per work item of the grouped transpose kernel, and the input channels a group from
+# which it sums each tap's channels by the dot GEMM.
 cdef enum:
     WIDE_BLOCK = 256
-    DOT_MIN_CNG = 20    # channels a group from which transpose_grouped sums by dot GEMMs
+    DOT_MIN_CNG = 20
+
+GROUPED_DOT_MIN_CIN = DOT_MIN_CNG
 
 
 cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, :, ::1] f,
