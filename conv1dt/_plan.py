@@ -15,7 +15,7 @@ squared, whole tiles of 64 channels for a few):
 
 conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per polyphase phase)
     * ``direct``: small calls;
-    * ``ola`` when the whole input spans less than one filter (``M*s < Keff``: a few frames
+    * ``ola`` when the whole input spans less than half a filter (``2*M < T``: a few frames
       overlap-added), where the kernels below would step through taps that reach no sample;
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
     * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
@@ -142,9 +142,10 @@ def _choose_transpose(g, itemsize=4):
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
     if macs(g) < SMALL_MACS or not fits_blas:
         return "direct"
-    if g.narrow * g.stride < (g.taps - 1) * g.dilation + 1 and g.taps * cout >= 16:
-        # the whole input spans less than one filter (a few frames overlap-added): the kernels
-        # below would step through every phase's taps for each output, most reaching no sample
+    if 2 * g.narrow < phase_taps(g) and g.taps * cout >= 16:
+        # the whole input spans less than half a filter (a few frames overlap-added): the
+        # kernels below would step through every phase's taps for each output, most of them
+        # reaching no sample
         return "ola"
     if cin <= 16 and cout <= 32:
         return "direct"
