@@ -117,13 +117,9 @@ def test_calls_below_about_one_mflop_run_on_one_thread(monkeypatch):
     monkeypatch.undo()                                   # the library's own threshold
     assert _plan.PARALLEL_MACS == 1 << 19
     g = conv1d_geometry((1, 4096, 8), (4, 8, 8), 1, 1, "SAME", "NWC")     # 2**20 multiply-adds
-    before = conv1dt.get_num_threads()
-    try:
-        conv1dt.set_num_threads(2)
+    with conv1dt.threads(2):    # restores "not set" after (set_num_threads(2) would stay set)
         assert _plan.threads(g) == 2
         assert _plan.threads(g._replace(narrow=1024)) == 1                  # 2**18
-    finally:
-        conv1dt.set_num_threads(before)
 
 
 def _blocks(op, shape_x, shape_f, s, data_format="NWC", itemsize=4, groups=1):
