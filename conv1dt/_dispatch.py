@@ -406,8 +406,7 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
             return df
         # the partials added in chunk order, element by element
         return np.add.reduce(part, axis=0, out=out)
-    df = _output(shape, x.dtype, out)
-    df[...] = 0
+    df = _output(shape, x.dtype, out)     # overwritten by the kernel
     args = (_nwc(x, ncw), _nwc(dy, ncw), df, g.stride, g.dilation, g.pad_before, g.groups)
     if kernel != "direct":
         raise ValueError(f"conv1dt: no conv1d_backprop_filter kernel {kernel!r}")

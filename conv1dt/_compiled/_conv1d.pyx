@@ -218,8 +218,13 @@ def backprop_filter_direct(
     cdef floating acc
     if size == 0:
         return
-    if nchunks < 1:
-        nchunks = 1
+    if nchunks <= 1:
+        # one chunk: its partial is the result (0 + p == p), summed in place, on this thread
+        memset(&df[0, 0, 0], 0, size * sizeof(floating))
+        with nogil:
+            _filter_chunk(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation, pad_before,
+                          groups)
+        return
     per = (rows + nchunks - 1) // nchunks
     partials = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] part = partials
