@@ -6,6 +6,7 @@ All kernels run on conv1dt's own OpenMP threads over work items fixed by the sha
 result does not depend on the thread count; the BLAS kernels keep the BLAS on one thread meanwhile,
 so the two pools never oversubscribe the cores.
 """
+import contextlib
 import math
 import os
 import sys
@@ -89,6 +90,18 @@ def allocate(shape, dtype):
     except (MemoryError, ValueError):  # ValueError: larger than the address space
         raise MemoryError(f"conv1dt: cannot allocate the output of shape {tuple(shape)} and dtype "
                           f"{dtype} ({nbytes / 2**30:.3g} GiB)") from None
+
+
+_NO_GUARD = contextlib.nullcontext()
+
+
+def _blas_on_one_thread(g):
+    """``single_threaded_blas()`` around a call of geometry ``g`` whose kernel calls BLAS from
+    conv1dt's threads. Nothing for a call below ``PARALLEL_MACS`` multiply-adds, which runs on
+    the calling thread only whatever the thread count (:func:`conv1dt._plan.threads`), so its
+    BLAS cannot oversubscribe the cores; its few microseconds of save and restore were most of
+    such a call's time. The choice depends on the shape alone, as the bits must."""
+    return single_threaded_blas() if _plan.macs(g) >= _plan.PARALLEL_MACS else _NO_GUARD
 
 
 def _nwc(a, ncw):
@@ -201,7 +214,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
 
         def run(x, f, out=None):
             y = _output(shape, x.dtype, out)
-            with single_threaded_blas():
+            with _blas_on_one_thread(g):
                 _gemm.transpose_ola(x, f, y, ncw, g.stride, g.dilation, g.pad_before,
                                     blocks["width"], blocks["taps"], _threads(g), blocks["batch"])
             return y
@@ -219,7 +232,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         y = _output(shape, x.dtype, out)
         xw = _nwc(x, ncw)
         yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
-        with single_threaded_blas():
+        with _blas_on_one_thread(g):
             blocked(xw, f, yw, g.stride, g.dilation, g.pad_before, rows, _threads(g))
         if ncw:
             y[...] = yw.transpose(0, 2, 1)
@@ -284,7 +297,7 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
         if z.size:
             blocks = blocks if kernel == "im2col" and blocks else _plan.blocking(
                 "conv1d", "im2col", g, x.dtype.itemsize, data_format)
-            with single_threaded_blas():
+            with _blas_on_one_thread(g):
                 _gemm.conv1d_im2col(x, f, z, ncw, g.stride, g.dilation, g.pad_before, g.groups,
                                     blocks["rows"], blocks["taps"], _threads(g),
                                     blocks["skinny"], blocks["skinny"])
@@ -322,7 +335,7 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
         if kernel == "direct":
             _conv1d.conv1d_direct(*args, _threads(g))
         else:
-            with single_threaded_blas():
+            with _blas_on_one_thread(g):
                 _conv1d.conv1d_blas(*args, _plan.conv1d_blas_rows(g), _threads(g))
     return _finish(y, ncw, out)
 
@@ -398,7 +411,7 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
             part = df.reshape((1,) + shape)
         else:
             part = np.empty((chunks,) + shape, x.dtype)
-        with single_threaded_blas():
+        with _blas_on_one_thread(g):
             _gemm.backprop_filter_im2col(x, dy, part, ncw, g.stride, g.dilation, g.pad_before,
                                          g.groups, blocks["rows"], blocks["taps"], _threads(g),
                                          skinny=blocks["skinny"], inplace=blocks["inplace"])
