@@ -36,12 +36,13 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       the residue of the output position mod ``s`` and by blocks of output channels
       (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads.
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
-    * ``direct``: small calls;
-    * at stride 1 without groups, the transpose's kernels on the reversed filter: ``flip-direct``
-      for ``Cw*Cn <= 16``, ``flip-tiled`` where the tiled kernel takes ``K*Cw`` and ``Cn >= 32``
-      (its tiles are 64 output channels wide on AVX-512); at stride 2,
-      ``flip-direct`` still for ``Cw*Cn <= 16`` (it computes every output and keeps one in
-      ``s``: twice the work, at a rate twice the im2col kernel's with one output channel);
+    * without groups, the transpose's kernels on the reversed filter: ``flip-direct`` for
+      ``Cw*Cn <= 16`` at stride 1 or 2, small calls included (at stride 2 it computes every
+      output and keeps one in ``s``: twice the work, at a rate twice the im2col kernel's with
+      one output channel);
+    * ``direct``: other small calls;
+    * ``flip-tiled`` at stride 1 without groups where the tiled kernel takes ``K*Cw`` and ``Cn
+      >= 32`` (its tiles are 64 output channels wide on AVX-512);
     * ``polyphase`` for one channel on each side at a larger stride when each residue of the
       input position mod ``s`` has ``POLYPHASE_TAPS`` taps (4 to 96): one stride-1 conv1d per
       residue by the transpose's direct kernel (a decimating FIR filter);
@@ -206,20 +207,21 @@ def _choose_conv1d(g, itemsize):
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     fits_blas = max(g.stride * g.wide_channels, g.narrow_channels, g.narrow,
                     g.taps * g.wide_channels, g.wide * g.wide_channels) <= INT_MAX
+    few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
+    flippable = g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0
+    if few and flippable and g.stride <= FLIP_MAX_STRIDE[itemsize]:
+        # few channels at a small stride, small calls included: the transpose's direct kernel
+        # (vector loops along the width) on the reversed filter; the direct gather here runs
+        # short channel loops per output and tap (2-8x slower on calls of 10-100 us)
+        return "flip-direct"
     if macs(g) < SMALL_MACS or not fits_blas:
         return "direct"
     if _depthwise(g):
         return "depthwise"
-    flip = (g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0 and macs(g) >= SERIAL_MACS)
-    if flip and g.stride == 1:
-        if cwg * cng <= DIRECT_PRODUCTS["conv1d"]:
-            return "flip-direct"
-        if (TILED and g.wide > 0 and g.taps * g.wide_channels <= TILED_MAX_TCIN
-                and g.narrow_channels >= 32):
-            return "flip-tiled"
-    few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
-    if few and flip and g.stride <= FLIP_MAX_STRIDE[itemsize]:
-        return "flip-direct"
+    flip = flippable and macs(g) >= SERIAL_MACS
+    if (flip and g.stride == 1 and TILED and g.wide > 0
+            and g.taps * g.wide_channels <= TILED_MAX_TCIN and g.narrow_channels >= 32):
+        return "flip-tiled"
     if (cwg * cng == 1 and g.groups == 1 and g.stride > 1
             and POLYPHASE_TAPS[0] <= phase_taps(g) <= POLYPHASE_TAPS[1]):
         return "polyphase"

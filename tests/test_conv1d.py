@@ -273,7 +273,8 @@ def test_the_compiled_kernels_run(monkeypatch):
 def test_dispatch_rule():
     def g(cin, cout, groups=1, k=3, wide=4096):
         return conv1d_geometry((4, wide, cin), (k, cin // groups, cout), 1, 1, "SAME", "NWC", groups)
-    assert _plan.choose("conv1d", g(1, 1)) == "direct"                  # one thread's call
+    assert _plan.choose("conv1d", g(1, 1)) == "flip-direct"             # a small call too
+    assert _plan.choose("conv1d", g(1, 1, k=1, wide=16)) == "flip-direct"
     assert _plan.choose("conv1d", g(1, 1, wide=65536)) == "flip-direct"
     assert _plan.choose("conv1d", g(64, 64, groups=64)) == "depthwise"
     assert _plan.choose("conv1d", g(16, 16, groups=16)) == "direct"
