@@ -59,8 +59,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       takes the shape (:func:`conv1d_implicit`): the windows multiplied where they are, all
       taps in one product, no gather and no packing (the edges through a column matrix);
     * ``direct`` for other few-channel calls (``Cw/G * Cn/G <= 16``); ``im2col`` for fewer than
-      4 outputs a batch element (with a batch: the BLAS kernel's GEMMs would have that many
-      rows); ``blas`` (one GEMM per tap) for the rest.
+      4 outputs a batch element with a filter of 2 MiB or more (the BLAS kernel would read it
+      from memory once per batch element, for GEMMs of that many rows); ``blas`` (one GEMM per
+      tap) for the rest.
 conv1d_backprop_filter
     * ``direct``: small calls, or groups of at most 4 channel pairs (depthwise: vector loops over
       the groups);
@@ -233,9 +234,10 @@ def _choose_conv1d(g, itemsize):
         return "im2col"
     if few:
         return "direct"
-    if g.narrow < 4 and g.batch > 1:
-        # a few outputs a batch element: the BLAS kernel's GEMMs would have that many rows,
-        # im2col's blocks take the rows of several elements
+    if g.narrow < 4 and g.batch > 1 and g.taps * cwg * g.narrow_channels * itemsize >= 2 << 20:
+        # a few outputs a batch element and a filter larger than L2: the BLAS kernel would read
+        # it from memory once per element for GEMMs of that many rows; im2col's blocks take the
+        # rows of several elements
         return "im2col"
     return "blas"
 
