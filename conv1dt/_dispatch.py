@@ -123,7 +123,7 @@ def _blas(g, itemsize):
 
     def run(x, f, y, stride, dilation, pad_before, rows, num_threads):
         _transpose.transpose_blas(x, f, y, stride, dilation, pad_before, rows, b["channels"],
-                                  b["dot"], num_threads)
+                                  b["dot"], b["batches"], num_threads)
     return run, b["rows"]
 
 

@@ -440,6 +440,21 @@ def blas_blocking(g, itemsize):
     return rows, channels
 
 
+def blas_batches(g, rows, channels):
+    """Batch elements per work item of the transpose's BLAS kernel: 1, or where a batch element
+    has fewer than 64 input rows (its GEMMs that few rows), as many as make about 64 rows, so
+    that each tap's block of the filter (output channels then in blocks of at most
+    ``SCRATCH_BYTES``) is read from memory once for all of them; fewer while the call would
+    have fewer than ``MIN_ITEMS`` items."""
+    if g.narrow >= 64 or g.batch == 1:
+        return 1
+    per = -(-g.wide // (rows * g.stride)) * g.stride * -(-g.wide_channels // channels)
+    nb = min(g.batch, 64 // max(g.narrow, 1))
+    while nb > 1 and -(-g.batch // nb) * per < MIN_ITEMS:
+        nb = -(-nb // 2)
+    return max(nb, 1)
+
+
 def transpose_dot(g, itemsize, rows):
     """Whether the transpose's BLAS kernel multiplies by the C layer's dot GEMM instead of BLAS
     (float32 on AVX-512): when a GEMM has at most DOT_MAX_ROWS input rows (a few frames), BLAS
@@ -510,7 +525,13 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         return implicit_blocking(g, itemsize)
     if kernel == "blas" and op == "transpose":
         rows, channels = blas_blocking(g, itemsize)
-        return {"rows": rows, "channels": channels, "dot": transpose_dot(g, itemsize, rows)}
+        batches = blas_batches(g, rows, channels)
+        if batches > 1:
+            # the block of the filter an item reads for each of its batch elements stays in L2
+            fit = SCRATCH_BYTES // (max(g.narrow_channels, 1) * itemsize) // 16 * 16
+            channels = min(channels, max(16, fit))
+        return {"rows": rows, "channels": channels, "dot": transpose_dot(g, itemsize, rows),
+                "batches": batches}
     if kernel == "ola":
         width, taps, batch = ola_blocking(g, itemsize)
         return {"width": width, "taps": taps, "batch": batch}

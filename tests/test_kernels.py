@@ -101,28 +101,31 @@ def test_many_channels_every_leftover(kernel, dtype, s):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", [(1, 9, 40, 150, 16, 8, 1, 4), (2, 13, 7, 70, 5, 1, 2, 3),
-                                  (1, 6, 33, 65, 3, 4, 3, 0), (1, 4, 5, 9, 7, 3, 1, 6)])
+                                  (1, 6, 33, 65, 3, 4, 3, 0), (1, 4, 5, 9, 7, 3, 1, 6),
+                                  (5, 3, 20, 30, 4, 2, 1, 1)])
 def test_blas_residues_and_channel_blocks(case, dtype):
     """The BLAS kernel's work items split the outputs by residue modulo ``s`` and by blocks of
     output channels (a batch-1 call with a short input): blocks that cut ``Cout`` unevenly (1, 7,
-    64 or all channels), residues no tap reaches (``K*d`` below ``s``), rows of 1 to 64, on 1 and 3
-    threads, by BLAS's GEMM and by the dot GEMM, against the reference."""
+    64 or all channels), residues no tap reaches (``K*d`` below ``s``), rows of 1 to 64, items of
+    1 to 3 batch elements (the last one short), on 1 and 3 threads, by BLAS's GEMM and by the
+    dot GEMM, against the reference."""
     n, m, cin, cout, k, s, d, pad = case
     rng = np.random.default_rng(k)
     x, f = random_operands(rng, n, m, cin, cout, k, dtype)
     wide = (m - 1) * s + (k - 1) * d + 1 - pad
     padding = [[0, 0], [pad, 0], [0, 0]]
     y64, bound = oracle(x, f, [n, wide, cout], s, d, padding, "NWC")
-    for rows in (1, 3, 64):
+    for rows, batches in ((1, 1), (3, 2), (64, 1), (64, 3)):
         for cblock in (1, 7, 64, cout):
             for dot in (False, True):
                 outs = []
                 for threads in (1, 3):
                     y = np.full((n, wide, cout), np.nan, dtype)
-                    _transpose.transpose_blas(x, f, y, s, d, pad, rows, cblock, dot, threads)
+                    _transpose.transpose_blas(x, f, y, s, d, pad, rows, cblock, dot, batches,
+                                              threads)
                     assert_matches(y, y64, bound, terms_per_output(f.shape, s, d), dtype,
                                    f"blas {case} rows={rows} cblock={cblock} dot={dot} "
-                                   f"threads={threads}")
+                                   f"batches={batches} threads={threads}")
                     outs.append(y)
                 np.testing.assert_array_equal(outs[0], outs[1])
 

@@ -379,6 +379,7 @@ def transpose_blas(
     Py_ssize_t rows,
     Py_ssize_t cblock,
     bint dot,
+    Py_ssize_t batches,
     int num_threads,
 ):
     """conv1d_transpose for many channels: one GEMM per (block, tap), straight into the output.
@@ -391,45 +392,54 @@ def transpose_blas(
     its outputs and adds its residue's taps in decreasing ``k``, so each output is summed by one
     item in an order fixed by the shape, and the bits do not depend on the thread count. The
     residues and channel blocks split a call with a short input (batch 1, a few frames) over the
-    threads. BLAS must run single-threaded inside (the caller arranges it). With ``dot`` the
-    GEMMs are the C layer's dot GEMM (``src/skinny_impl.h``), which packs nothing: for a few
-    rows a block, where BLAS would pack the filter's block for only those rows.
+    threads. An item takes ``batches`` batch elements, one tap at a time for all of them, so that
+    the tap's block of the filter is read from memory once for them all (a few frames a batch
+    element: each GEMM then has a few rows). BLAS must run single-threaded inside (the caller
+    arranges it). With ``dot`` the GEMMs are the C layer's dot GEMM (``src/skinny_impl.h``),
+    which packs nothing: for a few rows a block, where BLAS would pack the filter's block for
+    only those rows.
     """
     cdef Py_ssize_t N = x.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t B = rows * stride
     cdef Py_ssize_t nblocks = (L + B - 1) // B
     cdef Py_ssize_t ncb = (cout + cblock - 1) // cblock
-    cdef Py_ssize_t item, items = N * nblocks * stride * ncb
+    if batches < 1:
+        batches = 1
+    cdef Py_ssize_t nbg = (N + batches - 1) // batches
+    cdef Py_ssize_t item, items = nbg * nblocks * stride * ncb
     cdef Chunks ch = chunks(items, <double> N * x.shape[1] * f.shape[0] * x.shape[2] * cout,
                             num_threads)
     if N == 0 or L == 0:
         return
     while next_chunk(&ch):
         for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            _blas_block(x, f, y, item // (nblocks * stride * ncb), item // (stride * ncb) % nblocks,
-                        item // ncb % stride, item % ncb * cblock, cblock, B, stride, dilation,
-                        pad_before, dot)
+            _blas_block(x, f, y, item // (nblocks * stride * ncb) * batches, batches,
+                        item // (stride * ncb) % nblocks, item // ncb % stride,
+                        item % ncb * cblock, cblock, B, stride, dilation, pad_before, dot)
 
 
 cdef void _blas_block(
     const floating[:, :, ::1] x, const floating[:, :, ::1] f, floating[:, :, ::1] y,
-    Py_ssize_t n, Py_ssize_t b, Py_ssize_t r, Py_ssize_t c0, Py_ssize_t cb, Py_ssize_t B,
-    Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad, bint dot,
+    Py_ssize_t n0, Py_ssize_t nb, Py_ssize_t b, Py_ssize_t r, Py_ssize_t c0, Py_ssize_t cb,
+    Py_ssize_t B, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad, bint dot,
 ) noexcept nogil:
-    """Outputs ``b*B .. (b+1)*B - 1`` of residue ``r`` modulo ``s`` in batch ``n``, channels
-    ``c0 .. c0+cb-1``: zero them, then one GEMM per tap of that residue, in decreasing ``k``
-    (BLAS's, or the dot GEMM with ``dot``)."""
-    cdef Py_ssize_t M = x.shape[1], cin = x.shape[2]
+    """Outputs ``b*B .. (b+1)*B - 1`` of residue ``r`` modulo ``s`` in batch elements ``n0 ..
+    n0+nb-1``, channels ``c0 .. c0+cb-1``: zero them, then one GEMM per tap of that residue and
+    batch element, taps in decreasing ``k`` (BLAS's, or the dot GEMM with ``dot``)."""
+    cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
-    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, off, ilo, ihi, o
+    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, off, ilo, ihi, o, n
     if o1 > L:
         o1 = L
     if cb > cout - c0:
         cb = cout - c0
-    o = o0 + (r - o0 % s + s) % s
-    while o < o1:
-        memset(&y[n, o, c0], 0, cb * sizeof(floating))
-        o = o + s
+    if nb > N - n0:
+        nb = N - n0
+    for n in range(n0, n0 + nb):
+        o = o0 + (r - o0 % s + s) % s
+        while o < o1:
+            memset(&y[n, o, c0], 0, cb * sizeof(floating))
+            o = o + s
     k = K - 1
     while k >= 0:
         off = k * d - pad
@@ -441,17 +451,19 @@ cdef void _blas_block(
                 ilo = 0
             if ihi > M:
                 ihi = M
-            if ilo < ihi and dot:
-                # y[n, i*s + off, c0 + j] += sum_u x[n, i, u] * f[k, c0 + j, u]
-                if floating is float:
-                    dot_f32(&y[n, ilo * s + off, c0], s * cout, &x[n, ilo, 0], cin, &f[k, c0, 0],
-                            cin, ihi - ilo, cb, cin, SKINNY_ADD)
-                else:
-                    dot_f64(&y[n, ilo * s + off, c0], s * cout, &x[n, ilo, 0], cin, &f[k, c0, 0],
-                            cin, ihi - ilo, cb, cin, SKINNY_ADD)
-            elif ilo < ihi:
-                gemm(c'T', c'N', <int> cb, <int> (ihi - ilo), <int> cin, &f[k, c0, 0], <int> cin,
-                     &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, c0], <int> (s * cout))
+            for n in range(n0, n0 + nb):
+                if ilo < ihi and dot:
+                    # y[n, i*s + off, c0 + j] += sum_u x[n, i, u] * f[k, c0 + j, u]
+                    if floating is float:
+                        dot_f32(&y[n, ilo * s + off, c0], s * cout, &x[n, ilo, 0], cin,
+                                &f[k, c0, 0], cin, ihi - ilo, cb, cin, SKINNY_ADD)
+                    else:
+                        dot_f64(&y[n, ilo * s + off, c0], s * cout, &x[n, ilo, 0], cin,
+                                &f[k, c0, 0], cin, ihi - ilo, cb, cin, SKINNY_ADD)
+                elif ilo < ihi:
+                    gemm(c'T', c'N', <int> cb, <int> (ihi - ilo), <int> cin, &f[k, c0, 0],
+                         <int> cin, &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, c0],
+                         <int> (s * cout))
         k = k - 1
 
 
