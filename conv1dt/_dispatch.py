@@ -97,11 +97,12 @@ _NO_GUARD = contextlib.nullcontext()
 
 def _blas_on_one_thread(g):
     """``single_threaded_blas()`` around a call of geometry ``g`` whose kernel calls BLAS from
-    conv1dt's threads. Nothing for a call below ``PARALLEL_MACS`` multiply-adds, which runs on
-    the calling thread only whatever the thread count (:func:`conv1dt._plan.threads`), so its
-    BLAS cannot oversubscribe the cores; its few microseconds of save and restore were most of
-    such a call's time. The choice depends on the shape alone, as the bits must."""
-    return single_threaded_blas() if _plan.macs(g) >= _plan.PARALLEL_MACS else _NO_GUARD
+    conv1dt's threads. Nothing for a call below ``SERIAL_MACS`` multiply-adds: it runs on the
+    calling thread alone, and its GEMMs are too small for a BLAS to start threads of its own
+    (OpenBLAS does from ``2**18``; unguarded, a serial call of ``2**18.8`` took 13 times as long
+    on 2 threads as on 1); the guard's few microseconds of save and restore were most of such
+    a call's time. The choice depends on the shape alone, as the bits must."""
+    return single_threaded_blas() if _plan.macs(g) >= _plan.SERIAL_MACS else _NO_GUARD
 
 
 def _nwc(a, ncw):
