@@ -109,6 +109,20 @@ cdef inline void _on_signal(Py_ssize_t L, Py_ssize_t M, Py_ssize_t K, Py_ssize_t
     hi[0] = min(M, max(lo[0], floordiv(L - 1 - (K - 1) * d + pad, s) + 1))
 
 
+cdef inline void _taps_on_signal(Py_ssize_t L, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+                                 Py_ssize_t i, Py_ssize_t rows, Py_ssize_t M, Py_ssize_t k0,
+                                 Py_ssize_t k1, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
+    """``[lo, hi)``: the taps of ``k0 .. k1 - 1`` that reach the signal of ``L`` samples
+    (``0 <= o*s + k*d - pad < L``) from some of the ``rows`` outputs at positions ``i, i + 1,
+    ...`` (all ``M`` positions when they run past ``M``, into the next batch element); empty
+    when ``hi <= lo``."""
+    cdef Py_ssize_t ia = i, ib = i + rows - 1
+    if ib >= M:
+        ia, ib = 0, M - 1
+    lo[0] = max(k0, _cdiv(pad - ib * s, d))
+    hi[0] = min(k1, _cdiv(L + pad - ia * s, d))
+
+
 # --- the column matrix --------------------------------------------------------------------------
 
 cdef struct _Signal:
@@ -136,8 +150,7 @@ cdef void _columns(const _Signal* w, floating* col, Py_ssize_t r0, Py_ssize_t ro
         i = (r0 + r) % M
         x = <const floating*> w.data + n * w.sn + c0 * w.sc
         row = col + r * kc
-        lo = max(k0, _cdiv(pad - i * s, d))                   # first tap on the signal
-        hi = min(k1, _cdiv(L + pad - i * s, d))               # first tap past it
+        _taps_on_signal(L, s, d, pad, i, 1, M, k0, k1, &lo, &hi)
         if hi <= lo:
             memset(row, 0, kc * sizeof(floating))
             continue
@@ -173,13 +186,12 @@ cdef struct _Conv1d:
     Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
 
 
-cdef inline void _reaching(const _Conv1d* p, Py_ssize_t ia, Py_ssize_t ib, Py_ssize_t* klo,
+cdef inline void _reaching(const _Conv1d* p, Py_ssize_t i, Py_ssize_t rows, Py_ssize_t* klo,
                            Py_ssize_t* khi) noexcept nogil:
-    """``[klo, khi)``: the taps that reach the signal from some output ``ia .. ib`` (one tap,
-    whose columns are zeros, when none does). The other taps' columns would be zeros: a GEMM's
-    worth of them where the padding is wide."""
-    klo[0] = max(0, _cdiv(p.pad - ib * p.s, p.d))
-    khi[0] = min(p.K, _cdiv(p.w.L + p.pad - ia * p.s, p.d))
+    """``[klo, khi)``: the taps that reach the signal from some of ``rows`` outputs from position
+    ``i`` (:func:`_taps_on_signal`; one tap, whose columns are zeros, when none does). The other
+    taps' columns would be zeros: a GEMM's worth of them where the padding is wide."""
+    _taps_on_signal(p.w.L, p.s, p.d, p.pad, i, rows, p.M, 0, p.K, klo, khi)
     if khi[0] <= klo[0]:
         klo[0] = min(klo[0], p.K - 1)
         khi[0] = klo[0] + 1
@@ -193,7 +205,7 @@ cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows,
     cdef Py_ssize_t klo, khi, kc
     cdef const floating* f = <const floating*> p.f
     if rows > 0:
-        _reaching(p, r % p.M, r % p.M + rows - 1, &klo, &khi)
+        _reaching(p, r % p.M, rows, &klo, &khi)
         kc = (khi - klo) * p.cwg
         _columns(&p.w, col, r, rows, p.M, 0, p.cwg, klo, khi, p.s, p.d, p.pad)
         _skinny(<floating*> p.z + r * p.cn, p.cn, col, kc, 1, f + klo * p.cwg * p.cn, p.cn, rows,
@@ -235,7 +247,7 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
     # NWC: blocks of the flattened (batch, position) rows; NCW: blocks within one batch element
     cdef Py_ssize_t i0 = b * p.rows
     cdef Py_ssize_t rows = min(p.rows, (p.M if p.ncw else p.N * p.M) - i0)
-    cdef Py_ssize_t k0, k1, kc, klo, khi, ia, ib
+    cdef Py_ssize_t k0, k1, kc, klo, khi
     cdef const floating* f = <const floating*> p.f
     cdef floating* z = <floating*> p.z
     cdef floating beta = 0
@@ -243,10 +255,7 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
         _conv1d_implicit(p, i0, rows, col)
         return
     # the taps that reach the signal from some output of the block
-    ia, ib = i0 % p.M, i0 % p.M + rows - 1
-    if ib >= p.M:                           # the block spans batch elements
-        ia, ib = 0, p.M - 1
-    _reaching(p, ia, ib, &klo, &khi)
+    _reaching(p, i0 % p.M, rows, &klo, &khi)
     k0 = klo
     while k0 < khi:
         k1 = min(khi, k0 + p.taps)
@@ -398,7 +407,7 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
     cdef const floating* dy = <const floating*> p.dy
     cdef Py_ssize_t r = ch * p.per + p.seg0
     cdef Py_ssize_t r1 = min(p.N * p.M, (ch + 1) * p.per, r + p.seg)
-    cdef Py_ssize_t n, i0, rows, c, ia, ib, klo, khi, kr
+    cdef Py_ssize_t n, i0, rows, c, klo, khi, kr
     if p.seg0 == 0:
         for c in range(kc):
             memset(df + c * p.cn, 0, cng * sizeof(floating))
@@ -411,13 +420,9 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
         n = r // p.M
         i0 = r % p.M
         rows = min(p.rows, r1 - r, p.M - i0) if p.ncw else min(p.rows, r1 - r)
-        # the block's taps that reach the signal from one of its rows (positions ia .. ib): the
-        # others' columns would be zeros, most of them where the padding is wide
-        ia, ib = i0, i0 + rows - 1
-        if ib >= p.M:                       # the block spans batch elements
-            ia, ib = 0, p.M - 1
-        klo = max(k0, _cdiv(p.pad - ib * p.s, p.d))
-        khi = min(k1, _cdiv(p.w.L + p.pad - ia * p.s, p.d))
+        # the block's taps that reach the signal from one of its rows: the others' columns
+        # would be zeros, most of them where the padding is wide
+        _taps_on_signal(p.w.L, p.s, p.d, p.pad, i0, rows, p.M, k0, k1, &klo, &khi)
         if klo < khi:
             kr = (khi - klo) * p.cwg
             dk = df + (klo - k0) * p.cwg * p.cn
