@@ -135,7 +135,7 @@ def _tiled_rows(g):
     items are about equal (blocks of 192 and a last one of 64 left a thread idle at the end of
     each chunk). A function of the shape alone."""
     rows = 192
-    while rows > 24 and g.batch * -(-g.wide // (g.stride * rows)) < 8:
+    while _plan.parallel(g) and rows > 24 and g.batch * -(-g.wide // (g.stride * rows)) < 8:
         rows //= 2
     q = -(-g.wide // g.stride)                  # outputs per phase
     return -(-q // -(-q // rows) // 6) * 6 if q > 0 else rows
@@ -147,7 +147,7 @@ def _phase_rows(g):
     512, and at least 8 work items in the call where the shape allows. A function of the shape
     alone, never of the thread count, so the bits never depend on it."""
     rows = max(16, min(512, PHASE_BUFFER // max(_phase_taps(g) * g.narrow_channels, 1)))
-    while rows > 16 and g.batch * -(-g.wide // (g.stride * rows)) < 8:
+    while _plan.parallel(g) and rows > 16 and g.batch * -(-g.wide // (g.stride * rows)) < 8:
         rows //= 2
     return rows
 

@@ -299,9 +299,18 @@ def choose(op, g, itemsize=4, layout="NWC"):
 
 # --- block sizes -------------------------------------------------------------------------------
 
-def _halve_for_items(size, floor, items_of):
-    """``size`` halved (not below ``floor``) until ``items_of(size) >= MIN_ITEMS``."""
-    while size > floor and items_of(size) < MIN_ITEMS:
+def parallel(g):
+    """Whether a call of geometry ``g`` is split into work items for threads at all: from
+    ``PARALLEL_MACS`` multiply-adds (:func:`threads`). Below, one thread runs the whole call, so
+    blocks made smaller or more numerous only for the threads' sake would only cost (a batch of
+    7 x 21 rows by 10 GEMMs of 16 rows instead of one of 147: 20 us against NumPy's 13)."""
+    return macs(g) >= PARALLEL_MACS
+
+
+def _halve_for_items(size, floor, items_of, g):
+    """``size`` halved (not below ``floor``) until ``items_of(size) >= MIN_ITEMS``, for a call
+    split into items (:func:`parallel`)."""
+    while parallel(g) and size > floor and items_of(size) < MIN_ITEMS:
         size = max(floor, -(-size // 2))
     return size
 
@@ -313,7 +322,7 @@ def im2col_blocking(g, itemsize):
     cwg = max(g.wide_channels // g.groups, 1)
     taps = max(1, min(g.taps, 4096 // cwg))
     rows = max(16, min(512, SCRATCH_BYTES // (itemsize * taps * cwg)))
-    rows = _halve_for_items(rows, 16, lambda r: g.groups * -(-(g.batch * g.narrow) // r))
+    rows = _halve_for_items(rows, 16, lambda r: g.groups * -(-(g.batch * g.narrow) // r), g)
     return rows, taps
 
 
@@ -321,6 +330,8 @@ def filter_chunks(g, rows, taps):
     """Chunks of the ``N*M`` rows for the im2col filter gradient: enough for ``MIN_ITEMS``
     work items with the groups and tap blocks, at most one per block of rows, and partial filters
     of at most 2**20 elements beyond the first. A function of the shape alone."""
+    if not parallel(g):
+        return 1
     size = g.taps * (g.wide_channels // g.groups) * g.narrow_channels
     others = g.groups * -(-g.taps // taps)
     chunks = -(-MIN_ITEMS // others)
@@ -341,7 +352,7 @@ def filter_split_taps(g, itemsize, rows, taps):
     cwg = max(g.wide_channels // g.groups, 1)
     size = max(g.taps * cwg * g.narrow_channels, 1)
     chunks = min(MIN_ITEMS, 1 + (1 << 20) // size, max(1, -(-(g.batch * g.narrow) // rows)))
-    while (g.groups * -(-g.taps // taps) * chunks < MIN_ITEMS and taps > 1
+    while (parallel(g) and g.groups * -(-g.taps // taps) * chunks < MIN_ITEMS and taps > 1
            and -(-taps // 2) * cwg >= 64):
         taps = -(-taps // 2)
         rows = max(rows, min(512, SCRATCH_BYTES // (itemsize * taps * cwg)))
@@ -436,12 +447,12 @@ def blas_blocking(g, itemsize):
     input), then fewer, a multiple of 64 (at least 64: a shorter GEMM loses more than the split
     gains)."""
     rows = max(64, min(1024, (1 << 21) // (g.stride * g.wide_channels * itemsize)))
-    while rows > 64 and g.batch * -(-g.narrow // rows) < 4:
+    while parallel(g) and rows > 64 and g.batch * -(-g.narrow // rows) < 4:
         rows //= 2
     items = g.batch * -(-g.wide // (rows * g.stride)) * g.stride
     cout = g.wide_channels
     channels = cout
-    if items < MIN_ITEMS and cout >= 128:
+    if parallel(g) and items < MIN_ITEMS and cout >= 128:
         channels = max(64, -(-cout // -(-MIN_ITEMS // items)) // 64 * 64)
     return rows, channels
 
@@ -456,7 +467,7 @@ def blas_batches(g, rows, channels):
         return 1
     per = -(-g.wide // (rows * g.stride)) * g.stride * -(-g.wide_channels // channels)
     nb = min(g.batch, 64 // max(g.narrow, 1))
-    while nb > 1 and -(-g.batch // nb) * per < MIN_ITEMS:
+    while parallel(g) and nb > 1 and -(-g.batch // nb) * per < MIN_ITEMS:
         nb = -(-nb // 2)
     return max(nb, 1)
 
@@ -490,7 +501,7 @@ def filter_blocking(g, itemsize, nwc=True):
     rows, taps = im2col_blocking(g, itemsize)
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     if nwc and g.narrow >= 64 and (g.taps == 1 or (cng <= 16 and cwg >= 8)):
-        taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups)))
+        taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
         rows = 1024
         return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
                 "skinny": False, "inplace": True}
@@ -523,7 +534,7 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             # the longer the block the faster BLAS runs: up to COLUMN_BYTES of it
             cols = taps * (g.wide_channels // g.groups)
             rows = max(rows, min(512, COLUMN_BYTES // (itemsize * cols)))
-            rows = _halve_for_items(rows, 16, lambda r: g.groups * -(-(g.batch * g.narrow) // r))
+            rows = _halve_for_items(rows, 16, lambda r: g.groups * -(-(g.batch * g.narrow) // r), g)
         return {"rows": rows, "taps": taps, "skinny": skinny}
     if kernel == "blas" and op == "conv1d":
         return {"rows": conv1d_blas_rows(g)}
@@ -553,7 +564,7 @@ def implicit_blocking(g, itemsize):
     more written past the caches."""
     cols = g.taps * g.wide_channels
     rows = max(16, min(512, SCRATCH_BYTES // (itemsize * cols)))
-    rows = _halve_for_items(rows, 16, lambda r: -(-(g.batch * g.narrow) // r))
+    rows = _halve_for_items(rows, 16, lambda r: -(-(g.batch * g.narrow) // r), g)
     out_bytes = g.batch * g.narrow * g.narrow_channels * itemsize
     return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES}
 
@@ -561,14 +572,14 @@ def implicit_blocking(g, itemsize):
 def conv1d_blas_rows(g):
     """Output rows per work item of conv1d's BLAS kernel (one GEMM per tap and group): 256,
     fewer (down to 16) for at least ``MIN_ITEMS`` items (a batch of one or a few short signals)."""
-    return _halve_for_items(256, 16, lambda r: g.batch * -(-g.narrow // r))
+    return _halve_for_items(256, 16, lambda r: g.batch * -(-g.narrow // r), g)
 
 
 def depthwise_rows(g, op):
     """Output samples per work item of the depthwise kernel: 256, fewer (down to 16) for at least
     ``MIN_ITEMS`` items."""
     width = g.wide if op == "transpose" else g.narrow
-    return _halve_for_items(256, 16, lambda r: g.batch * -(-width // r))
+    return _halve_for_items(256, 16, lambda r: g.batch * -(-width // r), g)
 
 
 def threads(g):
