@@ -67,3 +67,7 @@ cdef void dot_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t ldp, co
                   Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
                   int accumulate) noexcept nogil
 cdef void store_fence() noexcept nogil
+# scratch a thread keeps between calls (src/scratch.c): slot 0 is a work item's, per thread
+# (run_items); slots 1 .. 3 are a call's, on the calling thread
+cdef void* scratch(int slot, size_t nbytes) noexcept nogil
+cdef void scratch_done(int slot, void* block) noexcept nogil

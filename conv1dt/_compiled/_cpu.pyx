@@ -85,6 +85,9 @@ cdef extern from "kernels.h" nogil:
                          const double* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n,
                          Py_ssize_t t, int accumulate)
     void conv1dt_store_fence()
+    void* conv1dt_scratch(int slot, size_t nbytes)
+    void conv1dt_scratch_done(int slot, void* block)
+    size_t conv1dt_scratch_kept()
 
 if conv1dt_cpu_isa_error()[0]:     # CONV1DT_CPU names no instruction set: say so at import
     raise ValueError(conv1dt_cpu_isa_error().decode())
@@ -320,3 +323,16 @@ cdef void dot_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t ldp, co
 
 cdef void store_fence() noexcept nogil:
     conv1dt_store_fence()
+
+
+cdef void* scratch(int slot, size_t nbytes) noexcept nogil:
+    return conv1dt_scratch(slot, nbytes)
+
+
+cdef void scratch_done(int slot, void* block) noexcept nogil:
+    conv1dt_scratch_done(slot, block)
+
+
+def scratch_kept():
+    """Bytes of scratch the calling thread keeps between calls (``src/scratch.c``)."""
+    return conv1dt_scratch_kept()

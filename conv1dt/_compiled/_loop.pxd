@@ -9,8 +9,8 @@ write the ``while next_chunk(&ch): for item in prange(...)`` loop around their b
 cimport cython
 from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport parallel, prange
-from libc.stdint cimport uintptr_t
-from libc.stdlib cimport free, malloc
+
+from ._cpu cimport scratch as thread_scratch, scratch_done
 
 
 cdef enum:
@@ -75,27 +75,27 @@ cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double 
 
     Items are handed out one at a time as threads free up (``schedule(dynamic)``), so a thread
     that the OS takes away delays the call by one item. Each thread has its own ``scratch`` of
-    ``scratch_bytes`` (64-byte aligned), allocated once per chunk. A scratch that cannot be
-    allocated raises MemoryError after the chunk (the output is then incomplete).
+    ``scratch_bytes`` (64-byte aligned): the block the thread keeps from call to call in its
+    slot 0 (``src/scratch.c``), so that a call does not fault in fresh pages. A scratch that
+    cannot be allocated raises MemoryError after the chunk (the output is then incomplete).
     """
     cdef Chunks ch = chunks(items, macs, num_threads)
     cdef Py_ssize_t item
     cdef int failed = 0
     cdef int* failp = &failed
-    cdef void* raw
     cdef void* scratch
     while next_chunk(&ch):
         with nogil, parallel(num_threads=num_threads):
-            raw = NULL
+            scratch = NULL
             if scratch_bytes:
-                raw = malloc(scratch_bytes + 64)
-            scratch = <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
+                scratch = thread_scratch(0, scratch_bytes)
             for item in prange(ch.start, ch.stop, schedule="dynamic", chunksize=1):
-                if scratch_bytes and raw == NULL:
+                if scratch_bytes and scratch == NULL:
                     failp[0] = 1
                 else:
                     fn(ctx, item, scratch)
-            free(raw)
+            if scratch != NULL:
+                scratch_done(0, scratch)
         if failed:
             raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
     return 0

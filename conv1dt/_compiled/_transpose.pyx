@@ -15,12 +15,12 @@ tap ``k`` when ``o = i*s + k*d - pad_before``.
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.stdlib cimport free, malloc
-from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
 
 from ._cpu cimport (SKINNY_ADD, dot_f32, dot_f64, interleave_f32, interleave_f64, pack_f32,
                     pack_f64, phase_strip_f32, phase_strip_f64, phase_tiled_f32, phase_tiled_f64,
-                    rows_to_channels_f32, rows_to_channels_f64, tiled_isa_index, tiled_panel)
+                    rows_to_channels_f32, rows_to_channels_f64, scratch as thread_scratch,
+                    scratch_done, tiled_isa_index, tiled_panel)
 from ._blas cimport gemm, gemv_t
 from ._index cimport end_row, first_row, floordiv
 from ._loop cimport Chunks, chunks, next_chunk
@@ -40,6 +40,22 @@ cdef enum:
 
 TILED_MAX_ROW = PACK_MAX_CIN   # the longest filter row (Cin, or a group's row) the tiled kernel takes
 
+
+
+# A call's large buffers (a filter layout, the threads' scratch) are blocks the calling thread
+# keeps between calls (src/scratch.c): slot 1 for the filter's layout, slot 2 for the scratch.
+cdef enum:
+    LAYOUT_SLOT = 1
+    SCRATCH_SLOT = 2
+
+
+cdef void* _call_scratch(int slot, size_t nbytes, str what) except NULL:
+    """The calling thread's kept block of at least ``nbytes`` in ``slot`` (64-byte aligned), or
+    MemoryError naming ``what``; :func:`scratch_done` when the call is done with it."""
+    cdef void* block = thread_scratch(slot, nbytes)
+    if block == NULL:
+        raise MemoryError(f"conv1dt: no memory for {what} ({nbytes} bytes)")
+    return block
 
 
 cdef inline void _phase_strip(floating* y, Py_ssize_t ysj, Py_ssize_t ysc, const floating* f,
@@ -269,9 +285,8 @@ def transpose_direct(
         return
     table = _direct_setup(&p, M, cin, f.shape[1], f.shape[0], L, x_ncw, y_ncw, stride, dilation,
                           pad_before, strip)
-    scratch = <floating*> malloc(num_threads * p.per * sizeof(floating))
-    if scratch == NULL:
-        raise MemoryError(f"conv1dt: no memory for {num_threads} x {p.per} scratch elements")
+    scratch = <floating*> _call_scratch(SCRATCH_SLOT, num_threads * p.per * sizeof(floating),
+                                        f"{num_threads} x {p.per} scratch elements")
     items = N * p.nblocks
     ch = chunks(items, <double> N * M * f.shape[0] * cin * p.cout, num_threads)
     try:
@@ -286,7 +301,7 @@ def transpose_direct(
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0],
                                      scratch + threadid() * p.per, item)
     finally:
-        free(scratch)
+        scratch_done(SCRATCH_SLOT, scratch)
 
 
 cdef int _small_direct(const _Direct* p, Py_ssize_t items, const floating* x, const floating* f,
@@ -555,31 +570,34 @@ def transpose_col2im(
     cdef Py_ssize_t item
     if N == 0 or L == 0:
         return
-    scratch_a = np.empty((num_threads, zrows * K * cout), dtype=np.float32 if floating is float else np.float64)
-    cdef floating[:, ::1] scratch = scratch_a
+    cdef Py_ssize_t per = (zrows * K * cout + 15) // 16 * 16     # each thread's on a cache line
+    cdef floating* scratch = NULL
     cdef Py_ssize_t items = N * nblocks
     cdef Chunks ch = chunks(items, <double> N * x.shape[1] * K * x.shape[2] * cout, num_threads)
     cdef int isa = tiled_isa_index()      # read once: it sizes the filter layout
     cdef Py_ssize_t cin = f.shape[2], pw = tiled_panel(isa, floating is double)
     cdef Py_ssize_t base = 0, step = cin * pw
     cdef floating* w = NULL
-    cdef void* raw = NULL
     cdef const floating[:, :, :] fk = np.asarray(f).reshape(1, K * cout, cin)
     try:
+        scratch = <floating*> _call_scratch(SCRATCH_SLOT, num_threads * per * sizeof(floating),
+                                            f"{num_threads} x {per} scratch elements")
         if isa > 0 and x.shape[1] > 0 and cin < PACK_MAX_CIN:
-            raw = malloc(max(((K * cout + pw - 1) // pw) * pw * cin, 1) * sizeof(floating) + 64)
-            if raw == NULL:
-                raise MemoryError("conv1dt: no memory for the filter layout")
-            w = <floating*> _aligned64(raw)
+            w = <floating*> _call_scratch(
+                LAYOUT_SLOT, max(((K * cout + pw - 1) // pw) * pw * cin, 1) * sizeof(floating),
+                "the filter layout")
             with nogil:
                 _pack_panels(isa, fk, w, &base, &step, pw, num_threads)
         while next_chunk(&ch):
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(ch.start, ch.stop, schedule="dynamic"):
-                    _col2im_block(isa, x, f, w, y, &scratch[threadid(), 0], item // nblocks,
+                    _col2im_block(isa, x, f, w, y, scratch + threadid() * per, item // nblocks,
                                   item % nblocks, rows, stride, dilation, pad_before)
     finally:
-        free(raw)
+        if w != NULL:
+            scratch_done(LAYOUT_SLOT, w)
+        if scratch != NULL:
+            scratch_done(SCRATCH_SLOT, scratch)
 
 
 cdef inline void _phase_edge_row(
@@ -700,11 +718,13 @@ def transpose_phase(
     table = _TapTable(K, stride, dilation, pad_before, 1)
     try:
         hoff = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
-        h = <floating*> malloc(max(K * cout * cin, 1) * sizeof(floating))
-        scratch = <floating*> malloc(num_threads * rows * table.maxt * cin * sizeof(floating))
-        if hoff == NULL or h == NULL or scratch == NULL:
-            raise MemoryError(f"conv1dt: no memory for the stacked filter and {num_threads} x "
-                              f"{rows * table.maxt * cin} scratch elements")
+        if hoff == NULL:
+            raise MemoryError("conv1dt: no memory for the phases' offsets")
+        h = <floating*> _call_scratch(LAYOUT_SLOT, max(K * cout * cin, 1) * sizeof(floating),
+                                      "the stacked filter")
+        scratch = <floating*> _call_scratch(
+            SCRATCH_SLOT, num_threads * rows * table.maxt * cin * sizeof(floating),
+            f"{num_threads} x {rows * table.maxt * cin} scratch elements")
         with nogil:
             for r in range(stride):
                 hoff[r] = off
@@ -722,14 +742,10 @@ def transpose_phase(
                                  item // nblocks, item % nblocks, rows, stride)
     finally:
         free(hoff)
-        free(h)
-        free(scratch)
-
-
-cdef inline void* _aligned64(void* raw) noexcept nogil:
-    """``raw`` (from malloc of 64 bytes more than needed) rounded up to a multiple of 64 bytes:
-    the tiled kernel's filter panels then load whole cache lines, one line per vector."""
-    return <void*> ((<uintptr_t> raw + 63) & ~(<uintptr_t> 63))
+        if h != NULL:
+            scratch_done(LAYOUT_SLOT, h)
+        if scratch != NULL:
+            scratch_done(SCRATCH_SLOT, scratch)
 
 
 cdef inline void _pack_item(int isa, const floating[:, :, :] f, floating* w, const Py_ssize_t* base,
@@ -840,7 +856,6 @@ def transpose_tiled(
     cdef Chunks ch = chunks(items, <double> N * M * K * cin * cout, num_threads)
     cdef _TapTable table
     cdef floating* w = NULL
-    cdef void* raw = NULL
     cdef Py_ssize_t* woff = NULL
     cdef Py_ssize_t* slot = NULL
     cdef Py_ssize_t* tap = NULL
@@ -868,10 +883,10 @@ def transpose_tiled(
         slot = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
         tap = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
         cur = <Py_ssize_t*> malloc(num_threads * sizeof(Py_ssize_t))
-        raw = malloc(max(size, 1) * sizeof(floating) + 64)
-        w = <floating*> _aligned64(raw)
-        if woff == NULL or slot == NULL or tap == NULL or cur == NULL or raw == NULL:
-            raise MemoryError(f"conv1dt: no memory for the {size}-element filter layout")
+        if woff == NULL or slot == NULL or tap == NULL or cur == NULL:
+            raise MemoryError("conv1dt: no memory for the filter layout's tables")
+        w = <floating*> _call_scratch(LAYOUT_SLOT, max(size, 1) * sizeof(floating),
+                                      f"the {size}-element filter layout")
         for r in range(stride):
             woff[r] = 0 if local else off
             for t in range(table.counts[r]):
@@ -912,7 +927,8 @@ def transpose_tiled(
         free(slot)
         free(tap)
         free(cur)
-        free(raw)
+        if w != NULL:
+            scratch_done(LAYOUT_SLOT, w)
 
 
 # --- conv1d_transpose with groups of few channels ----------------------------------------------

@@ -165,6 +165,14 @@ void conv1dt_dot_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t ldp, con
                      ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate);
 void conv1dt_dot_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t ldp, const double *q,
                      ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate);
+/* Scratch kept by the calling thread between calls (scratch.c): a 64-byte aligned block of at
+ * least `bytes` in `slot` (0 .. CONV1DT_SCRATCH_SLOTS - 1: one per buffer a thread holds at
+ * once), NULL when it cannot be had; conv1dt_scratch_done(slot, block) when the call is done
+ * with it (a large block is then let go). Never two users of one slot on one thread at once. */
+#define CONV1DT_SCRATCH_SLOTS 4
+void *conv1dt_scratch(int slot, size_t bytes);
+void conv1dt_scratch_done(int slot, void *block);
+size_t conv1dt_scratch_kept(void);     /* bytes the calling thread keeps in its slots */
 /* The fence after streaming stores, before their data is read (a no-op without SSE2). */
 void conv1dt_store_fence(void);
 
