@@ -41,8 +41,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       output and keeps one in ``s``: twice the work, at a rate twice the im2col kernel's with
       one output channel);
     * ``direct``: other small calls;
-    * ``flip-tiled`` at stride 1 without groups where the tiled kernel takes ``K*Cw`` and ``Cn
-      >= 32`` (its tiles are 64 output channels wide on AVX-512);
+    * ``flip-tiled`` at stride 1 without groups where the tiled kernel takes ``K*Cw``, ``Cn
+      >= 32`` (its tiles are 64 output channels wide on AVX-512) and there are at least
+      ``FLIP_TILED_MIN_ROWS`` outputs in all (it lays out the whole filter at each call);
     * ``polyphase`` for one channel on each side at a larger stride when each residue of the
       input position mod ``s`` has ``POLYPHASE_TAPS`` taps (4 to 96): one stride-1 conv1d per
       residue by the transpose's direct kernel (a decimating FIR filter);
@@ -105,6 +106,11 @@ TILED_MAX_TCIN = 2048 if _cpu.tiled_isa() == "avx512" else 768
 SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_skinny)
 # conv1d's few-channel calls by the transpose's direct kernel up to this stride, by itemsize
 FLIP_MAX_STRIDE = {4: 2, 8: 2}
+# fewest outputs in all (N*M) for which conv1d runs the tiled kernel on the reversed filter: it
+# lays out the whole filter at each call, and below about a thousand outputs that and its edge
+# tiles cost more than the other kernels' GEMMs (2 x 1 outputs, K=142: 10x; 1 x 512 outputs,
+# 64 -> 128 channels, K=16: 1.1x behind the BLAS kernel)
+FLIP_TILED_MIN_ROWS = 1024
 # beyond it, one-channel conv1d by the stride-1 direct kernel once per residue mod s, when each
 # residue has this many taps (the direct kernel's time grows with them; a GEMM's does not)
 POLYPHASE_TAPS = (4, 96)
@@ -226,7 +232,7 @@ def _choose_conv1d(g, itemsize):
     if _depthwise(g):
         return "depthwise"
     flip = flippable and macs(g) >= SERIAL_MACS
-    if (flip and g.stride == 1 and TILED and g.wide > 0
+    if (flip and g.stride == 1 and TILED and g.wide > 0 and g.batch * g.narrow >= FLIP_TILED_MIN_ROWS
             and g.taps * g.wide_channels <= TILED_MAX_TCIN and g.narrow_channels >= 32):
         return "flip-tiled"
     if (cwg * cng == 1 and g.groups == 1 and g.stride > 1

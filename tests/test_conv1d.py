@@ -281,6 +281,9 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(16, 16, groups=16, k=17)) == "direct"  # not im2col's 1 column
     assert _plan.choose("conv1d", g(8, 16, groups=8, k=64)) == "im2col"    # 2 outputs a group
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
+    # a few outputs in all: the tiled kernel would lay out the whole filter for them
+    assert _plan.choose("conv1d", g(64, 64, wide=16)) == ("implicit" if _plan.SKINNY else "blas")
+    assert _plan.choose("conv1d", g(64, 64, wide=16), 8) == "blas"
     assert _plan.choose("conv1d", g(128, 128, groups=8)) == "im2col"     # K*Cw/G = 48
     assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128
     assert _plan.choose("conv1d", g(512, 4)) == "blas"     # tiles of 64 for 4 outputs: not tiled
