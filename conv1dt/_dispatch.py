@@ -262,6 +262,25 @@ def _finish(y, ncw, out):
     return out
 
 
+def conv1d_small(geom, data_format, kernel, dtype):
+    """The compiled plan of a small serial conv1d on ``flip-direct`` at stride 1 (the
+    transpose's tap table built once, the filter reversed in C at each call), called as
+    ``small(x, f)`` on operands of ``dtype``; None for other calls. A tiny call is then a few
+    microseconds, not the Python path's dozen of them."""
+    g = geom
+    ncw = data_format == "NCW"
+    shape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
+                                                                g.narrow_channels)
+    if (kernel != "flip-direct" or g.stride != 1 or dtype not in (np.float32, np.float64)
+            or _macs(g) >= SERIAL_MACS or 0 in shape
+            or math.prod(shape) * np.dtype(dtype).itemsize >= POOL_MIN_BYTES):
+        return None
+    xshape = (g.batch, g.wide_channels, g.wide) if ncw else (g.batch, g.wide, g.wide_channels)
+    return _transpose._SmallDirect(xshape, (g.taps, g.narrow_channels, g.wide_channels), shape,
+                                   dtype, ncw, 1, g.dilation, _plan.flipped_pad(g),
+                                   _strip(1, g.narrow_channels), True)
+
+
 def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     """Run conv1d on checked operands; return the result in ``data_format`` (in ``out`` when
     given).

@@ -128,6 +128,9 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
 
         def runner(x, y, out=None):      # the plan's blocks, not made again at each call
             return fn(x, y, geom, data_format, kernel, out, blocks)
+        small = op == "conv1d" and _dispatch.conv1d_small(geom, data_format, kernel, real)
+        if small:
+            runner.small = small
 
     def run(x, y, out=None):
         return _bilinear(runner, x, y, dtype, out, out_shape)

@@ -261,6 +261,7 @@ def test_the_compiled_kernels_run(monkeypatch):
         monkeypatch.setattr(_conv1d, name, broken)
     monkeypatch.setattr(_transpose, "transpose_direct", broken)   # conv1d's paths through the
     monkeypatch.setattr(_transpose, "transpose_tiled", broken)    # transpose's kernels
+    monkeypatch.setattr(_transpose, "_SmallDirect", broken)       # (small calls: its plan)
     _plan.clear_cache()                     # plans made before hold kernels
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d(np.ones((1, 4, 1)), np.ones((1, 1, 1)), 1)

@@ -327,6 +327,41 @@ def test_small_calls_are_planned_on_the_pointer_kernel(case, dtype):
         np.testing.assert_array_equal(y, want)
 
 
+SMALL_CONV1D = [  # (N, L, Cw, Cn, K, d, padding, data_format): small stride-1 conv1d calls
+    (1, 16, 1, 1, 3, 1, "SAME", "NWC"),
+    (3, 20, 2, 3, 4, 2, "VALID", "NCW"),
+    (2, 11, 3, 1, 5, 1, "SAME", "NCW"),
+    (1, 5, 4, 2, 9, 3, "SAME", "NWC"),              # taps beyond the signal at both ends
+    (2, 9, 1, 4, 2, 1, [[0, 0], [1, 3], [0, 0]], "NWC"),   # explicit padding
+]
+
+
+@pytest.mark.parametrize("case", SMALL_CONV1D, ids=[str(c) for c in SMALL_CONV1D])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_conv1d_calls_are_planned_on_the_pointer_kernel(case, dtype):
+    """A small stride-1 conv1d with few channels is planned as the transpose's ``_SmallDirect``
+    on the reversed filter (``flip``, reversed in C at each call): its calls match the float64
+    reference and give the bits of the ``flip-direct`` runner (memoryviews)."""
+    from conv1dt import _dispatch
+    from conv1dt._compiled import _transpose
+    n, L, cw, cn, k, d, padding, data_format = case
+    rng = np.random.default_rng(L * k + cw)
+    for trial in range(3):
+        w = random_array(rng, (n, L, cw) if data_format == "NWC" else (n, cw, L), dtype)
+        f = random_array(rng, (k, cw, cn), dtype)
+        _plan.clear_cache()
+        y = conv1dt.conv1d(w, f, 1, padding, data_format, dilations=d)
+        (plan,) = _plan._cache.values()
+        assert plan.kernel == "flip-direct" and isinstance(plan._quick, _transpose._SmallDirect)
+        g = conv1d_geometry(w.shape, f.shape, 1, d, parse_padding(padding, data_format),
+                            data_format, 1)
+        want, bound = family_oracle("conv1d", w, f, g, data_format)
+        assert_family_matches(y, want, bound, conv1d_terms(g), f"trial {trial}")
+        np.testing.assert_array_equal(y, _dispatch.conv1d(w, f, g, data_format, "flip-direct"))
+        np.testing.assert_array_equal(conv1dt.conv1d(w, f[::-1][::-1], 1, padding, data_format,
+                                                     dilations=d), y)   # a strided filter view
+
+
 def test_a_small_plan_refuses_operands_it_was_not_made_for():
     """The plan reads raw pointers: operands of another shape or dtype are refused, never read;
     strided, byte-swapped and unaligned ones are copied and computed right."""

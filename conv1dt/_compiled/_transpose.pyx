@@ -322,6 +322,28 @@ cdef int _small_direct(const _Direct* p, Py_ssize_t items, const floating* x, co
     return 0
 
 
+cdef cnp.ndarray _flip_filter(cnp.ndarray f):
+    """conv1d's filter ``[K, Cin, Cout]`` (C-contiguous, float32 or float64) as the transpose's
+    ``[K, Cout, Cin]`` with the taps reversed: ``h[k, o, c] = f[K-1-k, c, o]``."""
+    cdef cnp.npy_intp dims[3]
+    cdef Py_ssize_t K = f.shape[0], ci = f.shape[1], co = f.shape[2], k, c, o
+    dims[0], dims[1], dims[2] = K, co, ci
+    h = cnp.PyArray_EMPTY(3, dims, cnp.PyArray_TYPE(f), 0)
+    cdef char* src = <char*> cnp.PyArray_DATA(f)
+    cdef char* dst = <char*> cnp.PyArray_DATA(h)
+    if cnp.PyArray_TYPE(f) == cnp.NPY_FLOAT:
+        for k in range(K):
+            for c in range(ci):
+                for o in range(co):
+                    (<float*> dst)[(k * co + o) * ci + c] = (<float*> src)[((K - 1 - k) * ci + c) * co + o]
+    else:
+        for k in range(K):
+            for c in range(ci):
+                for o in range(co):
+                    (<double*> dst)[(k * co + o) * ci + c] = (<double*> src)[((K - 1 - k) * ci + c) * co + o]
+    return h
+
+
 cdef class _SmallDirect:
     """A planned small conv1d_transpose on the direct kernel, on the calling thread.
 
@@ -329,17 +351,20 @@ cdef class _SmallDirect:
     they are (no memoryviews), which matters for tiny calls. Called with ``x`` and
     ``f`` of the planned shapes and dtype, it returns a new output (operands that are not
     C-contiguous, aligned and in native byte order are copied first); operands of another shape
-    or dtype raise ValueError.
+    or dtype raise ValueError. With ``flip``, ``f`` is conv1d's filter ``[K, Cin, Cout]`` (``fshape``
+    is still the transpose's, ``[K, Cout, Cin]``), reversed and transposed into the transpose's
+    at each call: conv1d at stride 1 run as the transpose (``flip-direct``).
     """
     cdef _Direct p
     cdef _TapTable table
     cdef Py_ssize_t items
     cdef int typenum
     cdef object dtype
-    cdef cnp.npy_intp dims[9]        # x's, f's and y's shapes
+    cdef bint flip
+    cdef cnp.npy_intp dims[9]        # x's, f's (as called) and y's shapes
 
     def __cinit__(self, xshape, fshape, yshape, dtype, bint ncw, Py_ssize_t stride,
-                  Py_ssize_t dilation, Py_ssize_t pad_before, Py_ssize_t strip):
+                  Py_ssize_t dilation, Py_ssize_t pad_before, Py_ssize_t strip, bint flip=False):
         cdef int j
         if len(xshape) != 3 or len(fshape) != 3 or len(yshape) != 3:
             raise ValueError("conv1dt: a small plan takes three 3-d shapes")
@@ -353,6 +378,9 @@ cdef class _SmallDirect:
             raise ValueError("conv1dt: stride, dilation and strip must be positive")
         for j in range(3):
             self.dims[j], self.dims[3 + j], self.dims[6 + j] = xshape[j], fshape[j], yshape[j]
+        self.flip = flip
+        if flip:
+            self.dims[4], self.dims[5] = fshape[2], fshape[1]
         self.dtype = np.dtype(dtype)
         self.typenum = self.dtype.num
         if self.typenum != cnp.NPY_FLOAT and self.typenum != cnp.NPY_DOUBLE:
@@ -374,6 +402,8 @@ cdef class _SmallDirect:
             x = np.require(x, self.dtype, "CA")
         if not cnp.PyArray_ISCARRAY_RO(f):
             f = np.require(f, self.dtype, "CA")
+        if self.flip:
+            f = _flip_filter(f)
         y = cnp.PyArray_EMPTY(3, self.dims + 6, self.typenum, 0)
         if self.typenum == cnp.NPY_FLOAT:
             _small_direct(&self.p, self.items, <float*> cnp.PyArray_DATA(x),
