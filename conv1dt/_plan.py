@@ -25,7 +25,7 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       a block of at least ``(K-1)*d/s`` rows, whose products take at most ``COLUMN_BYTES``),
       else ``blas``;
     * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
-      256``, float32 on AVX-512), where the tiled kernel would lay out the whole filter for them;
+      256``, AVX-512), where the tiled kernel would lay out the whole filter for them;
     * ``tiled`` (conv1dt's micro-kernel, tiles of 64 channels on AVX-512, 16 on AVX2) where the
       CPU has it, ``T*Cin`` is within its range and ``Cout >= 32`` (a narrower output wastes
       most of each tile);
@@ -162,7 +162,7 @@ def _choose_transpose(g, itemsize=4):
         return "ola"
     if cout <= 8:
         return "col2im" if col2im_rows(g, itemsize) else "blas"
-    if SKINNY and itemsize == 4 and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= 256:
+    if SKINNY and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= 256:
         # a few frames in all: the tiled kernel would lay out the whole filter for them; the
         # BLAS kernel's items multiply by the dot GEMM, reading the filter where it is
         return "blas"
@@ -480,10 +480,12 @@ def blas_batches(g, rows, channels):
 
 def transpose_dot(g, itemsize, rows):
     """Whether the transpose's BLAS kernel multiplies by the C layer's dot GEMM instead of BLAS
-    (float32 on AVX-512): when a GEMM has at most DOT_MAX_ROWS input rows (a few frames), BLAS
-    packs the filter's block for only those rows, and the packing costs about as much as the
-    product; the dot GEMM reads the filter where it is."""
-    return SKINNY and itemsize == 4 and min(rows, g.narrow) <= DOT_MAX_ROWS
+    (AVX-512): when a GEMM has at most DOT_MAX_ROWS input rows (a few frames), BLAS packs the
+    filter's block for only those rows, and the packing costs about as much as the product; the
+    dot GEMM reads the filter where it is, each row once (float64 too since it runs the filter's
+    rows in its outer loop: Oobleck's decoder stage, 32 frames, 72 -> 56 ms; before, reading the
+    filter once per 4 input rows, it lost to BLAS in float64)."""
+    return SKINNY and itemsize in (4, 8) and min(rows, g.narrow) <= DOT_MAX_ROWS
 
 
 def _rows_within_block(rows, cols, itemsize):

@@ -145,17 +145,17 @@ def test_blas_splits_a_short_batch_one_call():
 
 def test_a_few_frames_go_to_the_dot_gemm():
     """A few frames in all (at most ``DOT_MAX_ROWS`` input rows, many input channels) go to the
-    BLAS kernel with the dot GEMM in float32 on AVX-512 (the tiled kernel otherwise); more
-    frames, float64 or few input channels keep their kernels."""
+    BLAS kernel with the dot GEMM on AVX-512, float32 and float64 (the tiled kernel otherwise);
+    more frames or few input channels keep their kernels."""
     def g(n, m, cin, cout=256, k=16, s=8):
         return conv1dt.Geometry(batch=n, narrow=m, wide=m * s, narrow_channels=cin,
                                 wide_channels=cout, taps=k, stride=s, dilation=1, pad_before=4)
     few = g(1, 75, 512)
     assert _plan.blocking("transpose", "blas", few, 4)["dot"] == _plan.SKINNY
-    assert not _plan.blocking("transpose", "blas", few, 8)["dot"]
+    assert _plan.blocking("transpose", "blas", few, 8)["dot"] == _plan.SKINNY
     if _plan.SKINNY:      # AVX-512: the tiled kernel takes the others
         assert _plan.choose("transpose", few, 4) == "blas"
-        assert _plan.choose("transpose", few, 8) == "tiled"
+        assert _plan.choose("transpose", few, 8) == "blas"
         assert _plan.choose("transpose", g(4, 75, 512), 4) == "tiled"      # 300 rows
         assert _plan.choose("transpose", g(1, 75, 64, 64), 4) == "tiled"   # 64 input channels
 

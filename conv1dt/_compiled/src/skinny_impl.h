@@ -412,22 +412,24 @@ static void NAME(dot)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t ldp, const T *q
 {
 #if defined(__GNUC__) || defined(__clang__)
     enum { DR = SKINNY_VBYTES == 64 ? 4 : 2 };
-    ptrdiff_t i = 0;
-    for (; i + DR <= m; i += DR) {
-        ptrdiff_t j = 0;
-        for (; j + 4 <= n; j += 4)
+    /* q (the filter, the larger operand) in the outer loop: each of its rows is read from
+     * memory once, while the few rows of p are read again from cache for every 4 of them */
+    ptrdiff_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        ptrdiff_t i = 0;
+        for (; i + DR <= m; i += DR)
             NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
                            accumulate, DR, 4);
-        for (; j < n; ++j)
-            NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
-                           accumulate, DR, 1);
-    }
-    for (; i < m; ++i) {
-        ptrdiff_t j = 0;
-        for (; j + 4 <= n; j += 4)
+        for (; i < m; ++i)
             NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
                            accumulate, 1, 4);
-        for (; j < n; ++j)
+    }
+    for (; j < n; ++j) {
+        ptrdiff_t i = 0;
+        for (; i + DR <= m; i += DR)
+            NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                           accumulate, DR, 1);
+        for (; i < m; ++i)
             NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
                            accumulate, 1, 1);
     }
