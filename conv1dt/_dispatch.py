@@ -320,7 +320,8 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
             with _blas_on_one_thread(g):
                 _gemm.conv1d_im2col(x, f, z, ncw, g.stride, g.dilation, g.pad_before, g.groups,
                                     blocks["rows"], blocks["taps"], _threads(g),
-                                    blocks["skinny"], blocks["skinny"])
+                                    blocks["skinny"], blocks["skinny"], False,
+                                    blocks.get("few", 0))
         return z
     if kernel == "flip-direct":
         # conv1d is conv1d_transpose with the taps reversed and the filter's channel axes

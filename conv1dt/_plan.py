@@ -61,8 +61,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       taps in one product, no gather and no packing (the edges through a column matrix);
     * ``direct`` for other few-channel calls (``Cw/G * Cn/G <= 16``); ``im2col`` for fewer than
       4 outputs a batch element with a filter of 2 MiB or more (the BLAS kernel would read it
-      from memory once per batch element, for GEMMs of that many rows); ``blas`` (one GEMM per
-      tap) for the rest.
+      from memory once per batch element, for GEMMs of that many rows; a block of at most
+      ``FEW_ROWS`` rows reads it once by the skinny GEMM, batch 1 included on AVX-512);
+      ``blas`` (one GEMM per tap) for the rest.
 conv1d_backprop_filter
     * ``direct``: small calls, or groups of at most 4 channel pairs (depthwise: vector loops over
       the groups);
@@ -108,8 +109,7 @@ SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_s
 FLIP_MAX_STRIDE = {4: 2, 8: 2}
 # fewest outputs in all (N*M) for which conv1d runs the tiled kernel on the reversed filter: it
 # lays out the whole filter at each call, and below about a thousand outputs that and its edge
-# tiles cost more than the other kernels' GEMMs (2 x 1 outputs, K=142: 10x; 1 x 512 outputs,
-# 64 -> 128 channels, K=16: 1.1x behind the BLAS kernel)
+# tiles cost more than the other kernels' GEMMs (docs/planner.rst)
 FLIP_TILED_MIN_ROWS = 1024
 # beyond it, one-channel conv1d by the stride-1 direct kernel once per residue mod s, when each
 # residue has this many taps (the direct kernel's time grows with them; a GEMM's does not)
@@ -124,6 +124,10 @@ TILED_GROUP_MIN_COUT = 12
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
 COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its taps (about L2)
+# conv1d's im2col blocks of at most this many rows (one or two outputs of a few batch elements)
+# multiply by the skinny GEMM, whose tile holds them all: the filter is read once, streamed,
+# where BLAS packs it for those few rows (docs/planner.rst has the measurements)
+FEW_ROWS = 8
 MIN_ITEMS = 8            # work items a call is split into where its shape allows
 STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
 
@@ -246,10 +250,11 @@ def _choose_conv1d(g, itemsize):
         return "im2col"
     if few:
         return "direct"
-    if g.narrow < 4 and g.batch > 1 and g.taps * cwg * g.narrow_channels * itemsize >= 2 << 20:
+    if (g.narrow < 4 and (g.batch > 1 or SKINNY)
+            and g.taps * cwg * g.narrow_channels * itemsize >= 2 << 20):
         # a few outputs a batch element and a filter larger than L2: the BLAS kernel would read
         # it from memory once per element for GEMMs of that many rows; im2col's blocks take the
-        # rows of several elements
+        # rows of several elements, and at most FEW_ROWS of them read it once, streamed
         return "im2col"
     return "blas"
 
@@ -308,8 +313,8 @@ def choose(op, g, itemsize=4, layout="NWC"):
 def parallel(g):
     """Whether a call of geometry ``g`` is split into work items for threads at all: from
     ``PARALLEL_MACS`` multiply-adds (:func:`threads`). Below, one thread runs the whole call, so
-    blocks made smaller or more numerous only for the threads' sake would only cost (a batch of
-    7 x 21 rows by 10 GEMMs of 16 rows instead of one of 147: 20 us against NumPy's 13)."""
+    blocks made smaller or more numerous only for the threads' sake would only cost (ten GEMMs
+    of 16 rows instead of one of 147)."""
     return macs(g) >= PARALLEL_MACS
 
 
@@ -482,9 +487,8 @@ def transpose_dot(g, itemsize, rows):
     """Whether the transpose's BLAS kernel multiplies by the C layer's dot GEMM instead of BLAS
     (AVX-512): when a GEMM has at most DOT_MAX_ROWS input rows (a few frames), BLAS packs the
     filter's block for only those rows, and the packing costs about as much as the product; the
-    dot GEMM reads the filter where it is, each row once (float64 too since it runs the filter's
-    rows in its outer loop: Oobleck's decoder stage, 32 frames, 72 -> 56 ms; before, reading the
-    filter once per 4 input rows, it lost to BLAS in float64)."""
+    dot GEMM reads the filter where it is, each row once (float64 too, since it walks the
+    filter's rows in its outer loop)."""
     return SKINNY and itemsize in (4, 8) and min(rows, g.narrow) <= DOT_MAX_ROWS
 
 
@@ -543,7 +547,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             cols = taps * (g.wide_channels // g.groups)
             rows = max(rows, min(512, COLUMN_BYTES // (itemsize * cols)))
             rows = _halve_for_items(rows, 16, lambda r: g.groups * -(-(g.batch * g.narrow) // r), g)
-        return {"rows": rows, "taps": taps, "skinny": skinny}
+        return {"rows": rows, "taps": taps, "skinny": skinny,
+                "few": FEW_ROWS if SKINNY and layout == "NWC" else 0}
     if kernel == "blas" and op == "conv1d":
         return {"rows": conv1d_blas_rows(g)}
     if kernel == "implicit":

@@ -185,6 +185,40 @@ def test_im2col_skips_the_taps_that_reach_only_padding(case, data_format, kernel
     assert_family_matches(y, want, bound, conv1d_terms(g), f"im2col {case}")
 
 
+FEW_ROWS = [  # (N, L, Cw, Cn, K, s, d, padding, groups, taps a block): a few outputs in all
+    (5, 60, 20, 40, 60, 1, 1, "VALID", 1, 60),       # one output each, 1200 taps*channels
+    (3, 70, 16, 33, 35, 1, 2, "VALID", 1, 13),       # taps in blocks: the products added in turn
+    (2, 50, 12, 20, 24, 13, 1, "SAME", 2, 24),       # 4 outputs each, two groups
+    (1, 9, 3, 17, 9, 1, 1, "VALID", 1, 9),           # one output, a filter narrower than a vector
+    (7, 16, 8, 64, 16, 1, 1, "VALID", 1, 4),         # 7 rows: one band of 7
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", FEW_ROWS, ids=[str(c) for c in FEW_ROWS])
+def test_im2col_few_rows_by_the_streamed_skinny_gemm(case, dtype):
+    """Blocks of at most ``FEW_ROWS`` rows multiply by the skinny GEMM in blocks of the filter's
+    rows (each asking for the next), the taps in blocks added in turn, groups side by side:
+    against the reference; on 1 and 2 threads, the same bits."""
+    n, wide, cw, cn, k, s, d, padding, groups, taps = case
+    rng = np.random.default_rng(wide + k)
+    w = random_array(rng, (n, wide, cw), dtype)
+    f = random_array(rng, (k, cw // groups, cn), dtype)
+    g = conv1d_geometry(w.shape, f.shape, s, d, padding, "NWC", groups)
+    assert g.batch * g.narrow <= 32
+    blocks = {"rows": 8, "taps": taps, "stream": False, "skinny": False, "few": 8}
+    outs = []
+    try:
+        for t in (1, 2):
+            conv1dt.set_num_threads(t)
+            outs.append(_dispatch.conv1d(w, f, g, "NWC", "im2col", blocks=blocks))
+    finally:
+        conv1dt.set_num_threads(None)
+    want, bound = family_oracle("conv1d", w, f, g, "NWC")
+    assert_family_matches(outs[0], want, bound, conv1d_terms(g), f"few rows {case}")
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(3)
@@ -285,6 +319,9 @@ def test_dispatch_rule():
     # a few outputs in all: the tiled kernel would lay out the whole filter for them
     assert _plan.choose("conv1d", g(64, 64, wide=16)) == ("implicit" if _plan.SKINNY else "blas")
     assert _plan.choose("conv1d", g(64, 64, wide=16), 8) == "blas"
+    # one output of batch 1 from a 39 MiB filter: im2col's block of one row reads it once
+    one = conv1d_geometry((1, 300, 64), (300, 64, 512), 1, 1, "VALID", "NWC", 1)
+    assert _plan.choose("conv1d", one) == ("im2col" if _plan.SKINNY else "blas")
     assert _plan.choose("conv1d", g(128, 128, groups=8)) == "im2col"     # K*Cw/G = 48
     assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128
     assert _plan.choose("conv1d", g(512, 4)) == "blas"     # tiles of 64 for 4 outputs: not tiled

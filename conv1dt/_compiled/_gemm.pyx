@@ -58,6 +58,24 @@ cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssiz
                    ahead_elems * sizeof(double))
 
 
+cdef inline void _skinny_streamed(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,
+                                  const floating* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n,
+                                  Py_ssize_t t, bint add) noexcept nogil:
+    """``c[i, j] (+)= sum_u p[i*psi + u] * q[u*ldq + j]`` for a few rows ``m`` (at most a tile's)
+    and a ``q`` far larger than the caches (a filter read once for them): by the skinny GEMM on
+    blocks of ``q``'s rows of about 128 KiB, each block asking the memory for the next while it
+    computes (walking down a whole ``q`` a panel at a time, every row waited for memory). Each
+    sum still runs over ``u`` in order, the blocks adding to ``c`` in turn."""
+    cdef Py_ssize_t ub = max(16, (1 << 17) // (ldq * sizeof(floating)))
+    cdef Py_ssize_t u0 = 0, u1
+    while u0 < t:
+        u1 = min(t, u0 + ub)
+        _skinny(c, ldc, p + u0, psi, 1, q + u0 * ldq, ldq, m, n, u1 - u0,
+                SKINNY_ADD if add or u0 > 0 else SKINNY_OVERWRITE, q + u1 * ldq,
+                (min(t, u1 + ub) - u1) * ldq)
+        u0 = u1
+
+
 def skinny(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] q,
            bint p_transposed, int accumulate):
     """``c (+)= p @ q`` by the skinny GEMM (tests): ``p`` is ``[m, t]``, or ``[t, m]`` read
@@ -182,6 +200,7 @@ cdef struct _Conv1d:
     void* z             # the narrow output, [N, M, Cn] or [N, Cn, M]
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
+    Py_ssize_t few       # NWC blocks of at most this many rows: the skinny GEMM, streamed
     bint dbl, skinny, stream, implicit
     Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
 
@@ -266,6 +285,11 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
             gemm(c'T', c'T', <int> rows, <int> cng, <int> kc, col, <int> kc,
                  f + k0 * p.cwg * p.cn + j * cng, <int> p.cn, beta,
                  z + (n * p.cn + j * cng) * p.M + i0, <int> p.M)
+        elif rows <= p.few:
+            # a few rows (batch elements of one or two outputs): the filter, read once for them,
+            # where BLAS would pack it for them
+            _skinny_streamed(z + (n * p.M + i0) * p.cn + j * cng, p.cn, col, kc,
+                             f + k0 * p.cwg * p.cn + j * cng, p.cn, rows, cng, kc, beta != 0)
         elif p.skinny:
             # z[n, i0.., group j] [rows x cng] (+)= col [rows x kc] @ f [kc x cng]
             _skinny(z + (n * p.M + i0) * p.cn + j * cng, p.cn, col, kc, 1,
@@ -314,6 +338,7 @@ def conv1d_im2col(
     bint skinny=False,
     bint stream=False,
     bint implicit=False,
+    Py_ssize_t few=0,
 ):
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
@@ -325,7 +350,8 @@ def conv1d_im2col(
     (NWC only) the GEMM is the C layer's for a short inner dimension instead of BLAS's. With
     ``implicit`` (NWC, one group, dilation 1 or one channel: each output's window is one run of
     the signal) the skinny GEMM reads the windows on the signal where they are, all taps at once,
-    and only the edges go through the column matrix.
+    and only the edges go through the column matrix. A block of at most ``few`` rows (NWC) is
+    multiplied by the skinny GEMM too, the filter read once in blocks that stream from memory.
     """
     cdef _Conv1d p
     cdef Py_ssize_t N = z.shape[0]
@@ -345,6 +371,7 @@ def conv1d_im2col(
     p.nblocks = (p.M + rows - 1) // rows if ncw else (N * p.M + rows - 1) // rows
     p.dbl = floating is double
     p.skinny = skinny and not ncw
+    p.few = 0 if ncw else few
     p.stream = stream
     p.implicit = (implicit and not ncw and groups == 1
                   and (dilation == 1 or p.cwg == 1))

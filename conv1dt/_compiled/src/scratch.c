@@ -2,8 +2,8 @@
  *
  * A kernel's scratch (a block of gathered columns or of products per thread, a laid-out filter
  * per call) is a few hundred KiB. malloc serves such a block by mapping fresh pages, or from a
- * heap that free then trims, so each call paid a page fault per 4 KiB page on its first write:
- * on a virtual machine, 0.45 ms of a 1.1 ms call. As TensorFlow's and oneDNN's scratchpads, each
+ * heap that free then trims, so each call paid a page fault per 4 KiB page on its first write
+ * (docs/computing.rst, "Memory", has the cost). As TensorFlow's and oneDNN's scratchpads, each
  * thread here keeps its blocks (a few slots, one per buffer a call holds at once) for the next
  * call, grown when a call needs more; a block above CONV1DT_SCRATCH_KEEP is let go when the
  * call is done, and a thread's blocks are freed when it exits. Without POSIX threads every block

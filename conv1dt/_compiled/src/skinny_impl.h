@@ -218,6 +218,27 @@ static void NAME(skinny)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
 {
     const char *next = (const char *)ahead;
     ptrdiff_t i = 0;
+    if (m < SKINNY_ROWS && m != 4 && m != 2 && m != 1) {
+        /* 3, 5, 6 or 7 rows in one band of that many, so that q is read once (in bands of 4, 2
+         * and 1 it would be read two or three times, from memory when it is large) */
+        switch (m) {
+        case 3:
+            NAME(band)(c, ldc, p, psi, pst, q, ldq, n, t, accumulate, 3, next, ahead_bytes);
+            break;
+#if SKINNY_ROWS > 4
+        case 5:
+            NAME(band)(c, ldc, p, psi, pst, q, ldq, n, t, accumulate, 5, next, ahead_bytes);
+            break;
+        case 6:
+            NAME(band)(c, ldc, p, psi, pst, q, ldq, n, t, accumulate, 6, next, ahead_bytes);
+            break;
+        case 7:
+            NAME(band)(c, ldc, p, psi, pst, q, ldq, n, t, accumulate, 7, next, ahead_bytes);
+            break;
+#endif
+        }
+        i = m;
+    }
     for (; i + SKINNY_ROWS <= m; i += SKINNY_ROWS, ahead_bytes = 0)
         NAME(band)(c + i * ldc, ldc, p + i * psi, psi, pst, q, ldq, n, t, accumulate, SKINNY_ROWS,
                    next, ahead_bytes);
