@@ -15,6 +15,9 @@ squared, whole tiles of 64 channels for a few):
 
 conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per polyphase phase)
     * ``direct``: small calls;
+    * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
+      256``, ``Cout >= 16``, AVX-512): it reads each tap's filter once for all of them, where
+      the kernels below would pack or lay it out for them;
     * ``ola`` when the whole input spans less than half a filter (``2*M < T``: a few frames
       overlap-added), where the kernels below would step through taps that reach no sample;
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
@@ -24,8 +27,6 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       K*Cout]``, then the rows of products added) where its block fits (:func:`col2im_rows`:
       a block of at least ``(K-1)*d/s`` rows, whose products take at most ``COLUMN_BYTES``),
       else ``blas``;
-    * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
-      256``, AVX-512), where the tiled kernel would lay out the whole filter for them;
     * ``tiled`` (conv1dt's micro-kernel, tiles of 64 channels on AVX-512, 16 on AVX2) where the
       CPU has it, ``T*Cin`` is within its range and ``Cout >= 32`` (a narrower output wastes
       most of each tile);
@@ -155,6 +156,10 @@ def _choose_transpose(g, itemsize=4):
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
     if macs(g) < SMALL_MACS or not fits_blas:
         return "direct"
+    if SKINNY and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= 256 and cout >= 16:
+        # a few frames in all with many input channels: the dot GEMM reads each tap's filter
+        # once for all of them (the kernels below would pack or lay it out for them)
+        return "blas"
     if 2 * g.narrow < phase_taps(g) and g.taps * cout >= 16:
         # the whole input spans less than half a filter (a few frames overlap-added): the
         # kernels below would step through every phase's taps for each output, most of them
@@ -166,10 +171,6 @@ def _choose_transpose(g, itemsize=4):
         return "ola"
     if cout <= 8:
         return "col2im" if col2im_rows(g, itemsize) else "blas"
-    if SKINNY and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= 256:
-        # a few frames in all: the tiled kernel would lay out the whole filter for them; the
-        # BLAS kernel's items multiply by the dot GEMM, reading the filter where it is
-        return "blas"
     if TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow and cout >= 32:
         return "tiled"
     if cin <= 16 and phase_taps(g) >= 2 and phase_taps(g) * cin * cout <= INT_MAX:
