@@ -16,7 +16,7 @@ squared, whole tiles of 64 channels for a few):
 conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per polyphase phase)
     * ``direct``: small calls;
     * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
-      256``, ``Cout >= 16``, AVX-512): it reads each tap's filter once for all of them, where
+      DOT_MIN_CIN``, ``Cout >= 16``, AVX-512): it reads each tap's filter once for all of them, where
       the kernels below would pack or lay it out for them;
     * ``ola`` when the whole input spans less than half a filter (``2*M < T``: a few frames
       overlap-added), where the kernels below would step through taps that reach no sample;
@@ -124,6 +124,10 @@ DIRECT_GROUPS_MAX = 144
 TILED_GROUP_MIN_COUT = 12
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
+# ... when each output sums at least this many input channels: the dot GEMM adds each output's
+# lanes at the end and takes the channels short of a vector one by one, which a short sum
+# cannot pay for (docs/planner.rst has the measurements)
+DOT_MIN_CIN = 384
 COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its taps (about L2)
 # conv1d's im2col blocks of at most this many rows (one or two outputs of a few batch elements)
 # multiply by the skinny GEMM, whose tile holds them all: the filter is read once, streamed,
@@ -156,7 +160,7 @@ def _choose_transpose(g, itemsize=4):
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
     if macs(g) < SMALL_MACS or not fits_blas:
         return "direct"
-    if SKINNY and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= 256 and cout >= 16:
+    if SKINNY and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= DOT_MIN_CIN and cout >= 16:
         # a few frames in all with many input channels: the dot GEMM reads each tap's filter
         # once for all of them (the kernels below would pack or lay it out for them)
         return "blas"
@@ -489,8 +493,9 @@ def transpose_dot(g, itemsize, rows):
     (AVX-512): when a GEMM has at most DOT_MAX_ROWS input rows (a few frames), BLAS packs the
     filter's block for only those rows, and the packing costs about as much as the product; the
     dot GEMM reads the filter where it is, each row once (float64 too, since it walks the
-    filter's rows in its outer loop)."""
-    return SKINNY and itemsize in (4, 8) and min(rows, g.narrow) <= DOT_MAX_ROWS
+    filter's rows in its outer loop). Only for sums of at least ``DOT_MIN_CIN`` input channels."""
+    return (SKINNY and itemsize in (4, 8) and min(rows, g.narrow) <= DOT_MAX_ROWS
+            and g.narrow_channels >= DOT_MIN_CIN)
 
 
 def _rows_within_block(rows, cols, itemsize):

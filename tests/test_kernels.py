@@ -153,6 +153,8 @@ def test_a_few_frames_go_to_the_dot_gemm():
     few = g(1, 75, 512)
     assert _plan.blocking("transpose", "blas", few, 4)["dot"] == _plan.SKINNY
     assert _plan.blocking("transpose", "blas", few, 8)["dot"] == _plan.SKINNY
+    # a short sum of input channels does not pay for the dot GEMM's lane sums: BLAS's GEMM
+    assert not _plan.blocking("transpose", "blas", g(1, 75, 26, 32, k=295, s=1), 4)["dot"]
     if _plan.SKINNY:      # AVX-512: the tiled kernel takes the others
         assert _plan.choose("transpose", few, 4) == "blas"
         assert _plan.choose("transpose", few, 8) == "blas"
