@@ -179,8 +179,10 @@ def test_conv1d_skinny_stream(seed, dtype):
 @pytest.mark.parametrize("accumulate", [0, 1, 2])
 def test_skinny_gemm(dtype, p_transposed, accumulate):
     """The C layer's skinny GEMM alone against NumPy in float64: every row count from 1 to 19
-    (whole tiles of 8 or 4 rows and the 4-, 2- and 1-row rests), columns around one and two vectors
-    of every instruction set, inner dimensions 0 to 70; overwriting, adding, and overwriting with
+    (whole tiles of 8 or 4 rows, the 4-, 2- and 1-row rests, and 3, 5, 6 or 7 rows in one band),
+    columns around one and two vectors of every instruction set (the columns short of a vector
+    as the lanes of the last one, or one by one below a vector), inner dimensions 0 to 70;
+    overwriting, adding, and overwriting with
     streaming stores (which need a cache-line-aligned row: every row at n = 16, 32 or 64 in
     float32)."""
     rng = np.random.default_rng(int(p_transposed) + 2 * int(accumulate))

@@ -186,10 +186,37 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(
             else
                 NAME(store)(c + i * ldc + v * NAME(VL), acc[i][v]);
 }
+
+/* The columns `keep` .. VL-1 of one vector of columns of rows 0 .. rows-1 (rows constant): the
+ * last columns of c, short of a whole vector, computed as the vector that ends at the last column
+ * (the columns before `keep`, already done, computed again and not stored). Each stored sum is
+ * the same as the vector tiles' (from c's value, then u in order), in vector lanes instead of
+ * one element at a time. */
+static CONV1DT_ALWAYS_INLINE void NAME(tile_tail)(
+    T *restrict c, ptrdiff_t ldc, const T *restrict p, ptrdiff_t psi, ptrdiff_t pst,
+    const T *restrict q, ptrdiff_t ldq, ptrdiff_t t, int accumulate, int rows, int keep)
+{
+    NAME(vec) acc[SKINNY_ROWS];
+    for (int i = 0; i < rows; ++i)
+        acc[i] = accumulate == SKINNY_ADD ? NAME(load)(c + i * ldc) : (NAME(vec)){0};
+    for (ptrdiff_t u = 0; u < t; ++u) {
+        const NAME(vec) qv = NAME(load)(q + u * ldq);
+        const T *restrict pu = p + u * pst;
+        for (int i = 0; i < rows; ++i)
+            acc[i] += ((NAME(vec)){0} + pu[i * psi]) * qv;
+    }
+    for (int i = 0; i < rows; ++i) {
+        T lane[NAME(VL)];
+        __builtin_memcpy(lane, &acc[i], sizeof lane);
+        for (int l = keep; l < NAME(VL); ++l)
+            c[i * ldc + l] = lane[l];
+    }
+}
 #endif
 
 /* Rows 0 .. rows-1 of c (rows constant) across all n columns: tiles of two vectors, then one,
- * then the columns left. The tiles together ask for the block ahead, in memory order. */
+ * then the columns left (as the last vector's lanes where n has a whole vector, else one by
+ * one). The tiles together ask for the block ahead, in memory order. */
 static CONV1DT_ALWAYS_INLINE void NAME(band)(
     T *restrict c, ptrdiff_t ldc, const T *restrict p, ptrdiff_t psi, ptrdiff_t pst,
     const T *restrict q, ptrdiff_t ldq, ptrdiff_t n, ptrdiff_t t, int accumulate, int rows,
@@ -205,6 +232,11 @@ static CONV1DT_ALWAYS_INLINE void NAME(band)(
                    ahead_bytes, at);
         j += NAME(VL);
         at += 64 * t;
+    }
+    if (j < n && n >= NAME(VL)) {
+        NAME(tile_tail)(c + n - NAME(VL), ldc, p, psi, pst, q + n - NAME(VL), ldq, t, accumulate,
+                        rows, (int)(j - (n - NAME(VL))));
+        j = n;
     }
 #endif
     if (j < n)
