@@ -134,6 +134,7 @@ COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its tap
 # where BLAS packs it for those few rows (docs/planner.rst has the measurements)
 FEW_ROWS = 8
 MIN_ITEMS = 8            # work items a call is split into where its shape allows
+PARTIAL_MACS = 128       # multiply-adds per element of a partial filter gradient, at least
 STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
 
 
@@ -345,14 +346,18 @@ def im2col_blocking(g, itemsize):
 def filter_chunks(g, rows, taps):
     """Chunks of the ``N*M`` rows for the im2col filter gradient: enough for ``MIN_ITEMS``
     work items with the groups and tap blocks, at most one per block of rows, and partial filters
-    of at most 2**20 elements beyond the first. A function of the shape alone."""
+    of at most 2**20 elements beyond the first, each beyond the first for at least
+    ``PARTIAL_MACS`` multiply-adds per element (writing a partial filter and adding it up cost
+    as much as a few dozen multiply-adds per element; docs/planner.rst). A function of the shape
+    alone."""
     if not parallel(g):
         return 1
     size = g.taps * (g.wide_channels // g.groups) * g.narrow_channels
     others = g.groups * -(-g.taps // taps)
     chunks = -(-MIN_ITEMS // others)
     chunks = min(chunks, max(1, -(-(g.batch * g.narrow) // rows)))
-    while chunks > 1 and (chunks - 1) * size > (1 << 20):
+    while chunks > 1 and ((chunks - 1) * size > (1 << 20)
+                          or (chunks - 1) * size * PARTIAL_MACS > macs(g)):
         chunks -= 1
     return max(1, chunks)
 
