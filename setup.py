@@ -175,7 +175,7 @@ def _extension(name, depends=(), include_dirs=()):
     )
 
 
-SHARED = ["conv1dt/_compiled/_loop.pxd", "conv1dt/_compiled/_blas.pxd",
+SHARED = ["conv1dt/_compiled/_loop.pxd", "conv1dt/_compiled/_items.pxd", "conv1dt/_compiled/_blas.pxd",
           "conv1dt/_compiled/_index.pxd"]
 extensions = [
     _extension("_cpu", C_DEPENDS + ["conv1dt/_compiled/_cpu.pxd"], [C_DIR]),

@@ -4,7 +4,7 @@ depthwise convolutions as vector loops across the channels.
 
 Three GEMM kernels, one per side of the family, each a loop over work items that a thread owns whole
 (so every output element is summed by one item, in an order fixed by the shape, and the bits do
-not depend on the thread count), handed to the threads dynamically by ``run_items`` (``_loop.pxd``):
+not depend on the thread count), handed to the threads dynamically by ``run_items`` (``_items.pxd``):
 
 * ``conv1d_im2col``: conv1d (any stride, dilation, groups, layout). Per item ``(block of
   rows, group)`` and per block of taps, the taps' input samples of the block's rows are gathered
@@ -40,7 +40,8 @@ from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_rows_
                    depthwise_rows_f64, depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
                    skinny_f32, skinny_f64, store_fence)
 from ._index cimport floordiv
-from ._loop cimport CHUNK_MACS, run_items as _run_items
+from ._items cimport run_items as _run_items
+from ._loop cimport CHUNK_MACS
 
 
 cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,

@@ -2,15 +2,14 @@
 """The chunked, interruptible parallel loop that every kernel runs its work items in.
 
 One chunking (:func:`chunks`, :func:`next_chunk`: about ``CHUNK_MACS`` multiply-adds between two
-checks for Ctrl-C) in two spellings: :func:`run_items` calls a function per item with a scratch
-per thread (the kernels of ``_gemm.pyx``, whose items are C structs); the kernels on memoryviews
-write the ``while next_chunk(&ch): for item in prange(...)`` loop around their block function
-(a ``prange`` body cannot be handed a fused memoryview through a function pointer)."""
+checks for Ctrl-C) in two spellings: ``run_items`` (``_items.pxd``) calls a function per item
+with a scratch per thread (the kernels of ``_gemm.pyx``, whose items are C structs); the kernels
+on memoryviews write the ``while next_chunk(&ch): for item in prange(...)`` loop around their
+block function (a ``prange`` body cannot be handed a fused memoryview through a function
+pointer)."""
 cimport cython
 from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport parallel, prange
-
-from ._cpu cimport scratch as thread_scratch, scratch_done
 
 
 cdef enum:
@@ -63,39 +62,3 @@ cdef inline bint next_chunk(Chunks* ch) except -1:
         return False
     ch.stop = ch.start + ch.size if ch.size < ch.items - ch.start else ch.items
     return True
-
-
-ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
-
-
-cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double macs,
-                          size_t scratch_bytes, int num_threads) except -1:
-    """Call ``fn(ctx, item, scratch)`` for ``item`` in ``0 .. items - 1`` on ``num_threads``, in
-    the chunks of :func:`chunks` (``macs`` is the whole call's multiply-adds).
-
-    Items are handed out one at a time as threads free up (``schedule(dynamic)``), so a thread
-    that the OS takes away delays the call by one item. Each thread has its own ``scratch`` of
-    ``scratch_bytes`` (64-byte aligned): the block the thread keeps from call to call in its
-    slot 0 (``src/scratch.c``), so that a call does not fault in fresh pages. A scratch that
-    cannot be allocated raises MemoryError after the chunk (the output is then incomplete).
-    """
-    cdef Chunks ch = chunks(items, macs, num_threads)
-    cdef Py_ssize_t item
-    cdef int failed = 0
-    cdef int* failp = &failed
-    cdef void* scratch
-    while next_chunk(&ch):
-        with nogil, parallel(num_threads=num_threads):
-            scratch = NULL
-            if scratch_bytes:
-                scratch = thread_scratch(0, scratch_bytes)
-            for item in prange(ch.start, ch.stop, schedule="dynamic", chunksize=1):
-                if scratch_bytes and scratch == NULL:
-                    failp[0] = 1
-                else:
-                    fn(ctx, item, scratch)
-            if scratch != NULL:
-                scratch_done(0, scratch)
-        if failed:
-            raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
-    return 0

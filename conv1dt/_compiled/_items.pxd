@@ -1,0 +1,45 @@
+# cython: language_level=3
+"""The parallel loop of the kernels whose work items are C structs (``_gemm.pyx``): a function
+per item, with a scratch per thread that the thread keeps between calls (``src/scratch.c``), in
+the chunks of ``_loop.pxd``. Apart from ``_loop.pxd`` so that only the modules that use it load
+the C layer's scratch functions."""
+from cython.parallel cimport parallel, prange
+
+from ._cpu cimport scratch as thread_scratch, scratch_done
+from ._loop cimport Chunks, chunks, next_chunk
+
+
+ctypedef void (*item_fn)(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil
+
+
+cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double macs,
+                          size_t scratch_bytes, int num_threads) except -1:
+    """Call ``fn(ctx, item, scratch)`` for ``item`` in ``0 .. items - 1`` on ``num_threads``, in
+    the chunks of :func:`chunks` (``macs`` is the whole call's multiply-adds).
+
+    Items are handed out one at a time as threads free up (``schedule(dynamic)``), so a thread
+    that the OS takes away delays the call by one item. Each thread has its own ``scratch`` of
+    ``scratch_bytes`` (64-byte aligned): the block the thread keeps from call to call in its
+    slot 0 (``src/scratch.c``), so that a call does not fault in fresh pages. A scratch that
+    cannot be allocated raises MemoryError after the chunk (the output is then incomplete).
+    """
+    cdef Chunks ch = chunks(items, macs, num_threads)
+    cdef Py_ssize_t item
+    cdef int failed = 0
+    cdef int* failp = &failed
+    cdef void* scratch
+    while next_chunk(&ch):
+        with nogil, parallel(num_threads=num_threads):
+            scratch = NULL
+            if scratch_bytes:
+                scratch = thread_scratch(0, scratch_bytes)
+            for item in prange(ch.start, ch.stop, schedule="dynamic", chunksize=1):
+                if scratch_bytes and scratch == NULL:
+                    failp[0] = 1
+                else:
+                    fn(ctx, item, scratch)
+            if scratch != NULL:
+                scratch_done(0, scratch)
+        if failed:
+            raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
+    return 0
