@@ -14,12 +14,14 @@ kernel is chosen where its work grows faster than the useful work (``s`` times t
 squared, whole tiles of 64 channels for a few):
 
 conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per polyphase phase)
-    * ``direct``: small calls;
+    * ``direct``: small calls with at most ``SMALL_DIRECT_PRODUCTS`` channel pairs, ``blas``
+      for small calls with more;
     * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
       DOT_MIN_CIN``, ``Cout >= 16``, AVX-512): it reads each tap's filter once for all of them, where
       the kernels below would pack or lay it out for them;
     * ``ola`` when the whole input spans less than half a filter (``2*M < T``: a few frames
       overlap-added), where the kernels below would step through taps that reach no sample;
+      with ``Cin <= 16`` and ``Cout <= 32`` only below an eighth of a filter (``8*M < T``);
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
     * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
       cache-sized blocks, then the products overlap-added) when ``K*Cout < 64``; else
@@ -38,10 +40,12 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads.
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * without groups, the transpose's kernels on the reversed filter: ``flip-direct`` for
-      ``Cw*Cn <= 16`` at stride 1 or 2, small calls included (at stride 2 it computes every
-      output and keeps one in ``s``: twice the work, at a rate twice the im2col kernel's with
-      one output channel);
-    * ``direct``: other small calls;
+      ``Cw*Cn <= 16`` at stride 1 or 2, small calls included, from ``FLIP_MIN_OUTPUTS``
+      outputs a batch element (at stride 2 it computes every output and keeps one in ``s``:
+      twice the work, at a rate twice the im2col kernel's with one output channel);
+    * ``direct``: other small calls with ``Cw/G * Cn/G <= 16`` (or one channel each way a
+      group); other small calls ``im2col`` (``blas`` for one tap): one small GEMM is faster
+      than the direct gather's channel loops per output and tap;
     * ``flip-tiled`` at stride 1 without groups where the tiled kernel takes ``K*Cw``, ``Cn
       >= 32`` (its tiles are 64 output channels wide on AVX-512) and there are at least
       ``FLIP_TILED_MIN_ROWS`` outputs in all (it lays out the whole filter at each call);
@@ -63,8 +67,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``direct`` for other few-channel calls (``Cw/G * Cn/G <= 16``); ``im2col`` for fewer than
       4 outputs a batch element with a filter of 2 MiB or more (the BLAS kernel would read it
       from memory once per batch element, for GEMMs of that many rows; a block of at most
-      ``FEW_ROWS`` rows reads it once by the skinny GEMM, batch 1 included on AVX-512);
-      ``blas`` (one GEMM per tap) for the rest.
+      ``FEW_ROWS`` rows reads it once by the skinny GEMM, batch 1 included on AVX-512), and
+      for one output a batch element whatever the filter; ``blas`` (one GEMM per tap) for the
+      rest.
 conv1d_backprop_filter
     * ``direct``: small calls, or groups of at most 4 channel pairs (depthwise: vector loops over
       the groups);
@@ -74,7 +79,7 @@ conv1d_backprop_filter
       (:func:`filter_split_taps`); by the skinny GEMM where ``taps*Cw/G`` is short
       (:func:`filter_skinny`), or in place for one tap or few outputs (:func:`filter_blocking`).
 depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
-    * ``depthwise`` for at least 32 channels, in place in either layout: in NWC by the C layer,
+    * ``depthwise`` for at least 32 channels (conv1d: 16), in place in either layout: in NWC by the C layer,
       the outputs whose taps all reach the signal in tiles of 8 outputs by one vector of
       channels (each tap's filter vector loaded once for the 8), the others each with its own
       taps; in NCW channel by channel.
@@ -101,7 +106,8 @@ SERIAL_MACS = 1 << 16    # multiply-adds below which a call is planned as one se
 PARALLEL_MACS = 1 << 19  # about 1 MFLOP: below it one thread does the whole call (a parallel
                          # region and its barrier cost microseconds, and far more when another
                          # process holds a core the region waits for)
-SMALL_MACS = 1 << 14     # below this the direct kernels run whatever the channels
+SMALL_MACS = 1 << 14     # below this the direct kernels run, for few enough channels:
+SMALL_DIRECT_PRODUCTS = 512   # at most this many (input, output) channel pairs (transpose)
 INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 TILED = _cpu.tiled_available()
 TILED_MAX_TCIN = 2048 if _cpu.tiled_isa() == "avx512" else 768
@@ -112,6 +118,9 @@ FLIP_MAX_STRIDE = {4: 2, 8: 2}
 # lays out the whole filter at each call, and below about a thousand outputs that and its edge
 # tiles cost more than the other kernels' GEMMs (docs/planner.rst)
 FLIP_TILED_MIN_ROWS = 1024
+# ... from this many outputs a batch element, small calls apart (a strip of the direct kernel's
+# vector loops: for fewer, most of each strip is computed for nothing)
+FLIP_MIN_OUTPUTS = 32
 # beyond it, one-channel conv1d by the stride-1 direct kernel once per residue mod s, when each
 # residue has this many taps (the direct kernel's time grows with them; a GEMM's does not)
 POLYPHASE_TAPS = (4, 96)
@@ -159,18 +168,25 @@ def flipped_pad(g):
 def _choose_transpose(g, itemsize=4):
     cin, cout = g.narrow_channels, g.wide_channels
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
-    if macs(g) < SMALL_MACS or not fits_blas:
+    if not fits_blas:
         return "direct"
+    if macs(g) < SMALL_MACS:
+        # a small call: the direct kernel's compiled plan, but not for many channels, whose
+        # vector loops along the width it runs one channel pair at a time
+        return "direct" if cin * cout <= SMALL_DIRECT_PRODUCTS else "blas"
     if SKINNY and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= DOT_MIN_CIN and cout >= 16:
         # a few frames in all with many input channels: the dot GEMM reads each tap's filter
         # once for all of them (the kernels below would pack or lay it out for them)
         return "blas"
-    if 2 * g.narrow < phase_taps(g) and g.taps * cout >= 16:
+    few = cin <= 16 and cout <= 32
+    if 2 * g.narrow < phase_taps(g) and g.taps * cout >= 16 and (not few or
+                                                                 8 * g.narrow < phase_taps(g)):
         # the whole input spans less than half a filter (a few frames overlap-added): the
         # kernels below would step through every phase's taps for each output, most of them
-        # reaching no sample
+        # reaching no sample; with few channels the direct kernel's vector loops still win
+        # unless nearly all of them do (less than an eighth of a filter)
         return "ola"
-    if cin <= 16 and cout <= 32:
+    if few:
         return "direct"
     if cout <= 8 and g.taps * cout < 64:
         return "ola"
@@ -203,10 +219,11 @@ def col2im_rows(g, itemsize):
     return max(1, -(-g.wide // (blocks * g.stride)))
 
 
-def _depthwise(g):
-    """One channel per group on both sides, at least 32 of them (fewer fill too little of each
-    vector; the grouped direct kernels are then as fast), and enough work to matter."""
-    return (g.groups == g.wide_channels == g.narrow_channels and g.groups >= 32
+def _depthwise(g, least=32):
+    """One channel per group on both sides, at least ``least`` of them (fewer fill too little of
+    each vector; the grouped direct kernels are then as fast: for the transpose 32; conv1d's
+    direct gather lost to it from 16), and enough work to matter."""
+    return (g.groups == g.wide_channels == g.narrow_channels and g.groups >= least
             and macs(g) >= SMALL_MACS)
 
 
@@ -232,14 +249,21 @@ def _choose_conv1d(g, itemsize):
                     g.taps * g.wide_channels, g.wide * g.wide_channels) <= INT_MAX
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     flippable = g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0
-    if few and flippable and g.stride <= FLIP_MAX_STRIDE[itemsize]:
+    if (few and flippable and g.stride <= FLIP_MAX_STRIDE[itemsize]
+            and (g.narrow >= FLIP_MIN_OUTPUTS or macs(g) < SMALL_MACS)):
         # few channels at a small stride, small calls included: the transpose's direct kernel
         # (vector loops along the width) on the reversed filter; the direct gather here runs
         # short channel loops per output and tap (2-8x slower on calls of 10-100 us)
         return "flip-direct"
-    if macs(g) < SMALL_MACS or not fits_blas:
+    if not fits_blas:
         return "direct"
-    if _depthwise(g):
+    if macs(g) < SMALL_MACS:
+        # a small call: the direct gather for few channels; else its channel loops per output
+        # and tap run slower than one small GEMM (im2col's gather, or the input itself for K=1)
+        if few or cwg * cng == 1:
+            return "direct"
+        return "blas" if g.taps == 1 and g.groups == 1 else "im2col"
+    if _depthwise(g, 16):
         return "depthwise"
     flip = flippable and macs(g) >= SERIAL_MACS
     if (flip and g.stride == 1 and TILED and g.wide > 0 and g.batch * g.narrow >= FLIP_TILED_MIN_ROWS
@@ -256,11 +280,14 @@ def _choose_conv1d(g, itemsize):
         return "im2col"
     if few:
         return "direct"
-    if (g.narrow < 4 and (g.batch > 1 or SKINNY)
-            and g.taps * cwg * g.narrow_channels * itemsize >= 2 << 20):
+    if ((g.narrow < 4 and (g.batch > 1 or SKINNY)
+            and g.taps * cwg * g.narrow_channels * itemsize >= 2 << 20)
+            or (g.narrow == 1 and g.batch > 1)):
         # a few outputs a batch element and a filter larger than L2: the BLAS kernel would read
         # it from memory once per element for GEMMs of that many rows; im2col's blocks take the
-        # rows of several elements, and at most FEW_ROWS of them read it once, streamed
+        # rows of several elements, and at most FEW_ROWS of them read it once, streamed. With
+        # one output a batch element, whatever the filter: the BLAS kernel's GEMMs of one row
+        # are products of a vector by a matrix, one per tap and element
         return "im2col"
     return "blas"
 
@@ -558,8 +585,10 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             cols = taps * (g.wide_channels // g.groups)
             rows = max(rows, min(512, COLUMN_BYTES // (itemsize * cols)))
             rows = _halve_for_items(rows, 16, lambda r: g.groups * -(-(g.batch * g.narrow) // r), g)
-        return {"rows": rows, "taps": taps, "skinny": skinny,
-                "few": FEW_ROWS if SKINNY and layout == "NWC" else 0}
+        # (the skinny GEMM's columns short of a vector go one by one: a group's outputs must
+        # fill one)
+        few = SKINNY and layout == "NWC" and g.narrow_channels // g.groups >= 64 // itemsize
+        return {"rows": rows, "taps": taps, "skinny": skinny, "few": FEW_ROWS if few else 0}
     if kernel == "blas" and op == "conv1d":
         return {"rows": conv1d_blas_rows(g)}
     if kernel == "implicit":

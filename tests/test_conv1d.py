@@ -312,8 +312,12 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(1, 1, k=1, wide=16)) == "flip-direct"
     assert _plan.choose("conv1d", g(1, 1, wide=65536)) == "flip-direct"
     assert _plan.choose("conv1d", g(64, 64, groups=64)) == "depthwise"
-    assert _plan.choose("conv1d", g(16, 16, groups=16)) == "direct"
-    assert _plan.choose("conv1d", g(16, 16, groups=16, k=17)) == "direct"  # not im2col's 1 column
+    assert _plan.choose("conv1d", g(16, 16, groups=16)) == "depthwise"   # from 16 channels
+    assert _plan.choose("conv1d", g(8, 8, groups=8)) == "direct"
+    assert _plan.choose("conv1d", g(8, 8, groups=8, k=17)) == "direct"  # not im2col's 1 column
+    # one output a batch element: im2col's one GEMM, not a vector-matrix product per tap
+    one = conv1d_geometry((10, 81, 317), (81, 317, 7), 1, 1, "VALID", "NWC", 1)
+    assert _plan.choose("conv1d", one) == "im2col"
     assert _plan.choose("conv1d", g(8, 16, groups=8, k=64)) == "im2col"    # 2 outputs a group
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
     # a few outputs in all: the tiled kernel would lay out the whole filter for them
@@ -327,7 +331,10 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(512, 4)) == "blas"     # tiles of 64 for 4 outputs: not tiled
     assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
     assert _plan.choose("backprop_filter", g(64, 64, groups=64)) == "direct"
-    assert _plan.choose("conv1d", g(32, 32, wide=2, k=1)) == "direct"  # tiny
+    # tiny, but 32 x 32 channels: one small GEMM (in place with AVX-512), not the direct gather
+    assert _plan.choose("conv1d", g(32, 32, wide=2, k=1)) == ("implicit" if _plan.SKINNY else "blas")
+    assert _plan.choose("conv1d", g(83, 1, wide=8, k=6)) == "im2col"      # small: one GEMM
+    assert _plan.choose("conv1d", g(4, 4, wide=2, k=1)) == "flip-direct"  # tiny, few channels
 
     def strided(cin, cout, k, s):
         return conv1d_geometry((1, 65536, cin), (k, cin, cout), s, 1, "SAME", "NWC", 1)

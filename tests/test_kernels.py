@@ -293,7 +293,10 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(4, 256, k=8)) == ("tiled" if _plan.TILED else "phase")
     assert _plan.choose("transpose", g(16, 256, k=512)) == "phase"  # few inputs, many taps (T*Cin 4096)
     assert _plan.choose("transpose", g(4, 4096, k=32, s=32)) == many    # one tap per phase: not phase
-    assert _plan.choose("transpose", g(128, 64, m=1, k=1)) == "direct"  # too small to matter
+    assert _plan.choose("transpose", g(128, 64, m=1, k=1)) == "blas"   # small, many channels
+    assert _plan.choose("transpose", g(16, 32, m=4, k=3)) == "direct"   # small, few channels
+    # an input shorter than half a filter, but few channels: the direct kernel
+    assert _plan.choose("transpose", g(1, 2, k=99, s=2, m=46)) == "direct"
     # few outputs from many inputs: never tiles of 64 channels for one
     assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=256)) == "ola"      # K*Cout < 64
     assert _plan.choose("transpose", g(512, 8, k=16, s=8, m=256)) == "col2im"
