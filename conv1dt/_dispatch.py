@@ -188,8 +188,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         if dtype is not None:
             direct = direct["float" if dtype == np.float32 else "double"]
 
-        if (_macs(g) < SERIAL_MACS and dtype is not None
-                and math.prod(shape) * itemsize < POOL_MIN_BYTES):
+        if _small_serial(g, shape, dtype):
             # a small serial call: nothing to decide at all, the tap table built once
             xshape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
                                                                         g.narrow_channels)
@@ -262,6 +261,15 @@ def _finish(y, ncw, out):
     return out
 
 
+def _small_serial(g, shape, dtype):
+    """Whether a call of geometry ``g`` with an output of ``shape`` gets a compiled small plan
+    (``_transpose._SmallDirect``): serial (below ``SERIAL_MACS``), of a kernel dtype, and an
+    output below the pool's blocks (a fresh ``np.empty`` each call)."""
+    return (dtype is not None and np.dtype(dtype) in (np.float32, np.float64)
+            and _macs(g) < SERIAL_MACS
+            and math.prod(shape) * np.dtype(dtype).itemsize < POOL_MIN_BYTES)
+
+
 def conv1d_small(geom, data_format, kernel, dtype):
     """The compiled plan of a small serial conv1d on ``flip-direct`` at stride 1 (the
     transpose's tap table built once, the filter reversed in C at each call), called as
@@ -271,9 +279,7 @@ def conv1d_small(geom, data_format, kernel, dtype):
     ncw = data_format == "NCW"
     shape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
                                                                 g.narrow_channels)
-    if (kernel != "flip-direct" or g.stride != 1 or dtype not in (np.float32, np.float64)
-            or _macs(g) >= SERIAL_MACS or 0 in shape
-            or math.prod(shape) * np.dtype(dtype).itemsize >= POOL_MIN_BYTES):
+    if kernel != "flip-direct" or g.stride != 1 or 0 in shape or not _small_serial(g, shape, dtype):
         return None
     xshape = (g.batch, g.wide_channels, g.wide) if ncw else (g.batch, g.wide, g.wide_channels)
     return _transpose._SmallDirect(xshape, (g.taps, g.narrow_channels, g.wide_channels), shape,

@@ -526,8 +526,7 @@ def transpose_dot(g, itemsize, rows):
     filter's block for only those rows, and the packing costs about as much as the product; the
     dot GEMM reads the filter where it is, each row once (float64 too, since it walks the
     filter's rows in its outer loop). Only for sums of at least ``DOT_MIN_CIN`` input channels."""
-    return (SKINNY and itemsize in (4, 8) and min(rows, g.narrow) <= DOT_MAX_ROWS
-            and g.narrow_channels >= DOT_MIN_CIN)
+    return SKINNY and min(rows, g.narrow) <= DOT_MAX_ROWS and g.narrow_channels >= DOT_MIN_CIN
 
 
 def _rows_within_block(rows, cols, itemsize):
