@@ -451,10 +451,13 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
     if kernel != "direct":
         raise ValueError(f"conv1dt: no conv1d_backprop_filter kernel {kernel!r}")
     if (g.groups > 1 and g.wide_channels == g.groups and g.narrow_channels > g.groups
-            and 2 * g.narrow * g.taps >= g.wide):
+            and 2 * g.narrow * g.taps >= g.wide
+            and not _conv1d.spreads(g.groups, 1, g.narrow_channels, x.dtype.itemsize, g.narrow,
+                                    g.taps, g.stride, g.dilation, g.pad_before)):
         # a channel multiplier (one input channel per group, several outputs): the input's
         # channels repeated for their outputs make it depthwise, one vector loop per tap
-        # (where the repeated samples are not mostly ones no tap reads)
+        # (where the repeated samples are not mostly ones no tap reads), unless the kernel
+        # spreads its input rows to the outputs' channels anyway
         xm = np.repeat(args[0], g.narrow_channels // g.groups, axis=2)
         args = (xm,) + args[1:6] + (g.narrow_channels,)
     _conv1d.backprop_filter_direct(*args, filter_chunks(g), _threads(g))

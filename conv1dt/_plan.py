@@ -51,11 +51,18 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       ``FLIP_TILED_MIN_ROWS`` outputs in all (it lays out the whole filter at each call);
     * ``polyphase`` for one channel on each side at a larger stride when each residue of the
       input position mod ``s`` has ``POLYPHASE_TAPS`` taps (4 to 96): one stride-1 conv1d per
-      residue by the transpose's direct kernel (a decimating FIR filter);
+      residue by the transpose's direct kernel (a decimating FIR filter); also for at most 16
+      channel pairs at a dilation above 1 from 4 taps a residue (im2col's gather would copy each
+      tap's few channels on their own);
     * ``direct`` for groups of one channel each way (depthwise with fewer than 32 channels:
-      im2col's GEMM would have one column);
-    * ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with inner dimension
-      ``taps*Cw/G``: only the kept outputs are computed) when a group's ``Cw/G < 32`` (one tap's
+      im2col's GEMM would have one column), and for groups of few channels (at most 8 outputs
+      a group) whose output rows fill a vector with ``K >= 8*s`` (the input rows spread to the
+      output's channels, whole output rows added in vectors);
+    * with other groups: ``im2col`` for ``Cw/G < 32`` and ``Cn/G >= 32``, or ``K*Cw/G >= 16``
+      from 8 taps unless ``Cw/G >= 16`` and ``Cn/G >= 8``; ``direct`` for few channels from 8
+      taps; else ``blas`` (one small GEMM per tap and group);
+    * without groups, ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with
+      inner dimension ``taps*Cw/G``: only the kept outputs are computed) when ``Cw/G < 32`` (one tap's
       GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
       element per ``Cn/G`` multiply-adds, is then cheap); with the skinny GEMM and streaming
       stores for a short inner dimension into a large output (:func:`conv1d_skinny`);
@@ -71,8 +78,10 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       for one output a batch element whatever the filter; ``blas`` (one GEMM per tap) for the
       rest.
 conv1d_backprop_filter
-    * ``direct``: small calls, or groups of at most 4 channel pairs (depthwise: vector loops over
-      the groups);
+    * ``direct``: small calls; groups whose rows the kernel spreads to the outputs' channels
+      (``_conv1d.spreads``) with at most 8 outputs from 1-2 input channels or 2-4 from 3-4;
+      other groups of at most 4 channel pairs and 4 taps (depthwise: vector loops over the
+      groups);
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
       rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows;
       work items from chunks of rows and, where too few, blocks of taps
@@ -84,19 +93,23 @@ depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
       channels (each tap's filter vector loaded once for the 8), the others each with its own
       taps; in NCW channel by channel.
 conv1d_transpose with groups
-    * ``direct`` (all groups at once) for ``Cout/G * Cin/G <= 16``; the ``tiled`` kernel once per
-      group, in place, where it takes the group, ``Cout/G >= 12`` (narrower groups leave most
-      of each tile empty, once per group) and there are at least 16 input rows in all (fewer do
-      not pay for laying out each group's filter); ``direct`` again up to ``Cout/G * Cin/G <=
-      144``, or from ``Cin/G >= 20`` (its channel sums are then dot GEMMs); else the groups'
-      slices through the kernels above (one copy each way).
+    * ``direct`` for small calls; the ``tiled`` kernel once per group, in place, where it takes
+      the group and its outputs fill the tiles (two vectors of them; one with at most 2 groups
+      or ``Cin/G >= 8``; half of one with ``Cin/G >= 16`` and ``K <= 4``) and there are at least
+      16 input rows in all;
+    * for ``Cin/G < 20``: ``direct`` (whole output rows in vectors) where the output rows fill a
+      vector, except a few groups (``G <= 8``) of ``Cin/G >= 8`` with ``K*Cout/G >= 100``
+      (each group a GEMM: ``copies``); shorter rows: ``copies`` (``tiled`` for ``Cout/G >= 4``
+      and ``K <= 4``);
+    * from ``Cin/G >= 20``: ``direct`` (its dot GEMMs) for ``K*Cout/G <= 16``, else ``copies``:
+      the groups' slices through the kernels above (one copy each way).
 """
 import itertools
 import math
 
 import numpy as np
 
-from ._compiled import _cpu, _transpose
+from ._compiled import _conv1d, _cpu, _transpose
 from ._runtime import denormals as _denormals
 from ._runtime.threads import get_num_threads
 
@@ -112,6 +125,8 @@ INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 TILED = _cpu.tiled_available()
 TILED_MAX_TCIN = 2048 if _cpu.tiled_isa() == "avx512" else 768
 SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_skinny)
+# bytes of one vector register of the C layer's instruction set
+VECTOR_BYTES = {"avx512": 64, "avx2": 32}.get(_cpu.cpu_isa(), 16)
 # conv1d's few-channel calls by the transpose's direct kernel up to this stride, by itemsize
 FLIP_MAX_STRIDE = {4: 2, 8: 2}
 # fewest outputs in all (N*M) for which conv1d runs the tiled kernel on the reversed filter: it
@@ -125,12 +140,7 @@ FLIP_MIN_OUTPUTS = 32
 # residue has this many taps (the direct kernel's time grows with them; a GEMM's does not)
 POLYPHASE_TAPS = (4, 96)
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
-DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4, "transpose": 16}
-# most Cin/G * Cout/G for conv1d_transpose's grouped direct kernel where the tiled one does not
-# take the groups (its tiles, one call per group, would be mostly empty)
-DIRECT_GROUPS_MAX = 144
-# fewest output channels a group for which conv1d_transpose runs the tiled kernel group by group
-TILED_GROUP_MIN_COUT = 12
+DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
 # ... when each output sums at least this many input channels: the dot GEMM adds each output's
@@ -227,20 +237,32 @@ def _depthwise(g, least=32):
             and macs(g) >= SMALL_MACS)
 
 
-def _choose_transpose_groups(g):
+def _choose_transpose_groups(g, itemsize):
     cin, cout = g.narrow_channels // g.groups, g.wide_channels // g.groups
     if _depthwise(g):
         return "depthwise"
-    if macs(g) < SMALL_MACS or cin * cout <= DIRECT_PRODUCTS["transpose"]:
+    if macs(g) < SMALL_MACS:
         return "direct"
-    # the tiled kernel once per group lays out the group's filter and fills tiles of 64 output
-    # channels: worth it for enough rows in all and enough outputs a group
-    if (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.batch * g.narrow >= 16
-            and cout >= TILED_GROUP_MIN_COUT and g.narrow_channels < _transpose.TILED_MAX_ROW):
+    tiled = (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.batch * g.narrow >= 16
+             and g.narrow_channels < _transpose.TILED_MAX_ROW)
+    # the tiled kernel once per group lays out the group's filter and fills tiles of output
+    # channels: worth it for groups of two vectors of outputs, of one with few groups or 8
+    # inputs, of half of one with 16 inputs and few taps
+    vectors = cout * itemsize / VECTOR_BYTES
+    if tiled and (vectors >= 2 or (vectors >= 1 and (g.groups <= 2 or cin >= 8))
+                  or (vectors >= 0.5 and cin >= 16 and g.taps <= 4)):
         return "tiled"
-    if cin * cout <= DIRECT_GROUPS_MAX or cin >= _transpose.GROUPED_DOT_MIN_CIN:
-        return "direct"
-    return "copies"
+    if cin < _transpose.GROUPED_DOT_MIN_CIN:
+        # the grouped direct kernel adds whole output rows in vectors (each input row spread to
+        # the output's channels): fast where a row fills vectors, unless each group is a GEMM
+        # of enough channels and columns (K * Cout/G) for a few groups' copies to beat it
+        if g.wide_channels >= VECTOR_BYTES // itemsize:
+            if cin >= 8 and g.taps * cout >= 100 and g.groups <= 8:
+                return "copies"
+            return "direct"
+        return "tiled" if tiled and cout >= 4 and g.taps <= 4 else "copies"
+    # the grouped direct kernel's dot GEMMs (one per tap and group): for few columns a group
+    return "direct" if g.taps * cout <= 16 else "copies"
 
 
 def _choose_conv1d(g, itemsize):
@@ -272,13 +294,35 @@ def _choose_conv1d(g, itemsize):
     if (cwg * cng == 1 and g.groups == 1 and g.stride > 1
             and POLYPHASE_TAPS[0] <= phase_taps(g) <= POLYPHASE_TAPS[1]):
         return "polyphase"
+    if (few and g.groups == 1 and g.stride > 1 and g.dilation > 1
+            and phase_taps(g) >= POLYPHASE_TAPS[0]):
+        # a few channels at a dilation: im2col's gather copies each tap's few channels on
+        # their own (2.3-7x slower than the residues' stride-1 calls, whatever the taps)
+        return "polyphase"
     if cwg * cng == 1 and g.groups > 1:
         # one channel each way per group (depthwise, fewer than 32 channels): im2col's GEMM
         # would have one column, a gathered copy per multiply-add
         return "direct"
-    if cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32):
+    if (few and g.groups > 1 and cng <= 8 and g.narrow_channels * itemsize >= VECTOR_BYTES
+            and g.taps >= 8 * g.stride):
+        # groups of few channels (at most 8 outputs a group: one input channel to 16 is
+        # im2col's) whose output rows fill a vector, each input row reaching 8 outputs: the
+        # direct kernel spreads each input row to the output's channels once and
+        # adds whole output rows in vectors (with fewer outputs a row, the spreading and the
+        # groups' small GEMMs cost about as much as the work)
+        return "direct"
+    if g.groups > 1:
+        # other groups: im2col's GEMM of K*Cw/G columns for at least 8 taps, unless each tap's
+        # GEMM is already large enough (Cw/G >= 16 and Cn/G >= 8); fewer taps, each a small
+        # GEMM per group, were faster by the BLAS kernel than gathered first
+        if cwg < 32 and g.taps > 1 and (cng >= 32 or (g.taps * cwg >= 16 and g.taps >= 8
+                                                      and (cwg < 16 or cng < 8))):
+            return "im2col"
+        if few and g.taps >= 8:
+            return "direct"
+    elif cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32):
         return "im2col"
-    if few:
+    elif few:
         return "direct"
     if ((g.narrow < 4 and (g.batch > 1 or SKINNY)
             and g.taps * cwg * g.narrow_channels * itemsize >= 2 << 20)
@@ -292,13 +336,19 @@ def _choose_conv1d(g, itemsize):
     return "blas"
 
 
-def _choose_backprop_filter(g):
+def _choose_backprop_filter(g, itemsize):
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     fits_blas = max(g.narrow_channels, g.taps * g.wide_channels, g.narrow) <= INT_MAX
     if macs(g) < SMALL_MACS or not fits_blas:
         return "direct"
-    if g.groups > 1 and cwg * cng <= DIRECT_PRODUCTS["backprop_filter"]:
-        return "direct"
+    if g.groups > 1 and _conv1d.spreads(g.groups, cwg, g.narrow_channels, itemsize, g.narrow,
+                                        g.taps, g.stride, g.dilation, g.pad_before):
+        # the direct kernel's rows spread to the outputs' channels: faster than im2col's GEMMs
+        # for groups of at most 8 outputs from 1-2 input channels, or 2-4 outputs from 3-4
+        if cng <= 8 and (cwg <= 2 or (cwg <= 4 and 2 <= cng <= 4)):
+            return "direct"
+    elif g.groups > 1 and cwg * cng <= DIRECT_PRODUCTS["backprop_filter"] and g.taps <= 4:
+        return "direct"       # its per-channel loops: for few taps
     return "im2col"
 
 
@@ -327,7 +377,9 @@ def choose(op, g, itemsize=4, layout="NWC"):
     ``g`` with elements of ``itemsize`` bytes and operands in ``layout``: the rule in the module
     docstring."""
     if op == "transpose":
-        return _choose_transpose(g, itemsize) if g.groups == 1 else _choose_transpose_groups(g)
+        if g.groups == 1:
+            return _choose_transpose(g, itemsize)
+        return _choose_transpose_groups(g, itemsize)
     if op == "conv1d":
         kernel = _choose_conv1d(g, itemsize)
         # the reversed-filter tiled kernel reads one sample of the few input channels per
@@ -337,7 +389,7 @@ def choose(op, g, itemsize=4, layout="NWC"):
             return "implicit"
         return kernel
     if op == "backprop_filter":
-        return _choose_backprop_filter(g)
+        return _choose_backprop_filter(g, itemsize)
     raise ValueError(f"unknown op {op!r}")
 
 

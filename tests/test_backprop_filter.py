@@ -11,6 +11,7 @@ from hypothesis import given, settings
 
 import conv1dt
 from conv1dt import _dispatch
+from conv1dt._compiled import _conv1d
 from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry
 from conftest import (
     FAMILY_DTYPES,
@@ -190,6 +191,39 @@ def test_bits_do_not_depend_on_threads(kernel):
         conv1dt.set_num_threads(None)
     for other in outs[1:]:
         np.testing.assert_array_equal(outs[0], other)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_direct_by_spread_rows(dtype):
+    """The direct kernel with groups (not one channel each way) whose output rows fill a vector
+    and at least 2*s taps spreads each input row to the output's channels and adds whole rows of
+    the partial filters: 16 to 1036 output channels, one input channel a group and several,
+    strides 1 to 7, dilations sharing a factor with them or not, padding beyond the signal,
+    chunks spanning batch elements (one chunk and several); against the reference, and the same
+    bits on 1 and 3 threads."""
+    rng = np.random.default_rng(37)
+    several = 0
+    for n, wide, groups, cwg, cng, k, s, d, padding in [
+            (2, 300, 8, 2, 2, 5, 2, 1, "SAME"), (3, 200, 16, 1, 2, 9, 3, 2, "VALID"),
+            (2, 250, 5, 3, 7, 4, 1, 1, (3, 2)), (4, 2000, 33, 2, 1, 7, 2, 3, "SAME"),
+            (2, 300, 4, 4, 4, 12, 4, 2, (10, 30)), (3, 150, 74, 1, 14, 3, 1, 1, "SAME"),
+            (5, 3000, 3, 5, 6, 15, 7, 3, (40, 0))]:
+        for data_format in ("NWC", "NCW"):
+            w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, data_format, groups, cwg,
+                                      cng, dtype)
+            g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, data_format,
+                                         groups)
+            several += _dispatch.filter_chunks(g) > 1
+            assert _conv1d.spreads(groups, cwg, groups * cng, w.itemsize, g.narrow, k, s, d,
+                                   g.pad_before)
+            outs = []
+            for threads in (1, 3):
+                with conv1dt.threads(threads):
+                    check(w, f_shape, dz, s, d, padding, data_format, groups, "direct",
+                          f"G={groups} {cwg}->{cng} K={k} s={s} d={d} {padding}")
+                    outs.append(call(w, f_shape, dz, s, d, padding, data_format, groups, "direct"))
+            np.testing.assert_array_equal(outs[0], outs[1])
+    assert several                     # the partial filters' path ran too
 
 
 def test_chunks_depend_on_the_shape_only():

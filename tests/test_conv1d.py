@@ -10,6 +10,7 @@ from hypothesis import given, settings
 
 import conv1dt
 from conv1dt import _dispatch, _plan
+from conv1dt._compiled import _conv1d
 from conv1dt._geometry import conv1d_geometry
 from conftest import (
     FAMILY_DTYPES,
@@ -155,6 +156,34 @@ def test_long_signals(kernel, case):
         w = random_array(rng, signal_shape(n, wide, cin, data_format), np.float32)
         f = random_array(rng, (k, cin // groups, cout), np.float32)
         check(w, f, s, d, padding, data_format, groups, kernel, f"{kernel} {case}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_direct_by_spread_rows(dtype):
+    """The direct kernel with groups (not one channel each way) whose output rows fill a vector
+    and at least 2*s taps spreads each input row to the output's channels and adds whole output
+    rows: 16 to 1036 output channels (two vectors at a time, one, and the lanes left), one input
+    channel a group and several, strides 1 to 7 with dilations sharing a factor with them or
+    not, padding beyond the signal, outputs over several blocks of 64 rows; against the
+    reference, and the same bits on 1 and 3 threads."""
+    rng = np.random.default_rng(31)
+    for groups, cwg, cng, k, s, d, padding in [
+            (8, 2, 2, 5, 2, 1, "SAME"), (16, 1, 2, 9, 3, 2, "VALID"), (5, 3, 7, 4, 1, 1, (3, 2)),
+            (33, 2, 1, 7, 2, 3, "SAME"), (4, 4, 4, 12, 4, 2, (10, 30)), (74, 1, 14, 3, 1, 1, "SAME"),
+            (3, 5, 6, 15, 7, 3, (40, 0))]:
+        for data_format in ("NWC", "NCW"):
+            w = random_array(rng, signal_shape(2, 400, groups * cwg, data_format), dtype)
+            f = random_array(rng, (k, cwg, groups * cng), dtype)
+            g = conv1d_geometry(w.shape, f.shape, s, d, padding, data_format, groups)
+            assert _conv1d.spreads(groups, cwg, groups * cng, w.itemsize, g.narrow, k, s, d,
+                                   g.pad_before)
+            outs = []
+            for threads in (1, 3):
+                with conv1dt.threads(threads):
+                    outs.append(check(w, f, s, d, padding, data_format, groups, "direct",
+                                      f"G={groups} {cwg}->{cng} K={k} s={s} d={d} {padding}")
+                                and call(w, f, s, d, padding, data_format, groups, "direct"))
+            np.testing.assert_array_equal(outs[0], outs[1])
 
 
 WIDE_PADDING = [  # (N, L, Cw, Cn, K, s, d, padding, groups): most taps reach only padding
@@ -318,7 +347,11 @@ def test_dispatch_rule():
     # one output a batch element: im2col's one GEMM, not a vector-matrix product per tap
     one = conv1d_geometry((10, 81, 317), (81, 317, 7), 1, 1, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", one) == "im2col"
-    assert _plan.choose("conv1d", g(8, 16, groups=8, k=64)) == "im2col"    # 2 outputs a group
+    assert _plan.choose("conv1d", g(4, 8, groups=4, k=64)) == "im2col"     # 2 outputs a group
+    # ... but with output rows that fill a vector, the direct kernel's spread rows
+    assert _plan.choose("conv1d", g(8, 16, groups=8, k=64), 4) == (
+        "direct" if _plan.VECTOR_BYTES <= 64 else "im2col")
+    assert _plan.choose("conv1d", g(8, 16, groups=8, k=3), 4) == "blas"     # 3 taps
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
     # a few outputs in all: the tiled kernel would lay out the whole filter for them
     assert _plan.choose("conv1d", g(64, 64, wide=16)) == ("implicit" if _plan.SKINNY else "blas")
@@ -326,7 +359,8 @@ def test_dispatch_rule():
     # one output of batch 1 from a 39 MiB filter: im2col's block of one row reads it once
     one = conv1d_geometry((1, 300, 64), (300, 64, 512), 1, 1, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", one) == ("im2col" if _plan.SKINNY else "blas")
-    assert _plan.choose("conv1d", g(128, 128, groups=8)) == "im2col"     # K*Cw/G = 48
+    assert _plan.choose("conv1d", g(128, 128, groups=8)) == "blas"       # 3 taps of 16 x 16
+    assert _plan.choose("conv1d", g(64, 128, groups=8, k=9)) == "im2col"  # K*Cw/G = 72
     assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128
     assert _plan.choose("conv1d", g(512, 4)) == "blas"     # tiles of 64 for 4 outputs: not tiled
     assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
@@ -342,6 +376,11 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "polyphase"    # decimating FIR
     assert _plan.choose("conv1d", strided(1, 1, 1024, 8)) == "im2col"      # 128 taps a residue
     assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "flip-direct"   # twice the work
+    # a few channels at a dilation: the residues, not im2col's tap-by-tap gather; undilated,
+    # where an im2col row is one run of the signal, im2col
+    dilated = conv1d_geometry((3, 47355, 2), (375, 2, 1), 3, 6, "VALID", "NWC", 1)
+    assert _plan.choose("conv1d", dilated) == "polyphase"
+    assert _plan.choose("conv1d", dilated._replace(dilation=1)) == "im2col"
     # wav2vec 2.0 layer 1: its windows (one channel, stride 5) read in place by the skinny GEMM
     implicit = "implicit" if _plan.SKINNY else "im2col"
     assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == implicit

@@ -252,6 +252,33 @@ def test_grouped_direct_by_dot_products(dtype):
             np.testing.assert_array_equal(outs[0], outs[1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_direct_by_spread_rows(dtype):
+    """The grouped direct kernel with fewer than 20 input channels a group (not one each way)
+    spreads each input row to the output's channels and adds whole output rows in vectors: rows
+    of 6 to 1036 channels (two vectors at a time, one, and the lanes left), one input channel a
+    group (a channel multiplier) and 19, strides, dilations, taps beyond the output, outputs over
+    several blocks of 256 rows; against the reference, and the same bits on 1 and 3 threads."""
+    rng = np.random.default_rng(29)
+    for groups, cing, coutg, k, s, d, padding in [
+            (2, 3, 3, 3, 1, 1, "SAME"), (5, 3, 7, 4, 2, 1, "VALID"), (74, 1, 14, 5, 2, 7, "SAME"),
+            (3, 19, 11, 6, 3, 2, (9, 2)), (16, 2, 3, 2, 1, 3, "SAME"), (33, 3, 1, 9, 1, 1, (3, 8)),
+            (6, 1, 5, 40, 7, 4, (30, 100))]:
+        for data_format in ("NWC", "NCW"):
+            x = random_array(rng, signal_shape(2, 150, groups * cing, data_format), dtype)
+            f = random_array(rng, (k, coutg, groups * cing), dtype)
+            wide = widths(150, k, s, d, padding)[-1]
+            outs = []
+            for threads in (1, 3):
+                with conv1dt.threads(threads):
+                    g, y = run_grouped("direct", x, f, wide, s, d, padding, data_format, groups)
+                outs.append(y)
+            want, bound = family_oracle("transpose", x, f, g, data_format)
+            assert_family_matches(outs[0], want, bound, transpose_terms(g),
+                                  f"G={groups} {cing}->{coutg} K={k} s={s} d={d} {data_format}")
+            np.testing.assert_array_equal(outs[0], outs[1])
+
+
 @pytest.mark.skipif(not _cpu.tiled_available(), reason="the tiled kernel needs AVX-512")
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
 def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkeypatch):
@@ -316,22 +343,31 @@ def test_grouped_bits_do_not_depend_on_threads(kernel):
 
 
 def test_grouped_dispatch_rule():
+    """The grouped transpose's rule (float32, AVX-512 vectors of 16 when the C layer has them)."""
     from conv1dt import _dispatch
 
-    def g(cin, cout, groups):
-        return transpose_geometry((4, 4096, cin), (3, cout // groups, cin), (4, 4096, cout), 1, 1,
+    def g(cin, cout, groups, taps=3):
+        return transpose_geometry((4, 4096, cin), (taps, cout // groups, cin), (4, 4096, cout), 1, 1,
                                   "SAME", "NWC", groups)
+    lanes = _plan.VECTOR_BYTES // 4
     assert _plan.choose("transpose", g(64, 64, 64)) == "depthwise"
+    # the tiled kernel once per group where a group's outputs fill its tiles: two vectors; one
+    # with few groups or 8 inputs a group; half of one with 16 inputs and at most 4 taps
+    wide = "tiled" if _plan.TILED else "copies"
+    assert _plan.choose("transpose", g(256, 256, 4)) == wide                    # 64 x 64
+    if lanes == 16:
+        assert _plan.choose("transpose", g(64, 64, 4)) == wide                  # 16 x 16
+        assert _plan.choose("transpose", g(64, 32, 4)) == ("tiled" if _plan.TILED else "direct")
+        assert _plan.choose("transpose", g(64, 32, 4, taps=9)) == "direct"      # 16 x 8, 9 taps
+        # groups of fewer than 20 inputs whose output rows fill vectors: the grouped direct kernel,
+        # unless a few groups of 8 inputs and 100 columns (taps x outputs) each are GEMMs
+        assert _plan.choose("transpose", g(96, 96, 8)) == "direct"              # 12 x 12
+        assert _plan.choose("transpose", g(64, 96, 8, taps=9)) == "copies"      # 8 x 12, 9 taps
     assert _plan.choose("transpose", g(16, 16, 16)) == "direct"
-    assert _plan.choose("transpose", g(64, 64, 16)) == "direct"
-    assert _plan.choose("transpose", g(256, 256, 4)) == ("tiled" if _plan.TILED else "copies")
-    # groups narrower than a tile: the tiled kernel from 12 outputs a group and 16 input rows;
-    # else the grouped direct kernel up to 144 channel pairs or from 20 inputs a group (its dot
-    # GEMMs), else copies
-    many = "tiled" if _plan.TILED else "direct"
-    assert _plan.choose("transpose", g(96, 96, 8)) == many                # 12 x 12
-    assert _plan.choose("transpose", g(537, 1074, 179)) == "direct"      # 3 x 6, 179 groups
-    assert _plan.choose("transpose", g(64, 64, 4)) == ("tiled" if _plan.TILED else "copies")
-    assert _plan.choose("transpose", g(64, 32, 4)) == "direct"           # 16 x 8 <= 144
-    assert _plan.choose("transpose", g(160, 40, 4)) == "direct"          # 40 x 10: dot GEMMs
-    assert _plan.choose("transpose", g(72, 40, 4)) == "copies"           # 18 x 10
+    assert _plan.choose("transpose", g(64, 64, 16)) == "direct"                 # 4 x 4
+    assert _plan.choose("transpose", g(537, 1074, 179)) == "direct"             # 3 x 6
+    # rows shorter than a vector: the groups' copies
+    assert _plan.choose("transpose", g(4, 4, 2)) == "copies"
+    # 20 inputs a group and more: the grouped direct kernel's dot GEMMs for few columns a group
+    assert _plan.choose("transpose", g(80, 4, 2)) == "direct"                   # 40 x 2, 3 taps
+    assert _plan.choose("transpose", g(80, 4, 2, taps=25)) == "copies"

@@ -16,10 +16,12 @@ the wide rows they meet are every ``s``-th one from ``i*s + off``: a matrix with
 dimension ``s*Cw``, which is what lets one GEMM per tap do a whole block of rows.
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from ._blas cimport gemm
+from ._cpu cimport grouped_f32, grouped_f64, scratch as thread_scratch, scratch_done
 from ._index cimport end_row, first_row
 from ._loop cimport Chunks, chunks, next_chunk
 
@@ -69,6 +71,89 @@ cdef void _conv1d_block(const floating[:, :, ::1] x, const floating[:, :, ::1] f
                         yrow[j * cng + q] += xv * frow[q]
 
 
+# The spread path of the direct kernel takes strides up to this (a table of s entries).
+cdef enum:
+    SPREAD_MAX_STRIDE = 64
+    SPREAD_SLOT = 2          # its per-thread rows: a slot of the calling thread's kept scratch
+
+
+cdef inline bint _spreads(Py_ssize_t groups, Py_ssize_t cwg, Py_ssize_t cn, Py_ssize_t itemsize,
+                          Py_ssize_t M, Py_ssize_t K, Py_ssize_t s, Py_ssize_t d,
+                          Py_ssize_t pad_before) noexcept nogil:
+    """Whether the direct kernels (conv1d's and the filter gradient's) take the spread path:
+    groups (not one channel each way) whose output rows ``Cn`` fill a vector, a stride the
+    residue table takes, and each input row read by about 2 (row, tap) pairs or more: its taps
+    step by ``s/gcd(s, d)`` and its rows by ``d/gcd(s, d)``, so it has about ``min(K, M*s/d) *
+    gcd(s, d)/s`` of them (with one output row each input row is read once: spreading it would
+    cost as much as its products), or one input channel a group (a channel multiplier, whose
+    sums without the spread run over a few outputs at a time)."""
+    cdef Py_ssize_t g = s, b = d, tmp
+    while b:
+        tmp = g % b
+        g = b
+        b = tmp
+    return (groups > 1 and cwg * (cn // groups) > 1 and cn * itemsize >= 64
+            and s <= SPREAD_MAX_STRIDE and pad_before >= 0
+            and (cwg == 1 or (K * g >= 2 * s and M * g >= 2 * d)))
+
+
+def spreads(Py_ssize_t groups, Py_ssize_t cwg, Py_ssize_t cn, Py_ssize_t itemsize, Py_ssize_t M,
+            Py_ssize_t K, Py_ssize_t stride, Py_ssize_t dilation, Py_ssize_t pad_before):
+    """:func:`_spreads` for the dispatch (which need not repeat a channel multiplier's input for
+    a kernel that spreads its rows anyway)."""
+    return _spreads(groups, cwg, cn, itemsize, M, K, stride, dilation, pad_before)
+
+
+cdef void _conv1d_spread(const floating[:, :, ::1] x, const floating[:, :, ::1] f,
+                         floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                         Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad, Py_ssize_t groups,
+                         const Py_ssize_t* first, floating* xs) noexcept nogil:
+    """Narrow rows ``i0 .. i1 - 1`` of batch ``n`` for groups of few channels: each input row
+    ``o`` the rows read, spread to the output's channels (``xs[c*Cn + j*Cng + q] = x[n, o, j*Cwg +
+    c]``), then the output rows it reaches added whole by ``grouped`` (``src/skinny_impl.h``),
+    ``y[n, i, :] += sum over c of xs[c, :] * f[k, c, :]`` for each tap ``k`` with ``o = i*s + k*d -
+    pad``. The input rows run in increasing ``o``, so each output adds its taps in increasing
+    ``k``, each tap's channels summed first. ``first[r]`` is the least tap ``k`` with ``k*d = r``
+    modulo ``s`` (-1 for none); the taps of a row then step by ``s/gcd(s, d)``, their outputs by
+    ``-d/gcd(s, d)``.
+    """
+    cdef Py_ssize_t L = x.shape[1], K = f.shape[0], cwg = f.shape[1], cn = f.shape[2]
+    cdef Py_ssize_t cng = cn // groups, g = s, b = d, tmp
+    cdef Py_ssize_t o, olo, ohi, k0, ik, tlo, thi, c, j, q, kstep, istep
+    cdef floating v
+    cdef floating* dst
+    while b:
+        tmp = g % b
+        g = b
+        b = tmp
+    kstep = s // g
+    istep = d // g
+    memset(&y[n, i0, 0], 0, (i1 - i0) * cn * sizeof(floating))
+    olo = max(0, i0 * s - pad)
+    ohi = min(L - 1, (i1 - 1) * s + (K - 1) * d - pad)
+    for o in range(olo, ohi + 1):
+        k0 = first[(o + pad) % s]
+        if k0 < 0 or k0 >= K:
+            continue
+        ik = (o + pad - k0 * d) // s            # the output tap k0 reaches from row o
+        tlo = 0 if ik < i1 else (ik - i1 + istep) // istep
+        thi = min((K - 1 - k0) // kstep, (ik - i0) // istep) if ik >= i0 else -1
+        if tlo > thi:
+            continue
+        for c in range(cwg):
+            dst = xs + c * cn
+            for j in range(groups):
+                v = x[n, o, j * cwg + c]
+                for q in range(cng):
+                    dst[j * cng + q] = v
+        if floating is float:
+            grouped_f32(&y[n, ik - tlo * istep, 0], -istep * cn, xs,
+                        &f[k0 + tlo * kstep, 0, 0], kstep * cwg * cn, thi - tlo + 1, cn, cn, cwg)
+        else:
+            grouped_f64(&y[n, ik - tlo * istep, 0], -istep * cn, xs,
+                        &f[k0 + tlo * kstep, 0, 0], kstep * cwg * cn, thi - tlo + 1, cn, cn, cwg)
+
+
 def conv1d_direct(
     const floating[:, :, ::1] x,
     const floating[:, :, ::1] f,
@@ -83,21 +168,49 @@ def conv1d_direct(
 
     ``x`` ``[N, L, Cw]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, M, Cn]`` (overwritten). Work items
     are (batch, block of ``BLOCK`` narrow rows), each owned by one thread; the blocks depend on the
-    shape only, so the bits do not depend on the thread count.
+    shape only, so the bits do not depend on the thread count. Groups (not one channel each way)
+    whose output rows fill a vector, at strides up to ``SPREAD_MAX_STRIDE``, go through
+    ``_conv1d_spread`` (whole output rows in vectors); the rest through ``_conv1d_block``.
     """
-    cdef Py_ssize_t N = y.shape[0], M = y.shape[1]
+    cdef Py_ssize_t N = y.shape[0], M = y.shape[1], cn = y.shape[2], cwg = f.shape[1]
     cdef Py_ssize_t nblocks = (M + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t item, i0
-    if N == 0 or M == 0 or y.shape[2] == 0:
+    cdef Py_ssize_t item, i0, r, k, per
+    cdef Py_ssize_t* first = NULL
+    cdef floating* xs = NULL
+    if N == 0 or M == 0 or cn == 0:
         return
     cdef Py_ssize_t items = N * nblocks
-    cdef Chunks ch = chunks(items, <double> N * M * f.shape[0] * f.shape[1] * y.shape[2],
-                            num_threads)
-    while next_chunk(&ch):
-        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            i0 = (item % nblocks) * BLOCK
-            _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride, dilation,
-                          pad_before, groups)
+    cdef Chunks ch = chunks(items, <double> N * M * f.shape[0] * cwg * cn, num_threads)
+    cdef bint spread = _spreads(groups, cwg, cn, sizeof(floating), M, f.shape[0], stride,
+                                dilation, pad_before)
+    if not spread:
+        while next_chunk(&ch):
+            for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                               num_threads=num_threads):
+                i0 = (item % nblocks) * BLOCK
+                _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
+                              dilation, pad_before, groups)
+        return
+    per = (cwg * cn + 15) // 16 * 16             # each thread's rows start on a cache line
+    try:
+        first = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
+        xs = <floating*> thread_scratch(SPREAD_SLOT, num_threads * per * sizeof(floating))
+        if first == NULL or xs == NULL:
+            raise MemoryError(f"conv1dt: no memory for {num_threads} x {per} scratch elements")
+        for r in range(stride):
+            first[r] = -1
+        for k in range(min(f.shape[0], stride) - 1, -1, -1):
+            first[(k * dilation) % stride] = k
+        while next_chunk(&ch):
+            for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                               num_threads=num_threads):
+                i0 = (item % nblocks) * BLOCK
+                _conv1d_spread(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
+                               dilation, pad_before, groups, first, xs + threadid() * per)
+    finally:
+        free(first)
+        if xs != NULL:
+            scratch_done(SPREAD_SLOT, xs)
 
 
 def conv1d_blas(
@@ -191,6 +304,84 @@ cdef void _filter_chunk(const floating[:, :, ::1] x, const floating[:, :, ::1] d
                         prow[q] += xv * dyrow[j * cng + q]
 
 
+cdef void _filter_chunk_spread(const floating[:, :, ::1] x, const floating[:, :, ::1] dy,
+                               floating* part, Py_ssize_t cwg, Py_ssize_t r0, Py_ssize_t r1,
+                               Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+                               Py_ssize_t groups, const Py_ssize_t* first,
+                               floating* xs) noexcept nogil:
+    """``_filter_chunk`` for groups of few channels: per batch element, each input row ``o`` the
+    chunk's rows read, spread to the output's channels (``xs[c*Cn + j*Cng + q] = x[n, o, j*Cwg +
+    c]``), then ``part[k, c, :] += xs[c, :] * dy[n, i, :]`` for each of its (row ``i``, tap ``k``)
+    pairs, whole rows of ``Cn`` in vectors by ``grouped`` (``src/skinny_impl.h``). The input rows
+    run in increasing ``o``, so each tap's rows ``i`` are added in increasing order, as in
+    ``_filter_chunk``. ``first`` as for ``_conv1d_spread``.
+    """
+    cdef Py_ssize_t M = dy.shape[1], cn = dy.shape[2], L = x.shape[1]
+    cdef Py_ssize_t cng = cn // groups, g = s, b = d, tmp, row = cwg * cn
+    cdef Py_ssize_t n, ia, ib, o, olo, ohi, k0, ik, tlo, thi, c, j, q, kstep, istep, r
+    cdef floating v
+    cdef floating* dst
+    while b:
+        tmp = g % b
+        g = b
+        b = tmp
+    kstep = s // g
+    istep = d // g
+    r = r0
+    while r < r1:
+        n = r // M
+        ia = r % M
+        ib = min(M, ia + (r1 - r))
+        r = r + (ib - ia)
+        olo = max(0, ia * s - pad)
+        ohi = min(L - 1, (ib - 1) * s + (K - 1) * d - pad)
+        for o in range(olo, ohi + 1):
+            k0 = first[(o + pad) % s]
+            if k0 < 0:
+                continue
+            ik = (o + pad - k0 * d) // s        # the row whose tap k0 reads input row o
+            tlo = 0 if ik < ib else (ik - ib + istep) // istep
+            thi = min((K - 1 - k0) // kstep, (ik - ia) // istep) if ik >= ia else -1
+            if tlo > thi:
+                continue
+            for c in range(cwg):
+                dst = xs + c * cn
+                for j in range(groups):
+                    v = x[n, o, j * cwg + c]
+                    for q in range(cng):
+                        dst[j * cng + q] = v
+            for c in range(cwg):
+                if floating is float:
+                    grouped_f32(part + (k0 + tlo * kstep) * row + c * cn, kstep * row,
+                                xs + c * cn, &dy[n, ik - tlo * istep, 0], -istep * cn,
+                                thi - tlo + 1, cn, cn, 1)
+                else:
+                    grouped_f64(part + (k0 + tlo * kstep) * row + c * cn, kstep * row,
+                                xs + c * cn, &dy[n, ik - tlo * istep, 0], -istep * cn,
+                                thi - tlo + 1, cn, cn, 1)
+
+
+cdef void _filter_chunks(const floating[:, :, ::1] x, const floating[:, :, ::1] dy,
+                         floating[:, ::1] part, Py_ssize_t cwg, Py_ssize_t per, Py_ssize_t rows,
+                         Py_ssize_t K, Py_ssize_t stride, Py_ssize_t dilation,
+                         Py_ssize_t pad_before, Py_ssize_t groups, const Py_ssize_t* first,
+                         floating* xs, Py_ssize_t xper, bint spread, int num_threads):
+    """The chunks of ``backprop_filter_direct``, each into its row of ``part``, on the threads."""
+    cdef Py_ssize_t chunk, r0, nchunks = part.shape[0]
+    cdef Chunks ch = chunks(nchunks, <double> rows * K * cwg * dy.shape[2], num_threads)
+    while next_chunk(&ch):
+        for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                            num_threads=num_threads):
+            r0 = chunk * per
+            if spread:
+                _filter_chunk_spread(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K,
+                                     stride, dilation, pad_before, groups, first,
+                                     xs + threadid() * xper)
+            else:
+                _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride,
+                              dilation, pad_before, groups)
+
+
 def backprop_filter_direct(
     const floating[:, :, ::1] x,
     const floating[:, :, ::1] dy,
@@ -214,27 +405,47 @@ def backprop_filter_direct(
     cdef Py_ssize_t K = df.shape[0], cwg = df.shape[1], cn = df.shape[2]
     cdef Py_ssize_t size = K * cwg * cn
     cdef Py_ssize_t rows = N * M
-    cdef Py_ssize_t per, chunk, r0, e, t
+    cdef Py_ssize_t per, chunk, r0, e, t, k, xper = (cwg * cn + 15) // 16 * 16
     cdef floating acc
+    cdef Py_ssize_t* first = NULL
+    cdef floating* xs = NULL
+    cdef floating[:, ::1] part
     if size == 0:
         return
-    if nchunks <= 1:
-        # one chunk: its partial is the result (0 + p == p), summed in place, on this thread
-        memset(&df[0, 0, 0], 0, size * sizeof(floating))
-        with nogil:
-            _filter_chunk(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation, pad_before,
-                          groups)
-        return
-    per = (rows + nchunks - 1) // nchunks
-    partials = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
-    cdef floating[:, ::1] part = partials
+    # groups of few channels whose rows fill a vector, each input row read by 2 taps or more:
+    # the rows spread to the output's channels (_filter_chunk_spread)
+    cdef bint spread = _spreads(groups, cwg, cn, sizeof(floating), M, K, stride, dilation,
+                                pad_before)
+    try:
+        if spread:
+            first = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
+            xs = <floating*> thread_scratch(SPREAD_SLOT, num_threads * xper * sizeof(floating))
+            if first == NULL or xs == NULL:
+                raise MemoryError(f"conv1dt: no memory for {num_threads} x {xper} scratch elements")
+            for t in range(stride):
+                first[t] = -1
+            for k in range(min(K, stride) - 1, -1, -1):
+                first[(k * dilation) % stride] = k
+        if nchunks <= 1:
+            # one chunk: its partial is the result (0 + p == p), summed in place, on this thread
+            memset(&df[0, 0, 0], 0, size * sizeof(floating))
+            with nogil:
+                if spread:
+                    _filter_chunk_spread(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation,
+                                         pad_before, groups, first, xs)
+                else:
+                    _filter_chunk(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation,
+                                  pad_before, groups)
+            return
+        per = (rows + nchunks - 1) // nchunks
+        part = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
+        _filter_chunks(x, dy, part, cwg, per, rows, K, stride, dilation, pad_before, groups,
+                       first, xs, xper, spread, num_threads)
+    finally:
+        free(first)
+        if xs != NULL:
+            scratch_done(SPREAD_SLOT, xs)
     cdef floating* out = &df[0, 0, 0]
-    cdef Chunks ch = chunks(nchunks, <double> rows * K * cwg * cn, num_threads)
-    while next_chunk(&ch):
-        for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            r0 = chunk * per
-            _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride, dilation,
-                          pad_before, groups)
     for e in prange(size, nogil=True, schedule="static", num_threads=num_threads):
         acc = 0
         for t in range(nchunks):

@@ -66,6 +66,12 @@ cdef void dot_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t ldp, cons
 cdef void dot_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t ldp, const double* q,
                   Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
                   int accumulate) noexcept nogil
+cdef void grouped_f32(float* y, Py_ssize_t ystep, const float* x, const float* f,
+                      Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
+                      Py_ssize_t t) noexcept nogil
+cdef void grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double* f,
+                      Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
+                      Py_ssize_t t) noexcept nogil
 cdef void store_fence() noexcept nogil
 # scratch a thread keeps between calls (src/scratch.c): slot 0 is a work item's, per thread
 # (run_items); slots 1 .. 3 are a call's, on the calling thread

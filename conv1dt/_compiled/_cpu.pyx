@@ -84,6 +84,12 @@ cdef extern from "kernels.h" nogil:
     void conv1dt_dot_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t ldp,
                          const double* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n,
                          Py_ssize_t t, int accumulate)
+    void conv1dt_grouped_f32(float* y, Py_ssize_t ystep, const float* x, const float* f,
+                             Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
+                             Py_ssize_t t)
+    void conv1dt_grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double* f,
+                             Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
+                             Py_ssize_t t)
     void conv1dt_store_fence()
     void* conv1dt_scratch(int slot, size_t nbytes)
     void conv1dt_scratch_done(int slot, void* block)
@@ -319,6 +325,18 @@ cdef void dot_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t ldp, co
                   Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
                   int accumulate) noexcept nogil:
     conv1dt_dot_f64(c, ldc, p, ldp, q, ldq, m, n, t, accumulate)
+
+
+cdef void grouped_f32(float* y, Py_ssize_t ystep, const float* x, const float* f,
+                      Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
+                      Py_ssize_t t) noexcept nogil:
+    conv1dt_grouped_f32(y, ystep, x, f, fstep, taps, ld, n, t)
+
+
+cdef void grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double* f,
+                      Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
+                      Py_ssize_t t) noexcept nogil:
+    conv1dt_grouped_f64(y, ystep, x, f, fstep, taps, ld, n, t)
 
 
 cdef void store_fence() noexcept nogil:

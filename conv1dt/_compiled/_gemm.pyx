@@ -183,6 +183,11 @@ cdef void _columns(const _Signal* w, floating* col, Py_ssize_t r0, Py_ssize_t ro
             src = x + o * w.sw
             for k in range(hi - lo):
                 row[k] = src[k * step]
+        elif w.sc == 1 and cg <= 8:         # few channels, dilated: short runs, copied inline
+            src = x + o * w.sw
+            for k in range(hi - lo):
+                for c in range(cg):
+                    row[k * cg + c] = src[k * step + c]
         elif w.sc == 1:
             for k in range(hi - lo):
                 memcpy(row + k * cg, x + (o + k * d) * w.sw, cg * sizeof(floating))

@@ -17,7 +17,7 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from ._cpu cimport (SKINNY_ADD, dot_f32, dot_f64, interleave_f32, interleave_f64, pack_f32,
+from ._cpu cimport (SKINNY_ADD, dot_f32, dot_f64, grouped_f32, grouped_f64, interleave_f32, interleave_f64, pack_f32,
                     pack_f64, phase_strip_f32, phase_strip_f64, phase_tiled_f32, phase_tiled_f64,
                     rows_to_channels_f32, rows_to_channels_f64, scratch as thread_scratch,
                     scratch_done, tiled_isa_index, tiled_panel)
@@ -1024,6 +1024,46 @@ cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, 
                     yrow[j * cwg + q] += acc
 
 
+cdef void _transpose_group_spread(const floating[:, :, ::1] x, const floating* w,
+                                  floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t o0,
+                                  Py_ssize_t o1, Py_ssize_t K, Py_ssize_t s, Py_ssize_t d,
+                                  Py_ssize_t pad, Py_ssize_t groups,
+                                  floating* xs) noexcept nogil:
+    """Wide rows ``o0 .. o1 - 1`` of batch ``n``, for groups of fewer than ``DOT_MIN_CNG`` input
+    channels (not one each way): each input row ``i`` spread to the output's channels,
+    ``xs[c*Cw + j*Cwg + q] = x[n, i, j*Cng + c]``, then its taps' output rows added whole by
+    ``grouped`` (``src/skinny_impl.h``) from the filter laid out the same way, ``w[k, c, j*Cwg +
+    q] = f[k, q, j*Cng + c]``. The rows run from the last down, so each output adds its taps in
+    increasing ``k``, each tap's channels summed first.
+    """
+    cdef Py_ssize_t M = x.shape[1], cn = x.shape[2], cw = y.shape[2]
+    cdef Py_ssize_t cng = cn // groups, cwg = cw // groups, row = cng * cw
+    cdef Py_ssize_t i, ilo, ihi, j, c, q, base, klo, khi
+    cdef floating v
+    cdef floating* dst
+    memset(&y[n, o0, 0], 0, (o1 - o0) * cw * sizeof(floating))
+    ilo = max(0, -floordiv(-(o0 + pad - (K - 1) * d), s))
+    ihi = min(M - 1, floordiv(o1 - 1 + pad, s))
+    for i in range(ihi, ilo - 1, -1):
+        base = i * s - pad                   # tap k reaches output base + k*d
+        klo = max(0, -floordiv(-(o0 - base), d))
+        khi = min(K - 1, floordiv(o1 - 1 - base, d))
+        if klo > khi:
+            continue
+        for c in range(cng):
+            dst = xs + c * cw
+            for j in range(groups):
+                v = x[n, i, j * cng + c]
+                for q in range(cwg):
+                    dst[j * cwg + q] = v
+        if floating is float:
+            grouped_f32(&y[n, base + klo * d, 0], d * cw, xs, w + klo * row, row, khi - klo + 1,
+                        cw, cw, cng)
+        else:
+            grouped_f64(&y[n, base + klo * d, 0], d * cw, xs, w + klo * row, row, khi - klo + 1,
+                        cw, cw, cng)
+
+
 def transpose_grouped(
     const floating[:, :, ::1] x,
     const floating[:, :, ::1] f,
@@ -1039,18 +1079,50 @@ def transpose_grouped(
     ``x`` ``[N, M, Cn]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, L, Cw]`` (overwritten). Work items
     are (batch, block of ``WIDE_BLOCK`` wide rows), each owned by one thread, which adds into its
     own rows only; the blocks depend on the shape only, so the bits do not depend on the thread
-    count.
+    count. Groups of fewer than ``DOT_MIN_CNG`` input channels (not one each way) go through
+    the filter laid out for whole output rows (``_transpose_group_spread``); the others through
+    ``_transpose_group_block``.
     """
-    cdef Py_ssize_t N = y.shape[0], L = y.shape[1]
+    cdef Py_ssize_t N = y.shape[0], L = y.shape[1], K = f.shape[0], cw = y.shape[2]
+    cdef Py_ssize_t cn = x.shape[2], cwg = f.shape[1], cng = cn // groups
     cdef Py_ssize_t nblocks = (L + WIDE_BLOCK - 1) // WIDE_BLOCK
-    cdef Py_ssize_t item, o0
-    if N == 0 or L == 0 or y.shape[2] == 0:
+    cdef Py_ssize_t item, o0, k, j, c, q, per
+    cdef floating* w = NULL
+    cdef floating* xs = NULL
+    if N == 0 or L == 0 or cw == 0:
         return
     cdef Py_ssize_t items = N * nblocks
-    cdef Chunks ch = chunks(items, <double> N * x.shape[1] * f.shape[0] * f.shape[1] * x.shape[2],
-                            num_threads)
-    while next_chunk(&ch):
-        for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            o0 = (item % nblocks) * WIDE_BLOCK
-            _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), stride,
-                                   dilation, pad_before, groups)
+    cdef Chunks ch = chunks(items, <double> N * x.shape[1] * K * cwg * cn, num_threads)
+    cdef bint spread = cng < DOT_MIN_CNG and cng * cwg > 1 and x.shape[1] > 0
+    if not spread:
+        while next_chunk(&ch):
+            for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                               num_threads=num_threads):
+                o0 = (item % nblocks) * WIDE_BLOCK
+                _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L),
+                                       stride, dilation, pad_before, groups)
+        return
+    per = (cng * cw + 15) // 16 * 16             # each thread's row starts on a cache line
+    try:
+        w = <floating*> _call_scratch(LAYOUT_SLOT, K * cng * cw * sizeof(floating),
+                                      f"the {K * cng * cw}-element filter layout")
+        xs = <floating*> _call_scratch(SCRATCH_SLOT, num_threads * per * sizeof(floating),
+                                       f"{num_threads} x {per} scratch elements")
+        with nogil:
+            for k in range(K):
+                for c in range(cng):
+                    for j in range(groups):
+                        for q in range(cwg):
+                            w[(k * cng + c) * cw + j * cwg + q] = f[k, q, j * cng + c]
+        while next_chunk(&ch):
+            for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                               num_threads=num_threads):
+                o0 = (item % nblocks) * WIDE_BLOCK
+                _transpose_group_spread(x, w, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), K,
+                                        stride, dilation, pad_before, groups,
+                                        xs + threadid() * per)
+    finally:
+        if w != NULL:
+            scratch_done(LAYOUT_SLOT, w)
+        if xs != NULL:
+            scratch_done(SCRATCH_SLOT, xs)

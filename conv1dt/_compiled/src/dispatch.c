@@ -262,6 +262,18 @@ void conv1dt_dot_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t ldp, c
     skinny()->dot_f64(c, ldc, p, ldp, q, ldq, m, n, t, accumulate);
 }
 
+void conv1dt_grouped_f32(float *y, ptrdiff_t ystep, const float *x, const float *f,
+                         ptrdiff_t fstep, ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t)
+{
+    skinny()->grouped_f32(y, ystep, x, f, fstep, taps, ld, n, t);
+}
+
+void conv1dt_grouped_f64(double *y, ptrdiff_t ystep, const double *x, const double *f,
+                         ptrdiff_t fstep, ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t)
+{
+    skinny()->grouped_f64(y, ystep, x, f, fstep, taps, ld, n, t);
+}
+
 void conv1dt_store_fence(void)
 {
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))

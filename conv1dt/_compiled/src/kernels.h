@@ -165,6 +165,13 @@ void conv1dt_dot_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t ldp, con
                      ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate);
 void conv1dt_dot_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t ldp, const double *q,
                      ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate);
+/* grouped: y[k*ystep + j] += the sum over u < t, in increasing u, of x[u*ld + j] *
+ * f[k*fstep + u*ld + j], for k < taps and j < n (each sum first, then its addition): taps rows
+ * of the grouped transpose from one input row spread to the output's channels. */
+void conv1dt_grouped_f32(float *y, ptrdiff_t ystep, const float *x, const float *f,
+                         ptrdiff_t fstep, ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t);
+void conv1dt_grouped_f64(double *y, ptrdiff_t ystep, const double *x, const double *f,
+                         ptrdiff_t fstep, ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t);
 /* Scratch kept by the calling thread between calls (scratch.c): a 64-byte aligned block of at
  * least `bytes` in `slot` (0 .. CONV1DT_SCRATCH_SLOTS - 1: one per buffer a thread holds at
  * once), NULL when it cannot be had; conv1dt_scratch_done(slot, block) when the call is done
@@ -195,6 +202,10 @@ struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
                     ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
     void (*dot_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, const double *, ptrdiff_t,
                     ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
+    void (*grouped_f32)(float *, ptrdiff_t, const float *, const float *, ptrdiff_t, ptrdiff_t,
+                        ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    void (*grouped_f64)(double *, ptrdiff_t, const double *, const double *, ptrdiff_t, ptrdiff_t,
+                        ptrdiff_t, ptrdiff_t, ptrdiff_t);
 };
 extern const struct conv1dt_skinny_ops conv1dt_skinny_baseline, conv1dt_skinny_avx2,
     conv1dt_skinny_avx512;

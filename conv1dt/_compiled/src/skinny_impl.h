@@ -84,6 +84,8 @@ const struct conv1dt_skinny_ops CONV1DT_SKINNY_OPS = {
     .depthwise_tile_f64 = depthwise_tile_f64,
     .dot_f32 = dot_f32,
     .dot_f64 = dot_f64,
+    .grouped_f32 = grouped_f32,
+    .grouped_f64 = grouped_f64,
 };
 
 #else
@@ -495,6 +497,46 @@ static void NAME(dot)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t ldp, const T *q
             c[i * ldc + j] = accumulate == SKINNY_ADD ? c[i * ldc + j] + sum : sum;
         }
 #endif
+}
+
+/* The grouped rows: y[k*ystep + j] += the sum over u < t, in increasing u, of x[u*ld + j] *
+ * f[k*fstep + u*ld + j], for k < taps and j < n; each sum first, then its addition to y. One
+ * input row of the grouped transpose (x: its channels spread to the output's, u running over a
+ * group's input channels) times taps rows of the filter laid out the same way: whole output rows
+ * in vectors, whatever the groups' sizes (the per-group sums of a few channels would each be a
+ * scalar loop). */
+static void NAME(grouped)(T *y, ptrdiff_t ystep, const T *x, const T *f, ptrdiff_t fstep,
+                          ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t)
+{
+    for (ptrdiff_t k = 0; k < taps; ++k) {
+        T *restrict yk = y + k * ystep;
+        const T *restrict fk = f + k * fstep;
+        ptrdiff_t j = 0;
+#if defined(__GNUC__) || defined(__clang__)
+        for (; j + 2 * NAME(VL) <= n; j += 2 * NAME(VL)) {
+            NAME(vec) a0 = NAME(load)(x + j) * NAME(load)(fk + j);
+            NAME(vec) a1 = NAME(load)(x + j + NAME(VL)) * NAME(load)(fk + j + NAME(VL));
+            for (ptrdiff_t u = 1; u < t; ++u) {
+                a0 += NAME(load)(x + u * ld + j) * NAME(load)(fk + u * ld + j);
+                a1 += NAME(load)(x + u * ld + j + NAME(VL)) * NAME(load)(fk + u * ld + j + NAME(VL));
+            }
+            NAME(store)(yk + j, NAME(load)(yk + j) + a0);
+            NAME(store)(yk + j + NAME(VL), NAME(load)(yk + j + NAME(VL)) + a1);
+        }
+        for (; j + NAME(VL) <= n; j += NAME(VL)) {
+            NAME(vec) a0 = NAME(load)(x + j) * NAME(load)(fk + j);
+            for (ptrdiff_t u = 1; u < t; ++u)
+                a0 += NAME(load)(x + u * ld + j) * NAME(load)(fk + u * ld + j);
+            NAME(store)(yk + j, NAME(load)(yk + j) + a0);
+        }
+#endif
+        for (; j < n; ++j) {
+            T acc = x[j] * fk[j];
+            for (ptrdiff_t u = 1; u < t; ++u)
+                acc += x[u * ld + j] * fk[u * ld + j];
+            yk[j] += acc;
+        }
+    }
 }
 
 #endif
