@@ -80,8 +80,8 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
 conv1d_backprop_filter
     * ``direct``: small calls; groups whose rows the kernel spreads to the outputs' channels
       (``_conv1d.spreads``) with at most 8 outputs from 1-2 input channels or 2-4 from 3-4;
-      other groups of at most 4 channel pairs and 4 taps (depthwise: vector loops over the
-      groups);
+      depthwise (vector loops over the groups); other groups of at most 4 channel pairs and 4
+      taps;
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
       rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows;
       work items from chunks of rows and, where too few, blocks of taps
@@ -347,8 +347,9 @@ def _choose_backprop_filter(g, itemsize):
         # for groups of at most 8 outputs from 1-2 input channels, or 2-4 outputs from 3-4
         if cng <= 8 and (cwg <= 2 or (cwg <= 4 and 2 <= cng <= 4)):
             return "direct"
-    elif g.groups > 1 and cwg * cng <= DIRECT_PRODUCTS["backprop_filter"] and g.taps <= 4:
-        return "direct"       # its per-channel loops: for few taps
+    elif g.groups > 1 and (cwg * cng == 1 or (cwg * cng <= DIRECT_PRODUCTS["backprop_filter"]
+                                               and g.taps <= 4)):
+        return "direct"       # depthwise (vector loops over the groups); per-channel loops
     return "im2col"
 
 

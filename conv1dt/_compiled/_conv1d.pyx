@@ -361,25 +361,58 @@ cdef void _filter_chunk_spread(const floating[:, :, ::1] x, const floating[:, :,
                                 thi - tlo + 1, cn, cn, 1)
 
 
-cdef void _filter_chunks(const floating[:, :, ::1] x, const floating[:, :, ::1] dy,
-                         floating[:, ::1] part, Py_ssize_t cwg, Py_ssize_t per, Py_ssize_t rows,
-                         Py_ssize_t K, Py_ssize_t stride, Py_ssize_t dilation,
-                         Py_ssize_t pad_before, Py_ssize_t groups, const Py_ssize_t* first,
-                         floating* xs, Py_ssize_t xper, bint spread, int num_threads):
-    """The chunks of ``backprop_filter_direct``, each into its row of ``part``, on the threads."""
-    cdef Py_ssize_t chunk, r0, nchunks = part.shape[0]
-    cdef Chunks ch = chunks(nchunks, <double> rows * K * cwg * dy.shape[2], num_threads)
-    while next_chunk(&ch):
-        for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
-                            num_threads=num_threads):
-            r0 = chunk * per
-            if spread:
+cdef void _filter_direct_spread(const floating[:, :, ::1] x, const floating[:, :, ::1] dy,
+                               floating[:, :, ::1] df, Py_ssize_t stride, Py_ssize_t dilation,
+                               Py_ssize_t pad_before, Py_ssize_t groups, Py_ssize_t nchunks,
+                               int num_threads):
+    """``backprop_filter_direct`` by ``_filter_chunk_spread``: the same chunks and partial
+    filters, each chunk's input rows spread to the output's channels in its thread's rows of a
+    kept scratch block."""
+    cdef Py_ssize_t N = dy.shape[0], M = dy.shape[1], L = x.shape[1]
+    cdef Py_ssize_t K = df.shape[0], cwg = df.shape[1], cn = df.shape[2]
+    cdef Py_ssize_t size = K * cwg * cn, rows = N * M
+    cdef Py_ssize_t per, chunk, r0, e, t, k, xper = (cwg * cn + 15) // 16 * 16
+    cdef floating acc
+    cdef Py_ssize_t* first = NULL
+    cdef floating* xs = NULL
+    cdef floating[:, ::1] part
+    cdef floating* out = &df[0, 0, 0]
+    cdef Chunks ch
+    try:
+        first = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
+        xs = <floating*> thread_scratch(SPREAD_SLOT, num_threads * xper * sizeof(floating))
+        if first == NULL or xs == NULL:
+            raise MemoryError(f"conv1dt: no memory for {num_threads} x {xper} scratch elements")
+        for t in range(stride):
+            first[t] = -1
+        for k in range(min(K, stride) - 1, -1, -1):
+            first[(k * dilation) % stride] = k
+        if nchunks <= 1:
+            # one chunk: its partial is the result (0 + p == p), summed in place, on this thread
+            memset(out, 0, size * sizeof(floating))
+            with nogil:
+                _filter_chunk_spread(x, dy, out, cwg, 0, rows, K, stride, dilation, pad_before,
+                                     groups, first, xs)
+            return
+        per = (rows + nchunks - 1) // nchunks
+        part = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
+        ch = chunks(nchunks, <double> rows * K * cwg * cn, num_threads)
+        while next_chunk(&ch):
+            for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                                num_threads=num_threads):
+                r0 = chunk * per
                 _filter_chunk_spread(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K,
                                      stride, dilation, pad_before, groups, first,
                                      xs + threadid() * xper)
-            else:
-                _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride,
-                              dilation, pad_before, groups)
+    finally:
+        free(first)
+        if xs != NULL:
+            scratch_done(SPREAD_SLOT, xs)
+    for e in prange(size, nogil=True, schedule="static", num_threads=num_threads):
+        acc = 0
+        for t in range(nchunks):
+            acc = acc + part[t, e]
+        out[e] = acc
 
 
 def backprop_filter_direct(
@@ -405,47 +438,32 @@ def backprop_filter_direct(
     cdef Py_ssize_t K = df.shape[0], cwg = df.shape[1], cn = df.shape[2]
     cdef Py_ssize_t size = K * cwg * cn
     cdef Py_ssize_t rows = N * M
-    cdef Py_ssize_t per, chunk, r0, e, t, k, xper = (cwg * cn + 15) // 16 * 16
+    cdef Py_ssize_t per, chunk, r0, e, t
     cdef floating acc
-    cdef Py_ssize_t* first = NULL
-    cdef floating* xs = NULL
-    cdef floating[:, ::1] part
     if size == 0:
         return
-    # groups of few channels whose rows fill a vector, each input row read by 2 taps or more:
-    # the rows spread to the output's channels (_filter_chunk_spread)
-    cdef bint spread = _spreads(groups, cwg, cn, sizeof(floating), M, K, stride, dilation,
-                                pad_before)
-    try:
-        if spread:
-            first = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
-            xs = <floating*> thread_scratch(SPREAD_SLOT, num_threads * xper * sizeof(floating))
-            if first == NULL or xs == NULL:
-                raise MemoryError(f"conv1dt: no memory for {num_threads} x {xper} scratch elements")
-            for t in range(stride):
-                first[t] = -1
-            for k in range(min(K, stride) - 1, -1, -1):
-                first[(k * dilation) % stride] = k
-        if nchunks <= 1:
-            # one chunk: its partial is the result (0 + p == p), summed in place, on this thread
-            memset(&df[0, 0, 0], 0, size * sizeof(floating))
-            with nogil:
-                if spread:
-                    _filter_chunk_spread(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation,
-                                         pad_before, groups, first, xs)
-                else:
-                    _filter_chunk(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation,
-                                  pad_before, groups)
-            return
-        per = (rows + nchunks - 1) // nchunks
-        part = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
-        _filter_chunks(x, dy, part, cwg, per, rows, K, stride, dilation, pad_before, groups,
-                       first, xs, xper, spread, num_threads)
-    finally:
-        free(first)
-        if xs != NULL:
-            scratch_done(SPREAD_SLOT, xs)
+    if _spreads(groups, cwg, cn, sizeof(floating), M, K, stride, dilation, pad_before):
+        # groups of few channels whose output rows fill a vector: the input rows spread
+        _filter_direct_spread(x, dy, df, stride, dilation, pad_before, groups, nchunks,
+                              num_threads)
+        return
+    if nchunks <= 1:
+        # one chunk: its partial is the result (0 + p == p), summed in place, on this thread
+        memset(&df[0, 0, 0], 0, size * sizeof(floating))
+        with nogil:
+            _filter_chunk(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation, pad_before,
+                          groups)
+        return
+    per = (rows + nchunks - 1) // nchunks
+    partials = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] part = partials
     cdef floating* out = &df[0, 0, 0]
+    cdef Chunks ch = chunks(nchunks, <double> rows * K * cwg * cn, num_threads)
+    while next_chunk(&ch):
+        for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
+            r0 = chunk * per
+            _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride, dilation,
+                          pad_before, groups)
     for e in prange(size, nogil=True, schedule="static", num_threads=num_threads):
         acc = 0
         for t in range(nchunks):
