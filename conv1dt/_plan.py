@@ -52,12 +52,13 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``polyphase`` for one channel on each side at a larger stride when each residue of the
       input position mod ``s`` has ``POLYPHASE_TAPS`` taps (4 to 96): one stride-1 conv1d per
       residue by the transpose's direct kernel (a decimating FIR filter); also for at most 16
-      channel pairs at a dilation above 1 from 4 taps a residue (im2col's gather would copy each
-      tap's few channels on their own);
+      channel pairs at a dilation above 1 from 4 taps a residue and 32 outputs a batch element
+      (im2col's gather would copy each tap's few channels on their own);
     * ``direct`` for groups of one channel each way (depthwise with fewer than 32 channels:
       im2col's GEMM would have one column), and for groups of few channels (at most 8 outputs
-      a group) whose output rows fill a vector with ``K >= 8*s`` (the input rows spread to the
-      output's channels, whole output rows added in vectors);
+      a group) whose output rows fill a vector, with 8 outputs a batch element and ``K >= 8*s``
+      (``K >= 2*s`` for at most 4 channel pairs): the input rows spread to the output's
+      channels, whole output rows added in vectors;
     * with other groups: ``im2col`` for ``Cw/G < 32`` and ``Cn/G >= 32``, or ``K*Cw/G >= 16``
       from 8 taps unless ``Cw/G >= 16`` and ``Cn/G >= 8``; ``direct`` for few channels from 8
       taps; else ``blas`` (one small GEMM per tap and group);
@@ -96,12 +97,13 @@ conv1d_transpose with groups
     * ``direct`` for small calls; the ``tiled`` kernel once per group, in place, where it takes
       the group and its outputs fill the tiles (two vectors of them; one with at most 2 groups
       or ``Cin/G >= 8``; half of one with ``Cin/G >= 16`` and ``K <= 4``) and there are at least
-      16 input rows in all;
+      ``max(32, 16 + 2G)`` input rows in all;
     * for ``Cin/G < 20``: ``direct`` (whole output rows in vectors) where the output rows fill a
       vector, except a few groups (``G <= 8``) of ``Cin/G >= 8`` with ``K*Cout/G >= 100``
-      (each group a GEMM: ``copies``); shorter rows: ``copies`` (``tiled`` for ``Cout/G >= 4``
-      and ``K <= 4``);
-    * from ``Cin/G >= 20``: ``direct`` (its dot GEMMs) for ``K*Cout/G <= 16``, else ``copies``:
+      (each group a GEMM: ``copies``); shorter rows: ``direct`` for at most 16 channel pairs a
+      group, else ``copies`` (``tiled`` for ``Cout/G >= 4`` and ``K <= 4``);
+    * from ``Cin/G >= 20``: ``direct`` (its dot GEMMs) for ``K*Cout/G <= 16`` or ``Cin/G >= 64``,
+      else ``copies``:
       the groups' slices through the kernels above (one copy each way).
 """
 import itertools
@@ -243,7 +245,9 @@ def _choose_transpose_groups(g, itemsize):
         return "depthwise"
     if macs(g) < SMALL_MACS:
         return "direct"
-    tiled = (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.batch * g.narrow >= 16
+    # (each group's call lays out the group's filter: more input rows for more groups)
+    tiled = (TILED and phase_taps(g) * cin <= TILED_MAX_TCIN
+             and g.batch * g.narrow >= max(32, 16 + 2 * g.groups)
              and g.narrow_channels < _transpose.TILED_MAX_ROW)
     # the tiled kernel once per group lays out the group's filter and fills tiles of output
     # channels: worth it for groups of two vectors of outputs, of one with few groups or 8
@@ -260,9 +264,12 @@ def _choose_transpose_groups(g, itemsize):
             if cin >= 8 and g.taps * cout >= 100 and g.groups <= 8:
                 return "copies"
             return "direct"
+        if cin * cout <= 16:
+            return "direct"     # its per-group loops (depthwise: vector loops over the groups)
         return "tiled" if tiled and cout >= 4 and g.taps <= 4 else "copies"
-    # the grouped direct kernel's dot GEMMs (one per tap and group): for few columns a group
-    return "direct" if g.taps * cout <= 16 else "copies"
+    # the grouped direct kernel's dot GEMMs (one per tap and group): for few columns a group,
+    # or long sums (it also skips the taps that reach no output; each group's copy would not)
+    return "direct" if g.taps * cout <= 16 or cin >= 64 else "copies"
 
 
 def _choose_conv1d(g, itemsize):
@@ -295,7 +302,7 @@ def _choose_conv1d(g, itemsize):
             and POLYPHASE_TAPS[0] <= phase_taps(g) <= POLYPHASE_TAPS[1]):
         return "polyphase"
     if (few and g.groups == 1 and g.stride > 1 and g.dilation > 1
-            and phase_taps(g) >= POLYPHASE_TAPS[0]):
+            and phase_taps(g) >= POLYPHASE_TAPS[0] and g.narrow >= FLIP_MIN_OUTPUTS):
         # a few channels at a dilation: im2col's gather copies each tap's few channels on
         # their own (2.3-7x slower than the residues' stride-1 calls, whatever the taps)
         return "polyphase"
@@ -304,7 +311,8 @@ def _choose_conv1d(g, itemsize):
         # would have one column, a gathered copy per multiply-add
         return "direct"
     if (few and g.groups > 1 and cng <= 8 and g.narrow_channels * itemsize >= VECTOR_BYTES
-            and g.taps >= 8 * g.stride):
+            and g.narrow >= 8
+            and (g.taps >= 8 * g.stride or (cwg * cng <= 4 and g.taps >= 2 * g.stride))):
         # groups of few channels (at most 8 outputs a group: one input channel to 16 is
         # im2col's) whose output rows fill a vector, each input row reaching 8 outputs: the
         # direct kernel spreads each input row to the output's channels once and

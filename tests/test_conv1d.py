@@ -351,7 +351,9 @@ def test_dispatch_rule():
     # ... but with output rows that fill a vector, the direct kernel's spread rows
     assert _plan.choose("conv1d", g(8, 16, groups=8, k=64), 4) == (
         "direct" if _plan.VECTOR_BYTES <= 64 else "im2col")
-    assert _plan.choose("conv1d", g(8, 16, groups=8, k=3), 4) == "blas"     # 3 taps
+    assert _plan.choose("conv1d", g(8, 16, groups=8, k=3), 4) == (          # 1 x 2, 3 taps
+        "direct" if _plan.VECTOR_BYTES <= 64 else "blas")
+    assert _plan.choose("conv1d", g(32, 64, groups=8, k=3), 4) == "blas"    # 4 x 8, 3 taps
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
     # a few outputs in all: the tiled kernel would lay out the whole filter for them
     assert _plan.choose("conv1d", g(64, 64, wide=16)) == ("implicit" if _plan.SKINNY else "blas")

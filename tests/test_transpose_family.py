@@ -366,8 +366,9 @@ def test_grouped_dispatch_rule():
     assert _plan.choose("transpose", g(16, 16, 16)) == "direct"
     assert _plan.choose("transpose", g(64, 64, 16)) == "direct"                 # 4 x 4
     assert _plan.choose("transpose", g(537, 1074, 179)) == "direct"             # 3 x 6
-    # rows shorter than a vector: the groups' copies
-    assert _plan.choose("transpose", g(4, 4, 2)) == "copies"
+    # rows shorter than a vector: the per-group loops for at most 16 channel pairs, else copies
+    assert _plan.choose("transpose", g(4, 4, 2)) == "direct"
+    assert _plan.choose("transpose", g(16, 6, 2, taps=9)) == "copies"          # 8 x 3
     # 20 inputs a group and more: the grouped direct kernel's dot GEMMs for few columns a group
     assert _plan.choose("transpose", g(80, 4, 2)) == "direct"                   # 40 x 2, 3 taps
     assert _plan.choose("transpose", g(80, 4, 2, taps=25)) == "copies"
