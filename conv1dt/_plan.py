@@ -22,6 +22,8 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
     * ``ola`` when the whole input spans less than half a filter (``2*M < T``: a few frames
       overlap-added), where the kernels below would step through taps that reach no sample;
       with ``Cin <= 16`` and ``Cout <= 32`` only below an eighth of a filter (``8*M < T``);
+      not for ``Cin <= 64`` with ``Cout >= 32`` and 2 frames or more a batch element where the
+      tiled kernel runs;
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
     * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
       cache-sized blocks, then the products overlap-added) when ``K*Cout < 64``; else
@@ -191,12 +193,15 @@ def _choose_transpose(g, itemsize=4):
         # once for all of them (the kernels below would pack or lay it out for them)
         return "blas"
     few = cin <= 16 and cout <= 32
-    if 2 * g.narrow < phase_taps(g) and g.taps * cout >= 16 and (not few or
-                                                                 8 * g.narrow < phase_taps(g)):
+    if (2 * g.narrow < phase_taps(g) and g.taps * cout >= 16
+            and (not few or 8 * g.narrow < phase_taps(g))
+            and not (TILED and cout >= 32 and cin <= 64 and g.narrow >= 2)):
         # the whole input spans less than half a filter (a few frames overlap-added): the
         # kernels below would step through every phase's taps for each output, most of them
         # reaching no sample; with few channels the direct kernel's vector loops still win
-        # unless nearly all of them do (less than an eighth of a filter)
+        # unless nearly all of them do (less than an eighth of a filter); with at most 64
+        # inputs, 32 outputs or more and 2 frames or more a batch element the tiled kernel's
+        # tiles did (the overlap-add's GEMM then has a short inner dimension)
         return "ola"
     if few:
         return "direct"

@@ -306,6 +306,9 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(512, 24, k=2048, s=4)) == "blas"  # 192 KiB a row
     # a few frames overlap-added: the input spans less than one filter
     assert _plan.choose("transpose", g(13, 525, k=934, s=3, m=1)) == "ola"
+    # ... but from 2 frames, with at most 64 inputs to 32 outputs or more, the tiled kernel
+    assert _plan.choose("transpose", g(4, 419, k=79, s=3, m=4)) == (
+        "tiled" if _plan.TILED else "ola")
     # but with many input channels, the dot GEMM reads each tap once for those few frames
     dot = "blas" if _plan.SKINNY else "ola"
     assert _plan.choose("transpose", g(1348, 60, k=40, s=2, m=1)) == dot
