@@ -23,7 +23,8 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       overlap-added), where the kernels below would step through taps that reach no sample;
       with ``Cin <= 16`` and ``Cout <= 32`` only below an eighth of a filter (``8*M < T``);
       not for ``Cin <= 64`` with ``Cout >= 32`` and 2 frames or more a batch element where the
-      tiled kernel runs;
+      tiled kernel runs; ``blas`` instead for a filter beyond ``OLA_MAX_FILTER_BYTES`` (4 MiB)
+      with ``Cin >= 32`` or one frame in all;
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
     * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
       cache-sized blocks, then the products overlap-added) when ``K*Cout < 64``; else
@@ -152,6 +153,7 @@ DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip 
 # cannot pay for (docs/planner.rst has the measurements)
 DOT_MIN_CIN = 384
 COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its taps (about L2)
+OLA_MAX_FILTER_BYTES = 4 << 20   # the transpose's overlap-add of a few frames: at most this filter
 # conv1d's im2col blocks of at most this many rows (one or two outputs of a few batch elements)
 # multiply by the skinny GEMM, whose tile holds them all: the filter is read once, streamed,
 # where BLAS packs it for those few rows (docs/planner.rst has the measurements)
@@ -201,7 +203,13 @@ def _choose_transpose(g, itemsize=4):
         # reaching no sample; with few channels the direct kernel's vector loops still win
         # unless nearly all of them do (less than an eighth of a filter); with at most 64
         # inputs, 32 outputs or more and 2 frames or more a batch element the tiled kernel's
-        # tiles did (the overlap-add's GEMM then has a short inner dimension)
+        # tiles did (the overlap-add's GEMM then has a short inner dimension). A filter
+        # beyond 4 MiB: one GEMM per tap (each tap's slice of the filter read once, where the
+        # overlap-add's one GEMM over all taps packs the whole filter for a few rows), unless
+        # the inputs are fewer than 32 and there are several rows
+        if (g.taps * cin * cout * itemsize > OLA_MAX_FILTER_BYTES
+                and (cin >= 32 or g.batch * g.narrow == 1)):
+            return "blas"
         return "ola"
     if few:
         return "direct"

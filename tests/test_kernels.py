@@ -305,7 +305,11 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(25, 11, k=12, s=6)) == "col2im"   # Cout < 32
     assert _plan.choose("transpose", g(512, 24, k=2048, s=4)) == "blas"  # 192 KiB a row
     # a few frames overlap-added: the input spans less than one filter
-    assert _plan.choose("transpose", g(13, 525, k=934, s=3, m=1)) == "ola"
+    assert _plan.choose("transpose", g(96, 32, k=300, s=3, m=2)) == "ola"
+    # ... but one frame in all, or 32 inputs and more, with a filter beyond 4 MiB: a GEMM a tap
+    assert _plan.choose("transpose", g(13, 525, k=934, s=3, m=1)) == "blas"
+    assert _plan.choose("transpose", g(128, 128, k=1024, s=256, m=1)) == "blas"
+    assert _plan.choose("transpose", g(128, 128, k=64, s=16, m=1)) == "ola"     # 4 MiB
     # ... but from 2 frames, with at most 64 inputs to 32 outputs or more, the tiled kernel
     assert _plan.choose("transpose", g(4, 419, k=79, s=3, m=4)) == (
         "tiled" if _plan.TILED else "ola")

@@ -178,8 +178,8 @@ def test_batch_one_calls_are_split_for_the_threads():
     assert _plan.choose("conv1d", g, 4) == "blas"
     rows = _plan.conv1d_blas_rows(g)
     assert rows >= 16 and -(-g.narrow // rows) >= _plan.MIN_ITEMS
-    t = transpose_geometry((8, 1, 64), (1024, 256, 64), (8, 1024, 256), 256, 1, "VALID", "NWC")
+    t = transpose_geometry((8, 1, 64), (1024, 16, 64), (8, 1024, 16), 256, 1, "VALID", "NWC")
     assert _plan.choose("transpose", t, 4) == "ola"
     width, taps, batch = _plan.ola_blocking(t, 4)
     assert -(-t.batch // batch) * -(-t.wide // width) >= _plan.MIN_ITEMS
-    assert batch * min(t.narrow, 2) * taps * 256 * 4 <= _plan.SCRATCH_BYTES
+    assert batch * min(t.narrow, 2) * taps * 16 * 4 <= _plan.SCRATCH_BYTES
