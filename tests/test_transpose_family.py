@@ -353,7 +353,7 @@ def test_grouped_dispatch_rule():
     assert _plan.choose("transpose", g(64, 64, 64)) == "depthwise"
     # the tiled kernel once per group where a group's outputs fill its tiles: two vectors; one
     # with few groups or 8 inputs a group; half of one with 16 inputs and at most 4 taps
-    wide = "tiled" if _plan.TILED else "copies"
+    wide = "tiled" if _plan.TILED else "direct"                                 # (dot GEMMs)
     assert _plan.choose("transpose", g(256, 256, 4)) == wide                    # 64 x 64
     if lanes == 16:
         assert _plan.choose("transpose", g(64, 64, 4)) == wide                  # 16 x 16
@@ -368,7 +368,8 @@ def test_grouped_dispatch_rule():
     assert _plan.choose("transpose", g(537, 1074, 179)) == "direct"             # 3 x 6
     # rows shorter than a vector: the per-group loops for at most 16 channel pairs, else copies
     assert _plan.choose("transpose", g(4, 4, 2)) == "direct"
-    assert _plan.choose("transpose", g(16, 6, 2, taps=9)) == "copies"          # 8 x 3
+    assert _plan.choose("transpose", g(16, 6, 2, taps=9)) == (                 # 8 x 3
+        "copies" if 6 * 4 < _plan.VECTOR_BYTES else "direct")
     # 20 inputs a group and more: the grouped direct kernel's dot GEMMs for few columns a group
     assert _plan.choose("transpose", g(80, 4, 2)) == "direct"                   # 40 x 2, 3 taps
     assert _plan.choose("transpose", g(80, 4, 2, taps=25)) == "copies"
