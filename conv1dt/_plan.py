@@ -42,6 +42,10 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       the residue of the output position mod ``s`` and by blocks of output channels
       (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads.
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
+    * ``fir`` for one channel each way from ``FIR_MIN_MACS`` multiply-adds (but a small
+      stride-1 call keeps ``flip-direct``'s compiled plan): per block of outputs and residue of
+      the input position mod ``s``, the residue's taps in vector registers along the outputs,
+      only the kept outputs computed, only the taps that reach the signal;
     * without groups, the transpose's kernels on the reversed filter: ``flip-direct`` for
       ``Cw*Cn <= 16`` at stride 1 or 2, small calls included, from ``FLIP_MIN_OUTPUTS``
       outputs a batch element (at stride 2 it computes every output and keeps one in ``s``:
@@ -52,11 +56,10 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``flip-tiled`` at stride 1 without groups where the tiled kernel takes ``K*Cw``, ``Cn
       >= 32`` (its tiles are 64 output channels wide on AVX-512) and there are at least
       ``FLIP_TILED_MIN_ROWS`` outputs in all (it lays out the whole filter at each call);
-    * ``polyphase`` for one channel on each side at a larger stride when each residue of the
-      input position mod ``s`` has ``POLYPHASE_TAPS`` taps (4 to 96): one stride-1 conv1d per
-      residue by the transpose's direct kernel (a decimating FIR filter); also for at most 16
-      channel pairs at a dilation above 1 from 4 taps a residue and 32 outputs a batch element
-      (im2col's gather would copy each tap's few channels on their own);
+    * ``polyphase`` for at most 16 channel pairs (not one each way) at a stride and a dilation
+      above 1 from 4 taps a residue and 32 outputs a batch element: one stride-1 conv1d per
+      residue of the input position mod ``s`` by the transpose's direct kernel (im2col's gather
+      would copy each tap's few channels on their own);
     * ``direct`` for groups of one channel each way (depthwise with fewer than 32 channels:
       im2col's GEMM would have one column), and for groups of few channels (at most 8 outputs
       a group) whose output rows fill a vector, with 8 outputs a batch element and ``K >= 8*s``
@@ -141,9 +144,12 @@ FLIP_TILED_MIN_ROWS = 1024
 # ... from this many outputs a batch element, small calls apart (a strip of the direct kernel's
 # vector loops: for fewer, most of each strip is computed for nothing)
 FLIP_MIN_OUTPUTS = 32
-# beyond it, one-channel conv1d by the stride-1 direct kernel once per residue mod s, when each
-# residue has this many taps (the direct kernel's time grows with them; a GEMM's does not)
-POLYPHASE_TAPS = (4, 96)
+# a few channels at a dilation by the stride-1 direct kernel once per residue mod s, from this
+# many taps a residue
+POLYPHASE_MIN_TAPS = 4
+# one channel each way by the FIR kernel from this many multiply-adds (below, the direct
+# kernels' compiled plans cost less than its set-up; docs/planner.rst has the measurements)
+FIR_MIN_MACS = 4096
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
@@ -291,6 +297,12 @@ def _choose_conv1d(g, itemsize):
                     g.taps * g.wide_channels, g.wide * g.wide_channels) <= INT_MAX
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     flippable = g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0
+    if (cwg * cng == 1 and g.groups == 1 and macs(g) >= FIR_MIN_MACS
+            and not (g.stride == 1 and flippable and macs(g) < SERIAL_MACS)):
+        # one channel each way (a FIR filter, decimating at a stride): the residues' taps in
+        # vector registers along the outputs; a small stride-1 call keeps flip-direct's
+        # compiled plan
+        return "fir"
     if (few and flippable and g.stride <= FLIP_MAX_STRIDE[itemsize]
             and (g.narrow >= FLIP_MIN_OUTPUTS or macs(g) < SMALL_MACS)):
         # few channels at a small stride, small calls included: the transpose's direct kernel
@@ -311,11 +323,8 @@ def _choose_conv1d(g, itemsize):
     if (flip and g.stride == 1 and TILED and g.wide > 0 and g.batch * g.narrow >= FLIP_TILED_MIN_ROWS
             and g.taps * g.wide_channels <= TILED_MAX_TCIN and g.narrow_channels >= 32):
         return "flip-tiled"
-    if (cwg * cng == 1 and g.groups == 1 and g.stride > 1
-            and POLYPHASE_TAPS[0] <= phase_taps(g) <= POLYPHASE_TAPS[1]):
-        return "polyphase"
     if (few and g.groups == 1 and g.stride > 1 and g.dilation > 1
-            and phase_taps(g) >= POLYPHASE_TAPS[0] and g.narrow >= FLIP_MIN_OUTPUTS):
+            and phase_taps(g) >= POLYPHASE_MIN_TAPS and g.narrow >= FLIP_MIN_OUTPUTS):
         # a few channels at a dilation: im2col's gather copies each tap's few channels on
         # their own (2.3-7x slower than the residues' stride-1 calls, whatever the taps)
         return "polyphase"
@@ -680,6 +689,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         return {"width": width, "taps": taps, "batch": batch}
     if kernel == "depthwise":
         return {"rows": depthwise_rows(g, op)}
+    if kernel == "fir":
+        return {"rows": fir_rows(g)}
     return {}
 
 
@@ -699,6 +710,12 @@ def conv1d_blas_rows(g):
     """Output rows per work item of conv1d's BLAS kernel (one GEMM per tap and group): 256,
     fewer (down to 16) for at least ``MIN_ITEMS`` items (a batch of one or a few short signals)."""
     return _halve_for_items(256, 16, lambda r: g.batch * -(-g.narrow // r), g)
+
+
+def fir_rows(g):
+    """Outputs per work item of the FIR kernel: 4096, fewer (down to 256) for at least
+    ``MIN_ITEMS`` items."""
+    return _halve_for_items(4096, 256, lambda r: g.batch * -(-g.narrow // r), g)
 
 
 def depthwise_rows(g, op):

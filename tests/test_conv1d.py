@@ -337,9 +337,10 @@ def test_the_compiled_kernels_run(monkeypatch):
 def test_dispatch_rule():
     def g(cin, cout, groups=1, k=3, wide=4096):
         return conv1d_geometry((4, wide, cin), (k, cin // groups, cout), 1, 1, "SAME", "NWC", groups)
-    assert _plan.choose("conv1d", g(1, 1)) == "flip-direct"             # a small call too
+    assert _plan.choose("conv1d", g(1, 1)) == "flip-direct"     # small: the compiled plan
     assert _plan.choose("conv1d", g(1, 1, k=1, wide=16)) == "flip-direct"
-    assert _plan.choose("conv1d", g(1, 1, wide=65536)) == "flip-direct"
+    assert _plan.choose("conv1d", g(1, 1, wide=65536)) == "fir"      # one channel each way
+    assert _plan.choose("conv1d", g(1, 2, wide=65536)) == "flip-direct"
     assert _plan.choose("conv1d", g(64, 64, groups=64)) == "depthwise"
     assert _plan.choose("conv1d", g(16, 16, groups=16)) == "depthwise"   # from 16 channels
     assert _plan.choose("conv1d", g(8, 8, groups=8)) == "direct"
@@ -376,9 +377,10 @@ def test_dispatch_rule():
     def strided(cin, cout, k, s):
         return conv1d_geometry((1, 65536, cin), (k, cin, cout), s, 1, "SAME", "NWC", 1)
     assert _plan.choose("conv1d", strided(1, 514, 512, 128)) == "im2col"   # STFT analysis
-    assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "polyphase"    # decimating FIR
-    assert _plan.choose("conv1d", strided(1, 1, 1024, 8)) == "im2col"      # 128 taps a residue
-    assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "flip-direct"   # twice the work
+    assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "fir"      # decimating FIR filters
+    assert _plan.choose("conv1d", strided(1, 1, 1024, 8)) == "fir"
+    assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "fir"
+    assert _plan.choose("conv1d", strided(2, 1, 64, 2)) == "flip-direct"   # twice the work
     # a few channels at a dilation: the residues, not im2col's tap-by-tap gather; undilated,
     # where an im2col row is one run of the signal, im2col
     dilated = conv1d_geometry((3, 47355, 2), (375, 2, 1), 3, 6, "VALID", "NWC", 1)
@@ -429,15 +431,37 @@ def test_polyphase_against_the_reference(dtype, data_format):
                           f"polyphase {padding} {data_format} s={s} d={d} K={k} L={wide}")
 
 
-def test_polyphase_is_picked_and_its_bits_do_not_depend_on_threads():
-    """A decimating FIR filter (one channel, K = 64, s = 8) goes to the polyphase kernel, with the
-    same bits on 1, 2 and 3 threads."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_fir_against_the_reference(dtype, data_format):
+    """The FIR kernel (one channel each way) forced through the dispatch, in both layouts:
+    strides 1 to 5 with dilations that share a factor with them or not, every padding form,
+    signals shorter than the filter, and into ``out``."""
+    rng = np.random.default_rng(19)
+    for padding in PADDINGS:
+        for s, d, k in [(1, 1, 7), (1, 3, 5), (2, 1, 7), (3, 2, 5), (4, 2, 9), (5, 1, 3), (4, 6, 4)]:
+            for wide in conv1d_widths(k, s, d, padding, (0, 1, 5, 23, 600)):
+                w = random_array(rng, signal_shape(2, wide, 1, data_format), dtype)
+                f = random_array(rng, (k, 1, 1), dtype)
+                g = check(w, f, s, d, padding, data_format, 1, "fir",
+                          f"fir {padding} {data_format} s={s} d={d} K={k} L={wide}")
+                out = np.full(signal_shape(2, g.narrow, 1, data_format), np.nan, dtype)
+                y = _dispatch.conv1d(w, f, g, data_format, "fir", out)
+                assert y is out
+                np.testing.assert_array_equal(out, call(w, f, s, d, padding, data_format, 1, "fir"))
+
+
+def test_fir_is_picked_and_its_bits_do_not_depend_on_threads():
+    """A decimating FIR filter (one channel, K = 64, s = 8) goes to the FIR kernel, with the
+    same bits on 1, 2 and 3 threads; the public call agrees with the reference."""
     rng = np.random.default_rng(4)
     w = random_array(rng, (2, 20000, 1), np.float64)
     f = random_array(rng, (64, 1, 1), np.float64)
     g = conv1d_geometry(w.shape, f.shape, 8, 1, "SAME", "NWC")
-    assert _plan.choose("conv1d", g, 8) == "polyphase"
-    assert _plan.choose("conv1d", g._replace(taps=1024), 8) == "im2col"      # 128 taps a residue
+    assert _plan.choose("conv1d", g, 8) == "fir"
+    assert _plan.choose("conv1d", g._replace(taps=1024), 8) == "fir"
+    want, bound = family_oracle("conv1d", w, f, g, "NWC")
+    assert_family_matches(conv1dt.conv1d(w, f, 8, "SAME"), want, bound, conv1d_terms(g), "fir")
     outs = []
     try:
         for t in (1, 2, 3):

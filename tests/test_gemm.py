@@ -299,3 +299,89 @@ def test_depthwise_vectors(seed, dtype, op):
         outs.append(y)
     assert_family_matches(outs[0], want, bound, K, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def _fir_oracle(x, f, g):
+    """conv1d of one channel to one, ``[N, L] -> [N, M]``, a tap at a time in float64 (the taps
+    past the signal add nothing), and the bound of its rounding: ``2*K*eps`` times the sum of the
+    terms' magnitudes, ``eps`` of ``x``'s dtype."""
+    x64, f64 = x.astype(np.float64), f.astype(np.float64)
+    want = np.zeros((g.batch, g.narrow))
+    size = np.zeros((g.batch, g.narrow))
+    s = g.stride
+    for k in range(g.taps):
+        off = k * g.dilation - g.pad_before          # output i reads x[i*s + off]
+        ilo = max(0, -(off // s))
+        ihi = min(g.narrow, -((off - g.wide) // s))   # i*s + off <= L - 1
+        if ilo < ihi:
+            term = f64[k] * x64[:, ilo * s + off:(ihi - 1) * s + off + 1:s]
+            want[:, ilo:ihi] += term
+            size[:, ilo:ihi] += np.abs(term)
+    return want, 2 * g.taps * np.finfo(x.dtype).eps * size
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(40))
+def test_conv1d_fir(seed, dtype):
+    """The FIR kernel (one channel each way, by the residues of the input position mod s):
+    strides 1-12 with dilations sharing a factor with them or not (residues with no tap), taps
+    that reach past the signal on either side or never reach it, blocks of 1 to 300 outputs (the
+    C layer's tiles of 8, 4, 2 and 1 vectors, the last vector's lanes, one by one), against the
+    reference and the same bits on 1 and 3 threads."""
+    rng = np.random.default_rng(seed)
+    K, s, d = int(rng.integers(1, 70)), int(rng.integers(1, 13)), int(rng.integers(1, 6))
+    keff = (K - 1) * d + 1
+    M = int(rng.integers(1, 400))
+    lo = int(rng.integers(0, keff + s + 2))
+    L = max(0, (M - 1) * s + keff - lo - int(rng.integers(0, keff + s)))
+    g = Geometry(int(rng.integers(1, 4)), L, M, 1, 1, K, s, d, lo, 1)
+    x = random_array(rng, (g.batch, L), dtype)
+    f = random_array(rng, (K,), dtype)
+    want, bound = _fir_oracle(x, f, g)
+    rows = int(rng.integers(1, 301))
+    outs = []
+    for threads in (1, 3):
+        y = np.full((g.batch, M), np.nan, dtype)
+        _gemm.conv1d_fir(x, f, y, s, d, lo, rows, threads)
+        outs.append(y)
+    assert np.all(np.abs(outs[0] - want) <= bound), str(g)
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv1d_fir_long_filters(dtype):
+    """Filters whose window of the input is beyond the kernel's scratch (32768 samples: the taps
+    go in chunks), at strides 1 and 3, with padding far past the signal."""
+    rng = np.random.default_rng(3)
+    for N, L, K, s, d, lo in [(2, 60000, 5000, 1, 8, 20000), (1, 90000, 3000, 3, 16, 5),
+                              (3, 9000, 9000, 1, 1, 20000)]:
+        M = ((L + lo) - (K - 1) * d - 1) // s + 1
+        g = Geometry(N, L, M, 1, 1, K, s, d, lo, 1)
+        x = random_array(rng, (N, L), dtype)
+        f = random_array(rng, (K,), dtype)
+        want, bound = _fir_oracle(x, f, g)
+        y = np.full((N, M), np.nan, dtype)
+        _gemm.conv1d_fir(x, f, y, s, d, lo, 4096, 2)
+        assert np.all(np.abs(y - want) <= bound), str(g)
+
+
+def test_conv1d_fir_non_finite_filters():
+    """Only the definition's products: a tap that reaches past the signal adds no term, so an
+    infinite filter value turns the outputs where it reaches the signal infinite, not the others
+    NaN (the zeros past the signal times infinity)."""
+    rng = np.random.default_rng(5)
+    for s, d, K, lo in [(1, 1, 5, 2), (3, 2, 7, 6), (8, 1, 64, 32), (2, 1, 5, 9)]:
+        x = random_array(rng, (2, 700), np.float64)
+        f = random_array(rng, (K,), np.float64)
+        f[-1], f[0] = np.inf, -np.inf
+        x[0, 50] = np.nan
+        M = (700 + lo - (K - 1) * d - 1) // s + 1
+        g = Geometry(2, 700, M, 1, 1, K, s, d, lo, 1)
+        with np.errstate(invalid="ignore"):
+            want, _ = _fir_oracle(x, f, g)
+        y = np.empty((2, M))
+        _gemm.conv1d_fir(x, f, y, s, d, lo, 256, 2)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+        np.testing.assert_array_equal(np.isposinf(y), np.isposinf(want))
+        np.testing.assert_array_equal(np.isneginf(y), np.isneginf(want))
+        assert np.isinf(want).any() and np.isnan(want).any()

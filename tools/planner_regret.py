@@ -27,7 +27,8 @@ from conv1dt.bench import libs, shapes, sweep
 from conv1dt.bench.table import conv1dt_runner, own_threads
 
 KERNELS = {
-    "conv1d": ["direct", "blas", "im2col", "implicit", "flip-direct", "flip-tiled", "polyphase"],
+    "conv1d": ["direct", "blas", "im2col", "implicit", "flip-direct", "flip-tiled", "polyphase",
+               "fir"],
     "conv1d_transpose": ["direct", "ola", "col2im", "tiled", "phase", "blas"],
     "conv1d_backprop_filter": ["direct", "im2col"],
 }
@@ -37,7 +38,8 @@ PLAN_OP = {"conv1d": "conv1d", "conv1d_transpose": "transpose",
 
 def kernels_of(c):
     """The kernels that may run case ``c`` (conv1d's reversed-filter kernels only where the
-    identity holds: no groups, ``(K-1)*d >= pad_before``, and stride 1 for ``flip-tiled``)."""
+    identity holds: no groups, ``(K-1)*d >= pad_before``, and stride 1 for ``flip-tiled``;
+    ``fir`` for one channel each way)."""
     if c.groups > 1 and c.groups == c.cw == c.cn and c.op != "conv1d_backprop_filter":
         extra = ["depthwise"]
     else:
@@ -51,6 +53,8 @@ def kernels_of(c):
         kernels = [k for k in kernels if not k.startswith("flip")]
     if c.op == "conv1d" and c.s > 1:
         kernels = [k for k in kernels if k != "flip-tiled"]
+    if c.op == "conv1d" and c.cw * c.cn != 1:
+        kernels = [k for k in kernels if k != "fir"]
     return kernels
 
 

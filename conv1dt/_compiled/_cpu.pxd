@@ -72,6 +72,10 @@ cdef void grouped_f32(float* y, Py_ssize_t ystep, const float* x, const float* f
 cdef void grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double* f,
                       Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
                       Py_ssize_t t) noexcept nogil
+cdef void fir_f32(float* y, const float* w, Py_ssize_t t, const float* x, Py_ssize_t ld,
+                  Py_ssize_t n, int accumulate) noexcept nogil
+cdef void fir_f64(double* y, const double* w, Py_ssize_t t, const double* x, Py_ssize_t ld,
+                  Py_ssize_t n, int accumulate) noexcept nogil
 cdef void store_fence() noexcept nogil
 # scratch a thread keeps between calls (src/scratch.c): slot 0 is a work item's, per thread
 # (run_items); slots 1 .. 3 are a call's, on the calling thread

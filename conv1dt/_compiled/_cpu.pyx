@@ -90,6 +90,10 @@ cdef extern from "kernels.h" nogil:
     void conv1dt_grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double* f,
                              Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
                              Py_ssize_t t)
+    void conv1dt_fir_f32(float* y, const float* w, Py_ssize_t t, const float* x, Py_ssize_t ld,
+                         Py_ssize_t n, int accumulate)
+    void conv1dt_fir_f64(double* y, const double* w, Py_ssize_t t, const double* x,
+                         Py_ssize_t ld, Py_ssize_t n, int accumulate)
     void conv1dt_store_fence()
     void* conv1dt_scratch(int slot, size_t nbytes)
     void conv1dt_scratch_done(int slot, void* block)
@@ -337,6 +341,16 @@ cdef void grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double
                       Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
                       Py_ssize_t t) noexcept nogil:
     conv1dt_grouped_f64(y, ystep, x, f, fstep, taps, ld, n, t)
+
+
+cdef void fir_f32(float* y, const float* w, Py_ssize_t t, const float* x, Py_ssize_t ld,
+                  Py_ssize_t n, int accumulate) noexcept nogil:
+    conv1dt_fir_f32(y, w, t, x, ld, n, accumulate)
+
+
+cdef void fir_f64(double* y, const double* w, Py_ssize_t t, const double* x, Py_ssize_t ld,
+                  Py_ssize_t n, int accumulate) noexcept nogil:
+    conv1dt_fir_f64(y, w, t, x, ld, n, accumulate)
 
 
 cdef void store_fence() noexcept nogil:

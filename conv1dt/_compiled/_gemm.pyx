@@ -22,6 +22,11 @@ not depend on the thread count), handed to the threads dynamically by ``run_item
 ``depthwise`` runs conv1d and conv1d_transpose with one channel per group: per item (batch, block
 of outputs), each output sums its taps in order, one vector loop over the channels per tap.
 
+``conv1d_fir`` runs conv1d of one channel to one (a FIR filter, decimating at a stride) by the
+input's residues modulo the stride: per item (batch, block of outputs) and residue, the samples
+the block reads through that residue's taps, then the C layer's FIR over them (only the kept
+outputs, each tap once, the sums in vector registers along the outputs).
+
 Every operand is a C-contiguous 3-D array in NWC or NCW, read and written in place (BLAS's
 leading dimensions and transposes absorb the layout). Index algebra as in ``_conv1d.pyx``: narrow
 sample ``i`` and wide sample ``o`` meet at tap ``k`` when ``o = i*s + k*d - pad``.
@@ -33,12 +38,14 @@ single-threaded inside (the caller arranges it); the planner keeps every size BL
 from math import gcd
 
 from cython cimport floating
+from libc.math cimport isfinite
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm
 from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_rows_f32,
                    depthwise_rows_f64, depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
-                   skinny_f32, skinny_f64, store_fence)
+                   fir_f32, fir_f64, skinny_f32, skinny_f64, store_fence)
 from ._index cimport floordiv
 from ._items cimport run_items as _run_items
 from ._loop cimport CHUNK_MACS
@@ -878,3 +885,164 @@ def depthwise(
         p.interior_lo = p.interior_hi = 0
     _run_items(_depthwise_item, &p, N * p.nblocks, <double> N * p.yw * p.K * p.C,
                0 if ncw else 3 * rows * sizeof(Py_ssize_t), num_threads)
+
+
+# --- FIR: conv1d of one channel to one, by the input's residues --------------------------------
+
+# The most samples of one window of the input (a thread's scratch): taps beyond it go in chunks.
+cdef enum:
+    FIR_WINDOW = 32768
+
+cdef struct _Fir:
+    const void* x       # [N, L]
+    const void* w       # the taps in the residues' order (the taps of residue e at w[first_e:])
+    void* y             # [N, M]
+    const Py_ssize_t* res   # per residue e: r, its first tap's index in w, its tap count, q0
+    Py_ssize_t nres, L, M, s, step, rows, nblocks
+    Py_ssize_t chunk     # taps a window at most (it stays within FIR_WINDOW samples)
+    Py_ssize_t pad, reach    # pad_before, (K-1)*d
+    bint nonfinite       # the filter has an infinity or a NaN
+    bint dbl
+
+
+cdef inline void _fir(floating* y, const floating* w, Py_ssize_t t, const floating* x,
+                      Py_ssize_t ld, Py_ssize_t n, int accumulate) noexcept nogil:
+    """The C layer's FIR (``src/skinny_impl.h``)."""
+    if floating is float:
+        fir_f32(y, w, t, x, ld, n, accumulate)
+    else:
+        fir_f64(y, w, t, x, ld, n, accumulate)
+
+
+cdef void _fir_block(const _Fir* p, Py_ssize_t item, floating* xs) noexcept nogil:
+    cdef Py_ssize_t n = item // p.nblocks, i0 = (item % p.nblocks) * p.rows
+    cdef Py_ssize_t m = min(p.rows, p.M - i0)
+    cdef const floating* x = <const floating*> p.x + n * p.L
+    cdef floating* y = <floating*> p.y + n * p.M + i0
+    cdef Py_ssize_t e, r, a, lo, span, t, tlo, thi, u1, vlo, vhi, ulo, uhi
+    cdef Py_ssize_t s = p.s, step = p.step
+    cdef bint added = False
+    cdef const floating* src
+    for e in range(p.nres):
+        r = p.res[4 * e]
+        # x_r[j] = x[j*s + r] lies on the signal for vlo <= j < vhi; output i0 + jj reads
+        # x_r[a + u*step + jj] through the residue's tap u: only the taps that reach the signal
+        vlo, vhi = _cdiv(-r, s), _cdiv(p.L - r, s)
+        a = i0 + p.res[4 * e + 3]
+        ulo = max(0, _cdiv(vlo - a - m + 1, step))
+        uhi = min(p.res[4 * e + 2], floordiv(vhi - 1 - a, step) + 1)
+        while ulo < uhi:                        # in chunks of at most p.chunk taps
+            u1 = min(uhi, ulo + p.chunk)
+            lo = a + ulo * step                 # the window: x_r[lo .. lo + span - 1]
+            span = m + (u1 - ulo - 1) * step
+            if s == 1 and lo >= vlo and lo + span <= vhi:
+                src = x + lo                    # a run of the signal: read in place
+            else:
+                tlo = min(max(vlo - lo, 0), span)
+                thi = max(min(vhi - lo, span), tlo)
+                for t in range(tlo):
+                    xs[t] = 0
+                for t in range(tlo, thi):
+                    xs[t] = x[(lo + t) * s + r]
+                for t in range(thi, span):
+                    xs[t] = 0
+                src = xs
+            _fir(y, <const floating*> p.w + p.res[4 * e + 1] + ulo, u1 - ulo, src, step, m, added)
+            added = True
+            ulo = u1
+    if not added:
+        memset(y, 0, m * sizeof(floating))
+    if p.nonfinite and (i0 * s - p.pad < 0 or (i0 + m - 1) * s + p.reach - p.pad >= p.L):
+        _fir_exact(p, x, y, i0, m)
+
+
+cdef void _fir_exact(const _Fir* p, const floating* x, floating* y, Py_ssize_t i0,
+                     Py_ssize_t m) noexcept nogil:
+    """Outputs ``i0 .. i0 + m - 1`` again, each with only the terms of the taps that reach the
+    signal (in the same order): a filter with an infinity or a NaN would turn the zeros read
+    past the signal into NaNs, where the definition has no term at all."""
+    cdef Py_ssize_t jj, e, u, j, r, q0, first
+    cdef floating acc
+    cdef bint any_term
+    for jj in range(m):
+        acc = 0
+        any_term = False
+        for e in range(p.nres):
+            r, first, q0 = p.res[4 * e], p.res[4 * e + 1], p.res[4 * e + 3]
+            for u in range(p.res[4 * e + 2]):
+                j = (i0 + jj + q0 + u * p.step) * p.s + r
+                if 0 <= j < p.L:
+                    acc = acc + (<const floating*> p.w)[first + u] * x[j]
+                    any_term = True
+        y[jj] = acc if any_term else 0
+
+
+cdef void _fir_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
+    cdef const _Fir* p = <const _Fir*> ctx
+    if p.dbl:
+        _fir_block(p, item, <double*> scratch)
+    else:
+        _fir_block(p, item, <float*> scratch)
+
+
+def conv1d_fir(
+    const floating[:, ::1] x,
+    const floating[::1] f,
+    floating[:, ::1] y,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t rows,
+    int num_threads,
+):
+    """conv1d of one channel to one, ``y[n, i] = sum_k f[k] x[n, i*s + k*d - pad]`` (the taps
+    that reach past the signal read zeros); ``y`` is overwritten.
+
+    ``x`` is ``[N, L]``, ``f`` ``[K]``, ``y`` ``[N, M]``. Tap ``k`` reads residue ``r = (k*d -
+    pad) mod s`` of the input, ``x_r[j] = x[j*s + r]``, at ``j = i + q_k``; the taps of one residue
+    are every ``s/gcd(s, d)``-th, their ``q_k`` stepping by ``d/gcd(s, d)``. Work items are
+    (batch, block of ``rows`` outputs); per item and residue (in increasing first tap) the window
+    of ``x_r`` the block reads is gathered into the thread's scratch (read in place at stride 1
+    where it lies inside the signal) and the C layer's FIR adds that residue's taps to the block,
+    in increasing ``k``. Each output thus sums its taps residue by residue, in an order fixed by
+    the shape: the bits do not depend on the thread count.
+    """
+    cdef _Fir p
+    cdef Py_ssize_t N = y.shape[0], K = f.shape[0], k, k0, r, period, cnt, pos = 0, most = 0
+    cdef Py_ssize_t* res = NULL
+    cdef floating* w = NULL
+    p.M = y.shape[1]
+    if N == 0 or p.M == 0:
+        return
+    p.L, p.s, p.rows = x.shape[1], stride, rows
+    period, p.step = stride // gcd(stride, dilation), dilation // gcd(stride, dilation)
+    p.nres = min(period, K) if p.L else 0
+    p.nblocks = (p.M + rows - 1) // rows
+    p.dbl = floating is double
+    try:
+        res = <Py_ssize_t*> malloc(4 * max(p.nres, 1) * sizeof(Py_ssize_t))
+        w = <floating*> malloc(max(K, 1) * sizeof(floating))
+        if res == NULL or w == NULL:
+            raise MemoryError("conv1dt: no memory for the FIR's taps")
+        for k0 in range(p.nres):            # residues in increasing first tap
+            r = floordiv(k0 * dilation - pad_before, stride)
+            r = k0 * dilation - pad_before - r * stride
+            cnt = (K - 1 - k0) // period + 1
+            res[4 * k0], res[4 * k0 + 1], res[4 * k0 + 2] = r, pos, cnt
+            res[4 * k0 + 3] = floordiv(k0 * dilation - pad_before, stride)
+            for k in range(cnt):
+                w[pos + k] = f[k0 + k * period]
+            pos += cnt
+            most = max(most, cnt)
+        p.res, p.w = res, w
+        p.pad, p.reach, p.nonfinite = pad_before, (K - 1) * dilation, False
+        for k in range(K):
+            if not isfinite(w[k]):
+                p.nonfinite = True
+        p.x, p.y = &x[0, 0] if p.L else NULL, &y[0, 0]
+        p.chunk = max(1, min(most, (FIR_WINDOW - rows) // p.step + 1))
+        _run_items(_fir_item, &p, N * p.nblocks, <double> N * p.M * K,
+                   (rows + (p.chunk - 1) * p.step) * sizeof(floating), num_threads)
+    finally:
+        free(res)
+        free(w)

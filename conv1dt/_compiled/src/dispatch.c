@@ -274,6 +274,18 @@ void conv1dt_grouped_f64(double *y, ptrdiff_t ystep, const double *x, const doub
     skinny()->grouped_f64(y, ystep, x, f, fstep, taps, ld, n, t);
 }
 
+void conv1dt_fir_f32(float *y, const float *w, ptrdiff_t t, const float *x, ptrdiff_t ld,
+                     ptrdiff_t n, int accumulate)
+{
+    skinny()->fir_f32(y, w, t, x, ld, n, accumulate);
+}
+
+void conv1dt_fir_f64(double *y, const double *w, ptrdiff_t t, const double *x, ptrdiff_t ld,
+                     ptrdiff_t n, int accumulate)
+{
+    skinny()->fir_f64(y, w, t, x, ld, n, accumulate);
+}
+
 void conv1dt_store_fence(void)
 {
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))

@@ -172,6 +172,12 @@ void conv1dt_grouped_f32(float *y, ptrdiff_t ystep, const float *x, const float 
                          ptrdiff_t fstep, ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t);
 void conv1dt_grouped_f64(double *y, ptrdiff_t ystep, const double *x, const double *f,
                          ptrdiff_t fstep, ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t);
+/* fir: y[j] = (accumulate ? y[j] : 0) + the sum over u < t, in increasing u, of
+ * w[u] * x[u*ld + j], for j < n: a one-channel filter over a signal read at lags u*ld. */
+void conv1dt_fir_f32(float *y, const float *w, ptrdiff_t t, const float *x, ptrdiff_t ld,
+                     ptrdiff_t n, int accumulate);
+void conv1dt_fir_f64(double *y, const double *w, ptrdiff_t t, const double *x, ptrdiff_t ld,
+                     ptrdiff_t n, int accumulate);
 /* Scratch kept by the calling thread between calls (scratch.c): a 64-byte aligned block of at
  * least `bytes` in `slot` (0 .. CONV1DT_SCRATCH_SLOTS - 1: one per buffer a thread holds at
  * once), NULL when it cannot be had; conv1dt_scratch_done(slot, block) when the call is done
@@ -206,6 +212,9 @@ struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
                         ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*grouped_f64)(double *, ptrdiff_t, const double *, const double *, ptrdiff_t, ptrdiff_t,
                         ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    void (*fir_f32)(float *, const float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, int);
+    void (*fir_f64)(double *, const double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
+                    int);
 };
 extern const struct conv1dt_skinny_ops conv1dt_skinny_baseline, conv1dt_skinny_avx2,
     conv1dt_skinny_avx512;

@@ -86,6 +86,8 @@ const struct conv1dt_skinny_ops CONV1DT_SKINNY_OPS = {
     .dot_f64 = dot_f64,
     .grouped_f32 = grouped_f32,
     .grouped_f64 = grouped_f64,
+    .fir_f32 = fir_f32,
+    .fir_f64 = fir_f64,
 };
 
 #else
@@ -535,6 +537,84 @@ static void NAME(grouped)(T *y, ptrdiff_t ystep, const T *x, const T *f, ptrdiff
             for (ptrdiff_t u = 1; u < t; ++u)
                 acc += x[u * ld + j] * fk[u * ld + j];
             yk[j] += acc;
+        }
+    }
+}
+
+
+#if defined(__GNUC__) || defined(__clang__)
+/* Outputs 0 .. nv*VL - 1 of fir (nv constant, at most 8, so the loops unroll): nv accumulators
+ * in registers while u runs, one broadcast of w[u] and nv loads of x per step. */
+static CONV1DT_ALWAYS_INLINE void NAME(fir_tile)(T *restrict y, const T *restrict w,
+                                                 ptrdiff_t t, const T *restrict x, ptrdiff_t ld,
+                                                 int accumulate, int nv)
+{
+    NAME(vec) acc[8];
+    for (int v = 0; v < nv; ++v)
+        acc[v] = accumulate ? NAME(load)(y + v * NAME(VL)) : (NAME(vec)){0};
+    for (ptrdiff_t u = 0; u < t; ++u) {
+        const NAME(vec) a = (NAME(vec)){0} + w[u];
+        const T *restrict xu = x + u * ld;
+        for (int v = 0; v < nv; ++v)
+            acc[v] += a * NAME(load)(xu + v * NAME(VL));
+    }
+    for (int v = 0; v < nv; ++v)
+        NAME(store)(y + v * NAME(VL), acc[v]);
+}
+#endif
+
+/* The FIR filter: y[j] = (accumulate ? y[j] : 0) + the sum over u < t, in increasing u, of
+ * w[u] * x[u*ld + j], for j < n. One row of the skinny GEMM with the rows of x overlapping (a
+ * signal read at lags u*ld): tiles of 8 vectors of outputs (then 4, 2, 1, the last vector's
+ * lanes, and one by one where n is short of a vector) keep their sums in registers while u runs.
+ * Where the window the tiles read, t*ld elements, is beyond the first-level cache, u runs in
+ * chunks over all the tiles (the sums stored and loaded between chunks, which leaves every
+ * rounding as it was). */
+static void NAME(fir)(T *y, const T *w, ptrdiff_t t, const T *x, ptrdiff_t ld, ptrdiff_t n,
+                      int accumulate)
+{
+    const ptrdiff_t window = 4096 / (ptrdiff_t)sizeof(T);      /* 16 KiB of x a chunk */
+    ptrdiff_t chunk = ld > 0 && t * ld > window ? window / ld : t;
+    if (chunk < 16)
+        chunk = 16;
+    for (ptrdiff_t u0 = 0; u0 < t; u0 += chunk) {
+        const ptrdiff_t tc = t - u0 < chunk ? t - u0 : chunk;
+        const int add = accumulate || u0 > 0;
+        const T *restrict wc = w + u0;
+        const T *restrict xc = x + u0 * ld;
+        ptrdiff_t j = 0;
+#if defined(__GNUC__) || defined(__clang__)
+        for (; j + 8 * NAME(VL) <= n; j += 8 * NAME(VL))
+            NAME(fir_tile)(y + j, wc, tc, xc + j, ld, add, 8);
+        if (j + 4 * NAME(VL) <= n) {
+            NAME(fir_tile)(y + j, wc, tc, xc + j, ld, add, 4);
+            j += 4 * NAME(VL);
+        }
+        if (j + 2 * NAME(VL) <= n) {
+            NAME(fir_tile)(y + j, wc, tc, xc + j, ld, add, 2);
+            j += 2 * NAME(VL);
+        }
+        if (j + NAME(VL) <= n) {
+            NAME(fir_tile)(y + j, wc, tc, xc + j, ld, add, 1);
+            j += NAME(VL);
+        }
+        if (j < n && n >= NAME(VL)) {
+            /* the last vector, ending at the last output: its first lanes (done) not stored */
+            const ptrdiff_t j0 = n - NAME(VL);
+            NAME(vec) acc = add ? NAME(load)(y + j0) : (NAME(vec)){0};
+            for (ptrdiff_t u = 0; u < tc; ++u)
+                acc += ((NAME(vec)){0} + wc[u]) * NAME(load)(xc + u * ld + j0);
+            T lane[NAME(VL)];
+            __builtin_memcpy(lane, &acc, sizeof lane);
+            for (; j < n; ++j)
+                y[j] = lane[j - j0];
+        }
+#endif
+        for (; j < n; ++j) {
+            T acc = add ? y[j] : 0;
+            for (ptrdiff_t u = 0; u < tc; ++u)
+                acc += wc[u] * xc[u * ld + j];
+            y[j] = acc;
         }
     }
 }
