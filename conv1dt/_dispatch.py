@@ -216,7 +216,8 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
             y = _output(shape, x.dtype, out)
             with _blas_on_one_thread(g):
                 _gemm.transpose_ola(x, f, y, ncw, g.stride, g.dilation, g.pad_before,
-                                    blocks["width"], blocks["taps"], _threads(g), blocks["batch"])
+                                    blocks["width"], blocks["taps"], _threads(g), blocks["batch"],
+                                    blocks["dot"])
             return y
         return run
 

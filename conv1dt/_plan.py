@@ -612,6 +612,17 @@ def transpose_dot(g, itemsize, rows):
     return SKINNY and min(rows, g.narrow) <= DOT_MAX_ROWS and g.narrow_channels >= DOT_MIN_CIN
 
 
+def ola_dot(g, taps):
+    """Whether the overlap-add kernel multiplies by the C layer's dot GEMM instead of BLAS
+    (AVX-512): BLAS packs an item's block of input rows and its block of the filter at each
+    call, the dot GEMM reads both where they are but adds each output's vector lanes at the end.
+    So the dot GEMM for long sums: ``Cin >= 512`` (with 8 columns ``taps*Cout`` or more), ``Cin
+    >= 256`` with 256 columns, ``Cin >= 128`` with 1000 (docs/planner.rst)."""
+    cols, cin = taps * g.wide_channels, g.narrow_channels
+    return SKINNY and ((cin >= 512 and cols >= 8) or (cin >= 256 and cols >= 256)
+                       or (cin >= 128 and cols >= 1000))
+
+
 def _rows_within_block(rows, cols, itemsize):
     """``rows``, fewer (not below 16) where a block of ``rows x cols`` elements (the narrow side's
     block an im2col GEMM reads or writes, ``Cn/G`` wide) would pass 256 KiB: a block the size of
@@ -686,7 +697,7 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
                 "batches": batches}
     if kernel == "ola":
         width, taps, batch = ola_blocking(g, itemsize)
-        return {"width": width, "taps": taps, "batch": batch}
+        return {"width": width, "taps": taps, "batch": batch, "dot": ola_dot(g, taps)}
     if kernel == "depthwise":
         return {"rows": depthwise_rows(g, op)}
     if kernel == "fir":

@@ -228,6 +228,9 @@ def test_dot_gemm(dtype, accumulate):
 def test_transpose_ola(seed, dtype):
     rng = np.random.default_rng(seed)
     g = _draw(rng, groups_ok=False)
+    dot = bool(rng.integers(2))          # the products by the dot GEMM: sums of 1 to 79 inputs
+    if dot:
+        g = g._replace(narrow_channels=int(rng.integers(1, 80)))
     ncw = bool(rng.integers(2))
     x = random_array(rng, (g.batch, g.narrow, g.narrow_channels), dtype)
     f = random_array(rng, (g.taps, g.wide_channels, g.narrow_channels), dtype)
@@ -239,7 +242,7 @@ def test_transpose_ola(seed, dtype):
         y = _layout(np.full((g.batch, g.wide, g.wide_channels), np.nan, dtype), ncw)
         with single_threaded_blas():
             _gemm.transpose_ola(_layout(x, ncw), f, y, ncw, g.stride, g.dilation, g.pad_before,
-                                width, taps, threads, batch)
+                                width, taps, threads, batch, dot)
         outs.append(_layout(y, ncw))
     assert_family_matches(outs[0], want, bound, g.taps * g.narrow_channels, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])

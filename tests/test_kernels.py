@@ -299,6 +299,10 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(1, 2, k=99, s=2, m=46)) == "direct"
     # few outputs from many inputs: never tiles of 64 channels for one
     assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=256)) == "ola"      # K*Cout < 64
+    # ... its products by the dot GEMM (AVX-512) for long sums; BLAS for short ones
+    ola = lambda *a, **k: _plan.blocking("transpose", "ola", g(*a, **k), 4)["dot"]
+    assert ola(512, 1, k=16, s=8, m=256) == _plan.SKINNY
+    assert not ola(64, 1, k=16, s=8, m=256)
     assert _plan.choose("transpose", g(512, 8, k=16, s=8, m=256)) == "col2im"
     assert _plan.choose("transpose", g(32, 1, k=4096, s=1)) == "blas"    # 4097 rows overlap
     assert _plan.choose("transpose", g(512, 16, k=3, s=1)) == "blas"     # K*Cout < 64

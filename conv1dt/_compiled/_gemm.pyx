@@ -66,6 +66,17 @@ cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssiz
                    ahead_elems * sizeof(double))
 
 
+cdef inline void _dot(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t ldp,
+                      const floating* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
+                      int accumulate) noexcept nogil:
+    """``c[i, j] (+)= sum_u p[i*ldp + u] * q[j*ldq + u]``: the C layer's dot GEMM (both operands
+    along ``u``, read where they are)."""
+    if floating is float:
+        dot_f32(c, ldc, p, ldp, q, ldq, m, n, t, accumulate)
+    else:
+        dot_f64(c, ldc, p, ldp, q, ldq, m, n, t, accumulate)
+
+
 cdef inline void _skinny_streamed(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,
                                   const floating* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n,
                                   Py_ssize_t t, bint add) noexcept nogil:
@@ -113,12 +124,8 @@ def dot(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] q, 
         return
     cdef floating zero = 0
     with nogil:
-        if floating is float:
-            dot_f32(&c[0, 0], n, &p[0, 0] if t else &zero, t, &q[0, 0] if t else &zero, t, m, n, t,
-                    accumulate)
-        else:
-            dot_f64(&c[0, 0], n, &p[0, 0] if t else &zero, t, &q[0, 0] if t else &zero, t, m, n, t,
-                    accumulate)
+        _dot(&c[0, 0], n, &p[0, 0] if t else &zero, t, &q[0, 0] if t else &zero, t, m, n, t,
+             accumulate)
 
 
 cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
@@ -560,6 +567,7 @@ cdef struct _Ola:
     void* y             # the wide output, [N, L, Cout] or [N, Cout, L]
     bint ncw
     Py_ssize_t N, M, L, cin, cout, K, s, d, pad, width, taps, nblocks, batch, rows
+    bint dot            # the products by the C layer's dot GEMM (nothing packed), not BLAS
     bint dbl
 
 
@@ -611,8 +619,12 @@ cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept no
                             memcpy(xrow, <const floating*> p.x + (n * p.M + i) * ci,
                                    ci * sizeof(floating))
                 x = xs
-            gemm(c'T', c'N', <int> kc, <int> ((n1 - n0) * (hi - lo)), <int> ci, f + k0 * co * ci,
-                 <int> ci, x, <int> ci, 0, prod, <int> kc)
+            if p.dot:
+                # prod[rows x kc] = x[rows x cin] . f[k0..k1] as [kc x cin], along cin
+                _dot(prod, kc, x, ci, f + k0 * co * ci, ci, (n1 - n0) * (hi - lo), kc, ci, 0)
+            else:
+                gemm(c'T', c'N', <int> kc, <int> ((n1 - n0) * (hi - lo)), <int> ci,
+                     f + k0 * co * ci, <int> ci, x, <int> ci, 0, prod, <int> kc)
             for n in range(n0, n1):
                 y = <floating*> p.y + n * p.L * co
                 for i in range(lo, hi):
@@ -647,6 +659,7 @@ def transpose_ola(
     Py_ssize_t taps,
     int num_threads,
     Py_ssize_t batch=1,
+    bint dot=False,
 ):
     """conv1d_transpose by GEMM, then overlap-add; ``y`` is overwritten.
 
@@ -656,7 +669,9 @@ def transpose_ola(
     item's outputs (at most ``(width - 1 + (taps - 1)*d) // s + 2`` per batch element; the
     elements' rows together, gathered where they are not one run in memory, so that a short
     input read by a long filter still makes a GEMM of many rows) by those taps of the filter,
-    then the products are added to the outputs, rows in increasing order.
+    then the products are added to the outputs, rows in increasing order. With ``dot`` the GEMM
+    is the C layer's dot GEMM, which reads the rows and the filter where they are (BLAS packs
+    the block of rows for a product of only ``taps*Cout`` columns).
     """
     cdef _Ola p
     cdef Py_ssize_t N = y.shape[0]
@@ -674,6 +689,7 @@ def transpose_ola(
     p.s, p.d, p.pad = stride, dilation, pad_before
     p.width, p.taps = width, min(taps, p.K)
     p.batch = max(1, min(batch, N))
+    p.dot = dot
     p.nblocks = (p.L + width - 1) // width
     p.dbl = floating is double
     p.rows = min(p.M, (width - 1 + (p.taps - 1) * dilation) // stride + 2)
