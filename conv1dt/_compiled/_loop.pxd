@@ -14,18 +14,23 @@ from cython.parallel cimport parallel, prange
 
 cdef enum:
     # Work between two checks for Ctrl-C: about this many multiply-adds (tens of milliseconds).
-    CHUNK_MACS = 1 << 28
+    CHUNK_MACS = 1 << 30
+    # ... and at least this many work items per thread where the call has them: each chunk ends
+    # in a barrier, so a chunk of one item per thread is a static schedule, and a thread that the
+    # OS takes away (another busy process) delays every chunk
+    CHUNK_ITEMS_PER_THREAD = 8
 
 
 @cython.cdivision(True)
 cdef inline Py_ssize_t chunk_items(Py_ssize_t items, double macs, int num_threads) noexcept nogil:
-    """Work items per chunk: about CHUNK_MACS of work, a multiple of the thread count. Between
-    chunks the kernels take the GIL back to check for signals, so a long call can be interrupted.
-    The items themselves (and so the bits) do not depend on the chunking."""
+    """Work items per chunk: about CHUNK_MACS of work but at least CHUNK_ITEMS_PER_THREAD items
+    per thread, a multiple of the thread count. Between chunks the kernels take the GIL back to
+    check for signals, so a long call can be interrupted. The items themselves (and so the bits)
+    do not depend on the chunking."""
     cdef double per_item = macs / items if items > 0 else 1.0
     cdef Py_ssize_t n = <Py_ssize_t> (CHUNK_MACS / per_item) if per_item > 0 else items
-    if n < 1:
-        n = 1
+    if n < CHUNK_ITEMS_PER_THREAD * num_threads:
+        n = CHUNK_ITEMS_PER_THREAD * num_threads
     return ((n + num_threads - 1) // num_threads) * num_threads
 
 
