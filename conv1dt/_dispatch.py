@@ -288,9 +288,16 @@ def conv1d_small(geom, data_format, kernel, dtype):
                                    _strip(1, g.narrow_channels), True)
 
 
+# conv1d's kernels that multiply the zeros past the signal (a gathered column matrix, the
+# residues' zero-padded rows) instead of leaving those terms out as the definition does
+_PADDED_KERNELS = frozenset({"im2col", "implicit", "polyphase"})
+
+
 def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     """Run conv1d on checked operands; return the result in ``data_format`` (in ``out`` when
-    given).
+    given). A kernel that multiplies the zeros past the signal has its edge outputs computed
+    again by the direct gather when the filter holds an infinity or a NaN (``0 * inf`` is NaN
+    where the definition has no term).
 
     ``x`` is the wide signal ``[N, L, Cw]`` (NWC) or ``[N, Cw, L]`` (NCW), ``f`` is
     ``[K, Cw/G, Cn]``, both C-contiguous of one compute dtype (float32 or float64). ``kernel``
@@ -301,9 +308,61 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     ``'fir'`` (one channel each way). ``blocks`` are the
     plan's (:func:`conv1dt._plan.blocking`), made here when not given.
     """
+    kernel = kernel or _plan.choose("conv1d", geom, x.dtype.itemsize, data_format)
+    z = _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks)
+    if (kernel in _PADDED_KERNELS and _edge_rows(geom) != (0, geom.narrow)
+            and not np.isfinite(np.add.reduce(f, axis=None))):
+        # (a sum is infinite or NaN when an element is, and costs no temporary array; one that
+        # overflows only costs the edges' second computation)
+        _definition_edges(x, f, z, geom, data_format == "NCW")
+    return z
+
+
+def _edge_rows(g):
+    """``(a, b)``: conv1d's outputs ``i < a`` and ``i >= b`` have taps that reach past the signal
+    (``i*s + k*d - p`` outside ``[0, L)``); those between have none."""
+    s, d, p, M = g.stride, g.dilation, g.pad_before, g.narrow
+    a = min(M, -(-p // s))
+    b = max(a, min(M, (g.wide - 1 - (g.taps - 1) * d + p) // s + 1))
+    return a, b
+
+
+def _edges_finite(dy, g, ncw):
+    """Whether the gradient ``dy`` is finite at the outputs whose taps reach past the signal
+    (:func:`_edge_rows`; only there does a gathered zero meet it)."""
+    a, b = _edge_rows(g)
+    for r0, r1 in ((0, a), (b, g.narrow)):
+        if r0 < r1 and not np.isfinite(np.add.reduce(dy[:, :, r0:r1] if ncw else dy[:, r0:r1],
+                                                      axis=None)):
+            return False
+    return True
+
+
+def _definition_edges(x, f, z, g, ncw):
+    """conv1d's edge outputs (:func:`_edge_rows`) of ``z`` computed again by the direct gather,
+    which forms only the definition's products, each edge on the slice of the signal it reads."""
+    a, b = _edge_rows(g)
+    xw = _nwc(x, ncw)
+    for r0, r1 in ((0, a), (b, g.narrow)):
+        if r0 >= r1:
+            continue
+        off = r0 * g.stride - g.pad_before                  # row r0's tap 0 reads x[off]
+        lo = max(off, 0)
+        hi = min(g.wide, off + (r1 - r0 - 1) * g.stride + (g.taps - 1) * g.dilation + 1)
+        ys = np.zeros((g.batch, r1 - r0, g.narrow_channels), z.dtype)
+        if lo < hi:
+            _conv1d.conv1d_direct(np.ascontiguousarray(xw[:, lo:hi]), f, ys, g.stride, g.dilation,
+                                  lo - off, g.groups, 1)
+        if ncw:
+            z[:, :, r0:r1] = ys.transpose(0, 2, 1)
+        else:
+            z[:, r0:r1] = ys
+
+
+def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
+    """:func:`conv1d` by ``kernel``, as it computes it."""
     g = geom
     ncw = data_format == "NCW"
-    kernel = kernel or _plan.choose("conv1d", g, x.dtype.itemsize, data_format)
     shape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
                                                                 g.narrow_channels)
     if kernel == "depthwise":
@@ -439,6 +498,10 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         df[...] = 0
         return df
     kernel = kernel or _plan.choose("backprop_filter", g, x.dtype.itemsize)
+    if kernel == "im2col" and not _edges_finite(dy, g, ncw):
+        # its gathered columns hold the zeros past the signal, and 0 * inf is NaN where the
+        # definition has no term: the direct kernel forms only the definition's products
+        kernel = "direct"
     if kernel == "im2col":
         blocks = blocks or _plan.blocking("backprop_filter", "im2col", g, x.dtype.itemsize,
                                           data_format)

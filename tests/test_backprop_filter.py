@@ -277,3 +277,32 @@ def test_the_compiled_kernels_run(monkeypatch):
         conv1dt.conv1d_backprop_filter(np.ones((1, 4, 1)), [1, 1, 1], np.ones((1, 4, 1)), 1)
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d_backprop_filter(np.ones((2, 64, 32)), [3, 32, 32], np.ones((2, 64, 32)), 1)
+
+
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_non_finite_gradients_follow_the_definition(data_format):
+    """Only the definition's products: a gradient value that is infinite or NaN where a tap
+    reaches past the signal adds no term for that tap (the im2col kernel's gathered zeros would
+    make it ``0 * inf = NaN``; such calls run the direct kernel), and propagates elsewhere."""
+    rng = np.random.default_rng(29)
+    for cw, cn, groups in [(3, 2, 1), (1, 1, 1), (8, 16, 2)]:
+        for s, d, k, padding in [(1, 1, 3, "SAME"), (2, 1, 5, "SAME"), (3, 2, 4, (5, 2))]:
+            w = random_array(rng, signal_shape(2, 40, cw, data_format), np.float64)
+            f_shape = (k, cw // groups, cn)
+            g = backprop_filter_geometry(w.shape, f_shape, signal_shape(
+                2, conv1d_geometry(w.shape, f_shape, s, d, padding, data_format, groups).narrow,
+                cn, data_format), s, d, padding, data_format, groups)
+            dz = random_array(rng, signal_shape(2, g.narrow, cn, data_format), np.float64)
+            dz[0, 0, 0] = np.inf
+            dz[(1, -1, 0) if data_format == "NWC" else (1, 0, -1)] = np.nan
+            with np.errstate(invalid="ignore"):
+                want, _ = family_oracle("backprop_filter", w, dz, g, data_format)
+            assert np.isinf(want).any()
+            for kernel in ("direct", "im2col"):
+                with np.errstate(invalid="ignore"):
+                    df = call(w, f_shape, dz, s, d, padding, data_format, groups, kernel)
+                np.testing.assert_array_equal(np.isnan(df), np.isnan(want))
+                np.testing.assert_array_equal(np.isposinf(df), np.isposinf(want))
+                np.testing.assert_array_equal(np.isneginf(df), np.isneginf(want))
+                finite = np.isfinite(want)
+                np.testing.assert_allclose(df[finite], want[finite], rtol=1e-12, atol=1e-12)

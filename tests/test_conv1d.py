@@ -471,3 +471,37 @@ def test_fir_is_picked_and_its_bits_do_not_depend_on_threads():
         conv1dt.set_num_threads(None)
     for other in outs[1:]:
         np.testing.assert_array_equal(outs[0], other)
+
+
+def _same_non_finite(y, want):
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(y), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(y), np.isneginf(want))
+
+
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_non_finite_filters_follow_the_definition(data_format):
+    """Only the definition's products, whichever kernel runs: a tap that reaches past the signal
+    adds no term, so an infinite filter value makes the outputs where it reaches the signal
+    infinite (or NaN with the opposite infinity), never NaN from ``0 * inf`` at the edges; the
+    kernels that multiply the zeros past the signal have their edge outputs computed again."""
+    rng = np.random.default_rng(23)
+    for cw, cn, groups in [(3, 2, 1), (1, 1, 1), (8, 16, 2)]:
+        kernels = ["direct", "blas", "im2col", "implicit"]
+        kernels += ["flip-direct", "polyphase"] if groups == 1 else []
+        kernels += ["fir"] if cw * cn == 1 else []
+        for s, d, k, padding in [(1, 1, 3, "SAME"), (2, 1, 5, "SAME"), (3, 2, 4, (5, 2)),
+                                 (1, 1, 9, (30, 30))]:
+            w = random_array(rng, signal_shape(2, 40, cw, data_format), np.float64)
+            f = random_array(rng, (k, cw // groups, cn), np.float64)
+            f[-1, 0, :], f[0, -1, :] = np.inf, -np.inf
+            g = conv1d_geometry(w.shape, f.shape, s, d, padding, data_format, groups)
+            with np.errstate(invalid="ignore"):
+                want, _ = family_oracle("conv1d", w, f, g, data_format)
+            assert np.isinf(want).any() and not np.isnan(want).all()
+            for kernel in kernels:
+                with np.errstate(invalid="ignore"):
+                    y = call(w, f, s, d, padding, data_format, groups, kernel)
+                _same_non_finite(y, want)
+                finite = np.isfinite(want)
+                np.testing.assert_allclose(y[finite], want[finite], rtol=1e-12, atol=1e-12)
