@@ -24,7 +24,7 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       with ``Cin <= 16`` and ``Cout <= 32`` only below an eighth of a filter (``8*M < T``);
       not for ``Cin <= 64`` with ``Cout >= 32`` and 2 frames or more a batch element where the
       tiled kernel runs; ``blas`` instead for a filter beyond ``OLA_MAX_FILTER_BYTES`` (4 MiB)
-      with ``Cin >= 32`` or one frame in all;
+      with ``Cin >= 32`` and ``Cout >= 64``, or one frame in all;
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
     * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
       cache-sized blocks, then the products overlap-added) when ``K*Cout < 64``; else
@@ -87,8 +87,8 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
 conv1d_backprop_filter
     * ``direct``: small calls; groups whose rows the kernel spreads to the outputs' channels
       (``_conv1d.spreads``) with at most 8 outputs from 1-2 input channels or 2-4 from 3-4;
-      depthwise (vector loops over the groups); other groups of at most 4 channel pairs and 4
-      taps;
+      depthwise (vector loops over the groups; not from 16 taps with groups filling less than
+      half a vector); other groups of at most 4 channel pairs and 4 taps;
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
       rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows;
       work items from chunks of rows and, where too few, blocks of taps
@@ -212,9 +212,10 @@ def _choose_transpose(g, itemsize=4):
         # tiles did (the overlap-add's GEMM then has a short inner dimension). A filter
         # beyond 4 MiB: one GEMM per tap (each tap's slice of the filter read once, where the
         # overlap-add's one GEMM over all taps packs the whole filter for a few rows), unless
-        # the inputs are fewer than 32 and there are several rows
+        # there are several rows and fewer than 32 inputs or 64 outputs (each tap's GEMM then
+        # has a short side: 35 frames of 300 -> 25, K=429, float64: 63 ms by BLAS, 13 ms so)
         if (g.taps * cin * cout * itemsize > OLA_MAX_FILTER_BYTES
-                and (cin >= 32 or g.batch * g.narrow == 1)):
+                and ((cin >= 32 and cout >= 64) or g.batch * g.narrow == 1)):
             return "blas"
         return "ola"
     if few:
@@ -377,9 +378,14 @@ def _choose_backprop_filter(g, itemsize):
         # for groups of at most 8 outputs from 1-2 input channels, or 2-4 outputs from 3-4
         if cng <= 8 and (cwg <= 2 or (cwg <= 4 and 2 <= cng <= 4)):
             return "direct"
-    elif g.groups > 1 and (cwg * cng == 1 or (cwg * cng <= DIRECT_PRODUCTS["backprop_filter"]
-                                               and g.taps <= 4)):
-        return "direct"       # depthwise (vector loops over the groups); per-channel loops
+    elif g.groups > 1 and cwg * cng == 1:
+        # depthwise: vector loops over the groups, unless they fill less than half a vector
+        # and the taps are many (2 groups, K=332, s=7: 3.3 ms so, 0.92 by im2col)
+        if 2 * g.groups * itemsize < VECTOR_BYTES and g.taps >= 16:
+            return "im2col"
+        return "direct"
+    elif g.groups > 1 and cwg * cng <= DIRECT_PRODUCTS["backprop_filter"] and g.taps <= 4:
+        return "direct"       # per-channel loops
     return "im2col"
 
 

@@ -369,6 +369,11 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(512, 4)) == "blas"     # tiles of 64 for 4 outputs: not tiled
     assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
     assert _plan.choose("backprop_filter", g(64, 64, groups=64)) == "direct"
+    # depthwise filter gradients whose groups fill less than half a vector: im2col from 16 taps
+    few = "im2col" if 2 * 2 * 4 < _plan.VECTOR_BYTES else "direct"
+    assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)) == few
+    assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=3)) == "direct"
+    assert _plan.choose("backprop_filter", g(16, 16, groups=16, k=33)) == "direct"
     # tiny, but 32 x 32 channels: one small GEMM (in place with AVX-512), not the direct gather
     assert _plan.choose("conv1d", g(32, 32, wide=2, k=1)) == ("implicit" if _plan.SKINNY else "blas")
     assert _plan.choose("conv1d", g(83, 1, wide=8, k=6)) == "im2col"      # small: one GEMM

@@ -314,6 +314,8 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(13, 525, k=934, s=3, m=1)) == "blas"
     assert _plan.choose("transpose", g(128, 128, k=1024, s=256, m=1)) == "blas"
     assert _plan.choose("transpose", g(128, 128, k=64, s=16, m=1)) == "ola"     # 4 MiB
+    # ... and not for fewer than 64 outputs from several frames (each tap's GEMM is narrow)
+    assert _plan.choose("transpose", g(300, 25, k=429, s=1, m=1)._replace(batch=35), 8) == "ola"
     # ... but from 2 frames, with at most 64 inputs to 32 outputs or more, the tiled kernel
     assert _plan.choose("transpose", g(4, 419, k=79, s=3, m=4)) == (
         "tiled" if _plan.TILED else "ola")
