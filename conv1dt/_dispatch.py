@@ -486,8 +486,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
     given).
 
     ``x`` is the wide signal and ``dy`` the narrow one, in ``data_format``, C-contiguous of one
-    compute dtype (float32 or float64). ``kernel`` forces ``'direct'`` or ``'im2col'``
-    (tests). ``blocks`` are the plan's (:func:`conv1dt._plan.blocking`), made here when not
+    compute dtype (float32 or float64). ``kernel`` forces ``'direct'``, ``'im2col'`` or
+    ``'fir'`` (one channel each way, dilation 1; tests). ``blocks`` are the plan's (:func:`conv1dt._plan.blocking`), made here when not
     given.
     """
     g = geom
@@ -498,6 +498,17 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         df[...] = 0
         return df
     kernel = kernel or _plan.choose("backprop_filter", g, x.dtype.itemsize)
+    if kernel == "fir":
+        # one channel each way: NWC and NCW are the same memory
+        blocks = blocks or _plan.blocking("backprop_filter", "fir", g, x.dtype.itemsize)
+        chunks = blocks["chunks"]
+        df = _output(shape, x.dtype, out)
+        part = df.reshape(1, g.taps) if chunks == 1 else np.empty((chunks, g.taps), x.dtype)
+        _gemm.backprop_filter_fir(x.reshape(g.batch, g.wide), dy.reshape(g.batch, g.narrow), part,
+                                  g.stride, g.pad_before, blocks["taps"], _threads(g))
+        if chunks > 1:
+            np.add.reduce(part, axis=0, out=df.reshape(g.taps))
+        return df
     if kernel == "im2col" and not _edges_finite(dy, g, ncw):
         # its gathered columns hold the zeros past the signal, and 0 * inf is NaN where the
         # definition has no term: the direct kernel forms only the definition's products

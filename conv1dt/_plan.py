@@ -85,6 +85,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       for one output a batch element whatever the filter; ``blas`` (one GEMM per tap) for the
       rest.
 conv1d_backprop_filter
+    * ``fir`` for one channel each way at dilation 1 (from ``SMALL_MACS``): per block of taps and
+      chunk of rows, the C layer's FIR over the gradient (the rows at the signal's edges term by
+      term);
     * ``direct``: small calls; groups whose rows the kernel spreads to the outputs' channels
       (``_conv1d.spreads``) with at most 8 outputs from 1-2 input channels or 2-4 from 3-4;
       depthwise (vector loops over the groups; not from 16 taps with groups filling less than
@@ -372,6 +375,10 @@ def _choose_backprop_filter(g, itemsize):
     fits_blas = max(g.narrow_channels, g.taps * g.wide_channels, g.narrow) <= INT_MAX
     if macs(g) < SMALL_MACS or not fits_blas:
         return "direct"
+    if g.wide_channels == g.narrow_channels == 1 and g.dilation == 1 and macs(g) >= FIR_MIN_MACS:
+        # one channel each way (the gradient of a FIR filter): the C layer's FIR, the block's
+        # taps in vector registers while the gradient's rows run
+        return "fir"
     if g.groups > 1 and _conv1d.spreads(g.groups, cwg, g.narrow_channels, itemsize, g.narrow,
                                         g.taps, g.stride, g.dilation, g.pad_before):
         # the direct kernel's rows spread to the outputs' channels: faster than im2col's GEMMs
@@ -706,6 +713,9 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         return {"width": width, "taps": taps, "batch": batch, "dot": ola_dot(g, taps)}
     if kernel == "depthwise":
         return {"rows": depthwise_rows(g, op)}
+    if kernel == "fir" and op == "backprop_filter":
+        taps, chunks = fir_grad_blocking(g, itemsize)
+        return {"taps": taps, "chunks": chunks}
     if kernel == "fir":
         return {"rows": fir_rows(g)}
     return {}
@@ -736,6 +746,17 @@ def fir_rows(g):
     """Outputs per work item of the FIR kernel: 4096, fewer (down to 256) for at least
     ``MIN_ITEMS`` items."""
     return _halve_for_items(4096, 256, lambda r: g.batch * -(-g.narrow // r), g)
+
+
+def fir_grad_blocking(g, itemsize):
+    """``(taps, chunks)`` for the FIR filter gradient: blocks of 256 taps (two or four tiles of
+    the C layer's FIR), halved (down to 32) and then the rows cut into chunks of at least 1024,
+    for ``MIN_ITEMS`` work items."""
+    taps = _halve_for_items(min(256, g.taps), 32, lambda t: -(-g.taps // t), g)
+    chunks = 1
+    if parallel(g):
+        chunks = max(1, min(-(-MIN_ITEMS // -(-g.taps // taps)), g.batch * g.narrow // 1024))
+    return taps, chunks
 
 
 def depthwise_rows(g, op):

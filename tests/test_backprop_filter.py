@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 import conv1dt
-from conv1dt import _dispatch
+from conv1dt import _dispatch, _plan
 from conv1dt._compiled import _conv1d
 from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry
 from conftest import (
@@ -298,7 +298,8 @@ def test_non_finite_gradients_follow_the_definition(data_format):
             with np.errstate(invalid="ignore"):
                 want, _ = family_oracle("backprop_filter", w, dz, g, data_format)
             assert np.isinf(want).any()
-            for kernel in ("direct", "im2col"):
+            kernels = ("direct", "im2col") + (("fir",) if cw * cn == 1 and d == 1 else ())
+            for kernel in kernels:
                 with np.errstate(invalid="ignore"):
                     df = call(w, f_shape, dz, s, d, padding, data_format, groups, kernel)
                 np.testing.assert_array_equal(np.isnan(df), np.isnan(want))
@@ -306,3 +307,28 @@ def test_non_finite_gradients_follow_the_definition(data_format):
                 np.testing.assert_array_equal(np.isneginf(df), np.isneginf(want))
                 finite = np.isfinite(want)
                 np.testing.assert_allclose(df[finite], want[finite], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_fir_against_the_reference(dtype, data_format):
+    """The FIR filter gradient (one channel each way, dilation 1) forced through the dispatch
+    and picked by the planner, in both layouts, every padding form, strides 1 to 5, signals
+    shorter than the filter, and into ``out``."""
+    rng = np.random.default_rng(31)
+    for padding in PADDINGS:
+        for s, k in [(1, 7), (2, 5), (3, 12), (5, 3), (4, 64)]:
+            for wide in conv1d_widths(k, s, 1, padding, (1, 5, 23, 600)):
+                w = random_array(rng, signal_shape(2, wide, 1, data_format), dtype)
+                g = conv1d_geometry(w.shape, (k, 1, 1), s, 1, padding, data_format, 1)
+                dz = random_array(rng, signal_shape(2, g.narrow, 1, data_format), dtype)
+                check(w, (k, 1, 1), dz, s, 1, padding, data_format, 1, "fir",
+                      f"fir {padding} {data_format} s={s} K={k} L={wide}")
+    w = random_array(rng, (4, 20000, 1), dtype)
+    dz = random_array(rng, (4, 2500, 1), dtype)
+    g = check(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1)
+    assert _plan.choose("backprop_filter", g, np.dtype(dtype).itemsize) == "fir"
+    assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) != "fir"
+    out = np.full((64, 1, 1), np.nan, dtype)
+    assert _dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "fir", out) is out
+    np.testing.assert_array_equal(out, call(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1, "fir"))

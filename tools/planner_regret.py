@@ -30,7 +30,7 @@ KERNELS = {
     "conv1d": ["direct", "blas", "im2col", "implicit", "flip-direct", "flip-tiled", "polyphase",
                "fir"],
     "conv1d_transpose": ["direct", "ola", "col2im", "tiled", "phase", "blas"],
-    "conv1d_backprop_filter": ["direct", "im2col"],
+    "conv1d_backprop_filter": ["direct", "im2col", "fir"],
 }
 PLAN_OP = {"conv1d": "conv1d", "conv1d_transpose": "transpose",
            "conv1d_backprop_filter": "backprop_filter"}
@@ -39,7 +39,7 @@ PLAN_OP = {"conv1d": "conv1d", "conv1d_transpose": "transpose",
 def kernels_of(c):
     """The kernels that may run case ``c`` (conv1d's reversed-filter kernels only where the
     identity holds: no groups, ``(K-1)*d >= pad_before``, and stride 1 for ``flip-tiled``;
-    ``fir`` for one channel each way)."""
+    ``fir`` for one channel each way, at dilation 1 for the filter gradient)."""
     if c.groups > 1 and c.groups == c.cw == c.cn and c.op != "conv1d_backprop_filter":
         extra = ["depthwise"]
     else:
@@ -53,7 +53,7 @@ def kernels_of(c):
         kernels = [k for k in kernels if not k.startswith("flip")]
     if c.op == "conv1d" and c.s > 1:
         kernels = [k for k in kernels if k != "flip-tiled"]
-    if c.op == "conv1d" and c.cw * c.cn != 1:
+    if c.cw * c.cn != 1 or (c.op == "conv1d_backprop_filter" and c.d != 1):
         kernels = [k for k in kernels if k != "fir"]
     return kernels
 
