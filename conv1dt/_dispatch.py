@@ -305,7 +305,7 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     windows read in place where they are runs of the signal, else as ``'im2col'``),
     ``'depthwise'`` (one channel per group), ``'flip-direct'`` or ``'flip-tiled'`` (the last two
     need ``groups = 1`` and ``(K-1)*d >= pad_before``), ``'polyphase'`` (``groups = 1``) or
-    ``'fir'`` (one channel each way). ``blocks`` are the
+    ``'fir'`` (one channel each way, or one per group). ``blocks`` are the
     plan's (:func:`conv1dt._plan.blocking`), made here when not given.
     """
     kernel = kernel or _plan.choose("conv1d", geom, x.dtype.itemsize, data_format)
@@ -413,12 +413,10 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
     if kernel == "polyphase":
         return _finish(_conv1d_polyphase(_nwc(x, ncw), f, g), ncw, out)
     if kernel == "fir":
-        # one channel each way: NWC and NCW are the same memory
+        # one channel each way, or each channel on its own (depthwise), in place in either layout
         z = _output(shape, x.dtype, out)
         rows = (blocks or _plan.blocking("conv1d", "fir", g, x.dtype.itemsize))["rows"]
-        _gemm.conv1d_fir(x.reshape(g.batch, g.wide), f.reshape(g.taps),
-                         z.reshape(g.batch, g.narrow), g.stride, g.dilation, g.pad_before, rows,
-                         _threads(g))
+        _gemm.conv1d_fir(x, f, z, ncw, g.stride, g.dilation, g.pad_before, rows, _threads(g))
         return z
     if kernel == "flip-tiled":
         y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype) if ncw or out is None else out

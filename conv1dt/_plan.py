@@ -42,10 +42,11 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       the residue of the output position mod ``s`` and by blocks of output channels
       (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads.
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
-    * ``fir`` for one channel each way from ``FIR_MIN_MACS`` multiply-adds (but a small
-      stride-1 call keeps ``flip-direct``'s compiled plan): per block of outputs and residue of
-      the input position mod ``s``, the residue's taps in vector registers along the outputs,
-      only the kept outputs computed, only the taps that reach the signal;
+    * ``fir`` for one channel each way, or one a group (depthwise) in NCW or with at most 8
+      groups in NWC, from ``FIR_MIN_MACS`` multiply-adds (:func:`conv1d_fir`): per channel,
+      block of outputs and residue of the input position mod ``s``, the residue's taps in vector
+      registers along the outputs, only the kept outputs computed, only the taps that reach the
+      signal;
     * without groups, the transpose's kernels on the reversed filter: ``flip-direct`` for
       ``Cw*Cn <= 16`` at stride 1 or 2, small calls included, from ``FLIP_MIN_OUTPUTS``
       outputs a batch element (at stride 2 it computes every output and keeps one in ``s``:
@@ -301,12 +302,6 @@ def _choose_conv1d(g, itemsize):
                     g.taps * g.wide_channels, g.wide * g.wide_channels) <= INT_MAX
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     flippable = g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0
-    if (cwg * cng == 1 and g.groups == 1 and macs(g) >= FIR_MIN_MACS
-            and not (g.stride == 1 and flippable and macs(g) < SERIAL_MACS)):
-        # one channel each way (a FIR filter, decimating at a stride): the residues' taps in
-        # vector registers along the outputs; a small stride-1 call keeps flip-direct's
-        # compiled plan
-        return "fir"
     if (few and flippable and g.stride <= FLIP_MAX_STRIDE[itemsize]
             and (g.narrow >= FLIP_MIN_OUTPUTS or macs(g) < SMALL_MACS)):
         # few channels at a small stride, small calls included: the transpose's direct kernel
@@ -396,6 +391,20 @@ def _choose_backprop_filter(g, itemsize):
     return "im2col"
 
 
+def conv1d_fir(g, itemsize, layout="NWC"):
+    """Whether conv1d runs the ``fir`` kernel: one channel each way, or one channel each way a
+    group (depthwise), from ``FIR_MIN_MACS`` multiply-adds: per channel, the residues' taps in
+    vector registers along the outputs. Not for a small stride-1 call of one group (it keeps
+    ``flip-direct``'s compiled plan), nor in NWC for groups whose channels fill a vector's worth
+    of bytes (more than 8, or more than 16 bytes with fewer than 9 taps), where the depthwise and
+    direct kernels' vectors run across the channels (docs/planner.rst)."""
+    if g.wide_channels != g.groups or g.narrow_channels != g.groups or macs(g) < FIR_MIN_MACS:
+        return False
+    if g.groups == 1:
+        return not (g.stride == 1 and flipped_pad(g) >= 0 and macs(g) < SERIAL_MACS)
+    return layout == "NCW" or (g.groups <= 8 and (g.taps >= 9 or g.groups * itemsize <= 16))
+
+
 def conv1d_implicit(g, itemsize, layout="NWC"):
     """Whether conv1d runs the ``implicit`` kernel instead of ``im2col`` or ``blas``: NWC, one
     group, dilation 1 or one input channel (each output's window of ``K*Cw`` (tap, channel)
@@ -425,6 +434,8 @@ def choose(op, g, itemsize=4, layout="NWC"):
             return _choose_transpose(g, itemsize)
         return _choose_transpose_groups(g, itemsize)
     if op == "conv1d":
+        if conv1d_fir(g, itemsize, layout):
+            return "fir"
         kernel = _choose_conv1d(g, itemsize)
         # the reversed-filter tiled kernel reads one sample of the few input channels per
         # step of its tiles: from fewer than 16 the windows read in place were faster
@@ -743,9 +754,9 @@ def conv1d_blas_rows(g):
 
 
 def fir_rows(g):
-    """Outputs per work item of the FIR kernel: 4096, fewer (down to 256) for at least
-    ``MIN_ITEMS`` items."""
-    return _halve_for_items(4096, 256, lambda r: g.batch * -(-g.narrow // r), g)
+    """Outputs per work item of the FIR kernel (each item one channel of one batch element):
+    4096, fewer (down to 256) for at least ``MIN_ITEMS`` items."""
+    return _halve_for_items(4096, 256, lambda r: g.batch * g.groups * -(-g.narrow // r), g)
 
 
 def fir_grad_blocking(g, itemsize):

@@ -344,7 +344,12 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(64, 64, groups=64)) == "depthwise"
     assert _plan.choose("conv1d", g(16, 16, groups=16)) == "depthwise"   # from 16 channels
     assert _plan.choose("conv1d", g(8, 8, groups=8)) == "direct"
-    assert _plan.choose("conv1d", g(8, 8, groups=8, k=17)) == "direct"  # not im2col's 1 column
+    # each channel a FIR: depthwise in NCW, and in NWC for groups short of a vector
+    assert _plan.choose("conv1d", g(8, 8, groups=8, k=17)) == "fir"
+    assert _plan.choose("conv1d", g(4, 4, groups=4)) == "fir"
+    assert _plan.choose("conv1d", g(64, 64, groups=64), 4, "NCW") == "fir"
+    assert _plan.choose("conv1d", g(8, 8, groups=8), 4, "NCW") == "fir"
+    assert _plan.choose("conv1d", g(8, 16, groups=8), 4, "NCW") != "fir"   # two outputs a group
     # one output a batch element: im2col's one GEMM, not a vector-matrix product per tap
     one = conv1d_geometry((10, 81, 317), (81, 317, 7), 1, 1, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", one) == "im2col"
@@ -454,6 +459,21 @@ def test_fir_against_the_reference(dtype, data_format):
                 y = _dispatch.conv1d(w, f, g, data_format, "fir", out)
                 assert y is out
                 np.testing.assert_array_equal(out, call(w, f, s, d, padding, data_format, 1, "fir"))
+
+
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_fir_depthwise_against_the_reference(data_format):
+    """Depthwise calls by the FIR kernel, forced and picked (NCW, and NWC with few groups), with
+    strides, dilations and every padding form, float32 and float64."""
+    rng = np.random.default_rng(37)
+    for dtype in (np.float32, np.float64):
+        for padding in PADDINGS:
+            for c, s, d, k in [(3, 1, 1, 9), (8, 2, 1, 33), (16, 1, 4, 5), (5, 3, 2, 12)]:
+                w = random_array(rng, signal_shape(1, 150, c, data_format), dtype)
+                f = random_array(rng, (k, 1, c), dtype)
+                check(w, f, s, d, padding, data_format, c, "fir",
+                      f"fir depthwise {padding} {data_format} C={c} s={s} d={d} K={k}")
+                check(w, f, s, d, padding, data_format, c, None, "picked")
 
 
 def test_fir_is_picked_and_its_bits_do_not_depend_on_threads():

@@ -345,7 +345,8 @@ def test_conv1d_fir(seed, dtype):
     outs = []
     for threads in (1, 3):
         y = np.full((g.batch, M), np.nan, dtype)
-        _gemm.conv1d_fir(x, f, y, s, d, lo, rows, threads)
+        _gemm.conv1d_fir(x[:, :, None], f[:, None, None], y[:, :, None], False, s, d, lo, rows,
+                         threads)
         outs.append(y)
     assert np.all(np.abs(outs[0] - want) <= bound), str(g)
     np.testing.assert_array_equal(outs[0], outs[1])
@@ -364,7 +365,7 @@ def test_conv1d_fir_long_filters(dtype):
         f = random_array(rng, (K,), dtype)
         want, bound = _fir_oracle(x, f, g)
         y = np.full((N, M), np.nan, dtype)
-        _gemm.conv1d_fir(x, f, y, s, d, lo, 4096, 2)
+        _gemm.conv1d_fir(x[:, :, None], f[:, None, None], y[:, :, None], False, s, d, lo, 4096, 2)
         assert np.all(np.abs(y - want) <= bound), str(g)
 
 
@@ -383,7 +384,7 @@ def test_conv1d_fir_non_finite_filters():
         with np.errstate(invalid="ignore"):
             want, _ = _fir_oracle(x, f, g)
         y = np.empty((2, M))
-        _gemm.conv1d_fir(x, f, y, s, d, lo, 256, 2)
+        _gemm.conv1d_fir(x[:, :, None], f[:, None, None], y[:, :, None], False, s, d, lo, 256, 2)
         np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
         np.testing.assert_array_equal(np.isposinf(y), np.isposinf(want))
         np.testing.assert_array_equal(np.isneginf(y), np.isneginf(want))
@@ -411,4 +412,33 @@ def test_backprop_filter_fir(seed, dtype):
         _gemm.backprop_filter_fir(x[..., 0], dy[..., 0], part, s, lo, taps, threads)
         outs.append(np.add.reduce(part, axis=0).reshape(K, 1, 1))
     assert_family_matches(outs[0], want, bound, N * M + chunks, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(30))
+def test_conv1d_fir_depthwise(seed, dtype):
+    """The FIR kernel on each channel of a depthwise call (2 to 12 groups of one channel each
+    way), NWC (strided rows: gathered, the outputs through a buffer) or NCW (in place): strides,
+    dilations, padding past the signal, blocks of 1 to 300 outputs, against the reference and
+    the same bits on 1 and 3 threads."""
+    rng = np.random.default_rng(seed)
+    C = int(rng.integers(2, 13))
+    K, s, d = int(rng.integers(1, 40)), int(rng.integers(1, 7)), int(rng.integers(1, 4))
+    keff = (K - 1) * d + 1
+    M = int(rng.integers(1, 300))
+    lo = int(rng.integers(0, keff + s + 2))
+    L = max(1, (M - 1) * s + keff - lo - int(rng.integers(0, keff + s)))
+    g = Geometry(int(rng.integers(1, 4)), L, M, C, C, K, s, d, lo, C)
+    ncw = bool(rng.integers(2))
+    x = random_array(rng, (g.batch, L, C), dtype)
+    f = random_array(rng, (K, 1, C), dtype)
+    want, bound = family_oracle("conv1d", x, f, g)
+    rows = int(rng.integers(1, 301))
+    outs = []
+    for threads in (1, 3):
+        y = _layout(np.full((g.batch, M, C), np.nan, dtype), ncw)
+        _gemm.conv1d_fir(_layout(x, ncw), f, y, ncw, s, d, lo, rows, threads)
+        outs.append(_layout(y, ncw))
+    assert_family_matches(outs[0], want, bound, K, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])

@@ -903,18 +903,18 @@ def depthwise(
                0 if ncw else 3 * rows * sizeof(Py_ssize_t), num_threads)
 
 
-# --- FIR: conv1d of one channel to one, by the input's residues --------------------------------
+# --- FIR: conv1d of one channel to one (each channel of a depthwise call), by the residues ----
 
 # The most samples of one window of the input (a thread's scratch): taps beyond it go in chunks.
 cdef enum:
     FIR_WINDOW = 32768
 
 cdef struct _Fir:
-    const void* x       # [N, L]
-    const void* w       # the taps in the residues' order (the taps of residue e at w[first_e:])
-    void* y             # [N, M]
+    const void* x       # [N, L, C] or [N, C, L]: sample o of channel c at n*xn + c*xc + o*xw
+    const void* w       # channel c's taps at w[c*K:], in the residues' order
+    void* y             # [N, M, C] or [N, C, M]: likewise with yn, yc, yw
     const Py_ssize_t* res   # per residue e: r, its first tap's index in w, its tap count, q0
-    Py_ssize_t nres, L, M, s, step, rows, nblocks
+    Py_ssize_t nres, C, K, L, M, s, step, rows, nblocks, xn, xc, xw, yn, yc, yw
     Py_ssize_t chunk     # taps a window at most (it stays within FIR_WINDOW samples)
     Py_ssize_t pad, reach    # pad_before, (K-1)*d
     bint nonfinite       # the filter has an infinity or a NaN
@@ -931,12 +931,15 @@ cdef inline void _fir(floating* y, const floating* w, Py_ssize_t t, const floati
 
 
 cdef void _fir_block(const _Fir* p, Py_ssize_t item, floating* xs) noexcept nogil:
-    cdef Py_ssize_t n = item // p.nblocks, i0 = (item % p.nblocks) * p.rows
+    cdef Py_ssize_t b = item % p.nblocks, c = item // p.nblocks % p.C
+    cdef Py_ssize_t n = item // p.nblocks // p.C, i0 = b * p.rows
     cdef Py_ssize_t m = min(p.rows, p.M - i0)
-    cdef const floating* x = <const floating*> p.x + n * p.L
-    cdef floating* y = <floating*> p.y + n * p.M + i0
+    cdef const floating* x = <const floating*> p.x + n * p.xn + c * p.xc
+    cdef const floating* w = <const floating*> p.w + c * p.K
+    cdef floating* yo = <floating*> p.y + n * p.yn + c * p.yc + i0 * p.yw
+    cdef floating* y = yo if p.yw == 1 else xs + FIR_WINDOW   # strided rows: through a buffer
     cdef Py_ssize_t e, r, a, lo, span, t, tlo, thi, u1, vlo, vhi, ulo, uhi
-    cdef Py_ssize_t s = p.s, step = p.step
+    cdef Py_ssize_t s = p.s, step = p.step, xw = p.xw
     cdef bint added = False
     cdef const floating* src
     for e in range(p.nres):
@@ -951,7 +954,7 @@ cdef void _fir_block(const _Fir* p, Py_ssize_t item, floating* xs) noexcept nogi
             u1 = min(uhi, ulo + p.chunk)
             lo = a + ulo * step                 # the window: x_r[lo .. lo + span - 1]
             span = m + (u1 - ulo - 1) * step
-            if s == 1 and lo >= vlo and lo + span <= vhi:
+            if s == 1 and xw == 1 and lo >= vlo and lo + span <= vhi:
                 src = x + lo                    # a run of the signal: read in place
             else:
                 tlo = min(max(vlo - lo, 0), span)
@@ -959,24 +962,27 @@ cdef void _fir_block(const _Fir* p, Py_ssize_t item, floating* xs) noexcept nogi
                 for t in range(tlo):
                     xs[t] = 0
                 for t in range(tlo, thi):
-                    xs[t] = x[(lo + t) * s + r]
+                    xs[t] = x[((lo + t) * s + r) * xw]
                 for t in range(thi, span):
                     xs[t] = 0
                 src = xs
-            _fir(y, <const floating*> p.w + p.res[4 * e + 1] + ulo, u1 - ulo, src, step, m, added)
+            _fir(y, w + p.res[4 * e + 1] + ulo, u1 - ulo, src, step, m, added)
             added = True
             ulo = u1
     if not added:
         memset(y, 0, m * sizeof(floating))
     if p.nonfinite and (i0 * s - p.pad < 0 or (i0 + m - 1) * s + p.reach - p.pad >= p.L):
-        _fir_exact(p, x, y, i0, m)
+        _fir_exact(p, x, w, y, i0, m)
+    if p.yw != 1:
+        for t in range(m):
+            yo[t * p.yw] = y[t]
 
 
-cdef void _fir_exact(const _Fir* p, const floating* x, floating* y, Py_ssize_t i0,
-                     Py_ssize_t m) noexcept nogil:
-    """Outputs ``i0 .. i0 + m - 1`` again, each with only the terms of the taps that reach the
-    signal (in the same order): a filter with an infinity or a NaN would turn the zeros read
-    past the signal into NaNs, where the definition has no term at all."""
+cdef void _fir_exact(const _Fir* p, const floating* x, const floating* w, floating* y,
+                     Py_ssize_t i0, Py_ssize_t m) noexcept nogil:
+    """Outputs ``i0 .. i0 + m - 1`` of one channel again, each with only the terms of the taps
+    that reach the signal (in the same order): a filter with an infinity or a NaN would turn the
+    zeros read past the signal into NaNs, where the definition has no term at all."""
     cdef Py_ssize_t jj, e, u, j, r, q0, first
     cdef floating acc
     cdef bint any_term
@@ -988,7 +994,7 @@ cdef void _fir_exact(const _Fir* p, const floating* x, floating* y, Py_ssize_t i
             for u in range(p.res[4 * e + 2]):
                 j = (i0 + jj + q0 + u * p.step) * p.s + r
                 if 0 <= j < p.L:
-                    acc = acc + (<const floating*> p.w)[first + u] * x[j]
+                    acc = acc + w[first + u] * x[j * p.xw]
                     any_term = True
         y[jj] = acc if any_term else 0
 
@@ -1002,42 +1008,51 @@ cdef void _fir_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept no
 
 
 def conv1d_fir(
-    const floating[:, ::1] x,
-    const floating[::1] f,
-    floating[:, ::1] y,
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    bint ncw,
     Py_ssize_t stride,
     Py_ssize_t dilation,
     Py_ssize_t pad_before,
     Py_ssize_t rows,
     int num_threads,
 ):
-    """conv1d of one channel to one, ``y[n, i] = sum_k f[k] x[n, i*s + k*d - pad]`` (the taps
-    that reach past the signal read zeros); ``y`` is overwritten.
+    """conv1d of one channel to one, or of ``C`` channels each on its own (depthwise: ``C``
+    groups of one channel each way), ``y[n, i, c] = sum_k f[k, 0, c] x[n, i*s + k*d - pad, c]``
+    (the taps past the signal add nothing); ``y`` is overwritten.
 
-    ``x`` is ``[N, L]``, ``f`` ``[K]``, ``y`` ``[N, M]``. Tap ``k`` reads residue ``r = (k*d -
-    pad) mod s`` of the input, ``x_r[j] = x[j*s + r]``, at ``j = i + q_k``; the taps of one residue
-    are every ``s/gcd(s, d)``-th, their ``q_k`` stepping by ``d/gcd(s, d)``. Work items are
-    (batch, block of ``rows`` outputs); per item and residue (in increasing first tap) the window
-    of ``x_r`` the block reads is gathered into the thread's scratch (read in place at stride 1
-    where it lies inside the signal) and the C layer's FIR adds that residue's taps to the block,
-    in increasing ``k``. Each output thus sums its taps residue by residue, in an order fixed by
-    the shape: the bits do not depend on the thread count.
+    ``x`` is ``[N, L, C]`` and ``y`` ``[N, M, C]`` (``[N, C, L]`` and ``[N, C, M]`` with ``ncw``),
+    ``f`` ``[K, 1, C]``. Tap ``k`` reads residue ``r = (k*d - pad) mod s`` of the input, ``x_r[j] =
+    x[j*s + r]``, at ``j = i + q_k``; the taps of one residue are every ``s/gcd(s, d)``-th, their
+    ``q_k`` stepping by ``d/gcd(s, d)``. Work items are (batch, channel, block of ``rows``
+    outputs); per item and residue (in increasing first tap) the window of ``x_r`` the block reads
+    is gathered into the thread's scratch (read in place where it is one run of the signal) and
+    the C layer's FIR adds that residue's taps to the block, in increasing ``k`` (through a
+    buffer where the outputs are not contiguous). Each output thus sums its taps residue by
+    residue, in an order fixed by the shape: the bits do not depend on the thread count.
     """
     cdef _Fir p
-    cdef Py_ssize_t N = y.shape[0], K = f.shape[0], k, k0, r, period, cnt, pos = 0, most = 0
+    cdef Py_ssize_t N = y.shape[0], K = f.shape[0], k, k0, c, r, period, cnt, pos = 0, most = 0
     cdef Py_ssize_t* res = NULL
     cdef floating* w = NULL
-    p.M = y.shape[1]
-    if N == 0 or p.M == 0:
+    p.C = f.shape[2]
+    p.L, p.M = (x.shape[2], y.shape[2]) if ncw else (x.shape[1], y.shape[1])
+    if N == 0 or p.M == 0 or p.C == 0:
         return
-    p.L, p.s, p.rows = x.shape[1], stride, rows
+    p.K, p.s, p.rows = K, stride, rows
+    p.xn, p.yn = p.L * p.C, p.M * p.C
+    if ncw or p.C == 1:
+        p.xc, p.xw, p.yc, p.yw = p.L, 1, p.M, 1
+    else:
+        p.xc, p.xw, p.yc, p.yw = 1, p.C, 1, p.C
     period, p.step = stride // gcd(stride, dilation), dilation // gcd(stride, dilation)
     p.nres = min(period, K) if p.L else 0
     p.nblocks = (p.M + rows - 1) // rows
     p.dbl = floating is double
     try:
         res = <Py_ssize_t*> malloc(4 * max(p.nres, 1) * sizeof(Py_ssize_t))
-        w = <floating*> malloc(max(K, 1) * sizeof(floating))
+        w = <floating*> malloc(max(K * p.C, 1) * sizeof(floating))
         if res == NULL or w == NULL:
             raise MemoryError("conv1dt: no memory for the FIR's taps")
         for k0 in range(p.nres):            # residues in increasing first tap
@@ -1046,19 +1061,22 @@ def conv1d_fir(
             cnt = (K - 1 - k0) // period + 1
             res[4 * k0], res[4 * k0 + 1], res[4 * k0 + 2] = r, pos, cnt
             res[4 * k0 + 3] = floordiv(k0 * dilation - pad_before, stride)
-            for k in range(cnt):
-                w[pos + k] = f[k0 + k * period]
+            for c in range(p.C):
+                for k in range(cnt):
+                    w[c * K + pos + k] = f[k0 + k * period, 0, c]
             pos += cnt
             most = max(most, cnt)
         p.res, p.w = res, w
         p.pad, p.reach, p.nonfinite = pad_before, (K - 1) * dilation, False
-        for k in range(K):
+        for k in range(K * p.C):
             if not isfinite(w[k]):
                 p.nonfinite = True
-        p.x, p.y = &x[0, 0] if p.L else NULL, &y[0, 0]
+        p.x, p.y = &x[0, 0, 0] if p.L else NULL, &y[0, 0, 0]
         p.chunk = max(1, min(most, (FIR_WINDOW - rows) // p.step + 1))
-        _run_items(_fir_item, &p, N * p.nblocks, <double> N * p.M * K,
-                   (rows + (p.chunk - 1) * p.step) * sizeof(floating), num_threads)
+        # scratch: the window, then (strided outputs) the block's sums at FIR_WINDOW
+        _run_items(_fir_item, &p, N * p.C * p.nblocks, <double> N * p.M * K * p.C,
+                   (FIR_WINDOW + rows if p.yw != 1 else rows + (p.chunk - 1) * p.step)
+                   * sizeof(floating), num_threads)
     finally:
         free(res)
         free(w)
