@@ -546,6 +546,36 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
     return df
 
 
+def _transpose_fir(x, f, g, ncw, out):
+    """conv1d_transpose with one channel each way a group (depthwise) by the FIR kernel, one
+    output phase at a time. Output ``o = q*s + r`` of phase ``r`` sums the taps ``k = k_r + j*P``
+    (``P = s/gcd(s, d)``, ``k_r`` the first with ``k*d = r + p mod s``) over the inputs ``i = q +
+    c_r - j*d'`` (``c_r = (r + p - k_r*d)/s``, ``d' = d/gcd(s, d)``): with the phase's taps reversed,
+    a stride-1 conv1d of the input at dilation ``d'`` and padding ``(J-1)*d' - c_r``, whose outputs
+    are every ``s``-th of the transpose's (computed apart and put in place at a stride above 1).
+    """
+    n, C, L = g.batch, g.wide_channels, g.wide
+    s, d, p, K = g.stride, g.dilation, g.pad_before, g.taps
+    y = _output((n, C, L) if ncw else (n, L, C), x.dtype, out)
+    period, step = s // math.gcd(s, d), d // math.gcd(s, d)
+    for r in range(min(s, L)):
+        first = [k for k in range(min(period, K)) if (k * d - r - p) % s == 0]
+        phase = y[:, :, r::s] if ncw else y[:, r::s]
+        if not first:
+            phase[...] = 0                      # no tap reaches this phase
+            continue
+        k_r = first[0]
+        J = (K - 1 - k_r) // period + 1
+        taps = np.ascontiguousarray(f[k_r + (J - 1 - np.arange(J)) * period])
+        sub = y if s == 1 else allocate(phase.shape, x.dtype)
+        width = sub.shape[2] if ncw else sub.shape[1]
+        _gemm.conv1d_fir(x, taps, sub, ncw, 1, step, (J - 1) * step - (r + p - k_r * d) // s,
+                         _plan.fir_rows(g, width), _threads(g))
+        if sub is not y:
+            phase[...] = sub
+    return y
+
+
 def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     """conv1d_transpose with ``groups > 1`` on checked real operands, in ``data_format`` (in
     ``out`` when given).
@@ -565,6 +595,8 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     # the groups' slices: filter rows of all Cin channels, within what the filter layout takes
     in_place = TILED and g.narrow > 0 and g.narrow_channels < _transpose.TILED_MAX_ROW
     one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
+    if kernel == "fir":
+        return _transpose_fir(x, f, g, ncw, out)
     if kernel == "depthwise":
         y = _output((n, g.wide_channels, g.wide) if ncw else (n, g.wide, g.wide_channels),
                     x.dtype, out)

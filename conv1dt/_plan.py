@@ -99,6 +99,8 @@ conv1d_backprop_filter
       (:func:`filter_split_taps`); by the skinny GEMM where ``taps*Cw/G`` is short
       (:func:`filter_skinny`), or in place for one tap or few outputs (:func:`filter_blocking`).
 depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
+    * ``fir`` in NCW, and in NWC for at most 8 groups (:func:`conv1d_fir`): each channel (each
+      output phase of the transpose's) a FIR;
     * ``depthwise`` for at least 32 channels (conv1d: 16), in place in either layout: in NWC by the C layer,
       the outputs whose taps all reach the signal in tiles of 8 outputs by one vector of
       channels (each tap's filter vector loaded once for the 8), the others each with its own
@@ -400,6 +402,7 @@ def conv1d_fir(g, itemsize, layout="NWC"):
     direct kernels' vectors run across the channels (docs/planner.rst)."""
     if g.wide_channels != g.groups or g.narrow_channels != g.groups or macs(g) < FIR_MIN_MACS:
         return False
+    # (also the transpose's rule for depthwise calls, each output phase a stride-1 FIR)
     if g.groups == 1:
         return not (g.stride == 1 and flipped_pad(g) >= 0 and macs(g) < SERIAL_MACS)
     return layout == "NCW" or (g.groups <= 8 and (g.taps >= 9 or g.groups * itemsize <= 16))
@@ -430,6 +433,8 @@ def choose(op, g, itemsize=4, layout="NWC"):
     ``g`` with elements of ``itemsize`` bytes and operands in ``layout``: the rule in the module
     docstring."""
     if op == "transpose":
+        if g.groups > 1 and conv1d_fir(g, itemsize, layout):
+            return "fir"
         if g.groups == 1:
             return _choose_transpose(g, itemsize)
         return _choose_transpose_groups(g, itemsize)
@@ -753,10 +758,12 @@ def conv1d_blas_rows(g):
     return _halve_for_items(1024, 16, lambda r: g.batch * -(-g.narrow // r), g)
 
 
-def fir_rows(g):
-    """Outputs per work item of the FIR kernel (each item one channel of one batch element):
-    4096, fewer (down to 256) for at least ``MIN_ITEMS`` items."""
-    return _halve_for_items(4096, 256, lambda r: g.batch * g.groups * -(-g.narrow // r), g)
+def fir_rows(g, outputs=None):
+    """Outputs per work item of the FIR kernel (each item one channel of one batch element, of
+    ``outputs`` outputs: conv1d's ``M`` unless given): 4096, fewer (down to 256) for at least
+    ``MIN_ITEMS`` items."""
+    outputs = g.narrow if outputs is None else outputs
+    return _halve_for_items(4096, 256, lambda r: g.batch * g.groups * -(-outputs // r), g)
 
 
 def fir_grad_blocking(g, itemsize):

@@ -226,6 +226,35 @@ def test_every_grouped_kernel(kernel, dtype):
                                                   f"G={groups} M={m} L={wide}")
 
 
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_depthwise_by_the_fir_kernel(data_format):
+    """Depthwise transposes by the FIR kernel (each output phase a stride-1 FIR of the reversed
+    phase's taps), forced and picked: strides 1-4 with dilations that share a factor with them or
+    not (phases no tap reaches), every padding form, against the reference; the same bits on 1
+    and 3 threads."""
+    rng = np.random.default_rng(41)
+    for dtype in (np.float32, np.float64):
+        for padding in ["SAME", "VALID", (2, 1), (0, 9)]:
+            for c, s, d, k in [(3, 1, 1, 9), (8, 2, 1, 16), (5, 3, 2, 7), (16, 4, 2, 5), (4, 4, 4, 3)]:
+                x = random_array(rng, signal_shape(2, 60, c, data_format), dtype)
+                f = random_array(rng, (k, 1, c), dtype)
+                for wide in sorted(set(widths(60, k, s, d, padding)))[::7]:
+                    g, y = run_grouped("fir", x, f, wide, s, d, padding, data_format, c)
+                    want, bound = family_oracle("transpose", x, f, g, data_format)
+                    assert_family_matches(y, want, bound, transpose_terms(g),
+                                          f"fir {padding} {data_format} C={c} s={s} d={d} K={k}")
+    x = random_array(rng, (3, 4000, 6), np.float64)
+    f = random_array(rng, (12, 1, 6), np.float64)
+    outs = []
+    try:
+        for t in (1, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(run_grouped("fir", x, f, 12000, 3, 1, "SAME", "NWC", 6)[1])
+    finally:
+        conv1dt.set_num_threads(None)
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_grouped_direct_by_dot_products(dtype):
     """The grouped direct kernel with 20 and more input channels a group sums each tap's
@@ -351,6 +380,10 @@ def test_grouped_dispatch_rule():
                                   "SAME", "NWC", groups)
     lanes = _plan.VECTOR_BYTES // 4
     assert _plan.choose("transpose", g(64, 64, 64)) == "depthwise"
+    # depthwise by the FIR kernel, one output phase at a time: in NCW, and with few groups
+    assert _plan.choose("transpose", g(64, 64, 64), 4, "NCW") == "fir"
+    assert _plan.choose("transpose", g(4, 4, 4, taps=9)) == "fir"
+    assert _plan.choose("transpose", g(8, 16, 8), 4, "NCW") != "fir"          # 2 outputs a group
     # the tiled kernel once per group where a group's outputs fill its tiles: two vectors; one
     # with few groups or 8 inputs a group; half of one with 16 inputs and at most 4 taps
     wide = "tiled" if _plan.TILED else "direct"                                 # (dot GEMMs)
