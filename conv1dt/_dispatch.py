@@ -485,7 +485,7 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
 
     ``x`` is the wide signal and ``dy`` the narrow one, in ``data_format``, C-contiguous of one
     compute dtype (float32 or float64). ``kernel`` forces ``'direct'``, ``'im2col'`` or
-    ``'fir'`` (one channel each way, dilation 1; tests). ``blocks`` are the plan's (:func:`conv1dt._plan.blocking`), made here when not
+    ``'fir'`` (one channel each way or one per group, dilation 1; tests). ``blocks`` are the plan's (:func:`conv1dt._plan.blocking`), made here when not
     given.
     """
     g = geom
@@ -497,15 +497,16 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         return df
     kernel = kernel or _plan.choose("backprop_filter", g, x.dtype.itemsize)
     if kernel == "fir":
-        # one channel each way: NWC and NCW are the same memory
+        # one channel each way, or each channel on its own (depthwise), in place in either layout
         blocks = blocks or _plan.blocking("backprop_filter", "fir", g, x.dtype.itemsize)
         chunks = blocks["chunks"]
         df = _output(shape, x.dtype, out)
-        part = df.reshape(1, g.taps) if chunks == 1 else np.empty((chunks, g.taps), x.dtype)
-        _gemm.backprop_filter_fir(x.reshape(g.batch, g.wide), dy.reshape(g.batch, g.narrow), part,
-                                  g.stride, g.pad_before, blocks["taps"], _threads(g))
+        part = (df.reshape((1, g.taps, g.narrow_channels)) if chunks == 1 else
+                np.empty((chunks, g.taps, g.narrow_channels), x.dtype))
+        _gemm.backprop_filter_fir(x, dy, part, ncw, g.stride, g.pad_before, blocks["taps"],
+                                  _threads(g))
         if chunks > 1:
-            np.add.reduce(part, axis=0, out=df.reshape(g.taps))
+            np.add.reduce(part, axis=0, out=df.reshape(part.shape[1:]))
         return df
     if kernel == "im2col" and not _edges_finite(dy, g, ncw):
         # its gathered columns hold the zeros past the signal, and 0 * inf is NaN where the

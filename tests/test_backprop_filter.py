@@ -309,6 +309,21 @@ def test_non_finite_gradients_follow_the_definition(data_format):
                 np.testing.assert_allclose(df[finite], want[finite], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_fir_depthwise_against_the_reference(data_format):
+    """Depthwise filter gradients by the FIR kernel, forced: 3 to 16 groups, strides, every
+    padding form, float32 and float64, against the reference."""
+    rng = np.random.default_rng(43)
+    for dtype in (np.float32, np.float64):
+        for padding in PADDINGS:
+            for c, s, k in [(3, 1, 9), (8, 2, 33), (16, 1, 16), (5, 3, 12)]:
+                w = random_array(rng, signal_shape(2, 150, c, data_format), dtype)
+                g = conv1d_geometry(w.shape, (k, 1, c), s, 1, padding, data_format, c)
+                dz = random_array(rng, signal_shape(2, g.narrow, c, data_format), dtype)
+                check(w, (k, 1, c), dz, s, 1, padding, data_format, c, "fir",
+                      f"fir depthwise {padding} {data_format} C={c} s={s} K={k}")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
 def test_fir_against_the_reference(dtype, data_format):
@@ -329,6 +344,13 @@ def test_fir_against_the_reference(dtype, data_format):
     g = check(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1)
     assert _plan.choose("backprop_filter", g, np.dtype(dtype).itemsize) == "fir"
     assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) != "fir"
+    # depthwise: NCW, or at most 8 groups in NWC, with a vector of taps
+    dw = g._replace(wide_channels=64, narrow_channels=64, groups=64)
+    assert _plan.choose("backprop_filter", dw, 4, "NCW") == "fir"
+    assert _plan.choose("backprop_filter", dw, 4, "NWC") != "fir"
+    assert _plan.choose("backprop_filter", dw._replace(taps=3), 4, "NCW") != "fir"
+    few = g._replace(wide_channels=4, narrow_channels=4, groups=4)
+    assert _plan.choose("backprop_filter", few, 4, "NWC") == "fir"
     out = np.full((64, 1, 1), np.nan, dtype)
     assert _dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "fir", out) is out
     np.testing.assert_array_equal(out, call(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1, "fir"))

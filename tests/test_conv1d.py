@@ -374,9 +374,11 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(512, 4)) == "blas"     # tiles of 64 for 4 outputs: not tiled
     assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
     assert _plan.choose("backprop_filter", g(64, 64, groups=64)) == "direct"
-    # depthwise filter gradients whose groups fill less than half a vector: im2col from 16 taps
+    # depthwise filter gradients whose groups fill less than half a vector: the FIR kernel at
+    # dilation 1, else im2col from 16 taps
+    assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)) == "fir"
     few = "im2col" if 2 * 2 * 4 < _plan.VECTOR_BYTES else "direct"
-    assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)) == few
+    assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)._replace(dilation=2)) == few
     assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=3)) == "direct"
     assert _plan.choose("backprop_filter", g(16, 16, groups=16, k=33)) == "direct"
     # tiny, but 32 x 32 channels: one small GEMM (in place with AVX-512), not the direct gather

@@ -408,8 +408,8 @@ def test_backprop_filter_fir(seed, dtype):
     chunks, taps = int(rng.integers(1, 5)), int(rng.integers(1, K + 3))
     outs = []
     for threads in (1, 3):
-        part = np.full((chunks, K), np.nan, dtype)
-        _gemm.backprop_filter_fir(x[..., 0], dy[..., 0], part, s, lo, taps, threads)
+        part = np.full((chunks, K, 1), np.nan, dtype)
+        _gemm.backprop_filter_fir(x, dy, part, False, s, lo, taps, threads)
         outs.append(np.add.reduce(part, axis=0).reshape(K, 1, 1))
     assert_family_matches(outs[0], want, bound, N * M + chunks, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
@@ -441,4 +441,32 @@ def test_conv1d_fir_depthwise(seed, dtype):
         _gemm.conv1d_fir(_layout(x, ncw), f, y, ncw, s, d, lo, rows, threads)
         outs.append(_layout(y, ncw))
     assert_family_matches(outs[0], want, bound, K, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(30))
+def test_backprop_filter_fir_depthwise(seed, dtype):
+    """The FIR filter gradient on each channel of a depthwise call (2 to 12 groups), NWC (the
+    gradient's rows and the signal's windows gathered) or NCW (in place), strides 1-8, padding
+    past the signal, blocks of taps and chunks of rows, against the reference and the same bits
+    on 1 and 3 threads."""
+    rng = np.random.default_rng(seed)
+    C = int(rng.integers(2, 13))
+    N, K, s = int(rng.integers(1, 4)), int(rng.integers(1, 50)), int(rng.integers(1, 9))
+    M, lo = int(rng.integers(1, 200)), int(rng.integers(0, K + 10))
+    L = max(1, (M - 1) * s + K - lo - int(rng.integers(0, K + 5)))
+    g = Geometry(N, L, M, C, C, K, s, 1, lo, C)
+    ncw = bool(rng.integers(2))
+    x = random_array(rng, (N, L, C), dtype)
+    dy = random_array(rng, (N, M, C), dtype)
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    chunks, taps = int(rng.integers(1, 5)), int(rng.integers(1, K + 3))
+    outs = []
+    for threads in (1, 3):
+        part = np.full((chunks, K, C), np.nan, dtype)
+        _gemm.backprop_filter_fir(_layout(x, ncw), _layout(dy, ncw), part, ncw, s, lo, taps,
+                                  threads)
+        outs.append(np.add.reduce(part, axis=0).reshape(K, 1, C))
+    assert_family_matches(outs[0], want, bound, N * M + chunks, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])

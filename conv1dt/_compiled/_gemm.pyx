@@ -1082,46 +1082,67 @@ def conv1d_fir(
         free(w)
 
 
-# --- FIR filter gradient: one channel to one, each block of taps a FIR over the gradient --------
+# --- FIR filter gradient: one channel to one (each channel of a depthwise call) ---------------
 
 cdef struct _FirGrad:
-    const void* x       # [N, L]
-    const void* dy      # [N, M]
-    void* part          # [chunks, K]: chunk c's sum over its rows
-    Py_ssize_t N, L, M, K, s, pad, taps, ntb, per
+    const void* x       # [N, L, C] or [N, C, L]: sample o of channel c at n*xn + c*xc + o*xw
+    const void* dy      # [N, M, C] or [N, C, M]: likewise with dn, dc, dw
+    void* part          # [chunks, K, C]: chunk q's sum over its rows
+    Py_ssize_t N, L, M, K, C, s, pad, taps, ntb, per, xn, xc, xw, dn, dc, dw
+    Py_ssize_t span     # rows a window at most (its samples stay within FIR_WINDOW)
     bint dbl
 
 
-cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* unused) noexcept nogil:
-    cdef Py_ssize_t c = item // p.ntb, k0 = (item % p.ntb) * p.taps
-    cdef Py_ssize_t kb = min(p.taps, p.K - k0), s = p.s
-    cdef floating* df = <floating*> p.part + c * p.K + k0
-    cdef Py_ssize_t r0 = c * p.per, r1 = min(p.N * p.M, r0 + p.per)
-    cdef Py_ssize_t n, i0, i1, ia, ib, i, k, o
+cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noexcept nogil:
+    cdef Py_ssize_t b = item % p.ntb, c = item // p.ntb % p.C, q = item // p.ntb // p.C
+    cdef Py_ssize_t k0 = b * p.taps, kb = min(p.taps, p.K - k0), s = p.s
+    cdef floating* df = xs                          # the block's sums, then the windows
+    cdef floating* ws = xs + p.taps                 # the gradient's rows (strided: gathered)
+    cdef floating* win = ws + p.span                # the signal's window (strided: gathered)
+    cdef Py_ssize_t r0 = q * p.per, r1 = min(p.N * p.M, r0 + p.per)
+    cdef Py_ssize_t n, i0, i1, ia, ib, ja, jb, i, k, o, t, lo, cnt
     cdef const floating* x
     cdef const floating* dy
-    cdef floating acc
+    cdef const floating* w
+    cdef const floating* src
     memset(df, 0, kb * sizeof(floating))
     while r0 < r1:                              # the chunk's rows, one batch element at a time
         n, i0 = r0 // p.M, r0 % p.M
         i1 = min(p.M, i0 + r1 - r0)
-        x = <const floating*> p.x + n * p.L
-        dy = <const floating*> p.dy + n * p.M
+        x = <const floating*> p.x + n * p.xn + c * p.xc
+        dy = <const floating*> p.dy + n * p.dn + c * p.dc
         # rows ia <= i < ib read the signal through every tap of the block:
         # 0 <= i*s - pad + k0 and i*s - pad + k0 + kb - 1 <= L - 1
         ia = min(max(i0, _cdiv(p.pad - k0, s)), i1)
         ib = max(min(i1, floordiv(p.L - kb + p.pad - k0, s) + 1), ia)
-        if ia < ib:
-            # df[k0 + j] += sum over i of dy[i] * x[i*s - pad + k0 + j]: a FIR of the block's taps
-            _fir(df, dy + ia, ib - ia, x + ia * s - p.pad + k0, s, kb, 1)
+        ja = ia
+        while ja < ib:                          # df[k0 + j] += sum_i dy[i] x[i*s - pad + k0 + j]
+            jb = min(ib, ja + p.span)
+            cnt, lo = jb - ja, ja * s - p.pad + k0
+            if p.dw == 1:
+                w = dy + ja
+            else:
+                for t in range(cnt):
+                    ws[t] = dy[(ja + t) * p.dw]
+                w = ws
+            if p.xw == 1:
+                src = x + lo
+            else:
+                for t in range((cnt - 1) * s + kb):
+                    win[t] = x[(lo + t) * p.xw]
+                src = win
+            _fir(df, w, cnt, src, s, kb, 1)     # a FIR of the block's taps over these rows
+            ja = jb
         for i in range(i0, i1):                 # the rows at the edges, each with its taps on
             if ia <= i < ib:                    # the signal
                 continue
             for k in range(kb):
                 o = i * s - p.pad + k0 + k
                 if 0 <= o < p.L:
-                    df[k] = df[k] + dy[i] * x[o]
+                    df[k] = df[k] + dy[i * p.dw] * x[o * p.xw]
         r0 += i1 - i0
+    for k in range(kb):
+        (<floating*> p.part)[(q * p.K + k0 + k) * p.C + c] = df[k]
 
 
 cdef void _fir_grad_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
@@ -1133,38 +1154,50 @@ cdef void _fir_grad_item(const void* ctx, Py_ssize_t item, void* scratch) noexce
 
 
 def backprop_filter_fir(
-    const floating[:, ::1] x,
-    const floating[:, ::1] dy,
-    floating[:, ::1] part,
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] dy,
+    floating[:, :, ::1] part,
+    bint ncw,
     Py_ssize_t stride,
     Py_ssize_t pad_before,
     Py_ssize_t taps,
     int num_threads,
 ):
-    """conv1d_backprop_filter of one channel to one at dilation 1, into ``part`` (overwritten):
-    ``part[c, k]`` is the sum over chunk ``c``'s (batch, position) rows ``i`` of ``dy[n, i] *
-    x[n, i*s + k - pad]`` (only the terms on the signal); the caller adds the chunks in order.
+    """conv1d_backprop_filter of one channel to one, or of ``C`` channels each on its own
+    (depthwise), at dilation 1, into ``part`` (overwritten): ``part[q, k, c]`` is the sum over
+    chunk ``q``'s (batch, position) rows ``i`` of ``dy[n, i, c] * x[n, i*s + k - pad, c]`` (only
+    the terms on the signal); the caller adds the chunks in order.
 
-    ``x`` is ``[N, L]``, ``dy`` ``[N, M]``, ``part`` ``[chunks, K]``: the ``N*M`` rows are cut into
-    ``chunks`` consecutive chunks. Work items are (chunk, block of ``taps`` taps); per batch
-    element of its chunk, the rows that read the signal through all the block's taps are one FIR
-    of the gradient (``fir`` of ``src/skinny_impl.h``: the block's taps in vector registers, the
-    input read in place at lags ``i*s``), the rows at the signal's edges term by term, in an order
-    fixed by the shape: the bits do not depend on the thread count.
+    ``x`` is ``[N, L, C]`` and ``dy`` ``[N, M, C]`` (``[N, C, L]``, ``[N, C, M]`` with ``ncw``),
+    ``part`` ``[chunks, K, C]``: the ``N*M`` rows are cut into ``chunks`` consecutive chunks. Work
+    items are (chunk, channel, block of ``taps`` taps); per batch element of its chunk, the rows
+    that read the signal through all the block's taps are FIRs of the gradient (``fir`` of
+    ``src/skinny_impl.h``: the block's taps in vector registers, the signal at lags ``i*s``, read
+    in place where a channel's samples are one run, else gathered in windows), the rows at the
+    signal's edges term by term, in an order fixed by the shape: the bits do not depend on the
+    thread count.
     """
     cdef _FirGrad p
     cdef Py_ssize_t chunks = part.shape[0]
-    p.K = part.shape[1]
-    if chunks == 0 or p.K == 0:
+    p.K, p.C = part.shape[1], part.shape[2]
+    if chunks == 0 or p.K == 0 or p.C == 0:
         return
-    p.N, p.L, p.M = dy.shape[0], x.shape[1], dy.shape[1]
+    p.N = dy.shape[0]
+    p.L, p.M = (x.shape[2], dy.shape[2]) if ncw else (x.shape[1], dy.shape[1])
     if p.N * p.M == 0 or p.L == 0:
-        memset(&part[0, 0], 0, chunks * p.K * sizeof(floating))
+        memset(&part[0, 0, 0], 0, chunks * p.K * p.C * sizeof(floating))
         return
-    p.x, p.dy, p.part = &x[0, 0], &dy[0, 0], &part[0, 0]
+    p.x, p.dy, p.part = &x[0, 0, 0], &dy[0, 0, 0], &part[0, 0, 0]
+    p.xn, p.dn = p.L * p.C, p.M * p.C
+    if ncw or p.C == 1:
+        p.xc, p.xw, p.dc, p.dw = p.L, 1, p.M, 1
+    else:
+        p.xc, p.xw, p.dc, p.dw = 1, p.C, 1, p.C
     p.s, p.pad = stride, pad_before
     p.taps = max(1, min(taps, p.K))
     p.ntb = (p.K + p.taps - 1) // p.taps
     p.per = (p.N * p.M + chunks - 1) // chunks
+    p.span = max(1, (FIR_WINDOW - p.taps) // stride)
     p.dbl = floating is double
-    _run_items(_fir_grad_item, &p, chunks * p.ntb, <double> p.N * p.M * p.K, 0, num_threads)
+    _run_items(_fir_grad_item, &p, chunks * p.C * p.ntb, <double> p.N * p.M * p.K * p.C,
+               (p.taps + p.span + FIR_WINDOW) * sizeof(floating), num_threads)

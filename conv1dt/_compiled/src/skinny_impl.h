@@ -573,6 +573,24 @@ static CONV1DT_ALWAYS_INLINE void NAME(fir_tile)(T *restrict y, const T *restric
 static void NAME(fir)(T *y, const T *w, ptrdiff_t t, const T *x, ptrdiff_t ld, ptrdiff_t n,
                       int accumulate)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    if (n < NAME(VL) && ld == 1 && t >= 4 * NAME(VL)) {
+        /* fewer outputs than a vector's lanes, on a signal read at consecutive lags: each output
+         * a dot product along u in vectors, its lanes added in a fixed order at the end */
+        for (ptrdiff_t j = 0; j < n; ++j) {
+            NAME(vec) acc[4] = {{0}, {0}, {0}, {0}};
+            ptrdiff_t u = 0;
+            for (; u + 4 * NAME(VL) <= t; u += 4 * NAME(VL))
+                for (int v = 0; v < 4; ++v)
+                    acc[v] += NAME(load)(w + u + v * NAME(VL)) * NAME(load)(x + u + v * NAME(VL) + j);
+            T sum = NAME(hsum)((acc[0] + acc[1]) + (acc[2] + acc[3]));
+            for (; u < t; ++u)
+                sum += w[u] * x[u + j];
+            y[j] = accumulate ? y[j] + sum : sum;
+        }
+        return;
+    }
+#endif
     const ptrdiff_t window = 4096 / (ptrdiff_t)sizeof(T);      /* 16 KiB of x a chunk */
     ptrdiff_t chunk = ld > 0 && t * ld > window ? window / ld : t;
     if (chunk < 16)
