@@ -344,6 +344,7 @@ def test_fir_against_the_reference(dtype, data_format):
     g = check(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1)
     assert _plan.choose("backprop_filter", g, np.dtype(dtype).itemsize) == "fir"
     assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) != "fir"
+    assert _plan.choose("backprop_filter", g._replace(taps=1), 4) != "fir"      # a strided dot
     # depthwise: NCW, or at most 8 groups in NWC, with a vector of taps
     dw = g._replace(wide_channels=64, narrow_channels=64, groups=64)
     assert _plan.choose("backprop_filter", dw, 4, "NCW") == "fir"
