@@ -485,8 +485,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
 
     ``x`` is the wide signal and ``dy`` the narrow one, in ``data_format``, C-contiguous of one
     compute dtype (float32 or float64). ``kernel`` forces ``'direct'``, ``'im2col'`` or
-    ``'fir'`` (one channel each way or one per group, dilation 1; tests). ``blocks`` are the plan's (:func:`conv1dt._plan.blocking`), made here when not
-    given.
+    ``'fir'`` (one channel each way or one per group, dilation 1; tests). ``blocks`` are the
+    plan's (:func:`conv1dt._plan.blocking`), made here when not given.
     """
     g = geom
     ncw = data_format == "NCW"

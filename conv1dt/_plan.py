@@ -43,7 +43,7 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads.
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``fir`` for one channel each way, or one a group (depthwise) in NCW or with at most 8
-      groups in NWC, from ``FIR_MIN_MACS`` multiply-adds (:func:`conv1d_fir`): per channel,
+      groups in NWC, from ``FIR_MIN_MACS`` multiply-adds (:func:`fir_channels`): per channel,
       block of outputs and residue of the input position mod ``s``, the residue's taps in vector
       registers along the outputs, only the kept outputs computed, only the taps that reach the
       signal;
@@ -101,7 +101,7 @@ conv1d_backprop_filter
       (:func:`filter_split_taps`); by the skinny GEMM where ``taps*Cw/G`` is short
       (:func:`filter_skinny`), or in place for one tap or few outputs (:func:`filter_blocking`).
 depthwise (one channel per group, on both sides), conv1d and conv1d_transpose
-    * ``fir`` in NCW, and in NWC for at most 8 groups (:func:`conv1d_fir`): each channel (each
+    * ``fir`` in NCW, and in NWC for at most 8 groups (:func:`fir_channels`): each channel (each
       output phase of the transpose's) a FIR;
     * ``depthwise`` for at least 32 channels (conv1d: 16), in place in either layout: in NWC by the C layer,
       the outputs whose taps all reach the signal in tiles of 8 outputs by one vector of
@@ -391,16 +391,16 @@ def _choose_backprop_filter(g, itemsize):
     return "im2col"
 
 
-def conv1d_fir(g, itemsize, layout="NWC"):
-    """Whether conv1d runs the ``fir`` kernel: one channel each way, or one channel each way a
-    group (depthwise), from ``FIR_MIN_MACS`` multiply-adds: per channel, the residues' taps in
-    vector registers along the outputs. Not for a small stride-1 call of one group (it keeps
-    ``flip-direct``'s compiled plan), nor in NWC for groups whose channels fill a vector's worth
-    of bytes (more than 8, or more than 16 bytes with fewer than 9 taps), where the depthwise and
-    direct kernels' vectors run across the channels (docs/planner.rst)."""
+def fir_channels(g, itemsize, layout="NWC"):
+    """Whether conv1d, or a depthwise conv1d_transpose (each output phase a stride-1 FIR), runs
+    the ``fir`` kernel: one channel each way, or one channel each way a group (depthwise), from
+    ``FIR_MIN_MACS`` multiply-adds: per channel, the residues' taps in vector registers along
+    the outputs. Not for a small stride-1 call of one group (it keeps ``flip-direct``'s compiled
+    plan), nor in NWC for groups whose channels fill a vector's worth of bytes (more than 8, or
+    more than 16 bytes with fewer than 9 taps), where the depthwise and direct kernels' vectors
+    run across the channels (docs/planner.rst)."""
     if g.wide_channels != g.groups or g.narrow_channels != g.groups or macs(g) < FIR_MIN_MACS:
         return False
-    # (also the transpose's rule for depthwise calls, each output phase a stride-1 FIR)
     if g.groups == 1:
         return not (g.stride == 1 and flipped_pad(g) >= 0 and macs(g) < SERIAL_MACS)
     return layout == "NCW" or (g.groups <= 8 and (g.taps >= 9 or g.groups * itemsize <= 16))
@@ -450,13 +450,13 @@ def choose(op, g, itemsize=4, layout="NWC"):
     ``g`` with elements of ``itemsize`` bytes and operands in ``layout``: the rule in the module
     docstring."""
     if op == "transpose":
-        if g.groups > 1 and conv1d_fir(g, itemsize, layout):
+        if g.groups > 1 and fir_channels(g, itemsize, layout):
             return "fir"
         if g.groups == 1:
             return _choose_transpose(g, itemsize)
         return _choose_transpose_groups(g, itemsize)
     if op == "conv1d":
-        if conv1d_fir(g, itemsize, layout):
+        if fir_channels(g, itemsize, layout):
             return "fir"
         kernel = _choose_conv1d(g, itemsize)
         # the reversed-filter tiled kernel reads one sample of the few input channels per

@@ -22,10 +22,13 @@ not depend on the thread count), handed to the threads dynamically by ``run_item
 ``depthwise`` runs conv1d and conv1d_transpose with one channel per group: per item (batch, block
 of outputs), each output sums its taps in order, one vector loop over the channels per tap.
 
-``conv1d_fir`` runs conv1d of one channel to one (a FIR filter, decimating at a stride) by the
-input's residues modulo the stride: per item (batch, block of outputs) and residue, the samples
-the block reads through that residue's taps, then the C layer's FIR over them (only the kept
-outputs, each tap once, the sums in vector registers along the outputs).
+``conv1d_fir`` runs conv1d of one channel to one (a FIR filter, decimating at a stride), or of
+each channel of a depthwise call, by the input's residues modulo the stride: per item (batch,
+channel, block of outputs) and residue, the samples the block reads through that residue's
+taps, then the C layer's FIR over them (only the kept outputs, each tap once, the sums in
+vector registers along the outputs). ``backprop_filter_fir`` is its filter gradient at dilation
+1: per item (chunk of rows, channel, block of taps), the taps in vector registers while the
+gradient's rows run.
 
 Every operand is a C-contiguous 3-D array in NWC or NCW, read and written in place (BLAS's
 leading dimensions and transposes absorb the layout). Index algebra as in ``_conv1d.pyx``: narrow
