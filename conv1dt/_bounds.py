@@ -54,7 +54,7 @@ from ._compiled import _conv1d, _transpose
 from ._runtime.blas_threads import single_threaded_blas
 from ._runtime.threads import get_num_threads
 
-__all__ = ["link_box", "reduce", "fits", "spread", "takeover", "check_size"]
+__all__ = ["link_box", "reduce", "fits", "spread", "takeover", "crop", "cropped", "check_size"]
 
 LIMIT = 1 << 61          # the reduced geometry's terms add up to less than this (see above)
 BLOCK_SPAN = 4096        # the kernels' blocks span at most this many strides of output
@@ -280,6 +280,79 @@ def takeover(g, op, data_format):
         df[k0:k1] = _dispatch.conv1d_backprop_filter(a, _narrow_slice(b, i0, i1, ncw), r,
                                                      data_format)
         return df
+    return run
+
+
+CROP_FILL = 0.75   # crop a call whose links fill at most this fraction of its samples x taps
+
+
+def crop(g, op):
+    """``(box, r, lo, hi)`` for a call of ``op`` whose links leave at least a quarter of its
+    narrow samples times taps idle (:func:`link_box`): taps that reach no wide sample, narrow
+    samples that reach none. Such a call runs on the reduced geometry ``r`` (module doc, steps 1
+    and 2), so that no kernel steps through the idle taps (the direct kernels skip them, but
+    ``im2col``, ``blas`` and ``ola`` multiply them by zeros); ``[lo, hi)`` is the part of the
+    wide signal the links read (conv1d and the filter gradient read that slice, at leading
+    padding ``r.pad_before >= 0``). None for a call that runs as it is, and for calls under
+    ``SERIAL_MACS`` multiply-adds (slicing the operands would cost more than the idle taps)."""
+    if _plan.macs(g) < _plan.SERIAL_MACS:
+        return None
+    i0, i1, k0, k1 = box = link_box(g)
+    if i0 >= i1 or (i1 - i0) * (k1 - k0) > CROP_FILL * g.narrow * g.taps:
+        return None
+    r = reduce(g, box)
+    lo, hi = 0, g.wide
+    if op != "transpose":
+        # the wide samples the links read: from the first tap of sample i0 to the last of i1-1
+        first = i0 * g.stride + k0 * g.dilation - g.pad_before
+        lo = max(first, 0)
+        hi = min(g.wide, (i1 - 1) * g.stride + (k1 - 1) * g.dilation - g.pad_before + 1)
+        r = r._replace(wide=hi - lo, pad_before=lo - first)
+    if not fits(r) or (op == "transpose" and spread(r)):
+        return None
+    return box, r, lo, hi
+
+
+def cropped(op, g, cut, data_format, inner):
+    """``run(a, b, out=None)``: the call of ``op`` on geometry ``g`` by ``inner``, the runner of
+    the reduced geometry of ``cut`` (:func:`crop`), on the operands' slices that take part; the
+    rest of the result is zeros (conv1d's rows, the filter gradient's taps without a link)."""
+    (i0, i1, k0, k1), r, lo, hi = cut
+    ncw = data_format == "NCW"
+    rows = (slice(None), slice(None), slice(i0, i1)) if ncw else (slice(None), slice(i0, i1))
+    part = (slice(None), slice(None), slice(lo, hi)) if ncw else (slice(None), slice(lo, hi))
+    whole = lo == 0 and hi == g.wide
+
+    def narrow(a):
+        return a if (i0, i1) == (0, g.narrow) else np.ascontiguousarray(a[rows])
+
+    def wide(a):
+        return a if whole else np.ascontiguousarray(a[part])
+
+    if op == "transpose":
+        def run(a, b, out=None):
+            return inner(narrow(a), b[k0:k1], out)
+    elif op == "conv1d":
+        shape = ((g.batch, g.narrow_channels, g.narrow) if ncw
+                 else (g.batch, g.narrow, g.narrow_channels))
+
+        def run(a, b, out=None):
+            if (i0, i1) == (0, g.narrow):
+                return inner(wide(a), b[k0:k1], out)
+            z = np.zeros(shape, a.dtype) if out is None else out
+            if out is not None:
+                z[...] = 0
+            z[rows] = inner(wide(a), b[k0:k1])
+            return z
+    else:
+        shape = (g.taps, g.wide_channels // g.groups, g.narrow_channels)
+
+        def run(a, b, out=None):
+            df = np.empty(shape, a.dtype) if out is None else out
+            df[:k0] = 0
+            df[k1:] = 0
+            inner(wide(a), narrow(b), df[k0:k1])
+            return df
     return run
 
 

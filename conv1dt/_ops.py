@@ -105,9 +105,12 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
     _bounds.check_size(out_shape, dtype, {"transpose": "output_shape", "conv1d": "the output",
                                           "backprop_filter": "filter_shape"}[op])
     wild = _bounds.takeover(geom, op, data_format)   # huge numbers, far-reaching taps
-    kernel = "cropped" if wild is not None else _plan.choose(op, geom, real.itemsize,
+    # taps or samples without a link: the call runs on the part that has them (conv1dt/_bounds.py)
+    cut = None if wild is not None else _bounds.crop(geom, op)
+    inner = geom if cut is None else cut[1]
+    kernel = "cropped" if wild is not None else _plan.choose(op, inner, real.itemsize,
                                                             data_format)
-    blocks = _plan.blocking(op, kernel, geom, real.itemsize, data_format)
+    blocks = _plan.blocking(op, kernel, inner, real.itemsize, data_format)
     if wild is not None:
         # computed exactly on a cropped call (conv1dt/_bounds.py); not kept: such calls are rare
         key = None
@@ -118,19 +121,12 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
                 return res
             out[...] = res
             return out
-    elif op == "transpose" and geom.groups == 1:
-        runner = _dispatch.transpose_plan(geom, data_format, kernel, real)
-    elif op == "transpose":
-        def runner(x, y, out=None):
-            return _dispatch.conv1d_transpose_groups(x, y, geom, data_format, kernel, out)
     else:
-        fn = _dispatch.conv1d if op == "conv1d" else _dispatch.conv1d_backprop_filter
-
-        def runner(x, y, out=None):      # the plan's blocks, not made again at each call
-            return fn(x, y, geom, data_format, kernel, out, blocks)
-        small = op == "conv1d" and _dispatch.conv1d_small(geom, data_format, kernel, real)
-        if small:
-            runner.small = small
+        runner = _runner(op, inner, data_format, kernel, blocks, real)
+        if cut is not None:
+            runner = _bounds.cropped(op, geom, cut, data_format, runner)
+            i0, i1, k0, k1 = cut[0]
+            blocks = dict(blocks, crop=f"samples {i0}:{i1}, taps {k0}:{k1}")
 
     def run(x, y, out=None):
         return _bilinear(runner, x, y, dtype, out, out_shape)
@@ -144,6 +140,25 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
     if key is not None:
         _plan.keep(key, plan)
     return plan
+
+
+def _runner(op, geom, data_format, kernel, blocks, real):
+    """``run(x, y, out=None)``: ``op`` on geometry ``geom`` by ``kernel`` with ``blocks``, on
+    real C-contiguous operands of dtype ``real``."""
+    if op == "transpose" and geom.groups == 1:
+        return _dispatch.transpose_plan(geom, data_format, kernel, real)
+    if op == "transpose":
+        def runner(x, y, out=None):
+            return _dispatch.conv1d_transpose_groups(x, y, geom, data_format, kernel, out)
+        return runner
+    fn = _dispatch.conv1d if op == "conv1d" else _dispatch.conv1d_backprop_filter
+
+    def runner(x, y, out=None):      # the plan's blocks, not made again at each call
+        return fn(x, y, geom, data_format, kernel, out, blocks)
+    small = op == "conv1d" and _dispatch.conv1d_small(geom, data_format, kernel, real)
+    if small:
+        runner.small = small
+    return runner
 
 
 def _parse(padding, strides, dilations, data_format, groups, strides_name):
