@@ -281,7 +281,13 @@ def test_dispatch_rule():
     g = lambda cin, cout, k=4, s=2, m=4096: geometry(np.zeros((1, m, cin)), np.zeros((k, cout, cin)),
                                                      [1, m * s, cout], s, 1, "SAME", "NWC")
     assert _plan.choose("transpose", g(1, 1)) == "direct"
-    assert _plan.choose("transpose", g(16, 32)) == "direct"
+    # few channels: the direct kernel, or on AVX2 (tiles of 16 channels) the tiled kernel from
+    # 24 bytes of output channels a row
+    avx2 = _plan.TILED and _cpu.tiled_isa() == "avx2"
+    assert _plan.choose("transpose", g(16, 32)) == ("tiled" if avx2 else "direct")
+    assert _plan.choose("transpose", g(16, 5)) == "direct"
+    assert _plan.choose("transpose", g(16, 6)) == ("tiled" if avx2 else "direct")
+    assert _plan.choose("transpose", g(16, 3), 8) == ("tiled" if avx2 else "direct")
     assert _plan.choose("transpose", g(513, 1, k=1024, s=256, m=64)) == "col2im"
     many = "tiled" if _plan.TILED else "blas"   # the tiled kernel where the CPU has AVX2
     assert _plan.choose("transpose", g(128, 64)) == many
