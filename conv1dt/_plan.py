@@ -141,6 +141,7 @@ INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 TILED = _cpu.tiled_available()
 TILED_MAX_TCIN = 2048 if _cpu.tiled_isa() == "avx512" else 768
 SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_skinny)
+AVX2 = _cpu.cpu_isa() == "avx2"
 # bytes of one vector register of the C layer's instruction set
 VECTOR_BYTES = {"avx512": 64, "avx2": 32}.get(_cpu.cpu_isa(), 16)
 # conv1d's few-channel calls by the transpose's direct kernel up to this stride, by itemsize
@@ -444,11 +445,24 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
     multiply-adds per instruction, twice the filter's bytes) it gained over the other kernels
     only where they do poorly, with few input channels (``Cw <= 16``: up to 5 times); with 64
     and more it was even with them or up to 12 % slower."""
-    lanes = 64 // itemsize
-    return (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
-            and (g.dilation == 1 or g.wide_channels == 1) and g.taps * g.wide_channels <= 1024
-            and g.narrow_channels >= 2 * lanes and g.narrow_channels % lanes == 0
-            and (itemsize == 4 or g.wide_channels <= 16))
+    if not (itemsize in (4, 8) and layout == "NWC" and g.groups == 1
+            and (g.dilation == 1 or g.wide_channels == 1) and g.taps * g.wide_channels <= 1024):
+        return False
+    if SKINNY:
+        lanes = 64 // itemsize
+        return (g.narrow_channels >= 2 * lanes and g.narrow_channels % lanes == 0
+                and (itemsize == 4 or g.wide_channels <= 16))
+    # AVX2 (200 random geometries against the kernel chosen without it, float32 and float64):
+    # 1.2-4x faster from a vector of float32 outputs (8) or a multiple of 4 float64 ones; slower
+    # for one tap (a plain GEMM, BLAS's), for fewer than 4 outputs a batch element (im2col's
+    # blocks read the filter once for several), in float64 for other output widths, and where
+    # im2col's GEMM is long every way (K*Cw > 256, 64+ outputs, 256+ rows: an STFT, 1 -> 514,
+    # K=512, s=128, 4 x 122 frames: 7.7 ms so, 5.1 by im2col; 1 x 122: 2.2 and 3.1): the
+    # skinny GEMM's panel of K*Cw rows is not blocked for the cache
+    return (AVX2 and g.taps > 1 and not (g.narrow < 4 and g.batch > 1)
+            and (g.narrow_channels >= 8 if itemsize == 4 else g.narrow_channels % 4 == 0)
+            and not (g.taps * g.wide_channels > 256 and g.batch * g.narrow > 256
+                     and g.narrow_channels >= 64))
 
 
 def choose(op, g, itemsize=4, layout="NWC"):
@@ -467,7 +481,8 @@ def choose(op, g, itemsize=4, layout="NWC"):
         kernel = _choose_conv1d(g, itemsize)
         # the reversed-filter tiled kernel reads one sample of the few input channels per
         # step of its tiles: from fewer than 16 the windows read in place were faster
-        if ((kernel in ("im2col", "blas") or (kernel == "flip-tiled" and g.wide_channels < 16))
+        if ((kernel in ("im2col", "blas") or (kernel == "flip-tiled" and g.wide_channels < 16)
+             or (AVX2 and kernel == "direct" and macs(g) >= SERIAL_MACS))
                 and conv1d_implicit(g, itemsize, layout)):
             return "implicit"
         return kernel

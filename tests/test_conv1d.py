@@ -325,6 +325,8 @@ def test_the_compiled_kernels_run(monkeypatch):
     monkeypatch.setattr(_transpose, "transpose_direct", broken)   # conv1d's paths through the
     monkeypatch.setattr(_transpose, "transpose_tiled", broken)    # transpose's kernels
     monkeypatch.setattr(_transpose, "_SmallDirect", broken)       # (small calls: its plan)
+    from conv1dt._compiled import _gemm
+    monkeypatch.setattr(_gemm, "conv1d_im2col", broken)           # im2col and implicit
     _plan.clear_cache()                     # plans made before hold kernels
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d(np.ones((1, 4, 1)), np.ones((1, 1, 1)), 1)
@@ -363,8 +365,10 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(32, 64, groups=8, k=3), 4) == "blas"    # 4 x 8, 3 taps
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
     # a few outputs in all: the tiled kernel would lay out the whole filter for them
-    assert _plan.choose("conv1d", g(64, 64, wide=16)) == ("implicit" if _plan.SKINNY else "blas")
-    assert _plan.choose("conv1d", g(64, 64, wide=16), 8) == "blas"
+    # (the windows read in place by the skinny GEMM: on AVX-512 in float32, on AVX2 in both)
+    assert _plan.choose("conv1d", g(64, 64, wide=16)) == (
+        "implicit" if _plan.SKINNY or _plan.AVX2 else "blas")
+    assert _plan.choose("conv1d", g(64, 64, wide=16), 8) == ("implicit" if _plan.AVX2 else "blas")
     # one output of batch 1 from a 39 MiB filter: im2col's block of one row reads it once
     one = conv1d_geometry((1, 300, 64), (300, 64, 512), 1, 1, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", one) == ("im2col" if _plan.SKINNY else "blas")
@@ -399,10 +403,11 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", dilated) == "polyphase"
     assert _plan.choose("conv1d", dilated._replace(dilation=1)) == "im2col"
     # wav2vec 2.0 layer 1: its windows (one channel, stride 5) read in place by the skinny GEMM
-    implicit = "implicit" if _plan.SKINNY else "im2col"
+    implicit = "implicit" if _plan.SKINNY or _plan.AVX2 else "im2col"
     assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == implicit
     assert _plan.choose("conv1d", strided(1, 512, 10, 5), 8) == implicit    # float64, 1 channel
-    assert _plan.choose("conv1d", strided(64, 512, 3, 2), 8) == "blas"      # float64, 64
+    assert _plan.choose("conv1d", strided(64, 512, 3, 2), 8) == (           # float64, 64
+        "implicit" if _plan.AVX2 else "blas")
     assert _plan.choose("conv1d", strided(1, 512, 10, 5), 4, "NCW") == "im2col"
     assert _plan.choose("conv1d", strided(64, 128, 8, 4)) == (              # EnCodec encoder
         "implicit" if _plan.SKINNY else "blas")
