@@ -4,7 +4,10 @@ Every op goes through :func:`choose` (which kernel) and :func:`blocking` (its bl
 functions of the geometry and the element size alone, never of the thread count, so that the bits
 of a result never depend on how many threads compute it. :class:`Plan` holds the outcome for given
 shapes and arguments; it is built once and called many times, and the implicit cache of
-``conv1dt/_ops.py`` keeps the plans of the calls it has seen (a bounded LRU).
+``conv1dt/_ops.py`` keeps the plans of the calls it has seen (a bounded LRU). A call whose taps
+or samples are a quarter or more idle (linked to no sample) is planned on the part that has
+links (``conv1dt/_bounds.py``, :func:`~conv1dt._bounds.crop`), so the geometry seen here is
+that part's.
 
 The rule, in terms of the shapes of the GEMMs (or vector loops) each kernel runs. A kernel's time
 is its multiply-adds over its rate, and a GEMM's rate falls as any of its three dimensions gets
@@ -241,6 +244,15 @@ def _choose_transpose(g, itemsize=4):
         return "col2im" if col2im_rows(g, itemsize) else "blas"
     if TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow and cout >= 32:
         return "tiled"
+    if AVX2 and cout >= 32:
+        # beyond AVX2's tiled range (T*Cin > 768): one GEMM per tap of BLAS has short GEMMs for
+        # short inputs; col2im's one GEMM over all taps (float32; 0.3-1.0x BLAS's time on 40
+        # random geometries, 1.4x once), else the overlap-add's for many short batch elements
+        # (16 x 32 frames, 512 -> 256, K=16, s=8: 78 ms BLAS, 45 either way)
+        if itemsize == 4 and col2im_rows(g, itemsize):
+            return "col2im"
+        if g.batch >= 8 and g.narrow <= 32:
+            return "ola"
     if cin <= 16 and phase_taps(g) >= 2 and phase_taps(g) * cin * cout <= INT_MAX:
         return "phase"
     if cout < 32 and g.taps * cout >= 64 and col2im_rows(g, itemsize):

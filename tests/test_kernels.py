@@ -292,10 +292,16 @@ def test_dispatch_rule():
     many = "tiled" if _plan.TILED else "blas"   # the tiled kernel where the CPU has AVX2
     assert _plan.choose("transpose", g(128, 64)) == many
     assert _plan.choose("transpose", g(128, 64, m=2)) == many
-    wide = "tiled" if _plan.TILED and _plan.TILED_MAX_TCIN >= 2048 else "blas"   # AVX-512
+    # beyond AVX2's tiled range (T*Cin > 768): col2im's one GEMM over all taps in float32
+    wide = ("tiled" if _plan.TILED and _plan.TILED_MAX_TCIN >= 2048   # AVX-512
+            else "col2im" if _plan.AVX2 else "blas")
     assert _plan.choose("transpose", g(512, 64, k=8)) == wide       # T*Cin = 2048
     assert _plan.choose("transpose", g(512, 64, k=16), 8) == "blas"   # T*Cin = 4096
     assert _plan.choose("transpose", g(512, 256, k=16, s=8)) == wide   # T*Cin = 1024
+    # ... and in float64 for many short batch elements the overlap-add's (HiFi-GAN's shape)
+    hifi = g(512, 256, k=16, s=8, m=32)._replace(batch=16)
+    if _plan.AVX2:
+        assert _plan.choose("transpose", hifi, 8) == "ola"
     assert _plan.choose("transpose", g(4, 256, k=8)) == ("tiled" if _plan.TILED else "phase")
     assert _plan.choose("transpose", g(16, 256, k=512)) == "phase"  # few inputs, many taps (T*Cin 4096)
     assert _plan.choose("transpose", g(4, 4096, k=32, s=32)) == many    # one tap per phase: not phase
