@@ -320,14 +320,13 @@ def cropped(op, g, cut, data_format, inner):
     (i0, i1, k0, k1), r, lo, hi = cut
     ncw = data_format == "NCW"
     rows = (slice(None), slice(None), slice(i0, i1)) if ncw else (slice(None), slice(i0, i1))
-    part = (slice(None), slice(None), slice(lo, hi)) if ncw else (slice(None), slice(lo, hi))
-    whole = lo == 0 and hi == g.wide
+    every = (i0, i1) == (0, g.narrow)
 
     def narrow(a):
-        return a if (i0, i1) == (0, g.narrow) else np.ascontiguousarray(a[rows])
+        return a if every else _narrow_slice(a, i0, i1, ncw)
 
-    def wide(a):
-        return a if whole else np.ascontiguousarray(a[part])
+    def wide(a):        # (the same slice along the width axis, of the wide signal)
+        return a if (lo, hi) == (0, g.wide) else _narrow_slice(a, lo, hi, ncw)
 
     if op == "transpose":
         def run(a, b, out=None):
@@ -337,7 +336,7 @@ def cropped(op, g, cut, data_format, inner):
                  else (g.batch, g.narrow, g.narrow_channels))
 
         def run(a, b, out=None):
-            if (i0, i1) == (0, g.narrow):
+            if every:
                 return inner(wide(a), b[k0:k1], out)
             z = np.zeros(shape, a.dtype) if out is None else out
             if out is not None:

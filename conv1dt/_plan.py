@@ -244,11 +244,12 @@ def _choose_transpose(g, itemsize=4):
         return "col2im" if col2im_rows(g, itemsize) else "blas"
     if TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow and cout >= 32:
         return "tiled"
-    if AVX2 and cout >= 32:
-        # beyond AVX2's tiled range (T*Cin > 768): one GEMM per tap of BLAS has short GEMMs for
-        # short inputs; col2im's one GEMM over all taps (float32; 0.3-1.0x BLAS's time on 40
-        # random geometries, 1.4x once), else the overlap-add's for many short batch elements
-        # (16 x 32 frames, 512 -> 256, K=16, s=8: 78 ms BLAS, 45 either way)
+    if AVX2 and cout >= 32 and cin > 16 and phase_taps(g) * cin > TILED_MAX_TCIN:
+        # beyond AVX2's tiled range (T*Cin > 768; measured from 128 inputs, so few inputs keep
+        # ``phase``): one GEMM per tap of BLAS has short GEMMs for short inputs; col2im's one
+        # GEMM over all taps (float32; 0.3-1.0x BLAS's time on 40 random geometries, 1.4x once),
+        # else the overlap-add's for many short batch elements (16 x 32 frames, 512 -> 256,
+        # K=16, s=8: 78 ms BLAS, 45 either way)
         if itemsize == 4 and col2im_rows(g, itemsize):
             return "col2im"
         if g.batch >= 8 and g.narrow <= 32:
