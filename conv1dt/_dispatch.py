@@ -331,6 +331,12 @@ def _edges_finite(dy, g, ncw):
     """Whether the gradient ``dy`` is finite at the outputs whose taps reach past the signal
     (:func:`_edge_rows`; only there does a gathered zero meet it)."""
     a, b = _edge_rows(g)
+    if a == 0 and b == g.narrow:
+        return True
+    if dy.size <= 1 << 16:
+        # one sum of a small array costs less than two of its edges (an overflow only costs the
+        # direct kernel's call)
+        return bool(np.isfinite(np.add.reduce(dy, axis=None)))
     for r0, r1 in ((0, a), (b, g.narrow)):
         if r0 < r1 and not np.isfinite(np.add.reduce(dy[:, :, r0:r1] if ncw else dy[:, r0:r1],
                                                       axis=None)):
@@ -388,7 +394,7 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
                 _gemm.conv1d_im2col(x, f, z, ncw, g.stride, g.dilation, g.pad_before, g.groups,
                                     blocks["rows"], blocks["taps"], _threads(g),
                                     blocks["skinny"], blocks["skinny"], False,
-                                    blocks.get("few", 0))
+                                    blocks.get("few", 0), blocks.get("channels", 0))
         return z
     if kernel == "flip-direct":
         # conv1d is conv1d_transpose with the taps reversed and the filter's channel axes
@@ -521,10 +527,14 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
             part = df.reshape((1,) + shape)
         else:
             part = np.empty((chunks,) + shape, x.dtype)
-        with _blas_on_one_thread(g):
+        # (the skinny GEMM's ways of multiplying call no BLAS: no guard to save and restore)
+        with (_NO_GUARD if blocks["skinny"] or blocks.get("across") else _blas_on_one_thread(g)):
             _gemm.backprop_filter_im2col(x, dy, part, ncw, g.stride, g.dilation, g.pad_before,
                                          g.groups, blocks["rows"], blocks["taps"], _threads(g),
-                                         skinny=blocks["skinny"], inplace=blocks["inplace"])
+                                         skinny=blocks["skinny"], inplace=blocks["inplace"],
+                                         across=blocks.get("across", False),
+                                         window=blocks.get("window", False),
+                                         window_rows=blocks.get("window_rows", 0))
         if chunks == 1:
             return df
         # the partials added in chunk order, element by element

@@ -147,6 +147,9 @@ SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_s
 AVX2 = _cpu.cpu_isa() == "avx2"
 # bytes of one vector register of the C layer's instruction set
 VECTOR_BYTES = {"avx512": 64, "avx2": 32}.get(_cpu.cpu_isa(), 16)
+# the im2col filter gradient's GEMMs with at most this many columns run on the skinny GEMM on
+# AVX2 (filter_short_side)
+FILTER_SHORT_SIDE = 32
 # conv1d's few-channel calls by the transpose's direct kernel up to this stride, by itemsize
 FLIP_MAX_STRIDE = {4: 2, 8: 2}
 # fewest outputs in all (N*M) for which conv1d runs the tiled kernel on the reversed filter: it
@@ -171,6 +174,7 @@ DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip 
 # cannot pay for (docs/planner.rst has the measurements)
 DOT_MIN_CIN = 384
 COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its taps (about L2)
+LARGE_FILTER_BYTES = 1 << 20   # a filter beyond L2 (conv1d_large_filter)
 OLA_MAX_FILTER_BYTES = 4 << 20   # the transpose's overlap-add of a few frames: at most this filter
 # conv1d's im2col blocks of at most this many rows (one or two outputs of a few batch elements)
 # multiply by the skinny GEMM, whose tile holds them all: the filter is read once, streamed,
@@ -504,6 +508,8 @@ def choose(op, g, itemsize=4, layout="NWC"):
              or (AVX2 and kernel == "direct" and macs(g) >= SERIAL_MACS))
                 and conv1d_implicit(g, itemsize, layout)):
             return "implicit"
+        if kernel == "blas" and conv1d_large_filter(g, itemsize):
+            return "im2col"
         return kernel
     if op == "backprop_filter":
         if filter_fir(g, itemsize, layout):
@@ -731,7 +737,13 @@ def filter_blocking(g, itemsize, nwc=True):
     dimension is one element's rows, and a short one spends more on the output than on the sum."""
     rows, taps = im2col_blocking(g, itemsize)
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
-    if nwc and g.narrow >= 64 and (g.taps == 1 or (cng <= 16 and cwg >= 8)):
+    in_place = nwc and g.narrow >= 64 and (g.taps == 1 or (cng <= 16 and cwg >= 8))
+    # AVX2: GEMMs with a short side by the skinny GEMM (filter_short_side), ahead of the
+    # in-place GEMMs per tap but for one tap of several input channels (one GEMM, BLAS's)
+    short = None
+    if nwc and AVX2 and not (in_place and g.taps == 1 and cwg > 1):
+        short = filter_short_side(g, itemsize, filter_split_taps(g, itemsize, rows, taps)[1])
+    if in_place and not short:
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
         rows = 1024
         return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
@@ -745,8 +757,42 @@ def filter_blocking(g, itemsize, nwc=True):
             # BLAS packs the gradient's block; in float64 the smaller blocks were as often
             # slower as faster
             rows = _rows_within_block(rows, cng, itemsize)
+    across = window = False
+    if short and not skinny:
+        skinny, across, window = short
     return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
-            "skinny": skinny, "inplace": False}
+            "skinny": skinny, "inplace": False, "across": across, "window": window,
+            "window_rows": 1024 if window else 0}
+
+
+def filter_short_side(g, itemsize, taps):
+    """``(skinny, across, window)`` for an im2col filter gradient on AVX2 whose GEMMs have a
+    short side (NWC), else None. BLAS packs both operands of a GEMM with little work per
+    element, the skinny GEMM packs nothing: along the output channels (``skinny``) where the
+    columns ``taps*Cw/G`` are at most ``FILTER_SHORT_SIDE`` and the channels ``Cn/G`` fill a
+    vector; ``across`` the columns (``df^T += dy^T @ col``) where the channels fill less than
+    two vectors and the columns are as many and fill one (each vector of channels would be
+    mostly empty).
+    With ``window`` the columns of the rows whose taps all read the signal are read in place
+    (no gather), in blocks of 1024 rows, for batch elements of 16 rows or more and at most 1024
+    columns (more: gathered blocks of fewer rows were up to 3x faster), where a row's (tap,
+    channel) columns are evenly spaced on the signal (one group at dilation 1, or one input
+    channel a group; across the columns, one element apart). Measured: docs/planner.rst."""
+    cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
+    lanes = VECTOR_BYTES // itemsize
+    cols = taps * cwg
+    if cols <= FILTER_SHORT_SIDE and cng >= lanes:
+        across = False
+    elif cng < 2 * lanes and cols >= max(cng, lanes):
+        across = True
+    else:
+        return None
+    d = g.dilation if g.taps > 1 else 1     # (one tap: the kernel takes the dilation as 1)
+    spaced = cwg == 1 or (g.groups == 1 and d == 1)
+    if across:
+        spaced = d == 1 and g.groups == 1
+    window = spaced and g.narrow >= 16 and cols <= 1024
+    return not across, across, window
 
 
 def blocking(op, kernel, g, itemsize, layout="NWC"):
@@ -769,7 +815,10 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         # (the skinny GEMM's columns short of a vector go one by one: a group's outputs must
         # fill one)
         few = SKINNY and layout == "NWC" and g.narrow_channels // g.groups >= 64 // itemsize
-        return {"rows": rows, "taps": taps, "skinny": skinny, "few": FEW_ROWS if few else 0}
+        blocks = {"rows": rows, "taps": taps, "skinny": skinny, "few": FEW_ROWS if few else 0}
+        if conv1d_large_filter(g, itemsize):
+            blocks.update(large_filter_blocking(g, itemsize, taps, layout))
+        return blocks
     if kernel == "blas" and op == "conv1d":
         return {"rows": conv1d_blas_rows(g)}
     if kernel == "implicit":
@@ -794,6 +843,40 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
     if kernel == "fir":
         return {"rows": fir_rows(g)}
     return {}
+
+
+def conv1d_large_filter(g, itemsize):
+    """Whether conv1d (one group, on AVX2) has a filter beyond L2 (``K*Cw*Cn`` of at least
+    ``LARGE_FILTER_BYTES``) for at most 512 (batch, position) rows in all: BLAS packs the filter
+    for each GEMM, so that blocks of rows cut small for the threads' sake (the BLAS kernel's
+    per batch element and tap, im2col's halved down to 16 rows) read it from memory and pack it
+    once per block, a cost as large as their products. The im2col kernel then takes all the
+    rows in one block (:func:`large_filter_blocking`)."""
+    return (AVX2 and g.groups == 1 and g.batch * g.narrow <= 512
+            and g.taps * g.wide_channels * g.narrow_channels * itemsize >= LARGE_FILTER_BYTES)
+
+
+def large_filter_blocking(g, itemsize, taps, layout):
+    """im2col blocks for :func:`conv1d_large_filter`: all the rows in one block where their
+    column block (``rows x taps*Cw``) stays within ``4 * COLUMN_BYTES``, the work items then
+    blocks of output channels (at least 512 of them, a multiple of 64) for ``MIN_ITEMS`` items,
+    or with fewer than 1024 channels blocks of at least 128 rows;
+    blocks of at most ``FEW_ROWS`` rows (one or two outputs a batch element) by the skinny GEMM,
+    the filter streamed from memory once for them, where the channels fill a vector (NWC)."""
+    rows = g.batch * g.narrow
+    if rows * taps * g.wide_channels * itemsize > 4 * COLUMN_BYTES:
+        rows = max(16, 4 * COLUMN_BYTES // (taps * g.wide_channels * itemsize))
+    channels = 0
+    items = -(-(g.batch * g.narrow) // rows)
+    if parallel(g) and items < MIN_ITEMS:
+        per = -(-g.narrow_channels // -(-MIN_ITEMS // items))
+        channels = max(512, -(-per // 64) * 64)
+        channels = 0 if channels >= g.narrow_channels else channels
+        if not channels:
+            # too few channels to cut: blocks of rows, at least 128 (the filter packed once each)
+            rows = max(128, -(-rows // MIN_ITEMS))
+    few = layout == "NWC" and g.narrow_channels * itemsize >= VECTOR_BYTES
+    return {"rows": rows, "channels": channels, "few": FEW_ROWS if few else 0}
 
 
 def implicit_blocking(g, itemsize):

@@ -44,7 +44,7 @@ def _layout(a, ncw):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_conv1d_im2col(seed, dtype):
     rng = np.random.default_rng(seed)
     g = _draw(rng)
@@ -54,19 +54,25 @@ def test_conv1d_im2col(seed, dtype):
     want, bound = family_oracle("conv1d", x, f, g)
     rows, taps = int(rng.integers(1, 9)), int(rng.integers(1, g.taps + 2))
     skinny, stream = bool(rng.integers(2)), bool(rng.integers(2))
+    # blocks of a group's output channels per item (0: all), and blocks of a few rows by the
+    # streamed skinny GEMM (NWC)
+    channels = int(rng.integers(0, g.narrow_channels // g.groups + 2))
+    few = int(rng.choice([0, 0, 3, 8]))
     outs = []
     for threads in (1, 3):
         z = np.full((g.batch, g.narrow, g.narrow_channels), np.nan, dtype)
         z = _layout(z, ncw)
         with single_threaded_blas():
             _gemm.conv1d_im2col(_layout(x, ncw), f, z, ncw, g.stride, g.dilation, g.pad_before,
-                                g.groups, rows, taps, threads, skinny, stream)
+                                g.groups, rows, taps, threads, skinny, stream, False, few,
+                                channels)
         outs.append(_layout(z, ncw))
     assert_family_matches(outs[0], want, bound, g.taps * g.wide_channels // g.groups, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
-def _check_filter(rng, g, dtype, ncw, rows, taps, chunks, round_rows, skinny, inplace):
+def _check_filter(rng, g, dtype, ncw, rows, taps, chunks, round_rows, skinny, inplace,
+                  across=False, window=False, window_rows=0):
     """The im2col filter gradient with the given blocks and GEMM against the reference, and the
     same bits on 1 and 3 threads."""
     x = random_array(rng, (g.batch, g.wide, g.wide_channels), dtype)
@@ -79,7 +85,8 @@ def _check_filter(rng, g, dtype, ncw, rows, taps, chunks, round_rows, skinny, in
         with single_threaded_blas():
             _gemm.backprop_filter_im2col(_layout(x, ncw), _layout(dy, ncw), part, ncw, g.stride,
                                          g.dilation, g.pad_before, g.groups, rows, taps, threads,
-                                         round_rows, skinny, inplace)
+                                         round_rows, skinny, inplace, across, window,
+                                         window_rows)
         outs.append(np.add.reduce(part, axis=0))
     assert_family_matches(outs[0], want, bound, g.batch * g.narrow + chunks, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
@@ -115,6 +122,43 @@ def test_backprop_filter_without_blas(mode, seed, dtype):
     chunks, round_rows = int(rng.integers(1, 6)), int(rng.integers(0, 100))
     _check_filter(rng, g, dtype, False, rows, taps, chunks, round_rows, mode == "skinny",
                   mode == "in place")
+
+
+def _draw_spaced(rng, across):
+    """A random NWC geometry whose (tap, channel) columns are evenly spaced on the signal (one
+    group at dilation 1, or one input channel a group at any dilation; across the columns, one
+    group at dilation 1), 1 to 40 narrow channels a group, 16 to 120 narrow rows, padding on
+    either side of any width (rows whose windows lie inside the signal, and rows at both edges)."""
+    one_channel = not across and bool(rng.integers(2))
+    G = int(rng.choice([1, 2, 3])) if one_channel else 1
+    cw = G if one_channel else int(rng.integers(1, 6))
+    cn = G * int(rng.integers(1, 41))
+    K, s = int(rng.integers(1, 12)), int(rng.integers(1, 6))
+    d = int(rng.integers(1, 4)) if one_channel else 1
+    keff = (K - 1) * d + 1
+    M = int(rng.integers(16, 121))
+    lo = int(rng.integers(0, keff + s))
+    L = max(1, (M - 1) * s + keff - lo - int(rng.integers(0, keff + s)))
+    return Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, d, lo, G)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("mode", ["across", "window", "window across"])
+def test_backprop_filter_short_side(mode, seed, dtype):
+    """The filter gradient's skinny GEMM vectorised across the columns (``df^T += dy^T @ col``
+    into a block's scratch, then added) and with the columns of the rows whose taps all read the
+    signal taken in place (``window``: no gather there, the edge rows gathered a block at a
+    time), NWC: blocks of rows (gathered and in place), of taps, chunks and rounds of rows drawn; against the reference and on 1 and 3
+    threads."""
+    across = "across" in mode
+    rng = np.random.default_rng(seed + (500 if mode == "across" else 600 if across else 700))
+    g = _draw_spaced(rng, across) if "window" in mode else _draw(rng)
+    rows, taps = int(rng.integers(1, 64)), int(rng.integers(1, g.taps + 2))
+    chunks, round_rows = int(rng.integers(1, 6)), int(rng.integers(0, 100))
+    window_rows = int(rng.integers(0, 200))     # 0: blocks of ``rows``
+    _check_filter(rng, g, dtype, False, rows, taps, chunks, round_rows, not across, False,
+                  across, "window" in mode, window_rows)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

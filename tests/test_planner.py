@@ -135,14 +135,30 @@ def _blocks(op, shape_x, shape_f, s, data_format="NWC", itemsize=4, groups=1):
 def test_how_the_filter_gradient_multiplies():
     """The filter gradient's blocks say how each is multiplied: in place (no gather) with one
     tap or few output channels from many input ones, the skinny GEMM for a short ``taps*Cw/G``
-    into many output channels (float32 with AVX-512), BLAS otherwise; never in place or skinny
+    into many output channels (float32 with AVX-512), BLAS otherwise; on AVX2 the skinny GEMM
+    for every GEMM with a side of at most 32 (along the output channels, or across the columns
+    for fewer than two vectors of them), ahead of the in-place GEMMs; never in place or skinny
     in NCW, where the kernel gathers."""
     bp = "backprop_filter"
-    assert _blocks(bp, (2, 4096, 64), (1, 64, 8), 2)[1]["inplace"]               # K = 1
-    assert _blocks(bp, (1, 4096, 388), (9, 388, 4), 3)[1]["inplace"]            # Cn = 4
+    one_tap = _blocks(bp, (2, 4096, 64), (1, 64, 8), 2)[1]                      # K = 1
+    assert one_tap["inplace"]                   # one GEMM of 64 columns, BLAS's, in place
+    few_out = _blocks(bp, (1, 4096, 388), (9, 388, 4), 3)[1]                    # Cn = 4
+    if _plan.AVX2:
+        # 4 output channels, a short side: the skinny GEMM across the 9 * 388 columns
+        # (gathered: more than 1024 of them)
+        assert few_out["across"] and not few_out["inplace"] and not few_out["skinny"]
+        assert not few_out["window"]
+    else:
+        assert few_out["inplace"]
     wav2vec = _blocks(bp, (4, 16000, 1), (10, 1, 512), 5)[1]
-    assert not wav2vec["inplace"] and wav2vec["skinny"] == _plan.SKINNY
-    assert not _blocks(bp, (4, 16000, 1), (10, 1, 512), 5, itemsize=8)[1]["skinny"]
+    # on AVX2 its 10 columns (K*Cw) are the short side: the skinny GEMM along the 512 output
+    # channels, the one input channel's windows read in place
+    assert not wav2vec["inplace"] and wav2vec["skinny"] == (_plan.SKINNY or _plan.AVX2)
+    assert wav2vec.get("window", False) == _plan.AVX2
+    f64 = _blocks(bp, (4, 16000, 1), (10, 1, 512), 5, itemsize=8)[1]
+    assert f64["skinny"] == _plan.AVX2 and not f64.get("across")
+    # a short side only from 32 on both: BLAS
+    assert not _blocks(bp, (1, 4096, 64), (9, 64, 64), 3)[1].get("skinny")
     hifi = _blocks(bp, (8, 2048, 128), (16, 128, 256), 8)[1]
     assert not hifi["inplace"] and not hifi["skinny"]
     # items from blocks of taps where the partial filters' memory allows few chunks of rows,
@@ -152,7 +168,8 @@ def test_how_the_filter_gradient_multiplies():
     assert stft["taps"] >= 64 and stft["chunks"] * -(-512 // stft["taps"]) >= _plan.MIN_ITEMS
     for shapes in (((2, 4096, 64), (1, 64, 8)), ((4, 16000, 1), (10, 1, 512))):
         ncw = _blocks(bp, (shapes[0][0], shapes[0][2], shapes[0][1]), shapes[1], 5, "NCW")[1]
-        assert not ncw["inplace"] and not ncw["skinny"]
+        assert not ncw["inplace"] and not ncw["skinny"] and not ncw.get("across")
+        assert not ncw.get("window")
 
 
 def test_when_conv1d_streams_its_output():
@@ -179,7 +196,10 @@ def test_batch_one_calls_are_split_for_the_threads():
     of one frame under a long filter takes all the batch elements in an item only as long as
     the items stay enough."""
     g = conv1d_geometry((1, 1486, 766), (6, 766, 214), 6, 8, "SAME", "NWC")
-    assert _plan.choose("conv1d", g, 4) == "blas"
+    # (on AVX2 its 3.9 MiB filter for 248 rows goes to im2col, in blocks of 128 rows)
+    assert _plan.choose("conv1d", g, 4) == ("im2col" if _plan.AVX2 else "blas")
+    if _plan.AVX2:
+        assert _plan.blocking("conv1d", "im2col", g, 4)["rows"] == 128
     rows = _plan.conv1d_blas_rows(g)
     assert rows >= 16 and -(-g.narrow // rows) >= _plan.MIN_ITEMS
     t = transpose_geometry((8, 1, 64), (1024, 16, 64), (8, 1024, 16), 256, 1, "VALID", "NWC")
@@ -187,3 +207,21 @@ def test_batch_one_calls_are_split_for_the_threads():
     width, taps, batch = _plan.ola_blocking(t, 4)
     assert -(-t.batch // batch) * -(-t.wide // width) >= _plan.MIN_ITEMS
     assert batch * min(t.narrow, 2) * taps * 16 * 4 <= _plan.SCRATCH_BYTES
+
+
+def test_conv1d_with_a_large_filter_and_few_rows():
+    """On AVX2, conv1d whose filter is beyond L2 (1 MiB) for at most 512 rows in all goes to
+    im2col with all the rows in one block (BLAS would pack the filter again for every block of
+    16), the threads' items blocks of at least 512 output channels; a block of one or two rows
+    by the skinny GEMM, streamed. Elsewhere, and with a small filter, as before."""
+    g = conv1d_geometry((2, 292, 133), (13, 133, 1936), 8, 1, "SAME", "NWC")    # 13 MiB, 74 rows
+    kernel = _plan.choose("conv1d", g, 4)
+    blocks = _plan.blocking("conv1d", kernel, g, 4)
+    if _plan.AVX2:
+        assert kernel == "im2col" and blocks["rows"] == 74 and blocks["channels"] == 512
+        one = conv1d_geometry((1, 787, 957), (132, 957, 57), 3, 6, "VALID", "NWC")
+        assert _plan.blocking("conv1d", "im2col", one, 4)["few"] == _plan.FEW_ROWS
+    else:
+        assert kernel == "blas"
+    assert not _plan.conv1d_large_filter(g._replace(narrow=600), 4)         # 1200 rows
+    assert not _plan.conv1d_large_filter(g._replace(narrow_channels=64), 4)  # 0.4 MiB

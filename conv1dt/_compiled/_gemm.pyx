@@ -223,6 +223,7 @@ cdef struct _Conv1d:
     void* z             # the narrow output, [N, M, Cn] or [N, Cn, M]
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
+    Py_ssize_t cnb, ncb  # output channels of a group per item, and the items a group's take
     Py_ssize_t few       # NWC blocks of at most this many rows: the skinny GEMM, streamed
     bint dbl, skinny, stream, implicit
     Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
@@ -282,10 +283,15 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
 
 
 cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexcept nogil:
-    cdef Py_ssize_t nb = p.nblocks, G = p.groups, cng = p.cn // p.groups
+    cdef Py_ssize_t nb = p.nblocks, G = p.groups
+    # the item's block of the group's output channels: c0 .. c0 + cng - 1 of group j
+    cdef Py_ssize_t c0 = (item % p.ncb) * p.cnb
+    cdef Py_ssize_t cng = min(p.cnb, p.cn // p.groups - c0)
+    item = item // p.ncb
     cdef Py_ssize_t j = item % G
     cdef Py_ssize_t b = (item // G) % nb
     cdef Py_ssize_t n = item // (G * nb)
+    cdef Py_ssize_t jc = j * (p.cn // p.groups) + c0     # its first output channel
     # NWC: blocks of the flattened (batch, position) rows; NCW: blocks within one batch element
     cdef Py_ssize_t i0 = b * p.rows
     cdef Py_ssize_t rows = min(p.rows, (p.M if p.ncw else p.N * p.M) - i0)
@@ -306,23 +312,23 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
         if p.ncw:
             # column-major: z[n, group j, i0..]^T [rows x cng] (+)= col [rows x kc] @ f [kc x cng]
             gemm(c'T', c'T', <int> rows, <int> cng, <int> kc, col, <int> kc,
-                 f + k0 * p.cwg * p.cn + j * cng, <int> p.cn, beta,
-                 z + (n * p.cn + j * cng) * p.M + i0, <int> p.M)
+                 f + k0 * p.cwg * p.cn + jc, <int> p.cn, beta,
+                 z + (n * p.cn + jc) * p.M + i0, <int> p.M)
         elif rows <= p.few:
             # a few rows (batch elements of one or two outputs): the filter, read once for them,
             # where BLAS would pack it for them
-            _skinny_streamed(z + (n * p.M + i0) * p.cn + j * cng, p.cn, col, kc,
-                             f + k0 * p.cwg * p.cn + j * cng, p.cn, rows, cng, kc, beta != 0)
+            _skinny_streamed(z + (n * p.M + i0) * p.cn + jc, p.cn, col, kc,
+                             f + k0 * p.cwg * p.cn + jc, p.cn, rows, cng, kc, beta != 0)
         elif p.skinny:
             # z[n, i0.., group j] [rows x cng] (+)= col [rows x kc] @ f [kc x cng]
-            _skinny(z + (n * p.M + i0) * p.cn + j * cng, p.cn, col, kc, 1,
-                    f + k0 * p.cwg * p.cn + j * cng, p.cn, rows, cng, kc,
+            _skinny(z + (n * p.M + i0) * p.cn + jc, p.cn, col, kc, 1,
+                    f + k0 * p.cwg * p.cn + jc, p.cn, rows, cng, kc,
                     SKINNY_ADD if beta != 0 else (SKINNY_STREAM if p.stream else SKINNY_OVERWRITE),
                     f, 0)
         else:
             # column-major: z[n, i0.., group j]^T [cng x rows] (+)= f^T [cng x kc] @ col^T [kc x rows]
-            gemm(c'N', c'N', <int> cng, <int> rows, <int> kc, f + k0 * p.cwg * p.cn + j * cng,
-                 <int> p.cn, col, <int> kc, beta, z + (n * p.M + i0) * p.cn + j * cng, <int> p.cn)
+            gemm(c'N', c'N', <int> cng, <int> rows, <int> kc, f + k0 * p.cwg * p.cn + jc,
+                 <int> p.cn, col, <int> kc, beta, z + (n * p.M + i0) * p.cn + jc, <int> p.cn)
         beta = 1
         k0 = k1
 
@@ -362,6 +368,7 @@ def conv1d_im2col(
     bint stream=False,
     bint implicit=False,
     Py_ssize_t few=0,
+    Py_ssize_t channels=0,
 ):
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
@@ -375,6 +382,9 @@ def conv1d_im2col(
     the signal) the skinny GEMM reads the windows on the signal where they are, all taps at once,
     and only the edges go through the column matrix. A block of at most ``few`` rows (NWC) is
     multiplied by the skinny GEMM too, the filter read once in blocks that stream from memory.
+    With ``channels`` (not with ``implicit``), each group's output channels are cut into blocks
+    of that many, one work item each (every item gathers its block of rows): work for the
+    threads where the rows are few and the filter large.
     """
     cdef _Conv1d p
     cdef Py_ssize_t N = z.shape[0]
@@ -398,10 +408,15 @@ def conv1d_im2col(
     p.stream = stream
     p.implicit = (implicit and not ncw and groups == 1
                   and (dilation == 1 or p.cwg == 1))
+    p.cnb = p.cn // groups
+    if channels > 0 and not p.implicit:
+        p.cnb = min(p.cnb, channels)
+    p.ncb = (p.cn // groups + p.cnb - 1) // p.cnb
     if p.implicit:
         p.taps = p.K
         _on_signal(p.w.L, p.M, p.K, stride, dilation, pad_before, &p.ilo, &p.ihi)
-    _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * groups, <double> N * p.M * p.K * p.cwg * p.cn,
+    _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * groups * p.ncb,
+               <double> N * p.M * p.K * p.cwg * p.cn,
                rows * p.taps * p.cwg * sizeof(floating), num_threads)
 
 
@@ -415,6 +430,10 @@ cdef struct _Filter:
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, ntb, chunks, per
     Py_ssize_t seg0, seg    # this round's rows of each chunk: seg0 .. seg0 + seg - 1
     bint dbl, skinny, inplace
+    bint across         # the skinny GEMM vectorised across the taps (``df^T += dy^T @ col``)
+    bint window         # rows whose taps all read the signal: their columns read in place
+    Py_ssize_t step     # in place, the elements between consecutive (tap, channel) columns
+    Py_ssize_t wrows    # rows of a block with ``window`` (the edge rows gathered ``rows`` at a time)
 
 
 cdef void _filter_taps(const _Filter* p, floating* df, Py_ssize_t r, Py_ssize_t r1, Py_ssize_t j,
@@ -444,6 +463,61 @@ cdef void _filter_taps(const _Filter* p, floating* df, Py_ssize_t r, Py_ssize_t 
         r = r + rows
 
 
+cdef void _filter_skinny(const _Filter* p, floating* dk, floating* dft, const floating* a,
+                         Py_ssize_t ast, Py_ssize_t step, const floating* dy, Py_ssize_t rows,
+                         Py_ssize_t kr) noexcept nogil:
+    """``dk [kr x Cn/G] += a^T @ dy`` for one run of ``rows`` rows by the skinny GEMM: ``a`` the
+    rows' columns (column ``c`` of row ``u`` at ``a[u*ast + c*step]``: the gathered block, with
+    ``step = 1``, or the signal itself), ``dy`` their gradient rows (``Cn`` apart). Vectorised
+    along the gradient's channels, or with ``across`` (``step = 1``) along the columns, into
+    ``dft [Cn/G x kr]``, then added to ``dk``: for a few output channels, whose vectors would
+    be mostly empty."""
+    cdef Py_ssize_t cng = p.cn // p.groups, c, e
+    if not p.across:
+        _skinny(dk, p.cn, a, step, ast, dy, p.cn, kr, cng, rows, SKINNY_ADD, NULL, 0)
+        return
+    _skinny(dft, kr, dy, 1, p.cn, a, ast, cng, kr, rows, SKINNY_OVERWRITE, NULL, 0)
+    for c in range(kr):
+        for e in range(cng):
+            dk[c * p.cn + e] = dk[c * p.cn + e] + dft[e * kr + c]
+
+
+cdef void _filter_window(const _Filter* p, floating* dk, floating* col, Py_ssize_t n,
+                         Py_ssize_t i0, Py_ssize_t rows, Py_ssize_t j, Py_ssize_t k0,
+                         Py_ssize_t k1) noexcept nogil:
+    """Rows ``i0 .. i0 + rows - 1`` of batch element ``n`` (group ``j``, taps ``k0 .. k1-1``,
+    NWC) by the skinny GEMM, the rows whose taps all read the signal with their columns in
+    place (row ``i``'s are the run of the signal from sample ``i*s + k0*d - pad``, ``step``
+    apart), the rows at the edges gathered first (``rows`` at a time), rows in order."""
+    cdef const floating* x = <const floating*> p.w.data
+    cdef const floating* dy = <const floating*> p.dy
+    cdef Py_ssize_t cng = p.cn // p.groups, L = p.w.L, sw = p.w.sw
+    cdef Py_ssize_t kr = (k1 - k0) * p.cwg, i1 = i0 + rows
+    cdef floating* dft = col + p.rows * p.taps * p.cwg
+    cdef Py_ssize_t ia = min(max(i0, _cdiv(p.pad - k0 * p.d, p.s)), i1)
+    cdef Py_ssize_t ib = max(ia, min(i1, floordiv(L - 1 - (k1 - 1) * p.d + p.pad, p.s) + 1))
+    cdef const floating* g = dy + n * p.M * p.cn + j * cng
+    _filter_gathered(p, dk, dft, col, n, i0, ia, j, k0, k1)
+    if ib > ia:
+        _filter_skinny(p, dk, dft, x + n * p.w.sn + (ia * p.s + k0 * p.d - p.pad) * sw
+                       + j * p.cwg, p.s * sw, p.step, g + ia * p.cn, ib - ia, kr)
+    _filter_gathered(p, dk, dft, col, n, ib, i1, j, k0, k1)
+
+
+cdef inline void _filter_gathered(const _Filter* p, floating* dk, floating* dft, floating* col,
+                                  Py_ssize_t n, Py_ssize_t i, Py_ssize_t i1, Py_ssize_t j,
+                                  Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
+    """Rows ``i .. i1-1`` of batch element ``n`` gathered ``rows`` at a time, each block then
+    by the skinny GEMM (:func:`_filter_skinny`)."""
+    cdef Py_ssize_t kr = (k1 - k0) * p.cwg, cnt
+    cdef const floating* g = <const floating*> p.dy + n * p.M * p.cn + j * (p.cn // p.groups)
+    while i < i1:
+        cnt = min(p.rows, i1 - i)
+        _columns(&p.w, col, n * p.M + i, cnt, p.M, j * p.cwg, p.cwg, k0, k1, p.s, p.d, p.pad)
+        _filter_skinny(p, dk, dft, col, kr, 1, g + i * p.cn, cnt, kr)
+        i = i + cnt
+
+
 cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexcept nogil:
     cdef Py_ssize_t G = p.groups, cng = p.cn // p.groups
     cdef Py_ssize_t t = item % p.ntb
@@ -466,9 +540,14 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
         return
     while r < r1:
         # a block of rows, within one batch element in NCW (dy's rows of two batch elements are
-        # not one stride apart there)
+        # not one stride apart there) or where the columns are read in place
         n = r // p.M
         i0 = r % p.M
+        if p.window:
+            rows = min(p.wrows, r1 - r, p.M - i0)
+            _filter_window(p, df, col, n, i0, rows, j, k0, k1)
+            r = r + rows
+            continue
         rows = min(p.rows, r1 - r, p.M - i0) if p.ncw else min(p.rows, r1 - r)
         # the block's taps that reach the signal from one of its rows: the others' columns
         # would be zeros, most of them where the padding is wide
@@ -482,6 +561,9 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
                 gemm(c'T', c'T', <int> cng, <int> kr, <int> rows,
                      dy + (n * p.cn + j * cng) * p.M + i0, <int> p.M, col, <int> kr, 1, dk,
                      <int> p.cn)
+            elif p.across:
+                _filter_skinny(p, dk, col + p.rows * p.taps * p.cwg, col, kr, 1,
+                               dy + (n * p.M + i0) * p.cn + j * cng, rows, kr)
             elif p.skinny:
                 # df [kr x cng] += col^T [kr x rows] @ dy[n, i0.., group j] [rows x cng]
                 # the next block's rows of dy (in this chunk and round) asked for meanwhile
@@ -518,6 +600,9 @@ def backprop_filter_im2col(
     Py_ssize_t round_rows=0,
     bint skinny=False,
     bint inplace=False,
+    bint across=False,
+    bint window=False,
+    Py_ssize_t window_rows=0,
 ):
     """conv1d_backprop_filter by blocks of im2col and GEMM, into ``part`` (overwritten).
 
@@ -530,7 +615,13 @@ def backprop_filter_im2col(
     order. ``round_rows`` sets the rows of a round (tests). With ``skinny`` (NWC only) the GEMM
     is the C layer's for a short outer dimension (``taps*Cw/G``) instead of BLAS's. With
     ``inplace`` (NWC only) nothing is gathered: one GEMM per tap reads the input in place
-    (:func:`_filter_taps`), in blocks of ``rows`` rows of one batch element.
+    (:func:`_filter_taps`), in blocks of ``rows`` rows of one batch element. With ``across``
+    (NWC only) the skinny GEMM runs along the block's ``taps*Cw/G`` columns instead of the
+    output channels (for a few of them). With ``window`` (NWC, and a block's (tap, channel)
+    columns evenly spaced on the signal: one group at dilation 1, or one input channel a group)
+    the skinny GEMM reads the columns of the rows whose taps all reach the signal in place,
+    only the rows at its edges gathered (``rows`` at a time), in blocks of ``window_rows`` rows
+    (``rows`` when 0) of one batch element.
     """
     cdef _Filter p
     cdef Py_ssize_t chunks = part.shape[0]
@@ -545,7 +636,7 @@ def backprop_filter_im2col(
         return
     p.w = _signal(x, ncw)
     p.dy, p.part = &dy[0, 0, 0], &part[0, 0, 0, 0]
-    p.s, p.d, p.pad, p.groups = stride, dilation, pad_before, groups
+    p.s, p.d, p.pad, p.groups = stride, dilation if p.K > 1 else 1, pad_before, groups
     p.rows, p.taps = rows, min(taps, p.K)
     p.ntb = (p.K + p.taps - 1) // p.taps
     p.chunks = chunks
@@ -553,12 +644,20 @@ def backprop_filter_im2col(
     p.dbl = floating is double
     p.inplace = inplace and not ncw
     p.skinny = skinny and not ncw
+    p.across = across and not ncw and not inplace
+    p.step = p.w.sw * p.d if p.cwg == 1 else 1
+    p.wrows = window_rows if window_rows > 0 else rows
+    p.window = (window and not ncw and not inplace and (p.skinny or p.across)
+                and (p.cwg == 1 or (groups == 1 and p.d == 1))
+                and (p.step == 1 or not p.across))
     cdef double row_macs = <double> p.K * p.cwg * p.cn * chunks
     p.seg = round_rows if round_rows > 0 else max(rows, <Py_ssize_t> (CHUNK_MACS / row_macs) // rows * rows)
     p.seg0 = 0
     while p.seg0 < p.per:
         _run_items(_filter_item, &p, chunks * groups * p.ntb, row_macs * min(p.seg, p.per - p.seg0),
-                   0 if p.inplace else rows * p.taps * p.cwg * sizeof(floating), num_threads)
+                   0 if p.inplace else (rows + (p.cn // groups if p.across else 0)) * p.taps
+                   * p.cwg * sizeof(floating),
+                   num_threads)
         p.seg0 += p.seg
 
 
