@@ -219,9 +219,11 @@ def test_conv1d_with_a_large_filter_and_few_rows():
     blocks = _plan.blocking("conv1d", kernel, g, 4)
     if _plan.AVX2:
         assert kernel == "im2col" and blocks["rows"] == 74 and blocks["channels"] == 512
-        one = conv1d_geometry((1, 787, 957), (132, 957, 57), 3, 6, "VALID", "NWC")
+        one = conv1d_geometry((1, 787, 957), (12, 957, 57), 1000, 6, "VALID", "NWC")  # 1 row
         assert _plan.blocking("conv1d", "im2col", one, 4)["few"] == _plan.FEW_ROWS
     else:
         assert kernel == "blas"
     assert not _plan.conv1d_large_filter(g._replace(narrow=600), 4)         # 1200 rows
     assert not _plan.conv1d_large_filter(g._replace(narrow_channels=64), 4)  # 0.4 MiB
+    # more than 16384 columns (K*Cw): as before
+    assert not _plan.conv1d_large_filter(g._replace(taps=132), 4)
