@@ -862,8 +862,8 @@ def conv1d_large_filter(g, itemsize):
 def large_filter_blocking(g, itemsize, taps, layout):
     """im2col blocks for :func:`conv1d_large_filter`: all the rows in one block where their
     column block (``rows x taps*Cw``) stays within ``4 * COLUMN_BYTES``, the work items then
-    blocks of output channels (at least 512 of them, a multiple of 64) for ``MIN_ITEMS`` items,
-    or with fewer than 1024 channels blocks of at least 128 rows;
+    even blocks of output channels (about 512 each, at most ``MIN_ITEMS`` items; two from 256
+    channels), or with fewer than 256 channels blocks of at least 128 rows;
     blocks of at most ``FEW_ROWS`` rows (one or two outputs a batch element) by the skinny GEMM,
     the filter streamed from memory once for them, where the channels fill a vector (NWC)."""
     rows = g.batch * g.narrow
@@ -872,10 +872,11 @@ def large_filter_blocking(g, itemsize, taps, layout):
     channels = 0
     items = -(-(g.batch * g.narrow) // rows)
     if parallel(g) and items < MIN_ITEMS:
-        per = -(-g.narrow_channels // -(-MIN_ITEMS // items))
-        channels = max(512, -(-per // 64) * 64)
-        channels = 0 if channels >= g.narrow_channels else channels
-        if not channels:
+        # blocks of output channels, evened out: about 512 each, two from 256
+        cuts = min(-(-MIN_ITEMS // items), max(2, g.narrow_channels // 512))
+        if g.narrow_channels >= 256:
+            channels = -(-g.narrow_channels // cuts)
+        else:
             # too few channels to cut: blocks of rows, at least 128 (the filter packed once each)
             rows = max(128, -(-rows // MIN_ITEMS))
     few = layout == "NWC" and g.narrow_channels * itemsize >= VECTOR_BYTES
