@@ -496,7 +496,15 @@ def choose(op, g, itemsize=4, layout="NWC"):
         if g.groups > 1 and fir_channels(g, itemsize, layout):
             return "fir"
         if g.groups == 1:
-            return _choose_transpose(g, itemsize)
+            kernel = _choose_transpose(g, itemsize)
+            if (AVX2 and (kernel == "blas" or (kernel == "col2im" and g.wide_channels >= 16))
+                    and g.narrow <= 16 and g.narrow_channels >= 128 and macs(g) >= SMALL_MACS):
+                # AVX2: a few frames a batch element of long sums: the overlap-add's dot GEMM
+                # reads the filter in place once for them, where BLAS (one GEMM per tap, or
+                # col2im's over all taps for 16+ outputs) packs it for a few rows
+                # (docs/planner.rst)
+                return "ola"
+            return kernel
         return _choose_transpose_groups(g, itemsize)
     if op == "conv1d":
         if fir_channels(g, itemsize, layout):
@@ -708,11 +716,16 @@ def transpose_dot(g, itemsize, rows):
 
 def ola_dot(g, taps):
     """Whether the overlap-add kernel multiplies by the C layer's dot GEMM instead of BLAS
-    (AVX-512): BLAS packs an item's block of input rows and its block of the filter at each
+    (AVX-512; on AVX2 from 128 input channels, below): BLAS packs an item's block of input rows and
+    its block of the filter at each
     call, the dot GEMM reads both where they are but adds each output's vector lanes at the end.
     So the dot GEMM for long sums: ``Cin >= 512`` (with 8 columns ``taps*Cout`` or more), ``Cin
     >= 256`` with 256 columns, ``Cin >= 128`` with 1000 (docs/planner.rst)."""
     cols, cin = taps * g.wide_channels, g.narrow_channels
+    if AVX2:
+        # from 128 input channels, for 8+ outputs or at most 16 frames a batch element (with
+        # fewer outputs and more frames BLAS's GEMMs were up to 1.5x faster; docs/planner.rst)
+        return cin >= 128 and (g.wide_channels >= 8 or g.narrow <= 16)
     return SKINNY and ((cin >= 512 and cols >= 8) or (cin >= 256 and cols >= 256)
                        or (cin >= 128 and cols >= 1000))
 

@@ -227,3 +227,22 @@ def test_conv1d_with_a_large_filter_and_few_rows():
     assert not _plan.conv1d_large_filter(g._replace(narrow_channels=64), 4)  # 0.4 MiB
     # more than 16384 columns (K*Cw): as before
     assert not _plan.conv1d_large_filter(g._replace(taps=132), 4)
+
+
+def test_avx2_overlap_add_reads_the_filter_in_place():
+    """On AVX2 the overlap-add multiplies by the dot GEMM (the filter read where it is) from 128
+    input channels, for 8+ outputs or at most 16 frames a batch element, and takes the
+    transposes of at most 16 frames a batch element from BLAS (and from col2im with 16+
+    outputs); on AVX-512 its own rule, elsewhere BLAS."""
+    few = transpose_geometry((3, 5, 512), (16, 64, 512), (3, 48, 64), 8, 1, "VALID", "NWC")
+    kernel = _plan.choose("transpose", few, 8)
+    if _plan.AVX2:
+        assert _plan._choose_transpose(few, 8) == "blas"        # the rule before this one
+        assert kernel == "ola" and _plan.blocking("transpose", "ola", few, 8)["dot"]
+        # one output channel and many frames: BLAS's GEMMs
+        many = transpose_geometry((4, 1000, 256), (11, 1, 256), (4, 7004, 1), 7, 1, "VALID",
+                                  "NWC")
+        assert not _plan.ola_dot(many, 11)
+        assert not _plan.ola_dot(few._replace(narrow_channels=64), 16)      # short sums
+    else:
+        assert kernel == _plan._choose_transpose(few, 8)
