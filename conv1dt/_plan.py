@@ -716,7 +716,7 @@ def transpose_dot(g, itemsize, rows):
     return SKINNY and min(rows, g.narrow) <= DOT_MAX_ROWS and g.narrow_channels >= DOT_MIN_CIN
 
 
-def ola_dot(g, taps):
+def ola_dot(g, taps, itemsize=4):
     """Whether the overlap-add kernel multiplies by the C layer's dot GEMM instead of BLAS
     (AVX-512; on AVX2 from 128 input channels, below): BLAS packs an item's block of input rows and
     its block of the filter at each
@@ -726,7 +726,11 @@ def ola_dot(g, taps):
     cols, cin = taps * g.wide_channels, g.narrow_channels
     if AVX2:
         # from 128 input channels, for 8+ outputs or at most 16 frames a batch element (with
-        # fewer outputs and more frames BLAS's GEMMs were up to 1.5x faster; docs/planner.rst)
+        # fewer outputs and more frames BLAS's GEMMs were up to 1.5x faster); in float64 only
+        # the latter (HiFi-GAN's 16 x 32 frames, 512 -> 256: 91 ms by the dot GEMM's 2 x 4
+        # tiles of 4 lanes, 68 by BLAS; docs/planner.rst)
+        if itemsize == 8 and g.narrow > 16:
+            return False
         return cin >= 128 and (g.wide_channels >= 8 or g.narrow <= 16)
     return SKINNY and ((cin >= 512 and cols >= 8) or (cin >= 256 and cols >= 256)
                        or (cin >= 128 and cols >= 1000))
@@ -849,7 +853,7 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
                 "batches": batches}
     if kernel == "ola":
         width, taps, batch = ola_blocking(g, itemsize)
-        return {"width": width, "taps": taps, "batch": batch, "dot": ola_dot(g, taps)}
+        return {"width": width, "taps": taps, "batch": batch, "dot": ola_dot(g, taps, itemsize)}
     if kernel == "depthwise":
         return {"rows": depthwise_rows(g, op)}
     if kernel == "fir" and op == "backprop_filter":
