@@ -800,7 +800,9 @@ def filter_short_side(g, itemsize, taps):
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     lanes = VECTOR_BYTES // itemsize
     cols = taps * cwg
-    if cols <= FILTER_SHORT_SIDE and cng >= lanes:
+    if cols <= FILTER_SHORT_SIDE and cng >= lanes and (itemsize == 4 or cng <= 64):
+        # (float64 with more channels: BLAS on the peer table's one-channel analysis filter
+        # gradients, 4 x 16000 x 1 -> 512, K=10, s=5: 10 ms, the skinny GEMM 17.6)
         across = False
     elif cng < 2 * lanes and cols >= max(cng, lanes):
         across = True
@@ -810,7 +812,10 @@ def filter_short_side(g, itemsize, taps):
     spaced = cwg == 1 or (g.groups == 1 and d == 1)
     if across:
         spaced = d == 1 and g.groups == 1
-    window = spaced and g.narrow >= 16 and cols <= 1024
+    # (along the channels, a window's block of the gradient, read once per tile of columns,
+    # must stay near the core: 4 x 32000 x 1 -> 512, K=16, s=8: 14.0 ms in place, 7.8 gathered)
+    window = (spaced and g.narrow >= 16 and cols <= 1024
+              and (across or cng * itemsize <= 256))
     return not across, across, window
 
 
