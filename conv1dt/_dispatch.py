@@ -527,8 +527,11 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
             part = df.reshape((1,) + shape)
         else:
             part = np.empty((chunks,) + shape, x.dtype)
-        # (the skinny GEMM's ways of multiplying call no BLAS: no guard to save and restore)
-        with (_NO_GUARD if blocks["skinny"] or blocks.get("across") else _blas_on_one_thread(g)):
+        # (the skinny GEMM's ways of multiplying, NWC and not in place, call no BLAS: no guard
+        # to save and restore)
+        no_blas = (not ncw and not blocks["inplace"]
+                   and (blocks["skinny"] or blocks.get("across", False)))
+        with (_NO_GUARD if no_blas else _blas_on_one_thread(g)):
             _gemm.backprop_filter_im2col(x, dy, part, ncw, g.stride, g.dilation, g.pad_before,
                                          g.groups, blocks["rows"], blocks["taps"], _threads(g),
                                          skinny=blocks["skinny"], inplace=blocks["inplace"],

@@ -718,10 +718,9 @@ def transpose_dot(g, itemsize, rows):
 
 def ola_dot(g, taps, itemsize=4):
     """Whether the overlap-add kernel multiplies by the C layer's dot GEMM instead of BLAS
-    (AVX-512; on AVX2 from 128 input channels, below): BLAS packs an item's block of input rows and
-    its block of the filter at each
-    call, the dot GEMM reads both where they are but adds each output's vector lanes at the end.
-    So the dot GEMM for long sums: ``Cin >= 512`` (with 8 columns ``taps*Cout`` or more), ``Cin
+    (AVX-512; on AVX2 from 128 input channels, below): BLAS packs an item's block of input rows
+    and its block of the filter at each call, the dot GEMM reads both where they are but adds
+    each output's vector lanes at the end. So the dot GEMM for long sums: ``Cin >= 512`` (with 8 columns ``taps*Cout`` or more), ``Cin
     >= 256`` with 256 columns, ``Cin >= 128`` with 1000 (docs/planner.rst)."""
     cols, cin = taps * g.wide_channels, g.narrow_channels
     if AVX2:
@@ -759,9 +758,10 @@ def filter_blocking(g, itemsize, nwc=True):
     in_place = nwc and g.narrow >= 64 and (g.taps == 1 or (cng <= 16 and cwg >= 8))
     # AVX2: GEMMs with a short side by the skinny GEMM (filter_short_side), ahead of the
     # in-place GEMMs per tap but for one tap of several input channels (one GEMM, BLAS's)
+    split_rows, split_taps = filter_split_taps(g, itemsize, rows, taps)
     short = None
     if nwc and AVX2 and not (in_place and g.taps == 1 and cwg > 1):
-        short = filter_short_side(g, itemsize, filter_split_taps(g, itemsize, rows, taps)[1])
+        short = filter_short_side(g, itemsize, split_taps)
     if in_place and not short:
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
         rows = 1024
@@ -771,7 +771,7 @@ def filter_blocking(g, itemsize, nwc=True):
     if skinny:
         rows = skinny_rows(g)
     else:
-        rows, taps = filter_split_taps(g, itemsize, rows, taps)
+        rows, taps = split_rows, split_taps
         if itemsize == 4:
             # BLAS packs the gradient's block; in float64 the smaller blocks were as often
             # slower as faster
