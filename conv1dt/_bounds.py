@@ -175,8 +175,9 @@ def _conv1d_plain(w, f, g, ncw):
                                                                "flip-tiled"):
             _conv1d.conv1d_direct(*args, threads)
         else:
+            rows, channels = _plan.conv1d_blas_blocking(g)
             with single_threaded_blas():
-                _conv1d.conv1d_blas(*args, _plan.conv1d_blas_rows(g), threads)
+                _conv1d.conv1d_blas(*args, rows, threads, channels)
     return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
 
 

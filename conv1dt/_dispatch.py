@@ -435,8 +435,9 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
         if kernel == "direct":
             _conv1d.conv1d_direct(*args, _threads(g))
         else:
+            blocks = blocks or _plan.blocking("conv1d", "blas", g, x.dtype.itemsize)
             with _blas_on_one_thread(g):
-                _conv1d.conv1d_blas(*args, _plan.conv1d_blas_rows(g), _threads(g))
+                _conv1d.conv1d_blas(*args, blocks["rows"], _threads(g), blocks["channels"])
     return _finish(y, ncw, out)
 
 

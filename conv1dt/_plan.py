@@ -844,7 +844,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             blocks.update(large_filter_blocking(g, itemsize, taps, layout))
         return blocks
     if kernel == "blas" and op == "conv1d":
-        return {"rows": conv1d_blas_rows(g)}
+        rows, channels = conv1d_blas_blocking(g)
+        return {"rows": rows, "channels": channels}
     if kernel == "implicit":
         return implicit_blocking(g, itemsize)
     if kernel == "blas" and op == "transpose":
@@ -919,13 +920,34 @@ def implicit_blocking(g, itemsize):
     return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES}
 
 
-def conv1d_blas_rows(g):
-    """Output rows per work item of conv1d's BLAS kernel (one GEMM per tap and group): 1024,
-    fewer (down to 16) for at least ``MIN_ITEMS`` items (a batch of one or a few short signals).
-    BLAS packs a tap's filter at each GEMM: the more rows share the packing, the less it costs
-    (wav2vec 2.0's second layer, 4 x 3199 x 512 -> 512, K=3, s=2, at one thread: 155 ms in
-    blocks of 128 rows, 131 in 256, 115 in 1024)."""
-    return _halve_for_items(1024, 16, lambda r: g.batch * -(-g.narrow // r), g)
+def conv1d_blas_blocking(g):
+    """``(rows, channels)`` for conv1d's BLAS kernel (one GEMM per tap and group for each block
+    of ``rows`` output rows and ``channels`` of a group's output channels). BLAS packs a block's
+    input rows and its part of the tap's filter at each GEMM, in all about
+    ``blocks * (rows + channels)`` rows of ``Cw/G`` elements, against the same multiply-adds
+    however the call is cut: so the blocks that pack the least, all of a group's channels and
+    blocks of up to 1024 rows where one thread runs the call, else the even cut into at least
+    ``MIN_ITEMS`` items (rows down to 16, channels a multiple of 16 down to 64, never more items
+    than that needs) with the least packing. Whisper's conv1d, 1 x 1500 rows, 512 -> 512, K=3:
+    12 blocks of 128 rows packed 36 copies of a tap's filter and ran 1.2x as long as one GEMM
+    per tap; 4 blocks of 375 rows by 2 of 256 channels pack less (docs/planner.rst)."""
+    cng = max(g.narrow_channels // g.groups, 1)
+    rows = min(1024, g.narrow) if g.narrow else 1024
+    if not parallel(g) or g.batch * -(-g.narrow // rows) >= MIN_ITEMS:
+        return rows, cng
+    best = None
+    for nc in range(1, max(2, cng // 64 + 1) if g.groups == 1 else 2):
+        ch = cng if nc == 1 else -(-(-(-cng // nc)) // 16) * 16
+        nc = -(-cng // ch)
+        per = -(-MIN_ITEMS // nc)               # row blocks wanted
+        nb = max(-(-g.narrow // 1024), -(-per // g.batch))
+        r = max(16, -(-g.narrow // nb))
+        items = g.batch * -(-g.narrow // r) * nc
+        packed = items * (r + ch)
+        key = (items < MIN_ITEMS, packed, items)
+        if best is None or key < best[0]:
+            best = (key, r, ch)
+    return best[1], best[2]
 
 
 def fir_rows(g, outputs=None):

@@ -248,6 +248,54 @@ def test_im2col_few_rows_by_the_streamed_skinny_gemm(case, dtype):
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
+BLAS_BLOCKS = [  # n, wide, cw, cn, k, s, d, padding, groups
+    (1, 300, 24, 130, 3, 2, 1, "SAME", 1), (2, 97, 12, 70, 4, 1, 2, "VALID", 1),
+    (1, 61, 8, 66, 5, 3, 1, "SAME", 2), (3, 40, 9, 33, 2, 1, 3, "SAME", 3),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", BLAS_BLOCKS, ids=[str(c) for c in BLAS_BLOCKS])
+def test_blas_row_and_channel_blocks(case, dtype):
+    """The BLAS kernel's items are blocks of rows by blocks of a group's output channels: rows
+    of 1 to all, channel blocks of 1, 7, 16 and all (the last block short), groups side by side:
+    against the reference; on 1 and 3 threads, the same bits. The planner's blocks are even,
+    and give at least ``MIN_ITEMS`` items where the shape has them."""
+    n, wide, cw, cn, k, s, d, padding, groups = case
+    rng = np.random.default_rng(wide + k)
+    w = random_array(rng, (n, wide, cw), dtype)
+    f = random_array(rng, (k, cw // groups, cn), dtype)
+    g = conv1d_geometry(w.shape, f.shape, s, d, padding, "NWC", groups)
+    want, bound = family_oracle("conv1d", w, f, g, "NWC")
+    for rows in (1, 13, 1024):
+        for channels in (1, 7, 16, cn // groups):
+            outs = []
+            for t in (1, 3):
+                y = np.full((n, g.narrow, cn), np.nan, dtype)
+                _conv1d.conv1d_blas(w, f, y, s, d, g.pad_before, groups, rows, t, channels)
+                assert_family_matches(y, want, bound, conv1d_terms(g),
+                                      f"blas {case} rows={rows} channels={channels} threads={t}")
+                outs.append(y)
+            np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_blas_blocking_packs_least():
+    """Batch 1 with a short signal and many channels: the even cut into at least ``MIN_ITEMS``
+    items that packs the least, here 4 blocks of 375 rows by 2 of 256 channels (Whisper's
+    second conv1d), not 12 blocks of 128 rows; one group's channels are cut only in multiples
+    of 16, not below 64; a long batch keeps all the channels in blocks of 1024 rows."""
+    g = conv1d_geometry((1, 3000, 512), (3, 512, 512), 2, 1, "SAME", "NWC")
+    assert _plan.conv1d_blas_blocking(g) == (375, 256)
+    g = conv1d_geometry((2, 600, 256), (5, 256, 1000), 1, 1, "SAME", "NWC")
+    rows, channels = _plan.conv1d_blas_blocking(g)
+    assert channels % 16 == 0 and channels >= 64
+    assert 2 * -(-600 // rows) * -(-1000 // channels) >= _plan.MIN_ITEMS
+    g = conv1d_geometry((8, 4000, 512), (3, 512, 512), 1, 1, "SAME", "NWC")
+    assert _plan.conv1d_blas_blocking(g) == (1024, 512)
+    g = conv1d_geometry((1, 3000, 512), (3, 128, 512), 2, 1, "SAME", "NWC", 4)
+    assert _plan.conv1d_blas_blocking(g)[1] == 128        # groups: all of a group's channels
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(3)

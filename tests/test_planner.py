@@ -203,8 +203,8 @@ def test_batch_one_calls_are_split_for_the_threads():
     assert _plan.choose("conv1d", g, 4) == ("im2col" if _plan.AVX2 else "blas")
     if _plan.AVX2:
         assert _plan.blocking("conv1d", "im2col", g, 4)["rows"] == 128
-    rows = _plan.conv1d_blas_rows(g)
-    assert rows >= 16 and -(-g.narrow // rows) >= _plan.MIN_ITEMS
+    rows, channels = _plan.conv1d_blas_blocking(g)
+    assert rows >= 16 and -(-g.narrow // rows) * -(-214 // channels) >= _plan.MIN_ITEMS
     t = transpose_geometry((8, 1, 64), (1024, 16, 64), (8, 1024, 16), 256, 1, "VALID", "NWC")
     assert _plan.choose("transpose", t, 4) == "ola"
     width, taps, batch = _plan.ola_blocking(t, 4)

@@ -223,14 +223,16 @@ def conv1d_blas(
     Py_ssize_t groups,
     Py_ssize_t rows,
     int num_threads,
+    Py_ssize_t cblock=0,
 ):
     """conv1d for many channels: per (block, tap, group) one GEMM into the owned output rows.
 
     ``x`` ``[N, L, Cw]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, M, Cn]`` (overwritten). Work items
-    are (batch, block of ``rows`` narrow rows). Tap ``k`` reads wide row ``i*s + off`` for narrow
-    row ``i``, so its input rows are every ``s``-th one: ``y[i, group j] += x[i*s + off, group j]
-    @ f[k, :, group j]`` is one GEMM whose input has leading dimension ``s*Cw``. Taps go in
-    increasing ``k``; the blocks depend on the shape only, so the bits do not depend on the
+    are (batch, block of ``rows`` narrow rows, block of ``cblock`` of each group's output
+    channels; all of them when ``cblock`` is 0). Tap ``k`` reads wide row ``i*s + off`` for
+    narrow row ``i``, so its input rows are every ``s``-th one: ``y[i, group j] += x[i*s + off,
+    group j] @ f[k, :, group j]`` is one GEMM whose input has leading dimension ``s*Cw``. Taps go
+    in increasing ``k``; the blocks depend on the shape only, so the bits do not depend on the
     thread count. BLAS must run single-threaded inside (the caller arranges it).
     """
     cdef Py_ssize_t N = y.shape[0], M = y.shape[1], cn = y.shape[2]
@@ -238,17 +240,24 @@ def conv1d_blas(
     cdef Py_ssize_t K = f.shape[0], cwg = f.shape[1]
     cdef Py_ssize_t cng = cn // groups
     cdef Py_ssize_t nblocks = (M + rows - 1) // rows
-    cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j
+    cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j, c0, cb, i
     if N == 0 or M == 0 or cn == 0:
         return
-    cdef Py_ssize_t items = N * nblocks
+    if cblock <= 0 or cblock > cng:
+        cblock = cng
+    cdef Py_ssize_t ncb = (cng + cblock - 1) // cblock
+    cdef Py_ssize_t items = N * nblocks * ncb
     cdef Chunks ch = chunks(items, <double> N * M * K * cwg * cn, num_threads)
     while next_chunk(&ch):
         for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            n = item // nblocks
-            i0 = (item % nblocks) * rows
+            n = item // (nblocks * ncb)
+            i0 = (item // ncb % nblocks) * rows
             i1 = min(i0 + rows, M)
-            memset(&y[n, i0, 0], 0, (i1 - i0) * cn * sizeof(floating))
+            c0 = item % ncb * cblock
+            cb = min(cblock, cng - c0)
+            for i in range(i0, i1):
+                for j in range(groups):
+                    memset(&y[n, i, j * cng + c0], 0, cb * sizeof(floating))
             if cwg == 0:
                 continue
             for k in range(K):
@@ -258,10 +267,10 @@ def conv1d_blas(
                 if lo >= hi:
                     continue
                 for j in range(groups):
-                    # column-major: y^T[cng x rows] += f[k]^T[cng x cwg] @ x^T[cwg x rows]
-                    gemm(c'N', c'N', <int> cng, <int> (hi - lo), <int> cwg, &f[k, 0, j * cng],
+                    # column-major: y^T[cb x rows] += f[k]^T[cb x cwg] @ x^T[cwg x rows]
+                    gemm(c'N', c'N', <int> cb, <int> (hi - lo), <int> cwg, &f[k, 0, j * cng + c0],
                          <int> cn, &x[n, lo * stride + off, j * cwg], <int> (stride * cw), 1,
-                         &y[n, lo, j * cng], <int> cn)
+                         &y[n, lo, j * cng + c0], <int> cn)
 
 
 # --- conv1d_backprop_filter ------------------------------------------------------------------
