@@ -310,7 +310,11 @@ def test_dispatch_rule():
     # an input shorter than half a filter, but few channels: the direct kernel
     assert _plan.choose("transpose", g(1, 2, k=99, s=2, m=46)) == "direct"
     # few outputs from many inputs: never tiles of 64 channels for one
-    assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=256)) == "ola"      # K*Cout < 64
+    # (K*Cout < 64: the overlap-add; on AVX2 col2im from 2 taps and 8 frames, not for one tap)
+    assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=256)) == (
+        "col2im" if _plan.AVX2 else "ola")
+    assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=4)) == "ola"
+    assert _plan.choose("transpose", g(512, 1, k=1, s=8, m=256)) == "ola"
     # ... its products by the dot GEMM (AVX-512) for long sums; BLAS for short ones
     ola = lambda *a, **k: _plan.blocking("transpose", "ola", g(*a, **k), 4)["dot"]
     assert ola(512, 1, k=16, s=8, m=256) == _plan.SKINNY
