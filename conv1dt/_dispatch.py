@@ -504,14 +504,16 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         return df
     kernel = kernel or _plan.choose("backprop_filter", g, x.dtype.itemsize)
     if kernel == "fir":
-        # one channel each way, or each channel on its own (depthwise), in place in either layout
+        # one channel each way, each channel on its own (depthwise), or every pair of a few
+        # channels each way (one group), in place in either layout
         blocks = blocks or _plan.blocking("backprop_filter", "fir", g, x.dtype.itemsize)
         chunks = blocks["chunks"]
         df = _output(shape, x.dtype, out)
-        part = (df.reshape((1, g.taps, g.narrow_channels)) if chunks == 1 else
-                np.empty((chunks, g.taps, g.narrow_channels), x.dtype))
+        pairs = math.prod(shape[1:])
+        part = (df.reshape((1, g.taps, pairs)) if chunks == 1 else
+                np.empty((chunks, g.taps, pairs), x.dtype))
         _gemm.backprop_filter_fir(x, dy, part, ncw, g.stride, g.pad_before, blocks["taps"],
-                                  _threads(g))
+                                  _threads(g), g.groups == 1 and pairs > 1)
         if chunks > 1:
             np.add.reduce(part, axis=0, out=df.reshape(part.shape[1:]))
         return df

@@ -165,6 +165,7 @@ POLYPHASE_MIN_TAPS = 4
 # one channel each way by the FIR kernel from this many multiply-adds (below, the direct
 # kernels' compiled plans cost less than its set-up; docs/planner.rst has the measurements)
 FIR_MIN_MACS = 4096
+FIR_PAIRS = 4             # channel pairs of a filter gradient the fir kernel takes one by one
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
@@ -530,7 +531,10 @@ def choose(op, g, itemsize=4, layout="NWC"):
     if op == "backprop_filter":
         if filter_fir(g, itemsize, layout):
             return "fir"
-        return _choose_backprop_filter(g, itemsize)
+        kernel = _choose_backprop_filter(g, itemsize)
+        if kernel == "im2col" and filter_pairs(g, itemsize, layout):
+            return "fir"
+        return kernel
     raise ValueError(f"unknown op {op!r}")
 
 
@@ -790,6 +794,21 @@ def filter_blocking(g, itemsize, nwc=True):
             "window_rows": 1024 if window else 0}
 
 
+def filter_pairs(g, itemsize, layout="NWC"):
+    """Whether a filter gradient of a few channels each way runs the ``fir`` kernel pair by pair
+    (``Cw*Cn`` FIRs, each reading its two channels in place): one group at dilation 1, 2 to
+    ``FIR_PAIRS`` pairs, 2 to 8 taps, from ``FIR_MIN_MACS`` multiply-adds, where im2col's GEMMs
+    have both sides shorter than a vector (on AVX2 no short-side way of its own,
+    :func:`filter_short_side`). im2col then gathers ``K*Cw`` columns a row for a GEMM of a few
+    elements each way: on 110 random geometries of this class the pairs were 1.3-5x faster
+    (1 -> 3, K=5, 25106 rows: 0.69 ms by im2col, 0.13 so; docs/planner.rst)."""
+    cw, cn = g.wide_channels, g.narrow_channels
+    if (g.groups != 1 or g.dilation != 1 or not 1 < cw * cn <= FIR_PAIRS
+            or not 2 <= g.taps <= 8 or macs(g) < FIR_MIN_MACS):
+        return False
+    return not (AVX2 and layout == "NWC" and filter_short_side(g, itemsize, g.taps))
+
+
 def filter_short_side(g, itemsize, taps):
     """``(skinny, across, window)`` for an im2col filter gradient on AVX2 whose GEMMs have a
     short side (NWC), else None. BLAS packs both operands of a GEMM with little work per
@@ -967,11 +986,12 @@ def fir_rows(g, outputs=None):
 def fir_grad_blocking(g, itemsize):
     """``(taps, chunks)`` for the FIR filter gradient: blocks of 256 taps (two or four tiles of
     the C layer's FIR), halved (down to 32) and then the rows cut into chunks of at least 1024,
-    for ``MIN_ITEMS`` work items."""
-    taps = _halve_for_items(min(256, g.taps), 32, lambda t: g.groups * -(-g.taps // t), g)
+    for ``MIN_ITEMS`` work items (each channel, or pair of channels, a FIR's)."""
+    chans = g.groups * (g.wide_channels // g.groups) * (g.narrow_channels // g.groups)
+    taps = _halve_for_items(min(256, g.taps), 32, lambda t: chans * -(-g.taps // t), g)
     chunks = 1
     if parallel(g):
-        chunks = max(1, min(-(-MIN_ITEMS // (g.groups * -(-g.taps // taps))),
+        chunks = max(1, min(-(-MIN_ITEMS // (chans * -(-g.taps // taps))),
                             g.batch * g.narrow // 1024))
     return taps, chunks
 

@@ -1191,6 +1191,8 @@ cdef struct _FirGrad:
     const void* dy      # [N, M, C] or [N, C, M]: likewise with dn, dc, dw
     void* part          # [chunks, K, C]: chunk q's sum over its rows
     Py_ssize_t N, L, M, K, C, s, pad, taps, ntb, per, xn, xc, xw, dn, dc, dw
+    Py_ssize_t cd       # with cross: the gradient's channels (part's C is x's times these)
+    bint cross
     Py_ssize_t span     # rows a window at most (its samples stay within FIR_WINDOW)
     bint dbl
 
@@ -1198,6 +1200,7 @@ cdef struct _FirGrad:
 cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noexcept nogil:
     cdef Py_ssize_t b = item % p.ntb, c = item // p.ntb % p.C, q = item // p.ntb // p.C
     cdef Py_ssize_t k0 = b * p.taps, kb = min(p.taps, p.K - k0), s = p.s
+    cdef Py_ssize_t cx = c // p.cd if p.cross else c, cy = c % p.cd if p.cross else c
     cdef floating* df = xs                          # the block's sums, then the windows
     cdef floating* ws = xs + p.taps                 # the gradient's rows (strided: gathered)
     cdef floating* win = ws + p.span                # the signal's window (strided: gathered)
@@ -1211,8 +1214,8 @@ cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noex
     while r0 < r1:                              # the chunk's rows, one batch element at a time
         n, i0 = r0 // p.M, r0 % p.M
         i1 = min(p.M, i0 + r1 - r0)
-        x = <const floating*> p.x + n * p.xn + c * p.xc
-        dy = <const floating*> p.dy + n * p.dn + c * p.dc
+        x = <const floating*> p.x + n * p.xn + cx * p.xc
+        dy = <const floating*> p.dy + n * p.dn + cy * p.dc
         # rows ia <= i < ib read the signal through every tap of the block:
         # 0 <= i*s - pad + k0 and i*s - pad + k0 + kb - 1 <= L - 1
         ia = min(max(i0, _cdiv(p.pad - k0, s)), i1)
@@ -1264,24 +1267,31 @@ def backprop_filter_fir(
     Py_ssize_t pad_before,
     Py_ssize_t taps,
     int num_threads,
+    bint cross=False,
 ):
     """conv1d_backprop_filter of one channel to one, or of ``C`` channels each on its own
-    (depthwise), at dilation 1, into ``part`` (overwritten): ``part[q, k, c]`` is the sum over
-    chunk ``q``'s (batch, position) rows ``i`` of ``dy[n, i, c] * x[n, i*s + k - pad, c]`` (only
-    the terms on the signal); the caller adds the chunks in order.
+    (depthwise), or with ``cross`` of every pair of a few channels each way, at dilation 1, into
+    ``part`` (overwritten): ``part[q, k, c]`` is the sum over chunk ``q``'s (batch, position)
+    rows ``i`` of ``dy[n, i, c] * x[n, i*s + k - pad, c]`` (only the terms on the signal); with
+    ``cross``, ``part[q, k, a*Cn + b]`` that of ``dy[n, i, b] * x[n, i*s + k - pad, a]`` (``Cw``
+    channels of ``x``, ``Cn`` of ``dy``: the whole filter gradient, each pair a FIR's). The
+    caller adds the chunks in order.
 
-    ``x`` is ``[N, L, C]`` and ``dy`` ``[N, M, C]`` (``[N, C, L]``, ``[N, C, M]`` with ``ncw``),
-    ``part`` ``[chunks, K, C]``: the ``N*M`` rows are cut into ``chunks`` consecutive chunks. Work
-    items are (chunk, channel, block of ``taps`` taps); per batch element of its chunk, the rows
-    that read the signal through all the block's taps are FIRs of the gradient (``fir`` of
-    ``src/skinny_impl.h``: the block's taps in vector registers, the signal at lags ``i*s``, read
-    in place where a channel's samples are one run, else gathered in windows), the rows at the
-    signal's edges term by term, in an order fixed by the shape: the bits do not depend on the
-    thread count.
+    ``x`` is ``[N, L, Cw]`` and ``dy`` ``[N, M, Cn]`` (``[N, Cw, L]``, ``[N, Cn, M]`` with
+    ``ncw``), ``part`` ``[chunks, K, C]`` (``C = Cw = Cn``, or ``Cw*Cn`` with ``cross``): the
+    ``N*M`` rows are cut into ``chunks`` consecutive chunks. Work items are (chunk, channel or
+    pair, block of ``taps`` taps); per batch element of its chunk, the rows that read the signal
+    through all the block's taps are FIRs of the gradient (``fir`` of ``src/skinny_impl.h``: the
+    block's taps in vector registers, the signal at lags ``i*s``, read in place where a
+    channel's samples are one run, else gathered in windows), the rows at the signal's edges
+    term by term, in an order fixed by the shape: the bits do not depend on the thread count.
     """
     cdef _FirGrad p
-    cdef Py_ssize_t chunks = part.shape[0]
+    cdef Py_ssize_t chunks = part.shape[0], cw = x.shape[1 if ncw else 2]
+    cdef Py_ssize_t cn = dy.shape[1 if ncw else 2]
     p.K, p.C = part.shape[1], part.shape[2]
+    if (cross and p.C != cw * cn) or (not cross and not (p.C == cw == cn)):
+        raise ValueError("backprop_filter_fir: part's channels do not match x's and dy's")
     if chunks == 0 or p.K == 0 or p.C == 0:
         return
     p.N = dy.shape[0]
@@ -1290,11 +1300,12 @@ def backprop_filter_fir(
         memset(&part[0, 0, 0], 0, chunks * p.K * p.C * sizeof(floating))
         return
     p.x, p.dy, p.part = &x[0, 0, 0], &dy[0, 0, 0], &part[0, 0, 0]
-    p.xn, p.dn = p.L * p.C, p.M * p.C
-    if ncw or p.C == 1:
+    p.xn, p.dn = p.L * cw, p.M * cn
+    p.cross, p.cd = cross, cn
+    if ncw:
         p.xc, p.xw, p.dc, p.dw = p.L, 1, p.M, 1
     else:
-        p.xc, p.xw, p.dc, p.dw = 1, p.C, 1, p.C
+        p.xc, p.xw, p.dc, p.dw = 1, cw, 1, cn
     p.s, p.pad = stride, pad_before
     p.taps = max(1, min(taps, p.K))
     p.ntb = (p.K + p.taps - 1) // p.taps
