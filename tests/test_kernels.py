@@ -145,14 +145,19 @@ def test_blas_splits_a_short_batch_one_call():
 
 def test_a_few_frames_go_to_the_dot_gemm():
     """A few frames in all (at most ``DOT_MAX_ROWS`` input rows, many input channels) go to the
-    BLAS kernel with the dot GEMM on AVX-512, float32 and float64 (the tiled kernel otherwise);
-    more frames or few input channels keep their kernels."""
+    BLAS kernel with the dot GEMM on AVX-512, float32 and float64 (the tiled kernel otherwise),
+    and on AVX2 in float32 for 8 outputs or more; more frames or few input channels keep their
+    kernels."""
     def g(n, m, cin, cout=256, k=16, s=8):
         return conv1dt.Geometry(batch=n, narrow=m, wide=m * s, narrow_channels=cin,
                                 wide_channels=cout, taps=k, stride=s, dilation=1, pad_before=4)
     few = g(1, 75, 512)
-    assert _plan.blocking("transpose", "blas", few, 4)["dot"] == _plan.SKINNY
+    # (AVX2: float32 only, for 8 output channels or more; fewer are BLAS's GEMVs)
+    assert _plan.blocking("transpose", "blas", few, 4)["dot"] == (_plan.SKINNY or _plan.AVX2)
     assert _plan.blocking("transpose", "blas", few, 8)["dot"] == _plan.SKINNY
+    assert _plan.blocking("transpose", "blas", g(1, 75, 512, 4), 4)["dot"] == _plan.SKINNY
+    oobleck = g(1, 32, 2048, 1024)
+    assert _plan.blocking("transpose", "blas", oobleck, 4)["dot"] == (_plan.SKINNY or _plan.AVX2)
     # a short sum of input channels does not pay for the dot GEMM's lane sums: BLAS's GEMM
     assert not _plan.blocking("transpose", "blas", g(1, 75, 26, 32, k=295, s=1), 4)["dot"]
     if _plan.SKINNY:      # AVX-512: the tiled kernel takes the others
