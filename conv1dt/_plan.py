@@ -247,8 +247,10 @@ def _choose_transpose(g, itemsize=4):
         # on AVX2, col2im's one GEMM over the taps then its sums in order beat the overlap-add's
         # blocks from 2 taps and 8 frames a batch element (1.2x on 110 random geometries; the
         # Conv-TasNet decoder 1.24x); one tap is a GEMM and its scatter, which the overlap-add
-        # does without col2im's second pass (docs/planner.rst)
-        if AVX2 and g.taps >= 2 and g.narrow >= 8 and col2im_rows(g, itemsize):
+        # does without col2im's second pass; below 1 MFLOP col2im's set-up costs more
+        # (docs/planner.rst)
+        if (AVX2 and g.taps >= 2 and g.narrow >= 8 and parallel(g)
+                and col2im_rows(g, itemsize)):
             return "col2im"
         return "ola"
     if cout <= 8:

@@ -320,6 +320,10 @@ def test_dispatch_rule():
         "col2im" if _plan.AVX2 else "ola")
     assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=4)) == "ola"
     assert _plan.choose("transpose", g(512, 1, k=1, s=8, m=256)) == "ola"
+    small = g(206, 1, k=2, s=1, m=12)._replace(batch=46)      # col2im only from PARALLEL_MACS
+    assert _plan.choose("transpose", small) == (
+        "col2im" if _plan.AVX2 and _plan.macs(small) >= _plan.PARALLEL_MACS else "ola")
+    assert _plan.choose("transpose", small._replace(batch=10)) == "ola"    # 49440 of them
     # ... its products by the dot GEMM (AVX-512) for long sums; BLAS for short ones
     ola = lambda *a, **k: _plan.blocking("transpose", "ola", g(*a, **k), 4)["dot"]
     assert ola(512, 1, k=16, s=8, m=256) == _plan.SKINNY
