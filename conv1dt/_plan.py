@@ -490,13 +490,14 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
     # 1.2-4x faster from a vector of float32 outputs (8) or a multiple of 4 float64 ones; slower
     # for one tap (a plain GEMM, BLAS's), for fewer than 4 outputs a batch element (im2col's
     # blocks read the filter once for several), in float64 for other output widths, and where
-    # im2col's GEMM is long every way (K*Cw > 256, 64+ outputs, 256+ rows: an STFT, 1 -> 514,
-    # K=512, s=128, 4 x 122 frames: 7.7 ms so, 5.1 by im2col; 1 x 122: 2.2 and 3.1): the
-    # skinny GEMM's panel of K*Cw rows is not blocked for the cache
+    # im2col's GEMM is long every way (K*Cw >= 64, 32+ outputs, more than 256 rows: an STFT,
+    # 1 -> 514, K=512, s=128, 4 x 122 frames: 7.7 ms so, 5.1 by im2col; a U-Net's downsampling,
+    # 2 x 8000 x 32 -> 64, K=4, s=2: 2.6 and 1.85): the skinny GEMM's panel of K*Cw rows is
+    # not blocked for the cache, and re-read for every tile of outputs (docs/planner.rst)
     return (AVX2 and g.taps > 1 and not (g.narrow < 4 and g.batch > 1)
             and (g.narrow_channels >= 8 if itemsize == 4 else g.narrow_channels % 4 == 0)
-            and not (g.taps * g.wide_channels > 256 and g.batch * g.narrow > 256
-                     and g.narrow_channels >= 64))
+            and not (g.taps * g.wide_channels >= 64 and g.batch * g.narrow > 256
+                     and g.narrow_channels >= 32))
 
 
 def choose(op, g, itemsize=4, layout="NWC"):
