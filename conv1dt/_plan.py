@@ -263,6 +263,14 @@ def _choose_transpose(g, itemsize=4):
         # GEMM over all taps (float32; 0.3-1.0x BLAS's time on 40 random geometries, 1.4x once),
         # else the overlap-add's for many short batch elements (16 x 32 frames, 512 -> 256,
         # K=16, s=8: 78 ms BLAS, 45 either way)
+        # A filter beyond 4 MiB with 64+ frames a batch element (an audio decoder's 1024 ->
+        # 512, K=16): col2im packs all of it for every block of rows (1.3-2.2x the others'
+        # time); the tiled kernel lays it out once and ran 1.15-1.5x faster than BLAS's GEMM
+        # per tap (1 x 75 frames: 21 ms, BLAS 26, col2im 39; docs/planner.rst). With fewer
+        # frames neither kernel was ahead on every shape; in float64 (BLAS) it was even.
+        if (itemsize == 4 and g.taps * cin * cout * itemsize > OLA_MAX_FILTER_BYTES
+                and g.narrow >= 64):
+            return "tiled"
         if itemsize == 4 and col2im_rows(g, itemsize):
             return "col2im"
         if g.batch >= 8 and g.narrow <= 32:
@@ -697,6 +705,9 @@ def blas_blocking(g, itemsize):
     rows = max(64, min(1024, (1 << 21) // (g.stride * g.wide_channels * itemsize)))
     while parallel(g) and rows > 64 and g.batch * -(-g.narrow // rows) < 4:
         rows //= 2
+    if g.narrow:
+        # the blocks of a batch element evened out (75 rows in blocks of 64 left a GEMM of 11)
+        rows = -(-g.narrow // -(-g.narrow // rows))
     items = g.batch * -(-g.wide // (rows * g.stride)) * g.stride
     cout = g.wide_channels
     channels = cout
@@ -728,10 +739,12 @@ def transpose_dot(g, itemsize, rows):
     filter's rows in its outer loop). Only for sums of at least ``DOT_MIN_CIN`` input channels."""
     few = min(rows, g.narrow) <= DOT_MAX_ROWS and g.narrow_channels >= DOT_MIN_CIN
     if AVX2:
-        # float32 with 8+ output channels (fewer: BLAS's GEMV; float64's 2 x 4 tiles of 4 lanes
-        # were no faster): 1.3x on 20 held-out geometries, Oobleck's 32 frames 1.13x
-        # (docs/planner.rst)
-        return few and itemsize == 4 and g.wide_channels >= 8
+        # float32 GEMMs of at most 32 rows with 8+ output channels (fewer: BLAS's GEMV;
+        # float64's 2 x 4 tiles of 4 lanes were no faster; with more rows BLAS was as often
+        # faster, an audio decoder's 75 frames 1.1-1.35x): 1.5x on 25 random geometries,
+        # Oobleck's 32 frames 1.13x (docs/planner.rst)
+        return (few and min(rows, g.narrow) <= 32 and itemsize == 4
+                and g.wide_channels >= 8)
     return SKINNY and few
 
 

@@ -152,10 +152,13 @@ def test_a_few_frames_go_to_the_dot_gemm():
         return conv1dt.Geometry(batch=n, narrow=m, wide=m * s, narrow_channels=cin,
                                 wide_channels=cout, taps=k, stride=s, dilation=1, pad_before=4)
     few = g(1, 75, 512)
-    # (AVX2: float32 only, for 8 output channels or more; fewer are BLAS's GEMVs)
-    assert _plan.blocking("transpose", "blas", few, 4)["dot"] == (_plan.SKINNY or _plan.AVX2)
+    # (AVX2: float32 GEMMs of at most 32 rows, for 8 output channels or more; fewer are BLAS's
+    # GEMVs)
+    assert _plan.blocking("transpose", "blas", few, 4)["dot"] == _plan.SKINNY
+    assert _plan.blocking("transpose", "blas", g(1, 32, 512), 4)["dot"] == (
+        _plan.SKINNY or _plan.AVX2)
     assert _plan.blocking("transpose", "blas", few, 8)["dot"] == _plan.SKINNY
-    assert _plan.blocking("transpose", "blas", g(1, 75, 512, 4), 4)["dot"] == _plan.SKINNY
+    assert _plan.blocking("transpose", "blas", g(1, 32, 512, 4), 4)["dot"] == _plan.SKINNY
     oobleck = g(1, 32, 2048, 1024)
     assert _plan.blocking("transpose", "blas", oobleck, 4)["dot"] == (_plan.SKINNY or _plan.AVX2)
     # a short sum of input channels does not pay for the dot GEMM's lane sums: BLAS's GEMM
@@ -302,7 +305,8 @@ def test_dispatch_rule():
             else "col2im" if _plan.AVX2 else "blas")
     assert _plan.choose("transpose", g(512, 64, k=8)) == wide       # T*Cin = 2048
     assert _plan.choose("transpose", g(512, 64, k=16), 8) == "blas"   # T*Cin = 4096
-    assert _plan.choose("transpose", g(512, 256, k=16, s=8)) == wide   # T*Cin = 1024
+    assert _plan.choose("transpose", g(512, 256, k=16, s=8)) == (      # T*Cin = 1024, 8 MiB
+        "tiled" if _plan.AVX2 else wide)
     # ... and in float64 for many short batch elements the overlap-add's (HiFi-GAN's shape)
     hifi = g(512, 256, k=16, s=8, m=32)._replace(batch=16)
     if _plan.AVX2:
@@ -320,6 +324,14 @@ def test_dispatch_rule():
         "col2im" if _plan.AVX2 else "ola")
     assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=4)) == "ola"
     assert _plan.choose("transpose", g(512, 1, k=1, s=8, m=256)) == "ola"
+    # AVX2: a filter beyond 4 MiB for 64+ frames a batch element (an audio decoder's layer):
+    # the tiled kernel lays it out once, where col2im would pack it for every block of rows
+    dac = g(1024, 512, k=16, s=8, m=75)
+    assert _plan.choose("transpose", dac) == ("tiled" if _plan.AVX2 else
+                                              _plan._choose_transpose(dac))
+    if _plan.AVX2:
+        assert _plan.choose("transpose", g(1024, 512, k=16, s=8, m=48)) != "tiled"
+        assert _plan.choose("transpose", g(512, 128, k=16, s=8, m=75)) == "col2im"  # 4 MiB
     small = g(206, 1, k=2, s=1, m=12)._replace(batch=46)      # col2im only from PARALLEL_MACS
     assert _plan.choose("transpose", small) == (
         "col2im" if _plan.AVX2 and _plan.macs(small) >= _plan.PARALLEL_MACS else "ola")
