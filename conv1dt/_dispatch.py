@@ -513,7 +513,7 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         part = (df.reshape((1, g.taps, pairs)) if chunks == 1 else
                 np.empty((chunks, g.taps, pairs), x.dtype))
         _gemm.backprop_filter_fir(x, dy, part, ncw, g.stride, g.pad_before, blocks["taps"],
-                                  _threads(g), g.groups == 1 and pairs > 1)
+                                  _threads(g), g.groups == 1 and pairs > 1, g.dilation)
         if chunks > 1:
             np.add.reduce(part, axis=0, out=df.reshape(part.shape[1:]))
         return df

@@ -93,7 +93,8 @@ conv1d_backprop_filter
       product, ``im2col`` in place), and for depthwise calls with a vector of
       taps or more in NCW or with at most 8 groups (:func:`filter_fir`): per channel, block of
       taps and chunk of rows, the C layer's FIR over the gradient (the rows at the signal's
-      edges term by term);
+      edges term by term); and where im2col was chosen, for the pairs of a few channels each
+      way (:func:`filter_pairs`), at a dilation tap by tap;
     * ``direct``: small calls; groups whose rows the kernel spreads to the outputs' channels
       (``_conv1d.spreads``) with at most 8 outputs from 1-2 input channels or 2-4 from 3-4;
       depthwise (vector loops over the groups; not from 16 taps with groups filling less than
@@ -166,6 +167,7 @@ POLYPHASE_MIN_TAPS = 4
 # kernels' compiled plans cost less than its set-up; docs/planner.rst has the measurements)
 FIR_MIN_MACS = 4096
 FIR_PAIRS = 4             # channel pairs of a filter gradient the fir kernel takes one by one
+FIR_PAIR_BYTES = 32       # at a dilation, the pairs' sums (and dy's channels) a row at most
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
@@ -818,15 +820,26 @@ def filter_blocking(g, itemsize, nwc=True):
 
 def filter_pairs(g, itemsize, layout="NWC"):
     """Whether a filter gradient of a few channels each way runs the ``fir`` kernel pair by pair
-    (``Cw*Cn`` FIRs, each reading its two channels in place): one group at dilation 1, 2 to
-    ``FIR_PAIRS`` pairs, 2 to 8 taps, from ``FIR_MIN_MACS`` multiply-adds, where im2col's GEMMs
-    have both sides shorter than a vector (on AVX2 no short-side way of its own,
-    :func:`filter_short_side`). im2col then gathers ``K*Cw`` columns a row for a GEMM of a few
-    elements each way: on 110 random geometries of this class the pairs were 1.3-5x faster
-    (1 -> 3, K=5, 25106 rows: 0.69 ms by im2col, 0.13 so; docs/planner.rst)."""
+    (``Cw*Cn`` FIRs, each channel's windows gathered once for all its pairs), in place of
+    im2col, with one group, 2 to 8 taps, from ``FIR_MIN_MACS`` multiply-adds: at dilation 1
+    for 2 to ``FIR_PAIRS`` pairs where im2col's GEMMs have both sides shorter than a vector (on
+    AVX2 no short-side way of its own, :func:`filter_short_side`); at a larger dilation for as
+    many pairs as fill ``FIR_PAIR_BYTES`` (one pair included). im2col then gathers ``K*Cw``
+    columns a row for a GEMM of a few elements each way: on 110 random geometries of the first
+    class the pairs were 1.3-5x faster (1 -> 3, K=5, 25106 rows: 0.69 ms by im2col, 0.13 so),
+    on 23 of the second 2.7x, none slower (docs/planner.rst)."""
     cw, cn = g.wide_channels, g.narrow_channels
-    if (g.groups != 1 or g.dilation != 1 or not 1 < cw * cn <= FIR_PAIRS
-            or not 2 <= g.taps <= 8 or macs(g) < FIR_MIN_MACS):
+    if g.groups != 1 or not 2 <= g.taps <= 8 or macs(g) < FIR_MIN_MACS:
+        return False
+    if g.dilation > 1:
+        # im2col gathers K*Cw columns a row from as many runs of the signal: the pairs win
+        # from one channel each way while their sums, and the gradient's channels a row, fill
+        # at most a vector, and (NWC, several channels) their windows, s*Cw samples a row
+        # gathered, are not sparse (s <= 8)
+        return (cw * cn * itemsize <= FIR_PAIR_BYTES and cn * itemsize < FIR_PAIR_BYTES
+                and cw * ((g.taps - 1) * g.dilation + 1) <= 4096
+                and (layout == "NCW" or cw == 1 or g.stride <= 8))
+    if not 1 < cw * cn <= FIR_PAIRS:
         return False
     return not (AVX2 and layout == "NWC" and filter_short_side(g, itemsize, g.taps))
 
@@ -1008,8 +1021,9 @@ def fir_rows(g, outputs=None):
 def fir_grad_blocking(g, itemsize):
     """``(taps, chunks)`` for the FIR filter gradient: blocks of 256 taps (two or four tiles of
     the C layer's FIR), halved (down to 32) and then the rows cut into chunks of at least 1024,
-    for ``MIN_ITEMS`` work items (each channel, or pair of channels, a FIR's)."""
-    chans = g.groups * (g.wide_channels // g.groups) * (g.narrow_channels // g.groups)
+    for ``MIN_ITEMS`` work items (each channel a FIR's; the pairs of a few channels each way
+    all in one item, which gathers each channel's windows once for all its pairs)."""
+    chans = g.groups if g.groups > 1 else 1
     taps = _halve_for_items(min(256, g.taps), 32, lambda t: chans * -(-g.taps // t), g)
     chunks = 1
     if parallel(g):

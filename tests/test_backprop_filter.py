@@ -327,16 +327,18 @@ def test_fir_depthwise_against_the_reference(data_format):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
 def test_fir_pairs_against_the_reference(dtype, data_format):
-    """A few channels each way (one group, dilation 1) by the FIR kernel pair by pair, forced:
-    1 -> 2, 2 -> 1, 2 -> 2 and 3 -> 5 channels, strides 1 to 4, every padding form, the rows
-    in 1 or 3 chunks; against the reference, and on 1 and 3 threads the same bits. The planner
-    takes it for 2 to 4 pairs of 2 to 8 taps where im2col's GEMMs have no side as long as a
-    vector, not for one tap, a dilation, groups or more pairs."""
+    """A few channels each way (one group) by the FIR kernel pair by pair, forced: 1 -> 2,
+    2 -> 1, 2 -> 2 and 3 -> 5 channels, strides 1 to 4, dilations 1 to 3 (and one channel each
+    way at a dilation: tap by tap), every padding form, the rows in 1 or 3 chunks; against the
+    reference, and on 1 and 3 threads the same bits. The planner takes it at dilation 1 for 2 to
+    4 pairs of 2 to 8 taps where im2col's GEMMs have no side as long as a vector, at a larger
+    dilation for the pairs whose sums fill a vector, not for one tap, groups or more pairs."""
     rng = np.random.default_rng(37)
     for padding in PADDINGS:
-        for cw, cn, s, k in [(1, 2, 3, 2), (2, 1, 1, 5), (2, 2, 2, 7), (3, 5, 4, 3)]:
+        for cw, cn, s, k, d in [(1, 2, 3, 2, 1), (2, 1, 1, 5, 1), (2, 2, 2, 7, 1), (3, 5, 4, 3, 1),
+                                (1, 1, 2, 4, 3), (2, 3, 1, 3, 2), (4, 2, 3, 5, 3)]:
             w = random_array(rng, signal_shape(2, 301, cw, data_format), dtype)
-            g = conv1d_geometry(w.shape, (k, cw, cn), s, 1, padding, data_format, 1)
+            g = conv1d_geometry(w.shape, (k, cw, cn), s, d, padding, data_format, 1)
             dz = random_array(rng, signal_shape(2, g.narrow, cn, data_format), dtype)
             want, bound = family_oracle("backprop_filter", w, dz, g, data_format)
             for chunks in (1, 3):
@@ -350,13 +352,15 @@ def test_fir_pairs_against_the_reference(dtype, data_format):
                         conv1dt.set_num_threads(None)
                     assert_family_matches(df, want, bound, filter_terms(g),
                                           f"fir pairs {padding} {data_format} {cw}->{cn} s={s} "
-                                          f"K={k} chunks={chunks} threads={t}")
+                                          f"K={k} d={d} chunks={chunks} threads={t}")
                     outs.append(df)
                 np.testing.assert_array_equal(outs[0], outs[1])
     g = conv1d_geometry((1, 456583, 1), (2, 1, 2), 3, 1, (0, 1), "NWC", 1)
     assert _plan.choose("backprop_filter", g, 4) == "fir"
     assert _plan.choose("backprop_filter", g._replace(narrow_channels=4, wide_channels=2), 4) != "fir"
-    assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) != "fir"
+    assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) == "fir"
+    many = g._replace(dilation=2, wide_channels=4, narrow_channels=4)
+    assert _plan.choose("backprop_filter", many, 4) != "fir"
     assert _plan.choose("backprop_filter", g._replace(taps=1), 4) != "fir"
     assert _plan.choose("backprop_filter", g._replace(taps=9), 4) != "fir"
     grouped = g._replace(wide_channels=2, narrow_channels=4, groups=2)
@@ -382,7 +386,7 @@ def test_fir_against_the_reference(dtype, data_format):
     dz = random_array(rng, (4, 2500, 1), dtype)
     g = check(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1)
     assert _plan.choose("backprop_filter", g, np.dtype(dtype).itemsize) == "fir"
-    assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) != "fir"
+    assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) != "fir"   # 64 taps
     assert _plan.choose("backprop_filter", g._replace(taps=1), 4) != "fir"      # a strided dot
     # depthwise: NCW, or at most 8 groups in NWC, with a vector of taps
     dw = g._replace(wide_channels=64, narrow_channels=64, groups=64)

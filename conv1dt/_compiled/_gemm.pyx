@@ -1190,7 +1190,7 @@ cdef struct _FirGrad:
     const void* x       # [N, L, C] or [N, C, L]: sample o of channel c at n*xn + c*xc + o*xw
     const void* dy      # [N, M, C] or [N, C, M]: likewise with dn, dc, dw
     void* part          # [chunks, K, C]: chunk q's sum over its rows
-    Py_ssize_t N, L, M, K, C, s, pad, taps, ntb, per, xn, xc, xw, dn, dc, dw
+    Py_ssize_t N, L, M, K, C, s, d, pad, taps, ntb, per, xn, xc, xw, dn, dc, dw
     Py_ssize_t cd       # with cross: the gradient's channels (part's C is x's times these)
     bint cross
     Py_ssize_t span     # rows a window at most (its samples stay within FIR_WINDOW)
@@ -1199,7 +1199,8 @@ cdef struct _FirGrad:
 
 cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noexcept nogil:
     cdef Py_ssize_t b = item % p.ntb, c = item // p.ntb % p.C, q = item // p.ntb // p.C
-    cdef Py_ssize_t k0 = b * p.taps, kb = min(p.taps, p.K - k0), s = p.s
+    cdef Py_ssize_t k0 = b * p.taps, kb = min(p.taps, p.K - k0), s = p.s, d = p.d
+    cdef Py_ssize_t reach = (kb - 1) * d + 1        # the signal's samples one row's taps span
     cdef Py_ssize_t cx = c // p.cd if p.cross else c, cy = c % p.cd if p.cross else c
     cdef floating* df = xs                          # the block's sums, then the windows
     cdef floating* ws = xs + p.taps                 # the gradient's rows (strided: gathered)
@@ -1217,13 +1218,13 @@ cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noex
         x = <const floating*> p.x + n * p.xn + cx * p.xc
         dy = <const floating*> p.dy + n * p.dn + cy * p.dc
         # rows ia <= i < ib read the signal through every tap of the block:
-        # 0 <= i*s - pad + k0 and i*s - pad + k0 + kb - 1 <= L - 1
-        ia = min(max(i0, _cdiv(p.pad - k0, s)), i1)
-        ib = max(min(i1, floordiv(p.L - kb + p.pad - k0, s) + 1), ia)
+        # 0 <= i*s - pad + k0*d and i*s - pad + k0*d + reach - 1 <= L - 1
+        ia = min(max(i0, _cdiv(p.pad - k0 * d, s)), i1)
+        ib = max(min(i1, floordiv(p.L - reach + p.pad - k0 * d, s) + 1), ia)
         ja = ia
-        while ja < ib:                          # df[k0 + j] += sum_i dy[i] x[i*s - pad + k0 + j]
+        while ja < ib:                          # df[k0 + j] += sum_i dy[i] x[i*s - pad + (k0+j)*d]
             jb = min(ib, ja + p.span)
-            cnt, lo = jb - ja, ja * s - p.pad + k0
+            cnt, lo = jb - ja, ja * s - p.pad + k0 * d
             if p.dw == 1:
                 w = dy + ja
             else:
@@ -1233,26 +1234,104 @@ cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noex
             if p.xw == 1:
                 src = x + lo
             else:
-                for t in range((cnt - 1) * s + kb):
+                for t in range((cnt - 1) * s + reach):
                     win[t] = x[(lo + t) * p.xw]
                 src = win
-            _fir(df, w, cnt, src, s, kb, 1)     # a FIR of the block's taps over these rows
+            if d == 1:                          # a FIR of the block's taps over these rows
+                _fir(df, w, cnt, src, s, kb, 1)
+            else:                               # (dilated: tap by tap)
+                for k in range(kb):
+                    _fir(df + k, w, cnt, src + k * d, s, 1, 1)
             ja = jb
-        for i in range(i0, i1):                 # the rows at the edges, each with its taps on
-            if ia <= i < ib:                    # the signal
-                continue
+        i = i0
+        while i < i1:                           # the rows at the edges (before ia, from ib),
+            if i == ia:                         # each with its taps on the signal
+                i = ib
+                if i == i1:
+                    break
             for k in range(kb):
-                o = i * s - p.pad + k0 + k
+                o = i * s - p.pad + (k0 + k) * d
                 if 0 <= o < p.L:
                     df[k] = df[k] + dy[i * p.dw] * x[o * p.xw]
+            i += 1
         r0 += i1 - i0
     for k in range(kb):
         (<floating*> p.part)[(q * p.K + k0 + k) * p.C + c] = df[k]
 
 
+cdef void _fir_cross_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noexcept nogil:
+    # every pair of channels of one chunk and block of taps: the windows of each channel
+    # gathered once (in NWC, deinterleaved in one pass) and read by all its pairs
+    cdef Py_ssize_t b = item % p.ntb, q = item // p.ntb, cn = p.cd, cw = p.C // p.cd
+    cdef Py_ssize_t k0 = b * p.taps, kb = min(p.taps, p.K - k0), s = p.s, d = p.d
+    cdef Py_ssize_t reach = (kb - 1) * d + 1, wlen = (p.span - 1) * s + (p.taps - 1) * d + 1
+    cdef floating* df = xs                          # [pairs, taps] the block's sums
+    cdef floating* ws = xs + p.C * p.taps           # [Cn, span] the gradient's rows (NWC)
+    cdef floating* win = ws + cn * p.span           # [Cw, wlen] the signal's windows (NWC)
+    cdef Py_ssize_t r0 = q * p.per, r1 = min(p.N * p.M, r0 + p.per)
+    cdef Py_ssize_t n, i0, i1, ia, ib, ja, jb, i, k, o, t, lo, cnt, a, c, wn
+    cdef const floating* x
+    cdef const floating* dy
+    cdef const floating* w
+    cdef const floating* src
+    memset(df, 0, p.C * p.taps * sizeof(floating))
+    while r0 < r1:                              # the chunk's rows, one batch element at a time
+        n, i0 = r0 // p.M, r0 % p.M
+        i1 = min(p.M, i0 + r1 - r0)
+        x = <const floating*> p.x + n * p.xn
+        dy = <const floating*> p.dy + n * p.dn
+        ia = min(max(i0, _cdiv(p.pad - k0 * d, s)), i1)
+        ib = max(min(i1, floordiv(p.L - reach + p.pad - k0 * d, s) + 1), ia)
+        ja = ia
+        while ja < ib:
+            jb = min(ib, ja + p.span)
+            cnt, lo = jb - ja, ja * s - p.pad + k0 * d
+            wn = (cnt - 1) * s + reach
+            if p.dw != 1:
+                for t in range(cnt):
+                    for c in range(cn):
+                        ws[c * p.span + t] = dy[(ja + t) * p.dw + c]
+            if p.xw != 1:
+                for t in range(wn):
+                    for a in range(cw):
+                        win[a * wlen + t] = x[(lo + t) * p.xw + a]
+            for a in range(cw):
+                src = x + a * p.xc + lo if p.xw == 1 else win + a * wlen
+                for c in range(cn):
+                    w = dy + c * p.dc + ja if p.dw == 1 else ws + c * p.span
+                    if d == 1:
+                        _fir(df + (a * cn + c) * p.taps, w, cnt, src, s, kb, 1)
+                    else:
+                        for k in range(kb):
+                            _fir(df + (a * cn + c) * p.taps + k, w, cnt, src + k * d, s, 1, 1)
+            ja = jb
+        i = i0
+        while i < i1:                           # the rows at the edges, term by term
+            if i == ia:
+                i = ib
+                if i == i1:
+                    break
+            for a in range(cw):
+                for c in range(cn):
+                    for k in range(kb):
+                        o = i * s - p.pad + (k0 + k) * d
+                        if 0 <= o < p.L:
+                            df[(a * cn + c) * p.taps + k] += (dy[i * p.dw + c * p.dc]
+                                                              * x[o * p.xw + a * p.xc])
+            i += 1
+        r0 += i1 - i0
+    for c in range(p.C):
+        for k in range(kb):
+            (<floating*> p.part)[(q * p.K + k0 + k) * p.C + c] = df[c * p.taps + k]
+
+
 cdef void _fir_grad_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
     cdef const _FirGrad* p = <const _FirGrad*> ctx
-    if p.dbl:
+    if p.cross and p.dbl:
+        _fir_cross_block(p, item, <double*> scratch)
+    elif p.cross:
+        _fir_cross_block(p, item, <float*> scratch)
+    elif p.dbl:
         _fir_grad_block(p, item, <double*> scratch)
     else:
         _fir_grad_block(p, item, <float*> scratch)
@@ -1268,26 +1347,29 @@ def backprop_filter_fir(
     Py_ssize_t taps,
     int num_threads,
     bint cross=False,
+    Py_ssize_t dilation=1,
 ):
     """conv1d_backprop_filter of one channel to one, or of ``C`` channels each on its own
-    (depthwise), or with ``cross`` of every pair of a few channels each way, at dilation 1, into
-    ``part`` (overwritten): ``part[q, k, c]`` is the sum over chunk ``q``'s (batch, position)
-    rows ``i`` of ``dy[n, i, c] * x[n, i*s + k - pad, c]`` (only the terms on the signal); with
-    ``cross``, ``part[q, k, a*Cn + b]`` that of ``dy[n, i, b] * x[n, i*s + k - pad, a]`` (``Cw``
+    (depthwise), or with ``cross`` of every pair of a few channels each way, into ``part``
+    (overwritten): ``part[q, k, c]`` is the sum over chunk ``q``'s (batch, position) rows ``i``
+    of ``dy[n, i, c] * x[n, i*s + k*d - pad, c]`` (only the terms on the signal); with
+    ``cross``, ``part[q, k, a*Cn + b]`` that of ``dy[n, i, b] * x[n, i*s + k*d - pad, a]`` (``Cw``
     channels of ``x``, ``Cn`` of ``dy``: the whole filter gradient, each pair a FIR's). The
     caller adds the chunks in order.
 
     ``x`` is ``[N, L, Cw]`` and ``dy`` ``[N, M, Cn]`` (``[N, Cw, L]``, ``[N, Cn, M]`` with
     ``ncw``), ``part`` ``[chunks, K, C]`` (``C = Cw = Cn``, or ``Cw*Cn`` with ``cross``): the
-    ``N*M`` rows are cut into ``chunks`` consecutive chunks. Work items are (chunk, channel or
-    pair, block of ``taps`` taps); per batch element of its chunk, the rows that read the signal
+    ``N*M`` rows are cut into ``chunks`` consecutive chunks. Work items are (chunk, channel,
+    block of ``taps`` taps), with ``cross`` (chunk, block of taps) for all the pairs, each
+    channel's windows gathered once for all its pairs; per batch element of its chunk, the rows that read the signal
     through all the block's taps are FIRs of the gradient (``fir`` of ``src/skinny_impl.h``: the
     block's taps in vector registers, the signal at lags ``i*s``, read in place where a
-    channel's samples are one run, else gathered in windows), the rows at the signal's edges
+    channel's samples are one run, else gathered in windows; at a dilation ``d`` above 1 tap by
+    tap, each a dot product), the rows at the signal's edges
     term by term, in an order fixed by the shape: the bits do not depend on the thread count.
     """
     cdef _FirGrad p
-    cdef Py_ssize_t chunks = part.shape[0], cw = x.shape[1 if ncw else 2]
+    cdef Py_ssize_t chunks = part.shape[0], cw = x.shape[1 if ncw else 2], reach
     cdef Py_ssize_t cn = dy.shape[1 if ncw else 2]
     p.K, p.C = part.shape[1], part.shape[2]
     if (cross and p.C != cw * cn) or (not cross and not (p.C == cw == cn)):
@@ -1306,11 +1388,20 @@ def backprop_filter_fir(
         p.xc, p.xw, p.dc, p.dw = p.L, 1, p.M, 1
     else:
         p.xc, p.xw, p.dc, p.dw = 1, cw, 1, cn
-    p.s, p.pad = stride, pad_before
+    p.s, p.d, p.pad = stride, dilation, pad_before
     p.taps = max(1, min(taps, p.K))
+    reach = (p.taps - 1) * dilation + 1
+    if stride < 1 or dilation < 1 or reach * (cw if cross else 1) > FIR_WINDOW // (8 if cross else 2):
+        raise ValueError("backprop_filter_fir: a block of taps spans more than its window")
     p.ntb = (p.K + p.taps - 1) // p.taps
     p.per = (p.N * p.M + chunks - 1) // chunks
-    p.span = max(1, (FIR_WINDOW - p.taps) // stride)
     p.dbl = floating is double
-    _run_items(_fir_grad_item, &p, chunks * p.C * p.ntb, <double> p.N * p.M * p.K * p.C,
-               (p.taps + p.span + FIR_WINDOW) * sizeof(floating), num_threads)
+    if cross:       # items (chunk, block of taps), all pairs: Cn rows and Cw windows a span
+        p.span = max(1, (FIR_WINDOW // 4 - cw * reach) // (cn + cw * stride))
+        _run_items(_fir_grad_item, &p, chunks * p.ntb, <double> p.N * p.M * p.K * p.C,
+                   (p.C * p.taps + cn * p.span + cw * ((p.span - 1) * stride + reach))
+                   * sizeof(floating), num_threads)
+    else:
+        p.span = max(1, (FIR_WINDOW - reach) // stride)
+        _run_items(_fir_grad_item, &p, chunks * p.C * p.ntb, <double> p.N * p.M * p.K * p.C,
+                   (p.taps + p.span + FIR_WINDOW) * sizeof(floating), num_threads)

@@ -591,6 +591,24 @@ static void NAME(fir)(T *y, const T *w, ptrdiff_t t, const T *x, ptrdiff_t ld, p
         return;
     }
 #endif
+    if (n < NAME(VL)) {
+        /* fewer outputs than a vector's lanes otherwise (a filter gradient's taps on a signal read
+         * at a stride): each output a dot product along u with eight sums in flight, so that the
+         * multiply-adds do not wait on one another, added in a fixed order at the end */
+        for (ptrdiff_t j = 0; j < n; ++j) {
+            const T *restrict xj = x + j;
+            T a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            ptrdiff_t u = 0;
+            for (; u + 8 <= t; u += 8)
+                for (int v = 0; v < 8; ++v)
+                    a[v] += w[u + v] * xj[(u + v) * ld];
+            T sum = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+            for (; u < t; ++u)
+                sum += w[u] * xj[u * ld];
+            y[j] = accumulate ? y[j] + sum : sum;
+        }
+        return;
+    }
     const ptrdiff_t window = 4096 / (ptrdiff_t)sizeof(T);      /* 16 KiB of x a chunk */
     ptrdiff_t chunk = ld > 0 && t * ld > window ? window / ld : t;
     if (chunk < 16)
