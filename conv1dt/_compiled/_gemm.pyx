@@ -1197,6 +1197,14 @@ cdef struct _FirGrad:
     bint dbl
 
 
+cdef inline void _gather(floating* dst, const floating* src, Py_ssize_t n,
+                         Py_ssize_t step) noexcept nogil:
+    """``dst[t] = src[t*step]`` for ``t < n``: one channel's samples out of interleaved rows."""
+    cdef Py_ssize_t t
+    for t in range(n):
+        dst[t] = src[t * step]
+
+
 cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noexcept nogil:
     cdef Py_ssize_t b = item % p.ntb, c = item // p.ntb % p.C, q = item // p.ntb // p.C
     cdef Py_ssize_t k0 = b * p.taps, kb = min(p.taps, p.K - k0), s = p.s, d = p.d
@@ -1228,14 +1236,12 @@ cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noex
             if p.dw == 1:
                 w = dy + ja
             else:
-                for t in range(cnt):
-                    ws[t] = dy[(ja + t) * p.dw]
+                _gather(ws, dy + ja * p.dw, cnt, p.dw)
                 w = ws
             if p.xw == 1:
                 src = x + lo
             else:
-                for t in range((cnt - 1) * s + reach):
-                    win[t] = x[(lo + t) * p.xw]
+                _gather(win, x + lo * p.xw, (cnt - 1) * s + reach, p.xw)
                 src = win
             if d == 1:                          # a FIR of the block's taps over these rows
                 _fir(df, w, cnt, src, s, kb, 1)
@@ -1288,13 +1294,11 @@ cdef void _fir_cross_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noe
             cnt, lo = jb - ja, ja * s - p.pad + k0 * d
             wn = (cnt - 1) * s + reach
             if p.dw != 1:
-                for t in range(cnt):
-                    for c in range(cn):
-                        ws[c * p.span + t] = dy[(ja + t) * p.dw + c]
+                for c in range(cn):
+                    _gather(ws + c * p.span, dy + ja * p.dw + c, cnt, p.dw)
             if p.xw != 1:
-                for t in range(wn):
-                    for a in range(cw):
-                        win[a * wlen + t] = x[(lo + t) * p.xw + a]
+                for a in range(cw):
+                    _gather(win + a * wlen, x + lo * p.xw + a, wn, p.xw)
             for a in range(cw):
                 src = x + a * p.xc + lo if p.xw == 1 else win + a * wlen
                 for c in range(cn):
