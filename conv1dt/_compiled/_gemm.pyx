@@ -1267,7 +1267,7 @@ cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noex
 
 cdef void _fir_cross_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noexcept nogil:
     # every pair of channels of one chunk and block of taps: the windows of each channel
-    # gathered once (in NWC, deinterleaved in one pass) and read by all its pairs
+    # gathered once (in NWC) and read by all its pairs
     cdef Py_ssize_t b = item % p.ntb, q = item // p.ntb, cn = p.cd, cw = p.C // p.cd
     cdef Py_ssize_t k0 = b * p.taps, kb = min(p.taps, p.K - k0), s = p.s, d = p.d
     cdef Py_ssize_t reach = (kb - 1) * d + 1, wlen = (p.span - 1) * s + (p.taps - 1) * d + 1
