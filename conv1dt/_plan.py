@@ -168,6 +168,7 @@ POLYPHASE_MIN_TAPS = 4
 FIR_MIN_MACS = 4096
 FIR_PAIRS = 4             # channel pairs of a filter gradient the fir kernel takes one by one
 FIR_PAIR_BYTES = 32       # at a dilation, the pairs' sums (and dy's channels) a row at most
+FIR_PAIR_REACH = 4096     # most Cw * ((taps-1)*d + 1) of the pairs (_gemm: FIR_WINDOW // 8)
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
@@ -837,7 +838,7 @@ def filter_pairs(g, itemsize, layout="NWC"):
         # at most a vector, and (NWC, several channels) their windows, s*Cw samples a row
         # gathered, are not sparse (s <= 8)
         return (cw * cn * itemsize <= FIR_PAIR_BYTES and cn * itemsize < FIR_PAIR_BYTES
-                and cw * ((g.taps - 1) * g.dilation + 1) <= 4096
+                and cw * ((g.taps - 1) * g.dilation + 1) <= FIR_PAIR_REACH
                 and (layout == "NCW" or cw == 1 or g.stride <= 8))
     if not 1 < cw * cn <= FIR_PAIRS:
         return False
@@ -1023,7 +1024,7 @@ def fir_grad_blocking(g, itemsize):
     the C layer's FIR), halved (down to 32) and then the rows cut into chunks of at least 1024,
     for ``MIN_ITEMS`` work items (each channel a FIR's; the pairs of a few channels each way
     all in one item, which gathers each channel's windows once for all its pairs)."""
-    chans = g.groups if g.groups > 1 else 1
+    chans = g.groups
     taps = _halve_for_items(min(256, g.taps), 32, lambda t: chans * -(-g.taps // t), g)
     chunks = 1
     if parallel(g):

@@ -1206,10 +1206,10 @@ cdef inline void _gather(floating* dst, const floating* src, Py_ssize_t n,
 
 
 cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noexcept nogil:
+    # one channel (one each way, or one a group); the pairs of a few channels: _fir_cross_block
     cdef Py_ssize_t b = item % p.ntb, c = item // p.ntb % p.C, q = item // p.ntb // p.C
     cdef Py_ssize_t k0 = b * p.taps, kb = min(p.taps, p.K - k0), s = p.s, d = p.d
     cdef Py_ssize_t reach = (kb - 1) * d + 1        # the signal's samples one row's taps span
-    cdef Py_ssize_t cx = c // p.cd if p.cross else c, cy = c % p.cd if p.cross else c
     cdef floating* df = xs                          # the block's sums, then the windows
     cdef floating* ws = xs + p.taps                 # the gradient's rows (strided: gathered)
     cdef floating* win = ws + p.span                # the signal's window (strided: gathered)
@@ -1223,8 +1223,8 @@ cdef void _fir_grad_block(const _FirGrad* p, Py_ssize_t item, floating* xs) noex
     while r0 < r1:                              # the chunk's rows, one batch element at a time
         n, i0 = r0 // p.M, r0 % p.M
         i1 = min(p.M, i0 + r1 - r0)
-        x = <const floating*> p.x + n * p.xn + cx * p.xc
-        dy = <const floating*> p.dy + n * p.dn + cy * p.dc
+        x = <const floating*> p.x + n * p.xn + c * p.xc
+        dy = <const floating*> p.dy + n * p.dn + c * p.dc
         # rows ia <= i < ib read the signal through every tap of the block:
         # 0 <= i*s - pad + k0*d and i*s - pad + k0*d + reach - 1 <= L - 1
         ia = min(max(i0, _cdiv(p.pad - k0 * d, s)), i1)
