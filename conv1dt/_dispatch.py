@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _plan
 from ._compiled import _conv1d, _gemm, _transpose
+from ._runtime import blas_pick as _blas_pick
 from ._runtime.blas_threads import single_threaded_blas
 from ._plan import SERIAL_MACS, TILED, macs as _macs, phase_taps as _phase_taps, threads as _threads
 
@@ -23,6 +24,9 @@ __all__ = ["allocate", "conv1d_transpose", "transpose_plan", "conv1d", "conv1d_b
            "conv1d_transpose_groups"]
 
 PHASE_BUFFER = 1 << 18   # elements of input copied per thread in the phase kernel
+
+# the BLAS the kernels' GEMMs call: SciPy's or a newer OpenBLAS in the process (blas_pick.py)
+_blas_pick.install((_conv1d, _gemm, _transpose))
 
 
 # Large outputs come from a small pool of memory blocks that conv1dt reuses once every array

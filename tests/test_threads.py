@@ -397,3 +397,70 @@ def test_a_limit_caps_the_count_even_when_the_count_is_first_read_inside_it():
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and out.stdout.strip() == "1", out.stdout + out.stderr
+
+
+# --- which BLAS the kernels call ----------------------------------------------------------------
+
+def _newer_ilp64_openblas():
+    """The filepath of the OpenBLAS the rule of conv1dt/_runtime/blas_pick.py picks, else None:
+    the highest version above SciPy's among the thread-controlled ILP64 OpenBLAS found."""
+    import ctypes
+    import re
+
+    from conv1dt._runtime import blas_pick
+    version = lambda i: tuple(int(p) for p in re.findall(r"\d+", str(i.get("version") or "")))
+    libs = [(i, blas_threads.dynlib_of(i)) for i, g, s in blas_threads._blas_libs()
+            if i.get("internal_api") == "openblas" and s is not None]
+    libs = [(i, d) for i, d in libs if d is not None]
+    scipy_info = blas_pick._scipy_library(libs)
+    if scipy_info is None:
+        return None
+    best = None
+    for i, d in libs:
+        config = blas_threads._symbol(d, "openblas_get_config")
+        if config is None:
+            continue
+        config.restype = ctypes.c_char_p
+        if b"USE64BITINT" in config() and version(i) > version(scipy_info):
+            if best is None or version(i) > version(best):
+                best = i
+    return None if best is None else best["filepath"]
+
+
+def test_the_kernels_call_the_newest_openblas_or_scipys():
+    """show_config's ``kernel_blas`` names the OpenBLAS newer than SciPy's that the kernels call
+    (NumPy's, in NumPy's wheels), or SciPy's when there is none."""
+    info = conv1dt.show_config(file=open(__import__("os").devnull, "w"))
+    expected = _newer_ilp64_openblas()
+    if expected is None:
+        assert info["kernel_blas"].startswith("SciPy's")
+    else:
+        assert expected in info["kernel_blas"] and "64-bit integers" in info["kernel_blas"]
+
+
+def test_conv1dt_blas_scipy_keeps_scipys_blas():
+    """CONV1DT_BLAS=scipy keeps SciPy's BLAS, and a GEMM-bound call by it agrees with the one
+    in this process (whichever BLAS it calls) to float64 rounding: ``Cw*Cn`` sums of 4096 rows."""
+    import os
+    import subprocess
+    import sys
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 2048, 96))
+    dy = rng.standard_normal((2, 2048, 80))
+    code = ("import io, sys, numpy as np, conv1dt\n"
+            "x, dy = np.load(sys.argv[1]), np.load(sys.argv[2])\n"
+            "print(conv1dt.show_config(file=io.StringIO())['kernel_blas'])\n"
+            "np.save(sys.argv[3], conv1dt.conv1d_backprop_filter(x, [3, 96, 80], dy, 1, 'SAME'))\n")
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.join(tmp, n) for n in ("x.npy", "dy.npy", "df.npy")]
+        np.save(paths[0], x)
+        np.save(paths[1], dy)
+        env = dict(os.environ, CONV1DT_BLAS="scipy")
+        out = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True,
+                             text=True, env=env, check=True)
+        assert out.stdout.startswith("SciPy's"), out.stdout
+        theirs = np.load(paths[2])
+    ours = conv1dt.conv1d_backprop_filter(x, [3, 96, 80], dy, 1, "SAME")
+    bound = 4 * 4096 * np.finfo(np.float64).eps * np.einsum("nwc,nwd->cd", abs(x), abs(dy))
+    assert np.all(np.abs(ours - theirs) <= bound[None])

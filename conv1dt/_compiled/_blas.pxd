@@ -1,13 +1,55 @@
 # cython: language_level=3
-"""BLAS for the kernels, by SciPy's (``scipy.linalg.cython_blas``), whatever the vendor; the
-caller keeps it on one thread (conv1dt/_runtime/blas_threads.py)."""
+"""BLAS for the kernels: SciPy's (``scipy.linalg.cython_blas``), whatever the vendor, or a newer
+OpenBLAS with 64-bit integers found in the process (NumPy's), when conv1dt/_runtime/blas_pick.py
+chooses it; the caller keeps it on one thread (conv1dt/_runtime/blas_threads.py)."""
 from cython cimport floating
+from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+
+# Fortran BLAS with 64-bit integers (ILP64): ?gemm and ?gemv, scalars and arrays by pointer
+ctypedef void (*gemm64_t)(const char*, const char*, const int64_t*, const int64_t*,
+                          const int64_t*, const void*, const void*, const int64_t*, const void*,
+                          const int64_t*, const void*, void*, const int64_t*) noexcept nogil
+ctypedef void (*gemv64_t)(const char*, const int64_t*, const int64_t*, const void*, const void*,
+                          const int64_t*, const void*, const int64_t*, const void*, void*,
+                          const int64_t*) noexcept nogil
+
+cdef extern from *:
+    """
+    /* sgemm, dgemm, sgemv, dgemv of the ILP64 BLAS the kernels call instead of SciPy's (all NULL:
+       SciPy's); one copy per extension module, set at import by _use_blas64 */
+    static void* c1dt_blas64[4] = {0, 0, 0, 0};
+    """
+    void* c1dt_blas64[4]
+
+
+cdef inline void use_blas64(size_t sgemm64, size_t dgemm64, size_t sgemv64,
+                            size_t dgemv64) noexcept:
+    """Call the ILP64 BLAS at these addresses from now on (all zero: SciPy's again)."""
+    c1dt_blas64[0] = <void*> sgemm64
+    c1dt_blas64[1] = <void*> dgemm64
+    c1dt_blas64[2] = <void*> sgemv64
+    c1dt_blas64[3] = <void*> dgemv64
+
+
+cdef inline void _gemv(char tr, int rows, int cols, const floating* mat, int ldm,
+                       const floating* vec, int inc, floating beta, floating* c,
+                       int incc) noexcept nogil:
+    """``c = op(mat) vec + beta c`` by the chosen BLAS."""
+    cdef floating one = 1
+    cdef int64_t r = rows, k = cols, l = ldm, i = inc, ic = incc
+    cdef void* fn = c1dt_blas64[2 if floating is float else 3]
+    if fn != NULL:
+        (<gemv64_t> fn)(&tr, &r, &k, &one, mat, &l, vec, &i, &beta, c, &ic)
+    elif floating is float:
+        sgemv(&tr, &rows, &cols, &one, <float*> mat, &ldm, <float*> vec, &inc, &beta, c, &incc)
+    else:
+        dgemv(&tr, &rows, &cols, &one, <double*> mat, &ldm, <double*> vec, &inc, &beta, c, &incc)
 
 
 cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, int lda,
                       const floating* b, int ldb, floating beta, floating* c, int ldc) noexcept nogil:
-    """``C[m x n] = op(A) op(B) + beta C`` in BLAS's column-major terms, by SciPy's BLAS. A
+    """``C[m x n] = op(A) op(B) + beta C`` in BLAS's column-major terms, by the chosen BLAS. A
     product with one row or one column is a matrix-vector product (BLAS's GEMM ran it 2.5-4x
     slower than its GEMV: a GEMM packs its operands for a microkernel whose tile is mostly
     empty)."""
@@ -16,6 +58,8 @@ cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, 
     cdef int rows, cols, inc, ldm, incc, i
     cdef const floating* mat
     cdef const floating* vec
+    cdef void* fn = c1dt_blas64[0 if floating is float else 1]
+    cdef int64_t m64 = m, n64 = n, k64 = k, lda64 = lda, ldb64 = ldb, ldc64 = ldc
     if k > 0 and (m == 1 or n == 1):
         if m == 1:
             # C[0, j] = sum_u op(A)[0, u] op(B)[u, j]: op(B)^T times the row of op(A)
@@ -40,13 +84,11 @@ cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, 
             while i > 0:
                 i -= 1
                 c[i * incc] = 0
-        if floating is float:
-            sgemv(&tr, &rows, &cols, &one, <float*> mat, &ldm, <float*> vec, &inc, &one, c, &incc)
-        else:
-            dgemv(&tr, &rows, &cols, &one, <double*> mat, &ldm, <double*> vec, &inc, &one, c,
-                  &incc)
+        _gemv(tr, rows, cols, mat, ldm, vec, inc, one, c, incc)
         return
-    if floating is float:
+    if fn != NULL:
+        (<gemm64_t> fn)(&ta, &tb, &m64, &n64, &k64, &one, a, &lda64, b, &ldb64, &beta, c, &ldc64)
+    elif floating is float:
         sgemm(&ta, &tb, &m, &n, &k, &one, <float*> a, &lda, <float*> b, &ldb, &beta, c, &ldc)
     else:
         dgemm(&ta, &tb, &m, &n, &k, &one, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
@@ -54,11 +96,5 @@ cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, 
 
 cdef inline void gemv_t(int m, int n, const floating* a, int lda, const floating* x,
                         floating* y) noexcept nogil:
-    """``y[n] = A[m x n]^T x[m]`` in BLAS's column-major terms (``lda >= m``), by SciPy's BLAS."""
-    cdef char t = c'T'
-    cdef int one = 1
-    cdef floating alpha = 1, beta = 0
-    if floating is float:
-        sgemv(&t, &m, &n, &alpha, <float*> a, &lda, <float*> x, &one, &beta, y, &one)
-    else:
-        dgemv(&t, &m, &n, &alpha, <double*> a, &lda, <double*> x, &one, &beta, y, &one)
+    """``y[n] = A[m x n]^T x[m]`` in BLAS's column-major terms (``lda >= m``), by the chosen BLAS."""
+    _gemv(c'T', m, n, a, lda, x, 1, 0, y, 1)

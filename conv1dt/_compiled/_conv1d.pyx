@@ -20,7 +20,7 @@ from cython.parallel cimport prange, threadid
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-from ._blas cimport gemm
+from ._blas cimport gemm, use_blas64
 from ._cpu cimport grouped_f32, grouped_f64, scratch as thread_scratch, scratch_done
 from ._index cimport end_row, first_row
 from ._loop cimport Chunks, chunks, next_chunk
@@ -478,3 +478,9 @@ def backprop_filter_direct(
         for t in range(nchunks):
             acc = acc + part[t, e]
         out[e] = acc
+
+
+def _use_blas64(size_t sgemm64, size_t dgemm64, size_t sgemv64, size_t dgemv64):
+    """Have this module's kernels call the ILP64 BLAS at these addresses (all zero: SciPy's);
+    conv1dt/_runtime/blas_pick.py, once, at import."""
+    use_blas64(sgemm64, dgemm64, sgemv64, dgemv64)

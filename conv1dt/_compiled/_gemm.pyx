@@ -45,7 +45,7 @@ from libc.math cimport isfinite
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from ._blas cimport gemm
+from ._blas cimport gemm, use_blas64
 from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_rows_f32,
                    depthwise_rows_f64, depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
                    fir_f32, fir_f64, skinny_f32, skinny_f64, store_fence)
@@ -1409,3 +1409,9 @@ def backprop_filter_fir(
         p.span = max(1, (FIR_WINDOW - reach) // stride)
         _run_items(_fir_grad_item, &p, chunks * p.C * p.ntb, <double> p.N * p.M * p.K * p.C,
                    (p.taps + p.span + FIR_WINDOW) * sizeof(floating), num_threads)
+
+
+def _use_blas64(size_t sgemm64, size_t dgemm64, size_t sgemv64, size_t dgemv64):
+    """Have this module's kernels call the ILP64 BLAS at these addresses (all zero: SciPy's);
+    conv1dt/_runtime/blas_pick.py, once, at import."""
+    use_blas64(sgemm64, dgemm64, sgemv64, dgemv64)

@@ -21,7 +21,7 @@ from ._cpu cimport (SKINNY_ADD, dot_f32, dot_f64, grouped_f32, grouped_f64, inte
                     pack_f64, phase_strip_f32, phase_strip_f64, phase_tiled_f32, phase_tiled_f64,
                     rows_to_channels_f32, rows_to_channels_f64, scratch as thread_scratch,
                     scratch_done, tiled_isa_index, tiled_panel)
-from ._blas cimport gemm, gemv_t
+from ._blas cimport gemm, gemv_t, use_blas64
 from ._index cimport end_row, first_row, floordiv
 from ._loop cimport Chunks, chunks, next_chunk
 
@@ -1126,3 +1126,9 @@ def transpose_grouped(
             scratch_done(LAYOUT_SLOT, w)
         if xs != NULL:
             scratch_done(SCRATCH_SLOT, xs)
+
+
+def _use_blas64(size_t sgemm64, size_t dgemm64, size_t sgemv64, size_t dgemv64):
+    """Have this module's kernels call the ILP64 BLAS at these addresses (all zero: SciPy's);
+    conv1dt/_runtime/blas_pick.py, once, at import."""
+    use_blas64(sgemm64, dgemm64, sgemv64, dgemv64)

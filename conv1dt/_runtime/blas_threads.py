@@ -46,11 +46,21 @@ def _symbol(dynlib, name):
     return None
 
 
+_dynlibs: Dict[str, Any] = {}   # filepath -> the library's ctypes handle (conv1dt/_runtime/blas_pick.py)
+
+
+def dynlib_of(info: Dict[str, Any]) -> Any:
+    """The ctypes handle of the library that threadpoolctl described as ``info``, or None."""
+    return _dynlibs.get(str(info.get("filepath")))
+
+
 def _bind(controller):
     """``(info, get, set)`` for one threadpoolctl LibController; get/set are None without control."""
     info = controller.info()
     names = _SYMBOLS.get(info.get("internal_api"))
     dynlib = getattr(controller, "dynlib", None)
+    if dynlib is not None and info.get("filepath"):
+        _dynlibs[info["filepath"]] = dynlib
     if names is None or dynlib is None or info.get("threading_layer") == "openmp":
         # An OpenMP-threaded OpenBLAS sets the calling thread's OpenMP count, which is conv1dt's
         # own (and OpenMP runs a parallel region nested in ours on one thread anyway).

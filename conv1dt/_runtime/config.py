@@ -10,6 +10,7 @@ import numpy as np
 
 from .._compiled import _cpu
 from .._version import __version__
+from .blas_pick import chosen as chosen_blas
 from .blas_threads import blas_info
 from .threads import get_num_threads
 
@@ -85,8 +86,8 @@ def show_config(file: Optional[IO[str]] = None) -> Dict[str, Any]:
     call will use, the instruction set the compiled kernels run (``cpu_isa``: the best one of the
     CPU, ``cpu_isa_detected``, unless the environment variable ``CONV1DT_CPU`` names a lower one:
     ``baseline``, ``avx2`` or ``avx512``), the compiler flags, the NumPy and Python versions, the
-    OpenMP runtime loaded (``libgomp``, ``libomp``, ...), and the BLAS libraries found by
-    threadpoolctl (SciPy's among them).
+    OpenMP runtime loaded (``libgomp``, ``libomp``, ...), the BLAS libraries found by
+    threadpoolctl (SciPy's among them) and the one the kernels call.
 
     Parameters
     ----------
@@ -98,8 +99,10 @@ def show_config(file: Optional[IO[str]] = None) -> Dict[str, Any]:
     dict
         The same facts, keyed by name: ``version``, ``openmp`` (bool), ``num_threads``,
         ``compile_flags``, ``numpy``, ``python``, ``openmp_runtime`` (threadpoolctl's dict for the
-        runtime, or None), ``simd`` (str) and ``blas`` (a list of threadpoolctl's dicts, each with
-        ``thread_control``: whether conv1dt keeps it on one thread inside its parallel loops).
+        runtime, or None), ``simd`` (str), ``blas`` (a list of threadpoolctl's dicts, each with
+        ``thread_control``: whether conv1dt keeps it on one thread inside its parallel loops) and
+        ``kernel_blas`` (str): the one the kernels' GEMMs call, SciPy's or a newer OpenBLAS found
+        in the process (``CONV1DT_BLAS=scipy`` keeps SciPy's).
 
     Examples
     --------
@@ -122,6 +125,7 @@ def show_config(file: Optional[IO[str]] = None) -> Dict[str, Any]:
         "openmp_runtime": _openmp_runtime(),
         "simd": _simd(),
         "blas": blas_info(),
+        "kernel_blas": chosen_blas(),
     }
     out = sys.stdout if file is None else file
     for key, value in info.items():

@@ -1,0 +1,106 @@
+"""Which BLAS the kernels' GEMMs call: SciPy's, or a newer OpenBLAS already in the process.
+
+The kernels call ``?gemm`` and ``?gemv`` through ``scipy.linalg.cython_blas``, whatever BLAS SciPy
+was built with. NumPy's wheels carry an OpenBLAS of their own (64-bit integers, symbols
+``scipy_sgemm_64_``), often a newer release than SciPy's; the NumPy matmul-per-tap baseline of the
+benchmark runs on it. On the machine of the benchmarks (AMD EPYC, AVX2) NumPy's OpenBLAS 0.3.31
+ran the same ``sgemm`` calls as SciPy's 0.3.30 up to 1.5x faster (products with a long inner
+dimension, the filter gradient's) and none slower beyond noise (docs/benchmarks.rst), so:
+
+* the kernels call the OpenBLAS of the highest version that threadpoolctl finds loaded (NumPy's
+  and SciPy's are loaded with conv1dt), when it is newer than the one behind SciPy's Cython BLAS,
+  uses 64-bit integers, exports all four routines and can be held on one thread inside conv1dt's
+  parallel loops (conv1dt/_runtime/blas_threads.py); else SciPy's;
+* the environment variable ``CONV1DT_BLAS=scipy`` keeps SciPy's whatever is found.
+
+The choice is made once, at import, from what is installed (never from a timing), so that a
+process's results do not change from call to call. :func:`conv1dt.show_config` reports it.
+"""
+import ctypes
+import os
+import re
+from typing import Any, Dict, Optional, Tuple
+
+from .blas_threads import _blas_libs, _symbol, dynlib_of
+
+__all__ = ["install", "chosen"]
+
+_ROUTINES = ("sgemm_", "dgemm_", "sgemv_", "dgemv_")
+_chosen: Optional[Dict[str, Any]] = None
+
+
+def _version(text) -> Tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", str(text or "")))
+
+
+def _address(dynlib, name) -> Optional[int]:
+    func = _symbol(dynlib, name)
+    return None if func is None else ctypes.cast(func, ctypes.c_void_p).value
+
+
+def _scipy_library(found):
+    """The entry of ``found`` whose ``sgemm`` SciPy's Cython BLAS calls, or None."""
+    import scipy.linalg.cython_blas as cython_blas
+
+    try:
+        theirs = ctypes.CDLL(cython_blas.__file__)
+    except OSError:
+        return None
+    for info, dynlib in found:
+        ours = _address(dynlib, "sgemm_")
+        if ours is not None and _address(theirs, "sgemm_") == ours:
+            return info
+    return None
+
+
+def _ilp64(dynlib) -> bool:
+    config = _symbol(dynlib, "openblas_get_config")
+    if config is None:
+        return False
+    config.restype, config.argtypes = ctypes.c_char_p, []
+    return b"USE64BITINT" in (config() or b"")
+
+
+def _choose() -> Optional[Dict[str, Any]]:
+    """The chosen library's threadpoolctl description with ``addresses`` (of sgemm, dgemm,
+    sgemv, dgemv), or None for SciPy's."""
+    if os.environ.get("CONV1DT_BLAS", "").strip().lower() == "scipy":
+        return None
+    found = [(info, dynlib_of(info)) for info, get, set_ in _blas_libs()
+             if info.get("internal_api") == "openblas" and set_ is not None]
+    found = [(info, dynlib) for info, dynlib in found if dynlib is not None]
+    scipy_info = _scipy_library(found)
+    if scipy_info is None:
+        return None     # SciPy's BLAS not identified (another vendor): nothing to compare with
+    best = None
+    for info, dynlib in found:
+        if _version(info.get("version")) <= _version(scipy_info.get("version")):
+            continue
+        addresses = tuple(_address(dynlib, name) for name in _ROUTINES)
+        if None in addresses or not _ilp64(dynlib):
+            continue
+        if best is None or _version(info.get("version")) > _version(best["version"]):
+            best = dict(info, addresses=addresses)
+    return best
+
+
+def install(modules) -> None:
+    """Choose the BLAS (once per process) and point each compiled module's kernels at it."""
+    global _chosen
+    if _chosen is None:
+        try:
+            pick = _choose()
+        except Exception:   # anything unexpected in the search: SciPy's, as without it
+            pick = None
+        _chosen = pick or {}
+    addresses = _chosen.get("addresses", (0, 0, 0, 0))
+    for module in modules:
+        module._use_blas64(*addresses)
+
+
+def chosen() -> str:
+    """A line for :func:`conv1dt.show_config`: the BLAS the kernels call."""
+    if not _chosen:
+        return "SciPy's (scipy.linalg.cython_blas)"
+    return (f"{_chosen.get('prefix') or 'openblas'} {_chosen.get('version')} (64-bit integers): "
+            f"{_chosen.get('filepath')}")
