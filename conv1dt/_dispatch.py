@@ -490,6 +490,31 @@ def filter_chunks(g):
     return max(1, min(g.batch * g.narrow // CHUNK_ROWS, MAX_CHUNKS, PARTIAL_ELEMS // size))
 
 
+def backprop_filter_small(geom, data_format, kernel, dtype):
+    """``run(x, dy)``: a small serial filter gradient by the ``direct`` kernel (below
+    ``SERIAL_MACS`` multiply-adds, NWC, one group, of a kernel dtype) with everything but the
+    kernel's call worked out once, or None for other calls. Such a call is a few microseconds
+    of work: the general path's checks cost as much again."""
+    g = geom
+    shape = (g.taps, g.wide_channels // g.groups, g.narrow_channels)
+    if (kernel != "direct" or data_format != "NWC" or g.groups != 1 or math.prod(shape) == 0
+            or g.batch * g.narrow == 0 or not _small_serial(g, shape, dtype)):
+        return None
+    direct = _conv1d.backprop_filter_direct
+    try:    # the fused kernel's specialisation for the dtype, without its dispatch at each call
+        direct = direct["float" if np.dtype(dtype) == np.float32 else "double"]
+    except TypeError:   # not a fused function (a test's stand-in)
+        pass
+    args = (g.stride, g.dilation, g.pad_before, 1, filter_chunks(g), 1)
+    empty = np.empty
+
+    def run(x, dy):
+        df = empty(shape, dtype)
+        direct(x, dy, df, *args)
+        return df
+    return run
+
+
 def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, blocks=None):
     """Run conv1d_backprop_filter on checked operands; return ``[K, Cw/G, Cn]`` (``out`` when
     given).
@@ -521,13 +546,15 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         if chunks > 1:
             np.add.reduce(part, axis=0, out=df.reshape(part.shape[1:]))
         return df
-    if kernel == "im2col" and not _edges_finite(dy, g, ncw):
-        # its gathered columns hold the zeros past the signal, and 0 * inf is NaN where the
-        # definition has no term: the direct kernel forms only the definition's products
-        kernel = "direct"
     if kernel == "im2col":
         blocks = blocks or _plan.blocking("backprop_filter", "im2col", g, x.dtype.itemsize,
                                           data_format)
+        if not (blocks["inplace"] and not ncw) and not _edges_finite(dy, g, ncw):
+            # its gathered columns hold the zeros past the signal, and 0 * inf is NaN where the
+            # definition has no term: the direct kernel forms only the definition's products
+            # (the in-place GEMMs per tap multiply only the rows on the signal)
+            kernel = "direct"
+    if kernel == "im2col":
         chunks = blocks["chunks"]
         if chunks == 1:
             df = _output(shape, x.dtype, out)
@@ -536,7 +563,7 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
             part = np.empty((chunks,) + shape, x.dtype)
         # (the skinny GEMM's ways of multiplying, NWC and not in place, call no BLAS: no guard
         # to save and restore)
-        no_blas = (not ncw and not blocks["inplace"]
+        no_blas = (not ncw and not blocks["inplace"] and not blocks.get("gemv", False)
                    and (blocks["skinny"] or blocks.get("across", False)))
         with (_NO_GUARD if no_blas else _blas_on_one_thread(g)):
             _gemm.backprop_filter_im2col(x, dy, part, ncw, g.stride, g.dilation, g.pad_before,
@@ -544,7 +571,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
                                          skinny=blocks["skinny"], inplace=blocks["inplace"],
                                          across=blocks.get("across", False),
                                          window=blocks.get("window", False),
-                                         window_rows=blocks.get("window_rows", 0))
+                                         window_rows=blocks.get("window_rows", 0),
+                                         gemv=blocks.get("gemv", False))
         if chunks == 1:
             return df
         # the partials added in chunk order, element by element

@@ -155,7 +155,8 @@ def _runner(op, geom, data_format, kernel, blocks, real):
 
     def runner(x, y, out=None):      # the plan's blocks, not made again at each call
         return fn(x, y, geom, data_format, kernel, out, blocks)
-    small = op == "conv1d" and _dispatch.conv1d_small(geom, data_format, kernel, real)
+    small = (_dispatch.conv1d_small(geom, data_format, kernel, real) if op == "conv1d" else
+             _dispatch.backprop_filter_small(geom, data_format, kernel, real))
     if small:
         runner.small = small
     return runner

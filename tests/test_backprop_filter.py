@@ -159,7 +159,7 @@ WIDE_PADDING = [  # (N, L, Cw, Cn, K, s, d, padding, groups): most taps reach on
 ]
 
 
-@pytest.mark.parametrize("mode", ["gemm", "skinny", "inplace"])
+@pytest.mark.parametrize("mode", ["gemm", "skinny", "inplace", "gemv"])
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
 @pytest.mark.parametrize("case", WIDE_PADDING, ids=[str(c) for c in WIDE_PADDING])
 def test_im2col_skips_the_taps_that_reach_only_padding(case, data_format, mode):
@@ -172,7 +172,7 @@ def test_im2col_skips_the_taps_that_reach_only_padding(case, data_format, mode):
                               cn // groups, np.float64)
     g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, data_format, groups)
     blocks = {"rows": 7, "taps": 5, "chunks": 3, "skinny": mode == "skinny",
-              "inplace": mode == "inplace"}
+              "inplace": mode == "inplace", "gemv": mode == "gemv"}
     df = _dispatch.conv1d_backprop_filter(w, dz, g, data_format, "im2col", blocks=blocks)
     want, bound = family_oracle("backprop_filter", w, dz, g, data_format)
     assert_family_matches(df, want, bound, filter_terms(g), f"im2col {mode} {case}")
@@ -307,6 +307,19 @@ def test_non_finite_gradients_follow_the_definition(data_format):
                 np.testing.assert_array_equal(np.isneginf(df), np.isneginf(want))
                 finite = np.isfinite(want)
                 np.testing.assert_allclose(df[finite], want[finite], rtol=1e-12, atol=1e-12)
+            if data_format == "NWC":
+                # the in-place GEMMs per tap (no edge check: they multiply only the rows on the
+                # signal) and the GEMVs per gathered column (checked like any gathered block)
+                for mode in ("inplace", "gemv"):
+                    blocks = {"rows": 7, "taps": 2, "chunks": 2, "skinny": False,
+                              "inplace": mode == "inplace", "gemv": mode == "gemv"}
+                    with np.errstate(invalid="ignore"):
+                        df = _dispatch.conv1d_backprop_filter(w, dz, g, data_format, "im2col",
+                                                              blocks=blocks)
+                    np.testing.assert_array_equal(np.isnan(df), np.isnan(want), err_msg=mode)
+                    np.testing.assert_array_equal(np.isposinf(df), np.isposinf(want), err_msg=mode)
+                    finite = np.isfinite(want)
+                    np.testing.assert_allclose(df[finite], want[finite], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
@@ -398,3 +411,38 @@ def test_fir_against_the_reference(dtype, data_format):
     out = np.full((64, 1, 1), np.nan, dtype)
     assert _dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "fir", out) is out
     np.testing.assert_array_equal(out, call(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1, "fir"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemv_columns_against_the_reference(dtype):
+    """The im2col filter gradient by one GEMV per gathered column (one or two input channels a
+    group, one to three taps, many output channels): strides, dilations and padding past the
+    signal, blocks of rows spanning batch elements, one chunk and several, groups; against the
+    reference, the same bits on 1 and 3 threads, and the planner's choice of it for such a
+    call."""
+    rng = np.random.default_rng(41)
+    for n, wide, cw, cn, k, s, d, padding, groups in [
+            (3, 90, 1, 130, 3, 1, 1, "SAME", 1), (2, 200, 1, 257, 2, 3, 4, (7, 1), 1),
+            (4, 60, 2, 300, 1, 2, 1, "VALID", 1), (2, 150, 2, 400, 1, 1, 1, (3, 5), 2),
+            (5, 41, 3, 129, 1, 5, 2, "SAME", 1), (1, 500, 1, 160, 3, 2, 7, (20, 0), 1)]:
+        w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, "NWC", groups, cw // groups,
+                                  cn // groups, dtype)
+        g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, "NWC", groups)
+        want, bound = family_oracle("backprop_filter", w, dz, g, "NWC")
+        for rows, chunks in ((7, 1), (13, 3), (1024, 2)):
+            blocks = {"rows": rows, "taps": k, "chunks": chunks, "skinny": False,
+                      "inplace": False, "gemv": True}
+            outs = []
+            try:
+                for t in (1, 3):
+                    conv1dt.set_num_threads(t)
+                    outs.append(_dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "im2col",
+                                                                 blocks=blocks))
+            finally:
+                conv1dt.set_num_threads(None)
+            np.testing.assert_array_equal(outs[0], outs[1])
+            assert_family_matches(outs[0], want, bound, filter_terms(g),
+                                  f"gemv {n, wide, cw, cn, k, s, d, padding, groups} {rows} {chunks}")
+    g = backprop_filter_geometry((28, 27, 1), (3, 1, 759), (28, 27, 759), 1, 1, "SAME", "NWC", 1)
+    assert _plan.choose("backprop_filter", g, 4) == "im2col"
+    assert _plan.blocking("backprop_filter", "im2col", g, 4)["gemv"]

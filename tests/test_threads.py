@@ -209,7 +209,12 @@ def test_without_openmp_a_count_above_one_warns(monkeypatch):
 # --- the BLAS ---------------------------------------------------------------------------------
 
 def _controlled():
-    return {b["filepath"] for b in blas_threads.blas_info() if b["thread_control"]}
+    """The BLAS libraries the guard holds on one thread: the one the kernels call when
+    conv1dt/_runtime/blas_pick.py chose a newer OpenBLAS than SciPy's, else every one found."""
+    from conv1dt._runtime import blas_pick
+    ours = (blas_pick._chosen or {}).get("filepath")
+    return {b["filepath"] for b in blas_threads.blas_info()
+            if b["thread_control"] and (ours is None or b["filepath"] == ours)}
 
 
 def _blas_counts():
@@ -322,6 +327,8 @@ class _FakeController:
 def test_every_vendor_is_limited_and_restored(monkeypatch, internal_api, get_name, set_name):
     lib = _FakeLib(get_name, set_name)
     monkeypatch.setattr(blas_threads, "_libs", [blas_threads._bind(_FakeController(internal_api, lib))])
+    monkeypatch.setattr(blas_threads, "_only", None)
+    monkeypatch.setattr(blas_threads, "_guarded", None)
     assert blas_threads.blas_info()[0]["thread_control"] is True
     with blas_threads.single_threaded_blas():
         assert lib.count == 1
@@ -333,6 +340,8 @@ def test_an_openmp_threaded_or_unknown_blas_is_left_alone(monkeypatch):
     inside conv1dt's parallel region anyway); a vendor without a thread API is reported."""
     omp = _FakeLib("openblas_get_num_threads", "openblas_set_num_threads")
     other = _FakeLib("x_get", "x_set")
+    monkeypatch.setattr(blas_threads, "_only", None)
+    monkeypatch.setattr(blas_threads, "_guarded", None)
     monkeypatch.setattr(blas_threads, "_libs", [blas_threads._bind(_FakeController("openblas", omp, "openmp")),
                                          blas_threads._bind(_FakeController("accelerate", other))])
     assert [b["thread_control"] for b in blas_threads.blas_info()] == [False, False]

@@ -167,52 +167,71 @@ cdef struct _Signal:
     Py_ssize_t L, sn, sw, sc
 
 
+cdef inline void _column_taps(const _Signal* w, floating* row, const floating* x, Py_ssize_t o,
+                              Py_ssize_t taps, Py_ssize_t cg, Py_ssize_t d) noexcept nogil:
+    """``row[k*cg + c] = x[(o + k*d)*sw + c*sc]`` for ``k < taps``, ``c < cg``: one row's taps,
+    all on the signal."""
+    cdef Py_ssize_t k, c, step = d * w.sw
+    cdef const floating* src = x + o * w.sw
+    if (w.sc == 1 and step == cg) or (cg == 1 and step == 1):
+        # consecutive (tap, channel) pairs one element apart: one run of the signal (a short
+        # one copied inline: a call of memcpy would cost more than the copy)
+        if taps * cg <= 8:
+            for k in range(taps * cg):
+                row[k] = src[k]
+        else:
+            memcpy(row, src, taps * cg * sizeof(floating))
+    elif cg == 1:                       # one channel, dilated: a strided copy
+        for k in range(taps):
+            row[k] = src[k * step]
+    elif w.sc == 1 and cg <= 8:         # few channels, dilated: short runs, copied inline
+        for k in range(taps):
+            for c in range(cg):
+                row[k * cg + c] = src[k * step + c]
+    elif w.sc == 1:
+        for k in range(taps):
+            memcpy(row + k * cg, src + k * step, cg * sizeof(floating))
+    else:
+        for k in range(taps):
+            for c in range(cg):
+                row[k * cg + c] = src[k * step + c * w.sc]
+
+
 cdef void _columns(const _Signal* w, floating* col, Py_ssize_t r0, Py_ssize_t rows, Py_ssize_t M,
                    Py_ssize_t c0, Py_ssize_t cg, Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t s,
                    Py_ssize_t d, Py_ssize_t pad) noexcept nogil:
     """``col[r, (k - k0)*cg + c] = w[n, i*s + k*d - pad, c0 + c]`` (zero off the signal), where
     ``(n, i) = divmod(r0 + r, M)``, for ``r < rows``, ``k0 <= k < k1``, ``c < cg``: the im2col
-    matrix of one block of (batch, narrow position) rows, which may span batch elements."""
+    matrix of one block of (batch, narrow position) rows, which may span batch elements. Each
+    batch element's rows whose taps all reach the signal are copied without a test; only the
+    rows at its edges have their taps on the signal worked out one by one."""
     cdef Py_ssize_t kc = (k1 - k0) * cg, L = w.L
-    cdef Py_ssize_t r, k, c, o, lo, hi, n, i
+    cdef Py_ssize_t r, o, lo, hi, n, i, cnt, ia, ib, ii
     cdef floating* row
     cdef const floating* x
-    cdef const floating* src
-    # consecutive (tap, channel) pairs one element apart: a row is one run of the signal
-    cdef bint run = (w.sc == 1 and d * w.sw == cg) or (cg == 1 and d * w.sw == 1)
-    cdef Py_ssize_t step = d * w.sw
-    for r in range(rows):
+    r = 0
+    while r < rows:
         n = (r0 + r) // M
         i = (r0 + r) % M
+        cnt = min(rows - r, M - i)          # this batch element's rows of the block
         x = <const floating*> w.data + n * w.sn + c0 * w.sc
-        row = col + r * kc
-        _taps_on_signal(L, s, d, pad, i, 1, M, k0, k1, &lo, &hi)
-        if hi <= lo:
-            memset(row, 0, kc * sizeof(floating))
-            continue
-        memset(row, 0, (lo - k0) * cg * sizeof(floating))
-        memset(row + (hi - k0) * cg, 0, (k1 - hi) * cg * sizeof(floating))
-        o = i * s + lo * d - pad            # the sample of tap lo
-        row = row + (lo - k0) * cg
-        if run:
-            memcpy(row, x + o * w.sw, (hi - lo) * cg * sizeof(floating))
-        elif cg == 1:                       # one channel, dilated: a strided copy
-            src = x + o * w.sw
-            for k in range(hi - lo):
-                row[k] = src[k * step]
-        elif w.sc == 1 and cg <= 8:         # few channels, dilated: short runs, copied inline
-            src = x + o * w.sw
-            for k in range(hi - lo):
-                for c in range(cg):
-                    row[k * cg + c] = src[k * step + c]
-        elif w.sc == 1:
-            for k in range(hi - lo):
-                memcpy(row + k * cg, x + (o + k * d) * w.sw, cg * sizeof(floating))
-        else:
-            for k in range(hi - lo):
-                src = x + (o + k * d) * w.sw
-                for c in range(cg):
-                    row[k * cg + c] = src[c * w.sc]
+        # the rows ia .. ib - 1 whose taps k0 .. k1 - 1 all read the signal
+        ia = min(max(i, _cdiv(pad - k0 * d, s)), i + cnt)
+        ib = max(ia, min(i + cnt, floordiv(L - 1 + pad - (k1 - 1) * d, s) + 1))
+        for ii in range(i, i + cnt):
+            row = col + (r + ii - i) * kc
+            if ia <= ii < ib:
+                _column_taps(w, row, x, ii * s + k0 * d - pad, k1 - k0, cg, d)
+                continue
+            _taps_on_signal(L, s, d, pad, ii, 1, M, k0, k1, &lo, &hi)
+            if hi <= lo:
+                memset(row, 0, kc * sizeof(floating))
+                continue
+            memset(row, 0, (lo - k0) * cg * sizeof(floating))
+            memset(row + (hi - k0) * cg, 0, (k1 - hi) * cg * sizeof(floating))
+            o = ii * s + lo * d - pad            # the sample of tap lo
+            _column_taps(w, row + (lo - k0) * cg, x, o, hi - lo, cg, d)
+        r = r + cnt
 
 
 # --- conv1d ------------------------------------------------------------------------------------
@@ -430,6 +449,7 @@ cdef struct _Filter:
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, ntb, chunks, per
     Py_ssize_t seg0, seg    # this round's rows of each chunk: seg0 .. seg0 + seg - 1
     bint dbl, skinny, inplace
+    bint gemv           # one matrix-vector product per column of the gathered block
     bint across         # the skinny GEMM vectorised across the taps (``df^T += dy^T @ col``)
     bint window         # rows whose taps all read the signal: their columns read in place
     Py_ssize_t step     # in place, the elements between consecutive (tap, channel) columns
@@ -561,6 +581,13 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
                 gemm(c'T', c'T', <int> cng, <int> kr, <int> rows,
                      dy + (n * p.cn + j * cng) * p.M + i0, <int> p.M, col, <int> kr, 1, dk,
                      <int> p.cn)
+            elif p.gemv:
+                # df [kr x cng] += col^T [kr x rows] @ dy[n, i0.., group j] [rows x cng]: one
+                # matrix-vector product per column (BLAS's GEMV streams the block of dy)
+                for c in range(kr):
+                    gemm(c'N', c'T', <int> cng, 1, <int> rows,
+                         dy + (n * p.M + i0) * p.cn + j * cng, <int> p.cn, col + c, <int> kr, 1,
+                         dk + c * p.cn, <int> p.cn)
             elif p.across:
                 _filter_skinny(p, dk, col + p.rows * p.taps * p.cwg, col, kr, 1,
                                dy + (n * p.M + i0) * p.cn + j * cng, rows, kr)
@@ -603,6 +630,7 @@ def backprop_filter_im2col(
     bint across=False,
     bint window=False,
     Py_ssize_t window_rows=0,
+    bint gemv=False,
 ):
     """conv1d_backprop_filter by blocks of im2col and GEMM, into ``part`` (overwritten).
 
@@ -621,7 +649,10 @@ def backprop_filter_im2col(
     columns evenly spaced on the signal: one group at dilation 1, or one input channel a group)
     the skinny GEMM reads the columns of the rows whose taps all reach the signal in place,
     only the rows at its edges gathered (``rows`` at a time), in blocks of ``window_rows`` rows
-    (``rows`` when 0) of one batch element.
+    (``rows`` when 0) of one batch element. With ``gemv`` (NWC, gathered) the product is one
+    BLAS matrix-vector product per column of the block (a few columns ``taps*Cw/G``, many output
+    channels: each streams the block of the gradient, which stays in L2 between them, where a
+    GEMM of so few columns runs at a fraction of the speed).
     """
     cdef _Filter p
     cdef Py_ssize_t chunks = part.shape[0]
@@ -645,6 +676,7 @@ def backprop_filter_im2col(
     p.inplace = inplace and not ncw
     p.skinny = skinny and not ncw
     p.across = across and not ncw and not inplace
+    p.gemv = gemv and not ncw and not inplace and not p.across
     p.step = p.w.sw * p.d if p.cwg == 1 else 1
     p.wrows = window_rows if window_rows > 0 else rows
     p.window = (window and not ncw and not inplace and (p.skinny or p.across)

@@ -21,7 +21,7 @@ import os
 import re
 from typing import Any, Dict, Optional, Tuple
 
-from .blas_threads import _blas_libs, _symbol, dynlib_of
+from .blas_threads import _blas_libs, _symbol, dynlib_of, guard_only
 
 __all__ = ["install", "chosen"]
 
@@ -93,6 +93,9 @@ def install(modules) -> None:
         except Exception:   # anything unexpected in the search: SciPy's, as without it
             pick = None
         _chosen = pick or {}
+        # the guard around the kernels then holds only that BLAS on one thread (each library
+        # held costs two calls into it at every guarded call)
+        guard_only(_chosen.get("filepath"))
     addresses = _chosen.get("addresses", (0, 0, 0, 0))
     for module in modules:
         module._use_blas64(*addresses)

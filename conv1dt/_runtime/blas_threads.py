@@ -15,8 +15,7 @@ reported by :func:`blas_info` and left alone.
 """
 import ctypes
 import threading
-from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 __all__ = ["single_threaded_blas"]
 
@@ -107,27 +106,62 @@ def blas_info() -> List[Dict[str, Any]]:
     return out
 
 
-@contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Run the body with every BLAS found on one thread; nested and concurrent uses share one
-    save/restore, so the user's setting comes back when the last one leaves."""
-    global _depth, _saved
-    libs = _blas_libs()
+_guarded: Optional[List[Tuple[Callable[[], int], Callable[[int], None]]]] = None
+_only: Optional[str] = None   # the filepath of the one BLAS the kernels call, when it is known
+
+
+def guard_only(filepath: Optional[str]) -> None:
+    """Have :func:`single_threaded_blas` hold only the BLAS at ``filepath`` (the one the kernels
+    call, chosen by conv1dt/_runtime/blas_pick.py), or every BLAS found (None)."""
+    global _only, _guarded
     with _lock:
-        if _depth == 0:
-            _saved = []
-            for _, get, set_ in libs:
-                old = get() if get is not None else None
-                _saved.append(old)
-                if old is not None and old != 1:
-                    set_(1)
-        _depth += 1
-    try:
-        yield
-    finally:
+        _only, _guarded = filepath, None
+
+
+def _guarded_libs():
+    """``(get, set)`` of each BLAS the guard holds on one thread."""
+    global _guarded
+    if _guarded is None:
+        libs = [(get, set_) for info, get, set_ in _blas_libs()
+                if get is not None and set_ is not None
+                and (_only is None or info.get("filepath") == _only)]
+        _guarded = libs
+    return _guarded
+
+
+class _SingleThreadedBlas:
+    """The context of :func:`single_threaded_blas` (a class: entered on every BLAS kernel's
+    call, and a generator-based context manager costs a few microseconds more)."""
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _depth, _saved
+        libs = _guarded_libs()
+        with _lock:
+            if _depth == 0:
+                _saved = []
+                for get, set_ in libs:
+                    old = get()
+                    _saved.append(old)
+                    if old != 1:
+                        set_(1)
+            _depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        global _depth
         with _lock:
             _depth -= 1
             if _depth == 0:
-                for (_, _, set_), old in zip(libs, _saved):
+                for (_, set_), old in zip(_guarded_libs(), _saved):
                     if old is not None and old != 1:
                         set_(old)
+
+
+_SINGLE = _SingleThreadedBlas()
+
+
+def single_threaded_blas() -> _SingleThreadedBlas:
+    """Run the body with the BLAS the kernels call on one thread (every BLAS found, unless
+    :func:`guard_only` named the one); nested and concurrent uses share one save/restore, so the
+    user's setting comes back when the last one leaves."""
+    return _SINGLE
