@@ -435,12 +435,25 @@ def _choose_backprop_filter(g, itemsize):
     elif g.groups > 1 and cwg * cng <= DIRECT_PRODUCTS["backprop_filter"] and g.taps <= 4:
         return "direct"       # per-channel loops
     if (AVX2 and g.groups > 1 and (g.batch * g.narrow <= 16
-                                   or (g.stride <= 4 and g.taps * cwg <= 32 and g.groups >= 4))):
+                                   or (g.stride <= 4 and g.taps * cwg <= 32 and g.groups >= 4))
+            and not _grouped_gemms_pay(g)):
         # AVX2: each group's GEMMs are small (at most 16 rows, or 32 columns of taps at a
         # stride of at most 4, with 4+ groups): the direct kernel was 1.33x faster than im2col
         # on 120 held-out geometries (geometric mean; docs/planner.rst)
         return "direct"
     return "im2col"
+
+
+def _grouped_gemms_pay(g):
+    """Whether a grouped filter gradient's GEMMs are long enough for im2col where the AVX2 rule
+    above would send it to the direct kernel: at most 16 groups of at least 16 output
+    channels, 2 taps or more, more than 16 rows, from ``2**16`` multiply-adds (with a handful
+    of rows each GEMM is a sum of a few outer products, and with one tap, fewer channels or
+    more groups the direct kernel's vector loops ran faster as often as not). Fitted after the
+    switch to NumPy's OpenBLAS on seeds 401-404, held out on seed 405 (docs/planner.rst)."""
+    cng = g.narrow_channels // g.groups
+    return (g.groups <= 16 and cng >= 16 and g.taps >= 2 and macs(g) >= SERIAL_MACS
+            and g.batch * g.narrow > 16)
 
 
 def fir_channels(g, itemsize, layout="NWC"):

@@ -433,8 +433,12 @@ def test_dispatch_rule():
     assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)._replace(dilation=2)) == few
     assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=3)) == "direct"
     assert _plan.choose("backprop_filter", g(16, 16, groups=16, k=33)) == "direct"
-    # 16 groups of 4 -> 16, 3 taps: small GEMMs a group, the direct kernel's on AVX2
-    assert _plan.choose("backprop_filter", g(64, 256, groups=16)) == (
+    # 16 groups of 4 -> 8, 3 taps: small GEMMs a group, the direct kernel's on AVX2; with 16
+    # outputs a group (and more than 16 rows, 2+ taps, at most 16 groups) im2col's GEMMs pay
+    assert _plan.choose("backprop_filter", g(64, 128, groups=16)) == (
+        "direct" if _plan.AVX2 else "im2col")
+    assert _plan.choose("backprop_filter", g(64, 256, groups=16)) == "im2col"
+    assert _plan.choose("backprop_filter", g(64, 256, groups=16, k=1)) == (
         "direct" if _plan.AVX2 else "im2col")
     # tiny, but 32 x 32 channels: one small GEMM (in place with AVX-512), not the direct gather
     assert _plan.choose("conv1d", g(32, 32, wide=2, k=1)) == ("implicit" if _plan.SKINNY else "blas")
