@@ -848,9 +848,9 @@ def filter_gemv(g):
     @ col`` then has a short side of a few columns, for which a GEMM (BLAS's, packing the block
     of ``dy``) or the skinny GEMM (walking down ``dy`` a line of each row at a time) runs at a
     fraction of the speed of a GEMV streaming the block, which stays in L2 for the next column:
-    one input channel to 759 outputs, K=5, 868 rows, 0.40 -> 0.33 ms (NumPy's five GEMVs
-    0.22 ms); to 512 outputs, K=3, 16384 rows, 4.4 -> 3.2 ms; with 64 outputs the skinny GEMM
-    stayed 1.5x faster (docs/planner.rst)."""
+    one input channel to 512 outputs, K=3, 16384 rows, 4.4 -> 3.2 ms; to 128, K=1, 540 rows,
+    0.030 -> 0.020 ms; with 64 outputs the skinny GEMM stayed 1.5x faster; with 4 columns
+    (seed 301) it was as often slower as faster (docs/planner.rst)."""
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     return (g.taps * cwg <= GEMV_COLUMNS and cng >= GEMV_MIN_CHANNELS
             and macs(g) >= SERIAL_MACS)

@@ -32,7 +32,7 @@ _SUFFIXES = ("", "64_", "_64")
 
 _lock = threading.Lock()
 _depth = 0
-_saved: List[Optional[int]] = []
+_saved: List[Tuple[Callable[[int], None], int]] = []   # (set, the count before) of each changed
 _libs: Optional[List[Tuple[Dict[str, Any], Optional[Callable[[], int]], Optional[Callable[[int], None]]]]] = None
 
 
@@ -142,9 +142,9 @@ class _SingleThreadedBlas:
                 _saved = []
                 for get, set_ in libs:
                     old = get()
-                    _saved.append(old)
                     if old != 1:
                         set_(1)
+                        _saved.append((set_, old))
             _depth += 1
 
     def __exit__(self, *exc: Any) -> None:
@@ -152,9 +152,8 @@ class _SingleThreadedBlas:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                for (_, set_), old in zip(_guarded_libs(), _saved):
-                    if old is not None and old != 1:
-                        set_(old)
+                for set_, old in _saved:      # what __enter__ changed, put back
+                    set_(old)
 
 
 _SINGLE = _SingleThreadedBlas()
