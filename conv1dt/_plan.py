@@ -268,12 +268,10 @@ def _choose_transpose(g, itemsize=4):
         # K=16, s=8: 78 ms BLAS, 45 either way)
         # A filter beyond 4 MiB with 64+ frames a batch element (an audio decoder's 1024 ->
         # 512, K=16): col2im packs all of it for every block of rows (1.3-2.2x the others'
-        # time); the tiled kernel lays it out once and ran 1.15-1.5x faster than BLAS's GEMM
-        # per tap (1 x 75 frames: 21 ms, BLAS 26, col2im 39; docs/planner.rst). With fewer
-        # frames neither kernel was ahead on every shape; in float64 (BLAS) it was even.
+        # time); BLAS's GEMM per tap reads each tap's slice once for a block's rows
         if (itemsize == 4 and g.taps * cin * cout * itemsize > OLA_MAX_FILTER_BYTES
                 and g.narrow >= 64):
-            return "tiled"
+            return "blas"
         if itemsize == 4 and col2im_rows(g, itemsize):
             return "col2im"
         if g.batch >= 8 and g.narrow <= 32:
@@ -713,23 +711,35 @@ def ola_blocking(g, itemsize):
 
 def blas_blocking(g, itemsize):
     """``(rows, channels)`` for the transpose's BLAS kernel: input rows per GEMM as many as keep
-    a block's output rows (``rows*s*Cout`` elements) within about 2 MiB (L2), 64 to 1024, at
-    least 4 blocks where the shape allows; then output channels per item, all of them unless
-    the blocks and the ``s`` residues give fewer than ``MIN_ITEMS`` items (batch 1 with a short
-    input), then fewer, a multiple of 64 (at least 64: a shorter GEMM loses more than the split
-    gains)."""
+    a block's output rows (``rows*s*Cout`` elements) within about 2 MiB (L2), at most 1024,
+    evened out over a batch element's blocks. Where the batch elements, their blocks and the
+    residues mod ``s`` that have taps make fewer than ``MIN_ITEMS`` work items (a short input),
+    the output channels are split first (into blocks of at least 64, evened out), the rows only
+    after that and only to make 4 items (to 64 rows): a block of rows re-reads and re-packs
+    every tap's filter, a block of channels only the block's input rows, which are in cache
+    (1 x 352 frames, 861 -> 302, K=9: 28 ms in 18 items of 59 rows x 128 channels, 20 in 5 of
+    352 rows x 64 channels)."""
     rows = max(64, min(1024, (1 << 21) // (g.stride * g.wide_channels * itemsize)))
-    while parallel(g) and rows > 64 and g.batch * -(-g.narrow // rows) < 4:
-        rows //= 2
+    # each residue mod s with taps is an item of its own, reading only its taps' filter
+    residues = min(g.taps, g.stride // math.gcd(g.stride, g.dilation))
+    cout = g.wide_channels
+
+    def items(rows):
+        return g.batch * -(-g.narrow // rows) * residues
+
+    rows = min(rows, max(g.narrow, 1))
+    channels, split = cout, 1
+    if parallel(g) and items(rows) < MIN_ITEMS and cout >= 128:
+        # as many blocks of 64 channels or more as make MIN_ITEMS items, evened out
+        split = min(-(-MIN_ITEMS // items(rows)), cout // 64)
+        channels = -(-cout // split) + 7 & -8
+        split = -(-cout // channels)
+    while parallel(g) and rows > 64 and items(rows) * split < 4:
+        rows = -(-rows // 2)
     if g.narrow:
         # the blocks of a batch element evened out (75 rows in blocks of 64 left a GEMM of 11)
         rows = -(-g.narrow // -(-g.narrow // rows))
-    items = g.batch * -(-g.wide // (rows * g.stride)) * g.stride
-    cout = g.wide_channels
-    channels = cout
-    if parallel(g) and items < MIN_ITEMS and cout >= 128:
-        channels = max(64, -(-cout // -(-MIN_ITEMS // items)) // 64 * 64)
-    return rows, channels
+    return rows, min(channels, cout)
 
 
 def blas_batches(g, rows, channels):

@@ -143,6 +143,23 @@ def test_blas_splits_a_short_batch_one_call():
         assert channels >= 64
 
 
+def test_blas_splits_channels_before_rows():
+    """A short batch-1 input is split over output channels before rows (a block of rows
+    re-reads every tap's filter); the residues mod s with taps count as items, so an input with
+    8 residues keeps its rows in one block; and a call is split into at least 4 items."""
+    def g(m, cin, cout, k, s):
+        return conv1dt.Geometry(batch=1, narrow=m, wide=m * s, narrow_channels=cin,
+                                wide_channels=cout, taps=k, stride=s, dilation=1,
+                                pad_before=(k - s) // 2)
+    rows, channels = _plan.blas_blocking(g(352, 861, 302, 9, 1), 4)
+    assert rows == 352 and 64 <= channels < 302
+    assert _plan.blas_blocking(g(75, 1024, 512, 16, 8), 4) == (75, 512)
+    for m, cin, cout, k, s in ((343, 656, 64, 34, 2), (100, 100, 100, 1, 1), (1000, 200, 200, 3, 1)):
+        rows, channels = _plan.blas_blocking(g(m, cin, cout, k, s), 4)
+        items = -(-m // rows) * min(k, s) * -(-cout // channels)
+        assert (items >= 4 or rows <= 64) and (channels == cout or channels >= 64), (m, rows)
+
+
 def test_a_few_frames_go_to_the_dot_gemm():
     """A few frames in all (at most ``DOT_MAX_ROWS`` input rows, many input channels) go to the
     BLAS kernel with the dot GEMM on AVX-512, float32 and float64 (the tiled kernel otherwise),
@@ -305,8 +322,10 @@ def test_dispatch_rule():
             else "col2im" if _plan.AVX2 else "blas")
     assert _plan.choose("transpose", g(512, 64, k=8)) == wide       # T*Cin = 2048
     assert _plan.choose("transpose", g(512, 64, k=16), 8) == "blas"   # T*Cin = 4096
+    # ... but BLAS's GEMM per tap for a filter beyond OLA_MAX_FILTER_BYTES (each tap's slice
+    # read once for a block of rows, where col2im packs all of it for every block)
     assert _plan.choose("transpose", g(512, 256, k=16, s=8)) == (      # T*Cin = 1024, 8 MiB
-        "tiled" if _plan.AVX2 else wide)
+        "blas" if _plan.AVX2 else wide)
     # ... and in float64 for many short batch elements the overlap-add's (HiFi-GAN's shape)
     hifi = g(512, 256, k=16, s=8, m=32)._replace(batch=16)
     if _plan.AVX2:
@@ -325,11 +344,13 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(512, 1, k=16, s=8, m=4)) == "ola"
     assert _plan.choose("transpose", g(512, 1, k=1, s=8, m=256)) == "ola"
     # AVX2: a filter beyond 4 MiB for 64+ frames a batch element (an audio decoder's layer):
-    # the tiled kernel lays it out once, where col2im would pack it for every block of rows
+    # BLAS's GEMM per tap, in one block of rows (the 8 residues mod s are the work items), where
+    # col2im would pack all of the filter for every block of rows
     dac = g(1024, 512, k=16, s=8, m=75)
-    assert _plan.choose("transpose", dac) == ("tiled" if _plan.AVX2 else
+    assert _plan.choose("transpose", dac) == ("blas" if _plan.AVX2 else
                                               _plan._choose_transpose(dac))
     if _plan.AVX2:
+        assert _plan.blocking("transpose", "blas", dac, 4)["rows"] == 75
         assert _plan.choose("transpose", g(1024, 512, k=16, s=8, m=48)) != "tiled"
         assert _plan.choose("transpose", g(512, 128, k=16, s=8, m=75)) == "col2im"  # 4 MiB
     small = g(206, 1, k=2, s=1, m=12)._replace(batch=46)      # col2im only from PARALLEL_MACS
