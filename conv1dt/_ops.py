@@ -23,6 +23,7 @@ from ._args import (
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
 from ._plan import _cache as _kept, _clock
 from ._runtime import denormals as _denormals
+from ._runtime import load as _load
 
 __all__ = ["conv1d_transpose", "conv1d", "conv1d_backprop_filter", "plan"]
 
@@ -123,6 +124,8 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
             return out
     else:
         runner = _runner(op, inner, data_format, kernel, blocks, real)
+        if _plan.parallel(inner):
+            runner = _load.watched(runner)     # one thread for a while if held up by the load
         if cut is not None:
             runner = _bounds.cropped(op, geom, cut, data_format, runner)
             i0, i1, k0, k1 = cut[0]

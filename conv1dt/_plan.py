@@ -131,6 +131,7 @@ import numpy as np
 
 from ._compiled import _conv1d, _cpu, _transpose
 from ._runtime import denormals as _denormals
+from ._runtime import load as _load
 from ._runtime.threads import get_num_threads
 
 __all__ = ["Plan", "choose", "blocking", "clear_cache"]
@@ -711,7 +712,8 @@ def ola_blocking(g, itemsize):
 
 def blas_blocking(g, itemsize):
     """``(rows, channels)`` for the transpose's BLAS kernel: input rows per GEMM as many as keep
-    a block's output rows (``rows*s*Cout`` elements) within about 2 MiB (L2), at most 1024,
+    an item's output rows (``rows*Cout`` elements, one residue mod ``s``) within about 2 MiB,
+    at most 1024,
     evened out over a batch element's blocks. Where the batch elements, their blocks and the
     residues mod ``s`` that have taps make fewer than ``MIN_ITEMS`` work items (a short input),
     the output channels are split first (into blocks of at least 64, evened out), the rows only
@@ -719,7 +721,7 @@ def blas_blocking(g, itemsize):
     every tap's filter, a block of channels only the block's input rows, which are in cache
     (1 x 352 frames, 861 -> 302, K=9: 28 ms in 18 items of 59 rows x 128 channels, 20 in 5 of
     352 rows x 64 channels)."""
-    rows = max(64, min(1024, (1 << 21) // (g.stride * g.wide_channels * itemsize)))
+    rows = max(64, min(1024, (1 << 21) // (g.wide_channels * itemsize)))
     # each residue mod s with taps is an item of its own, reading only its taps' filter
     residues = min(g.taps, g.stride // math.gcd(g.stride, g.dilation))
     cout = g.wide_channels
@@ -1089,8 +1091,9 @@ def depthwise_rows(g, op):
 
 def threads(g):
     """One thread for a call of less than about 1 MFLOP (a parallel region would cost more than
-    it saves), else the thread count in force (read at each call)."""
-    return 1 if macs(g) < PARALLEL_MACS else get_num_threads()
+    it saves), else the thread count in force (read at each call), or one while the recent
+    parallel calls were held up by another process (:mod:`conv1dt._runtime.load`)."""
+    return 1 if macs(g) < PARALLEL_MACS else _load.limit(get_num_threads())
 
 
 # --- plans -------------------------------------------------------------------------------------

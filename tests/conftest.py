@@ -331,6 +331,16 @@ def _environment_restored(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_load_watch(monkeypatch):
+    """Calls use the thread count they are given: the watch that runs parallel calls on one
+    thread after another process held them up (conv1dt/_runtime/load.py) would otherwise, on a
+    busy machine, turn the tests of several threads into tests of one. test_threads checks it."""
+    from conv1dt._runtime import load
+    monkeypatch.setattr(load, "enabled", False)
+    load.reset()
+
+
+@pytest.fixture(autouse=True)
 def _parallel_small_calls(monkeypatch):
     """The suite's shapes are small: run calls from 2**16 multiply-adds up on every thread (the
     library waits for about 1 MFLOP), so that the tests of thread-count independence and of the

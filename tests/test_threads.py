@@ -4,6 +4,7 @@ on one thread inside conv1dt's loops whatever its vendor, and show_config's repo
 Oracles: the ``num_threads`` argument the kernels actually receive (a spy, as in test_plans.py);
 threadpoolctl's own view of the libraries (``threadpool_info``); OpenMP's ``omp_get_max_threads``.
 """
+import os
 import threading
 
 import numpy as np
@@ -473,3 +474,80 @@ def test_conv1dt_blas_scipy_keeps_scipys_blas():
     ours = conv1dt.conv1d_backprop_filter(x, [3, 96, 80], dy, 1, "SAME")
     bound = 4 * 4096 * np.finfo(np.float64).eps * np.einsum("nwc,nwd->cd", abs(x), abs(dy))
     assert np.all(np.abs(ours - theirs) <= bound[None])
+
+
+# --- the watch of parallel calls under load (conv1dt/_runtime/load.py) --------------------------
+
+@pytest.fixture
+def watch(monkeypatch):
+    from conv1dt._runtime import load
+    monkeypatch.setattr(load, "enabled", True)
+    load.reset()
+    _plan.clear_cache()
+    yield load
+    load.reset()
+    _plan.clear_cache()
+
+
+def test_held_up_calls_run_on_one_thread_for_a_while(watch, monkeypatch):
+    """A parallel call whose calling thread got far less CPU time than the wall time (here: it
+    slept, as it does at a barrier waiting for a thread the OS took away) counts against the
+    threads; two of the last four make parallel calls run on one thread until the back-off ends,
+    and the results are the same bits either way."""
+    import time
+    held = watch.watched(lambda x, y, out=None: time.sleep(0.003) or "done")
+    g = conv1dt.Geometry(batch=4, narrow=4000, wide=8000, narrow_channels=64, wide_channels=32,
+                         taps=4, stride=2, dilation=1, pad_before=1)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 4000, 64))
+    f = rng.standard_normal((4, 32, 64))
+    with conv1dt.threads(2):
+        full = conv1dt.conv1d_transpose(x, f, (4, 8000, 32), 2, padding=[[0, 0], [1, 1], [0, 0]])
+        assert _plan.threads(g) == 2
+        assert held(x, f) == "done"
+        assert not watch.limited()          # one call held up of the last four
+        held(x, f)
+        assert watch.limited() and _plan.threads(g) == 1
+        one = conv1dt.conv1d_transpose(x, f, (4, 8000, 32), 2, padding=[[0, 0], [1, 1], [0, 0]])
+        np.testing.assert_array_equal(one, full)
+        # the back-off ends; a call on all the threads that keeps up lifts the limit for good
+        later = time.monotonic() + watch.BACKOFF_MAX + 1
+        monotonic = watch.time.monotonic
+        monkeypatch.setattr(watch.time, "monotonic", lambda: later)
+        assert not watch.limited() and _plan.threads(g) == 2
+        watch._judge(False)
+        monkeypatch.setattr(watch.time, "monotonic", monotonic)
+        assert not watch.limited() and watch._backoff == watch.BACKOFF_MIN
+
+
+def test_the_back_off_doubles_while_the_load_lasts(watch):
+    for _ in range(2):
+        watch._judge(True)
+    assert watch.limited() and watch._backoff == 2 * watch.BACKOFF_MIN
+    for _ in range(10):
+        watch._judge(True)
+    assert watch._backoff == watch.BACKOFF_MAX
+
+
+def test_one_thread_and_short_calls_are_not_judged(watch):
+    import time
+    held = watch.watched(lambda x, y, out=None: time.sleep(0.003))
+    with conv1dt.threads(1):
+        for _ in range(4):
+            held(None, None)
+    assert not watch._recent
+    short = watch.watched(lambda x, y, out=None: None)
+    with conv1dt.threads(2):
+        for _ in range(4):
+            short(None, None)
+    assert not watch._recent and not watch.limited()
+
+
+def test_the_watch_can_be_turned_off_from_the_environment():
+    import subprocess
+    import sys
+    code = "from conv1dt._runtime import load; print(load.enabled)"
+    env = dict(os.environ, CONV1DT_LOAD_WATCH="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
