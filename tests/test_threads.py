@@ -495,7 +495,19 @@ def test_held_up_calls_run_on_one_thread_for_a_while(watch, monkeypatch):
     threads; two of the last four make parallel calls run on one thread until the back-off ends,
     and the results are the same bits either way."""
     import time
-    held = watch.watched(lambda x, y, out=None: time.sleep(0.003) or "done")
+    first = []
+
+    def stalls(x, y, out=None):
+        """The first call computes for 1 ms, the later ones sleep for 3 ms."""
+        if not first:
+            first.append(1)
+            end = time.perf_counter() + 0.001
+            while time.perf_counter() < end:
+                pass
+        else:
+            time.sleep(0.003)
+        return "done"
+    held = watch.watched(stalls)
     g = conv1dt.Geometry(batch=4, narrow=4000, wide=8000, narrow_channels=64, wide_channels=32,
                          taps=4, stride=2, dilation=1, pad_before=1)
     rng = np.random.default_rng(5)
@@ -506,6 +518,8 @@ def test_held_up_calls_run_on_one_thread_for_a_while(watch, monkeypatch):
         watch.reset()       # (that call, a pool's first, may itself have waited for a thread)
         assert _plan.threads(g) == 2
         assert held(x, f) == "done"
+        assert not watch._recent            # its first call only sets its shortest time
+        held(x, f)
         assert not watch.limited()          # one call held up of the last four
         held(x, f)
         assert watch.limited() and _plan.threads(g) == 1
@@ -519,6 +533,18 @@ def test_held_up_calls_run_on_one_thread_for_a_while(watch, monkeypatch):
         watch._judge(False)
         monkeypatch.setattr(watch.time, "monotonic", monotonic)
         assert not watch.limited() and watch._backoff == watch.BACKOFF_MIN
+
+
+def test_a_call_no_slower_than_its_best_is_not_held_up(watch):
+    """A call whose calling thread waits at the barrier for the others on a quiet machine (its
+    few work items do not divide evenly) always does: no slower than its best, it keeps its
+    threads."""
+    import time
+    idle = watch.watched(lambda x, y, out=None: time.sleep(0.003))
+    with conv1dt.threads(2):
+        for _ in range(6):
+            idle(None, None)
+    assert watch._recent and not any(watch._recent) and not watch.limited()
 
 
 def test_the_back_off_doubles_while_the_load_lasts(watch):

@@ -8,13 +8,16 @@ a thread holds cannot be taken from it.
 
 So parallel calls are watched: the calling thread is one of the call's threads, and while the
 others keep up it is computing or spinning at the barrier the whole time, so its CPU time
-(``time.thread_time``, exact for the calling thread) is the call's wall time. Where it is well
-below (``RATIO``: the thread slept at the barrier waiting for another, or was itself taken
-away), the call was held up. When it was and ``STRIKES`` of the last ``WINDOW`` calls judged
-were, calls run on one thread for ``backoff`` seconds (``BACKOFF_MIN``, doubling to
-``BACKOFF_MAX`` while the load lasts), then calls on all of them try again: the first that keeps
-up lifts the limit (and the back-off starts again from ``BACKOFF_MIN``). Calls shorter than ``MIN_WALL`` are
-not judged (a thread's wake-up is most of them).
+(``time.thread_time``, exact for the calling thread) is the call's wall time. A call was held
+up where that is well below (``RATIO``: the thread slept at the barrier waiting for another,
+or was itself taken away) and the call took longer than ``SLOWER`` times its shortest time
+so far (so a call whose few work items leave the calling thread idle at the end, on a quiet
+machine, is not held up; its first timed call is not judged). When a call was held up and
+``STRIKES`` of the last ``WINDOW`` calls judged were, calls run on one thread for ``backoff``
+seconds (``BACKOFF_MIN``, doubling to ``BACKOFF_MAX`` while the load lasts), then calls on all
+of them try again: the first that keeps up lifts the limit (and the back-off starts again from
+``BACKOFF_MIN``). Calls shorter than ``MIN_WALL`` are not judged (a thread's wake-up is most of
+them).
 
 The thread count never changes a result: the work items, and so the bits, depend on the shape
 alone. ``CONV1DT_LOAD_WATCH=0`` in the environment (read at import) turns the watch off
@@ -29,6 +32,7 @@ from .threads import get_num_threads
 __all__ = ["limit", "watched", "reset"]
 
 RATIO = 0.75        # the calling thread's CPU time over the wall time below which a call was held up
+SLOWER = 1.5        # ... if it also took this many times its shortest time so far
 WINDOW = 4          # calls judged ...
 STRIKES = 2         # ... of which this many held up make the next calls run on one thread
 MIN_WALL = 2e-4     # seconds: shorter calls are not judged
@@ -71,6 +75,8 @@ def _judge(held_up):
 def watched(run):
     """``run(x, y, out=None)`` (a parallel call's runner) that reports to the watch whether the
     call was held up, when it ran on more than one thread."""
+    best = [0.0]     # this call's shortest wall time on all its threads so far
+
     def call(x, y, out=None):
         if not enabled or get_num_threads() < 2 or limited():
             return run(x, y, out)
@@ -79,7 +85,10 @@ def watched(run):
         res = run(x, y, out)
         wall = time.perf_counter() - t0
         if wall >= MIN_WALL:
-            _judge(time.thread_time() - c0 < RATIO * wall)
+            if best[0]:
+                _judge(time.thread_time() - c0 < RATIO * wall and wall > SLOWER * best[0])
+            if not best[0] or wall < best[0]:
+                best[0] = wall
         return res
     if hasattr(run, "small"):
         call.small = run.small
