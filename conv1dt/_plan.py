@@ -713,11 +713,12 @@ def ola_blocking(g, itemsize):
 def blas_blocking(g, itemsize):
     """``(rows, channels)`` for the transpose's BLAS kernel: input rows per GEMM as many as keep
     an item's output rows (``rows*Cout`` elements, one residue mod ``s``) within about 2 MiB,
-    at most 1024, evened out over a batch element's blocks. Where the batch elements, their blocks and the
-    residues mod ``s`` that have taps make fewer than ``MIN_ITEMS`` work items (a short input),
-    the output channels are split first (into blocks of at least 64, evened out), the rows only
-    after that and only to make 4 items (to 64 rows): a block of rows re-reads and re-packs
-    every tap's filter, a block of channels only the block's input rows, which are in cache
+    at most 1024, evened out over a batch element's blocks. Where the batch elements, their
+    blocks and the residues mod ``s`` that have taps make fewer than ``MIN_ITEMS`` work items
+    (a short input), the output channels are split first (into blocks of at least 64, evened
+    out), the rows only after that and only to make 4 items (to 64 rows): a block of rows
+    re-reads and re-packs every tap's filter, a block of channels only the block's input rows,
+    which are in cache
     (1 x 352 frames, 861 -> 302, K=9, float32: 28 ms in 18 items of 59 rows x 128 channels,
     18-20 ms in 2-5 items of all 352 rows, one thread)."""
     rows = max(64, min(1024, (1 << 21) // (g.wide_channels * itemsize)))

@@ -498,7 +498,9 @@ def test_held_up_calls_run_on_one_thread_for_a_while(watch, monkeypatch):
     first = []
 
     def stalls(x, y, out=None):
-        """The first call computes for 1 ms, the later ones sleep for 3 ms."""
+        """The first call computes for 1 ms, the later ones sleep for 3 ms; each asks for its
+        thread count as the kernels do (``_plan.threads``)."""
+        watch.limit(conv1dt.get_num_threads())
         if not first:
             first.append(1)
             end = time.perf_counter() + 0.001
@@ -515,7 +517,10 @@ def test_held_up_calls_run_on_one_thread_for_a_while(watch, monkeypatch):
     f = rng.standard_normal((4, 32, 64))
     with conv1dt.threads(2):
         full = conv1dt.conv1d_transpose(x, f, (4, 8000, 32), 2, padding=[[0, 0], [1, 1], [0, 0]])
-        watch.reset()       # (that call, a pool's first, may itself have waited for a thread)
+        conv1dt.conv1d_transpose(x, f, (4, 8000, 32), 2, padding=[[0, 0], [1, 1], [0, 0]])
+        # the plan's second call is judged: its kernel's count came through the watch's limit
+        assert len(watch._recent) == 1
+        watch.reset()       # (those calls, a pool's first, may have waited for a thread)
         assert _plan.threads(g) == 2
         assert held(x, f) == "done"
         assert not watch._recent            # its first call only sets its shortest time
@@ -540,7 +545,8 @@ def test_a_call_no_slower_than_its_best_is_not_held_up(watch):
     few work items do not divide evenly) always does: no slower than its best, it keeps its
     threads."""
     import time
-    idle = watch.watched(lambda x, y, out=None: time.sleep(0.003))
+    idle = watch.watched(lambda x, y, out=None: (watch.limit(conv1dt.get_num_threads()),
+                                                  time.sleep(0.003)))
     with conv1dt.threads(2):
         for _ in range(6):
             idle(None, None)
@@ -558,12 +564,15 @@ def test_the_back_off_doubles_while_the_load_lasts(watch):
 
 def test_one_thread_and_short_calls_are_not_judged(watch):
     import time
-    held = watch.watched(lambda x, y, out=None: time.sleep(0.003))
+    def sleeps(x, y, out=None):
+        watch.limit(conv1dt.get_num_threads())
+        time.sleep(0.003)
+    held = watch.watched(sleeps)
     with conv1dt.threads(1):
         for _ in range(4):
             held(None, None)
     assert not watch._recent
-    short = watch.watched(lambda x, y, out=None: None)
+    short = watch.watched(lambda x, y, out=None: watch.limit(conv1dt.get_num_threads()))
     with conv1dt.threads(2):
         for _ in range(4):
             short(None, None)

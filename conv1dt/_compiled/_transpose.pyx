@@ -800,17 +800,14 @@ cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py
     filled stay in L1. By the instruction set's layout (AVX-512 gathers, src/tiled_avx512.c;
     a scalar transposition for AVX2): only where the tiled kernel runs, and for rows of ``f``
     (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``. A layout of fewer than
-    ``PACK_SERIAL_ELEMS`` elements is written by the calling thread alone: a parallel region
-    costs more than it saves there, and each one is a barrier a thread that the OS takes away
-    (another busy process) holds up."""
+    ``PACK_SERIAL_ELEMS`` elements is written by the calling thread alone (a region of one
+    thread): a team costs more than it saves there, and its barrier is one more that a thread
+    the OS takes away (another busy process) holds up."""
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
     cdef Py_ssize_t panels = (cout + pw - 1) // pw, cblocks = (cin + 63) // 64
     cdef Py_ssize_t item
-    if num_threads == 1 or K * panels * pw * cin < PACK_SERIAL_ELEMS:
-        for item in range(K * panels * cblocks):
-            _pack_item(isa, f, w, base, step, pw, item // (panels * cblocks),
-                       (item // cblocks) % panels, (item % cblocks) * 64)
-        return
+    if K * panels * pw * cin < PACK_SERIAL_ELEMS:
+        num_threads = 1
     with parallel(num_threads=num_threads):
         for item in prange(K * panels * cblocks, schedule="dynamic"):
             _pack_item(isa, f, w, base, step, pw, item // (panels * cblocks),

@@ -27,11 +27,9 @@ import collections
 import os
 import time
 
-from .threads import get_num_threads
-
 __all__ = ["limit", "watched", "reset"]
 
-RATIO = 0.75        # the calling thread's CPU time over the wall time below which a call was held up
+RATIO = 0.75        # the calling thread's CPU time / the wall time below which a call was held up
 SLOWER = 1.5        # ... if it also took this many times its shortest time so far
 WINDOW = 4          # calls judged ...
 STRIKES = 2         # ... of which this many held up make the next calls run on one thread
@@ -43,6 +41,7 @@ enabled = os.environ.get("CONV1DT_LOAD_WATCH", "1").strip() != "0"
 _recent = collections.deque(maxlen=WINDOW)   # True for a call that was held up
 _until = 0.0        # time.monotonic() until which parallel calls run on one thread
 _backoff = BACKOFF_MIN
+_given = 0          # the count the last parallel call was given (limit)
 
 
 def reset():
@@ -58,8 +57,14 @@ def limited():
 
 
 def limit(n):
-    """The thread count for a parallel call that would use ``n``: 1 while :func:`limited`."""
-    return 1 if n > 1 and enabled and limited() else n
+    """The thread count for a parallel call that would use ``n``: 1 while :func:`limited`.
+    The kernels' count comes from here (``_plan.threads``), so it is also what a watched call
+    learns its count from."""
+    global _given
+    if n > 1 and enabled and limited():
+        n = 1
+    _given = n
+    return n
 
 
 def _judge(held_up):
@@ -74,17 +79,19 @@ def _judge(held_up):
 
 def watched(run):
     """``run(x, y, out=None)`` (a parallel call's runner) that reports to the watch whether the
-    call was held up, when it ran on more than one thread."""
+    call was held up, when it ran on more than one thread (as :func:`limit` gave it)."""
     best = [0.0]     # this call's shortest wall time on all its threads so far
 
     def call(x, y, out=None):
-        if not enabled or get_num_threads() < 2 or limited():
+        global _given
+        if not enabled or limited():
             return run(x, y, out)
+        _given = 0
         c0 = time.thread_time()
         t0 = time.perf_counter()
         res = run(x, y, out)
         wall = time.perf_counter() - t0
-        if wall >= MIN_WALL:
+        if _given > 1 and wall >= MIN_WALL:
             if best[0]:
                 _judge(time.thread_time() - c0 < RATIO * wall and wall > SLOWER * best[0])
             if not best[0] or wall < best[0]:
