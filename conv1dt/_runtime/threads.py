@@ -40,6 +40,9 @@ _UNSET = object()
 _default: Optional[int] = None     # omp_get_max_threads() in a thread that never set a limit
 
 
+_MAX_THREADS = 4 * (os.cpu_count() or 1)   # os.cpu_count() costs microseconds: read once
+
+
 def max_num_threads():
     """The most threads conv1dt will start: ``4 * os.cpu_count()``.
 
@@ -47,7 +50,7 @@ def max_num_threads():
     libgomp print "Thread creation failed" and exit the process; so :func:`set_num_threads`
     refuses counts beyond it and a larger ``OMP_NUM_THREADS`` is clipped to it.
     """
-    return 4 * (os.cpu_count() or 1)
+    return _MAX_THREADS
 
 
 # --- fork -------------------------------------------------------------------------------------
@@ -288,12 +291,12 @@ def get_num_threads() -> int:
     if _fork_thread is not None and _fork_thread == threading.get_ident():
         return 1
     raw = _cpu.omp_max_threads()
-    omp = min(raw, max_num_threads())
+    omp = min(raw, _MAX_THREADS)
     n = _local.__dict__.get("n", _UNSET)
     if n is _UNSET:
         n = _requested
     if n is None:
-        limit = getattr(_local, "limit", None)
+        limit = _local.__dict__.get("limit")   # getattr on a miss raises inside: 0.8 us
         if limit is None and _in_distributed_task():
             limit = 1
         return omp if limit is None else min(omp, limit)
