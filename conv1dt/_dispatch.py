@@ -114,11 +114,14 @@ def _nwc(a, ncw):
     return np.ascontiguousarray(a.transpose(0, 2, 1)) if ncw else a
 
 
-def _strip(stride, cout):
+def _strip(stride, cout, width):
     """Outputs per polyphase strip in the direct kernel: a block of ``stride*strip`` outputs of
     ``cout`` channels should stay in L1 while its ``stride`` phases fill it in (about 8192
-    elements), with strips of 32 to 256 outputs (a multiple of the kernel's 32-wide tiles)."""
-    return max(32, min(256, 8192 // (stride * max(cout, 1))) // 32 * 32)
+    elements), with strips of 32 to 256 outputs (a multiple of the kernel's 32-wide tiles), and
+    no longer than a phase of the ``width`` outputs needs: a block copies (and zeroes) its
+    ``Cin * strip`` input elements, whatever the outputs it has."""
+    strip = max(32, min(256, 8192 // (stride * max(cout, 1))) // 32 * 32)
+    return min(strip, -(-width // (32 * stride)) * 32 or 32)
 
 
 def _blas(g, itemsize):
@@ -187,7 +190,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
     itemsize = 4 if dtype is None else np.dtype(dtype).itemsize
     kernel = kernel or _plan.choose("transpose", g, itemsize)
     if kernel == "direct":
-        args = (g.stride, g.dilation, g.pad_before, _strip(g.stride, cout))
+        args = (g.stride, g.dilation, g.pad_before, _strip(g.stride, cout, g.wide))
         direct = _transpose.transpose_direct
         if dtype is not None:
             direct = direct["float" if dtype == np.float32 else "double"]
@@ -289,7 +292,7 @@ def conv1d_small(geom, data_format, kernel, dtype):
     xshape = (g.batch, g.wide_channels, g.wide) if ncw else (g.batch, g.wide, g.wide_channels)
     return _transpose._SmallDirect(xshape, (g.taps, g.narrow_channels, g.wide_channels), shape,
                                    dtype, ncw, 1, g.dilation, _plan.flipped_pad(g),
-                                   _strip(1, g.narrow_channels), True)
+                                   _strip(1, g.narrow_channels, g.narrow), True)
 
 
 # conv1d's kernels that multiply the zeros past the signal (a gathered column matrix, the
@@ -412,7 +415,7 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
             y = allocate((g.batch, g.narrow_channels, full) if ncw else
                          (g.batch, full, g.narrow_channels), x.dtype)
         _transpose.transpose_direct(x, ncw, _flipped(f), y, ncw, 1, g.dilation, _plan.flipped_pad(g),
-                                    _strip(1, g.narrow_channels), _threads(g))
+                                    _strip(1, g.narrow_channels, g.narrow), _threads(g))
         if g.stride == 1:
             return y
         y = y[:, :, ::g.stride] if ncw else y[:, ::g.stride]
