@@ -533,11 +533,14 @@ def choose(op, g, itemsize=4, layout="NWC"):
         if g.groups == 1:
             kernel = _choose_transpose(g, itemsize)
             if (AVX2 and (kernel == "blas" or (kernel == "col2im" and g.wide_channels >= 16))
-                    and g.narrow <= 16 and g.narrow_channels >= 128 and macs(g) >= SMALL_MACS):
+                    and 2 <= g.narrow <= 16 and g.narrow_channels >= 128
+                    and macs(g) >= SMALL_MACS):
                 # AVX2: a few frames a batch element of long sums: the overlap-add's dot GEMM
                 # reads the filter in place once for them, where BLAS (one GEMM per tap, or
-                # col2im's over all taps for 16+ outputs) packs it for a few rows
-                # (docs/planner.rst)
+                # col2im's over all taps for 16+ outputs) packs it for a few rows. Not for one
+                # frame: each GEMM per tap is then BLAS's matrix-vector product (no packing),
+                # and its blocks of outputs split over the threads where the overlap-add's one
+                # block does not (docs/planner.rst)
                 return "ola"
             return kernel
         return _choose_transpose_groups(g, itemsize)
@@ -727,7 +730,9 @@ def blas_blocking(g, itemsize):
     cout = g.wide_channels
 
     def items(rows):
-        return g.batch * -(-g.narrow // rows) * residues
+        # the kernel's blocks are of outputs, rows*s of them: more than the input's blocks
+        # where the filter reaches far past the input (a few frames under a long filter)
+        return g.batch * -(-g.wide // (rows * g.stride)) * residues
 
     rows = min(rows, max(g.narrow, 1))
     channels, split = cout, 1

@@ -102,13 +102,15 @@ def test_many_channels_every_leftover(kernel, dtype, s):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", [(1, 9, 40, 150, 16, 8, 1, 4), (2, 13, 7, 70, 5, 1, 2, 3),
                                   (1, 6, 33, 65, 3, 4, 3, 0), (1, 4, 5, 9, 7, 3, 1, 6),
-                                  (5, 3, 20, 30, 4, 2, 1, 1)])
+                                  (5, 3, 20, 30, 4, 2, 1, 1), (2, 2, 5, 6, 40, 3, 2, 7),
+                                  (1, 1, 3, 4, 33, 1, 5, 11)])
 def test_blas_residues_and_channel_blocks(case, dtype):
     """The BLAS kernel's work items split the outputs by residue modulo ``s`` and by blocks of
     output channels (a batch-1 call with a short input): blocks that cut ``Cout`` unevenly (1, 7,
     64 or all channels), residues no tap reaches (``K*d`` below ``s``), rows of 1 to 64, items of
     1 to 3 batch elements (the last one short), on 1 and 3 threads, by BLAS's GEMM and by the
-    dot GEMM, against the reference."""
+    dot GEMM, against the reference. The last two have a filter far longer than the input (each
+    block of outputs reached by a few of the taps, which an item finds without scanning all K)."""
     n, m, cin, cout, k, s, d, pad = case
     rng = np.random.default_rng(k)
     x, f = random_operands(rng, n, m, cin, cout, k, dtype)
@@ -370,8 +372,11 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(96, 32, k=300, s=3, m=2)) == "ola"
     # ... but one frame in all, or 32 inputs and more, with a filter beyond 4 MiB: a GEMM a tap
     assert _plan.choose("transpose", g(13, 525, k=934, s=3, m=1)) == "blas"
-    # (on AVX2 the overlap-add's dot GEMM reads it in place, once for the frame)
-    assert _plan.choose("transpose", g(128, 128, k=1024, s=256, m=1)) == (
+    # (on AVX2 too: one frame's GEMMs are BLAS's matrix-vector products, which do not pack,
+    # and its blocks of outputs split over threads; from 2 frames the overlap-add's dot GEMM)
+    assert _plan.choose("transpose", g(128, 128, k=1024, s=256, m=1)) == "blas"
+    assert _plan.choose("transpose", g(512, 512, k=64, s=8, m=1)) == "blas"
+    assert _plan.choose("transpose", g(512, 512, k=64, s=8, m=2)) == (
         "ola" if _plan.AVX2 else "blas")
     assert _plan.choose("transpose", g(128, 128, k=64, s=16, m=1)) == "ola"     # 4 MiB
     # ... and not for fewer than 64 outputs from several frames (each tap's GEMM is narrow)
@@ -380,8 +385,10 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(4, 419, k=79, s=3, m=4)) == (
         "tiled" if _plan.TILED else "ola")
     # with many input channels, the dot GEMM reads each tap once for those few frames (without
-    # it, one BLAS GEMM a tap: the filter is beyond 4 MiB); on AVX2 the overlap-add's
-    assert _plan.choose("transpose", g(1348, 60, k=40, s=2, m=1)) == (
+    # it, one BLAS GEMM a tap: the filter is beyond 4 MiB); on AVX2 the overlap-add's, from 2
+    # frames (one frame: BLAS's matrix-vector products)
+    assert _plan.choose("transpose", g(1348, 60, k=40, s=2, m=1)) == "blas"
+    assert _plan.choose("transpose", g(1348, 60, k=40, s=2, m=3)) == (
         "ola" if _plan.AVX2 else "blas")
 
 

@@ -475,7 +475,7 @@ cdef void _blas_block(
     batch element, taps in decreasing ``k`` (BLAS's, or the dot GEMM with ``dot``)."""
     cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
-    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, off, ilo, ihi, o, n
+    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, klo, off, ilo, ihi, o, n
     if o1 > L:
         o1 = L
     if cb > cout - c0:
@@ -487,8 +487,12 @@ cdef void _blas_block(
         while o < o1:
             memset(&y[n, o, c0], 0, cb * sizeof(floating))
             o = o + s
-    k = K - 1
-    while k >= 0:
+    # only the taps that reach the block: i*s + k*d - pad in [o0, o1) for some i in [0, M)
+    # (an item scans its own taps, not all K: with a short input and a long filter the blocks
+    # are many and each is reached by a few taps)
+    k = min(K - 1, floordiv(o1 - 1 + pad, d))
+    klo = max(0, -floordiv(-(o0 + pad - (M - 1) * s), d))
+    while k >= klo:
         off = k * d - pad
         if (off % s + s) % s == r:
             # rows i with o0 <= i*s + off < o1 and 0 <= i < M
