@@ -175,7 +175,7 @@ def _conv1d_plain(w, f, g, ncw):
                                                                "flip-tiled"):
             _conv1d.conv1d_direct(*args, threads)
         else:
-            rows, channels = _plan.conv1d_blas_blocking(g)
+            rows, channels = _plan.conv1d_blas_blocking(g, w.dtype.itemsize)
             with single_threaded_blas():
                 _conv1d.conv1d_blas(*args, rows, threads, channels)
     return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y

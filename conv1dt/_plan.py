@@ -959,7 +959,7 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             blocks.update(large_filter_blocking(g, itemsize, taps, layout))
         return blocks
     if kernel == "blas" and op == "conv1d":
-        rows, channels = conv1d_blas_blocking(g)
+        rows, channels = conv1d_blas_blocking(g, itemsize)
         return {"rows": rows, "channels": channels}
     if kernel == "implicit":
         return implicit_blocking(g, itemsize)
@@ -1035,7 +1035,7 @@ def implicit_blocking(g, itemsize):
     return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES}
 
 
-def conv1d_blas_blocking(g):
+def conv1d_blas_blocking(g, itemsize=4):
     """``(rows, channels)`` for conv1d's BLAS kernel (one GEMM per tap and group for each block
     of ``rows`` output rows and ``channels`` of a group's output channels). BLAS packs a block's
     input rows and its part of the tap's filter at each GEMM, in all about
@@ -1045,24 +1045,41 @@ def conv1d_blas_blocking(g):
     ``MIN_ITEMS`` items (rows down to 16, channels a multiple of 16 down to 64, never more items
     than that needs) with the least packing. Whisper's conv1d, 1 x 1500 rows, 512 -> 512, K=3:
     12 blocks of 128 rows packed 36 copies of a tap's filter and ran 1.2x as long as one GEMM
-    per tap; 4 blocks of 375 rows by 2 of 256 channels pack less (docs/planner.rst)."""
+    per tap; 4 blocks of 375 rows by 2 of 256 channels pack less (docs/planner.rst). Where
+    that cut has blocks of fewer than 128 rows under a group's filter beyond L2
+    (``LARGE_FILTER_BYTES``, ``itemsize`` bytes an element), blocks of at least 128 rows (or
+    all of a short signal's) and 4 items where the channels allow, else as many as they do."""
     cng = max(g.narrow_channels // g.groups, 1)
     rows = min(1024, g.narrow) if g.narrow else 1024
     if not parallel(g) or g.batch * -(-g.narrow // rows) >= MIN_ITEMS:
         return rows, cng
-    best = None
-    for nc in range(1, max(2, cng // 64 + 1) if g.groups == 1 else 2):
-        ch = cng if nc == 1 else -(-(-(-cng // nc)) // 16) * 16
-        nc = -(-cng // ch)
-        per = -(-MIN_ITEMS // nc)               # row blocks wanted
-        nb = max(-(-g.narrow // 1024), -(-per // g.batch))
-        r = max(16, -(-g.narrow // nb))
-        items = g.batch * -(-g.narrow // r) * nc
-        packed = items * (r + ch)
-        key = (items < MIN_ITEMS, packed, items)
-        if best is None or key < best[0]:
-            best = (key, r, ch)
-    return best[1], best[2]
+
+    def cut(least, want, most=False):
+        # the least packing among the cuts of at least ``want`` items (of blocks of at least
+        # ``least`` rows); short of that, the least packing, or with ``most`` the most items
+        best = None
+        for nc in range(1, max(2, cng // 64 + 1) if g.groups == 1 else 2):
+            ch = cng if nc == 1 else -(-(-(-cng // nc)) // 16) * 16
+            nc = -(-cng // ch)
+            per = -(-want // nc)                    # row blocks wanted
+            nb = max(-(-g.narrow // 1024), -(-per // g.batch))
+            r = max(least, -(-g.narrow // nb))
+            items = g.batch * -(-g.narrow // r) * nc
+            packed = items * (r + ch)
+            key = (items < want, -items if most and items < want else packed, items)
+            if best is None or key < best[0]:
+                best = (key, r, ch)
+        return best[1], best[2]
+
+    rows, channels = cut(16, MIN_ITEMS)
+    if rows < 128 and g.taps * (g.wide_channels // g.groups) * cng * itemsize >= LARGE_FILTER_BYTES:
+        # short blocks of rows under a filter beyond L2: each block reads all of it from memory
+        # again, a cost as large as its products that the packing count does not see (1 x 77
+        # rows, 128 -> 128, K=1024, float32: 8 items of 20 rows x 64 channels took 70 ms on one
+        # thread, 35 on two; all the rows in 2 blocks of 64 channels 42 and 20): blocks of at
+        # least 128 rows (all of a shorter signal's), 4 items where that allows, else the most
+        rows, channels = cut(min(128, max(g.narrow, 1)), 4, most=True)
+    return rows, channels
 
 
 def fir_rows(g, outputs=None):

@@ -195,16 +195,28 @@ def test_when_conv1d_streams_its_output():
 
 def test_batch_one_calls_are_split_for_the_threads():
     """Work items from the shape for a batch of one: conv1d's BLAS kernel cuts a short signal's
-    rows (at least ``MIN_ITEMS`` items, blocks of at least 16 rows), the overlap-add transpose
-    of one frame under a long filter takes all the batch elements in an item only as long as
-    the items stay enough."""
+    rows (at least ``MIN_ITEMS`` items, blocks of at least 16 rows), but under a filter beyond
+    L2 (read again by every block of rows) into blocks of at least 128 rows, all of a shorter
+    signal's, and 4 items where the channels allow (else as many as they do); the overlap-add
+    transpose of one frame under a long filter takes all the batch elements in an item only as
+    long as the items stay enough."""
     g = conv1d_geometry((1, 1486, 766), (6, 766, 214), 6, 8, "SAME", "NWC")
     # (on AVX2 its 3.9 MiB filter for 248 rows goes to im2col, in blocks of 128 rows)
     assert _plan.choose("conv1d", g, 4) == ("im2col" if _plan.AVX2 else "blas")
     if _plan.AVX2:
         assert _plan.blocking("conv1d", "im2col", g, 4)["rows"] == 128
-    rows, channels = _plan.conv1d_blas_blocking(g)
-    assert rows >= 16 and -(-g.narrow // rows) * -(-214 // channels) >= _plan.MIN_ITEMS
+    items = lambda g, rows, channels: g.batch * -(-g.narrow // rows) * -(-g.narrow_channels
+                                                                          // channels)
+    rows, channels = _plan.conv1d_blas_blocking(g, 4)
+    assert rows >= 128 and items(g, rows, channels) == 4
+    small = conv1d_geometry((1, 1486, 76), (6, 76, 214), 6, 8, "SAME", "NWC")    # 0.4 MiB
+    rows, channels = _plan.conv1d_blas_blocking(small, 4)
+    assert rows >= 16 and items(small, rows, channels) >= _plan.MIN_ITEMS
+    short = conv1d_geometry((1, 1100, 128), (1024, 128, 128), 1, 1, "VALID", "NWC")  # 77 rows
+    assert _plan.conv1d_blas_blocking(short, 4) == (77, 64)
+    # Whisper's 3 MiB filter: blocks of 375 rows, long enough as they were
+    whisper = conv1d_geometry((1, 1500, 512), (3, 512, 512), 1, 1, "SAME", "NWC")
+    assert _plan.conv1d_blas_blocking(whisper, 4) == (375, 256)
     t = transpose_geometry((8, 1, 64), (1024, 16, 64), (8, 1024, 16), 256, 1, "VALID", "NWC")
     assert _plan.choose("transpose", t, 4) == "ola"
     width, taps, batch = _plan.ola_blocking(t, 4)
