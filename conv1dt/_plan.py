@@ -832,6 +832,14 @@ def filter_blocking(g, itemsize, nwc=True):
     short = None
     if nwc and AVX2 and not (in_place and g.taps == 1 and cwg > 1):
         short = filter_short_side(g, itemsize, split_taps)
+        if in_place and short and not short[2] and cng == 1:
+            # one output channel: the GEMMs per tap in place are BLAS's matrix-vector products
+            # (nothing packed), reading the input where it is, where the short side's GEMM on
+            # gathered blocks (no windows in place: a dilation, or groups) gathers K*Cw columns
+            # a row for one output (1 x 1324 rows, 165 -> 1, K=46, s=2, d=5, float64: 4.4 ms
+            # gathered, 1.6 in place, NumPy 2.1; from 2 outputs, BLAS's packed GEMMs were as
+            # often slower, docs/planner.rst)
+            short = None
     if in_place and not short:
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
         rows = 1024
