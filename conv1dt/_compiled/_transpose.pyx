@@ -806,14 +806,17 @@ cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py
     (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``. A layout of fewer than
     ``PACK_SERIAL_ELEMS`` elements is written by the calling thread alone (a region of one
     thread): a team costs more than it saves there, and its barrier is one more that a thread
-    the OS takes away (another busy process) holds up."""
+    the OS takes away (another busy process) holds up. The items go out in guided chunks: runs
+    of neighbouring items per thread, shrinking towards the end (handed out one at a time, two
+    threads took turns on neighbouring blocks, and laying out 10.8 MiB took 3.2 ms on two
+    threads, 2.1 on one; in runs, 1.2)."""
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
     cdef Py_ssize_t panels = (cout + pw - 1) // pw, cblocks = (cin + 63) // 64
     cdef Py_ssize_t item
     if K * panels * pw * cin < PACK_SERIAL_ELEMS:
         num_threads = 1
     with parallel(num_threads=num_threads):
-        for item in prange(K * panels * cblocks, schedule="dynamic"):
+        for item in prange(K * panels * cblocks, schedule="guided"):
             _pack_item(isa, f, w, base, step, pw, item // (panels * cblocks),
                        (item // cblocks) % panels, (item % cblocks) * 64)
 
