@@ -259,6 +259,14 @@ def _choose_transpose(g, itemsize=4):
         return "ola"
     if cout <= 8:
         return "col2im" if col2im_rows(g, itemsize) else "blas"
+    if (AVX2 and cout >= 512 and cout >= 16 * cin and g.narrow <= 512
+            and g.taps * cin * cout * itemsize >= LARGE_FILTER_BYTES):
+        # AVX2, a short input to 16 times as many outputs (512 or more) under a filter beyond
+        # L2: the tiled kernel's tiles sum a short T*Cin for each load and store of their
+        # outputs; BLAS's GEMM per tap was 1.2x faster (geometric mean of 33 random
+        # geometries, 0.61x at worst; 10 x 31 frames, 26 -> 1231, K=10, s=3, d=6, float32:
+        # 7.7 -> 5.4 ms; docs/planner.rst)
+        return "blas"
     if TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow and cout >= 32:
         return "tiled"
     if AVX2 and cout >= 32 and cin > 16 and phase_taps(g) * cin > TILED_MAX_TCIN:

@@ -388,6 +388,12 @@ def test_dispatch_rule():
     # it, one BLAS GEMM a tap: the filter is beyond 4 MiB); on AVX2 the overlap-add's, from 2
     # frames (one frame: BLAS's matrix-vector products)
     assert _plan.choose("transpose", g(1348, 60, k=40, s=2, m=1)) == "blas"
+    # AVX2: a short input to 16 times as many outputs under a filter beyond L2, a GEMM per tap
+    # (the tiled kernel's tiles have a short sum); a long input stays tiled
+    tiled = "tiled" if _plan.TILED else "blas"
+    assert _plan.choose("transpose", g(26, 1231, k=10, s=3, m=31)) == (
+        "blas" if _plan.AVX2 else tiled)
+    assert _plan.choose("transpose", g(16, 1024, k=8, s=4, m=8192)) == tiled
     assert _plan.choose("transpose", g(1348, 60, k=40, s=2, m=3)) == (
         "ola" if _plan.AVX2 else "blas")
 
