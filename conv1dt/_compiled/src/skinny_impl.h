@@ -472,6 +472,19 @@ static void NAME(dot)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t ldp, const T *q
     /* q (the filter, the larger operand) in the outer loop: each of its rows is read from
      * memory once, while the few rows of p are read again from cache for every 4 of them */
     ptrdiff_t j = 0;
+    if (SKINNY_VBYTES == 32 && (m % 3 == 0 || m >= 8)) {
+        /* 16 vector registers: tiles of 3 x 3 (9 sums, 6 loads per 9 multiply-adds), where
+         * the rows left over (1 x 3 tiles, 3 sums) are none or few */
+        for (; j + 3 <= n; j += 3) {
+            ptrdiff_t i = 0;
+            for (; i + 3 <= m; i += 3)
+                NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                               accumulate, 3, 3);
+            for (; i < m; ++i)
+                NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                               accumulate, 1, 3);
+        }
+    }
     for (; j + 4 <= n; j += 4) {
         ptrdiff_t i = 0;
         for (; i + DR <= m; i += DR)
