@@ -186,6 +186,7 @@ OLA_MAX_FILTER_BYTES = 4 << 20   # the transpose's overlap-add of a few frames: 
 # where BLAS packs it for those few rows (docs/planner.rst has the measurements)
 FEW_ROWS = 8
 MIN_ITEMS = 8            # work items a call is split into where its shape allows
+GROUP_TILED_MIN_MACS = 200_000   # a group's multiply-adds from which one tiled call per group pays
 PARTIAL_MACS = 128       # multiply-adds per element of a partial filter gradient, at least
 STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
 
@@ -334,6 +335,13 @@ def _choose_transpose_groups(g, itemsize):
     vectors = cout * itemsize / VECTOR_BYTES
     if tiled and (vectors >= 2 or (vectors >= 1 and (g.groups <= 2 or cin >= 8))
                   or (vectors >= 0.5 and cin >= 16 and g.taps <= 4)):
+        if g.groups >= 16 and (cin <= 3 or macs(g) < GROUP_TILED_MIN_MACS * g.groups):
+            # many groups of 1-3 inputs, or of little work each: the tiled kernel's call per
+            # group (its filter laid out, a parallel region) costs more than the grouped
+            # direct kernel's one pass over all of them (24 random geometries of this class
+            # and the rest, docs/planner.rst; 7 x 49 frames, 408 -> 561, 51 groups, K=5,
+            # s=8: 2.7 ms tiled, 1.2 direct)
+            return "direct"
         return "tiled"
     if cin < _transpose.GROUPED_DOT_MIN_CIN:
         # the grouped direct kernel adds whole output rows in vectors (each input row spread to

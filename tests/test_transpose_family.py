@@ -388,6 +388,11 @@ def test_grouped_dispatch_rule():
     # with few groups or 8 inputs a group; half of one with 16 inputs and at most 4 taps
     wide = "tiled" if _plan.TILED else "direct"                                 # (dot GEMMs)
     assert _plan.choose("transpose", g(256, 256, 4)) == wide                    # 64 x 64
+    # ... but not for 16 groups or more of 1-3 inputs or of little work each (a call per group)
+    assert _plan.choose("transpose", g(64, 1024, 32)) == "direct"               # 2 x 32
+    few = transpose_geometry((7, 49, 408), (5, 11, 408), (7, 405, 561), 8, 5, "VALID", "NWC", 51)
+    assert _plan.choose("transpose", few) == "direct"                           # 8 x 11, 51 groups
+    assert _plan.choose("transpose", g(1024, 1024, 16)) == wide                 # 64 x 64, 16 groups
     if lanes == 16:
         assert _plan.choose("transpose", g(64, 64, 4)) == wide                  # 16 x 16
         assert _plan.choose("transpose", g(64, 32, 4)) == ("tiled" if _plan.TILED else "direct")
