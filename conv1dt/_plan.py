@@ -365,11 +365,15 @@ def _choose_conv1d(g, itemsize):
                     g.taps * g.wide_channels, g.wide * g.wide_channels) <= INT_MAX
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     flippable = g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0
-    if (few and flippable and g.stride <= FLIP_MAX_STRIDE[itemsize]
-            and (g.narrow >= FLIP_MIN_OUTPUTS or macs(g) < SMALL_MACS)):
+    small = macs(g) < SMALL_MACS
+    if ((few or (small and cwg * cng <= SMALL_DIRECT_PRODUCTS)) and flippable
+            and g.stride <= FLIP_MAX_STRIDE[itemsize]
+            and (g.narrow >= FLIP_MIN_OUTPUTS or small)):
         # few channels at a small stride, small calls included: the transpose's direct kernel
         # (vector loops along the width) on the reversed filter; the direct gather here runs
-        # short channel loops per output and tap (2-8x slower on calls of 10-100 us)
+        # short channel loops per output and tap (2-8x slower on calls of 10-100 us). A small
+        # call, of up to SMALL_DIRECT_PRODUCTS channel pairs as the transpose's: its compiled
+        # plan at stride 1 (1 x 64 rows, 8 -> 4, K=3: 15 us by im2col's Python path, 4 so)
         return "flip-direct"
     if not fits_blas:
         return "direct"

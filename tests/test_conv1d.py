@@ -442,7 +442,11 @@ def test_dispatch_rule():
         "direct" if _plan.AVX2 else "im2col")
     # tiny, but 32 x 32 channels: one small GEMM (in place with AVX-512), not the direct gather
     assert _plan.choose("conv1d", g(32, 32, wide=2, k=1)) == ("implicit" if _plan.SKINNY else "blas")
-    assert _plan.choose("conv1d", g(83, 1, wide=8, k=6)) == "im2col"      # small: one GEMM
+    # small, at most SMALL_DIRECT_PRODUCTS channel pairs: the compiled plan of the reversed
+    # filter's direct kernel (its fixed costs are a third of the GEMMs' Python path's)
+    assert _plan.choose("conv1d", g(83, 1, wide=8, k=6)) == "flip-direct"
+    assert _plan.choose("conv1d", g(83, 1, wide=8, k=6)._replace(stride=2)) == "flip-direct"
+    assert _plan.choose("conv1d", g(83, 1, wide=8, k=6)._replace(stride=3)) == "im2col"
     assert _plan.choose("conv1d", g(4, 4, wide=2, k=1)) == "flip-direct"  # tiny, few channels
 
     def strided(cin, cout, k, s):
