@@ -7,6 +7,7 @@ result does not depend on the thread count; the BLAS kernels keep the BLAS on on
 so the two pools never oversubscribe the cores.
 """
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -318,13 +319,14 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     kernel = kernel or _plan.choose("conv1d", geom, x.dtype.itemsize, data_format)
     z = _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks)
     if (kernel in _PADDED_KERNELS and _edge_rows(geom) != (0, geom.narrow)
-            and not np.isfinite(np.add.reduce(f, axis=None))):
+            and not math.isfinite(np.add.reduce(f, axis=None))):
         # (a sum is infinite or NaN when an element is, and costs no temporary array; one that
         # overflows only costs the edges' second computation)
         _definition_edges(x, f, z, geom, data_format == "NCW")
     return z
 
 
+@functools.lru_cache(maxsize=256)
 def _edge_rows(g):
     """``(a, b)``: conv1d's outputs ``i < a`` and ``i >= b`` have taps that reach past the signal
     (``i*s + k*d - p`` outside ``[0, L)``); those between have none."""
@@ -343,7 +345,7 @@ def _edges_finite(dy, g, ncw):
     if dy.size <= 1 << 16:
         # one sum of a small array costs less than two of its edges (an overflow only costs the
         # direct kernel's call)
-        return bool(np.isfinite(np.add.reduce(dy, axis=None)))
+        return math.isfinite(np.add.reduce(dy, axis=None))
     for r0, r1 in ((0, a), (b, g.narrow)):
         if r0 < r1 and not np.isfinite(np.add.reduce(dy[:, :, r0:r1] if ncw else dy[:, r0:r1],
                                                       axis=None)):
