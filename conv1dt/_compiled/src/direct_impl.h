@@ -170,8 +170,9 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(tile)(
 {
     EXACT_BODY
     T acc[4][2 * CONV1DT_CH];
+    (void)width;                /* only the m outputs kept are summed, zeroed and stored */
     for (int c = 0; c < nc; ++c)
-        for (int t = 0; t < width; ++t)
+        for (ptrdiff_t t = 0; t < m; ++t)
             acc[c][t] = 0;
     for (ptrdiff_t k = 0; k < ntaps; ++k) {
         const T *restrict wk = f + woff[k] + co0 * cin;
@@ -179,7 +180,7 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(tile)(
         T dotp[4][2 * CONV1DT_CH];
         if (dot)
             for (int c = 0; c < nc; ++c)
-                for (int t = 0; t < width; ++t)
+                for (ptrdiff_t t = 0; t < m; ++t)
                     dotp[c][t] = 0;
         for (ptrdiff_t ci = 0; ci < cin - dot; ++ci) {
             const T *restrict xr = xk + ci * ldx;
@@ -216,8 +217,9 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(edge_tile)(
 {
     EXACT_BODY
     T acc[4][2 * CONV1DT_CH];
+    (void)width;                /* only the m outputs kept are summed, zeroed and stored */
     for (int c = 0; c < nc; ++c)
-        for (int t = 0; t < width; ++t)
+        for (ptrdiff_t t = 0; t < m; ++t)
             acc[c][t] = 0;
     for (ptrdiff_t k = 0; k < ntaps; ++k) {
         const ptrdiff_t base = xoff[k] + j0;
@@ -225,9 +227,10 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(edge_tile)(
         const ptrdiff_t thi = uhi - base < m ? uhi - base : m;
         const T *restrict wk = f + woff[k] + co0 * cin;
         T dotp[4][2 * CONV1DT_CH];
-        for (int c = 0; c < nc; ++c)
-            for (int t = 0; t < width; ++t)
-                dotp[c][t] = 0;
+        if (dot)
+            for (int c = 0; c < nc; ++c)
+                for (ptrdiff_t t = tlo; t < thi; ++t)
+                    dotp[c][t] = 0;
         for (ptrdiff_t ci = 0; ci < cin; ++ci) {
             const T *restrict xr = x + base + ci * ldx;
             for (int c = 0; c < nc; ++c) {
