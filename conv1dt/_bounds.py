@@ -164,15 +164,21 @@ def _gather_transpose(x, f, g, ncw):
 
 
 def _conv1d_plain(w, f, g, ncw):
-    """conv1d by its own kernels (``_conv1d``), never through the transpose's direct kernel with
-    the taps reversed (``_dispatch.conv1d``'s flip), whose scratch spans ``(K-1)*d`` rows of the
-    input per block: the call of a far-reaching conv1d after its crop."""
+    """conv1d by its own kernels (``_conv1d``, or im2col's where the planner picks it), never
+    through the transpose's direct kernel with the taps reversed (``_dispatch.conv1d``'s flip),
+    whose scratch spans ``(K-1)*d`` rows of the input per block: the call of a far-reaching
+    conv1d after its crop."""
+    kernel = _plan.choose("conv1d", g, w.dtype.itemsize)
+    if kernel in ("im2col", "implicit"):
+        # their scratch is a block of gathered columns, whatever the reach (1 x 4 x 214, 27
+        # groups of 1 -> 18, K=325, d=7: 5.6 ms by the BLAS kernel's GEMMs of one column, 0.8
+        # by im2col's)
+        return _dispatch.conv1d(w, f, g, "NCW" if ncw else "NWC", kernel)
     y = _dispatch.allocate((g.batch, g.narrow, g.narrow_channels), w.dtype)
     if y.size:
         args = (_nwc(w, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)
         threads = get_num_threads()
-        if _plan.choose("conv1d", g, w.dtype.itemsize) not in ("blas", "im2col", "implicit",
-                                                               "flip-tiled"):
+        if kernel not in ("blas", "im2col", "implicit", "flip-tiled"):
             _conv1d.conv1d_direct(*args, threads)
         else:
             rows, channels = _plan.conv1d_blas_blocking(g, w.dtype.itemsize)

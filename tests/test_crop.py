@@ -143,3 +143,29 @@ def test_idle_taps_add_no_term_even_when_infinite(op):
     y = _call(op, a, b, g, "NWC", args)
     assert np.isfinite(y).all()
     np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("kernel", [None, "direct", "im2col", "blas", "implicit"])
+def test_far_reaching_conv1d_by_each_kernel(kernel, data_format, monkeypatch):
+    """A conv1d whose taps reach far past its signal (``(K-1)*d`` beyond ``4*(L + 256)``) runs
+    on its cropped geometry by the kernel the planner names for it (im2col's and the implicit
+    kernel's scratch is a block of columns, whatever the reach; the others through the BLAS or
+    the direct gather): each, forced, against the reference, groups included."""
+    rng = np.random.default_rng(5)
+    for (n, w, cw, cn, k, s, d, G) in [(2, 30, 6, 12, 325, 2, 7, 3), (1, 21, 2, 4, 400, 1, 9, 1)]:
+        xs = (n, w, cw) if data_format == "NWC" else (n, cw, w)
+        g = conv1d_geometry(xs, (k, cw // G, cn), s, d, parse_padding("SAME", data_format),
+                            data_format, G)
+        assert _bounds.takeover(g, "conv1d", data_format) is not None
+        x = random_array(rng, xs, np.float64)
+        f = random_array(rng, (k, cw // G, cn), np.float64)
+        want, bound = family_oracle("conv1d", x, f, g, data_format)
+        choose = _plan.choose
+        if kernel is not None:
+            monkeypatch.setattr(_plan, "choose", lambda *_, k=kernel: k)
+        _plan.clear_cache()
+        y = conv1dt.conv1d(x, f, s, "SAME", data_format, d, groups=G)
+        assert_family_matches(y, want, bound, k * cw // G, f"{g} {kernel}")
+        monkeypatch.setattr(_plan, "choose", choose)
+    _plan.clear_cache()
