@@ -369,15 +369,25 @@ static CONV1DT_ALWAYS_INLINE ptrdiff_t NAME(interleave_by)(T *restrict dst, cons
 }
 
 /* interleave: the s phases of a block of one output channel, computed apart, put back in order
- * (for 2 and 4 phases with a constant stride, which lets the compiler use vector shuffles). */
+ * (for 2, 4 and 8 phases with a constant stride, which lets the compiler use vector shuffles;
+ * other strides by whole groups of s, the division left to the last group). */
 static void NAME(interleave)(T *restrict dst, const T *restrict src, ptrdiff_t ld, ptrdiff_t s,
                              ptrdiff_t count)
 {
     ptrdiff_t done = 0;
     if (s == 2)
         done = NAME(interleave_by)(dst, src, ld, 2, count);
-    if (s == 4)
+    else if (s == 4)
         done = NAME(interleave_by)(dst, src, ld, 4, count);
+    else if (s == 8)
+        done = NAME(interleave_by)(dst, src, ld, 8, count);
+    else {
+        /* whole groups of s outputs without a division per output */
+        for (ptrdiff_t j = 0; (j + 1) * s <= count; ++j)
+            for (ptrdiff_t r = 0; r < s; ++r)
+                dst[j * s + r] = src[r * ld + j];
+        done = count / s * s;
+    }
     for (ptrdiff_t o = done; o < count; ++o)
         dst[o] = src[(o % s) * ld + o / s];
 }
