@@ -264,9 +264,9 @@ def _choose_transpose(g, itemsize=4):
             and g.taps * cin * cout * itemsize >= LARGE_FILTER_BYTES):
         # AVX2, a short input to 16 times as many outputs (512 or more) under a filter beyond
         # L2: the tiled kernel's tiles sum a short T*Cin for each load and store of their
-        # outputs; BLAS's GEMM per tap was 1.2x faster (geometric mean of 33 random
-        # geometries, 0.61x at worst; 10 x 31 frames, 26 -> 1231, K=10, s=3, d=6, float32:
-        # 7.7 -> 5.4 ms; docs/planner.rst)
+        # outputs; BLAS's GEMM per tap was 1.2x faster (geometric mean of 19 random
+        # geometries of the class, two seeds, 0.61x at worst; 10 x 31 frames, 26 -> 1231, K=10,
+        # s=3, d=6, float32: 7.3 -> 4.8 ms; docs/planner.rst)
         return "blas"
     if TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow and cout >= 32:
         return "tiled"
@@ -338,9 +338,9 @@ def _choose_transpose_groups(g, itemsize):
         if g.groups >= 16 and (cin <= 3 or macs(g) < GROUP_TILED_MIN_MACS * g.groups):
             # many groups of 1-3 inputs, or of little work each: the tiled kernel's call per
             # group (its filter laid out, a parallel region) costs more than the grouped
-            # direct kernel's one pass over all of them (24 random geometries of this class
-            # and the rest, docs/planner.rst; 7 x 49 frames, 408 -> 561, 51 groups, K=5,
-            # s=8: 2.7 ms tiled, 1.2 direct)
+            # direct kernel's one pass over all of them (fitted on 24 random geometries that
+            # chose tiled, held out on 16: 2.1x faster; docs/planner.rst; 7 x 49 frames, 408 ->
+            # 561, 51 groups, K=5, s=8: 2.7 ms tiled, 1.2 direct)
             return "direct"
         return "tiled"
     if cin < _transpose.GROUPED_DOT_MIN_CIN:
@@ -1100,7 +1100,8 @@ def conv1d_blas_blocking(g, itemsize=4):
         return best[1], best[2]
 
     rows, channels = cut(16, MIN_ITEMS)
-    if rows < 128 and g.taps * (g.wide_channels // g.groups) * cng * itemsize >= LARGE_FILTER_BYTES:
+    filter_bytes = g.taps * (g.wide_channels // g.groups) * cng * itemsize
+    if rows < 128 and filter_bytes >= LARGE_FILTER_BYTES:
         # short blocks of rows under a filter beyond L2: each block reads all of it from memory
         # again, a cost as large as its products that the packing count does not see (1 x 77
         # rows, 128 -> 128, K=1024, float32: 8 items of 20 rows x 64 channels took 70 ms on one

@@ -392,7 +392,7 @@ def test_grouped_dispatch_rule():
     assert _plan.choose("transpose", g(64, 1024, 32)) == "direct"               # 2 x 32
     few = transpose_geometry((7, 49, 408), (5, 11, 408), (7, 405, 561), 8, 5, "VALID", "NWC", 51)
     assert _plan.choose("transpose", few) == "direct"                           # 8 x 11, 51 groups
-    assert _plan.choose("transpose", g(1024, 1024, 16)) == wide                 # 64 x 64, 16 groups
+    assert _plan.choose("transpose", g(1024, 1024, 16)) == wide        # 64 x 64, 16 groups
     if lanes == 16:
         assert _plan.choose("transpose", g(64, 64, 4)) == wide                  # 16 x 16
         assert _plan.choose("transpose", g(64, 32, 4)) == ("tiled" if _plan.TILED else "direct")
