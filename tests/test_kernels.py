@@ -393,9 +393,11 @@ def test_dispatch_rule():
     tiled = "tiled" if _plan.TILED else "blas"
     assert _plan.choose("transpose", g(26, 1231, k=10, s=3, m=31)) == (
         "blas" if _plan.AVX2 else tiled)
-    assert _plan.choose("transpose", g(16, 1024, k=8, s=4, m=8192)) == tiled
+    if _plan.TILED:
+        assert _plan.choose("transpose", g(16, 1024, k=8, s=4, m=8192)) == "tiled"
+    # (three frames of 60 outputs: the AVX-512 dot GEMM's; elsewhere the overlap-add's)
     assert _plan.choose("transpose", g(1348, 60, k=40, s=2, m=3)) == (
-        "ola" if _plan.AVX2 else "blas")
+        "blas" if _plan.SKINNY else "ola")
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
