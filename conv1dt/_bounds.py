@@ -178,7 +178,7 @@ def _conv1d_plain(w, f, g, ncw):
     if y.size:
         args = (_nwc(w, ncw), f, y, g.stride, g.dilation, g.pad_before, g.groups)
         threads = get_num_threads()
-        if kernel not in ("blas", "im2col", "implicit", "flip-tiled"):
+        if kernel not in ("blas", "flip-tiled"):
             _conv1d.conv1d_direct(*args, threads)
         else:
             rows, channels = _plan.conv1d_blas_blocking(g, w.dtype.itemsize)

@@ -155,22 +155,22 @@ static CONV1DT_ALWAYS_INLINE void NAME(store_tile)(T *restrict yo, ptrdiff_t ysj
             yo[t * ysj + c * ysc] = acc[c * ld + t];
 }
 
-/* Output channels co0 .. co0+nc-1 (nc is 4 or 1), positions j0 .. j0+m-1 (m <= width; with nc
- * = 4 the width is CH, with nc = 1 up to 2*CH), every tap reading inside the signal.
+/* Output channels co0 .. co0+nc-1 (nc is 4 or 1), positions j0 .. j0+m-1 (m at most CH with
+ * nc = 4, 2*CH with nc = 1), every tap reading inside the signal.
  *
  * With `dot` the last input channel's product goes into the dot product and the dot product
  * into the output in one statement (the same two roundings): the dot product then never leaves
- * the registers. Called with constant nc, width, dot (and m for whole tiles), so that the loops
+ * the registers. Called with constant nc and dot (and m for whole tiles), so that the loops
  * unroll and the accumulators stay in registers. */
 static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(tile)(
     T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,
     const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,
     const T *restrict x, ptrdiff_t ldx, ptrdiff_t cin, ptrdiff_t co0, ptrdiff_t j0, int nc,
-    int width, ptrdiff_t m, int dot)
+    ptrdiff_t m, int dot)
 {
     EXACT_BODY
     T acc[4][2 * CONV1DT_CH];
-    (void)width;                /* only the m outputs kept are summed, zeroed and stored */
+    /* (only the m outputs kept are summed, zeroed and stored) */
     for (int c = 0; c < nc; ++c)
         for (ptrdiff_t t = 0; t < m; ++t)
             acc[c][t] = 0;
@@ -213,11 +213,11 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(edge_tile)(
     T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,
     const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,
     const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cin,
-    ptrdiff_t co0, ptrdiff_t j0, int nc, int width, ptrdiff_t m, int dot)
+    ptrdiff_t co0, ptrdiff_t j0, int nc, ptrdiff_t m, int dot)
 {
     EXACT_BODY
     T acc[4][2 * CONV1DT_CH];
-    (void)width;                /* only the m outputs kept are summed, zeroed and stored */
+    /* (only the m outputs kept are summed, zeroed and stored) */
     for (int c = 0; c < nc; ++c)
         for (ptrdiff_t t = 0; t < m; ++t)
             acc[c][t] = 0;
@@ -265,24 +265,23 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(strip)(
             const ptrdiff_t m = n - j0 < ch ? n - j0 : ch;
             if (!interior(xoff, ntaps, j0, m, ulo, uhi))
                 NAME(edge_tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cin, co0, j0,
-                                4, ch, m, dot);
+                                4, m, dot);
             else if (m == ch)
-                NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 4, ch, ch, dot);
+                NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 4, ch, dot);
             else
-                NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 4, ch, m, dot);
+                NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 4, m, dot);
         }
     for (; co0 < cout; ++co0) {
         ptrdiff_t j0 = 0;
         for (; j0 + 2 * ch <= n && interior(xoff, ntaps, j0, 2 * ch, ulo, uhi); j0 += 2 * ch)
-            NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 1, 2 * ch, 2 * ch,
-                       dot);
+            NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 1, 2 * ch, dot);
         for (; j0 < n; j0 += ch) {
             const ptrdiff_t m = n - j0 < ch ? n - j0 : ch;
             if (!interior(xoff, ntaps, j0, m, ulo, uhi))
                 NAME(edge_tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cin, co0, j0,
-                                1, ch, m, dot);
+                                1, m, dot);
             else
-                NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 1, ch, m, dot);
+                NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 1, m, dot);
         }
     }
 }
@@ -357,13 +356,13 @@ static void NAME(rows_to_channels)(T *restrict dst, ptrdiff_t ld, const T *restr
     }
 }
 
-/* dst[j*S + r] = src[r*ld + j] for whole groups of S outputs (S a constant at the call);
- * returns the outputs written. */
+/* dst[j*S + r] = src[r*ld + j] for whole groups of S outputs (a constant S at the call lets the
+ * compiler use vector shuffles); returns the outputs written. */
 static CONV1DT_ALWAYS_INLINE ptrdiff_t NAME(interleave_by)(T *restrict dst, const T *restrict src,
-                                                          ptrdiff_t ld, int S, ptrdiff_t count)
+                                                          ptrdiff_t ld, ptrdiff_t S, ptrdiff_t count)
 {
     for (ptrdiff_t j = 0; j * S + S <= count; ++j)
-        for (int r = 0; r < S; ++r)
+        for (ptrdiff_t r = 0; r < S; ++r)
             dst[j * S + r] = src[r * ld + j];
     return count / S * S;
 }
@@ -381,13 +380,8 @@ static void NAME(interleave)(T *restrict dst, const T *restrict src, ptrdiff_t l
         done = NAME(interleave_by)(dst, src, ld, 4, count);
     else if (s == 8)
         done = NAME(interleave_by)(dst, src, ld, 8, count);
-    else {
-        /* whole groups of s outputs without a division per output */
-        for (ptrdiff_t j = 0; (j + 1) * s <= count; ++j)
-            for (ptrdiff_t r = 0; r < s; ++r)
-                dst[j * s + r] = src[r * ld + j];
-        done = count / s * s;
-    }
+    else
+        done = NAME(interleave_by)(dst, src, ld, s, count);    /* no division per output */
     for (ptrdiff_t o = done; o < count; ++o)
         dst[o] = src[(o % s) * ld + o / s];
 }
