@@ -246,6 +246,40 @@ def test_skinny_gemm(dtype, p_transposed, accumulate):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_kernels_gemm(dtype, packed, beta):
+    """The GEMM every BLAS kernel calls (``_blas.gemm``), by the packed GEMM and by the BLAS,
+    against NumPy in float64: both operands plain and transposed; sizes across the packed GEMM's
+    tiles (8 rows, strips of two vectors, the columns short of a strip), its blocks (256 steps of
+    the inner dimension, 256 or 128 columns, 64 rows) and their rests; beta 0 (the output's NaN
+    overwritten), 1 (added to) and 0.5 (the BLAS's, packed or not)."""
+    from conv1dt._compiled import _cpu
+
+    rng = np.random.default_rng(int(packed) + 2 * int(beta))
+    sizes = [(1, 2, 1), (2, 1, 3), (3, 5, 7), (8, 32, 16), (9, 33, 255), (17, 16, 256),
+             (64, 48, 257), (65, 300, 20), (130, 129, 600), (7, 257, 513), (200, 17, 5)]
+    was = _cpu.packed_on()
+    _cpu._set_packed(packed)
+    try:
+        for m, n, k in sizes:
+            for at in (False, True):
+                for bt in (False, True):
+                    a = random_array(rng, (k, m) if at else (m, k), dtype)
+                    b = random_array(rng, (n, k) if bt else (k, n), dtype)
+                    c = random_array(rng, (m, n), dtype)
+                    if beta == 0:
+                        c[...] = np.nan
+                    a2, b2 = (a.T if at else a).astype(np.float64), (b.T if bt else b).astype(np.float64)
+                    want = a2 @ b2 + (c.astype(np.float64) if beta else 0)
+                    bound = np.abs(a2) @ np.abs(b2) + (np.abs(c.astype(np.float64)) if beta else 0)
+                    _gemm.blas_gemm(c, a, b, at, bt, beta)
+                    assert_family_matches(c, want, bound, k + 2, f"{m}x{n}x{k} {at} {bt}")
+    finally:
+        _cpu._set_packed(was)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("accumulate", [0, 1])
 def test_dot_gemm(dtype, accumulate):
     """The C layer's dot GEMM (both operands along the inner dimension) alone against NumPy in

@@ -6,6 +6,8 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
+from ._cpu cimport SKINNY_ADD, SKINNY_OVERWRITE, packed_f32, packed_f64
+
 # Fortran BLAS with 64-bit integers (ILP64): ?gemm and ?gemv, scalars and arrays by pointer
 ctypedef void (*gemm64_t)(const char*, const char*, const int64_t*, const int64_t*,
                           const int64_t*, const void*, const void*, const int64_t*, const void*,
@@ -47,6 +49,30 @@ cdef inline void _gemv(char tr, int rows, int cols, const floating* mat, int ldm
         dgemv(&tr, &rows, &cols, &one, <double*> mat, &ldm, <double*> vec, &inc, &beta, c, &incc)
 
 
+cdef inline bint _packed(char ta, char tb, int m, int n, int k, const floating* a, int lda,
+                         const floating* b, int ldb, floating beta, floating* c,
+                         int ldc) noexcept nogil:
+    """``C = op(A) op(B) + beta C`` (beta 0 or 1) by the packed GEMM where it is on (``src/
+    skinny_impl.h``; conv1dt/_runtime/blas_pick.py turns it on where the BLAS's kernels use a
+    narrower vector than this CPU's): True when done. In its row-major terms C^T is ``c``, op(B)
+    the broadcast operand, op(A) the one laid out in blocks."""
+    cdef int mode
+    if beta == 0:
+        mode = SKINNY_OVERWRITE
+    elif beta == 1:
+        mode = SKINNY_ADD
+    else:
+        return False
+    cdef bint an = ta == c'N' or ta == c'n'
+    cdef bint bn = tb == c'N' or tb == c'n'
+    if floating is float:
+        return packed_f32(c, ldc, b, ldb if bn else 1, 1 if bn else ldb, a, lda if an else 1,
+                          1 if an else lda, n, m, k, mode) != 0
+    else:
+        return packed_f64(c, ldc, b, ldb if bn else 1, 1 if bn else ldb, a, lda if an else 1,
+                          1 if an else lda, n, m, k, mode) != 0
+
+
 cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, int lda,
                       const floating* b, int ldb, floating beta, floating* c, int ldc) noexcept nogil:
     """``C[m x n] = op(A) op(B) + beta C`` in BLAS's column-major terms, by the chosen BLAS. A
@@ -85,6 +111,8 @@ cdef inline void gemm(char ta, char tb, int m, int n, int k, const floating* a, 
                 i -= 1
                 c[i * incc] = 0
         _gemv(tr, rows, cols, mat, ldm, vec, inc, one, c, incc)
+        return
+    if _packed(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc):
         return
     if fn != NULL:
         (<gemm64_t> fn)(&ta, &tb, &m64, &n64, &k64, &one, a, &lda64, b, &ldb64, &beta, c, &ldc64)

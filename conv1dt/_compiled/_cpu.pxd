@@ -40,6 +40,12 @@ cdef enum:
     SKINNY_ADD = 1
     SKINNY_STREAM = 2
 
+cdef int packed_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, Py_ssize_t pst,
+                    const float* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t m, Py_ssize_t n,
+                    Py_ssize_t t, int accumulate) noexcept nogil
+cdef int packed_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi, Py_ssize_t pst,
+                    const double* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t m, Py_ssize_t n,
+                    Py_ssize_t t, int accumulate) noexcept nogil
 cdef void skinny_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, Py_ssize_t pst,
                      const float* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n, Py_ssize_t t,
                      int accumulate, const float* ahead, Py_ssize_t ahead_bytes) noexcept nogil

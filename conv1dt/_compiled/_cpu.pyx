@@ -95,6 +95,13 @@ cdef extern from "kernels.h" nogil:
     void conv1dt_fir_f64(double* y, const double* w, Py_ssize_t t, const double* x,
                          Py_ssize_t ld, Py_ssize_t n, int accumulate)
     void conv1dt_store_fence()
+    int conv1dt_packed_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi,
+                           Py_ssize_t pst, const float* q, Py_ssize_t qsu, Py_ssize_t qsj,
+                           Py_ssize_t m, Py_ssize_t n, Py_ssize_t t, int accumulate)
+    int conv1dt_packed_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi,
+                           Py_ssize_t pst, const double* q, Py_ssize_t qsu, Py_ssize_t qsj,
+                           Py_ssize_t m, Py_ssize_t n, Py_ssize_t t, int accumulate)
+    int conv1dt_packed_on
     void* conv1dt_scratch(int slot, size_t nbytes)
     void conv1dt_scratch_done(int slot, void* block)
     size_t conv1dt_scratch_kept()
@@ -355,6 +362,30 @@ cdef void fir_f64(double* y, const double* w, Py_ssize_t t, const double* x, Py_
 
 cdef void store_fence() noexcept nogil:
     conv1dt_store_fence()
+
+
+cdef int packed_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, Py_ssize_t pst,
+                    const float* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t m, Py_ssize_t n,
+                    Py_ssize_t t, int accumulate) noexcept nogil:
+    return conv1dt_packed_f32(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate)
+
+
+cdef int packed_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi, Py_ssize_t pst,
+                    const double* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t m, Py_ssize_t n,
+                    Py_ssize_t t, int accumulate) noexcept nogil:
+    return conv1dt_packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate)
+
+
+def packed_on():
+    """Whether the kernels' GEMMs run the packed GEMM (``src/skinny_impl.h``) instead of the BLAS."""
+    return bool(conv1dt_packed_on)
+
+
+def _set_packed(bint on):
+    """Run the kernels' GEMMs by the packed GEMM (on) or by the BLAS (off), from now on: set
+    once at import by conv1dt/_runtime/blas_pick.py (and by tests, between calls)."""
+    global conv1dt_packed_on
+    conv1dt_packed_on = 1 if on else 0
 
 
 cdef void* scratch(int slot, size_t nbytes) noexcept nogil:

@@ -131,6 +131,27 @@ def dot(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] q, 
              accumulate)
 
 
+def blas_gemm(floating[:, ::1] c, const floating[:, ::1] a, const floating[:, ::1] b,
+              bint a_transposed, bint b_transposed, floating beta):
+    """``c = a' @ b' + beta * c`` by the kernels' GEMM (tests; ``a'`` is ``a`` or its transpose
+    ``a.T`` when ``a_transposed``, alike ``b'``): the packed GEMM where it is on
+    (``_cpu._set_packed``), else the BLAS, as the kernels call it; ``beta`` is 0 or 1 (the two
+    the kernels use)."""
+    cdef Py_ssize_t m = c.shape[0], n = c.shape[1]
+    cdef Py_ssize_t k = a.shape[0] if a_transposed else a.shape[1]
+    if ((a.shape[1] if a_transposed else a.shape[0]) != m or
+            (b.shape[0] if b_transposed else b.shape[1]) != n or
+            (b.shape[1] if b_transposed else b.shape[0]) != k):
+        raise ValueError("blas_gemm: shapes do not match")
+    if m == 0 or n == 0 or k == 0:
+        raise ValueError("blas_gemm: empty operands")
+    with nogil:
+        # c^T = b'^T a'^T in BLAS's column-major terms
+        gemm(c'T' if b_transposed else c'N', c'T' if a_transposed else c'N', <int> n, <int> m,
+             <int> k, &b[0, 0], <int> (k if b_transposed else n), &a[0, 0],
+             <int> (m if a_transposed else k), beta, &c[0, 0], <int> n)
+
+
 cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     """``ceil(a / b)`` for ``b > 0``, any sign of ``a``."""
     return -floordiv(-a, b)

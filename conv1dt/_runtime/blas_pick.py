@@ -15,6 +15,12 @@ dimension, the filter gradient's) and none slower beyond noise (docs/benchmarks.
 
 The choice is made once, at import, from what is installed (never from a timing), so that a
 process's results do not change from call to call. :func:`conv1dt.show_config` reports it.
+
+Where that OpenBLAS runs kernels of a narrower vector than this CPU's (OpenBLAS picks its kernels
+by the CPU model it knows: an AVX-512 AMD EPYC of a newer family than its table gets its AVX2
+"Haswell" kernels, half the multiply-adds per instruction), the kernels' GEMMs run conv1dt's own
+packed GEMM instead (``src/skinny_impl.h``: the skinny GEMM's AVX-512 tiles on blocks laid out
+for the cache); ``CONV1DT_GEMM=blas`` or ``=packed`` forces either.
 """
 import ctypes
 import os
@@ -27,6 +33,9 @@ __all__ = ["install", "chosen"]
 
 _ROUTINES = ("sgemm_", "dgemm_", "sgemv_", "dgemv_")
 _chosen: Optional[Dict[str, Any]] = None
+_arch: Optional[str] = None    # the OpenBLAS kernels' CPU name ("Haswell", "SkylakeX", ...)
+# OpenBLAS's names of the CPUs whose kernels use 512-bit vectors
+_WIDE_CORES = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
 
 
 def _version(text) -> Tuple[int, ...]:
@@ -63,15 +72,17 @@ def _ilp64(dynlib) -> bool:
 
 def _choose() -> Optional[Dict[str, Any]]:
     """The chosen library's threadpoolctl description with ``addresses`` (of sgemm, dgemm,
-    sgemv, dgemv), or None for SciPy's."""
-    if os.environ.get("CONV1DT_BLAS", "").strip().lower() == "scipy":
-        return None
+    sgemv, dgemv), or None for SciPy's; sets ``_arch`` to the chosen OpenBLAS's CPU name."""
+    global _arch
     found = [(info, dynlib_of(info)) for info, get, set_ in _blas_libs()
              if info.get("internal_api") == "openblas" and set_ is not None]
     found = [(info, dynlib) for info, dynlib in found if dynlib is not None]
     scipy_info = _scipy_library(found)
     if scipy_info is None:
         return None     # SciPy's BLAS not identified (another vendor): nothing to compare with
+    _arch = scipy_info.get("architecture")
+    if os.environ.get("CONV1DT_BLAS", "").strip().lower() == "scipy":
+        return None
     best = None
     for info, dynlib in found:
         if _version(info.get("version")) <= _version(scipy_info.get("version")):
@@ -81,7 +92,19 @@ def _choose() -> Optional[Dict[str, Any]]:
             continue
         if best is None or _version(info.get("version")) > _version(best["version"]):
             best = dict(info, addresses=addresses)
+    if best is not None:
+        _arch = best.get("architecture")
     return best
+
+
+def _packed(isa, arch) -> bool:
+    """Whether the kernels' GEMMs run the packed GEMM rather than the BLAS: forced by
+    ``CONV1DT_GEMM`` (``packed`` or ``blas``), else where conv1dt's kernels run AVX-512 and the
+    OpenBLAS's kernels are those of a CPU without it (its name, ``arch``, known)."""
+    forced = os.environ.get("CONV1DT_GEMM", "").strip().lower()
+    if forced in ("packed", "blas"):
+        return forced == "packed"
+    return isa == "avx512" and bool(arch) and str(arch).lower() not in _WIDE_CORES
 
 
 def install(modules) -> None:
@@ -99,11 +122,18 @@ def install(modules) -> None:
     addresses = _chosen.get("addresses", (0, 0, 0, 0))
     for module in modules:
         module._use_blas64(*addresses)
+    from .._compiled import _cpu
+
+    _cpu._set_packed(_packed(_cpu.cpu_isa(), _arch))
 
 
 def chosen() -> str:
     """A line for :func:`conv1dt.show_config`: the BLAS the kernels call."""
+    from .._compiled import _cpu
+
+    packed = (f"; GEMMs by conv1dt's packed GEMM ({_cpu.cpu_isa()}; the BLAS's kernels: "
+              f"{_arch})" if _cpu.packed_on() else "")
     if not _chosen:
-        return "SciPy's (scipy.linalg.cython_blas)"
+        return "SciPy's (scipy.linalg.cython_blas)" + packed
     return (f"{_chosen.get('prefix') or 'openblas'} {_chosen.get('version')} (64-bit integers): "
-            f"{_chosen.get('filepath')}")
+            f"{_chosen.get('filepath')}{packed}")

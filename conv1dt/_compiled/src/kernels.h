@@ -178,6 +178,21 @@ void conv1dt_fir_f32(float *y, const float *w, ptrdiff_t t, const float *x, ptrd
                      ptrdiff_t n, int accumulate);
 void conv1dt_fir_f64(double *y, const double *w, ptrdiff_t t, const double *x, ptrdiff_t ld,
                      ptrdiff_t n, int accumulate);
+/* packed: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + the sum over u < t, in
+ * increasing u, of p[i*psi + u*pst] * q[u*qsu + j*qsj], for i < m and j < n: a GEMM of any
+ * size, q laid out in cache-sized blocks (skinny_impl.h). Returns 0, having done nothing, when
+ * it is off (conv1dt_set_packed) or its scratch cannot be had (the caller's BLAS then runs it),
+ * else 1. The BLAS GEMM of the kernels (_blas.pxd) calls it instead of the BLAS when it is on. */
+int conv1dt_packed_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
+                       const float *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
+                       ptrdiff_t t, int accumulate);
+int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi, ptrdiff_t pst,
+                       const double *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
+                       ptrdiff_t t, int accumulate);
+extern int conv1dt_packed_on;      /* set once at import (conv1dt/_runtime/blas_pick.py) */
+#define CONV1DT_PACKED_SLOT 3      /* the scratch slot of its blocks */
+#define CONV1DT_PACKED_BYTES ((size_t)256 << 10)
+
 /* Scratch kept by the calling thread between calls (scratch.c): a 64-byte aligned block of at
  * least `bytes` in `slot` (0 .. CONV1DT_SCRATCH_SLOTS - 1: one per buffer a thread holds at
  * once), NULL when it cannot be had; conv1dt_scratch_done(slot, block) when the call is done
@@ -215,6 +230,10 @@ struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
     void (*fir_f32)(float *, const float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, int);
     void (*fir_f64)(double *, const double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
                     int);
+    void (*packed_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
+                       ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, float *);
+    void (*packed_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
+                       ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, double *);
 };
 extern const struct conv1dt_skinny_ops conv1dt_skinny_baseline, conv1dt_skinny_avx2,
     conv1dt_skinny_avx512;

@@ -88,6 +88,8 @@ const struct conv1dt_skinny_ops CONV1DT_SKINNY_OPS = {
     .grouped_f64 = grouped_f64,
     .fir_f32 = fir_f32,
     .fir_f64 = fir_f64,
+    .packed_f32 = packed_f32,
+    .packed_f64 = packed_f64,
 };
 
 #else
@@ -664,6 +666,129 @@ static void NAME(fir)(T *y, const T *w, ptrdiff_t t, const T *x, ptrdiff_t ld, p
             for (ptrdiff_t u = 0; u < tc; ++u)
                 acc += wc[u] * xc[u * ld + j];
             y[j] = acc;
+        }
+    }
+}
+
+
+/* ---- the packed GEMM: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + the sum
+ * over u < t, in increasing u, of p[i*psi + u*pst] * q[u*qsu + j*qsj], for i < m, j < n.
+ *
+ * The skinny GEMM's tiles inside the three loops of a BLAS GEMM (Goto's): blocks of PACK_T
+ * steps of u, and of PACK_BYTES / (PACK_T * sizeof(T)) columns of q, each laid out in buf as
+ * strips of two vectors of columns (zero past n), PACK_T rows by 128 contiguous bytes, which a
+ * tile then reads from L1 while p's rows (PACK_ROWS of them at a time, about 64 KiB, from L2)
+ * are broadcast. q is read in place through any strides, its transpose included. Each sum runs
+ * over u in increasing order, the blocks of u one after the other into c, so the bits of c are
+ * those of one pass over u, however it is blocked. */
+enum { NAME(PW) = 2 * NAME(VL),                                   /* columns of a strip */
+       NAME(PT) = 256,                                            /* steps of u a block */
+       NAME(PN) = (256 << 10) / (256 * (int)sizeof(T)),          /* columns a block */
+       NAME(PM) = 8 * SKINNY_ROWS };                              /* rows of p a block */
+
+/* buf[(s*kc + u)*PW + jj] = q[u*qsu + (s*PW + jj)*qsj] for u < kc and s*PW + jj < nc, else 0 */
+static void NAME(pack_strips)(T *restrict buf, const T *restrict q, ptrdiff_t qsu, ptrdiff_t qsj,
+                              ptrdiff_t kc, ptrdiff_t nc)
+{
+    const ptrdiff_t W = NAME(PW);
+    for (ptrdiff_t j0 = 0; j0 < nc; j0 += W) {
+        T *restrict dst = buf + j0 * kc;
+        const T *restrict src = q + j0 * qsj;
+        const ptrdiff_t w = nc - j0 < W ? nc - j0 : W;
+        if (qsj == 1) {
+            for (ptrdiff_t u = 0; u < kc; ++u) {
+                __builtin_memcpy(dst + u * W, src + u * qsu, (size_t)w * sizeof(T));
+                for (ptrdiff_t jj = w; jj < W; ++jj)
+                    dst[u * W + jj] = 0;
+            }
+        } else {
+            for (ptrdiff_t jj = 0; jj < w; ++jj)
+                for (ptrdiff_t u = 0; u < kc; ++u)
+                    dst[u * W + jj] = src[u * qsu + jj * qsj];
+            for (ptrdiff_t u = 0; u < kc && w < W; ++u)
+                for (ptrdiff_t jj = w; jj < W; ++jj)
+                    dst[u * W + jj] = 0;
+        }
+    }
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+/* rows (constant) rows of c by w <= PW columns from one packed strip: straight into c for a
+ * whole strip, else through a tile of its own whose first w columns are c's. */
+static CONV1DT_ALWAYS_INLINE void NAME(packed_tile)(
+    T *restrict c, ptrdiff_t ldc, const T *restrict p, ptrdiff_t psi, ptrdiff_t pst,
+    const T *restrict strip, ptrdiff_t kc, int accumulate, int rows, ptrdiff_t w)
+{
+    const ptrdiff_t W = NAME(PW);
+    if (w == W) {
+        NAME(tile)(c, ldc, p, psi, pst, strip, W, kc, accumulate, rows, 2, NULL, 0, 0);
+        return;
+    }
+    T part[SKINNY_ROWS * NAME(PW)] __attribute__((aligned(64)));
+    const int nv = w <= NAME(VL) ? 1 : 2;
+    if (accumulate == SKINNY_ADD)
+        for (int i = 0; i < rows; ++i)
+            for (ptrdiff_t jj = 0; jj < W; ++jj)
+                part[i * W + jj] = jj < w ? c[i * ldc + jj] : 0;
+    if (nv == 1)
+        NAME(tile)(part, W, p, psi, pst, strip, W, kc, accumulate, rows, 1, NULL, 0, 0);
+    else
+        NAME(tile)(part, W, p, psi, pst, strip, W, kc, accumulate, rows, 2, NULL, 0, 0);
+    for (int i = 0; i < rows; ++i)
+        for (ptrdiff_t jj = 0; jj < w; ++jj)
+            c[i * ldc + jj] = part[i * W + jj];
+}
+
+static void NAME(packed_band)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff_t pst,
+                              const T *strip, ptrdiff_t kc, int accumulate, ptrdiff_t rows,
+                              ptrdiff_t w)
+{
+    switch (rows) {
+#define CONV1DT_PACKED_ROWS(r) \
+    case r: NAME(packed_tile)(c, ldc, p, psi, pst, strip, kc, accumulate, r, w); break;
+    CONV1DT_PACKED_ROWS(1) CONV1DT_PACKED_ROWS(2) CONV1DT_PACKED_ROWS(3) CONV1DT_PACKED_ROWS(4)
+#if SKINNY_ROWS > 4
+    CONV1DT_PACKED_ROWS(5) CONV1DT_PACKED_ROWS(6) CONV1DT_PACKED_ROWS(7) CONV1DT_PACKED_ROWS(8)
+#endif
+#undef CONV1DT_PACKED_ROWS
+    default: break;
+    }
+}
+#endif
+
+static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff_t pst,
+                         const T *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
+                         ptrdiff_t t, int accumulate, T *buf)
+{
+    if (t <= 0) {
+        if (accumulate != SKINNY_ADD)
+            for (ptrdiff_t i = 0; i < m; ++i)
+                for (ptrdiff_t j = 0; j < n; ++j)
+                    c[i * ldc + j] = 0;
+        return;
+    }
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += NAME(PN)) {
+        const ptrdiff_t nc = n - j0 < NAME(PN) ? n - j0 : NAME(PN);
+        for (ptrdiff_t u0 = 0; u0 < t; u0 += NAME(PT)) {
+            const ptrdiff_t kc = t - u0 < NAME(PT) ? t - u0 : NAME(PT);
+            const int mode = u0 == 0 ? accumulate : SKINNY_ADD;
+            NAME(pack_strips)(buf, q + u0 * qsu + j0 * qsj, qsu, qsj, kc, nc);
+            for (ptrdiff_t i0 = 0; i0 < m; i0 += NAME(PM)) {
+                const ptrdiff_t i1 = m - i0 < NAME(PM) ? m : i0 + NAME(PM);
+                for (ptrdiff_t s = 0; s < nc; s += NAME(PW)) {
+                    const ptrdiff_t w = nc - s < NAME(PW) ? nc - s : NAME(PW);
+                    for (ptrdiff_t i = i0; i < i1; i += SKINNY_ROWS) {
+                        const ptrdiff_t rows = i1 - i < SKINNY_ROWS ? i1 - i : SKINNY_ROWS;
+#if defined(__GNUC__) || defined(__clang__)
+                        NAME(packed_band)(c + i * ldc + j0 + s, ldc, p + i * psi + u0 * pst, psi,
+                                          pst, buf + s * kc, kc, mode, rows, w);
+#else
+                        NAME(skinny)(c + i * ldc + j0 + s, ldc, p + i * psi + u0 * pst, psi, pst,
+                                     buf + s * kc, NAME(PW), rows, w, kc, mode, NULL, 0);
+#endif
+                    }
+                }
+            }
         }
     }
 }
