@@ -250,7 +250,9 @@ def test_skinny_gemm(dtype, p_transposed, accumulate):
 @pytest.mark.parametrize("beta", [0.0, 1.0])
 def test_kernels_gemm(dtype, packed, beta):
     """The GEMM every BLAS kernel calls (``_blas.gemm``), by the packed GEMM and by the BLAS,
-    against NumPy in float64: both operands plain and transposed; sizes across the packed GEMM's
+    against NumPy in float64: both operands plain and transposed; sizes at the packed GEMM's
+    bounds (4 rows of c, 8 and 16 columns: a vector of float64 and float32; 20, 36 and 40
+    columns, a fifth of the last vector's lanes empty or not) and across its
     tiles (8 rows, strips of two vectors, the columns short of a strip), its blocks (256 steps of
     the inner dimension, 256 or 128 columns, 64 rows) and their rests; beta 0 (the output's NaN
     overwritten), 1 (added to) and 0.5 (the BLAS's, packed or not)."""
@@ -258,7 +260,9 @@ def test_kernels_gemm(dtype, packed, beta):
 
     rng = np.random.default_rng(int(packed) + 2 * int(beta))
     sizes = [(1, 2, 1), (2, 1, 3), (3, 5, 7), (8, 32, 16), (9, 33, 255), (17, 16, 256),
-             (64, 48, 257), (65, 300, 20), (130, 129, 600), (7, 257, 513), (200, 17, 5)]
+             (64, 48, 257), (65, 300, 20), (130, 129, 600), (7, 257, 513), (200, 17, 5),
+             (4, 16, 9), (4, 8, 9), (3, 40, 2), (5, 20, 300), (6, 36, 40), (9, 40, 17),
+             (9, 40, 16), (9, 48, 15)]
     was = _cpu.packed_on()
     _cpu._set_packed(packed)
     try:

@@ -54,9 +54,16 @@ cdef inline bint _packed(char ta, char tb, int m, int n, int k, const floating* 
                          int ldc) noexcept nogil:
     """``C = op(A) op(B) + beta C`` (beta 0 or 1) by the packed GEMM where it is on (``src/
     skinny_impl.h``; conv1dt/_runtime/blas_pick.py turns it on where the BLAS's kernels use a
-    narrower vector than this CPU's): True when done. In its row-major terms C^T is ``c``, op(B)
+    narrower vector than this CPU's), C fills its vectors and has 4 columns, and the inner
+    dimension has 16 steps: True when done. In its row-major terms C^T is ``c``, op(B)
     the broadcast operand, op(A) the one laid out in blocks."""
-    cdef int mode
+    cdef int mode, lanes = 64 // <int> sizeof(floating)
+    if m < lanes or n < 4 or k < 16 or 4 * ((lanes - m % lanes) % lanes) > m:
+        # fewer rows of C than one 64-byte vector holds, more than a fifth of its vectors'
+        # lanes empty (the BLAS's narrower tiles waste fewer: 18 or 24 rows of float32 ran up
+        # to 2x slower so), fewer than 4 columns, or a short inner dimension (C's loads and
+        # stores, a few multiply-adds each, then cost most: 3 steps ran 2x slower)
+        return False
     if beta == 0:
         mode = SKINNY_OVERWRITE
     elif beta == 1:
