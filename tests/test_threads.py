@@ -587,3 +587,25 @@ def test_the_watch_can_be_turned_off_from_the_environment():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def test_packed_gemm_where_the_blas_kernels_are_narrower(monkeypatch):
+    """The kernels' GEMMs run conv1dt's packed GEMM where conv1dt's kernels are AVX-512 and the
+    OpenBLAS's are a narrower CPU's (its name known), the BLAS elsewhere; CONV1DT_GEMM forces."""
+    from conv1dt._compiled import _cpu
+    from conv1dt._runtime import blas_pick
+
+    monkeypatch.delenv("CONV1DT_GEMM", raising=False)
+    assert blas_pick._packed("avx512", "Haswell") and blas_pick._packed("avx512", "Zen")
+    assert not blas_pick._packed("avx512", "SkylakeX")
+    assert not blas_pick._packed("avx512", "COOPERLAKE")
+    assert not blas_pick._packed("avx2", "Haswell")
+    assert not blas_pick._packed("avx512", None)       # another vendor's BLAS, or unknown
+    monkeypatch.setenv("CONV1DT_GEMM", "blas")
+    assert not blas_pick._packed("avx512", "Haswell")
+    monkeypatch.setenv("CONV1DT_GEMM", " Packed ")
+    assert blas_pick._packed("baseline", "SkylakeX")
+    # what this process decided at import, from its environment and its BLAS
+    monkeypatch.undo()
+    assert _cpu.packed_on() == blas_pick._packed(_cpu.cpu_isa(), blas_pick._arch)
+    assert ("packed GEMM" in blas_pick.chosen()) == _cpu.packed_on()
