@@ -191,7 +191,7 @@ int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi,
                        ptrdiff_t t, int accumulate);
 extern int conv1dt_packed_on;      /* set once at import (conv1dt/_runtime/blas_pick.py) */
 #define CONV1DT_PACKED_SLOT 3      /* the scratch slot of its blocks */
-#define CONV1DT_PACKED_BYTES ((size_t)768 << 10)
+#define CONV1DT_PACKED_BYTES ((size_t)256 << 10)
 
 /* Scratch kept by the calling thread between calls (scratch.c): a 64-byte aligned block of at
  * least `bytes` in `slot` (0 .. CONV1DT_SCRATCH_SLOTS - 1: one per buffer a thread holds at

@@ -678,17 +678,15 @@ static void NAME(fir)(T *y, const T *w, ptrdiff_t t, const T *x, ptrdiff_t ld, p
  * steps of u, and of PACK_BYTES / (PACK_T * sizeof(T)) columns of q, each laid out in buf as
  * strips of two vectors of columns (zero past n), PACK_T rows by 128 contiguous bytes, which a
  * tile then reads from L1 while p's rows (PACK_ROWS of them at a time, about 64 KiB, from L2)
- * are broadcast. q is read in place through any strides, its transpose included. A p whose
- * elements along u are pst > 1 apart (a column matrix read transposed: each step of u a row far
- * from the last, hundreds of rows at once, which no prefetcher follows) is laid out too, a block
- * of rows by PACK_T steps, read row by row. Each sum runs
+ * are broadcast. q is read in place through any strides, its transpose included; p too (laid
+ * out as well, a column matrix read transposed, with its steps rows apart, ran up to 1.8x
+ * slower at one thread: the layout's cost was not won back). Each sum runs
  * over u in increasing order, the blocks of u one after the other into c, so the bits of c are
  * those of one pass over u, however it is blocked. */
 enum { NAME(PW) = 2 * NAME(VL),                                   /* columns of a strip */
        NAME(PT) = 256,                                            /* steps of u a block */
        NAME(PN) = (256 << 10) / (256 * (int)sizeof(T)),          /* columns a block */
-       NAME(PM) = 8 * SKINNY_ROWS,                                /* rows of p a block */
-       NAME(PP) = (512 << 10) / (256 * (int)sizeof(T)) };        /* ... when laid out */
+       NAME(PM) = 8 * SKINNY_ROWS };                              /* rows of p a block */
 
 /* buf[(s*kc + u)*PW + jj] = q[u*qsu + (s*PW + jj)*qsj] for u < kc and s*PW + jj < nc, else 0 */
 static void NAME(pack_strips)(T *restrict buf, const T *restrict q, ptrdiff_t qsu, ptrdiff_t qsj,
@@ -764,10 +762,7 @@ static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
                          const T *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
                          ptrdiff_t t, int accumulate, T *buf)
 {
-    /* buf: q's block (PN columns by PT steps), then p's (PP rows by PT steps) where laid out */
-    T *pbuf = buf + NAME(PN) * NAME(PT);
-    const int lay = pst > 1 && m > NAME(PM);
-    const ptrdiff_t pm = lay ? NAME(PP) : NAME(PM);
+    const ptrdiff_t pm = NAME(PM);
     if (t <= 0) {
         if (accumulate != SKINNY_ADD)
             for (ptrdiff_t i = 0; i < m; ++i)
@@ -784,24 +779,16 @@ static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
             for (ptrdiff_t i0 = 0; i0 < m; i0 += pm) {
                 const ptrdiff_t i1 = m - i0 < pm ? m : i0 + pm;
                 const T *pb = p + i0 * psi + u0 * pst;
-                ptrdiff_t bsi = psi, bst = pst;
-                if (lay) {
-                    /* pbuf[(i - i0)*kc + u] = p[i*psi + (u0 + u)*pst], read along p's rows */
-                    for (ptrdiff_t u = 0; u < kc; ++u)
-                        for (ptrdiff_t i = i0; i < i1; ++i)
-                            pbuf[(i - i0) * kc + u] = pb[(i - i0) * psi + u * pst];
-                    pb = pbuf, bsi = kc, bst = 1;
-                }
                 for (ptrdiff_t s = 0; s < nc; s += NAME(PW)) {
                     const ptrdiff_t w = nc - s < NAME(PW) ? nc - s : NAME(PW);
                     for (ptrdiff_t i = i0; i < i1; i += SKINNY_ROWS) {
                         const ptrdiff_t rows = i1 - i < SKINNY_ROWS ? i1 - i : SKINNY_ROWS;
-                        const T *pi = pb + (i - i0) * bsi;
+                        const T *pi = pb + (i - i0) * psi;
 #if defined(__GNUC__) || defined(__clang__)
-                        NAME(packed_band)(c + i * ldc + j0 + s, ldc, pi, bsi, bst, buf + s * kc,
+                        NAME(packed_band)(c + i * ldc + j0 + s, ldc, pi, psi, pst, buf + s * kc,
                                           kc, mode, rows, w);
 #else
-                        NAME(skinny)(c + i * ldc + j0 + s, ldc, pi, bsi, bst, buf + s * kc,
+                        NAME(skinny)(c + i * ldc + j0 + s, ldc, pi, psi, pst, buf + s * kc,
                                      NAME(PW), rows, w, kc, mode, NULL, 0);
 #endif
                     }
