@@ -280,20 +280,30 @@ def _small_serial(g, shape, dtype):
 
 
 def conv1d_small(geom, data_format, kernel, dtype):
-    """The compiled plan of a small serial conv1d on ``flip-direct`` at stride 1 (the
-    transpose's tap table built once, the filter reversed in C at each call), called as
-    ``small(x, f)`` on operands of ``dtype``; None for other calls. A tiny call is then a few
-    microseconds, not the Python path's dozen of them."""
+    """The compiled plan of a small serial conv1d on ``flip-direct`` (the transpose's tap table
+    built once, the filter reversed in C at each call), called as ``small(x, f)`` on operands
+    of ``dtype``; None for other calls. A tiny call is then a few microseconds, not the Python
+    path's dozen of them. At a stride ``s`` it computes the stride-1 outputs and keeps every
+    ``s``-th, as the kernel's path does."""
     g = geom
     ncw = data_format == "NCW"
-    shape = (g.batch, g.narrow_channels, g.narrow) if ncw else (g.batch, g.narrow,
-                                                                g.narrow_channels)
-    if kernel != "flip-direct" or g.stride != 1 or 0 in shape or not _small_serial(g, shape, dtype):
+    full = (g.narrow - 1) * g.stride + 1
+    shape = (g.batch, g.narrow_channels, full) if ncw else (g.batch, full, g.narrow_channels)
+    if (kernel != "flip-direct" or g.narrow == 0 or 0 in shape
+            or not _small_serial(g, shape, dtype)):
         return None
     xshape = (g.batch, g.wide_channels, g.wide) if ncw else (g.batch, g.wide, g.wide_channels)
-    return _transpose._SmallDirect(xshape, (g.taps, g.narrow_channels, g.wide_channels), shape,
-                                   dtype, ncw, 1, g.dilation, _plan.flipped_pad(g),
-                                   _strip(1, g.narrow_channels, g.narrow), True)
+    small = _transpose._SmallDirect(xshape, (g.taps, g.narrow_channels, g.wide_channels), shape,
+                                    dtype, ncw, 1, g.dilation, _plan.flipped_pad(g),
+                                    _strip(1, g.narrow_channels, full), True)
+    if g.stride == 1:
+        return small
+    s = g.stride
+
+    def strided(x, f):
+        y = small(x, f)
+        return np.ascontiguousarray(y[:, :, ::s] if ncw else y[:, ::s])
+    return strided
 
 
 # conv1d's kernels that multiply the zeros past the signal (a gathered column matrix, the

@@ -331,38 +331,45 @@ def test_small_calls_are_planned_on_the_pointer_kernel(case, dtype):
         np.testing.assert_array_equal(y, want)
 
 
-SMALL_CONV1D = [  # (N, L, Cw, Cn, K, d, padding, data_format): small stride-1 conv1d calls
-    (1, 16, 1, 1, 3, 1, "SAME", "NWC"),
-    (3, 20, 2, 3, 4, 2, "VALID", "NCW"),
-    (2, 11, 3, 1, 5, 1, "SAME", "NCW"),
-    (1, 5, 4, 2, 9, 3, "SAME", "NWC"),              # taps beyond the signal at both ends
-    (2, 9, 1, 4, 2, 1, [[0, 0], [1, 3], [0, 0]], "NWC"),   # explicit padding
+SMALL_CONV1D = [  # (N, L, Cw, Cn, K, d, padding, data_format, s): small conv1d calls
+    (1, 16, 1, 1, 3, 1, "SAME", "NWC", 1),
+    (3, 20, 2, 3, 4, 2, "VALID", "NCW", 1),
+    (2, 11, 3, 1, 5, 1, "SAME", "NCW", 1),
+    (1, 5, 4, 2, 9, 3, "SAME", "NWC", 1),              # taps beyond the signal at both ends
+    (2, 9, 1, 4, 2, 1, [[0, 0], [1, 3], [0, 0]], "NWC", 1),   # explicit padding
+    (4, 25, 13, 1, 1, 1, "VALID", "NWC", 2),           # strided: every other stride-1 output
+    (2, 23, 3, 2, 4, 1, "SAME", "NCW", 2),
+    (1, 30, 2, 2, 3, 2, [[0, 0], [0, 0], [2, 1]], "NCW", 2),
 ]
 
 
 @pytest.mark.parametrize("case", SMALL_CONV1D, ids=[str(c) for c in SMALL_CONV1D])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_small_conv1d_calls_are_planned_on_the_pointer_kernel(case, dtype):
-    """A small stride-1 conv1d with few channels is planned as the transpose's ``_SmallDirect``
-    on the reversed filter (``flip``, reversed in C at each call): its calls match the float64
-    reference and give the bits of the ``flip-direct`` runner (memoryviews)."""
+    """A small conv1d with few channels is planned as the transpose's ``_SmallDirect`` on the
+    reversed filter (``flip``, reversed in C at each call; at a stride, its stride-1 outputs
+    kept every ``s``-th): its calls match the float64 reference and give the bits of the
+    ``flip-direct`` runner (memoryviews)."""
     from conv1dt import _dispatch
     from conv1dt._compiled import _transpose
-    n, L, cw, cn, k, d, padding, data_format = case
+    n, L, cw, cn, k, d, padding, data_format, s = case
     rng = np.random.default_rng(L * k + cw)
     for trial in range(3):
         w = random_array(rng, (n, L, cw) if data_format == "NWC" else (n, cw, L), dtype)
         f = random_array(rng, (k, cw, cn), dtype)
         _plan.clear_cache()
-        y = conv1dt.conv1d(w, f, 1, padding, data_format, dilations=d)
+        y = conv1dt.conv1d(w, f, s, padding, data_format, dilations=d)
         (plan,) = _plan._cache.values()
-        assert plan.kernel == "flip-direct" and isinstance(plan._quick, _transpose._SmallDirect)
-        g = conv1d_geometry(w.shape, f.shape, 1, d, parse_padding(padding, data_format),
+        assert plan.kernel == "flip-direct"
+        assert (isinstance(plan._quick, _transpose._SmallDirect) if s == 1
+                else plan._quick.__name__ == "strided")
+        g = conv1d_geometry(w.shape, f.shape, s, d, parse_padding(padding, data_format),
                             data_format, 1)
         want, bound = family_oracle("conv1d", w, f, g, data_format)
+        assert y.flags.c_contiguous and y.shape == want.shape
         assert_family_matches(y, want, bound, conv1d_terms(g), f"trial {trial}")
         np.testing.assert_array_equal(y, _dispatch.conv1d(w, f, g, data_format, "flip-direct"))
-        np.testing.assert_array_equal(conv1dt.conv1d(w, f[::-1][::-1], 1, padding, data_format,
+        np.testing.assert_array_equal(conv1dt.conv1d(w, f[::-1][::-1], s, padding, data_format,
                                                      dilations=d), y)   # a strided filter view
 
 
