@@ -35,6 +35,7 @@
 #ifndef CONV1DT_SKINNY_T
 /* ---- the type-independent part ----------------------------------------------------------- */
 #include <stddef.h>
+#include <string.h>
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -699,7 +700,7 @@ static void NAME(pack_strips)(T *restrict buf, const T *restrict q, ptrdiff_t qs
         const ptrdiff_t w = nc - j0 < W ? nc - j0 : W;
         if (qsj == 1) {
             for (ptrdiff_t u = 0; u < kc; ++u) {
-                __builtin_memcpy(dst + u * W, src + u * qsu, (size_t)w * sizeof(T));
+                memcpy(dst + u * W, src + u * qsu, (size_t)w * sizeof(T));
                 for (ptrdiff_t jj = w; jj < W; ++jj)
                     dst[u * W + jj] = 0;
             }
