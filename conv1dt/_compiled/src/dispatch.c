@@ -297,26 +297,28 @@ void conv1dt_store_fence(void)
 
 int conv1dt_packed_on = 0;
 
+/* The calling thread's block for the packed GEMM, or NULL when it is off or none can be had */
+static void *packed_block(void)
+{
+    return conv1dt_packed_on ? conv1dt_scratch(CONV1DT_PACKED_SLOT, CONV1DT_PACKED_BYTES) : NULL;
+}
+
 int conv1dt_packed_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
                        const float *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
                        ptrdiff_t t, int accumulate)
 {
-    float *buf = conv1dt_packed_on ? conv1dt_scratch(CONV1DT_PACKED_SLOT, CONV1DT_PACKED_BYTES)
-                                   : NULL;
-    if (buf == NULL)
-        return 0;
-    skinny()->packed_f32(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
-    return 1;
+    float *buf = packed_block();
+    if (buf != NULL)
+        skinny()->packed_f32(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
+    return buf != NULL;
 }
 
 int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi, ptrdiff_t pst,
                        const double *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
                        ptrdiff_t t, int accumulate)
 {
-    double *buf = conv1dt_packed_on ? conv1dt_scratch(CONV1DT_PACKED_SLOT, CONV1DT_PACKED_BYTES)
-                                    : NULL;
-    if (buf == NULL)
-        return 0;
-    skinny()->packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
-    return 1;
+    double *buf = packed_block();
+    if (buf != NULL)
+        skinny()->packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
+    return buf != NULL;
 }

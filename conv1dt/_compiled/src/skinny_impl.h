@@ -675,15 +675,13 @@ static void NAME(fir)(T *y, const T *w, ptrdiff_t t, const T *x, ptrdiff_t ld, p
 /* ---- the packed GEMM: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + the sum
  * over u < t, in increasing u, of p[i*psi + u*pst] * q[u*qsu + j*qsj], for i < m, j < n.
  *
- * The skinny GEMM's tiles inside the three loops of a BLAS GEMM (Goto's): blocks of PACK_T
- * steps of u, and of PACK_BYTES / (PACK_T * sizeof(T)) columns of q, each laid out in buf as
- * strips of two vectors of columns (zero past n), PACK_T rows by 128 contiguous bytes, which a
- * tile then reads from L1 while p's rows (PACK_ROWS of them at a time, about 64 KiB, from L2)
- * are broadcast. q is read in place through any strides, its transpose included; p too (laid
- * out as well, a column matrix read transposed, with its steps rows apart, ran up to 1.8x
- * slower at one thread: the layout's cost was not won back). Each sum runs
- * over u in increasing order, the blocks of u one after the other into c, so the bits of c are
- * those of one pass over u, however it is blocked. */
+ * The skinny GEMM's tiles inside the loops of a BLAS GEMM (Goto's): blocks of PT steps of u by
+ * PN columns of q (256 KiB), each laid out in buf as strips of PW columns (two vectors, zero
+ * past n) by the block's steps, 128 contiguous bytes a step, which a tile reads from L1 while it
+ * broadcasts the elements of PM rows of p (64 KiB in float32) where they are. q is read through
+ * any strides, its transpose included. (Laying out p's block too, for a p whose steps are rows
+ * apart, ran up to 1.8x slower: not done.) Each sum runs over u in increasing order, the blocks
+ * of u one after the other into c, so c's bits are the skinny GEMM's, however it is blocked. */
 enum { NAME(PW) = 2 * NAME(VL),                                   /* columns of a strip */
        NAME(PT) = 256,                                            /* steps of u a block */
        NAME(PN) = (256 << 10) / (256 * (int)sizeof(T)),          /* columns a block */
@@ -763,7 +761,6 @@ static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
                          const T *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
                          ptrdiff_t t, int accumulate, T *buf)
 {
-    const ptrdiff_t pm = NAME(PM);
     if (t <= 0) {
         if (accumulate != SKINNY_ADD)
             for (ptrdiff_t i = 0; i < m; ++i)
@@ -777,8 +774,8 @@ static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
             const ptrdiff_t kc = t - u0 < NAME(PT) ? t - u0 : NAME(PT);
             const int mode = u0 == 0 ? accumulate : SKINNY_ADD;
             NAME(pack_strips)(buf, q + u0 * qsu + j0 * qsj, qsu, qsj, kc, nc);
-            for (ptrdiff_t i0 = 0; i0 < m; i0 += pm) {
-                const ptrdiff_t i1 = m - i0 < pm ? m : i0 + pm;
+            for (ptrdiff_t i0 = 0; i0 < m; i0 += NAME(PM)) {
+                const ptrdiff_t i1 = m - i0 < NAME(PM) ? m : i0 + NAME(PM);
                 const T *pb = p + i0 * psi + u0 * pst;
                 for (ptrdiff_t s = 0; s < nc; s += NAME(PW)) {
                     const ptrdiff_t w = nc - s < NAME(PW) ? nc - s : NAME(PW);
