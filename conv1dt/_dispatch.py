@@ -306,9 +306,9 @@ def conv1d_small(geom, data_format, kernel, dtype):
     return strided
 
 
-# conv1d's kernels that multiply the zeros past the signal (a gathered column matrix, the
-# residues' zero-padded rows) instead of leaving those terms out as the definition does
-_PADDED_KERNELS = frozenset({"im2col", "implicit", "polyphase"})
+# conv1d's kernels that multiply the zeros past the signal (a gathered column matrix) instead
+# of leaving those terms out as the definition does
+_PADDED_KERNELS = frozenset({"im2col", "implicit"})
 
 
 def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
@@ -436,7 +436,14 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
         out[...] = y
         return out
     if kernel == "polyphase":
-        return _finish(_conv1d_polyphase(_nwc(x, ncw), f, g), ncw, out)
+        # only the kept outputs, the input grouped by phase (position mod s) in blocks, in place
+        # in either layout (_transpose.conv1d_strided)
+        z = _output(shape, x.dtype, out)
+        if z.size:
+            _transpose.conv1d_strided(x, ncw, np.ascontiguousarray(f.transpose(0, 2, 1)), z, ncw,
+                                      g.stride, g.dilation, g.pad_before,
+                                      _polyphase_strip(g), _threads(g))
+        return z
     if kernel == "fir":
         # one channel each way, or each channel on its own (depthwise), in place in either layout
         z = _output(shape, x.dtype, out)
@@ -460,41 +467,14 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
     return _finish(y, ncw, out)
 
 
-def _conv1d_polyphase(x, f, g):
-    """conv1d (``groups = 1``) at stride ``s`` as ``s`` conv1ds at stride 1, one per residue
-    ``r`` of the input position modulo ``s``; ``x`` NWC, the result NWC.
-
-    Tap ``k`` reads ``x[i*s + k*d - p]``, whose residue is ``r = (k*d - p) mod s``: with ``x_r[j] =
-    x[j*s + r]`` that is ``x_r[i + q_k]``, ``q_k = (k*d - p - r) / s``. The taps of one residue are
-    every ``s/gcd(s, d)``-th, so their ``q_k`` step by ``d/gcd(s, d)``: a stride-1 conv1d of ``x_r``
-    (the rows it reads, zero off the signal) by those taps, run by the transpose's direct kernel
-    on the reversed filter (``flip-direct``). Only the kept outputs are computed, each tap once,
-    and the residues' results are added in increasing ``r``.
-    """
-    s, d, p = g.stride, g.dilation, g.pad_before
-    n, L, cw = x.shape
-    M, cn = g.narrow, g.narrow_channels
-    step = d // math.gcd(s, d)
-    z = None
-    for r in range(s):
-        taps = [k for k in range(g.taps) if (k * d - p) % s == r]
-        if not taps:
-            continue
-        q0 = (taps[0] * d - p - r) // s
-        need = M + (len(taps) - 1) * step          # the rows of x_r the outputs read
-        xr = np.zeros((n, need, cw), x.dtype)
-        lo, hi = max(q0, 0), min(q0 + need, -(-(L - r) // s))
-        if lo < hi:
-            xr[:, lo - q0:hi - q0] = x[:, lo * s + r:(hi - 1) * s + r + 1:s]
-        sub = g._replace(wide=need, taps=len(taps), stride=1, dilation=step, pad_before=0)
-        zr = conv1d(xr, f[taps], sub, "NWC", "flip-direct")      # f[taps]: a contiguous copy
-        if z is None:
-            z = zr
-        else:
-            z += zr
-    if z is None:
-        z = np.zeros((n, M, cn), x.dtype)
-    return z
+def _polyphase_strip(g):
+    """Outputs per work item of the ``polyphase`` kernel: 256 (a block's input copy, ``s*Cw``
+    rows of about ``256 + (K-1)*d/s`` elements, stays in L1 and L2), fewer (down to 64) where
+    that leaves fewer than 8 items a thread, a multiple of the direct strips' 32-wide tiles."""
+    strip = min(256, -(-g.narrow // 32) * 32)
+    while strip > 64 and g.batch * -(-g.narrow // strip) < 8 * _threads(g):
+        strip //= 2
+    return strip
 
 
 def filter_chunks(g):

@@ -50,19 +50,22 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       block of outputs and residue of the input position mod ``s``, the residue's taps in vector
       registers along the outputs, only the kept outputs computed, only the taps that reach the
       signal;
+    * ``polyphase`` without groups at a stride, not small, for at most ``POLYPHASE_MAX_CN``
+      output channels and ``POLYPHASE_MAX_PRODUCTS`` channel pairs (by itemsize), a stride of
+      at most ``POLYPHASE_MAX_STRIDE`` and ``s*Cw <= POLYPHASE_MAX_ROWS``: only the kept
+      outputs, each block's input copied by phase so that every tap reads a run of it, by the
+      transpose's direct strips;
     * without groups, the transpose's kernels on the reversed filter: ``flip-direct`` for
-      ``Cw*Cn <= 16`` at stride 1 or 2, small calls included, from ``FLIP_MIN_OUTPUTS``
-      outputs a batch element (at stride 2 it computes every output and keeps one in ``s``:
-      twice the work, at a rate twice the im2col kernel's with one output channel);
+      ``Cw*Cn <= 16`` at stride 1, and small calls at stride 2 (computing every output and
+      keeping one in ``s``), from ``FLIP_MIN_OUTPUTS`` outputs a batch element;
     * ``direct``: other small calls with ``Cw/G * Cn/G <= 16`` (or one channel each way a
       group); other small calls ``im2col`` (``blas`` for one tap): one small GEMM is faster
       than the direct gather's channel loops per output and tap;
     * ``flip-tiled`` at stride 1 without groups where the tiled kernel takes ``K*Cw``, ``Cn
       >= 32`` (its tiles are 64 output channels wide on AVX-512) and there are at least
       ``FLIP_TILED_MIN_ROWS`` outputs in all (it lays out the whole filter at each call);
-    * ``polyphase`` for at most 16 channel pairs (not one each way) at a stride and a dilation
-      above 1 from 4 taps a residue and 32 outputs a batch element: one stride-1 conv1d per
-      residue of the input position mod ``s`` by the transpose's direct kernel (im2col's gather
+    * ``polyphase`` also for at most 16 channel pairs (not one each way) at a stride and a
+      dilation above 1 from 4 taps a residue and 32 outputs a batch element (im2col's gather
       would copy each tap's few channels on their own);
     * ``direct`` for groups of one channel each way (depthwise with fewer than 32 channels:
       im2col's GEMM would have one column), and for groups of few channels (at most 8 outputs
@@ -164,6 +167,16 @@ FLIP_MIN_OUTPUTS = 32
 # a few channels at a dilation by the stride-1 direct kernel once per residue mod s, from this
 # many taps a residue
 POLYPHASE_MIN_TAPS = 4
+# ... and from any taps for at most this many output channels and (input, output) channel pairs
+# (float32 / float64: float64's exact per-tap dot products run 2-3x slower than float32's
+# multiply-adds, where the BLAS's GEMMs run at half the rate)
+POLYPHASE_MAX_CN = {4: 8, 8: 4}
+POLYPHASE_MAX_PRODUCTS = {4: 64, 8: 16}
+# ... at most this stride and this many rows (s*Cw) of a block's input copy: at larger strides
+# (STFT-like, 1 -> 8 channels at s=128) its per-tap rows spread over more than L1 and im2col's
+# one GEMM over the taps ran 1.1-2x faster
+POLYPHASE_MAX_STRIDE = 16
+POLYPHASE_MAX_ROWS = 32
 # one channel each way by the FIR kernel from this many multiply-adds (below, the direct
 # kernels' compiled plans cost less than its set-up; docs/planner.rst has the measurements)
 FIR_MIN_MACS = 4096
@@ -366,6 +379,14 @@ def _choose_conv1d(g, itemsize):
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     flippable = g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0
     small = macs(g) < SMALL_MACS
+    if (g.groups == 1 and g.stride > 1 and not small and g.narrow > 0
+            and g.narrow_channels <= POLYPHASE_MAX_CN[itemsize]
+            and cwg * cng <= POLYPHASE_MAX_PRODUCTS[itemsize]
+            and g.stride <= POLYPHASE_MAX_STRIDE and g.stride * cwg <= POLYPHASE_MAX_ROWS):
+        # few channels at a stride: only the kept outputs, each block's input grouped by phase
+        # so that every tap reads a run of it (flip-direct at stride 2 computed every output,
+        # twice the work; im2col gathers each tap's few channels on their own)
+        return "polyphase"
     if ((few or (small and cwg * cng <= SMALL_DIRECT_PRODUCTS)) and flippable
             and g.stride <= FLIP_MAX_STRIDE[itemsize]
             and (g.narrow >= FLIP_MIN_OUTPUTS or small)):
@@ -393,6 +414,7 @@ def _choose_conv1d(g, itemsize):
             and phase_taps(g) >= POLYPHASE_MIN_TAPS and g.narrow >= FLIP_MIN_OUTPUTS):
         # a few channels at a dilation: im2col's gather copies each tap's few channels on
         # their own (2.3-7x slower than the residues' stride-1 calls, whatever the taps)
+        # (float64 with more output channels than the rule above takes)
         return "polyphase"
     if cwg * cng == 1 and g.groups > 1:
         # one channel each way per group (depthwise, fewer than 32 channels): im2col's GEMM

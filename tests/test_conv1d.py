@@ -455,12 +455,16 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "fir"      # decimating FIR filters
     assert _plan.choose("conv1d", strided(1, 1, 1024, 8)) == "fir"
     assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "fir"
-    assert _plan.choose("conv1d", strided(2, 1, 64, 2)) == "flip-direct"   # twice the work
-    # a few channels at a dilation: the residues, not im2col's tap-by-tap gather; undilated,
-    # where an im2col row is one run of the signal, im2col
+    # a few channels at a stride: only the kept outputs (flip-direct computed them all)
+    assert _plan.choose("conv1d", strided(2, 1, 64, 2)) == "polyphase"
+    assert _plan.choose("conv1d", strided(4, 4, 8, 2)) == "polyphase"
+    assert _plan.choose("conv1d", strided(8, 8, 8, 2)) == "polyphase"
+    assert _plan.choose("conv1d", strided(8, 8, 8, 2), 8) == "im2col"       # float64: 4 outputs
+    assert _plan.choose("conv1d", strided(16, 8, 8, 2)) == "im2col"
+    # a few channels at a dilation: the residues, not im2col's tap-by-tap gather, undilated too
     dilated = conv1d_geometry((3, 47355, 2), (375, 2, 1), 3, 6, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", dilated) == "polyphase"
-    assert _plan.choose("conv1d", dilated._replace(dilation=1)) == "im2col"
+    assert _plan.choose("conv1d", dilated._replace(dilation=1)) == "polyphase"
     # wav2vec 2.0 layer 1: its windows (one channel, stride 5) read in place by the skinny GEMM
     implicit = "implicit" if _plan.SKINNY or _plan.AVX2 else "im2col"
     assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == implicit
@@ -509,6 +513,42 @@ def test_polyphase_against_the_reference(dtype, data_format):
                     f = random_array(rng, (k, cw, cn), dtype)
                     check(w, f, s, d, padding, data_format, 1, "polyphase",
                           f"polyphase {padding} {data_format} s={s} d={d} K={k} L={wide}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_polyphase_is_flip_direct_at_the_kept_outputs(dtype, data_format):
+    """The polyphase kernel sums each kept output's terms in the order of ``flip-direct``, which
+    computes every stride-1 output (taps in increasing k, then the channels; float64's per-tap
+    dot products): equal bits wherever the latter applies (``(K-1)*d >= pad_before``), with
+    several blocks of outputs a batch entry (the last one short), signals whose length is not a
+    multiple of the stride (the phases end at different groups), infinite and NaN samples, and
+    on 1, 2 and 3 threads."""
+    rng = np.random.default_rng(31)
+    for cw, cn, k, s, d, padding, wide in [
+            (4, 4, 8, 2, 1, "SAME", 1203), (2, 1, 64, 2, 1, "SAME", 3001), (3, 3, 5, 3, 1,
+                                                                           "VALID", 2050),
+            (8, 8, 4, 4, 2, (5, 3), 4099), (1, 4, 16, 4, 1, "SAME", 997), (5, 2, 9, 5, 3,
+                                                                           (0, 11), 1601)]:
+        w = random_array(rng, signal_shape(2, wide, cw, data_format), dtype)
+        f = random_array(rng, (k, cw, cn), dtype)
+        index = (1, wide // 2, 0) if data_format == "NWC" else (1, 0, wide // 2)
+        w[index] = np.inf
+        w[(0,) + index[1:]] = np.nan
+        g = conv1d_geometry(w.shape, f.shape, s, d, padding, data_format, 1)
+        assert _plan.flipped_pad(g) >= 0
+        with np.errstate(invalid="ignore"):
+            want = _dispatch.conv1d(w, f, g, data_format, "flip-direct")
+            outs = []
+            try:
+                for t in (1, 2, 3):
+                    conv1dt.set_num_threads(t)
+                    outs.append(_dispatch.conv1d(w, f, g, data_format, "polyphase"))
+            finally:
+                conv1dt.set_num_threads(None)
+        assert np.isnan(want).any() and np.isinf(want).any()
+        for y in outs:
+            np.testing.assert_array_equal(y, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

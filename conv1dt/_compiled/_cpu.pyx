@@ -24,11 +24,13 @@ cdef extern from "kernels.h" nogil:
     void conv1dt_phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                                  const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
+                                 const Py_ssize_t* klo, const Py_ssize_t* khi, Py_ssize_t cout,
+                                 Py_ssize_t cin, Py_ssize_t n)
     void conv1dt_phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
                                  const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                                  const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                                 Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n)
+                                 const Py_ssize_t* klo, const Py_ssize_t* khi, Py_ssize_t cout,
+                                 Py_ssize_t cin, Py_ssize_t n)
     void conv1dt_rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,
                                       Py_ssize_t count)
     void conv1dt_rows_to_channels_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t cin,
@@ -233,15 +235,19 @@ cdef Py_ssize_t tiled_panel(int isa, int dbl) noexcept nogil:
 cdef void phase_strip_f32(float* y, Py_ssize_t ysj, Py_ssize_t ysc, const float* f,
                           const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                           const float* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                          Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
-    conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
+                          const Py_ssize_t* klo, const Py_ssize_t* khi, Py_ssize_t cout,
+                          Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
+    conv1dt_phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi, cout,
+                            cin, n)
 
 
 cdef void phase_strip_f64(double* y, Py_ssize_t ysj, Py_ssize_t ysc, const double* f,
                           const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                           const double* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                          Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
-    conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
+                          const Py_ssize_t* klo, const Py_ssize_t* khi, Py_ssize_t cout,
+                          Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
+    conv1dt_phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi, cout,
+                            cin, n)
 
 
 cdef void rows_to_channels_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t cin,

@@ -7,7 +7,8 @@ internal NWC layout, filters ``[K, Cout, Cin]``, and plain ints that have alread
 The planner (``conv1dt/_plan.py``) chooses among them: ``transpose_direct`` (few channels; with
 ``_SmallDirect``, its plan for tiny calls), ``transpose_blas``, ``transpose_col2im``,
 ``transpose_phase``, ``transpose_tiled`` (the C layer's register-tiled micro-kernel, through
-``_cpu.pxd``) and ``transpose_grouped`` (groups of few channels).
+``_cpu.pxd``) and ``transpose_grouped`` (groups of few channels); and ``conv1d_strided``, conv1d
+for few channels at a stride on the direct kernel's strips.
 
 Index algebra (shared by the whole family): narrow sample ``i`` and wide sample ``o`` meet at
 tap ``k`` when ``o = i*s + k*d - pad_before``.
@@ -63,11 +64,12 @@ cdef void* _call_scratch(int slot, size_t nbytes, str what) except NULL:
 cdef inline void _phase_strip(floating* y, Py_ssize_t ysj, Py_ssize_t ysc, const floating* f,
                               const Py_ssize_t* woff, const Py_ssize_t* xoff, Py_ssize_t ntaps,
                               const floating* x, Py_ssize_t ldx, Py_ssize_t ulo, Py_ssize_t uhi,
-                              Py_ssize_t cout, Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
+                              const Py_ssize_t* klo, const Py_ssize_t* khi, Py_ssize_t cout,
+                              Py_ssize_t cin, Py_ssize_t n) noexcept nogil:
     if floating is float:
-        phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
+        phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi, cout, cin, n)
     else:
-        phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n)
+        phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi, cout, cin, n)
 
 
 cdef Py_ssize_t _phase_taps(Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
@@ -197,7 +199,8 @@ cdef void _direct_block(
                 break
             cnt = (L - ob + s - 1) // s
             _phase_strip(ybuf + r * strip, 1, 1, f, woff + r * maxt, xoff + r * maxt,
-                         ntaps[r], xs, span, ulo, uhi, cout, cin, cnt if cnt < strip else strip)
+                         ntaps[r], xs, span, ulo, uhi, NULL, NULL, cout, cin,
+                         cnt if cnt < strip else strip)
         cnt = L - o0 if L - o0 < s * strip else s * strip
         if floating is float:
             interleave_f32(y + o0, ybuf, strip, s, cnt)
@@ -213,10 +216,10 @@ cdef void _direct_block(
             cnt = strip
         if y_ncw:
             _phase_strip(y + ob, s, L, f, woff + r * maxt, xoff + r * maxt, ntaps[r],
-                         xs, span, ulo, uhi, cout, cin, cnt)
+                         xs, span, ulo, uhi, NULL, NULL, cout, cin, cnt)
         else:
             _phase_strip(y + ob * cout, s * cout, 1, f, woff + r * maxt, xoff + r * maxt,
-                         ntaps[r], xs, span, ulo, uhi, cout, cin, cnt)
+                         ntaps[r], xs, span, ulo, uhi, NULL, NULL, cout, cin, cnt)
 
 
 cdef struct _Direct:
@@ -303,6 +306,160 @@ def transpose_direct(
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0],
                                      scratch + threadid() * p.per, item)
     finally:
+        scratch_done(SCRATCH_SLOT, scratch)
+
+
+cdef void _strided_block(
+    const floating* x, bint x_ncw, Py_ssize_t L, Py_ssize_t cin, const floating* f,
+    Py_ssize_t cout, floating* y, bint y_ncw, Py_ssize_t M, floating* xs, Py_ssize_t* bounds,
+    Py_ssize_t span, Py_ssize_t qmin, Py_ssize_t ntaps, const Py_ssize_t* woff,
+    const Py_ssize_t* xoff, const Py_ssize_t* phase, Py_ssize_t b, Py_ssize_t s,
+    Py_ssize_t strip,
+) noexcept nogil:
+    """Outputs ``b*strip .. (b+1)*strip - 1`` of one batch entry of :func:`conv1d_strided`:
+    ``x`` is its ``[L, Cin]`` (``[Cin, L]`` when ``x_ncw``) input, ``y`` its ``[M, Cout]``
+    (``[Cout, M]``) output; ``bounds`` holds ``2*ntaps`` elements of the thread's own.
+
+    The input frames the block reads, the groups ``g = b*strip + qmin .. + span - 1`` of ``s``
+    frames, are copied into ``xs`` by phase, channel-major: row ``r*Cin + ci``, column
+    ``g - (b*strip + qmin)``, holds ``x[g*s + r, ci]`` (zero outside the signal). Tap ``k``'s
+    columns are its phase's rows, from ``xoff[k]``; the columns of phase ``r`` that hold the
+    signal end where its frames do (``(L - 1 - r) // s``), so each tap gets its own bounds, and
+    the strips skip every term outside them as the transpose's do.
+    """
+    cdef Py_ssize_t i0 = b * strip, gbase = b * strip + qmin, rows = s * cin
+    cdef Py_ssize_t n = M - i0 if M - i0 < strip else strip
+    cdef Py_ssize_t glo = -gbase if gbase < 0 else 0            # columns of groups >= 0 ...
+    cdef Py_ssize_t ghi = (L + s - 1) // s - gbase              # ... and of groups < ceil(L/s)
+    cdef Py_ssize_t gfull = L // s - gbase                      # ... and of whole groups
+    cdef Py_ssize_t u, c, r, ci, frame, k, lo, hi
+    if ghi > span:
+        ghi = span
+    if ghi < glo:
+        ghi = glo
+    if gfull > ghi:
+        gfull = ghi
+    if gfull < glo:
+        gfull = glo
+    for c in range(rows):
+        memset(xs + c * span, 0, glo * sizeof(floating))
+        memset(xs + c * span + ghi, 0, (span - ghi) * sizeof(floating))
+    if x_ncw:
+        for r in range(s):
+            for ci in range(cin):
+                for u in range(glo, ghi):
+                    frame = (gbase + u) * s + r
+                    xs[(r * cin + ci) * span + u] = x[ci * L + frame] if frame < L else 0
+    else:
+        if gfull > glo:
+            if floating is float:
+                rows_to_channels_f32(xs + glo, span, x + (gbase + glo) * rows, rows, gfull - glo)
+            else:
+                rows_to_channels_f64(xs + glo, span, x + (gbase + glo) * rows, rows, gfull - glo)
+        for u in range(gfull, ghi):                              # the last group, in part
+            for c in range(rows):
+                frame = (gbase + u) * s + c // cin
+                xs[c * span + u] = x[frame * cin + c % cin] if frame < L else 0
+    for k in range(ntaps):
+        r = phase[k]
+        lo = glo
+        hi = floordiv(L - 1 - r, s) + 1 - gbase
+        if hi > span:
+            hi = span
+        if hi < lo:
+            hi = lo
+        bounds[k] = r * cin * span + lo
+        bounds[ntaps + k] = r * cin * span + hi
+    if y_ncw:
+        _phase_strip(y + i0, 1, M, f, woff, xoff, ntaps, xs, span, 0, 0, bounds, bounds + ntaps,
+                     cout, cin, n)
+    else:
+        _phase_strip(y + i0 * cout, cout, 1, f, woff, xoff, ntaps, xs, span, 0, 0, bounds,
+                     bounds + ntaps, cout, cin, n)
+
+
+def conv1d_strided(
+    const floating[:, :, ::1] x,
+    bint x_ncw,
+    const floating[:, :, ::1] f,
+    floating[:, :, ::1] y,
+    bint y_ncw,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t strip,
+    int num_threads,
+):
+    """conv1d for few channels at a stride: only the kept outputs, by the direct kernel's strips.
+
+    ``x`` is ``[N, L, Cin]`` (``[N, Cin, L]`` when ``x_ncw``); ``f`` is conv1d's filter with its
+    channel axes swapped, ``[K, Cout, Cin]`` (taps in order); ``y`` is ``[N, M, Cout]`` (``[N,
+    Cout, M]`` when ``y_ncw``) and is overwritten. Output ``i`` adds tap ``k``'s term at frame
+    ``i*s + k*d - p = (i + q_k)*s + r_k``, ``r_k = (k*d - p) mod s``: with the input grouped by
+    ``s`` frames and each phase ``r`` a row of its own (:func:`_strided_block`), every tap reads
+    consecutive columns, ``q_k`` on, for consecutive outputs, a stride-1 correlation that the
+    transpose's direct strips compute. Taps in increasing ``k``, then the channels in increasing
+    order (float64: a dot product over the channels per tap): the sums, bit for bit, of
+    ``flip-direct`` at stride 1 at the kept outputs. Work items are (batch, block of ``strip``
+    outputs); the bits do not depend on the thread count.
+    """
+    cdef Py_ssize_t N = x.shape[0], K = f.shape[0]
+    cdef Py_ssize_t L = x.shape[2] if x_ncw else x.shape[1]
+    cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
+    cdef Py_ssize_t M = y.shape[2] if y_ncw else y.shape[1]
+    cdef Py_ssize_t cout = f.shape[1], s = stride
+    cdef Py_ssize_t k, e, qmin = 0, qmax = 0, span, per, nblocks, item
+    cdef Chunks ch
+    if N == 0 or M == 0 or K == 0:
+        return
+    if cin == 0:
+        y[...] = 0
+        return
+    woff = np.empty(K, dtype=np.intp)
+    xoff = np.empty(K, dtype=np.intp)
+    phase = np.empty(K, dtype=np.intp)
+    cdef Py_ssize_t[::1] wv = woff, xv = xoff, pv = phase
+    for k in range(K):
+        e = floordiv(k * dilation - pad_before, s)
+        if k == 0 or e < qmin:
+            qmin = e
+        if k == 0 or e > qmax:
+            qmax = e
+    span = strip + qmax - qmin
+    for k in range(K):
+        e = k * dilation - pad_before
+        pv[k] = e - floordiv(e, s) * s
+        xv[k] = pv[k] * cin * span + floordiv(e, s) - qmin
+        wv[k] = k * cout * cin
+    per = s * cin * span
+    nblocks = (M + strip - 1) // strip
+    cdef floating* scratch = <floating*> _call_scratch(
+        SCRATCH_SLOT, num_threads * per * sizeof(floating), f"{num_threads} x {per} scratch elements")
+    cdef Py_ssize_t* bounds = <Py_ssize_t*> malloc(num_threads * 2 * K * sizeof(Py_ssize_t))
+    if bounds == NULL:
+        scratch_done(SCRATCH_SLOT, scratch)
+        raise MemoryError("conv1dt: no memory for the taps' bounds")
+    cdef Py_ssize_t xsn = L * cin, ysn = M * cout
+    ch = chunks(N * nblocks, <double> N * M * K * cin * cout, num_threads)
+    try:
+        while next_chunk(&ch):
+            if num_threads == 1:
+                with nogil:
+                    for item in range(ch.start, ch.stop):
+                        _strided_block(&x[0, 0, 0] + (item // nblocks) * xsn, x_ncw, L, cin,
+                                       &f[0, 0, 0], cout, &y[0, 0, 0] + (item // nblocks) * ysn,
+                                       y_ncw, M, scratch, bounds, span, qmin, K, &wv[0], &xv[0],
+                                       &pv[0], item % nblocks, s, strip)
+            else:
+                with nogil, parallel(num_threads=num_threads):
+                    for item in prange(ch.start, ch.stop, schedule="dynamic"):
+                        _strided_block(&x[0, 0, 0] + (item // nblocks) * xsn, x_ncw, L, cin,
+                                       &f[0, 0, 0], cout, &y[0, 0, 0] + (item // nblocks) * ysn,
+                                       y_ncw, M, scratch + threadid() * per,
+                                       bounds + threadid() * 2 * K, span, qmin, K, &wv[0],
+                                       &xv[0], &pv[0], item % nblocks, s, strip)
+    finally:
+        free(bounds)
         scratch_done(SCRATCH_SLOT, scratch)
 
 

@@ -47,12 +47,18 @@
 #define CONV1DT_NO_FMA_BODY
 #endif
 
+/* The columns of x that hold the signal for tap k: [klo[k], khi[k]) where the caller gives
+ * bounds per tap (the strided conv1d's input phases end at different columns), else [ulo, uhi). */
+#define TAP_LO(k) (klo ? klo[k] : ulo)
+#define TAP_HI(k) (khi ? khi[k] : uhi)
+
 /* Whether every tap of the tile (positions j0 .. j0+m-1) reads inside the signal. */
 static inline int interior(const ptrdiff_t *xoff, ptrdiff_t ntaps, ptrdiff_t j0, ptrdiff_t m,
-                           ptrdiff_t ulo, ptrdiff_t uhi)
+                           ptrdiff_t ulo, ptrdiff_t uhi, const ptrdiff_t *klo,
+                           const ptrdiff_t *khi)
 {
     for (ptrdiff_t k = 0; k < ntaps; ++k)
-        if (xoff[k] + j0 < ulo || xoff[k] + j0 + m > uhi)
+        if (xoff[k] + j0 < TAP_LO(k) || xoff[k] + j0 + m > TAP_HI(k))
             return 0;
     return 1;
 }
@@ -206,14 +212,15 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(tile)(
     NAME(store_tile)(y + co0 * ysc + j0 * ysj, ysj, ysc, &acc[0][0], 2 * CONV1DT_CH, nc, m);
 }
 
-/* A tile at the signal's edge: tap k only reads x columns inside [ulo, uhi) (the signal itself),
+/* A tile at the signal's edge: tap k only reads x columns inside its bounds (the signal itself),
  * so a tap that reaches past the signal adds no term at all, as in the definition, rather than a
  * product with a padding zero (which an infinite or NaN filter value would turn into NaN). */
 static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(edge_tile)(
     T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,
     const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,
-    const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cin,
-    ptrdiff_t co0, ptrdiff_t j0, int nc, ptrdiff_t m, int dot)
+    const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, const ptrdiff_t *klo,
+    const ptrdiff_t *khi, ptrdiff_t cin, ptrdiff_t co0, ptrdiff_t j0, int nc, ptrdiff_t m,
+    int dot)
 {
     EXACT_BODY
     T acc[4][2 * CONV1DT_CH];
@@ -223,8 +230,8 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(edge_tile)(
             acc[c][t] = 0;
     for (ptrdiff_t k = 0; k < ntaps; ++k) {
         const ptrdiff_t base = xoff[k] + j0;
-        const ptrdiff_t tlo = ulo - base > 0 ? ulo - base : 0;
-        const ptrdiff_t thi = uhi - base < m ? uhi - base : m;
+        const ptrdiff_t tlo = TAP_LO(k) - base > 0 ? TAP_LO(k) - base : 0;
+        const ptrdiff_t thi = TAP_HI(k) - base < m ? TAP_HI(k) - base : m;
         const T *restrict wk = f + woff[k] + co0 * cin;
         T dotp[4][2 * CONV1DT_CH];
         if (dot)
@@ -255,17 +262,17 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(edge_tile)(
 static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(strip)(
     T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,
     const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,
-    const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cout,
-    ptrdiff_t cin, ptrdiff_t n, int dot)
+    const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, const ptrdiff_t *klo,
+    const ptrdiff_t *khi, ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n, int dot)
 {
     const int ch = CONV1DT_CH;
     ptrdiff_t co0 = 0;
     for (; co0 + 4 <= cout; co0 += 4)
         for (ptrdiff_t j0 = 0; j0 < n; j0 += ch) {
             const ptrdiff_t m = n - j0 < ch ? n - j0 : ch;
-            if (!interior(xoff, ntaps, j0, m, ulo, uhi))
-                NAME(edge_tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cin, co0, j0,
-                                4, m, dot);
+            if (!interior(xoff, ntaps, j0, m, ulo, uhi, klo, khi))
+                NAME(edge_tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi,
+                                cin, co0, j0, 4, m, dot);
             else if (m == ch)
                 NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 4, ch, dot);
             else
@@ -273,13 +280,14 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(strip)(
         }
     for (; co0 < cout; ++co0) {
         ptrdiff_t j0 = 0;
-        for (; j0 + 2 * ch <= n && interior(xoff, ntaps, j0, 2 * ch, ulo, uhi); j0 += 2 * ch)
+        for (; j0 + 2 * ch <= n && interior(xoff, ntaps, j0, 2 * ch, ulo, uhi, klo, khi);
+             j0 += 2 * ch)
             NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 1, 2 * ch, dot);
         for (; j0 < n; j0 += ch) {
             const ptrdiff_t m = n - j0 < ch ? n - j0 : ch;
-            if (!interior(xoff, ntaps, j0, m, ulo, uhi))
-                NAME(edge_tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cin, co0, j0,
-                                1, m, dot);
+            if (!interior(xoff, ntaps, j0, m, ulo, uhi, klo, khi))
+                NAME(edge_tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi,
+                                cin, co0, j0, 1, m, dot);
             else
                 NAME(tile)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, cin, co0, j0, 1, m, dot);
         }
@@ -291,21 +299,21 @@ static CONV1DT_ALWAYS_INLINE EXACT_FN void NAME(strip)(
 static EXACT_FN void NAME(strip_plain)(
     T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,
     const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,
-    const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cout,
-    ptrdiff_t cin, ptrdiff_t n)
+    const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, const ptrdiff_t *klo,
+    const ptrdiff_t *khi, ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)
 {
     EXACT_BODY
-    NAME(strip)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n, 0);
+    NAME(strip)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi, cout, cin, n, 0);
 }
 
 static EXACT_FN void NAME(strip_dot)(
     T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,
     const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff, ptrdiff_t ntaps,
-    const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, ptrdiff_t cout,
-    ptrdiff_t cin, ptrdiff_t n)
+    const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi, const ptrdiff_t *klo,
+    const ptrdiff_t *khi, ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)
 {
     EXACT_BODY
-    NAME(strip)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n, 1);
+    NAME(strip)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi, cout, cin, n, 1);
 }
 
 /* The strip in its form: float64 with several input channels takes the dot-product form (see
@@ -313,12 +321,15 @@ static EXACT_FN void NAME(strip_dot)(
 static void NAME(phase_strip)(T *restrict y, ptrdiff_t ysj, ptrdiff_t ysc, const T *restrict f,
                               const ptrdiff_t *restrict woff, const ptrdiff_t *restrict xoff,
                               ptrdiff_t ntaps, const T *restrict x, ptrdiff_t ldx, ptrdiff_t ulo,
-                              ptrdiff_t uhi, ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)
+                              ptrdiff_t uhi, const ptrdiff_t *klo, const ptrdiff_t *khi,
+                              ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)
 {
     if (EXACT && cin > 1)
-        NAME(strip_dot)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n);
+        NAME(strip_dot)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi, cout, cin,
+                        n);
     else
-        NAME(strip_plain)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n);
+        NAME(strip_plain)(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi, cout,
+                          cin, n);
 }
 
 /* dst[c*ld + u] = src[u*C + c] for u < count, with C a constant at the call (vector shuffles). */

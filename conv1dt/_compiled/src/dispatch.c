@@ -84,17 +84,21 @@ static const struct conv1dt_direct_ops *direct(void)
 void conv1dt_phase_strip_f32(float *y, ptrdiff_t ysj, ptrdiff_t ysc, const float *f,
                              const ptrdiff_t *woff, const ptrdiff_t *xoff, ptrdiff_t ntaps,
                              const float *x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi,
-                             ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)
+                             const ptrdiff_t *klo, const ptrdiff_t *khi, ptrdiff_t cout,
+                             ptrdiff_t cin, ptrdiff_t n)
 {
-    direct()->phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n);
+    direct()->phase_strip_f32(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi,
+                              cout, cin, n);
 }
 
 void conv1dt_phase_strip_f64(double *y, ptrdiff_t ysj, ptrdiff_t ysc, const double *f,
                              const ptrdiff_t *woff, const ptrdiff_t *xoff, ptrdiff_t ntaps,
                              const double *x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi,
-                             ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n)
+                             const ptrdiff_t *klo, const ptrdiff_t *khi, ptrdiff_t cout,
+                             ptrdiff_t cin, ptrdiff_t n)
 {
-    direct()->phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, cout, cin, n);
+    direct()->phase_strip_f64(y, ysj, ysc, f, woff, xoff, ntaps, x, ldx, ulo, uhi, klo, khi,
+                              cout, cin, n);
 }
 
 void conv1dt_rows_to_channels_f32(float *dst, ptrdiff_t ld, const float *src, ptrdiff_t cin,

@@ -42,16 +42,19 @@ const char *conv1dt_isa_name(int isa);
  *
  * for j in [0, n) and co in [0, cout), where w[t] = f + woff[t] is tap t's [cout][cin] slice and
  * x is a channel-major, zero-padded copy of the input rows the strip reads (columns [ulo, uhi)
- * hold the signal). rows_to_channels: dst[ci*ld + u] = src[u*cin + ci] for u < count.
+ * hold the signal; with klo and khi, columns [klo[t], khi[t]) for tap t, counted like xoff).
+ * rows_to_channels: dst[ci*ld + u] = src[u*cin + ci] for u < count.
  * interleave: dst[j*s + r] = src[r*ld + j] for j*s + r < count. */
 void conv1dt_phase_strip_f32(float *y, ptrdiff_t ysj, ptrdiff_t ysc, const float *f,
                              const ptrdiff_t *woff, const ptrdiff_t *xoff, ptrdiff_t ntaps,
                              const float *x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi,
-                             ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n);
+                             const ptrdiff_t *klo, const ptrdiff_t *khi, ptrdiff_t cout,
+                             ptrdiff_t cin, ptrdiff_t n);
 void conv1dt_phase_strip_f64(double *y, ptrdiff_t ysj, ptrdiff_t ysc, const double *f,
                              const ptrdiff_t *woff, const ptrdiff_t *xoff, ptrdiff_t ntaps,
                              const double *x, ptrdiff_t ldx, ptrdiff_t ulo, ptrdiff_t uhi,
-                             ptrdiff_t cout, ptrdiff_t cin, ptrdiff_t n);
+                             const ptrdiff_t *klo, const ptrdiff_t *khi, ptrdiff_t cout,
+                             ptrdiff_t cin, ptrdiff_t n);
 void conv1dt_rows_to_channels_f32(float *dst, ptrdiff_t ld, const float *src, ptrdiff_t cin,
                                   ptrdiff_t count);
 void conv1dt_rows_to_channels_f64(double *dst, ptrdiff_t ld, const double *src, ptrdiff_t cin,
@@ -64,10 +67,12 @@ void conv1dt_interleave_f64(double *dst, const double *src, ptrdiff_t ld, ptrdif
 struct conv1dt_direct_ops {          /* one instruction set's direct kernel */
     void (*phase_strip_f32)(float *, ptrdiff_t, ptrdiff_t, const float *, const ptrdiff_t *,
                             const ptrdiff_t *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t,
-                            ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+                            ptrdiff_t, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t,
+                            ptrdiff_t);
     void (*phase_strip_f64)(double *, ptrdiff_t, ptrdiff_t, const double *, const ptrdiff_t *,
                             const ptrdiff_t *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
-                            ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+                            ptrdiff_t, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t,
+                            ptrdiff_t);
     void (*rows_to_channels_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t);
     void (*rows_to_channels_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t);
     void (*interleave_f32)(float *, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
