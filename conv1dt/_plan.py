@@ -442,7 +442,11 @@ def _choose_conv1d(g, itemsize):
         return "im2col"
     elif few:
         # AVX2: BLAS's GEMM per tap (the input read in place) ran 2.2x faster than the direct
-        # gather on 50 random few-channel geometries (seed 22, every one faster; docs/planner.rst)
+        # gather on 50 random few-channel geometries (seed 22, every one faster; docs/planner.rst).
+        # AVX-512: the same on 40 (seed 5: 2.3x, 0.97-6.2x), and im2col's one GEMM over the
+        # taps faster still except for 3+ input channels and 1-2 taps
+        if SKINNY:
+            return "im2col" if cwg <= 2 or g.taps >= 3 else "blas"
         return "blas" if AVX2 else "direct"
     if ((g.narrow < 4 and (g.batch > 1 or SKINNY)
             and g.taps * cwg * g.narrow_channels * itemsize >= 2 << 20)

@@ -265,9 +265,14 @@ def test_avx2_overlap_add_reads_the_filter_in_place():
 
 def test_few_channel_conv1d_by_blas_on_avx2():
     """conv1d of few channels where no flip, FIR or polyphase kernel applies (two channels each
-    way at stride 20): BLAS's GEMM per tap on AVX2, the direct gather elsewhere; at stride 3 the
-    polyphase kernel (float64, 1.3 ms; BLAS 2.4, the direct gather 6.9)."""
+    way at stride 20): BLAS's GEMM per tap on AVX2; on AVX-512 im2col's one GEMM over the taps
+    (float64: 3.8 ms, BLAS 3.8, the direct gather 9.4), or BLAS's for 3+ channels and 1-2 taps;
+    the direct gather elsewhere. At stride 3 the polyphase kernel (float64, 1.3 ms; BLAS 2.4,
+    the direct gather 6.9)."""
     g = conv1d_geometry((21, 149270, 2), (7, 2, 2), 20, 1, "SAME", "NWC")
-    assert _plan.choose("conv1d", g, 8) == ("blas" if _plan.AVX2 else "direct")
+    assert _plan.choose("conv1d", g, 8) == (
+        "blas" if _plan.AVX2 else "im2col" if _plan.SKINNY else "direct")
+    g = conv1d_geometry((21, 149270, 4), (2, 4, 2), 20, 1, "SAME", "NWC")
+    assert _plan.choose("conv1d", g, 8) == ("blas" if _plan.AVX2 or _plan.SKINNY else "direct")
     g = conv1d_geometry((21, 14927, 2), (7, 2, 2), 3, 1, "SAME", "NWC")
     assert _plan.choose("conv1d", g, 8) == "polyphase"
