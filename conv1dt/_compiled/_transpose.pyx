@@ -408,7 +408,7 @@ def conv1d_strided(
     cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
     cdef Py_ssize_t M = y.shape[2] if y_ncw else y.shape[1]
     cdef Py_ssize_t cout = f.shape[1], s = stride
-    cdef Py_ssize_t k, e, qmin = 0, qmax = 0, span, per, nblocks, item
+    cdef Py_ssize_t k, e, qmin = 0, qmax = 0, span, per, copy, nblocks, item
     cdef Chunks ch
     if N == 0 or M == 0 or K == 0:
         return
@@ -425,20 +425,24 @@ def conv1d_strided(
             qmin = e
         if k == 0 or e > qmax:
             qmax = e
-    span = strip + qmax - qmin
+    # the copy's rows: whole 64-byte lines, and not a multiple of 2 KiB apart (rows 4 KiB apart
+    # fall on the same L1 sets: a strip of 1024 outputs ran 2.7x slower than one of 256)
+    span = (strip + qmax - qmin + 15) // 16 * 16
+    if span * <Py_ssize_t> sizeof(floating) % 2048 == 0:
+        span += 16
     for k in range(K):
         e = k * dilation - pad_before
         pv[k] = e - floordiv(e, s) * s
         xv[k] = pv[k] * cin * span + floordiv(e, s) - qmin
         wv[k] = k * cout * cin
-    per = s * cin * span
+    # a thread's scratch: the copy, then its taps' bounds, in whole lines of its own (bounds
+    # that shared a line between the threads, written at every item, made 2 threads slower
+    # than 1)
+    copy = s * cin * span
+    per = copy + (2 * K * sizeof(Py_ssize_t) + 63) // 64 * (64 // sizeof(floating))
     nblocks = (M + strip - 1) // strip
     cdef floating* scratch = <floating*> _call_scratch(
         SCRATCH_SLOT, num_threads * per * sizeof(floating), f"{num_threads} x {per} scratch elements")
-    cdef Py_ssize_t* bounds = <Py_ssize_t*> malloc(num_threads * 2 * K * sizeof(Py_ssize_t))
-    if bounds == NULL:
-        scratch_done(SCRATCH_SLOT, scratch)
-        raise MemoryError("conv1dt: no memory for the taps' bounds")
     cdef Py_ssize_t xsn = L * cin, ysn = M * cout
     ch = chunks(N * nblocks, <double> N * M * K * cin * cout, num_threads)
     try:
@@ -448,18 +452,17 @@ def conv1d_strided(
                     for item in range(ch.start, ch.stop):
                         _strided_block(&x[0, 0, 0] + (item // nblocks) * xsn, x_ncw, L, cin,
                                        &f[0, 0, 0], cout, &y[0, 0, 0] + (item // nblocks) * ysn,
-                                       y_ncw, M, scratch, bounds, span, qmin, K, &wv[0], &xv[0],
-                                       &pv[0], item % nblocks, s, strip)
+                                       y_ncw, M, scratch, <Py_ssize_t*> (scratch + copy), span,
+                                       qmin, K, &wv[0], &xv[0], &pv[0], item % nblocks, s, strip)
             else:
                 with nogil, parallel(num_threads=num_threads):
                     for item in prange(ch.start, ch.stop, schedule="dynamic"):
                         _strided_block(&x[0, 0, 0] + (item // nblocks) * xsn, x_ncw, L, cin,
                                        &f[0, 0, 0], cout, &y[0, 0, 0] + (item // nblocks) * ysn,
                                        y_ncw, M, scratch + threadid() * per,
-                                       bounds + threadid() * 2 * K, span, qmin, K, &wv[0],
-                                       &xv[0], &pv[0], item % nblocks, s, strip)
+                                       <Py_ssize_t*> (scratch + threadid() * per + copy), span,
+                                       qmin, K, &wv[0], &xv[0], &pv[0], item % nblocks, s, strip)
     finally:
-        free(bounds)
         scratch_done(SCRATCH_SLOT, scratch)
 
 
