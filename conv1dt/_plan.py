@@ -52,7 +52,8 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       signal;
     * ``polyphase`` without groups at a stride, not small, for at most ``POLYPHASE_MAX_CN``
       output channels and ``POLYPHASE_MAX_PRODUCTS`` channel pairs (by itemsize), a stride of
-      at most ``POLYPHASE_MAX_STRIDE`` and ``s*Cw <= POLYPHASE_MAX_ROWS``: only the kept
+      at most ``POLYPHASE_MAX_STRIDE`` and ``s*Cw <= POLYPHASE_MAX_ROWS``, from
+      ``FLIP_MIN_OUTPUTS`` outputs a batch element: only the kept
       outputs, each block's input copied by phase so that every tap reads a run of it, by the
       transpose's direct strips;
     * without groups, the transpose's kernels on the reversed filter: ``flip-direct`` for
@@ -379,7 +380,7 @@ def _choose_conv1d(g, itemsize):
     few = cwg * cng <= DIRECT_PRODUCTS["conv1d"]
     flippable = g.groups == 1 and flipped_pad(g) >= 0 and g.narrow > 0
     small = macs(g) < SMALL_MACS
-    if (g.groups == 1 and g.stride > 1 and not small and g.narrow > 0
+    if (g.groups == 1 and g.stride > 1 and not small and g.narrow >= FLIP_MIN_OUTPUTS
             and g.narrow_channels <= POLYPHASE_MAX_CN[itemsize]
             and cwg * cng <= POLYPHASE_MAX_PRODUCTS[itemsize]
             and g.stride <= POLYPHASE_MAX_STRIDE and g.stride * cwg <= POLYPHASE_MAX_ROWS):
