@@ -86,7 +86,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       spaced run of the signal (NWC, one group, dilation 1 or one channel) and the skinny GEMM
       takes the shape (:func:`conv1d_implicit`): the windows multiplied where they are, all
       taps in one product, no gather and no packing (the edges through a column matrix);
-    * ``direct`` for other few-channel calls (``Cw/G * Cn/G <= 16``); ``im2col`` for fewer than
+    * for other few-channel calls (``Cw/G * Cn/G <= 16``) ``blas`` on AVX2, ``im2col`` on
+      AVX-512 (``blas`` for 3+ input channels and 1-2 taps), ``direct`` without either;
+      ``im2col`` for fewer than
       4 outputs a batch element with a filter of 2 MiB or more (the BLAS kernel would read it
       from memory once per batch element, for GEMMs of that many rows; a block of at most
       ``FEW_ROWS`` rows reads it once by the skinny GEMM, batch 1 included on AVX-512), and
