@@ -522,8 +522,8 @@ def test_polyphase_is_flip_direct_at_the_kept_outputs(dtype, data_format):
     computes every stride-1 output (taps in increasing k, then the channels; float64's per-tap
     dot products): equal bits wherever the latter applies (``(K-1)*d >= pad_before``), with
     several blocks of outputs a batch entry (the last one short), signals whose length is not a
-    multiple of the stride (the phases end at different groups), infinite and NaN samples, and
-    on 1, 2 and 3 threads."""
+    multiple of the stride (the phases end at different groups), infinite and NaN samples, on
+    1, 2 and 3 threads, and into ``out``."""
     rng = np.random.default_rng(31)
     for cw, cn, k, s, d, padding, wide in [
             (4, 4, 8, 2, 1, "SAME", 1203), (2, 1, 64, 2, 1, "SAME", 3001), (3, 3, 5, 3, 1,
@@ -546,8 +546,10 @@ def test_polyphase_is_flip_direct_at_the_kept_outputs(dtype, data_format):
                     outs.append(_dispatch.conv1d(w, f, g, data_format, "polyphase"))
             finally:
                 conv1dt.set_num_threads(None)
+            out = np.full_like(want, 7.0)
+            assert _dispatch.conv1d(w, f, g, data_format, "polyphase", out) is out
         assert np.isnan(want).any() and np.isinf(want).any()
-        for y in outs:
+        for y in outs + [out]:
             np.testing.assert_array_equal(y, want)
 
 
