@@ -309,30 +309,18 @@ def transpose_direct(
         scratch_done(SCRATCH_SLOT, scratch)
 
 
-cdef void _strided_block(
-    const floating* x, bint x_ncw, Py_ssize_t L, Py_ssize_t cin, const floating* f,
-    Py_ssize_t cout, floating* y, bint y_ncw, Py_ssize_t M, floating* xs, Py_ssize_t* bounds,
-    Py_ssize_t span, Py_ssize_t qmin, Py_ssize_t ntaps, const Py_ssize_t* woff,
-    const Py_ssize_t* xoff, const Py_ssize_t* phase, Py_ssize_t b, Py_ssize_t s,
-    Py_ssize_t strip,
-) noexcept nogil:
-    """Outputs ``b*strip .. (b+1)*strip - 1`` of one batch entry of :func:`conv1d_strided`:
-    ``x`` is its ``[L, Cin]`` (``[Cin, L]`` when ``x_ncw``) input, ``y`` its ``[M, Cout]``
-    (``[Cout, M]``) output; ``bounds`` holds ``2*ntaps`` elements of the thread's own.
-
-    The input frames the block reads, the groups ``g = b*strip + qmin .. + span - 1`` of ``s``
-    frames, are copied into ``xs`` by phase, channel-major: row ``r*Cin + ci``, column
-    ``g - (b*strip + qmin)``, holds ``x[g*s + r, ci]`` (zero outside the signal). Tap ``k``'s
-    columns are its phase's rows, from ``xoff[k]``; the columns of phase ``r`` that hold the
-    signal end where its frames do (``(L - 1 - r) // s``), so each tap gets its own bounds, and
-    the strips skip every term outside them as the transpose's do.
-    """
-    cdef Py_ssize_t i0 = b * strip, gbase = b * strip + qmin, rows = s * cin
-    cdef Py_ssize_t n = M - i0 if M - i0 < strip else strip
+cdef inline Py_ssize_t _phase_copy(const floating* x, bint x_ncw, Py_ssize_t L, Py_ssize_t cin,
+                                   floating* xs, Py_ssize_t span, Py_ssize_t gbase,
+                                   Py_ssize_t s) noexcept nogil:
+    """Copy the groups of ``s`` frames ``gbase .. gbase + span - 1`` of one batch element's input
+    ``x`` (``[L, Cin]``, ``[Cin, L]`` when ``x_ncw``) into ``xs`` by phase, channel-major: row
+    ``r*Cin + ci``, column ``g - gbase``, holds ``x[g*s + r, ci]``, zero outside the signal.
+    Returns the first column of a group >= 0 (the phases' common lower bound)."""
+    cdef Py_ssize_t rows = s * cin
     cdef Py_ssize_t glo = -gbase if gbase < 0 else 0            # columns of groups >= 0 ...
     cdef Py_ssize_t ghi = (L + s - 1) // s - gbase              # ... and of groups < ceil(L/s)
     cdef Py_ssize_t gfull = L // s - gbase                      # ... and of whole groups
-    cdef Py_ssize_t u, c, r, ci, frame, k, lo, hi
+    cdef Py_ssize_t u, c, r, ci, frame
     if ghi > span:
         ghi = span
     if ghi < glo:
@@ -360,22 +348,70 @@ cdef void _strided_block(
             for c in range(rows):
                 frame = (gbase + u) * s + c // cin
                 xs[c * span + u] = x[frame * cin + c % cin] if frame < L else 0
+    return glo
+
+
+cdef inline Py_ssize_t _phase_end(Py_ssize_t L, Py_ssize_t r, Py_ssize_t s, Py_ssize_t gbase,
+                                  Py_ssize_t lo, Py_ssize_t span) noexcept nogil:
+    """The column after phase ``r``'s last frame in a copy of :func:`_phase_copy` (its frames
+    end at ``(L - 1 - r) // s``: the phases end at different columns when ``s`` does not divide
+    ``L``), within ``[lo, span]``."""
+    cdef Py_ssize_t hi = floordiv(L - 1 - r, s) + 1 - gbase
+    if hi > span:
+        hi = span
+    return hi if hi > lo else lo
+
+
+cdef void _strided_block(
+    const floating* x, bint x_ncw, Py_ssize_t L, Py_ssize_t cin, const floating* f,
+    Py_ssize_t cout, floating* y, bint y_ncw, Py_ssize_t M, floating* xs, Py_ssize_t* bounds,
+    Py_ssize_t span, Py_ssize_t qmin, Py_ssize_t ntaps, const Py_ssize_t* woff,
+    const Py_ssize_t* xoff, const Py_ssize_t* phase, Py_ssize_t b, Py_ssize_t s,
+    Py_ssize_t strip,
+) noexcept nogil:
+    """Outputs ``b*strip .. (b+1)*strip - 1`` of one batch entry of :func:`conv1d_strided`:
+    ``x`` is its ``[L, Cin]`` (``[Cin, L]`` when ``x_ncw``) input, ``y`` its ``[M, Cout]``
+    (``[Cout, M]``) output; ``bounds`` holds ``2*ntaps`` elements of the thread's own.
+
+    The input frames the block reads, the groups ``g = b*strip + qmin .. + span - 1`` of ``s``
+    frames, are copied by phase (:func:`_phase_copy`). Tap ``k``'s columns are its phase's
+    rows, from ``xoff[k]``; each tap gets its phase's bounds (:func:`_phase_end`), and the
+    strips skip every term outside them as the transpose's do.
+    """
+    cdef Py_ssize_t i0 = b * strip, gbase = b * strip + qmin
+    cdef Py_ssize_t n = M - i0 if M - i0 < strip else strip
+    cdef Py_ssize_t k, r, lo
+    lo = _phase_copy(x, x_ncw, L, cin, xs, span, gbase, s)
     for k in range(ntaps):
         r = phase[k]
-        lo = glo
-        hi = floordiv(L - 1 - r, s) + 1 - gbase
-        if hi > span:
-            hi = span
-        if hi < lo:
-            hi = lo
         bounds[k] = r * cin * span + lo
-        bounds[ntaps + k] = r * cin * span + hi
+        bounds[ntaps + k] = r * cin * span + _phase_end(L, r, s, gbase, lo, span)
     if y_ncw:
         _phase_strip(y + i0, 1, M, f, woff, xoff, ntaps, xs, span, 0, 0, bounds, bounds + ntaps,
                      cout, cin, n)
     else:
         _phase_strip(y + i0 * cout, cout, 1, f, woff, xoff, ntaps, xs, span, 0, 0, bounds,
                      bounds + ntaps, cout, cin, n)
+
+
+cdef Py_ssize_t _phase_span(Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
+                            Py_ssize_t strip, Py_ssize_t itemsize, Py_ssize_t* qmin) noexcept nogil:
+    """The columns of a block's copy (:func:`_phase_copy`) for ``strip`` outputs: ``strip`` plus
+    the taps' reach in groups, in whole 64-byte lines and not a multiple of 2 KiB (rows 4 KiB
+    apart fall on the same L1 sets: a strip of 1024 outputs ran 2.7x slower than one of 256).
+    Sets ``qmin``, the group offset of the first tap reached."""
+    cdef Py_ssize_t k, e, lo = 0, hi = 0, span
+    for k in range(K):
+        e = floordiv(k * d - pad, s)
+        if k == 0 or e < lo:
+            lo = e
+        if k == 0 or e > hi:
+            hi = e
+    qmin[0] = lo
+    span = (strip + hi - lo + 15) // 16 * 16
+    if span * itemsize % 2048 == 0:
+        span += 16
+    return span
 
 
 def conv1d_strided(
@@ -408,7 +444,7 @@ def conv1d_strided(
     cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
     cdef Py_ssize_t M = y.shape[2] if y_ncw else y.shape[1]
     cdef Py_ssize_t cout = f.shape[1], s = stride
-    cdef Py_ssize_t k, e, qmin = 0, qmax = 0, span, per, copy, nblocks, item
+    cdef Py_ssize_t k, e, qmin = 0, span, per, copy, nblocks, item
     cdef Chunks ch
     if N == 0 or M == 0 or K == 0:
         return
@@ -419,17 +455,7 @@ def conv1d_strided(
     xoff = np.empty(K, dtype=np.intp)
     phase = np.empty(K, dtype=np.intp)
     cdef Py_ssize_t[::1] wv = woff, xv = xoff, pv = phase
-    for k in range(K):
-        e = floordiv(k * dilation - pad_before, s)
-        if k == 0 or e < qmin:
-            qmin = e
-        if k == 0 or e > qmax:
-            qmax = e
-    # the copy's rows: whole 64-byte lines, and not a multiple of 2 KiB apart (rows 4 KiB apart
-    # fall on the same L1 sets: a strip of 1024 outputs ran 2.7x slower than one of 256)
-    span = (strip + qmax - qmin + 15) // 16 * 16
-    if span * <Py_ssize_t> sizeof(floating) % 2048 == 0:
-        span += 16
+    span = _phase_span(K, s, dilation, pad_before, strip, sizeof(floating), &qmin)
     for k in range(K):
         e = k * dilation - pad_before
         pv[k] = e - floordiv(e, s) * s
