@@ -468,7 +468,8 @@ def conv1d_strided(
     per = copy + (2 * K * sizeof(Py_ssize_t) + 63) // 64 * (64 // sizeof(floating))
     nblocks = (M + strip - 1) // strip
     cdef floating* scratch = <floating*> _call_scratch(
-        SCRATCH_SLOT, num_threads * per * sizeof(floating), f"{num_threads} x {per} scratch elements")
+        SCRATCH_SLOT, num_threads * per * sizeof(floating),
+        f"{num_threads} x {per} scratch elements")
     cdef Py_ssize_t xsn = L * cin, ysn = M * cout
     ch = chunks(N * nblocks, <double> N * M * K * cin * cout, num_threads)
     try:

@@ -186,8 +186,8 @@ void conv1dt_fir_f64(double *y, const double *w, ptrdiff_t t, const double *x, p
 /* packed: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + the sum over u < t, in
  * increasing u, of p[i*psi + u*pst] * q[u*qsu + j*qsj], for i < m and j < n: a GEMM of any
  * size, q laid out in cache-sized blocks (skinny_impl.h). Returns 0, having done nothing, when
- * it is off (conv1dt_packed_on, set by _cpu._set_packed) or its scratch cannot be had (the caller's BLAS then runs it),
- * else 1. The BLAS GEMM of the kernels (_blas.pxd) calls it instead of the BLAS when it is on. */
+ * it is off (conv1dt_packed_on, set by _cpu._set_packed) or its scratch cannot be had (the
+ * caller's BLAS then runs it), else 1. The BLAS GEMM of the kernels (_blas.pxd) calls it instead of the BLAS when it is on. */
 int conv1dt_packed_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
                        const float *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
                        ptrdiff_t t, int accumulate);
