@@ -395,6 +395,39 @@ def test_depthwise_vectors(seed, dtype, op):
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
+@pytest.mark.parametrize("op", ["conv1d", "transpose"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C, K, s, d, M", [
+    (20, 33, 1, 1, 1300),      # the column copied in chunks of rows (a window of 32 KiB)
+    (40, 9, 3, 2, 900),        # a stride: the window holds every row the chunk reads
+    (40, 5, 2, 1, 300),        # fewer taps than pay for the copies: read in place
+    (16, 130, 1, 1, 300),      # more taps than the filter's copy takes: read in place
+    (24, 9, 1, 300, 200),      # a window beyond 32 KiB for 8 rows: read in place
+])
+def test_depthwise_long_columns(dtype, op, C, K, s, d, M):
+    """NWC depthwise calls whose interior tiles copy a column of the input in chunks of rows, or
+    read it in place where the filter's span is too long: the oracle's values, and the same bits
+    for work items of 8 outputs and of all of them (so chunks end elsewhere) and on 3 threads."""
+    if op == "transpose" and s > 1:
+        s = 1                  # the tiles serve a stride-1 transpose only
+    rng = np.random.default_rng(C + K + s + d)
+    lo = (K - 1) * d // 2
+    L = (M - 1) * s + (K - 1) * d + 1 - lo
+    g = Geometry(2, L, M, C, C, K, s, d, lo, C)
+    f = random_array(rng, (K, 1, C), dtype)
+    xw, yw = (g.wide, g.narrow) if op == "conv1d" else (g.narrow, g.wide)
+    x = random_array(rng, (g.batch, xw, C), dtype)
+    want, bound = family_oracle(op, x, f, g)
+    outs = []
+    for rows, threads in ((yw, 1), (8, 1), (yw // 3 + 1, 3)):
+        y = np.full((g.batch, yw, C), np.nan, dtype)
+        _gemm.depthwise(x, f, y, False, op == "transpose", s, d, lo, rows, threads)
+        outs.append(y)
+    assert_family_matches(outs[0], want, bound, K, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_array_equal(outs[0], outs[2])
+
+
 def _fir_oracle(x, f, g):
     """conv1d of one channel to one, ``[N, L] -> [N, M]``, a tap at a time in float64 (the taps
     past the signal add nothing), and the bound of its rounding: ``2*K*eps`` times the sum of the
