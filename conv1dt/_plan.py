@@ -153,6 +153,9 @@ TILED = _cpu.tiled_available()
 TILED_MAX_TCIN = 2048 if _cpu.tiled_isa() == "avx512" else 768
 SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_skinny)
 AVX2 = _cpu.cpu_isa() == "avx2"
+# the filter gradient's GEMMs with a short side by the skinny GEMM (filter_short_side): AVX2 and
+# AVX-512 (the SSE2 build's tiles are unmeasured there)
+SHORT_SIDE = AVX2 or SKINNY
 # bytes of one vector register of the C layer's instruction set
 VECTOR_BYTES = {"avx512": 64, "avx2": 32}.get(_cpu.cpu_isa(), 16)
 # the im2col filter gradient's GEMMs with at most this many columns run on the skinny GEMM on
@@ -875,11 +878,14 @@ def filter_blocking(g, itemsize, nwc=True):
         rows = max(16, min(1024, SCRATCH_BYTES // (cng * itemsize)))
         return {"rows": rows, "taps": g.taps, "chunks": filter_chunks(g, rows, g.taps),
                 "skinny": False, "inplace": False, "gemv": True}
-    # AVX2: GEMMs with a short side by the skinny GEMM (filter_short_side), ahead of the
+    # AVX2 and AVX-512: GEMMs with a short side by the skinny GEMM (filter_short_side), ahead of the
     # in-place GEMMs per tap but for one tap of several input channels (one GEMM, BLAS's)
     split_rows, split_taps = filter_split_taps(g, itemsize, rows, taps)
     short = None
-    if nwc and AVX2 and not (in_place and g.taps == 1 and cwg > 1):
+    if (nwc and SHORT_SIDE and not (in_place and g.taps == 1 and cwg > 1)
+            and not (SKINNY and cng >= 8 and cwg >= 128)):
+        # (AVX-512, 8 outputs or more from 128 inputs or more: the GEMMs as before ran up to
+        # 2.3x faster than the skinny GEMM across the columns; docs/planner.rst)
         short = filter_short_side(g, itemsize, split_taps)
         if in_place and short and not short[2] and cng == 1:
             # one output channel: the GEMMs per tap in place are BLAS's matrix-vector products
@@ -957,8 +963,8 @@ def filter_pairs(g, itemsize, layout="NWC"):
 
 
 def filter_short_side(g, itemsize, taps):
-    """``(skinny, across, window)`` for an im2col filter gradient on AVX2 whose GEMMs have a
-    short side (NWC), else None. BLAS packs both operands of a GEMM with little work per
+    """``(skinny, across, window)`` for an im2col filter gradient on AVX2 or AVX-512 whose GEMMs
+    have a short side (NWC), else None. BLAS packs both operands of a GEMM with little work per
     element, the skinny GEMM packs nothing: along the output channels (``skinny``) where the
     columns ``taps*Cw/G`` are at most ``FILTER_SHORT_SIDE`` and the channels ``Cn/G`` fill a
     vector; ``across`` the columns (``df^T += dy^T @ col``) where the channels fill less than
