@@ -848,8 +848,11 @@ def ola_dot(g, taps, itemsize=4):
         if itemsize == 8 and g.narrow > 16:
             return False
         return cin >= 128 and (g.wide_channels >= 8 or g.narrow <= 16)
+    # also from 128 inputs to fewer than 8 columns, from 256 to fewer than 32 (a many-to-few
+    # synthesis: the GEMM's few columns waste BLAS's tiles; docs/planner.rst)
     return SKINNY and ((cin >= 512 and cols >= 8) or (cin >= 256 and cols >= 256)
-                       or (cin >= 128 and cols >= 1000))
+                       or (cin >= 128 and (cols >= 1000 or cols < 8))
+                       or (cin >= 256 and cols < 32))
 
 
 def _rows_within_block(rows, cols, itemsize):
