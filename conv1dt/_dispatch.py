@@ -622,6 +622,30 @@ def _transpose_fir(x, f, g, ncw, out):
     return y
 
 
+def _finite(x):
+    """Whether every element of ``x`` is finite (a sum is infinite or NaN when an element is, and
+    costs no temporary array; one that overflows counts as not finite)."""
+    return math.isfinite(np.add.reduce(x, axis=None))
+
+
+def _block_diagonal(f, groups):
+    """A grouped transpose's filter ``[K, A, G*B]`` (``A = Cout/G``, ``B = Cin/G``) as the
+    filter of all channels ``[K, G*A, G*B]``, zero between the groups: ``d[k, j*A + a, j*B + b]
+    = f[k, a, j*B + b]``."""
+    K, A, GB = f.shape
+    B = GB // groups
+    d = np.zeros((K, groups, A, groups, B), f.dtype)
+    j = np.arange(groups)
+    d[:, j, :, j, :] = f.reshape(K, A, groups, B).transpose(2, 0, 1, 3)
+    return d.reshape(K, groups * A, groups * B)
+
+
+@functools.lru_cache(maxsize=64)
+def _dense_transpose(g, data_format, dtype):
+    """The plan of grouped transpose ``g`` without its groups (the block-diagonal kernel)."""
+    return transpose_plan(g._replace(groups=1), data_format, None, dtype)
+
+
 def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     """conv1d_transpose with ``groups > 1`` on checked real operands, in ``data_format`` (in
     ``out`` when given).
@@ -638,6 +662,10 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     cin, cout = g.narrow_channels // G, g.wide_channels // G
     ncw = data_format == "NCW"
     kernel = kernel or _plan.choose("transpose", g, x.dtype.itemsize)
+    if kernel == "block-diagonal":
+        if _finite(x):
+            return _dense_transpose(g, data_format, x.dtype)(x, _block_diagonal(f, G), out)
+        kernel = _plan.choose("transpose", g, x.dtype.itemsize, dense=False)
     # the groups' slices: filter rows of all Cin channels, within what the filter layout takes
     in_place = TILED and g.narrow > 0 and g.narrow_channels < _transpose.TILED_MAX_ROW
     one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)

@@ -191,7 +191,7 @@ def test_bits_do_not_depend_on_threads(rng):
 
 
 # all groups at once; conv1d_transpose once per group; the tiled kernel once per group, in place
-GROUPED_KERNELS = (["direct", "blas"] + (["tiled"] if _cpu.tiled_available() else [])
+GROUPED_KERNELS = (["direct", "blas", "block-diagonal"] + (["tiled"] if _cpu.tiled_available() else [])
                    + (["tiled-avx2"] if _cpu.tiled_isa() == "avx512" else []))
 
 
@@ -355,6 +355,34 @@ def test_groups_with_rows_too_long_for_the_filter_layout_take_the_copies(monkeyp
     assert_family_matches(y, want, bound, transpose_terms(g), "copies")
 
 
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_block_diagonal_keeps_the_groups_apart(data_format):
+    """The block-diagonal kernel (the groups' filters on the diagonal of one filter of all
+    channels, zeros elsewhere) on an input with an infinity or a NaN: the grouped kernel runs
+    instead, so that no ``0 * inf`` of another group's zeros turns its outputs into NaN; the
+    definition's infinities and NaNs where they reach, the oracle's values elsewhere, and the
+    input untouched."""
+    rng = np.random.default_rng(29)
+    for groups, cing, coutg, s, k in [(2, 3, 1, 3, 1), (4, 2, 3, 2, 5), (8, 1, 4, 1, 3)]:
+        x = random_array(rng, signal_shape(2, 40, groups * cing, data_format), np.float64)
+        f = random_array(rng, (k, coutg, groups * cing), np.float64)
+        wide = widths(40, k, s, 1, "SAME")[0]
+        for bad in (np.inf, np.nan):
+            xb = x.copy()
+            at = (0, 7, 0) if data_format == "NWC" else (0, 0, 7)
+            xb[at] = bad
+            kept = xb.copy()
+            g, y = run_grouped("block-diagonal", xb, f, wide, s, 1, "SAME", data_format, groups)
+            np.testing.assert_array_equal(xb, kept)
+            with np.errstate(invalid="ignore"):
+                want, bound = family_oracle("transpose", xb, f, g, data_format)
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+            np.testing.assert_array_equal(np.isinf(y), np.isinf(want))
+            ok = np.isfinite(want)
+            assert ok.any() and not ok.all()
+            np.testing.assert_allclose(y[ok], want[ok], rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("kernel", GROUPED_KERNELS)
 def test_grouped_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(12)
@@ -372,42 +400,56 @@ def test_grouped_bits_do_not_depend_on_threads(kernel):
 
 
 def test_grouped_dispatch_rule():
-    """The grouped transpose's rule (float32, AVX-512 vectors of 16 when the C layer has them)."""
+    """The grouped transpose's rule (float32, AVX-512 vectors of 16 when the C layer has them):
+    the kernel for the groups (the block-diagonal kernel aside, below)."""
     from conv1dt import _dispatch
 
     def g(cin, cout, groups, taps=3):
         return transpose_geometry((4, 4096, cin), (taps, cout // groups, cin), (4, 4096, cout), 1, 1,
                                   "SAME", "NWC", groups)
     lanes = _plan.VECTOR_BYTES // 4
-    assert _plan.choose("transpose", g(64, 64, 64)) == "depthwise"
+
+    def grouped(geom, itemsize=4, layout="NWC"):
+        return _plan.choose("transpose", geom, itemsize, layout, dense=False)
+    assert grouped(g(64, 64, 64)) == "depthwise"
     # depthwise by the FIR kernel, one output phase at a time: in NCW, and with few groups
-    assert _plan.choose("transpose", g(64, 64, 64), 4, "NCW") == "fir"
-    assert _plan.choose("transpose", g(4, 4, 4, taps=9)) == "fir"
-    assert _plan.choose("transpose", g(8, 16, 8), 4, "NCW") != "fir"          # 2 outputs a group
+    assert grouped(g(64, 64, 64), 4, "NCW") == "fir"
+    assert grouped(g(4, 4, 4, taps=9)) == "fir"
+    assert grouped(g(8, 16, 8), 4, "NCW") != "fir"          # 2 outputs a group
     # the tiled kernel once per group where a group's outputs fill its tiles: two vectors; one
     # with few groups or 8 inputs a group; half of one with 16 inputs and at most 4 taps
     wide = "tiled" if _plan.TILED else "direct"                                 # (dot GEMMs)
-    assert _plan.choose("transpose", g(256, 256, 4)) == wide                    # 64 x 64
+    assert grouped(g(256, 256, 4)) == wide                    # 64 x 64
     # ... but not for 16 groups or more of 1-3 inputs or of little work each (a call per group)
-    assert _plan.choose("transpose", g(64, 1024, 32)) == "direct"               # 2 x 32
+    assert grouped(g(64, 1024, 32)) == "direct"               # 2 x 32
     few = transpose_geometry((7, 49, 408), (5, 11, 408), (7, 405, 561), 8, 5, "VALID", "NWC", 51)
-    assert _plan.choose("transpose", few) == "direct"                           # 8 x 11, 51 groups
-    assert _plan.choose("transpose", g(1024, 1024, 16)) == wide        # 64 x 64, 16 groups
+    assert grouped(few) == "direct"                           # 8 x 11, 51 groups
+    assert grouped(g(1024, 1024, 16)) == wide        # 64 x 64, 16 groups
     if lanes == 16:
-        assert _plan.choose("transpose", g(64, 64, 4)) == wide                  # 16 x 16
-        assert _plan.choose("transpose", g(64, 32, 4)) == ("tiled" if _plan.TILED else "direct")
-        assert _plan.choose("transpose", g(64, 32, 4, taps=9)) == "direct"      # 16 x 8, 9 taps
+        assert grouped(g(64, 64, 4)) == wide                  # 16 x 16
+        assert grouped(g(64, 32, 4)) == ("tiled" if _plan.TILED else "direct")
+        assert grouped(g(64, 32, 4, taps=9)) == "direct"      # 16 x 8, 9 taps
         # groups of fewer than 20 inputs whose output rows fill vectors: the grouped direct kernel,
         # unless a few groups of 8 inputs and 100 columns (taps x outputs) each are GEMMs
-        assert _plan.choose("transpose", g(96, 96, 8)) == "direct"              # 12 x 12
-        assert _plan.choose("transpose", g(64, 96, 8, taps=9)) == "copies"      # 8 x 12, 9 taps
-    assert _plan.choose("transpose", g(16, 16, 16)) == "direct"
-    assert _plan.choose("transpose", g(64, 64, 16)) == "direct"                 # 4 x 4
-    assert _plan.choose("transpose", g(537, 1074, 179)) == "direct"             # 3 x 6
+        assert grouped(g(96, 96, 8)) == "direct"              # 12 x 12
+        assert grouped(g(64, 96, 8, taps=9)) == "copies"      # 8 x 12, 9 taps
+    assert grouped(g(16, 16, 16)) == "direct"
+    assert grouped(g(64, 64, 16)) == "direct"                 # 4 x 4
+    assert grouped(g(537, 1074, 179)) == "direct"             # 3 x 6
     # rows shorter than a vector: the per-group loops for at most 16 channel pairs, else copies
-    assert _plan.choose("transpose", g(4, 4, 2)) == "direct"
-    assert _plan.choose("transpose", g(16, 6, 2, taps=9)) == (                 # 8 x 3
+    assert grouped(g(4, 4, 2)) == "direct"
+    assert grouped(g(16, 6, 2, taps=9)) == (                 # 8 x 3
         "copies" if 6 * 4 < _plan.VECTOR_BYTES else "direct")
     # 20 inputs a group and more: the grouped direct kernel's dot GEMMs for few columns a group
-    assert _plan.choose("transpose", g(80, 4, 2)) == "direct"                   # 40 x 2, 3 taps
-    assert _plan.choose("transpose", g(80, 4, 2, taps=25)) == "copies"
+    assert grouped(g(80, 4, 2)) == "direct"                   # 40 x 2, 3 taps
+    assert grouped(g(80, 4, 2, taps=25)) == "copies"
+    # without the flag: the block-diagonal kernel for at most 8 groups and 1024 channel pairs in
+    # all (not one channel each way a group), unless the taps are fewer than a stride of 5+
+    assert _plan.choose("transpose", g(4, 4, 2)) == "block-diagonal"
+    assert _plan.choose("transpose", g(80, 4, 2, taps=25)) == "block-diagonal"
+    assert _plan.choose("transpose", g(64, 64, 16)) == "direct"                 # 16 groups
+    assert _plan.choose("transpose", g(96, 96, 8)) == "direct"                  # 9216 pairs
+    assert _plan.choose("transpose", g(8, 8, 8)) != "block-diagonal"            # depthwise
+    strided = transpose_geometry((4, 512, 6), (1, 1, 6), (4, 512 * 6, 2), 6, 1, "SAME", "NWC", 2)
+    assert _plan.choose("transpose", strided) == "direct"                      # K=1 < s=6
+    assert _plan.choose("transpose", strided._replace(stride=3, wide=1536)) == "block-diagonal"
