@@ -43,7 +43,11 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       tap's GEMM of BLAS would be narrow) with ``K*Cout >= 64``, where its block fits;
     * ``blas`` (one GEMM per tap, inner dimension ``Cin``) otherwise, its items split further by
       the residue of the output position mod ``s`` and by blocks of output channels
-      (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads.
+      (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads;
+    * with groups, ``_choose_transpose_groups``, and ``block-diagonal`` where that gives the
+      grouped direct kernel or the copies for at most 8 groups and 1024 channel pairs
+      (:func:`block_diagonal`: the ungrouped kernels on the groups' filters laid on a
+      diagonal).
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``fir`` for one channel each way, or one a group (depthwise) in NCW or with at most 8
       groups in NWC, from ``FIR_MIN_MACS`` multiply-adds (:func:`fir_channels`): per channel,
