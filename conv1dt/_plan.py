@@ -241,7 +241,8 @@ def _choose_transpose(g, itemsize=4):
         # a small call: the direct kernel's compiled plan, but not for many channels, whose
         # vector loops along the width it runs one channel pair at a time
         return "direct" if cin * cout <= SMALL_DIRECT_PRODUCTS else "blas"
-    if SKINNY and g.batch * g.narrow <= DOT_MAX_ROWS and cin >= DOT_MIN_CIN and cout >= 16:
+    if SKINNY and ((g.batch * g.narrow <= DOT_MAX_ROWS and cin >= DOT_MIN_CIN and cout >= 16)
+                   or _dot_rows_few(g)):
         # a few frames in all with many input channels: the dot GEMM reads each tap's filter
         # once for all of them (the kernels below would pack or lay it out for them)
         return "blas"
@@ -852,6 +853,22 @@ def blas_batches(g, rows, channels):
     return max(nb, 1)
 
 
+DOT_FEW_ROWS = 16         # ... and of at most this many rows in all, from DOT_FEW_MIN_CIN
+DOT_FEW_MIN_CIN = 128
+
+
+def _dot_rows_few(g):
+    """A transpose of at most ``DOT_FEW_ROWS`` input rows in all, from ``DOT_FEW_MIN_CIN``
+    input channels (AVX-512): reading the filter is then most of the work, and the dot GEMM
+    reads each tap's filter once where the kernels of many rows pack or lay it out (30 random
+    geometries, 48-384 inputs, 16-2048 outputs, one thread: 0.68x the time of the kernels
+    chosen before, geometric mean; slower only below 112 inputs, up to 2x, and with 15-16 rows,
+    up to 1.35x; held out on 25 others at two threads: the kernels before took 1.73x its time;
+    docs/planner.rst)."""
+    return (g.batch * g.narrow <= DOT_FEW_ROWS and g.narrow_channels >= DOT_FEW_MIN_CIN
+            and g.wide_channels >= 16)
+
+
 def transpose_dot(g, itemsize, rows):
     """Whether the transpose's BLAS kernel multiplies by the C layer's dot GEMM instead of BLAS
     (AVX-512; AVX2 in float32, below): when a GEMM has at most DOT_MAX_ROWS input rows (a few frames), BLAS packs the
@@ -859,6 +876,8 @@ def transpose_dot(g, itemsize, rows):
     dot GEMM reads the filter where it is, each row once (float64 too, since it walks the
     filter's rows in its outer loop). Only for sums of at least ``DOT_MIN_CIN`` input channels."""
     few = min(rows, g.narrow) <= DOT_MAX_ROWS and g.narrow_channels >= DOT_MIN_CIN
+    if SKINNY and _dot_rows_few(g):
+        return True
     if AVX2:
         # float32 GEMMs of at most 32 rows with 8+ output channels (fewer: BLAS's GEMV;
         # float64's 2 x 4 tiles of 4 lanes were no faster; with more rows BLAS was as often

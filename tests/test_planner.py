@@ -132,6 +132,18 @@ def _blocks(op, shape_x, shape_f, s, data_format="NWC", itemsize=4, groups=1):
     return kernel, _plan.blocking(op, kernel, g, itemsize, data_format)
 
 
+def test_a_few_frames_read_the_filter_once():
+    """A transpose of at most 16 frames in all from 128 input channels runs the dot GEMM on
+    AVX-512 (reading the filter is most of its work); fewer inputs keep the other kernels."""
+    if not _plan.SKINNY:
+        pytest.skip("an AVX-512 rule (the dot GEMM's tiles of 16 lanes)")
+    g = transpose_geometry((1, 4, 159), (15, 623, 159), (1, 48, 623), 12, 1, "SAME", "NWC")
+    assert _plan.choose("transpose", g) == "blas"
+    assert _plan.blocking("transpose", "blas", g, 4)["dot"]
+    assert _plan.choose("transpose", g._replace(narrow_channels=64)) != "blas"
+    assert not _plan._dot_rows_few(g._replace(batch=5))                 # 20 frames
+
+
 def test_how_the_filter_gradient_multiplies():
     """The filter gradient's blocks say how each is multiplied: in place (no gather) with one
     tap or few output channels from many input ones, the skinny GEMM for a short ``taps*Cw/G``
