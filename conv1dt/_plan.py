@@ -865,8 +865,11 @@ def _dot_rows_few(g):
     chosen before, geometric mean; slower only below 112 inputs, up to 2x, and with 15-16 rows,
     up to 1.35x; held out on 25 others at two threads: the kernels before took 1.73x its time;
     docs/planner.rst)."""
+    # (not where the taps reach far beyond the input, _bounds.spread: those calls run as they
+    # are only by the overlap-add)
     return (g.batch * g.narrow <= DOT_FEW_ROWS and g.narrow_channels >= DOT_FEW_MIN_CIN
-            and g.wide_channels >= 16)
+            and g.wide_channels >= 16
+            and (g.taps - 1) * g.dilation // g.stride <= 4 * (g.narrow + 256))
 
 
 def transpose_dot(g, itemsize, rows):
