@@ -399,6 +399,7 @@ def test_depthwise_vectors(seed, dtype, op):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("C, K, s, d, M", [
     (20, 33, 1, 1, 1300),      # the column copied in chunks of rows (a window of 32 KiB)
+    (20, 16, 1, 1, 300),       # rows kept in registers over two whole blocks of 8 taps
     (40, 9, 3, 2, 900),        # a stride: the window holds every row the chunk reads
     (40, 5, 2, 1, 300),        # fewer taps than pay for the copies: read in place
     (16, 130, 1, 1, 300),      # more taps than the filter's copy takes: read in place

@@ -387,6 +387,52 @@ static CONV1DT_ALWAYS_INLINE void NAME(dw_tile)(
 #endif
 }
 
+/* 8 rows of one vector of channels of depthwise_tile where consecutive outputs read consecutive
+ * rows (a stride-1 convolution at dilation 1): y[r*ldy] = sum over u < taps of x[(r + u)*step]
+ * * f[u*ftap], for r < 8, in increasing u. Taps u .. u+7 of the 8 sums read the 15 rows u ..
+ * u+14, so the rows stay in registers across them: 8 rows and 8 filter vectors loaded per 64
+ * multiply-adds, where dw_tile loads a row for each. (A negative step with y's rows reversed
+ * serves the transpose, whose output r reads row r - u.) */
+static CONV1DT_ALWAYS_INLINE void NAME(dw_slide)(
+    T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdiff_t step,
+    const T *restrict f, ptrdiff_t ftap, ptrdiff_t taps, int mode)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    NAME(vec) acc[8], xv[16];
+    for (int r = 0; r < 8; ++r) {
+        acc[r] = (NAME(vec)){0};
+        xv[r] = NAME(load)(x + r * step);
+    }
+    ptrdiff_t u = 0;
+    for (; u + 8 <= taps; u += 8) {
+        /* xv[i] holds row u + i: rows u + 8 .. u + 14 for these taps */
+        for (int i = 8; i < 15; ++i)
+            xv[i] = NAME(load)(x + (u + i) * step);
+        for (int t = 0; t < 8; ++t) {
+            const NAME(vec) fv = NAME(load)(f + (u + t) * ftap);
+            for (int r = 0; r < 8; ++r)
+                acc[r] += xv[r + t] * fv;
+        }
+        for (int i = 0; i < 7; ++i)
+            xv[i] = xv[i + 8];
+        if (u + 8 < taps)             /* row u + 15, the next taps' row 7 */
+            xv[7] = NAME(load)(x + (u + 15) * step);
+    }
+    for (; u < taps; ++u) {
+        const NAME(vec) fv = NAME(load)(f + u * ftap);
+        for (int r = 0; r < 8; ++r)
+            acc[r] += NAME(load)(x + (r + u) * step) * fv;
+    }
+    for (int r = 0; r < 8; ++r)
+        if (mode == SKINNY_STREAM)
+            NAME(store_stream)(y + r * ldy, acc[r]);
+        else
+            NAME(store)(y + r * ldy, acc[r]);
+#else
+    (void)y, (void)ldy, (void)x, (void)step, (void)f, (void)ftap, (void)taps, (void)mode;
+#endif
+}
+
 /* Rows of a depthwise convolution (one channel per group) where every tap reaches the signal
  * (the interior of a conv1d, or of a transpose with stride 1), all C channels:
  *
@@ -450,7 +496,16 @@ static void NAME(depthwise_tile)(T *y, ptrdiff_t ldy, const T *x, ptrdiff_t xrow
                     for (ptrdiff_t u = 0; u < taps; ++u)
                         NAME(store)(strip + u * VL, NAME(load)(f + u * ftap + j));
                     const T *xw = window + (v * len + r0 * a - lo) * VL;
-                    for (r = 0; r + 8 <= n; r += 8)
+                    r = 0;
+                    if (a == 1 && b == 1)           /* output r, tap u: row r + u */
+                        for (; r + 8 <= n; r += 8)
+                            NAME(dw_slide)(y + (r0 + r) * ldy + j, ldy, xw + r * VL, VL, strip,
+                                           VL, taps, mode);
+                    else if (a == 1 && b == -1)     /* row r - u: the rows from r + 7 down */
+                        for (; r + 8 <= n; r += 8)
+                            NAME(dw_slide)(y + (r0 + r + 7) * ldy + j, -ldy,
+                                           xw + (r + 7) * VL, -VL, strip, VL, taps, mode);
+                    for (; r + 8 <= n; r += 8)
                         NAME(dw_tile)(y + (r0 + r) * ldy + j, ldy, xw + r * a * VL, a * VL,
                                       b * VL, strip, VL, taps, 8, mode);
                     for (; r < n; ++r)
