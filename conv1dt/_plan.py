@@ -939,8 +939,8 @@ def filter_blocking(g, itemsize, nwc=True):
         rows = max(16, min(1024, SCRATCH_BYTES // (cng * itemsize)))
         return {"rows": rows, "taps": g.taps, "chunks": filter_chunks(g, rows, g.taps),
                 "skinny": False, "inplace": False, "gemv": True}
-    # AVX2 and AVX-512: GEMMs with a short side by the skinny GEMM (filter_short_side), ahead of the
-    # in-place GEMMs per tap but for one tap of several input channels (one GEMM, BLAS's)
+    # AVX2 and AVX-512: GEMMs with a short side by the skinny GEMM (filter_short_side), ahead of
+    # the in-place GEMMs per tap but for one tap of several input channels (one GEMM, BLAS's)
     split_rows, split_taps = filter_split_taps(g, itemsize, rows, taps)
     short = None
     if (nwc and SHORT_SIDE and not (in_place and g.taps == 1 and cwg > 1)
