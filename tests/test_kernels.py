@@ -318,7 +318,10 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(513, 1, k=1024, s=256, m=64)) == "col2im"
     many = "tiled" if _plan.TILED else "blas"   # the tiled kernel where the CPU has AVX2
     assert _plan.choose("transpose", g(128, 64)) == many
-    assert _plan.choose("transpose", g(128, 64, m=2)) == many
+    # two frames from 128 inputs: on AVX-512 the dot GEMM, reading each tap's filter once
+    # (_plan._dot_rows_few); elsewhere the same kernel as for many frames
+    assert _plan.choose("transpose", g(128, 64, m=2)) == ("blas" if _plan.SKINNY else many)
+    assert _plan.choose("transpose", g(96, 64, m=2)) == many    # fewer than DOT_FEW_MIN_CIN
     # beyond AVX2's tiled range (T*Cin > 768): col2im's one GEMM over all taps in float32
     wide = ("tiled" if _plan.TILED and _plan.TILED_MAX_TCIN >= 2048   # AVX-512
             else "col2im" if _plan.AVX2 else "blas")
@@ -378,7 +381,10 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(512, 512, k=64, s=8, m=1)) == "blas"
     assert _plan.choose("transpose", g(512, 512, k=64, s=8, m=2)) == (
         "ola" if _plan.AVX2 else "blas")
-    assert _plan.choose("transpose", g(128, 128, k=64, s=16, m=1)) == "ola"     # 4 MiB
+    # (AVX-512: one frame from 128 inputs, the dot GEMM of _plan._dot_rows_few)
+    assert _plan.choose("transpose", g(128, 128, k=64, s=16, m=1)) == (    # 4 MiB
+        "blas" if _plan.SKINNY else "ola")
+    assert _plan.choose("transpose", g(96, 128, k=64, s=16, m=1)) == "ola"
     # ... and not for fewer than 64 outputs from several frames (each tap's GEMM is narrow)
     assert _plan.choose("transpose", g(300, 25, k=429, s=1, m=1)._replace(batch=35), 8) == "ola"
     # ... but from 2 frames, with at most 64 inputs to 32 outputs or more, the tiled kernel
