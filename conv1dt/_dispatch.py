@@ -543,6 +543,22 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         if chunks > 1:
             np.add.reduce(part, axis=0, out=df.reshape(part.shape[1:]))
         return df
+    if kernel == "depthwise":
+        # one channel per group: blocks of channels by chunks of rows, each element's sum in
+        # row order (the chunks' partials added in chunk order)
+        if not g.wide_channels == g.narrow_channels == g.groups:
+            raise ValueError("conv1dt: the depthwise kernel needs one channel per group")
+        blocks = blocks or _plan.blocking("backprop_filter", "depthwise", g, x.dtype.itemsize)
+        chunks = blocks["chunks"]
+        df = _output(shape, x.dtype, out)
+        flat = (g.taps, g.narrow_channels)
+        part = (df.reshape((1,) + flat) if chunks == 1 else
+                np.empty((chunks,) + flat, x.dtype))
+        _gemm.backprop_filter_depthwise(_nwc(x, ncw), _nwc(dy, ncw), part, g.stride,
+                                        g.dilation, g.pad_before, blocks["block"], _threads(g))
+        if chunks > 1:
+            np.add.reduce(part, axis=0, out=df.reshape(flat))
+        return df
     if kernel == "im2col":
         blocks = blocks or _plan.blocking("backprop_filter", "im2col", g, x.dtype.itemsize,
                                           data_format)

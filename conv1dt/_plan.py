@@ -487,7 +487,7 @@ def _choose_backprop_filter(g, itemsize):
         # and the taps are many (2 groups, K=332, s=7: 3.3 ms so, 0.92 by im2col)
         if 2 * g.groups * itemsize < VECTOR_BYTES and g.taps >= 16:
             return "im2col"
-        return "direct"
+        return "depthwise" if depthwise_filter(g, itemsize) else "direct"
     elif g.groups > 1 and cwg * cng <= DIRECT_PRODUCTS["backprop_filter"] and g.taps <= 4:
         return "direct"       # per-channel loops
     if (AVX2 and g.groups > 1 and (g.batch * g.narrow <= 16
@@ -1099,6 +1099,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
     if kernel == "ola":
         width, taps, batch = ola_blocking(g, itemsize)
         return {"width": width, "taps": taps, "batch": batch, "dot": ola_dot(g, taps, itemsize)}
+    if kernel == "depthwise" and op == "backprop_filter":
+        return depthwise_filter_blocking(g)
     if kernel == "depthwise":
         return {"rows": depthwise_rows(g, op)}
     if kernel == "fir" and op == "backprop_filter":
@@ -1227,6 +1229,40 @@ def fir_grad_blocking(g, itemsize):
         chunks = max(1, min(-(-MIN_ITEMS // (chans * -(-g.taps // taps))),
                             g.batch * g.narrow // 1024))
     return taps, chunks
+
+
+DW_FILTER_MIN_TAPS = 8
+
+
+def depthwise_filter(g, itemsize):
+    """Whether a depthwise filter gradient (one channel per group) runs the ``depthwise``
+    kernel rather than the direct kernel's rows: from ``DW_FILTER_MIN_TAPS`` taps, 64 bytes of
+    channels (a vector of AVX-512's), and positions spanning at least the filter (``M*s >=
+    (K-1)*d``). Its blocks of 8 taps keep their sums in registers over a chunk of positions
+    whose windows of x and dy it copies into columns, where the direct kernel adds each row's
+    products into the whole gradient; with fewer taps the copies and the taps' edges cost more
+    than they save, and with fewer positions than the filter spans most taps reach past the
+    signal (40 random geometries, one thread: 0.28-0.85x the direct kernel's time from 8 taps,
+    up to 2.9x with fewer; docs/planner.rst)."""
+    return (g.taps >= DW_FILTER_MIN_TAPS and g.groups * itemsize >= 64
+            and g.narrow * g.stride >= (g.taps - 1) * g.dilation)
+
+
+DW_FILTER_BLOCK = 256     # channels per work item of the depthwise filter gradient ...
+DW_FILTER_ITEMS = 16      # ... and the items wanted, from chunks of the rows where the
+DW_FILTER_CHUNK_ROWS = 256    # channels are fewer (at least this many rows a chunk)
+
+
+def depthwise_filter_blocking(g):
+    """The depthwise filter gradient's blocks: ``block`` channels a work item
+    (``DW_FILTER_BLOCK``), and ``chunks`` of the (batch, position) rows, each with its own
+    partial gradient, enough for about ``DW_FILTER_ITEMS`` items where the channels give fewer,
+    with at least ``DW_FILTER_CHUNK_ROWS`` rows a chunk. From the shape alone, so that the bits
+    do not depend on the thread count."""
+    blocks = -(-g.narrow_channels // DW_FILTER_BLOCK)
+    rows = g.batch * g.narrow
+    chunks = max(1, min(-(-DW_FILTER_ITEMS // blocks), rows // DW_FILTER_CHUNK_ROWS))
+    return {"block": DW_FILTER_BLOCK, "chunks": chunks}
 
 
 def depthwise_rows(g, op):

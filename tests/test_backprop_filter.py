@@ -178,15 +178,37 @@ def test_im2col_skips_the_taps_that_reach_only_padding(case, data_format, mode):
     assert_family_matches(df, want, bound, filter_terms(g), f"im2col {mode} {case}")
 
 
-@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_depthwise_kernel_small_grid(dtype):
+    """The depthwise kernel (one channel per group) on every padding, both layouts, strides,
+    dilations, 1 to 40 channels (no whole vector, one, several and a rest) and widths from
+    empty to a few dozen, against the reference; other groupings are refused."""
+    rng = np.random.default_rng(12)
+    for padding in PADDINGS:
+        for data_format in ("NWC", "NCW"):
+            for s, d, k in [(1, 1, 3), (2, 1, 9), (3, 2, 2), (1, 3, 12), (4, 1, 1)]:
+                for groups in (1, 5, 16, 40):
+                    for wide in conv1d_widths(k, s, d, padding, (0, 1, 6, 40)):
+                        w, f_shape, dz = operands(rng, 2, wide, k, s, d, padding, data_format,
+                                                  groups, 1, 1, dtype)
+                        check(w, f_shape, dz, s, d, padding, data_format, groups, "depthwise",
+                              f"{padding} {data_format} s={s} d={d} K={k} G={groups} L={wide}")
+    w, f_shape, dz = operands(rng, 2, 30, 3, 1, 1, "SAME", "NWC", 4, 1, 2, dtype)
+    with pytest.raises(ValueError, match="one channel per group"):
+        call(w, f_shape, dz, 1, 1, "SAME", "NWC", 4, "depthwise")
+
+
+@pytest.mark.parametrize("kernel", KERNELS + ["depthwise"])
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(4)
-    w, f_shape, dz = operands(rng, 3, 3000, 5, 2, 1, "SAME", "NWC", 2, 6, 10, np.float32)
+    # (the depthwise kernel: 40 channels, one a group, 9 taps)
+    groups, cwg, cng, k = (40, 1, 1, 9) if kernel == "depthwise" else (2, 6, 10, 5)
+    w, f_shape, dz = operands(rng, 3, 3000, k, 2, 1, "SAME", "NWC", groups, cwg, cng, np.float32)
     outs = []
     try:
         for t in (1, 2, 3):
             conv1dt.set_num_threads(t)
-            outs.append(call(w, f_shape, dz, 2, 1, "SAME", "NWC", 2, kernel))
+            outs.append(call(w, f_shape, dz, 2, 1, "SAME", "NWC", groups, kernel))
     finally:
         conv1dt.set_num_threads(None)
     for other in outs[1:]:
@@ -298,7 +320,8 @@ def test_non_finite_gradients_follow_the_definition(data_format):
             with np.errstate(invalid="ignore"):
                 want, _ = family_oracle("backprop_filter", w, dz, g, data_format)
             assert np.isinf(want).any()
-            kernels = ("direct", "im2col") + (("fir",) if groups == 1 and d == 1 else ())
+            kernels = (("direct", "im2col") + (("fir",) if groups == 1 and d == 1 else ())
+                       + (("depthwise",) if cw == cn == groups else ()))
             for kernel in kernels:
                 with np.errstate(invalid="ignore"):
                     df = call(w, f_shape, dz, s, d, padding, data_format, groups, kernel)

@@ -432,7 +432,13 @@ def test_dispatch_rule():
     few = "im2col" if 2 * 2 * 4 < _plan.VECTOR_BYTES else "direct"
     assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)._replace(dilation=2)) == few
     assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=3)) == "direct"
-    assert _plan.choose("backprop_filter", g(16, 16, groups=16, k=33)) == "direct"
+    # 64 bytes of channels and more, one a group, from 8 taps: the depthwise kernel's blocks
+    # of taps in registers (not a filter longer than the positions span: its taps' edges)
+    assert _plan.choose("backprop_filter", g(16, 16, groups=16, k=33)) == "depthwise"
+    assert _plan.choose("backprop_filter", g(64, 64, groups=64, k=8), 8) == "depthwise"
+    assert _plan.choose("backprop_filter", g(64, 64, groups=64, k=7)) == "direct"
+    assert _plan.choose("backprop_filter", g(12, 12, groups=12, k=33)) == "direct"   # 48 bytes
+    assert _plan.choose("backprop_filter", g(64, 64, groups=64, k=33, wide=31)) == "direct"
     # 16 groups of 4 -> 8, 3 taps: small GEMMs a group, the direct kernel's on AVX2; with 16
     # outputs a group (and more than 16 rows, 2+ taps, at most 16 groups) im2col's GEMMs pay
     assert _plan.choose("backprop_filter", g(64, 128, groups=16)) == (

@@ -429,6 +429,73 @@ def test_depthwise_long_columns(dtype, op, C, K, s, d, M):
     np.testing.assert_array_equal(outs[0], outs[2])
 
 
+def _draw_depthwise_filter(rng):
+    C, K = int(rng.integers(1, 70)), int(rng.integers(1, 70))
+    s, d = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    M, lo = int(rng.integers(1, 200)), int(rng.integers(0, (K - 1) * d + 10))
+    L = max(1, (M - 1) * s + (K - 1) * d + 1 - lo - int(rng.integers(0, (K - 1) * d + s + 5)))
+    return Geometry(int(rng.integers(1, 4)), L, M, C, C, K, s, d, lo, C)
+
+
+def _depthwise_filter(x, dy, g, chunks, block, threads):
+    part = np.full((chunks, g.taps, g.narrow_channels), np.nan, x.dtype)
+    _gemm.backprop_filter_depthwise(x, dy, part, g.stride, g.dilation, g.pad_before, block,
+                                    threads)
+    return np.add.reduce(part, axis=0).reshape(g.taps, 1, g.narrow_channels)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(24))
+def test_backprop_filter_depthwise(seed, dtype):
+    """The depthwise filter gradient (one channel per group, NWC): 1-69 channels (whole vectors
+    and the channels left over), strides 1-5, dilations 1-4, padding on either side and beyond
+    the signal (taps reaching it for some positions only), 1-4 chunks of rows (a chunk ending
+    inside a batch element), blocks of 16-64 channels: the reference's values, and the same bits
+    on 1 and 3 threads."""
+    rng = np.random.default_rng(seed)
+    g = _draw_depthwise_filter(rng)
+    C = g.narrow_channels
+    x = random_array(rng, (g.batch, g.wide, C), dtype)
+    dy = random_array(rng, (g.batch, g.narrow, C), dtype)
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    chunks, block = int(rng.integers(1, 5)), 16 * int(rng.integers(1, 5))
+    x0, dy0 = x.copy(), dy.copy()
+    one = _depthwise_filter(x, dy, g, chunks, block, 1)
+    assert_family_matches(one, want, bound, g.batch * g.narrow + chunks, str(g))
+    np.testing.assert_array_equal(one, _depthwise_filter(x, dy, g, chunks, 16, 3))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(dy, dy0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C, K, s, d, M", [
+    (20, 33, 1, 1, 700),       # chunks of 64 positions, the window copied
+    (24, 9, 1, 800, 100),      # a window beyond the scratch for one vector: read in place
+    (16, 200, 3, 1, 100),      # a long filter at a stride
+    (16, 9, 100, 1, 100),      # chunks of fewer positions for a window within the scratch
+])
+def test_backprop_filter_depthwise_windows(dtype, C, K, s, d, M):
+    """Long depthwise filter gradients whose windows of the input are copied in chunks, cut
+    short, or read in place, with positions whose taps reach past the signal (a terms-free
+    infinity in dy there leaves the taps that do not reach it finite): the reference's values
+    (non-finite where it is), the same bits in one chunk on 1 and 3 threads."""
+    rng = np.random.default_rng(C + K + s + d)
+    lo = (K - 1) * d // 2 + 3
+    L = (M - 1) * s + (K - 1) * d + 1 - lo - 5
+    g = Geometry(2, L, M, C, C, K, s, d, lo, C)
+    x = random_array(rng, (g.batch, L, C), dtype)
+    dy = random_array(rng, (g.batch, M, C), dtype)
+    dy[1, 0, 3] = np.inf           # position 0 reaches only taps k >= ceil(lo / d) (pad)
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    one = _depthwise_filter(x, dy, g, 1, 64, 1)
+    fin = np.isfinite(want)
+    assert not fin.all() and fin.any()
+    np.testing.assert_array_equal(np.isfinite(one), fin)
+    np.testing.assert_array_equal(np.isposinf(one), np.isposinf(want))
+    assert_family_matches(one[fin], want[fin], bound[fin], g.batch * M, str(g))
+    np.testing.assert_array_equal(one, _depthwise_filter(x, dy, g, 1, 32, 3))
+
+
 def _fir_oracle(x, f, g):
     """conv1d of one channel to one, ``[N, L] -> [N, M]``, a tap at a time in float64 (the taps
     past the signal add nothing), and the bound of its rounding: ``2*K*eps`` times the sum of the

@@ -80,6 +80,16 @@ cdef extern from "kernels.h" nogil:
     void conv1dt_depthwise_tile_f64(double* y, Py_ssize_t ldy, const double* x, Py_ssize_t xrow,
                                     Py_ssize_t xtap, const double* f, Py_ssize_t ftap,
                                     Py_ssize_t taps, Py_ssize_t rows, Py_ssize_t C, int mode)
+    void conv1dt_depthwise_filter_f32(float* df, const float* x, const float* dy, Py_ssize_t L,
+                                      Py_ssize_t M, Py_ssize_t C, Py_ssize_t K, Py_ssize_t s,
+                                      Py_ssize_t d, Py_ssize_t pad, Py_ssize_t r0, Py_ssize_t r1,
+                                      Py_ssize_t j0, Py_ssize_t j1, float* scratch,
+                                      Py_ssize_t scratch_elems)
+    void conv1dt_depthwise_filter_f64(double* df, const double* x, const double* dy,
+                                      Py_ssize_t L, Py_ssize_t M, Py_ssize_t C, Py_ssize_t K,
+                                      Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad, Py_ssize_t r0,
+                                      Py_ssize_t r1, Py_ssize_t j0, Py_ssize_t j1,
+                                      double* scratch, Py_ssize_t scratch_elems)
     void conv1dt_dot_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t ldp,
                          const float* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n,
                          Py_ssize_t t, int accumulate)
@@ -330,6 +340,24 @@ cdef void depthwise_tile_f64(double* y, Py_ssize_t ldy, const double* x, Py_ssiz
                              Py_ssize_t xtap, const double* f, Py_ssize_t ftap, Py_ssize_t taps,
                              Py_ssize_t rows, Py_ssize_t C, int mode) noexcept nogil:
     conv1dt_depthwise_tile_f64(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode)
+
+
+cdef void depthwise_filter_f32(float* df, const float* x, const float* dy, Py_ssize_t L,
+                               Py_ssize_t M, Py_ssize_t C, Py_ssize_t K, Py_ssize_t s,
+                               Py_ssize_t d, Py_ssize_t pad, Py_ssize_t r0, Py_ssize_t r1,
+                               Py_ssize_t j0, Py_ssize_t j1, float* scratch,
+                               Py_ssize_t scratch_elems) noexcept nogil:
+    conv1dt_depthwise_filter_f32(df, x, dy, L, M, C, K, s, d, pad, r0, r1, j0, j1, scratch,
+                                 scratch_elems)
+
+
+cdef void depthwise_filter_f64(double* df, const double* x, const double* dy, Py_ssize_t L,
+                               Py_ssize_t M, Py_ssize_t C, Py_ssize_t K, Py_ssize_t s,
+                               Py_ssize_t d, Py_ssize_t pad, Py_ssize_t r0, Py_ssize_t r1,
+                               Py_ssize_t j0, Py_ssize_t j1, double* scratch,
+                               Py_ssize_t scratch_elems) noexcept nogil:
+    conv1dt_depthwise_filter_f64(df, x, dy, L, M, C, K, s, d, pad, r0, r1, j0, j1, scratch,
+                                 scratch_elems)
 
 
 cdef void dot_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t ldp, const float* q,

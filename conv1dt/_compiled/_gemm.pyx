@@ -46,8 +46,9 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, use_blas64
-from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_rows_f32,
-                   depthwise_rows_f64, depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
+from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_filter_f32,
+                   depthwise_filter_f64, depthwise_rows_f32, depthwise_rows_f64,
+                   depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
                    fir_f32, fir_f64, skinny_f32, skinny_f64, store_fence)
 from ._index cimport floordiv
 from ._items cimport run_items as _run_items
@@ -1056,6 +1057,78 @@ def depthwise(
         p.interior_lo = p.interior_hi = 0
     _run_items(_depthwise_item, &p, N * p.nblocks, <double> N * p.yw * p.K * p.C,
                0 if ncw else 3 * rows * sizeof(Py_ssize_t), num_threads)
+
+
+# --- the filter gradient of a depthwise convolution ---------------------------------------------
+
+# A thread's scratch for the windows of x and columns of dy the C layer copies (within L2).
+cdef enum:
+    DW_FILTER_SCRATCH = 393216
+
+cdef struct _DepthwiseFilter:
+    const void* x
+    const void* dy
+    void* part
+    Py_ssize_t L, M, C, K, s, d, pad
+    Py_ssize_t rows, per, block, nblocks
+    bint dbl
+
+
+cdef void _depthwise_filter_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
+    cdef const _DepthwiseFilter* p = <const _DepthwiseFilter*> ctx
+    cdef Py_ssize_t chunk = item // p.nblocks, b = item % p.nblocks
+    cdef Py_ssize_t r0 = chunk * p.per, r1 = min(p.rows, r0 + p.per)
+    cdef Py_ssize_t j0 = b * p.block, j1 = min(p.C, j0 + p.block)
+    cdef Py_ssize_t off = chunk * p.K * p.C
+    if p.dbl:
+        depthwise_filter_f64(<double*> p.part + off, <const double*> p.x, <const double*> p.dy,
+                             p.L, p.M, p.C, p.K, p.s, p.d, p.pad, r0, r1, j0, j1,
+                             <double*> scratch, DW_FILTER_SCRATCH // sizeof(double))
+    else:
+        depthwise_filter_f32(<float*> p.part + off, <const float*> p.x, <const float*> p.dy,
+                             p.L, p.M, p.C, p.K, p.s, p.d, p.pad, r0, r1, j0, j1,
+                             <float*> scratch, DW_FILTER_SCRATCH // sizeof(float))
+
+
+def backprop_filter_depthwise(
+    const floating[:, :, ::1] x,
+    const floating[:, :, ::1] dy,
+    floating[:, :, ::1] part,
+    Py_ssize_t stride,
+    Py_ssize_t dilation,
+    Py_ssize_t pad_before,
+    Py_ssize_t block,
+    int num_threads,
+):
+    """conv1d_backprop_filter with one channel per group (``groups = C``), NWC, by the C
+    layer's depthwise filter gradient.
+
+    ``x`` ``[N, L, C]``, ``dy`` ``[N, M, C]``; ``part`` ``[chunks, K, C]`` is overwritten with
+    the gradient of each of ``chunks`` consecutive runs of the ``N*M`` (batch, position) rows
+    (one chunk: the gradient itself; the caller adds the partials in chunk order, and fixes their
+    number from the shape alone). Work items are (chunk, block of ``block`` channels, a
+    multiple of 16): each filter element sums its chunk's rows in increasing order, so the bits
+    do not depend on the thread count.
+    """
+    cdef _DepthwiseFilter p
+    cdef Py_ssize_t nchunks = part.shape[0]
+    p.L, p.M, p.C, p.K = x.shape[1], dy.shape[1], x.shape[2], part.shape[1]
+    if part.shape[0] == 0 or p.K == 0 or p.C == 0:
+        return
+    if block <= 0 or block % 16:
+        raise ValueError(f"block must be a positive multiple of 16, not {block}")
+    p.rows = dy.shape[0] * p.M
+    if p.rows == 0 or p.L == 0:
+        memset(&part[0, 0, 0], 0, nchunks * p.K * p.C * sizeof(floating))
+        return
+    p.x, p.dy, p.part = &x[0, 0, 0], &dy[0, 0, 0], &part[0, 0, 0]
+    p.s, p.d, p.pad = stride, dilation, pad_before
+    p.per = (p.rows + nchunks - 1) // nchunks
+    p.block = block
+    p.nblocks = (p.C + block - 1) // block
+    p.dbl = floating is double
+    _run_items(_depthwise_filter_item, &p, nchunks * p.nblocks, <double> p.rows * p.K * p.C,
+               DW_FILTER_SCRATCH, num_threads)
 
 
 # --- FIR: conv1d of one channel to one (each channel of a depthwise call), by the residues ----

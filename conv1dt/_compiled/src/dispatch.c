@@ -254,6 +254,24 @@ void conv1dt_depthwise_tile_f64(double *y, ptrdiff_t ldy, const double *x, ptrdi
     skinny()->depthwise_tile_f64(y, ldy, x, xrow, xtap, f, ftap, taps, rows, C, mode);
 }
 
+void conv1dt_depthwise_filter_f32(float *df, const float *x, const float *dy, ptrdiff_t L,
+                                  ptrdiff_t M, ptrdiff_t C, ptrdiff_t K, ptrdiff_t s, ptrdiff_t d,
+                                  ptrdiff_t pad, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t j0,
+                                  ptrdiff_t j1, float *scratch, ptrdiff_t scratch_elems)
+{
+    skinny()->depthwise_filter_f32(df, x, dy, L, M, C, K, s, d, pad, r0, r1, j0, j1, scratch,
+                                   scratch_elems);
+}
+
+void conv1dt_depthwise_filter_f64(double *df, const double *x, const double *dy, ptrdiff_t L,
+                                  ptrdiff_t M, ptrdiff_t C, ptrdiff_t K, ptrdiff_t s, ptrdiff_t d,
+                                  ptrdiff_t pad, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t j0,
+                                  ptrdiff_t j1, double *scratch, ptrdiff_t scratch_elems)
+{
+    skinny()->depthwise_filter_f64(df, x, dy, L, M, C, K, s, d, pad, r0, r1, j0, j1, scratch,
+                                   scratch_elems);
+}
+
 void conv1dt_dot_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t ldp, const float *q,
                      ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t, int accumulate)
 {

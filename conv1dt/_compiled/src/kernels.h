@@ -163,6 +163,18 @@ void conv1dt_depthwise_tile_f32(float *y, ptrdiff_t ldy, const float *x, ptrdiff
 void conv1dt_depthwise_tile_f64(double *y, ptrdiff_t ldy, const double *x, ptrdiff_t xrow,
                                 ptrdiff_t xtap, const double *f, ptrdiff_t ftap, ptrdiff_t taps,
                                 ptrdiff_t rows, ptrdiff_t C, int mode);
+/* depthwise_filter: df[k*C + j] = sum over r0 <= r < r1 (r = n*M + i), in increasing r, of
+ * x[(n*L + i*s + k*d - pad)*C + j] * dy[r*C + j] over the rows of x on the signal, for k < K
+ * and j0 <= j < j1 (df overwritten there): the filter gradient of a depthwise convolution.
+ * scratch (64-byte aligned, or NULL) holds scratch_elems elements of copied windows. */
+void conv1dt_depthwise_filter_f32(float *df, const float *x, const float *dy, ptrdiff_t L,
+                                  ptrdiff_t M, ptrdiff_t C, ptrdiff_t K, ptrdiff_t s, ptrdiff_t d,
+                                  ptrdiff_t pad, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t j0,
+                                  ptrdiff_t j1, float *scratch, ptrdiff_t scratch_elems);
+void conv1dt_depthwise_filter_f64(double *df, const double *x, const double *dy, ptrdiff_t L,
+                                  ptrdiff_t M, ptrdiff_t C, ptrdiff_t K, ptrdiff_t s, ptrdiff_t d,
+                                  ptrdiff_t pad, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t j0,
+                                  ptrdiff_t j1, double *scratch, ptrdiff_t scratch_elems);
 /* dot: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + sum over u < t of
  * p[i*ldp + u] * q[j*ldq + u], for i < m and j < n (both operands along u; accumulate is
  * SKINNY_OVERWRITE or SKINNY_ADD): a product with the second operand transposed, unpacked. */
@@ -224,6 +236,12 @@ struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
                                const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
     void (*depthwise_tile_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
                                const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
+    void (*depthwise_filter_f32)(float *, const float *, const float *, ptrdiff_t, ptrdiff_t,
+                                 ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                 ptrdiff_t, ptrdiff_t, ptrdiff_t, float *, ptrdiff_t);
+    void (*depthwise_filter_f64)(double *, const double *, const double *, ptrdiff_t, ptrdiff_t,
+                                 ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                 ptrdiff_t, ptrdiff_t, ptrdiff_t, double *, ptrdiff_t);
     void (*dot_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, const float *, ptrdiff_t,
                     ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
     void (*dot_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, const double *, ptrdiff_t,

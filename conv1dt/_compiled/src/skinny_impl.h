@@ -91,6 +91,8 @@ const struct conv1dt_skinny_ops CONV1DT_SKINNY_OPS = {
     .depthwise_rows_f64 = depthwise_rows_f64,
     .depthwise_tile_f32 = depthwise_tile_f32,
     .depthwise_tile_f64 = depthwise_tile_f64,
+    .depthwise_filter_f32 = depthwise_filter_f32,
+    .depthwise_filter_f64 = depthwise_filter_f64,
     .dot_f32 = dot_f32,
     .dot_f64 = dot_f64,
     .grouped_f32 = grouped_f32,
@@ -573,6 +575,230 @@ static void NAME(depthwise_rows)(T *y, ptrdiff_t ldy, const T *x, const T *f, pt
                 acc += *xu * *fu;
             y[r * ldy + jj] = acc;
         }
+}
+
+/* Taps k0 .. k0+NT-1 (NT constant, so the loops unroll) of one vector of channels of
+ * depthwise_filter, rows i0 .. i1-1 of one batch element, every one of whose taps reaches the
+ * signal: acc[t] += w[(i*s + (k0 + t)*d - lo)*ws] * g[(i - i0)*VL], in increasing i. */
+static CONV1DT_ALWAYS_INLINE void NAME(dwf_taps)(
+    T *restrict acc_out, ptrdiff_t ldacc, const T *restrict w, ptrdiff_t ws, const T *restrict g,
+    ptrdiff_t i0, ptrdiff_t i1, ptrdiff_t ia, ptrdiff_t s, ptrdiff_t d, ptrdiff_t first, int NT)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    /* first: the window row of (row ia, tap k0) */
+    NAME(vec) acc[8];
+    for (int t = 0; t < NT; ++t)
+        acc[t] = NAME(load)(acc_out + t * ldacc);
+    const T *gi = g + (ia - i0) * NAME(VL);
+    const T *wi = w + first * ws;
+    for (ptrdiff_t i = ia; i < i1; ++i, gi += NAME(VL), wi += s * ws) {
+        const NAME(vec) gv = NAME(load)(gi);
+        for (int t = 0; t < NT; ++t)
+            acc[t] += NAME(load)(wi + t * d * ws) * gv;
+    }
+    for (int t = 0; t < NT; ++t)
+        NAME(store)(acc_out + t * ldacc, acc[t]);
+#else
+    (void)acc_out, (void)ldacc, (void)w, (void)ws, (void)g, (void)i0, (void)i1, (void)ia;
+    (void)s, (void)d, (void)first, (void)NT;
+#endif
+}
+
+/* dwf_taps for 8 taps where position i + 1 of tap t reads the row of position i of tap t + 1
+ * (the stride equals the dilation): acc[t] += w[(i + t)*step] * g[i*VL] for i < n, in
+ * increasing i. Positions i .. i+7 of the 8 taps read the 15 rows i .. i+14, so the rows stay in
+ * registers across them: 8 rows of w and 8 of g loaded per 64 multiply-adds (dw_slide's
+ * registers, for the gradient). */
+static CONV1DT_ALWAYS_INLINE void NAME(dwf_slide)(
+    T *restrict acc_out, ptrdiff_t ldacc, const T *restrict w, ptrdiff_t step,
+    const T *restrict g, ptrdiff_t n)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    NAME(vec) acc[8], xv[15];
+    for (int t = 0; t < 8; ++t)
+        acc[t] = NAME(load)(acc_out + t * ldacc);
+    ptrdiff_t i = 0;
+    if (n >= 8)
+        for (int q = 0; q < 7; ++q)
+            xv[q] = NAME(load)(w + q * step);
+    for (; i + 8 <= n; i += 8) {
+        /* xv[q] holds row i + q: rows i + 7 .. i + 14 for these positions */
+        for (int q = 7; q < 15; ++q)
+            xv[q] = NAME(load)(w + (i + q) * step);
+        for (int r = 0; r < 8; ++r) {
+            const NAME(vec) gv = NAME(load)(g + (i + r) * NAME(VL));
+            for (int t = 0; t < 8; ++t)
+                acc[t] += xv[r + t] * gv;
+        }
+        for (int q = 0; q < 7; ++q)
+            xv[q] = xv[q + 8];
+    }
+    for (; i < n; ++i) {
+        const NAME(vec) gv = NAME(load)(g + i * NAME(VL));
+        for (int t = 0; t < 8; ++t)
+            acc[t] += NAME(load)(w + (i + t) * step) * gv;
+    }
+    for (int t = 0; t < 8; ++t)
+        NAME(store)(acc_out + t * ldacc, acc[t]);
+#else
+    (void)acc_out, (void)ldacc, (void)w, (void)step, (void)g, (void)n;
+#endif
+}
+
+/* The filter gradient of a depthwise convolution (one channel per group), channels j0 .. j1-1
+ * (j0 a multiple of the vector's lanes; j1 one too, or C), over rows r0 .. r1-1 of the
+ * flattened (batch, position):
+ *
+ *     df[k*C + j] = sum over r = n*M + i, r0 <= r < r1, in increasing r, of
+ *                   x[(n*L + i*s + k*d - pad)*C + j] * dy[r*C + j]
+ *
+ * for k < K, over the terms whose row of x is on the signal (0 <= i*s + k*d - pad < L; no term,
+ * not a zero, for the others). df is overwritten for those channels.
+ *
+ * In place, the column of one vector of channels has its rows C elements apart (1 or 2 KiB with
+ * 256 or 512 channels), so that the rows a tap block reads fall in a few sets of L1 and evict
+ * each other (depthwise_tile's trouble). So chunks of DW_CHUNK positions go through a block of
+ * vectors at a time: the chunk's window of x (the rows its taps read) and its rows of dy, each
+ * row read whole for the block, are copied into columns of the caller's scratch (an odd number
+ * of vectors apart, so that a row's stores fall in different sets); then blocks of 8 taps (4, 2,
+ * 1 for the rest) keep their sums in registers while the chunk's positions run: one load of x
+ * per multiply-add and one of dy per 8, or with the stride equal to the dilation 8 rows of x
+ * and 8 of dy per 64 (dwf_slide). The taps' first and last positions, where some of a block's
+ * taps reach past the signal, go tap by tap. Without a scratch, where one vector's window does
+ * not fit in it (a filter spanning thousands of rows) or where the stride passes rows that no
+ * tap reads, x is read in place. The channels after the last whole vector go element by
+ * element. */
+static void NAME(depthwise_filter)(T *df, const T *x, const T *dy, ptrdiff_t L, ptrdiff_t M,
+                                   ptrdiff_t C, ptrdiff_t K, ptrdiff_t s, ptrdiff_t d,
+                                   ptrdiff_t pad, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t j0,
+                                   ptrdiff_t j1, T *scratch, ptrdiff_t scratch_elems)
+{
+    for (ptrdiff_t k = 0; k < K; ++k)
+        memset(df + k * C + j0, 0, (size_t)(j1 - j0) * sizeof(T));
+    ptrdiff_t j = j0;
+#if defined(__GNUC__) || defined(__clang__)
+    enum { VL = NAME(VL) };
+    const ptrdiff_t span = (K - 1) * d, vectors = (j1 - j0) / VL;
+    /* the scratch holds, for each of a block of vectors, the chunk's window of x and column of
+     * dy: chunks of at most DW_CHUNK positions where one vector's fit */
+    const ptrdiff_t cap = scratch ? scratch_elems / VL : 0;
+    ptrdiff_t chunk = DW_CHUNK;
+    while (chunk > 1 && (chunk - 1) * s + span + chunk + 3 > cap)
+        chunk /= 2;
+    /* (a stride beyond the filter's span would copy rows that no tap reads) */
+    const int copy = s <= span + 1 && (chunk - 1) * s + span + chunk + 3 <= cap;
+    if (!copy)
+        chunk = DW_CHUNK;
+    T gcol[DW_CHUNK * VL] __attribute__((aligned(64)));
+    for (ptrdiff_t r = r0; r < r1;) {
+        const ptrdiff_t n = r / M, i0 = r % M;
+        const ptrdiff_t i1 = (n + 1) * M <= r1 ? M : r1 - n * M;
+        for (ptrdiff_t c0 = i0; c0 < i1; c0 += chunk) {
+            const ptrdiff_t c1 = c0 + chunk < i1 ? c0 + chunk : i1;
+            /* x's rows lo .. hi-1 on the signal that the chunk reads */
+            ptrdiff_t lo = c0 * s - pad, hi = (c1 - 1) * s + span - pad + 1;
+            lo = lo < 0 ? 0 : lo;
+            hi = hi > L ? L : hi;
+            const ptrdiff_t len = hi > lo ? hi - lo : 0, cn = c1 - c0;
+            /* the columns an odd number of vectors apart: a row's stores into the columns then
+             * fall in different sets of L1 (an even stride such as 64 puts them all in one) */
+            const ptrdiff_t lw = len | 1, lg = cn | 1;
+            ptrdiff_t block = copy ? cap / (lw + lg) : 1;
+            block = block < vectors ? block : vectors;
+            block = block < 1 ? 1 : block;
+            T *window = scratch, *gbuf = copy ? scratch + block * lw * VL : gcol;
+            for (ptrdiff_t v0 = 0; v0 < vectors; v0 += block) {
+                const ptrdiff_t nv = vectors - v0 < block ? vectors - v0 : block;
+                const T *xn = x + (n * L + lo) * C + j0 + v0 * VL;
+                if (copy) {
+                    /* the rows of the block's vectors, each read whole, into columns */
+                    for (ptrdiff_t q = 0; q < len; ++q)
+                        for (ptrdiff_t v = 0; v < nv; ++v)
+                            NAME(store)(window + (v * lw + q) * VL,
+                                        NAME(load)(xn + q * C + v * VL));
+                    for (ptrdiff_t i = c0; i < c1; ++i)
+                        for (ptrdiff_t v = 0; v < nv; ++v)
+                            NAME(store)(gbuf + (v * lg + i - c0) * VL,
+                                        NAME(load)(dy + (n * M + i) * C + j0 + (v0 + v) * VL));
+                }
+                for (ptrdiff_t v = 0; v < nv; ++v) {
+                    const ptrdiff_t jv = j0 + (v0 + v) * VL;
+                    const T *w = copy ? window + v * lw * VL : xn + v * VL;
+                    const ptrdiff_t ws = copy ? VL : C;
+                    const T *gv = copy ? gbuf + v * lg * VL : gcol;
+                    if (!copy)
+                        for (ptrdiff_t i = c0; i < c1; ++i)
+                            NAME(store)(gcol + (i - c0) * VL,
+                                        NAME(load)(dy + (n * M + i) * C + jv));
+                    for (ptrdiff_t k0 = 0; k0 < K;) {
+                        const int nt = K - k0 >= 8 ? 8 : K - k0 >= 4 ? 4 : K - k0 >= 2 ? 2 : 1;
+                        /* tap k reaches the signal from i >= ceil((pad - k*d) / s) to
+                         * i <= floor((L - 1 + pad - k*d) / s): the block's taps all do
+                         * from the first tap's first to the last tap's last */
+                        ptrdiff_t ia = pad - k0 * d > 0 ? (pad - k0 * d + s - 1) / s : 0;
+                        ptrdiff_t last = L - 1 + pad - (k0 + nt - 1) * d;
+                        ptrdiff_t ib = last < 0 ? 0 : last / s + 1;
+                        ia = ia < c0 ? c0 : ia;
+                        ib = ib > c1 ? c1 : ib;
+                        if (ia >= ib)
+                            ia = ib = c1;
+                        /* the rows before ia and from ib, where only some of the block's taps
+                         * reach the signal, tap by tap: each sum still in increasing i */
+                        for (int t = 0; t < nt; ++t) {
+                            const ptrdiff_t k = k0 + t, kl = L - 1 + pad - k * d;
+                            ptrdiff_t ka = pad - k * d > 0 ? (pad - k * d + s - 1) / s : 0;
+                            ptrdiff_t kb = kl < 0 ? 0 : kl / s + 1;
+                            ka = ka < c0 ? c0 : ka;
+                            kb = kb > ia ? ia : kb;
+                            if (ka < kb)
+                                NAME(dwf_taps)(df + k * C + jv, C, w, ws, gv, c0, kb, ka, s, d,
+                                               ka * s + k * d - pad - lo, 1);
+                        }
+                        if (ia < ib) {
+                            T *acc = df + k0 * C + jv;
+                            const ptrdiff_t first = ia * s + k0 * d - pad - lo;
+                            if (nt == 8 && s == d && SKINNY_VBYTES == 64)
+                                NAME(dwf_slide)(acc, C, w + first * ws, s * ws,
+                                                gv + (ia - c0) * VL, ib - ia);
+                            else if (nt == 8)
+                                NAME(dwf_taps)(acc, C, w, ws, gv, c0, ib, ia, s, d, first, 8);
+                            else if (nt == 4)
+                                NAME(dwf_taps)(acc, C, w, ws, gv, c0, ib, ia, s, d, first, 4);
+                            else if (nt == 2)
+                                NAME(dwf_taps)(acc, C, w, ws, gv, c0, ib, ia, s, d, first, 2);
+                            else
+                                NAME(dwf_taps)(acc, C, w, ws, gv, c0, ib, ia, s, d, first, 1);
+                        }
+                        for (int t = 0; ib < c1 && t < nt; ++t) {
+                            const ptrdiff_t k = k0 + t, kl = L - 1 + pad - k * d;
+                            ptrdiff_t ka = pad - k * d > 0 ? (pad - k * d + s - 1) / s : 0;
+                            ptrdiff_t kb = kl < 0 ? 0 : kl / s + 1;
+                            ka = ka < ib ? ib : ka;
+                            kb = kb > c1 ? c1 : kb;
+                            if (ka < kb)
+                                NAME(dwf_taps)(df + k * C + jv, C, w, ws, gv, c0, kb, ka, s, d,
+                                               ka * s + k * d - pad - lo, 1);
+                        }
+                        k0 += nt;
+                    }
+                }
+            }
+        }
+        r = n * M + i1;
+    }
+    j = j0 + vectors * VL;
+#endif
+    /* the channels after the last whole vector: element by element, in the same order */
+    for (ptrdiff_t r = r0; r < r1; ++r) {
+        const ptrdiff_t n = r / M, i = r % M;
+        for (ptrdiff_t k = 0; k < K; ++k) {
+            const ptrdiff_t o = i * s + k * d - pad;
+            if (o < 0 || o >= L)
+                continue;
+            for (ptrdiff_t jj = j; jj < j1; ++jj)
+                df[k * C + jj] += x[(n * L + o) * C + jj] * dy[r * C + jj];
+        }
+    }
 }
 
 /* The dot GEMM: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + the sum over
