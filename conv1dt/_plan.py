@@ -105,10 +105,13 @@ conv1d_backprop_filter
       taps and chunk of rows, the C layer's FIR over the gradient (the rows at the signal's
       edges term by term); and where im2col was chosen, for the pairs of a few channels each
       way (:func:`filter_pairs`), at a dilation tap by tap;
+    * ``depthwise`` for one channel per group from 8 taps and 64 bytes of channels
+      (:func:`depthwise_filter`): blocks of 8 taps in registers over chunks of positions whose
+      windows the C layer copies into columns;
     * ``direct``: small calls; groups whose rows the kernel spreads to the outputs' channels
       (``_conv1d.spreads``) with at most 8 outputs from 1-2 input channels or 2-4 from 3-4;
-      depthwise (vector loops over the groups; not from 16 taps with groups filling less than
-      half a vector); other groups of at most 4 channel pairs and 4 taps;
+      other depthwise calls (vector loops over the groups; not from 16 taps with groups filling
+      less than half a vector); other groups of at most 4 channel pairs and 4 taps;
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
       rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows;
       work items from chunks of rows and, where too few, blocks of taps
