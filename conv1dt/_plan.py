@@ -585,6 +585,7 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
 
 BLOCK_DIAGONAL_MAX_PRODUCTS = 1024     # Cw*Cn of the dense filter, at most
 BLOCK_DIAGONAL_MAX_GROUPS = 8
+BLOCK_DIAGONAL_ONE_TAP_GROUPS = 16    # ... and for one tap
 BLOCK_DIAGONAL_MAX_BYTES = 256 << 10   # the dense filter, at most
 
 
@@ -593,8 +594,9 @@ def block_diagonal(op, g, itemsize):
     block-diagonal (zeros between the groups): ``G`` times the multiply-adds, but by
     the kernels of all channels at once, whose cost per multiply-add is a fraction of the grouped
     kernels' with a few channels a group (their loops over groups, channels and taps run a few
-    steps each). For at most ``BLOCK_DIAGONAL_MAX_GROUPS`` groups and
-    ``BLOCK_DIAGONAL_MAX_PRODUCTS`` channel pairs ``Cw*Cn`` in all; not for a transpose whose
+    steps each). For at most ``BLOCK_DIAGONAL_MAX_GROUPS`` groups (one tap:
+    ``BLOCK_DIAGONAL_ONE_TAP_GROUPS``, a grouped matrix product, whose grouped kernel is
+    slowest) and ``BLOCK_DIAGONAL_MAX_PRODUCTS`` channel pairs ``Cw*Cn`` in all; not for a transpose whose
     taps are fewer than its stride from 5 on (each output has at most one tap: the grouped
     direct kernel's rows were up to 2.2x faster), nor one channel each way a group. Measured on
     random grouped calls: docs/planner.rst. The kernel runs the grouped one instead on an input
@@ -602,7 +604,8 @@ def block_diagonal(op, g, itemsize):
     it checks first: a pass over the input, which is why conv1d (whose input is the wide side)
     does not take it (on held-out random calls it was 1.18x slower than its grouped kernels)."""
     cw, cn = g.wide_channels, g.narrow_channels
-    return (op == "transpose" and g.groups > 1 and g.groups <= BLOCK_DIAGONAL_MAX_GROUPS
+    most = BLOCK_DIAGONAL_MAX_GROUPS if g.taps > 1 else BLOCK_DIAGONAL_ONE_TAP_GROUPS
+    return (op == "transpose" and g.groups > 1 and g.groups <= most
             and cw * cn <= BLOCK_DIAGONAL_MAX_PRODUCTS and cw * cn > g.groups ** 2
             and g.taps * cw * cn * itemsize <= BLOCK_DIAGONAL_MAX_BYTES
             and not (g.stride >= 5 and g.taps < g.stride))

@@ -449,6 +449,10 @@ def test_grouped_dispatch_rule():
     assert _plan.choose("transpose", g(80, 4, 2, taps=25)) == "block-diagonal"
     for many in (g(64, 64, 16), g(96, 96, 8)):        # 16 groups; 9216 pairs: the grouped rule's
         assert _plan.choose("transpose", many) == grouped(many) != "block-diagonal"
+    # ... but with one tap (a grouped matrix product) up to 16 groups
+    assert _plan.choose("transpose", g(64, 16, 16, taps=1)) == "block-diagonal"
+    assert _plan.choose("transpose", g(64, 16, 16, taps=2)) != "block-diagonal"
+    assert _plan.choose("transpose", g(36, 18, 18, taps=1)) != "block-diagonal"   # 18 groups
     assert _plan.choose("transpose", g(8, 8, 8)) != "block-diagonal"            # depthwise
     strided = transpose_geometry((4, 512, 6), (1, 1, 6), (4, 512 * 6, 2), 6, 1, "SAME", "NWC", 2)
     assert _plan.choose("transpose", strided) == "direct"                      # K=1 < s=6
