@@ -6,9 +6,8 @@ SAME, VALID or explicit padding, and groups where they divide (depthwise among t
 size is drawn log-uniformly, so small and large are alike likely. A draw beyond the size
 budget (FLOPs, bytes of the operands, and the elements the NumPy baseline touches, so that one
 geometry costs well under a second) is drawn again. Each geometry is timed for conv1dt and the
-NumPy matmul-per-tap baseline at every thread count (the counts in ``ROUNDS`` interleaved
-rounds, the median of all the calls at each), the two results checked against each other, and
-set against its roofline time ``max(FLOPs / (FMA rate x threads), bytes / bandwidth)``
+NumPy matmul-per-tap baseline at every thread count, the two results checked against each
+other, and set against its roofline time ``max(FLOPs / (FMA rate x threads), bytes / bandwidth)``
 with the machine's figures (:mod:`conv1dt._runtime.machine`).
 """
 import math
@@ -24,7 +23,6 @@ MAX_BYTES = 64 << 20     # bytes of both operands and the result
 MAX_TOUCH = 1e8          # elements the per-tap baseline reads and writes, K * N * M * (Cw + Cn)
 MAX_DRAWS = 10_000
 BIG = 50e6               # FLOPs from which 2 threads should beat 1
-ROUNDS = 3               # interleaved rounds of the thread counts per geometry
 
 
 def log_int(rng, lo, hi):
@@ -123,19 +121,15 @@ def time_case(c, dtype, threads_list, min_time, runners_for=None):
     a, b = libs.operands(j)
     base = libs.numpy_op(j)
     theirs = lambda: base(a, b)
-    # the thread counts in interleaved rounds (each after a warm-up call at its count), so that
-    # a burst of load on the machine falls on each of them alike: the medians of all the calls
-    samples = {threads: ([], []) for threads in threads_list}
+    times = {}
     y0 = y1 = None
-    for _ in range(ROUNDS):
-        for threads in threads_list:
-            own_threads(threads, pin=False)
-            samples[threads][0].extend(libs.repeat_times(ours, min_time / ROUNDS, 1))
-            samples[threads][1].extend(libs.repeat_times(theirs, min_time / ROUNDS, 1))
-            if y0 is None:
-                y0, y1 = np.asarray(ours()), theirs()
-    times = {threads: (statistics.median(a), statistics.median(b))
-             for threads, (a, b) in samples.items()}
+    for threads in threads_list:
+        own_threads(threads, pin=False)
+        t_ours = statistics.median(libs.repeat_times(ours, min_time, 3))
+        t_base = statistics.median(libs.repeat_times(theirs, min_time, 3))
+        times[threads] = (t_ours, t_base)
+        if y0 is None:
+            y0, y1 = np.asarray(ours()), theirs()
     scale = float(np.max(np.abs(y0))) if y0.size else 1.0
     err = float(np.max(np.abs(y0.astype(np.float64) - y1))) / (scale or 1.0) if y0.size else 0.0
     return times, err
