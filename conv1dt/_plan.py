@@ -596,8 +596,8 @@ def block_diagonal(op, g, itemsize):
     kernels' with a few channels a group (their loops over groups, channels and taps run a few
     steps each). For at most ``BLOCK_DIAGONAL_MAX_GROUPS`` groups (one tap:
     ``BLOCK_DIAGONAL_ONE_TAP_GROUPS``, a grouped matrix product, whose grouped kernel is
-    slowest) and ``BLOCK_DIAGONAL_MAX_PRODUCTS`` channel pairs ``Cw*Cn`` in all; not for a transpose whose
-    taps are fewer than its stride from 5 on (each output has at most one tap: the grouped
+    slowest) and ``BLOCK_DIAGONAL_MAX_PRODUCTS`` channel pairs ``Cw*Cn`` in all; not for a
+    transpose whose taps are fewer than its stride from 5 on (each output has at most one tap: the grouped
     direct kernel's rows were up to 2.2x faster), nor one channel each way a group. Measured on
     random grouped calls: docs/planner.rst. The kernel runs the grouped one instead on an input
     with an infinity or a NaN (``0 * inf`` would be NaN in the other groups' outputs), which

@@ -577,15 +577,15 @@ static void NAME(depthwise_rows)(T *y, ptrdiff_t ldy, const T *x, const T *f, pt
         }
 }
 
-/* Taps k0 .. k0+NT-1 (NT constant, so the loops unroll) of one vector of channels of
- * depthwise_filter, rows i0 .. i1-1 of one batch element, every one of whose taps reaches the
- * signal: acc[t] += w[(i*s + (k0 + t)*d - lo)*ws] * g[(i - i0)*VL], in increasing i. */
+/* NT taps (NT constant, so the loops unroll) of one vector of channels of depthwise_filter,
+ * over positions ia .. i1-1 of one batch element at which all of them reach the signal:
+ * acc_out[t*ldacc] += w[(first + (i - ia)*s + t*d)*ws] * g[(i - i0)*VL], in increasing i
+ * (first: the window row that position ia's first tap reads; g's column starts at i0). */
 static CONV1DT_ALWAYS_INLINE void NAME(dwf_taps)(
     T *restrict acc_out, ptrdiff_t ldacc, const T *restrict w, ptrdiff_t ws, const T *restrict g,
     ptrdiff_t i0, ptrdiff_t i1, ptrdiff_t ia, ptrdiff_t s, ptrdiff_t d, ptrdiff_t first, int NT)
 {
 #if defined(__GNUC__) || defined(__clang__)
-    /* first: the window row of (row ia, tap k0) */
     NAME(vec) acc[8];
     for (int t = 0; t < NT; ++t)
         acc[t] = NAME(load)(acc_out + t * ldacc);
@@ -605,8 +605,8 @@ static CONV1DT_ALWAYS_INLINE void NAME(dwf_taps)(
 }
 
 /* dwf_taps for 8 taps where position i + 1 of tap t reads the row of position i of tap t + 1
- * (the stride equals the dilation): acc[t] += w[(i + t)*step] * g[i*VL] for i < n, in
- * increasing i. Positions i .. i+7 of the 8 taps read the 15 rows i .. i+14, so the rows stay in
+ * (the stride equals the dilation): acc_out[t*ldacc] += w[(i + t)*step] * g[i*VL] for i < n,
+ * in increasing i. Positions i .. i+7 of the 8 taps read the 15 rows i .. i+14, so the rows stay in
  * registers across them: 8 rows of w and 8 of g loaded per 64 multiply-adds (dw_slide's
  * registers, for the gradient). */
 static CONV1DT_ALWAYS_INLINE void NAME(dwf_slide)(
