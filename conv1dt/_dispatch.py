@@ -512,13 +512,28 @@ def backprop_filter_small(geom, data_format, kernel, dtype):
     return run
 
 
+def _partials(df, chunks):
+    """The partial filters of ``chunks`` chunks of rows, ``[chunks, K, Cw/G * Cn]``: ``df``
+    itself for one chunk, else a new array that :func:`_add_partials` adds into ``df``."""
+    flat = (df.shape[0], math.prod(df.shape[1:]))
+    return df.reshape((1,) + flat) if chunks == 1 else np.empty((chunks,) + flat, df.dtype)
+
+
+def _add_partials(part, df):
+    """``df``, the sum of the partial filters ``part`` in chunk order (element by element)."""
+    if part.shape[0] > 1:
+        np.add.reduce(part, axis=0, out=df.reshape(part.shape[1:]))
+    return df
+
+
 def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, blocks=None):
     """Run conv1d_backprop_filter on checked operands; return ``[K, Cw/G, Cn]`` (``out`` when
     given).
 
     ``x`` is the wide signal and ``dy`` the narrow one, in ``data_format``, C-contiguous of one
-    compute dtype (float32 or float64). ``kernel`` forces ``'direct'``, ``'im2col'`` or
-    ``'fir'`` (one channel each way or one per group, dilation 1; tests). ``blocks`` are the
+    compute dtype (float32 or float64). ``kernel`` forces ``'direct'``, ``'im2col'``,
+    ``'fir'`` (one channel each way or one per group, dilation 1) or ``'depthwise'`` (one
+    channel per group; tests). ``blocks`` are the
     plan's (:func:`conv1dt._plan.blocking`), made here when not given.
     """
     g = geom
@@ -533,32 +548,22 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         # one channel each way, each channel on its own (depthwise), or every pair of a few
         # channels each way (one group), in place in either layout
         blocks = blocks or _plan.blocking("backprop_filter", "fir", g, x.dtype.itemsize)
-        chunks = blocks["chunks"]
         df = _output(shape, x.dtype, out)
-        pairs = math.prod(shape[1:])
-        part = (df.reshape((1, g.taps, pairs)) if chunks == 1 else
-                np.empty((chunks, g.taps, pairs), x.dtype))
+        part = _partials(df, blocks["chunks"])
         _gemm.backprop_filter_fir(x, dy, part, ncw, g.stride, g.pad_before, blocks["taps"],
-                                  _threads(g), g.groups == 1 and pairs > 1, g.dilation)
-        if chunks > 1:
-            np.add.reduce(part, axis=0, out=df.reshape(part.shape[1:]))
-        return df
+                                  _threads(g), g.groups == 1 and part.shape[2] > 1, g.dilation)
+        return _add_partials(part, df)
     if kernel == "depthwise":
         # one channel per group: blocks of channels by chunks of rows, each element's sum in
         # row order (the chunks' partials added in chunk order)
         if not g.wide_channels == g.narrow_channels == g.groups:
             raise ValueError("conv1dt: the depthwise kernel needs one channel per group")
         blocks = blocks or _plan.blocking("backprop_filter", "depthwise", g, x.dtype.itemsize)
-        chunks = blocks["chunks"]
         df = _output(shape, x.dtype, out)
-        flat = (g.taps, g.narrow_channels)
-        part = (df.reshape((1,) + flat) if chunks == 1 else
-                np.empty((chunks,) + flat, x.dtype))
+        part = _partials(df, blocks["chunks"])
         _gemm.backprop_filter_depthwise(_nwc(x, ncw), _nwc(dy, ncw), part, g.stride,
                                         g.dilation, g.pad_before, blocks["block"], _threads(g))
-        if chunks > 1:
-            np.add.reduce(part, axis=0, out=df.reshape(flat))
-        return df
+        return _add_partials(part, df)
     if kernel == "im2col":
         blocks = blocks or _plan.blocking("backprop_filter", "im2col", g, x.dtype.itemsize,
                                           data_format)

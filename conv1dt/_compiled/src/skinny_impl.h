@@ -59,6 +59,18 @@ static CONV1DT_ALWAYS_INLINE void fetch_line(const char *ahead, ptrdiff_t bytes,
 #endif
 }
 
+/* The positions i of a batch element at which tap k reaches the signal (0 <= i*s + k*d - pad
+ * < L), within [lo, hi): *first .. *end - 1 (none where *first >= *end). */
+static CONV1DT_ALWAYS_INLINE void tap_positions(ptrdiff_t k, ptrdiff_t s, ptrdiff_t d,
+                                                ptrdiff_t pad, ptrdiff_t L, ptrdiff_t lo,
+                                                ptrdiff_t hi, ptrdiff_t *first, ptrdiff_t *end)
+{
+    const ptrdiff_t before = pad - k * d, last = L - 1 + pad - k * d;
+    const ptrdiff_t a = before > 0 ? (before + s - 1) / s : 0, b = last < 0 ? 0 : last / s + 1;
+    *first = a < lo ? lo : a;
+    *end = b > hi ? hi : b;
+}
+
 /* depthwise_tile's copies, from DW_COPY_MIN_TAPS taps: chunks of DW_CHUNK rows (or twice the
  * filter's span), a window of DW_WINDOW_BYTES of the input's columns and the filter's column of
  * at most DW_STRIP_TAPS taps (8 KiB with 64-byte vectors). */
@@ -645,6 +657,24 @@ static CONV1DT_ALWAYS_INLINE void NAME(dwf_slide)(
 #endif
 }
 
+/* Taps k0 .. k0+nt-1 of one vector of channels of depthwise_filter, each over its own
+ * positions within [from, to) (the chunk's positions where only some of a block's taps reach
+ * the signal), one tap at a time; dwf_taps's other arguments, lo the window's first row. */
+static CONV1DT_ALWAYS_INLINE void NAME(dwf_edge)(
+    T *df, ptrdiff_t C, const T *w, ptrdiff_t ws, const T *g, ptrdiff_t c0, ptrdiff_t from,
+    ptrdiff_t to, ptrdiff_t k0, int nt, ptrdiff_t s, ptrdiff_t d, ptrdiff_t pad, ptrdiff_t L,
+    ptrdiff_t lo)
+{
+    for (int t = 0; t < nt; ++t) {
+        const ptrdiff_t k = k0 + t;
+        ptrdiff_t ka, kb;
+        tap_positions(k, s, d, pad, L, from, to, &ka, &kb);
+        if (ka < kb)
+            NAME(dwf_taps)(df + k * C, C, w, ws, g, c0, kb, ka, s, d,
+                           ka * s + k * d - pad - lo, 1);
+    }
+}
+
 /* The filter gradient of a depthwise convolution (one channel per group), channels j0 .. j1-1
  * (j0 a multiple of the vector's lanes; j1 one too, or C), over rows r0 .. r1-1 of the
  * flattened (batch, position):
@@ -732,28 +762,17 @@ static void NAME(depthwise_filter)(T *df, const T *x, const T *dy, ptrdiff_t L, 
                                         NAME(load)(dy + (n * M + i) * C + jv));
                     for (ptrdiff_t k0 = 0; k0 < K;) {
                         const int nt = K - k0 >= 8 ? 8 : K - k0 >= 4 ? 4 : K - k0 >= 2 ? 2 : 1;
-                        /* tap k reaches the signal from i >= ceil((pad - k*d) / s) to
-                         * i <= floor((L - 1 + pad - k*d) / s): the block's taps all do
-                         * from the first tap's first to the last tap's last */
-                        ptrdiff_t ia = pad - k0 * d > 0 ? (pad - k0 * d + s - 1) / s : 0;
-                        ptrdiff_t last = L - 1 + pad - (k0 + nt - 1) * d;
-                        ptrdiff_t ib = last < 0 ? 0 : last / s + 1;
-                        ia = ia < c0 ? c0 : ia;
-                        ib = ib > c1 ? c1 : ib;
+                        /* the block's taps all reach the signal from its first tap's first
+                         * position to its last tap's last */
+                        ptrdiff_t ia, ib, unused;
+                        tap_positions(k0, s, d, pad, L, c0, c1, &ia, &unused);
+                        tap_positions(k0 + nt - 1, s, d, pad, L, c0, c1, &unused, &ib);
                         if (ia >= ib)
                             ia = ib = c1;
-                        /* the rows before ia and from ib, where only some of the block's taps
-                         * reach the signal, tap by tap: each sum still in increasing i */
-                        for (int t = 0; t < nt; ++t) {
-                            const ptrdiff_t k = k0 + t, kl = L - 1 + pad - k * d;
-                            ptrdiff_t ka = pad - k * d > 0 ? (pad - k * d + s - 1) / s : 0;
-                            ptrdiff_t kb = kl < 0 ? 0 : kl / s + 1;
-                            ka = ka < c0 ? c0 : ka;
-                            kb = kb > ia ? ia : kb;
-                            if (ka < kb)
-                                NAME(dwf_taps)(df + k * C + jv, C, w, ws, gv, c0, kb, ka, s, d,
-                                               ka * s + k * d - pad - lo, 1);
-                        }
+                        /* the positions before ia and from ib, where only some of them do,
+                         * tap by tap: each sum still in increasing i */
+                        NAME(dwf_edge)(df + jv, C, w, ws, gv, c0, c0, ia, k0, nt, s, d, pad, L,
+                                       lo);
                         if (ia < ib) {
                             T *acc = df + k0 * C + jv;
                             const ptrdiff_t first = ia * s + k0 * d - pad - lo;
@@ -769,16 +788,8 @@ static void NAME(depthwise_filter)(T *df, const T *x, const T *dy, ptrdiff_t L, 
                             else
                                 NAME(dwf_taps)(acc, C, w, ws, gv, c0, ib, ia, s, d, first, 1);
                         }
-                        for (int t = 0; ib < c1 && t < nt; ++t) {
-                            const ptrdiff_t k = k0 + t, kl = L - 1 + pad - k * d;
-                            ptrdiff_t ka = pad - k * d > 0 ? (pad - k * d + s - 1) / s : 0;
-                            ptrdiff_t kb = kl < 0 ? 0 : kl / s + 1;
-                            ka = ka < ib ? ib : ka;
-                            kb = kb > c1 ? c1 : kb;
-                            if (ka < kb)
-                                NAME(dwf_taps)(df + k * C + jv, C, w, ws, gv, c0, kb, ka, s, d,
-                                               ka * s + k * d - pad - lo, 1);
-                        }
+                        NAME(dwf_edge)(df + jv, C, w, ws, gv, c0, ib, c1, k0, nt, s, d, pad, L,
+                                       lo);
                         k0 += nt;
                     }
                 }
