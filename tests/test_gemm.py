@@ -472,11 +472,12 @@ def test_backprop_filter_depthwise(seed, dtype):
     (20, 33, 1, 1, 700),       # chunks of 64 positions, the window copied
     (24, 9, 1, 800, 100),      # a window beyond the scratch for one vector: read in place
     (16, 200, 3, 1, 100),      # a long filter at a stride
-    (16, 9, 100, 1, 100),      # chunks of fewer positions for a window within the scratch
+    (16, 100, 100, 1, 100),    # chunks of fewer positions for a window within the scratch
+    (16, 9, 100, 1, 100),      # a stride past the filter's span: read in place
 ])
 def test_backprop_filter_depthwise_windows(dtype, C, K, s, d, M):
-    """Long depthwise filter gradients whose windows of the input are copied in chunks, cut
-    short, or read in place, with positions whose taps reach past the signal (a terms-free
+    """Long depthwise filter gradients whose windows of the input are copied in chunks (of
+    fewer positions where 64 would not fit the scratch), or read in place, with positions whose taps reach past the signal (a terms-free
     infinity in dy there leaves the taps that do not reach it finite): the reference's values
     (non-finite where it is), the same bits in one chunk on 1 and 3 threads."""
     rng = np.random.default_rng(C + K + s + d)
