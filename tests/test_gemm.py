@@ -107,6 +107,40 @@ def test_backprop_filter_im2col(seed, dtype):
     _check_filter(rng, g, dtype, ncw, rows, taps, chunks, round_rows, skinny, inplace)
 
 
+@pytest.mark.parametrize("op", ["conv1d", "backprop_filter"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(12))
+def test_im2col_many_groups(seed, dtype, op):
+    """16 to 40 groups of 1 to 4 channels each way: a work item then takes a block of adjacent
+    groups (their outputs share the cache lines of each row), the last block partial, in both
+    layouts and with every way of multiplying; against the reference, and the same bits on 1
+    and 3 threads."""
+    rng = np.random.default_rng(seed)
+    G = int(rng.integers(16, 41))
+    g = _draw(rng)._replace(wide_channels=G * int(rng.integers(1, 5)),
+                            narrow_channels=G * int(rng.integers(1, 5)), groups=G)
+    ncw = bool(rng.integers(2))
+    rows, taps = int(rng.integers(1, 9)), int(rng.integers(1, g.taps + 2))
+    if op == "backprop_filter":
+        _check_filter(rng, g, dtype, ncw, rows, taps, int(rng.integers(1, 4)),
+                      int(rng.integers(0, 4)), bool(rng.integers(2)), bool(rng.integers(2)),
+                      across=bool(rng.integers(2)))
+        return
+    x = random_array(rng, (g.batch, g.wide, g.wide_channels), dtype)
+    f = random_array(rng, (g.taps, g.wide_channels // g.groups, g.narrow_channels), dtype)
+    want, bound = family_oracle("conv1d", x, f, g)
+    skinny = bool(rng.integers(2))
+    outs = []
+    for threads in (1, 3):
+        z = _layout(np.full((g.batch, g.narrow, g.narrow_channels), np.nan, dtype), ncw)
+        with single_threaded_blas():
+            _gemm.conv1d_im2col(_layout(x, ncw), f, z, ncw, g.stride, g.dilation, g.pad_before,
+                                g.groups, rows, taps, threads, skinny, False, False, 0, 0)
+        outs.append(_layout(z, ncw))
+    assert_family_matches(outs[0], want, bound, g.taps * g.wide_channels // g.groups, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(30))
 @pytest.mark.parametrize("mode", ["in place", "skinny"])

@@ -258,12 +258,18 @@ cdef void _columns(const _Signal* w, floating* col, Py_ssize_t r0, Py_ssize_t ro
 
 # --- conv1d ------------------------------------------------------------------------------------
 
+cdef enum:
+    GROUP_BYTES = 256   # of each output row a grouped work item writes, at least (4 lines) ...
+    GROUP_ITEMS = 8     # ... while its blocks of adjacent groups are at least this many
+
+
 cdef struct _Conv1d:
     _Signal w           # the wide input
     const void* f       # [K, Cw/G, Cn]
     void* z             # the narrow output, [N, M, Cn] or [N, Cn, M]
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, nblocks
+    Py_ssize_t gb, njb   # groups per work item (adjacent groups), and the items' blocks of them
     Py_ssize_t cnb, ncb  # output channels of a group per item, and the items a group's take
     Py_ssize_t few       # NWC blocks of at most this many rows: the skinny GEMM, streamed
     bint dbl, skinny, stream, implicit
@@ -324,14 +330,24 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
 
 
 cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexcept nogil:
-    cdef Py_ssize_t nb = p.nblocks, G = p.groups
-    # the item's block of the group's output channels: c0 .. c0 + cng - 1 of group j
-    cdef Py_ssize_t c0 = (item % p.ncb) * p.cnb
-    cdef Py_ssize_t cng = min(p.cnb, p.cn // p.groups - c0)
+    """Work item ``item``: a block of output channels, a block of ``gb`` adjacent groups, a block
+    of rows (and in NCW a batch element)."""
+    cdef Py_ssize_t cb = item % p.ncb
     item = item // p.ncb
-    cdef Py_ssize_t j = item % G
-    cdef Py_ssize_t b = (item // G) % nb
-    cdef Py_ssize_t n = item // (G * nb)
+    cdef Py_ssize_t jb = item % p.njb
+    cdef Py_ssize_t b = (item // p.njb) % p.nblocks
+    cdef Py_ssize_t n = item // (p.njb * p.nblocks)
+    cdef Py_ssize_t j
+    for j in range(jb * p.gb, min(p.groups, (jb + 1) * p.gb)):
+        _conv1d_group(p, n, b, j, cb, col)
+
+
+cdef void _conv1d_group(const _Conv1d* p, Py_ssize_t n, Py_ssize_t b, Py_ssize_t j,
+                        Py_ssize_t cb, floating* col) noexcept nogil:
+    """Channel block ``cb`` of group ``j`` on row block ``b`` (of batch element ``n`` in NCW)."""
+    # the item's block of the group's output channels: c0 .. c0 + cng - 1 of group j
+    cdef Py_ssize_t c0 = cb * p.cnb
+    cdef Py_ssize_t cng = min(p.cnb, p.cn // p.groups - c0)
     cdef Py_ssize_t jc = j * (p.cn // p.groups) + c0     # its first output channel
     # NWC: blocks of the flattened (batch, position) rows; NCW: blocks within one batch element
     cdef Py_ssize_t i0 = b * p.rows
@@ -453,10 +469,17 @@ def conv1d_im2col(
     if channels > 0 and not p.implicit:
         p.cnb = min(p.cnb, channels)
     p.ncb = (p.cn // groups + p.cnb - 1) // p.cnb
+    # adjacent groups' outputs share the cache lines of each output row (NWC) where a group's
+    # are narrower than a few lines: a work item takes enough adjacent groups for
+    # GROUP_BYTES of each row (the conv1d_backprop_filter's im2col below does the same)
+    p.gb = 1
+    if not ncw and p.ncb == 1:
+        p.gb = max(1, min(GROUP_BYTES // (p.cnb * sizeof(floating)), groups // GROUP_ITEMS))
+    p.njb = (groups + p.gb - 1) // p.gb
     if p.implicit:
         p.taps = p.K
         _on_signal(p.w.L, p.M, p.K, stride, dilation, pad_before, &p.ilo, &p.ihi)
-    _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * groups * p.ncb,
+    _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * p.njb * p.ncb,
                <double> N * p.M * p.K * p.cwg * p.cn,
                rows * p.taps * p.cwg * sizeof(floating), num_threads)
 
@@ -469,6 +492,7 @@ cdef struct _Filter:
     void* part          # [chunks, K, Cw/G, Cn] partial filters
     bint ncw
     Py_ssize_t N, M, cn, cwg, K, s, d, pad, groups, rows, taps, ntb, chunks, per
+    Py_ssize_t gb, njb   # groups per work item (adjacent groups), and the items' blocks of them
     Py_ssize_t seg0, seg    # this round's rows of each chunk: seg0 .. seg0 + seg - 1
     bint dbl, skinny, inplace
     bint gemv           # one matrix-vector product per column of the gathered block
@@ -561,10 +585,20 @@ cdef inline void _filter_gathered(const _Filter* p, floating* dk, floating* dft,
 
 
 cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexcept nogil:
-    cdef Py_ssize_t G = p.groups, cng = p.cn // p.groups
+    """Work item ``item``: tap block ``t``, a block of ``gb`` adjacent groups, chunk ``ch``."""
     cdef Py_ssize_t t = item % p.ntb
-    cdef Py_ssize_t j = (item // p.ntb) % G
-    cdef Py_ssize_t ch = item // (p.ntb * G)
+    cdef Py_ssize_t jb = (item // p.ntb) % p.njb
+    cdef Py_ssize_t ch = item // (p.ntb * p.njb)
+    cdef Py_ssize_t j
+    for j in range(jb * p.gb, min(p.groups, (jb + 1) * p.gb)):
+        _filter_group(p, t, j, ch, col)
+
+
+cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t ch,
+                        floating* col) noexcept nogil:
+    """Tap block ``t`` of group ``j`` for chunk ``ch``: this round's rows added into
+    ``part[ch]``."""
+    cdef Py_ssize_t cng = p.cn // p.groups
     cdef Py_ssize_t k0 = t * p.taps, k1 = min(p.K, k0 + p.taps)
     cdef Py_ssize_t kc = (k1 - k0) * p.cwg
     cdef Py_ssize_t size = p.K * p.cwg * p.cn
@@ -692,6 +726,13 @@ def backprop_filter_im2col(
     p.s, p.d, p.pad, p.groups = stride, dilation if p.K > 1 else 1, pad_before, groups
     p.rows, p.taps = rows, min(taps, p.K)
     p.ntb = (p.K + p.taps - 1) // p.taps
+    # adjacent groups share cache lines of every row of the gradient where a group's outputs are
+    # narrower than a few lines (6 float32 outputs a group, 92 groups: 2 threads ran 3.5 times
+    # slower than one, each line written by both in turn): a work item takes enough adjacent
+    # groups for GROUP_BYTES of each row, its sums unchanged
+    p.gb = max(1, min(GROUP_BYTES // ((p.cn // groups) * sizeof(floating)),
+                      groups // GROUP_ITEMS))
+    p.njb = (groups + p.gb - 1) // p.gb
     p.chunks = chunks
     p.per = (p.N * p.M + chunks - 1) // chunks
     p.dbl = floating is double
@@ -708,7 +749,7 @@ def backprop_filter_im2col(
     p.seg = round_rows if round_rows > 0 else max(rows, <Py_ssize_t> (CHUNK_MACS / row_macs) // rows * rows)
     p.seg0 = 0
     while p.seg0 < p.per:
-        _run_items(_filter_item, &p, chunks * groups * p.ntb, row_macs * min(p.seg, p.per - p.seg0),
+        _run_items(_filter_item, &p, chunks * p.njb * p.ntb, row_macs * min(p.seg, p.per - p.seg0),
                    0 if p.inplace else (rows + (p.cn // groups if p.across else 0)) * p.taps
                    * p.cwg * sizeof(floating),
                    num_threads)
