@@ -73,12 +73,11 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       dilation above 1 from 4 taps a residue and 32 outputs a batch element (im2col's gather
       would copy each tap's few channels on their own);
     * ``direct`` for groups of one channel each way (depthwise with fewer than 32 channels:
-      im2col's GEMM would have one column), and for groups of few channels (at most 8 outputs
-      a group) whose output rows fill a vector, with 8 outputs a batch element and ``K >= 8*s``
-      (``K >= 2*s`` for at most 4 channel pairs): the input rows spread to the output's
-      channels, whole output rows added in vectors;
-    * with other groups: ``im2col`` for ``Cw/G < 32`` and ``Cn/G >= 32``, or ``K*Cw/G >= 16``
-      from 8 taps unless ``Cw/G >= 16`` and ``Cn/G >= 8``; ``direct`` for few channels from 8
+      im2col's GEMM would have one column);
+    * with other groups: ``im2col`` for groups of few channels (at most 8 outputs a group)
+      whose output rows fill a vector, with 8 outputs a batch element and ``K >= 8*s`` (``K >=
+      2*s`` for at most 4 channel pairs), for ``Cw/G < 32`` and ``Cn/G >= 32``, or ``K*Cw/G >=
+      16`` from 8 taps unless ``Cw/G >= 16`` and ``Cn/G >= 8``, and for few channels from 8
       taps; else ``blas`` (one small GEMM per tap and group);
     * without groups, ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with
       inner dimension ``taps*Cw/G``: only the kept outputs are computed) when ``Cw/G < 32`` (one tap's
@@ -108,10 +107,8 @@ conv1d_backprop_filter
     * ``depthwise`` for one channel per group from 8 taps and 64 bytes of channels
       (:func:`depthwise_filter`): blocks of 8 taps in registers over chunks of positions whose
       windows the C layer copies into columns;
-    * ``direct``: small calls; groups whose rows the kernel spreads to the outputs' channels
-      (``_conv1d.spreads``) with at most 8 outputs from 1-2 input channels or 2-4 from 3-4;
-      other depthwise calls (vector loops over the groups; not from 16 taps with groups filling
-      less than half a vector); other groups of at most 4 channel pairs and 4 taps;
+    * ``direct``: small calls; other depthwise calls (vector loops over the groups; not from
+      16 taps with groups filling less than half a vector);
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
       rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows;
       work items from chunks of rows and, where too few, blocks of taps
@@ -197,7 +194,7 @@ FIR_PAIRS = 4             # channel pairs of a filter gradient the fir kernel ta
 FIR_PAIR_BYTES = 32       # at a dilation, the pairs' sums (and dy's channels) a row at most
 FIR_PAIR_REACH = 4096     # most Cw * ((taps-1)*d + 1) of the pairs (_gemm: FIR_WINDOW // 8)
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
-DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
+DIRECT_PRODUCTS = {"conv1d": 16}
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
 # ... when each output sums at least this many input channels: the dot GEMM adds each output's
@@ -437,12 +434,15 @@ def _choose_conv1d(g, itemsize):
     if (few and g.groups > 1 and cng <= 8 and g.narrow_channels * itemsize >= VECTOR_BYTES
             and g.narrow >= 8
             and (g.taps >= 8 * g.stride or (cwg * cng <= 4 and g.taps >= 2 * g.stride))):
-        # groups of few channels (at most 8 outputs a group: one input channel to 16 is
-        # im2col's) whose output rows fill a vector, each input row reaching 8 outputs: the
-        # direct kernel spreads each input row to the output's channels once and
-        # adds whole output rows in vectors (with fewer outputs a row, the spreading and the
-        # groups' small GEMMs cost about as much as the work)
-        return "direct"
+        # groups of few channels whose output rows fill a vector, each input row reaching a
+        # few outputs: im2col's GEMMs per group. The direct kernel (each input row spread to
+        # the output's channels, whole output rows added in vectors) had these and the few
+        # channels from 8 taps below; on 80 random grouped geometries at one thread (2-16
+        # groups of 1-4 -> 1-8 channels) the choice ran 1.23x slower than the fastest of
+        # direct, im2col and BLAS (geometric mean; 4.4x at worst), im2col in their place
+        # 1.12x (3.3x); held out on 60 at two threads, 1.13x (2.9x) -> 1.10x (1.7x)
+        # (docs/planner.rst)
+        return "im2col"
     if g.groups > 1:
         # other groups: im2col's GEMM of K*Cw/G columns for at least 8 taps, unless each tap's
         # GEMM is already large enough (Cw/G >= 16 and Cn/G >= 8); fewer taps, each a small
@@ -451,7 +451,7 @@ def _choose_conv1d(g, itemsize):
                                                       and (cwg < 16 or cng < 8))):
             return "im2col"
         if few and g.taps >= 8:
-            return "direct"
+            return "im2col"     # (the direct kernel's before: see above)
     elif cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32):
         return "im2col"
     elif few:
@@ -479,20 +479,18 @@ def _choose_backprop_filter(g, itemsize):
     fits_blas = max(g.narrow_channels, g.taps * g.wide_channels, g.narrow) <= INT_MAX
     if macs(g) < SMALL_MACS or not fits_blas:
         return "direct"
-    if g.groups > 1 and _conv1d.spreads(g.groups, cwg, g.narrow_channels, itemsize, g.narrow,
-                                        g.taps, g.stride, g.dilation, g.pad_before):
-        # the direct kernel's rows spread to the outputs' channels: faster than im2col's GEMMs
-        # for groups of at most 8 outputs from 1-2 input channels, or 2-4 outputs from 3-4
-        if cng <= 8 and (cwg <= 2 or (cwg <= 4 and 2 <= cng <= 4)):
-            return "direct"
-    elif g.groups > 1 and cwg * cng == 1:
+    if g.groups > 1 and cwg * cng == 1:
         # depthwise: vector loops over the groups, unless they fill less than half a vector
         # and the taps are many (2 groups, K=332, s=7: 3.3 ms so, 0.92 by im2col)
         if 2 * g.groups * itemsize < VECTOR_BYTES and g.taps >= 16:
             return "im2col"
         return "depthwise" if depthwise_filter(g, itemsize) else "direct"
-    elif g.groups > 1 and cwg * cng <= DIRECT_PRODUCTS["backprop_filter"] and g.taps <= 4:
-        return "direct"       # per-channel loops
+    # other groups of few channels: im2col, whose GEMMs per group ran faster than the direct
+    # kernel's rows (spread to the outputs' channels, or per-channel loops) as a rule: on 160
+    # random geometries of 2-16 groups of 1-4 -> 1-8 channels, one thread, the direct kernel
+    # where it was chosen before made the choice 1.28x slower than the faster of the two
+    # (geometric mean; 5.3x at worst), im2col alone 1.07x (2.3x); held out on 120 at two
+    # threads, 1.34x (8.8x) and 1.03x (1.8x, on calls of 0.1 ms or less; docs/planner.rst)
     if (AVX2 and g.groups > 1 and (g.batch * g.narrow <= 16
                                    or (g.stride <= 4 and g.taps * cwg <= 32 and g.groups >= 4))
             and not _grouped_gemms_pay(g)):

@@ -403,13 +403,11 @@ def test_dispatch_rule():
     # one output a batch element: im2col's one GEMM, not a vector-matrix product per tap
     one = conv1d_geometry((10, 81, 317), (81, 317, 7), 1, 1, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", one) == "im2col"
-    assert _plan.choose("conv1d", g(4, 8, groups=4, k=64)) == (            # 2 outputs a group
-        "im2col" if 8 * 4 < _plan.VECTOR_BYTES else "direct")
-    # ... but with output rows that fill a vector, the direct kernel's spread rows
-    assert _plan.choose("conv1d", g(8, 16, groups=8, k=64), 4) == (
-        "direct" if _plan.VECTOR_BYTES <= 64 else "im2col")
-    assert _plan.choose("conv1d", g(8, 16, groups=8, k=3), 4) == (          # 1 x 2, 3 taps
-        "direct" if _plan.VECTOR_BYTES <= 64 else "blas")
+    # groups of a few channels: im2col's GEMMs per group, whether or not the output rows fill
+    # a vector (the direct kernel's spread rows were slower as a rule, docs/planner.rst)
+    assert _plan.choose("conv1d", g(4, 8, groups=4, k=64)) == "im2col"    # 2 outputs a group
+    assert _plan.choose("conv1d", g(8, 16, groups=8, k=64), 4) == "im2col"
+    assert _plan.choose("conv1d", g(8, 16, groups=8, k=3), 4) == "im2col"  # 1 x 2, 3 taps
     assert _plan.choose("conv1d", g(32, 64, groups=8, k=3), 4) == "blas"    # 4 x 8, 3 taps
     assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
     # a few outputs in all: the tiled kernel would lay out the whole filter for them

@@ -260,7 +260,24 @@ cdef void _columns(const _Signal* w, floating* col, Py_ssize_t r0, Py_ssize_t ro
 
 cdef enum:
     GROUP_BYTES = 256   # of each output row a grouped work item writes, at least (4 lines) ...
-    GROUP_ITEMS = 8     # ... while its blocks of adjacent groups are at least this many
+    GROUP_ITEMS = 8     # ... while the items are at least this many
+    ALL_GROUPS_ITEMS = 16   # other items (row blocks, ...) from which an item takes every group
+
+
+cdef inline Py_ssize_t _group_block(Py_ssize_t groups, Py_ssize_t row_bytes,
+                                    Py_ssize_t others) noexcept nogil:
+    """Adjacent groups per work item of a grouped kernel whose items write ``row_bytes`` of
+    each output row a group, with ``others`` items for each block of groups (blocks of rows,
+    of taps, chunks). Adjacent groups share the cache lines of each row where a group's part is
+    narrower than a few lines, and two threads then write them in turn (92 groups of 6 float32
+    outputs, filter gradient: 3.5 times slower on two threads than on one): every group in one
+    item where the others give ``ALL_GROUPS_ITEMS`` items, else blocks of ``GROUP_BYTES`` of a
+    row while the items stay at least ``GROUP_ITEMS`` (at least one group). A function of the
+    shape alone; each output element is summed by one item, in the same order, whatever it is."""
+    if others >= ALL_GROUPS_ITEMS:
+        return groups
+    cdef Py_ssize_t most = groups // ((GROUP_ITEMS + others - 1) // others)
+    return max(1, min(GROUP_BYTES // max(row_bytes, 1), most))
 
 
 cdef struct _Conv1d:
@@ -469,12 +486,10 @@ def conv1d_im2col(
     if channels > 0 and not p.implicit:
         p.cnb = min(p.cnb, channels)
     p.ncb = (p.cn // groups + p.cnb - 1) // p.cnb
-    # adjacent groups' outputs share the cache lines of each output row (NWC) where a group's
-    # are narrower than a few lines: a work item takes enough adjacent groups for
-    # GROUP_BYTES of each row (the conv1d_backprop_filter's im2col below does the same)
+    # adjacent groups' outputs share the cache lines of each output row in NWC (_group_block)
     p.gb = 1
     if not ncw and p.ncb == 1:
-        p.gb = max(1, min(GROUP_BYTES // (p.cnb * sizeof(floating)), groups // GROUP_ITEMS))
+        p.gb = _group_block(groups, p.cnb * sizeof(floating), p.nblocks)
     p.njb = (groups + p.gb - 1) // p.gb
     if p.implicit:
         p.taps = p.K
@@ -726,12 +741,8 @@ def backprop_filter_im2col(
     p.s, p.d, p.pad, p.groups = stride, dilation if p.K > 1 else 1, pad_before, groups
     p.rows, p.taps = rows, min(taps, p.K)
     p.ntb = (p.K + p.taps - 1) // p.taps
-    # adjacent groups share cache lines of every row of the gradient where a group's outputs are
-    # narrower than a few lines (6 float32 outputs a group, 92 groups: 2 threads ran 3.5 times
-    # slower than one, each line written by both in turn): a work item takes enough adjacent
-    # groups for GROUP_BYTES of each row, its sums unchanged
-    p.gb = max(1, min(GROUP_BYTES // ((p.cn // groups) * sizeof(floating)),
-                      groups // GROUP_ITEMS))
+    # adjacent groups' outputs share the cache lines of each row of the gradient (_group_block)
+    p.gb = _group_block(groups, (p.cn // groups) * sizeof(floating), chunks * p.ntb)
     p.njb = (groups + p.gb - 1) // p.gb
     p.chunks = chunks
     p.per = (p.N * p.M + chunks - 1) // chunks
