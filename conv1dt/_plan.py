@@ -108,7 +108,10 @@ conv1d_backprop_filter
       (:func:`depthwise_filter`): blocks of 8 taps in registers over chunks of positions whose
       windows the C layer copies into columns;
     * ``direct``: small calls; other depthwise calls (vector loops over the groups; not from
-      16 taps with groups filling less than half a vector);
+      16 taps with groups filling less than half a vector); from 17 groups, groups whose rows
+      the kernel spreads to the outputs' channels (``_conv1d.spreads``) with at most 8 outputs
+      from 1-2 input channels or 2-4 from 3-4, other groups of at most 4 channel pairs and 4
+      taps;
     * ``im2col`` otherwise: per block of taps, the gathered rows' transpose times the gradient's
       rows, ``[taps*Cw/G, rows] @ [rows, Cn/G]``, summed over a fixed partition of the rows;
       work items from chunks of rows and, where too few, blocks of taps
@@ -195,6 +198,7 @@ FIR_PAIR_BYTES = 32       # at a dilation, the pairs' sums (and dy's channels) a
 FIR_PAIR_REACH = 4096     # most Cw * ((taps-1)*d + 1) of the pairs (_gemm: FIR_WINDOW // 8)
 # most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
 DIRECT_PRODUCTS = {"conv1d": 16}
+GROUPED_GEMMS_MAX_GROUPS = 16   # the filter gradient's groups of few channels: im2col up to this
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
 # ... when each output sums at least this many input channels: the dot GEMM adds each output's
@@ -485,12 +489,23 @@ def _choose_backprop_filter(g, itemsize):
         if 2 * g.groups * itemsize < VECTOR_BYTES and g.taps >= 16:
             return "im2col"
         return "depthwise" if depthwise_filter(g, itemsize) else "direct"
-    # other groups of few channels: im2col, whose GEMMs per group ran faster than the direct
-    # kernel's rows (spread to the outputs' channels, or per-channel loops) as a rule: on 160
-    # random geometries of 2-16 groups of 1-4 -> 1-8 channels, one thread, the direct kernel
-    # where it was chosen before made the choice 1.28x slower than the faster of the two
-    # (geometric mean; 5.3x at worst), im2col alone 1.07x (2.3x); held out on 120 at two
-    # threads, 1.34x (8.8x) and 1.03x (1.8x, on calls of 0.1 ms or less; docs/planner.rst)
+    # other groups of few channels: up to 16 groups im2col, whose GEMMs per group ran faster
+    # than the direct kernel's rows (spread to the outputs' channels, or per-channel loops) as
+    # a rule: on 160 random geometries of 2-16 groups of 1-4 -> 1-8 channels, one thread, the
+    # direct kernel where it was chosen before made the choice 1.28x slower than the faster of
+    # the two (geometric mean; 5.3x at worst), im2col alone 1.07x (2.3x); held out on 120 at
+    # two threads, 1.34x (8.8x) and 1.03x (1.8x, on calls of 0.1 ms or less). With more
+    # groups the direct kernel's one pass over all of them kept its place: on 40 of 17-256
+    # groups, 1.09x with it, 1.16x (5.0x) by im2col alone (docs/planner.rst)
+    if g.groups > GROUPED_GEMMS_MAX_GROUPS:
+        if _conv1d.spreads(g.groups, cwg, g.narrow_channels, itemsize, g.narrow, g.taps,
+                           g.stride, g.dilation, g.pad_before):
+            # its rows spread to the outputs' channels: at most 8 outputs from 1-2 input
+            # channels a group, or 2-4 outputs from 3-4
+            if cng <= 8 and (cwg <= 2 or (cwg <= 4 and 2 <= cng <= 4)):
+                return "direct"
+        elif cwg * cng <= 4 and g.taps <= 4:
+            return "direct"       # per-channel loops
     if (AVX2 and g.groups > 1 and (g.batch * g.narrow <= 16
                                    or (g.stride <= 4 and g.taps * cwg <= 32 and g.groups >= 4))
             and not _grouped_gemms_pay(g)):
