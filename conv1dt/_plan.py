@@ -968,13 +968,15 @@ def filter_blocking(g, itemsize, nwc=True):
         # (AVX-512, 8 outputs or more from 128 inputs or more: the GEMMs as before ran up to
         # 2.3x faster than the skinny GEMM across the columns; docs/planner.rst)
         short = filter_short_side(g, itemsize, split_taps)
-        if in_place and short and not short[2] and cng == 1:
-            # one output channel: the GEMMs per tap in place are BLAS's matrix-vector products
-            # (nothing packed), reading the input where it is, where the short side's GEMM on
-            # gathered blocks (no windows in place: a dilation, or groups) gathers K*Cw columns
-            # a row for one output (1 x 1324 rows, 165 -> 1, K=46, s=2, d=5, float64: 4.4 ms
-            # gathered, 1.6 in place, NumPy 2.1; from 2 outputs, BLAS's packed GEMMs were as
-            # often slower, docs/planner.rst)
+        if in_place and short and not short[2]:
+            # the GEMMs per tap in place read the input where it is, where the short side's
+            # GEMM on gathered blocks (no windows in place: a dilation, or groups) gathers K*Cw
+            # columns a row for a few outputs (1 x 1324 rows, 165 -> 1, K=46, s=2, d=5,
+            # float64: 4.4 ms gathered, 1.6 in place, NumPy 2.1). Until the eighteenth round
+            # for one output channel only; on 40 random calls where both apply (up to 16
+            # outputs, 8-128 inputs a group) the gathered short side took 1.36x the faster
+            # one's time (geometric mean; 3.0x at worst), in place 1.04x (1.6x); held out on 40
+            # at two threads, 1.66x (4.8x) -> 1.03x (1.5x) (docs/planner.rst)
             short = None
     if in_place and not short:
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
