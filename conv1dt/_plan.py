@@ -196,8 +196,9 @@ FIR_MIN_MACS = 4096
 FIR_PAIRS = 4             # channel pairs of a filter gradient the fir kernel takes one by one
 FIR_PAIR_BYTES = 32       # at a dilation, the pairs' sums (and dy's channels) a row at most
 FIR_PAIR_REACH = 4096     # most Cw * ((taps-1)*d + 1) of the pairs (_gemm: FIR_WINDOW // 8)
-# most Cw/G * Cn/G for the direct kernels; "transpose" is for conv1d_transpose with groups > 1
-DIRECT_PRODUCTS = {"conv1d": 16}
+# most Cw/G * Cn/G for the direct kernels (the filter gradient's: its per-channel loops, from
+# 17 groups)
+DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
 GROUPED_GEMMS_MAX_GROUPS = 16   # the filter gradient's groups of few channels: im2col up to this
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
@@ -435,27 +436,27 @@ def _choose_conv1d(g, itemsize):
         # one channel each way per group (depthwise, fewer than 32 channels): im2col's GEMM
         # would have one column, a gathered copy per multiply-add
         return "direct"
-    if (few and g.groups > 1 and cng <= 8 and g.narrow_channels * itemsize >= VECTOR_BYTES
-            and g.narrow >= 8
-            and (g.taps >= 8 * g.stride or (cwg * cng <= 4 and g.taps >= 2 * g.stride))):
-        # groups of few channels whose output rows fill a vector, each input row reaching a
-        # few outputs: im2col's GEMMs per group. The direct kernel (each input row spread to
-        # the output's channels, whole output rows added in vectors) had these and the few
-        # channels from 8 taps below; on 80 random grouped geometries at one thread (2-16
+    if g.groups > 1:
+        # groups of few channels: im2col's GEMMs per group from 8 taps, or where the output
+        # rows fill a vector and each input row reaches a few outputs (8 outputs a batch
+        # element, K >= 8*s; K >= 2*s for at most 4 channel pairs). These ran the direct kernel
+        # until the eighteenth round (each input row spread to the output's channels, whole
+        # output rows added in vectors); on 80 random grouped geometries at one thread (2-16
         # groups of 1-4 -> 1-8 channels) the choice ran 1.23x slower than the fastest of
         # direct, im2col and BLAS (geometric mean; 4.4x at worst), im2col in their place
         # 1.12x (3.3x); held out on 60 at two threads, 1.13x (2.9x) -> 1.10x (1.7x)
         # (docs/planner.rst)
-        return "im2col"
-    if g.groups > 1:
+        if few and (g.taps >= 8 or (cng <= 8 and g.narrow_channels * itemsize >= VECTOR_BYTES
+                                    and g.narrow >= 8
+                                    and (g.taps >= 8 * g.stride
+                                         or (cwg * cng <= 4 and g.taps >= 2 * g.stride)))):
+            return "im2col"
         # other groups: im2col's GEMM of K*Cw/G columns for at least 8 taps, unless each tap's
         # GEMM is already large enough (Cw/G >= 16 and Cn/G >= 8); fewer taps, each a small
         # GEMM per group, were faster by the BLAS kernel than gathered first
         if cwg < 32 and g.taps > 1 and (cng >= 32 or (g.taps * cwg >= 16 and g.taps >= 8
                                                       and (cwg < 16 or cng < 8))):
             return "im2col"
-        if few and g.taps >= 8:
-            return "im2col"     # (the direct kernel's before: see above)
     elif cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32):
         return "im2col"
     elif few:
@@ -504,7 +505,7 @@ def _choose_backprop_filter(g, itemsize):
             # channels a group, or 2-4 outputs from 3-4
             if cng <= 8 and (cwg <= 2 or (cwg <= 4 and 2 <= cng <= 4)):
                 return "direct"
-        elif cwg * cng <= 4 and g.taps <= 4:
+        elif cwg * cng <= DIRECT_PRODUCTS["backprop_filter"] and g.taps <= 4:
             return "direct"       # per-channel loops
     if (AVX2 and g.groups > 1 and (g.batch * g.narrow <= 16
                                    or (g.stride <= 4 and g.taps * cwg <= 32 and g.groups >= 4))

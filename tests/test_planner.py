@@ -289,3 +289,54 @@ def test_few_channel_conv1d_by_blas_on_avx2():
     assert _plan.choose("conv1d", g, 8) == ("blas" if _plan.AVX2 or _plan.SKINNY else "direct")
     g = conv1d_geometry((21, 14927, 2), (7, 2, 2), 3, 1, "SAME", "NWC")
     assert _plan.choose("conv1d", g, 8) == "polyphase"
+
+
+def test_grouped_filter_gradients_of_few_channels():
+    """Groups of a few channels: the filter gradient's im2col up to 16 groups (its GEMMs per
+    group ran faster than the direct kernel's spread rows as a rule), the direct kernel's
+    spread rows from 17 groups (its one pass over all of them)."""
+    def g(groups, cwg=1, cng=4, k=5):
+        return conv1d_geometry((4, 4000, groups * cwg), (k, cwg, groups * cng), 1, 1, "SAME",
+                               "NWC", groups)
+    bp = "backprop_filter"
+    # (AVX2 has a grouped rule of its own after this one, for small GEMMs: not asserted here)
+    for groups in (2, 8, 16) if not _plan.AVX2 else ():
+        assert _plan.choose(bp, g(groups)) == "im2col"
+        assert _plan.choose(bp, g(groups, 2, 2, k=3)) == "im2col"       # per-channel loops before
+    assert _plan.choose(bp, g(32)) == "direct"                           # 32 x 4 outputs: spread rows
+    assert _plan.choose(bp, g(17, 2, 2, k=3)) == "direct"
+
+
+def test_small_filter_gradients_of_a_few_pairs_run_the_firs():
+    """A small filter gradient (``FIR_MIN_MACS`` to ``SMALL_MACS``) of one group, 2-8 taps and
+    2-8 channel pairs: the FIR kernel pair by pair, not the direct kernel; one tap, more pairs
+    or a larger call keep their kernels."""
+    def g(cw, cn, k, width):
+        return conv1d_geometry((1, width, cw), (k, cw, cn), 1, 1, "VALID", "NWC")
+    small = g(1, 2, 3, 1716)                                   # 1 -> 2, K=3: 10,284 MACs
+    assert _plan.FIR_MIN_MACS <= _plan.macs(small) < _plan.SMALL_MACS
+    assert _plan.choose("backprop_filter", small, 8) == "fir"
+    assert _plan.choose("backprop_filter", g(2, 4, 2, 1000), 4) == "fir"          # 8 pairs
+    assert _plan.choose("backprop_filter", g(3, 3, 2, 600), 4) == "direct"        # 9 pairs
+    assert _plan.choose("backprop_filter", g(1, 2, 1, 6000), 4) != "fir"          # one tap
+    x = np.random.default_rng(3).standard_normal((1, 1716, 1))
+    dy = np.random.default_rng(4).standard_normal((1, 1714, 2))
+    want, bound = family_oracle("backprop_filter", x, dy, small)
+    got = conv1dt.conv1d_backprop_filter(x, [3, 1, 2], dy, 1, "VALID")
+    assert_family_matches(got, want, bound, 1714, "1 -> 2, K=3")
+
+
+def test_conv1d_im2col_splits_channels_for_few_rows():
+    """conv1d's im2col with fewer than ``MIN_ITEMS`` blocks of rows (one output a batch
+    element under a long filter) splits the output channels into even blocks of a multiple of
+    16, at least 128, for the items; with enough rows, or under 256 channels, it does not."""
+    g = conv1d_geometry((16, 700, 4), (700, 4, 797), 5, 1, "VALID", "NWC")
+    ch = _plan.im2col_channels(g, 16)                           # 16 rows: one block
+    assert ch % 16 == 0 and 128 <= ch < 797
+    assert -(-797 // ch) >= min(_plan.MIN_ITEMS, 797 // 128)
+    if not _plan.conv1d_large_filter(g, 4):     # (AVX2 cuts a large filter's channels itself)
+        assert _plan.blocking("conv1d", "im2col", g, 4)["channels"] == ch
+    many_rows = conv1d_geometry((16, 7000, 4), (700, 4, 797), 5, 1, "VALID", "NWC")
+    assert _plan.im2col_channels(many_rows, _plan.blocking("conv1d", "im2col", many_rows, 4)["rows"]) == 0
+    few_channels = conv1d_geometry((16, 700, 4), (700, 4, 200), 5, 1, "VALID", "NWC")
+    assert _plan.im2col_channels(few_channels, 16) == 0
