@@ -489,90 +489,126 @@ def watch(monkeypatch):
     _plan.clear_cache()
 
 
-def test_held_up_calls_run_on_one_thread_for_a_while(watch, monkeypatch):
-    """A parallel call whose calling thread got far less CPU time than the wall time (here: it
-    slept, as it does at a barrier waiting for a thread the OS took away) counts against the
-    threads; two of the last four make parallel calls run on one thread until the back-off ends,
-    and the results are the same bits either way."""
-    import time
-    first = []
+class _Clock:
+    """The watch's clocks (``load.time``) made of numbers the test moves: a watched call's wall
+    and CPU times are what it says it spent, not what a shared machine gave it, so the tests of
+    the watch's rules cannot be swayed by the load they are about."""
 
-    def stalls(x, y, out=None):
-        """The first call computes for 1 ms, the later ones sleep for 3 ms; each asks for its
-        thread count as the kernels do (``_plan.threads``)."""
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+        self.mono = 1000.0
+
+    def spend(self, wall, cpu):
+        self.wall += wall
+        self.mono += wall
+        self.cpu += cpu
+
+    def perf_counter(self):
+        return self.wall
+
+    def thread_time(self):
+        return self.cpu
+
+    def monotonic(self):
+        return self.mono
+
+
+@pytest.fixture
+def clock(watch, monkeypatch):
+    c = _Clock()
+    monkeypatch.setattr(watch, "time", c)
+    return c
+
+
+def _runner(watch, clock, spends):
+    """A watched runner that asks for its thread count as the kernels do (``_plan.threads``)
+    and takes ``spends[0]`` seconds of which its calling thread computes ``spends[1]`` (the test
+    changes them between calls)."""
+    def run(x, y, out=None):
         watch.limit(conv1dt.get_num_threads())
-        if not first:
-            first.append(1)
-            end = time.perf_counter() + 0.001
-            while time.perf_counter() < end:
-                pass
-        else:
-            time.sleep(0.003)
+        clock.spend(*spends)
         return "done"
-    held = watch.watched(stalls)
+    return watch.watched(run)
+
+
+def test_a_parallel_call_is_judged(watch):
+    """A real parallel call goes through the watch: its kernel's thread count comes through
+    :func:`limit`, and the plan's second call (the first only sets its shortest time) is judged."""
+    x = np.random.default_rng(5).standard_normal((4, 4000, 64))
+    f = np.random.default_rng(6).standard_normal((4, 32, 64))
+    with conv1dt.threads(2):
+        for _ in range(2):
+            conv1dt.conv1d_transpose(x, f, (4, 8000, 32), 2, padding=[[0, 0], [1, 1], [0, 0]])
+    assert len(watch._recent) == 1
+
+
+def test_held_up_calls_run_on_one_thread_for_a_while(watch, clock):
+    """A parallel call whose calling thread got far less CPU time than the wall time (as it does
+    when it waits at a barrier for a thread the OS took away) and took longer than its best
+    counts against the threads; two of the last four make parallel calls run on one thread
+    until the back-off ends, and the results are the same bits either way."""
     g = conv1dt.Geometry(batch=4, narrow=4000, wide=8000, narrow_channels=64, wide_channels=32,
                          taps=4, stride=2, dilation=1, pad_before=1)
     rng = np.random.default_rng(5)
     x = rng.standard_normal((4, 4000, 64))
     f = rng.standard_normal((4, 32, 64))
+    spends = [0.001, 0.001]             # 1 ms, all of it computing
+    call = _runner(watch, clock, spends)
     with conv1dt.threads(2):
         full = conv1dt.conv1d_transpose(x, f, (4, 8000, 32), 2, padding=[[0, 0], [1, 1], [0, 0]])
-        conv1dt.conv1d_transpose(x, f, (4, 8000, 32), 2, padding=[[0, 0], [1, 1], [0, 0]])
-        # the plan's second call is judged: its kernel's count came through the watch's limit
-        assert len(watch._recent) == 1
-        watch.reset()       # (those calls, a pool's first, may have waited for a thread)
         assert _plan.threads(g) == 2
-        assert held(x, f) == "done"
+        assert call(x, f) == "done"
         assert not watch._recent            # its first call only sets its shortest time
-        held(x, f)
-        assert not watch.limited()          # one call held up of the last four
-        held(x, f)
+        call(x, f)
+        assert list(watch._recent) == [False]
+        spends[:] = [0.003, 0.0]            # 3 ms asleep at the barrier
+        call(x, f)
+        assert list(watch._recent) == [False, True] and not watch.limited()   # one of four
+        call(x, f)
         assert watch.limited() and _plan.threads(g) == 1
         one = conv1dt.conv1d_transpose(x, f, (4, 8000, 32), 2, padding=[[0, 0], [1, 1], [0, 0]])
         np.testing.assert_array_equal(one, full)
+        call(x, f)                          # while limited, calls are not judged
+        assert list(watch._recent) == [False, True, True]
         # the back-off ends; a call on all the threads that keeps up lifts the limit for good
-        later = time.monotonic() + watch.BACKOFF_MAX + 1
-        monotonic = watch.time.monotonic
-        monkeypatch.setattr(watch.time, "monotonic", lambda: later)
+        clock.spend(watch.BACKOFF_MIN, 0.0)
         assert not watch.limited() and _plan.threads(g) == 2
-        watch._judge(False)
-        monkeypatch.setattr(watch.time, "monotonic", monotonic)
+        spends[:] = [0.001, 0.001]
+        call(x, f)
         assert not watch.limited() and watch._backoff == watch.BACKOFF_MIN
 
 
-def test_a_call_no_slower_than_its_best_is_not_held_up(watch):
+def test_a_call_no_slower_than_its_best_is_not_held_up(watch, clock):
     """A call whose calling thread waits at the barrier for the others on a quiet machine (its
     few work items do not divide evenly) always does: no slower than its best, it keeps its
     threads."""
-    import time
-    idle = watch.watched(lambda x, y, out=None: (watch.limit(conv1dt.get_num_threads()),
-                                                  time.sleep(0.003)))
+    idle = _runner(watch, clock, [0.003, 0.0])
     with conv1dt.threads(2):
         for _ in range(6):
             idle(None, None)
-    assert watch._recent and not any(watch._recent) and not watch.limited()
+    assert list(watch._recent) == [False] * 4 and not watch.limited()
 
 
-def test_the_back_off_doubles_while_the_load_lasts(watch):
+def test_the_back_off_doubles_while_the_load_lasts(watch, clock):
     for _ in range(2):
         watch._judge(True)
     assert watch.limited() and watch._backoff == 2 * watch.BACKOFF_MIN
+    clock.spend(watch.BACKOFF_MIN - 1e-3, 0.0)
+    assert watch.limited()
+    clock.spend(2e-3, 0.0)
+    assert not watch.limited()
     for _ in range(10):
         watch._judge(True)
     assert watch._backoff == watch.BACKOFF_MAX
 
 
-def test_one_thread_and_short_calls_are_not_judged(watch):
-    import time
-    def sleeps(x, y, out=None):
-        watch.limit(conv1dt.get_num_threads())
-        time.sleep(0.003)
-    held = watch.watched(sleeps)
+def test_one_thread_and_short_calls_are_not_judged(watch, clock):
+    held = _runner(watch, clock, [0.003, 0.0])
     with conv1dt.threads(1):
         for _ in range(4):
             held(None, None)
     assert not watch._recent
-    short = watch.watched(lambda x, y, out=None: watch.limit(conv1dt.get_num_threads()))
+    short = _runner(watch, clock, [watch.MIN_WALL / 2, 0.0])
     with conv1dt.threads(2):
         for _ in range(4):
             short(None, None)
