@@ -109,6 +109,8 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
     # taps or samples without a link: the call runs on the part that has them (conv1dt/_bounds.py)
     cut = None if wild is not None else _bounds.crop(geom, op)
     inner = geom if cut is None else cut[1]
+    flat = None if wild is not None or cut is not None else _plan.flattened(inner, data_format)
+    inner = flat or inner
     kernel = "cropped" if wild is not None else _plan.choose(op, inner, real.itemsize,
                                                             data_format)
     blocks = _plan.blocking(op, kernel, inner, real.itemsize, data_format)
@@ -126,6 +128,9 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
         runner = _runner(op, inner, data_format, kernel, blocks, real)
         if _plan.parallel(inner):
             runner = _load.watched(runner)     # one thread for a while if held up by the load
+        if flat is not None:
+            runner = _flat_runner(op, geom.batch, runner)
+            blocks = dict(blocks, batch="flattened")
         if cut is not None:
             runner = _bounds.cropped(op, geom, cut, data_format, runner)
             i0, i1, k0, k1 = cut[0]
@@ -143,6 +148,37 @@ def _make_plan(op, geom, data_format, a, b, dtype, out_shape, key):
     if key is not None:
         _plan.keep(key, plan)
     return plan
+
+
+def _flat_runner(op, batch, inner):
+    """``run(a, b, out=None)``: a call of ``op`` with ``batch`` elements (NWC) by ``inner``, the
+    runner of its flattened geometry (:func:`conv1dt._plan.flattened`): the signals' batch
+    elements laid end to end as one, a reshape of the C-contiguous operands (and of ``out``)."""
+    def rows(a):
+        return a.reshape(1, a.shape[0] * a.shape[1], a.shape[2])
+
+    small = getattr(inner, "small", None)
+    if op == "backprop_filter":
+        def run(a, b, out=None):
+            return inner(rows(a), rows(b), out)
+        if small is not None:
+            run.small = lambda a, b: small(rows(a), rows(b))
+        return run
+
+    def run(a, b, out=None):
+        o = rows(out) if out is not None and out.flags.c_contiguous else None
+        res = inner(rows(a), b, o)
+        if out is None:
+            return res.reshape(batch, res.shape[1] // batch, res.shape[2])
+        if o is None:
+            out[...] = res.reshape(out.shape)
+        return out
+    if small is not None:
+        def quick(a, b):
+            res = small(rows(a), b)
+            return res.reshape(batch, res.shape[1] // batch, res.shape[2])
+        run.small = quick
+    return run
 
 
 def _runner(op, geom, data_format, kernel, blocks, real):

@@ -388,6 +388,19 @@ def _choose_transpose_groups(g, itemsize):
     return "direct" if g.taps * cout <= 16 or cin >= 64 else "copies"
 
 
+def flattened(g, data_format):
+    """The geometry of a pointwise call (one tap) whose batch elements can be laid end to end as
+    one signal, or None. With one tap, narrow sample ``i`` meets wide sample ``i*s - p`` alone;
+    where ``p`` is 0 and the wide signal is ``s`` times the narrow one, batch element ``n``'s
+    samples are the samples ``n*M ..`` and ``n*L ..`` of the signals laid end to end (NWC: a
+    reshape), so the call is one of batch 1: one GEMM over all the rows, not a small GEMM per
+    batch element (48 x 320, 7 -> 3: 48 GEMMs of 320 rows took twice one of 15360)."""
+    if (data_format != "NWC" or g.taps != 1 or g.batch < 2 or g.pad_before != 0
+            or g.wide != g.narrow * g.stride):
+        return None
+    return g._replace(batch=1, wide=g.batch * g.wide, narrow=g.batch * g.narrow)
+
+
 def _choose_conv1d(g, itemsize):
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     fits_blas = max(g.stride * g.wide_channels, g.narrow_channels, g.narrow,

@@ -697,3 +697,58 @@ def test_backprop_filter_fir_depthwise(seed, dtype):
         outs.append(np.add.reduce(part, axis=0).reshape(K, 1, C))
     assert_family_matches(outs[0], want, bound, N * M + chunks, str(g))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(24))
+def test_blas_kernels_overwrite_or_zero_every_output(seed, dtype):
+    """conv1d's and the transpose's BLAS kernels write an output block by its first tap's GEMMs
+    (beta 0) where that tap reaches all of the block's rows and it has fewer channels than a
+    vector, else zero it first: outputs start as NaN, blocks of a few rows or channels, taps
+    that reach all, some or none of a block's rows; both kinds of GEMM of the transpose;
+    against the reference, the same bits on 1 and 3 threads."""
+    from conv1dt._compiled import _conv1d, _transpose
+
+    rng = np.random.default_rng(seed + 500)
+    g = _draw(rng)
+    keff = (g.taps - 1) * g.dilation + 1
+    if seed % 3 == 1:   # one tap without padding: every block's first tap reaches all its rows
+        g = g._replace(taps=1, pad_before=0, wide=g.narrow * g.stride)
+    elif seed % 3 == 2:  # no padding in front, the last rows reach no sample (conv1d)
+        g = g._replace(pad_before=0, wide=max(0, (g.narrow - 1) * g.stride + keff
+                                              - int(rng.integers(1, keff + 2 * g.stride))))
+    rows, cblock = int(rng.integers(1, 6)), int(rng.integers(1, g.narrow_channels // g.groups + 2))
+    x = random_array(rng, (g.batch, g.wide, g.wide_channels), dtype)
+    f = random_array(rng, (g.taps, g.wide_channels // g.groups, g.narrow_channels), dtype)
+    want, bound = family_oracle("conv1d", x, f, g)
+    outs = []
+    for threads in (1, 3):
+        z = np.full((g.batch, g.narrow, g.narrow_channels), np.nan, dtype)
+        with single_threaded_blas():
+            _conv1d.conv1d_blas(x, f, z, g.stride, g.dilation, g.pad_before, g.groups, rows,
+                                threads, cblock)
+        outs.append(z)
+    assert_family_matches(outs[0], want, bound, g.taps * g.wide_channels // g.groups, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    if g.groups > 1:
+        return
+    # the transpose (K, Cout, Cin) of the same links, narrow -> wide; in the third kind, outputs
+    # at the end that no input row reaches
+    if seed % 3 == 2:
+        g = g._replace(wide=(g.narrow - 1) * g.stride + keff + int(rng.integers(1, 2 * g.stride + 2)))
+    x = random_array(rng, (g.batch, g.narrow, g.narrow_channels), dtype)
+    f = random_array(rng, (g.taps, g.wide_channels, g.narrow_channels), dtype)
+    want, bound = family_oracle("transpose", x, f, g)
+    batches = int(rng.integers(1, 3))
+    for dot in (False, True):
+        outs = []
+        for threads in (1, 3):
+            y = np.full((g.batch, g.wide, g.wide_channels), np.nan, dtype)
+            with single_threaded_blas():
+                _transpose.transpose_blas(x, f, y, g.stride, g.dilation, g.pad_before, rows,
+                                          min(cblock, g.wide_channels), dot, batches,
+                                          threads)
+            outs.append(y)
+        assert_family_matches(outs[0], want, bound, g.taps * g.narrow_channels + 1,
+                              f"{g} dot={dot}")
+        np.testing.assert_array_equal(outs[0], outs[1])

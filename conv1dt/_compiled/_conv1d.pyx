@@ -240,7 +240,8 @@ def conv1d_blas(
     cdef Py_ssize_t K = f.shape[0], cwg = f.shape[1]
     cdef Py_ssize_t cng = cn // groups
     cdef Py_ssize_t nblocks = (M + rows - 1) // rows
-    cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j, c0, cb, i
+    cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j, c0, cb, i, k0
+    cdef floating beta
     if N == 0 or M == 0 or cn == 0:
         return
     if cblock <= 0 or cblock > cng:
@@ -255,22 +256,39 @@ def conv1d_blas(
             i1 = min(i0 + rows, M)
             c0 = item % ncb * cblock
             cb = min(cblock, cng - c0)
-            for i in range(i0, i1):
-                for j in range(groups):
-                    memset(&y[n, i, j * cng + c0], 0, cb * sizeof(floating))
+            # the first tap that reaches the block's rows: where it reaches all of them and the
+            # block's channels are fewer than a 64-byte vector holds, its GEMMs overwrite them
+            # (beta 0) and nothing is zeroed first: OpenBLAS's GEMM adding into 2-8 columns
+            # with a short inner dimension ran 2.5-5x slower than writing them, while writing
+            # 31-256 columns ran up to 1.5x slower than adding (docs/planner.rst)
+            k0 = 0
+            while k0 < K and (max(i0, first_row(k0 * dilation - pad_before, stride)) >=
+                              min(i1, end_row(k0 * dilation - pad_before, stride, L))):
+                k0 = k0 + 1
+            beta = 1
+            if (cwg > 0 and k0 < K and cb * <Py_ssize_t> sizeof(floating) < 64
+                    and first_row(k0 * dilation - pad_before, stride) <= i0
+                    and end_row(k0 * dilation - pad_before, stride, L) >= i1):
+                beta = 0
+            elif cb == cng:     # whole rows: one stretch
+                memset(&y[n, i0, 0], 0, (i1 - i0) * cn * sizeof(floating))
+            else:
+                for i in range(i0, i1):
+                    for j in range(groups):
+                        memset(&y[n, i, j * cng + c0], 0, cb * sizeof(floating))
             if cwg == 0:
                 continue
-            for k in range(K):
+            for k in range(k0, K):
                 off = k * dilation - pad_before
                 lo = max(i0, first_row(off, stride))
                 hi = min(i1, end_row(off, stride, L))
                 if lo >= hi:
                     continue
                 for j in range(groups):
-                    # column-major: y^T[cb x rows] += f[k]^T[cb x cwg] @ x^T[cwg x rows]
+                    # column-major: y^T[cb x rows] (+)= f[k]^T[cb x cwg] @ x^T[cwg x rows]
                     gemm(c'N', c'N', <int> cb, <int> (hi - lo), <int> cwg, &f[k, 0, j * cng + c0],
-                         <int> cn, &x[n, lo * stride + off, j * cwg], <int> (stride * cw), 1,
-                         &y[n, lo, j * cng + c0], <int> cn)
+                         <int> cn, &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
+                         beta if k == k0 else 1, &y[n, lo, j * cng + c0], <int> cn)
 
 
 # --- conv1d_backprop_filter ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from ._cpu cimport (SKINNY_ADD, dot_f32, dot_f64, grouped_f32, grouped_f64, interleave_f32, interleave_f64, pack_f32,
+from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, dot_f32, dot_f64, grouped_f32, grouped_f64, interleave_f32, interleave_f64, pack_f32,
                     pack_f64, phase_strip_f32, phase_strip_f64, phase_tiled_f32, phase_tiled_f64,
                     rows_to_channels_f32, rows_to_channels_f64, scratch as thread_scratch,
                     scratch_done, tiled_isa_index, tiled_panel)
@@ -667,23 +667,39 @@ cdef void _blas_block(
     batch element, taps in decreasing ``k`` (BLAS's, or the dot GEMM with ``dot``)."""
     cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
-    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, klo, off, ilo, ihi, o, n
+    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, klo, off, ilo, ihi, o, n, kfirst = -1
+    cdef floating beta
+    cdef int mode
     if o1 > L:
         o1 = L
     if cb > cout - c0:
         cb = cout - c0
     if nb > N - n0:
         nb = N - n0
-    for n in range(n0, n0 + nb):
-        o = o0 + (r - o0 % s + s) % s
-        while o < o1:
-            memset(&y[n, o, c0], 0, cb * sizeof(floating))
-            o = o + s
     # only the taps that reach the block: i*s + k*d - pad in [o0, o1) for some i in [0, M)
     # (an item scans its own taps, not all K: with a short input and a long filter the blocks
     # are many and each is reached by a few taps)
     k = min(K - 1, floordiv(o1 - 1 + pad, d))
     klo = max(0, -floordiv(-(o0 + pad - (M - 1) * s), d))
+    # the residue's first tap: where its rows reach every output of the residue in the block,
+    # by the dot GEMM or into fewer channels than a 64-byte vector holds, its GEMMs overwrite
+    # them and nothing is zeroed first (as in conv1d's BLAS kernel, conv1dt/_compiled/_conv1d.pyx)
+    o = o0 + (r - o0 % s + s) % s          # the block's first output of residue r
+    while k >= klo:
+        off = k * d - pad
+        if (off % s + s) % s == r:
+            if (cin > 0 and (dot or cb * <Py_ssize_t> sizeof(floating) < 64) and o < o1
+                    and o >= off and floordiv(o1 - 1 - off, s) < M):
+                kfirst = k
+            break
+        k = k - 1
+    if kfirst < 0:
+        for n in range(n0, n0 + nb):
+            o = o0 + (r - o0 % s + s) % s
+            while o < o1:
+                memset(&y[n, o, c0], 0, cb * sizeof(floating))
+                o = o + s
+    k = min(K - 1, floordiv(o1 - 1 + pad, d))
     while k >= klo:
         off = k * d - pad
         if (off % s + s) % s == r:
@@ -694,18 +710,20 @@ cdef void _blas_block(
                 ilo = 0
             if ihi > M:
                 ihi = M
+            beta = 0 if k == kfirst else 1
+            mode = SKINNY_OVERWRITE if k == kfirst else SKINNY_ADD
             for n in range(n0, n0 + nb):
                 if ilo < ihi and dot:
-                    # y[n, i*s + off, c0 + j] += sum_u x[n, i, u] * f[k, c0 + j, u]
+                    # y[n, i*s + off, c0 + j] (+)= sum_u x[n, i, u] * f[k, c0 + j, u]
                     if floating is float:
                         dot_f32(&y[n, ilo * s + off, c0], s * cout, &x[n, ilo, 0], cin,
-                                &f[k, c0, 0], cin, ihi - ilo, cb, cin, SKINNY_ADD)
+                                &f[k, c0, 0], cin, ihi - ilo, cb, cin, mode)
                     else:
                         dot_f64(&y[n, ilo * s + off, c0], s * cout, &x[n, ilo, 0], cin,
-                                &f[k, c0, 0], cin, ihi - ilo, cb, cin, SKINNY_ADD)
+                                &f[k, c0, 0], cin, ihi - ilo, cb, cin, mode)
                 elif ilo < ihi:
                     gemm(c'T', c'N', <int> cb, <int> (ihi - ilo), <int> cin, &f[k, c0, 0],
-                         <int> cin, &x[n, ilo, 0], <int> cin, 1, &y[n, ilo * s + off, c0],
+                         <int> cin, &x[n, ilo, 0], <int> cin, beta, &y[n, ilo * s + off, c0],
                          <int> (s * cout))
         k = k - 1
 
