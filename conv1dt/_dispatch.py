@@ -590,7 +590,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
                                          across=blocks.get("across", False),
                                          window=blocks.get("window", False),
                                          window_rows=blocks.get("window_rows", 0),
-                                         gemv=blocks.get("gemv", False))
+                                         gemv=blocks.get("gemv", False),
+                                         channels=blocks.get("channels", 0))
         if chunks == 1:
             return df
         # the partials added in chunk order, element by element

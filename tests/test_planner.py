@@ -340,3 +340,39 @@ def test_conv1d_im2col_splits_channels_for_few_rows():
     assert _plan.im2col_channels(many_rows, _plan.blocking("conv1d", "im2col", many_rows, 4)["rows"]) == 0
     few_channels = conv1d_geometry((16, 700, 4), (700, 4, 200), 5, 1, "VALID", "NWC")
     assert _plan.im2col_channels(few_channels, 16) == 0
+
+
+def test_a_filter_gradient_of_one_work_item_splits_its_channels():
+    """The in-place filter gradient that one group, one block of taps and one chunk of rows
+    would make one work item takes blocks of output channels instead (even, from 64, a multiple
+    of 16); not with two chunks or more, one input channel, or a serial call; and the result
+    matches the reference with the same bits on one thread and two."""
+    G = conv1dt.Geometry
+    one = G(batch=3, wide=369, narrow=123, wide_channels=12, narrow_channels=1455, taps=1,
+            stride=3, dilation=1, pad_before=0)
+    b = _plan.blocking("backprop_filter", "im2col", one, 8)
+    assert b["inplace"] and b["chunks"] == 1 and b["channels"] == 192      # 8 blocks
+    narrow = one._replace(narrow_channels=100)                              # one block of 64+
+    assert _plan.blocking("backprop_filter", "im2col", narrow, 8)["channels"] == 0
+    chunked = one._replace(batch=60)                                        # 7380 rows
+    b = _plan.blocking("backprop_filter", "im2col", chunked, 8)
+    assert b["chunks"] > 1 and b["channels"] == 0
+    assert _plan.blocking("backprop_filter", "im2col",
+                          one._replace(wide_channels=1), 8).get("channels", 0) == 0
+    serial = one._replace(batch=1, narrow=64, wide=192, narrow_channels=130, wide_channels=2)
+    assert not _plan.parallel(serial)
+    b = _plan.blocking("backprop_filter", "im2col", serial, 8)
+    assert b["inplace"] and b["channels"] == 0
+    rng = np.random.default_rng(3)
+    x = random_array(rng, (3, 368, 12), np.float64)
+    dy = random_array(rng, (3, 123, 1455), np.float64)
+    g = one._replace(wide=368)
+    outs = []
+    for n in (1, 2):
+        with conv1dt.threads(n):
+            outs.append(conv1dt.conv1d_backprop_filter(x, [1, 12, 1455], dy, 3, "VALID"))
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    assert_family_matches(outs[0], want, bound, 3 * 123 + 1, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    (plan,) = [p for p in _plan._cache.values() if p.geometry == g]
+    assert plan.blocks["channels"] == 192
