@@ -479,3 +479,44 @@ def test_pointwise_batches_run_end_to_end(case, dtype):
         _pointwise_call(op, n, L, M, cw, cn, s, a[:, :-1], b, dtype, pad)
     (plan,) = _plan._cache.values()
     assert "batch" not in plan.blocks, plan
+
+
+_PARALLEL_MACS = _plan.PARALLEL_MACS     # the library's own (the suite lowers it: conftest.py)
+
+SMALL_FILTER_IM2COL = [  # (N, L, Cw, Cn, K, s, d, padding): serial filter gradients by im2col
+    (2, 37, 11, 135, 1, 1, 6, "SAME"),          # one tap, in place (flattened)
+    (3, 40, 13, 73, 4, 1, 1, [[0, 0], [0, 1], [0, 0]]),
+    (2, 30, 20, 100, 3, 1, 1, "SAME"),          # gathered: taps past the signal, a NaN check
+    (8, 9, 4, 160, 2, 3, 1, "VALID"),           # gathered, every tap on the signal
+]
+
+
+@pytest.mark.parametrize("case", SMALL_FILTER_IM2COL, ids=[str(c) for c in SMALL_FILTER_IM2COL])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_filter_gradients_by_im2col_are_planned_once(case, dtype, monkeypatch):
+    """A serial filter gradient by ``im2col`` whose gathered zeros never meet the gradient is
+    planned with its kernel's arguments bound once (``_filter_im2col_small``); one whose do keeps
+    the general path (its check of ``dy``'s edges for infinities at each call). Both match the
+    float64 reference and give the bits of the general path, and an infinity in ``dy`` where a
+    gathered zero would meet it gives no NaN."""
+    from conv1dt import _dispatch
+    monkeypatch.setattr(_plan, "PARALLEL_MACS", _PARALLEL_MACS)
+    n, L, cw, cn, k, s, d, padding = case
+    rng = np.random.default_rng(L * k + cw)
+    x = random_array(rng, (n, L, cw), dtype)
+    g = conv1d_geometry(x.shape, (k, cw, cn), s, d, parse_padding(padding, "NWC"), "NWC", 1)
+    dy = random_array(rng, (n, g.narrow, cn), dtype)
+    _plan.clear_cache()
+    df = conv1dt.conv1d_backprop_filter(x, [k, cw, cn], dy, s, padding, dilations=d)
+    (plan,) = _plan._cache.values()
+    assert plan.kernel == "im2col" and not _plan.parallel(g)
+    edges = _dispatch._edge_rows(g) != (0, g.narrow) and not plan.blocks["inplace"]
+    flat = plan.blocks.get("batch") == "flattened"      # (its bound runner, reshaped)
+    assert (getattr(plan._quick, "__name__", "") == ("<lambda>" if flat else "run")) != edges
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    assert_family_matches(df, want, bound, n * g.narrow + 1, str(case))
+    np.testing.assert_array_equal(df, _dispatch.conv1d_backprop_filter(x, dy, g, "NWC", "im2col"))
+    dy[0, 0, 0] = np.inf
+    df = conv1dt.conv1d_backprop_filter(x, [k, cw, cn], dy, s, padding, dilations=d)
+    want, _ = family_oracle("backprop_filter", x, dy, g)
+    np.testing.assert_array_equal(np.isnan(df), np.isnan(want))
