@@ -420,22 +420,25 @@ def test_a_small_plan_refuses_operands_it_was_not_made_for():
                                   strip)
 
 
-POINTWISE = [  # (op, N, L, M, Cw, Cn, s): one tap, no padding, L == M*s
-    ("conv1d", 5, 40, 40, 7, 3, 1),
-    ("conv1d", 4, 36, 12, 5, 33, 3),
-    ("transpose", 6, 28, 7, 26, 40, 4),
-    ("transpose", 3, 30, 30, 2, 2, 1),
-    ("backprop_filter", 7, 45, 9, 3, 130, 5),
-    ("backprop_filter", 2, 64, 64, 20, 1, 1),
+POINTWISE = [  # (op, N, L, M, Cw, Cn, s, groups): one tap, no padding, L == M*s
+    ("conv1d", 5, 40, 40, 7, 3, 1, 1),
+    ("conv1d", 4, 36, 12, 5, 33, 3, 1),
+    ("conv1d", 3, 20, 10, 6, 9, 2, 3),
+    ("transpose", 6, 28, 7, 26, 40, 4, 1),
+    ("transpose", 3, 30, 30, 2, 2, 1, 1),
+    ("transpose", 4, 24, 8, 8, 12, 3, 4),
+    ("backprop_filter", 7, 45, 9, 3, 130, 5, 1),
+    ("backprop_filter", 2, 64, 64, 20, 1, 1, 1),
+    ("backprop_filter", 3, 30, 30, 10, 20, 1, 5),
 ]
 
 
-def _pointwise_call(op, n, L, M, cw, cn, s, a, b, dtype, padding="VALID", out=None):
+def _pointwise_call(op, n, L, M, cw, cn, s, G, a, b, dtype, padding="VALID", out=None):
     if op == "conv1d":
-        return conv1dt.conv1d(a, b, s, padding, out=out)
+        return conv1dt.conv1d(a, b, s, padding, out=out, groups=G)
     if op == "transpose":
-        return conv1dt.conv1d_transpose(a, b, [n, L, cw], s, padding, out=out)
-    return conv1dt.conv1d_backprop_filter(a, [1, cw, cn], b, s, padding, out=out)
+        return conv1dt.conv1d_transpose(a, b, [n, L, cw], s, padding, out=out, groups=G)
+    return conv1dt.conv1d_backprop_filter(a, [1, cw // G, cn], b, s, padding, out=out, groups=G)
 
 
 @pytest.mark.parametrize("case", POINTWISE, ids=[str(c) for c in POINTWISE])
@@ -444,10 +447,10 @@ def test_pointwise_batches_run_end_to_end(case, dtype):
     """A call of one tap without padding whose wide signal is ``s`` times the narrow one runs as
     one signal of batch 1 (the batch elements end to end): the plan says so, and the result, new
     or into ``out``, matches the reference, with the same bits on one thread and on three."""
-    op, n, L, M, cw, cn, s = case
+    op, n, L, M, cw, cn, s, G = case
     rng = np.random.default_rng(n * L + cw)
     g = Geometry(batch=n, wide=L, narrow=M, wide_channels=cw, narrow_channels=cn, taps=1,
-                 stride=s, dilation=1, pad_before=0)
+                 stride=s, dilation=1, pad_before=0, groups=G)
 
     def draw(shape):
         v = rng.standard_normal(shape)
@@ -455,28 +458,27 @@ def test_pointwise_batches_run_end_to_end(case, dtype):
             v = v + 1j * rng.standard_normal(shape)
         return v.astype(dtype)
     a = draw((n, M, cn) if op == "transpose" else (n, L, cw))
-    b = draw((n, M, cn) if op == "backprop_filter" else
-             (1, cw, cn) if op == "transpose" else (1, cw, cn))
+    b = draw((n, M, cn) if op == "backprop_filter" else (1, cw // G, cn))
     _plan._cache.clear()
-    y = _pointwise_call(op, n, L, M, cw, cn, s, a, b, dtype)
+    y = _pointwise_call(op, n, L, M, cw, cn, s, G, a, b, dtype)
     (plan,) = _plan._cache.values()
     assert plan.blocks.get("batch") == "flattened", plan
     want, bound = family_oracle(op, a, b, g)
-    assert_family_matches(y, want, bound, cw if op == "conv1d" else cn if op == "transpose"
-                          else n * M + 1, f"{op} {case}")
+    assert_family_matches(y, want, bound, cw // G if op == "conv1d" else cn // G
+                          if op == "transpose" else n * M + 1, f"{op} {case}")
     out = np.full(y.shape, np.nan, dtype)
-    assert _pointwise_call(op, n, L, M, cw, cn, s, a, b, dtype, out=out) is out
+    assert _pointwise_call(op, n, L, M, cw, cn, s, G, a, b, dtype, out=out) is out
     np.testing.assert_array_equal(out, y)
     with conv1dt.threads(3):
-        np.testing.assert_array_equal(_pointwise_call(op, n, L, M, cw, cn, s, a, b, dtype), y)
+        np.testing.assert_array_equal(_pointwise_call(op, n, L, M, cw, cn, s, G, a, b, dtype), y)
     # with a sample of padding in front the batch elements do not line up: run as they are
     _plan._cache.clear()
     pad = [[0, 0], [1, 0], [0, 0]]
     if op == "transpose":
         wide = transposed_width_range(M, 1, s, 1, (1, 0))[1]
-        _pointwise_call(op, n, wide, M, cw, cn, s, a, b, dtype, pad)
+        _pointwise_call(op, n, wide, M, cw, cn, s, G, a, b, dtype, pad)
     else:
-        _pointwise_call(op, n, L, M, cw, cn, s, a[:, :-1], b, dtype, pad)
+        _pointwise_call(op, n, L, M, cw, cn, s, G, a[:, :-1], b, dtype, pad)
     (plan,) = _plan._cache.values()
     assert "batch" not in plan.blocks, plan
 
