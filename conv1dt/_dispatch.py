@@ -529,17 +529,13 @@ def _filter_im2col_small(g, data_format, dtype, shape):
     b = _plan.blocking("backprop_filter", "im2col", g, np.dtype(dtype).itemsize, "NWC")
     if b["chunks"] != 1 or (not b["inplace"] and _edge_rows(g) != (0, g.narrow)):
         return None
-    no_blas = (not b["inplace"] and not b.get("gemv", False)
-               and (b["skinny"] or b.get("across", False)))
-    guard = _NO_GUARD if no_blas else _blas_on_one_thread(g)
+    guard = _filter_im2col_guard(g, b, False)
     im2col = _gemm.backprop_filter_im2col
     try:    # the fused kernel's specialisation for the dtype
         im2col = im2col["float" if np.dtype(dtype) == np.float32 else "double"]
     except TypeError:
         pass
-    args = (False, g.stride, g.dilation, g.pad_before, g.groups, b["rows"], b["taps"], 1, 0,
-            b["skinny"], b["inplace"], b.get("across", False), b.get("window", False),
-            b.get("window_rows", 0), b.get("gemv", False), b.get("channels", 0))
+    args = _filter_im2col_args(g, b, False, 1)
     part_shape = (1,) + shape
     empty = np.empty
 
@@ -549,6 +545,22 @@ def _filter_im2col_small(g, data_format, dtype, shape):
             im2col(x, dy, df.reshape(part_shape), *args)
         return df
     return run
+
+
+def _filter_im2col_guard(g, blocks, ncw):
+    """The BLAS guard of the im2col filter gradient with ``blocks``: none where it calls no
+    BLAS (the skinny GEMM's ways of multiplying, NWC and gathered)."""
+    no_blas = (not ncw and not blocks["inplace"] and not blocks.get("gemv", False)
+               and (blocks["skinny"] or blocks.get("across", False)))
+    return _NO_GUARD if no_blas else _blas_on_one_thread(g)
+
+
+def _filter_im2col_args(g, blocks, ncw, threads):
+    """``_gemm.backprop_filter_im2col``'s arguments after its three arrays, from ``blocks``."""
+    return (ncw, g.stride, g.dilation, g.pad_before, g.groups, blocks["rows"], blocks["taps"],
+            threads, 0, blocks["skinny"], blocks["inplace"], blocks.get("across", False),
+            blocks.get("window", False), blocks.get("window_rows", 0), blocks.get("gemv", False),
+            blocks.get("channels", 0))
 
 
 def _partials(df, chunks):
@@ -618,19 +630,9 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
             part = df.reshape((1,) + shape)
         else:
             part = np.empty((chunks,) + shape, x.dtype)
-        # (the skinny GEMM's ways of multiplying, NWC and not in place, call no BLAS: no guard
-        # to save and restore)
-        no_blas = (not ncw and not blocks["inplace"] and not blocks.get("gemv", False)
-                   and (blocks["skinny"] or blocks.get("across", False)))
-        with (_NO_GUARD if no_blas else _blas_on_one_thread(g)):
-            _gemm.backprop_filter_im2col(x, dy, part, ncw, g.stride, g.dilation, g.pad_before,
-                                         g.groups, blocks["rows"], blocks["taps"], _threads(g),
-                                         skinny=blocks["skinny"], inplace=blocks["inplace"],
-                                         across=blocks.get("across", False),
-                                         window=blocks.get("window", False),
-                                         window_rows=blocks.get("window_rows", 0),
-                                         gemv=blocks.get("gemv", False),
-                                         channels=blocks.get("channels", 0))
+        with _filter_im2col_guard(g, blocks, ncw):
+            _gemm.backprop_filter_im2col(x, dy, part,
+                                         *_filter_im2col_args(g, blocks, ncw, _threads(g)))
         if chunks == 1:
             return df
         # the partials added in chunk order, element by element

@@ -719,6 +719,12 @@ def im2col_blocking(g, itemsize):
     return rows, taps
 
 
+def _even_channels(channels, blocks):
+    """Channels per block where ``channels`` are cut into ``blocks`` even blocks, rounded up to
+    a multiple of 16 (a 64-byte vector of float32): the last block takes what is left."""
+    return -(-(-(-channels // blocks)) // 16) * 16
+
+
 def filter_chunks(g, rows, taps):
     """Chunks of the ``N*M`` rows for the im2col filter gradient: enough for ``MIN_ITEMS``
     work items with the groups and tap blocks, at most one per block of rows, and partial filters
@@ -754,7 +760,7 @@ def filter_channels(g, taps, chunks):
         # (with two chunks or more, or one input channel, whose GEMMs are GEMVs, the blocks
         # ran up to 1.6x slower: each block repeats the GEMMs of every batch element's rows)
         return 0
-    return -(-(-(-cng // blocks)) // 16) * 16
+    return _even_channels(cng, blocks)
 
 
 def filter_split_taps(g, itemsize, rows, taps):
@@ -1198,7 +1204,7 @@ def im2col_channels(g, rows):
     if not parallel(g) or items >= MIN_ITEMS or cng < 256:
         return 0
     cuts = min(-(-MIN_ITEMS // items), cng // 128)
-    return -(-(-(-cng // cuts)) // 16) * 16
+    return _even_channels(cng, cuts)
 
 
 def conv1d_large_filter(g, itemsize):
@@ -1275,7 +1281,7 @@ def conv1d_blas_blocking(g, itemsize=4):
         # ``least`` rows); short of that, the least packing, or with ``most`` the most items
         best = None
         for nc in range(1, max(2, cng // 64 + 1) if g.groups == 1 else 2):
-            ch = cng if nc == 1 else -(-(-(-cng // nc)) // 16) * 16
+            ch = cng if nc == 1 else _even_channels(cng, nc)
             nc = -(-cng // ch)
             per = -(-want // nc)                    # row blocks wanted
             nb = max(-(-g.narrow // 1024), -(-per // g.batch))

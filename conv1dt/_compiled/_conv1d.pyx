@@ -262,13 +262,16 @@ def conv1d_blas(
             # with a short inner dimension ran 2.5-5x slower than writing them, while writing
             # 31-256 columns ran up to 1.5x slower than adding (docs/planner.rst)
             k0 = 0
-            while k0 < K and (max(i0, first_row(k0 * dilation - pad_before, stride)) >=
-                              min(i1, end_row(k0 * dilation - pad_before, stride, L))):
+            lo = hi = 0
+            while k0 < K:
+                lo = first_row(k0 * dilation - pad_before, stride)
+                hi = end_row(k0 * dilation - pad_before, stride, L)
+                if max(i0, lo) < min(i1, hi):
+                    break
                 k0 = k0 + 1
             beta = 1
-            if (cwg > 0 and k0 < K and cb * <Py_ssize_t> sizeof(floating) < 64
-                    and first_row(k0 * dilation - pad_before, stride) <= i0
-                    and end_row(k0 * dilation - pad_before, stride, L) >= i1):
+            if (cwg > 0 and k0 < K and cb * <Py_ssize_t> sizeof(floating) < 64 and lo <= i0
+                    and hi >= i1):
                 beta = 0
             elif cb == cng:     # whole rows: one stretch
                 memset(&y[n, i0, 0], 0, (i1 - i0) * cn * sizeof(floating))

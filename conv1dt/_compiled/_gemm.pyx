@@ -764,7 +764,7 @@ def backprop_filter_im2col(
     p.cb = p.cn // groups
     if p.inplace and 0 < channels < p.cb:
         p.cb = channels
-    p.ncb = (p.cn // groups + p.cb - 1) // p.cb if p.cb > 0 else 1
+    p.ncb = (p.cn // groups + p.cb - 1) // p.cb
     p.window = (window and not ncw and not inplace and (p.skinny or p.across)
                 and (p.cwg == 1 or (groups == 1 and p.d == 1))
                 and (p.step == 1 or not p.across))

@@ -667,7 +667,8 @@ cdef void _blas_block(
     batch element, taps in decreasing ``k`` (BLAS's, or the dot GEMM with ``dot``)."""
     cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
-    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, klo, off, ilo, ihi, o, n, kfirst = -1
+    cdef Py_ssize_t o0 = b * B, o1 = o0 + B, k, khi, klo, off, ilo, ihi, o, ofirst, n
+    cdef Py_ssize_t kfirst = -1
     cdef floating beta
     cdef int mode
     if o1 > L:
@@ -679,27 +680,28 @@ cdef void _blas_block(
     # only the taps that reach the block: i*s + k*d - pad in [o0, o1) for some i in [0, M)
     # (an item scans its own taps, not all K: with a short input and a long filter the blocks
     # are many and each is reached by a few taps)
-    k = min(K - 1, floordiv(o1 - 1 + pad, d))
+    khi = min(K - 1, floordiv(o1 - 1 + pad, d))
     klo = max(0, -floordiv(-(o0 + pad - (M - 1) * s), d))
     # the residue's first tap: where its rows reach every output of the residue in the block,
     # by the dot GEMM or into fewer channels than a 64-byte vector holds, its GEMMs overwrite
     # them and nothing is zeroed first (as in conv1d's BLAS kernel, conv1dt/_compiled/_conv1d.pyx)
-    o = o0 + (r - o0 % s + s) % s          # the block's first output of residue r
+    ofirst = o0 + (r - o0 % s + s) % s     # the block's first output of residue r
+    k = khi
     while k >= klo:
         off = k * d - pad
         if (off % s + s) % s == r:
-            if (cin > 0 and (dot or cb * <Py_ssize_t> sizeof(floating) < 64) and o < o1
-                    and o >= off and floordiv(o1 - 1 - off, s) < M):
+            if (cin > 0 and (dot or cb * <Py_ssize_t> sizeof(floating) < 64) and ofirst < o1
+                    and ofirst >= off and floordiv(o1 - 1 - off, s) < M):
                 kfirst = k
             break
         k = k - 1
     if kfirst < 0:
         for n in range(n0, n0 + nb):
-            o = o0 + (r - o0 % s + s) % s
+            o = ofirst
             while o < o1:
                 memset(&y[n, o, c0], 0, cb * sizeof(floating))
                 o = o + s
-    k = min(K - 1, floordiv(o1 - 1 + pad, d))
+    k = khi
     while k >= klo:
         off = k * d - pad
         if (off % s + s) % s == r:
