@@ -115,16 +115,6 @@ def _nwc(a, ncw):
     return np.ascontiguousarray(a.transpose(0, 2, 1)) if ncw else a
 
 
-def _strip(stride, cout, width):
-    """Outputs per polyphase strip in the direct kernel: a block of ``stride*strip`` outputs of
-    ``cout`` channels should stay in L1 while its ``stride`` phases fill it in (about 8192
-    elements), with strips of 32 to 256 outputs (a multiple of the kernel's 32-wide tiles), and
-    no longer than a phase of the ``width`` outputs needs: a block copies (and zeroes) its
-    ``Cin * strip`` input elements, whatever the outputs it has."""
-    strip = max(32, min(256, 8192 // (stride * max(cout, 1))) // 32 * 32)
-    return min(strip, -(-width // (32 * stride)) * 32 or 32)
-
-
 def _blas(g, itemsize):
     """The BLAS kernel in the blocked kernels' signature, with the planner's blocks:
     ``(run, rows)``."""
@@ -191,7 +181,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
     itemsize = 4 if dtype is None else np.dtype(dtype).itemsize
     kernel = kernel or _plan.choose("transpose", g, itemsize)
     if kernel == "direct":
-        args = (g.stride, g.dilation, g.pad_before, _strip(g.stride, cout, g.wide))
+        args = (g.stride, g.dilation, g.pad_before, _plan.direct_strip(g.stride, cout, g.wide))
         direct = _transpose.transpose_direct
         if dtype is not None:
             direct = direct["float" if dtype == np.float32 else "double"]
@@ -287,6 +277,8 @@ def conv1d_small(geom, data_format, kernel, dtype):
     ``s``-th, as the kernel's path does."""
     g = geom
     ncw = data_format == "NCW"
+    if kernel in _SMALL_GATHERS:
+        return _conv1d_small_gather(g, data_format, kernel, dtype)
     full = (g.narrow - 1) * g.stride + 1
     shape = (g.batch, g.narrow_channels, full) if ncw else (g.batch, full, g.narrow_channels)
     if (kernel != "flip-direct" or g.narrow == 0 or 0 in shape
@@ -295,7 +287,7 @@ def conv1d_small(geom, data_format, kernel, dtype):
     xshape = (g.batch, g.wide_channels, g.wide) if ncw else (g.batch, g.wide, g.wide_channels)
     small = _transpose._SmallDirect(xshape, (g.taps, g.narrow_channels, g.wide_channels), shape,
                                     dtype, ncw, 1, g.dilation, _plan.flipped_pad(g),
-                                    _strip(1, g.narrow_channels, full), True)
+                                    _plan.direct_strip(1, g.narrow_channels, full), True)
     if g.stride == 1:
         return small
     s = g.stride
@@ -304,6 +296,56 @@ def conv1d_small(geom, data_format, kernel, dtype):
         y = small(x, f)
         return np.ascontiguousarray(y[:, :, ::s] if ncw else y[:, ::s])
     return strided
+
+
+_SMALL_GATHERS = ("direct", "blas", "im2col")
+
+
+def _conv1d_small_gather(g, data_format, kernel, dtype):
+    """``run(x, f)``: a small serial conv1d (below ``SERIAL_MACS``, NWC, a kernel dtype, an
+    output below the pool's blocks) by ``direct``, ``blas`` or ``im2col`` with the kernel's
+    specialisation and arguments worked out once, or None for other calls. Such a call is 1-5
+    microseconds of work, which the general path's layers doubled (1 x 24 -> 4, 2 -> 1 channel,
+    K=1, s=6, float64: 2.6 us, its kernel 1.0). ``im2col`` keeps the general path's repair of
+    the edges when the filter holds an infinity or a NaN (:func:`conv1d`)."""
+    shape = (g.batch, g.narrow, g.narrow_channels)
+    if (data_format != "NWC" or 0 in shape or g.wide == 0 or g.wide_channels == 0
+            or not _small_serial(g, shape, dtype)):
+        return None
+    spec = "float" if np.dtype(dtype) == np.float32 else "double"
+    empty = np.empty
+    geo = (g.stride, g.dilation, g.pad_before, g.groups)
+    if kernel == "direct":
+        direct = _conv1d.conv1d_direct[spec]
+
+        def run(x, f):
+            y = empty(shape, dtype)
+            direct(x, f, y, *geo, 1)
+            return y
+        return run
+    b = _plan.blocking("conv1d", kernel, g, np.dtype(dtype).itemsize, data_format)
+    if kernel == "blas":
+        blas = _conv1d.conv1d_blas[spec]
+        args = (*geo, b["rows"], 1, b["channels"])
+
+        def run(x, f):
+            y = empty(shape, dtype)
+            blas(x, f, y, *args)
+            return y
+        return run
+    im2col = _gemm.conv1d_im2col[spec]
+    args = (False, *geo, b["rows"], b["taps"], 1, b["skinny"], b["skinny"], False,
+            b.get("few", 0), b.get("channels", 0))
+    edges = _edge_rows(g) != (0, g.narrow)
+    isfinite, total = math.isfinite, np.add.reduce
+
+    def run(x, f):
+        y = empty(shape, dtype)
+        im2col(x, f, y, *args)
+        if edges and not isfinite(total(f, axis=None)):
+            _definition_edges(x, f, y, g, False)
+        return y
+    return run
 
 
 # conv1d's kernels that multiply the zeros past the signal (a gathered column matrix) instead
@@ -427,7 +469,7 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
             y = allocate((g.batch, g.narrow_channels, full) if ncw else
                          (g.batch, full, g.narrow_channels), x.dtype)
         _transpose.transpose_direct(x, ncw, _flipped(f), y, ncw, 1, g.dilation, _plan.flipped_pad(g),
-                                    _strip(1, g.narrow_channels, g.narrow), _threads(g))
+                                    _plan.direct_strip(1, g.narrow_channels, g.narrow), _threads(g))
         if g.stride == 1:
             return y
         y = y[:, :, ::g.stride] if ncw else y[:, ::g.stride]

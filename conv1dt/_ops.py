@@ -35,11 +35,26 @@ __all__ = ["conv1d_transpose", "conv1d", "conv1d_backprop_filter", "plan"]
 def _frozen(v):
     """``v`` as a hashable key that keeps every type, so that ``2``, ``2.0``, ``True`` and
     ``np.int64(2)`` (equal and of equal hash in Python) are different keys. With an unhashable
-    value (an array as ``output_shape``) the key does not hash: such calls are not planned."""
+    value (an array as ``output_shape``) the key does not hash: such calls are not planned.
+
+    Inside a list or tuple a plain int stays as it is (a tagged value is a tuple, never equal
+    to an int), and a pair of plain ints, a row of explicit padding, is done here rather than
+    by a call of its own: ``[[0, 0], [lo, hi], [0, 0]]`` costs one call, not ten (a tiny call's
+    whole time is a few microseconds)."""
     t = type(v)
-    if t is list or t is tuple:
-        return (t, *map(_frozen, v))
-    return (t, v)
+    if t is not list and t is not tuple:
+        return (t, v)
+    key = [t]
+    for e in v:
+        te = type(e)
+        if te is int:
+            key.append(e)
+        elif ((te is list or te is tuple) and len(e) == 2 and type(e[0]) is int
+              and type(e[1]) is int):
+            key.append((te, e[0], e[1]))
+        else:
+            key.append(_frozen(e))
+    return tuple(key)
 
 
 def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):

@@ -237,6 +237,16 @@ def flipped_pad(g):
     return (g.taps - 1) * g.dilation - g.pad_before
 
 
+def direct_strip(stride, cout, width):
+    """Outputs per polyphase strip in the transpose's direct kernel: a block of ``stride*strip``
+    outputs of ``cout`` channels should stay in L1 while its ``stride`` phases fill it in (about
+    8192 elements), with strips of 32 to 256 outputs (a multiple of the kernel's 32-wide tiles),
+    and no longer than a phase of the ``width`` outputs needs: a block copies (and zeroes) its
+    ``Cin * strip`` input elements, whatever the outputs it has."""
+    strip = max(32, min(256, 8192 // (stride * max(cout, 1))) // 32 * 32)
+    return min(strip, -(-width // (32 * stride)) * 32 or 32)
+
+
 def _choose_transpose(g, itemsize=4):
     cin, cout = g.narrow_channels, g.wide_channels
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX

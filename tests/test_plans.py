@@ -324,7 +324,7 @@ def test_small_calls_are_planned_on_the_pointer_kernel(case, dtype):
                                parse_padding(padding, data_format), data_format, 1)
         ncw = data_format == "NCW"
         _transpose.transpose_direct(x, ncw, f, want, ncw, s, d, g.pad_before,
-                                  _dispatch._strip(s, cout, g.wide), 1)
+                                  _plan.direct_strip(s, cout, g.wide), 1)
         np.testing.assert_array_equal(y, want)
         # the strip cuts the outputs into blocks, never an output's sum: any strip, same bits
         want[...] = np.nan
@@ -522,3 +522,72 @@ def test_small_filter_gradients_by_im2col_are_planned_once(case, dtype, monkeypa
     df = conv1dt.conv1d_backprop_filter(x, [k, cw, cn], dy, s, padding, dilations=d)
     want, _ = family_oracle("backprop_filter", x, dy, g)
     np.testing.assert_array_equal(np.isnan(df), np.isnan(want))
+
+
+SMALL_CONV1D_GATHERS = [  # (N, L, Cw, Cn, K, s, d, padding, groups, kernel): small serial conv1d
+    (1, 24, 2, 1, 1, 6, 1, [[0, 0], [0, 0], [0, 0]], 1, "direct"),
+    (48, 10, 8, 2, 1, 7, 7, "VALID", 1, "direct"),
+    (3, 17, 4, 4, 3, 2, 1, "SAME", 2, "direct"),           # groups
+    (1, 51, 4, 5, 6, 4, 1, "VALID", 1, "blas"),
+    (9, 66, 9, 2, 3, 1, 1, "VALID", 1, "blas"),
+    (3, 37, 22, 7, 2, 2, 1, "SAME", 1, "im2col"),          # edges past the signal
+    (2, 20, 12, 40, 3, 1, 2, "VALID", 1, "im2col"),        # every tap on the signal
+]
+
+
+@pytest.mark.parametrize("case", SMALL_CONV1D_GATHERS, ids=[str(c) for c in SMALL_CONV1D_GATHERS])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_conv1d_gathers_are_planned_once(case, dtype, monkeypatch):
+    """A small serial conv1d by ``direct``, ``blas`` or ``im2col`` runs its kernel's bound
+    specialisation (``_dispatch._conv1d_small_gather``): the float64 reference to rounding, the
+    general path's bits, a new output at each call, and for ``im2col`` an infinity in the
+    filter giving NaN exactly where the reference does (the general path's repair of the edges
+    kept)."""
+    from conv1dt import _dispatch
+    monkeypatch.setattr(_plan, "PARALLEL_MACS", _PARALLEL_MACS)
+    n, L, cw, cn, k, s, d, padding, G, kernel = case
+    rng = np.random.default_rng(L * k + cw)
+    x = random_array(rng, (n, L, cw), dtype)
+    f = random_array(rng, (k, cw // G, cn), dtype)
+    g = conv1d_geometry(x.shape, f.shape, s, d, parse_padding(padding, "NWC"), "NWC", G)
+    monkeypatch.setattr(_plan, "_choose_conv1d", lambda g, itemsize: kernel)
+    _plan.clear_cache()
+    y = conv1dt.conv1d(x, f, s, padding, dilations=d, groups=G)
+    (plan,) = _plan._cache.values()
+    assert plan.kernel == kernel and plan._quick.__name__ == "run"
+    assert plan._quick.__qualname__.startswith("_conv1d_small_gather"), plan._quick
+    want, bound = family_oracle("conv1d", x, f, g)
+    assert_family_matches(y, want, bound, k * cw // G, str(case))
+    np.testing.assert_array_equal(y, _dispatch.conv1d(x, f, g, "NWC", kernel))
+    again = conv1dt.conv1d(x, f, s, padding, dilations=d, groups=G)
+    assert again is not y
+    np.testing.assert_array_equal(again, y)
+    f[-1, 0, 0] = np.inf         # the last tap: the one that reaches past SAME's last sample
+    y = conv1dt.conv1d(x, f, s, padding, dilations=d, groups=G)
+    want, _ = family_oracle("conv1d", x, f, g)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+
+
+def test_explicit_padding_keys_keep_every_type():
+    """Explicit padding given as lists or tuples of plain ints is planned (the key is built in
+    one call for its pairs), and a pair with a float, a bool or a NumPy int is a different key
+    from the plain one: each form is checked (and refused, or planned) on its own."""
+    x = np.ones((1, 10, 1))
+    f = np.ones((3, 1, 1))
+    keys = set()
+    for pad in ([[0, 0], [1, 2], [0, 0]], ((0, 0), (1, 2), (0, 0)), [[0, 0], (1, 2), [0, 0]],
+                [[0, 0], [1, np.int64(2)], [0, 0]], [[0, 0], [True, 2], [0, 0]]):
+        key, _ = _ops._planned("conv1d", x, f, None, 1, pad, "NWC", None, 1)
+        hash(key)
+        keys.add(key)
+    assert len(keys) == 5
+    a, _ = _ops._planned("conv1d", x, f, None, 1, [[0, 0], [1, 2], [0, 0]], "NWC", None, 1)
+    b, _ = _ops._planned("conv1d", x, f, None, 1, [[0, 0], [1, 2], [0, 0]], "NWC", None, 1)
+    assert a == b
+    with pytest.raises((TypeError, ValueError)):
+        conv1dt.conv1d(x, f, 1, [[0, 0], [1, 2.0], [0, 0]])
+    _plan.clear_cache()
+    y = conv1dt.conv1d(x, f, 1, [[0, 0], [1, 2], [0, 0]])
+    assert len(_plan._cache) == 1
+    np.testing.assert_array_equal(conv1dt.conv1d(x, f, 1, ((0, 0), (1, 2), (0, 0))), y)
+    assert len(_plan._cache) == 2
