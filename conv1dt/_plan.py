@@ -217,6 +217,11 @@ MIN_ITEMS = 8            # work items a call is split into where its shape allow
 GROUP_TILED_MIN_MACS = 200_000   # a group's multiply-adds from which one tiled call per group pays
 PARTIAL_MACS = 128       # multiply-adds per element of a partial filter gradient, at least
 STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
+# the transpose's direct kernel gives way to the overlap-add where the products and stores it
+# makes (direct_work) are this many times the overlap-add's multiply-adds and sums, and at least
+# DIRECT_WORK_MIN of them (a few microseconds: about the overlap-add's set-up)
+DIRECT_WASTE = 8
+DIRECT_WORK_MIN = 1 << 15
 
 
 def macs(g):
@@ -247,6 +252,31 @@ def direct_strip(stride, cout, width):
     return min(strip, -(-width // (32 * stride)) * 32 or 32)
 
 
+def direct_work(g):
+    """The products and output stores of the transpose's direct kernel on ``g``: each block of
+    ``s*strip`` outputs (:func:`direct_strip`) forms ``strip`` products of all ``K*Cin*Cout``
+    (tap, channel pair) terms across its phases and stores its ``s*strip*Cout`` outputs, whether
+    or not they lie within the signal or reach a sample: a strip is at least 32 outputs a
+    phase, and an output past the input's reach (a few frames under a long dilated filter)
+    still steps through its phase's taps. The multiply-adds (:func:`macs`) are its useful part."""
+    cin, cout = g.narrow_channels, g.wide_channels
+    strip = direct_strip(g.stride, cout, g.wide)
+    blocks = g.batch * -(-g.wide // (g.stride * strip))
+    return blocks * strip * (g.taps * cin * cout + g.stride * cout)
+
+
+def _direct_wasteful(g):
+    """Whether the direct kernel's work on ``g`` is mostly wasted: :func:`direct_work` at least
+    ``DIRECT_WASTE`` times the overlap-add's (its GEMM's multiply-adds, :func:`macs`, and its sums,
+    one per product, ``N*M*K*Cout``: as many as the multiply-adds for one input channel), and
+    ``DIRECT_WORK_MIN`` or more. The overlap-add, whose GEMM forms only the products that reach a
+    sample and whose sums touch only the outputs they reach, then runs instead
+    (docs/planner.rst has the measurements)."""
+    work = direct_work(g)
+    sums = g.batch * g.narrow * g.taps * g.wide_channels
+    return work >= DIRECT_WORK_MIN and work >= DIRECT_WASTE * (macs(g) + sums)
+
+
 def _choose_transpose(g, itemsize=4):
     cin, cout = g.narrow_channels, g.wide_channels
     fits_blas = max(cin, g.taps * cout, g.stride * cout, 1024 * g.stride) <= INT_MAX
@@ -255,7 +285,9 @@ def _choose_transpose(g, itemsize=4):
     if macs(g) < SMALL_MACS:
         # a small call: the direct kernel's compiled plan, but not for many channels, whose
         # vector loops along the width it runs one channel pair at a time
-        return "direct" if cin * cout <= SMALL_DIRECT_PRODUCTS else "blas"
+        if cin * cout > SMALL_DIRECT_PRODUCTS:
+            return "blas"
+        return "ola" if _direct_wasteful(g) else "direct"
     if SKINNY and ((g.batch * g.narrow <= DOT_MAX_ROWS and cin >= DOT_MIN_CIN and cout >= 16)
                    or _dot_rows_few(g)):
         # a few frames in all with many input channels: the dot GEMM reads each tap's filter
@@ -286,7 +318,7 @@ def _choose_transpose(g, itemsize=4):
         if (TILED and _cpu.tiled_isa() == "avx2" and cout * itemsize >= 24
                 and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow):
             return "tiled"
-        return "direct"
+        return "ola" if _direct_wasteful(g) else "direct"
     if cout <= 8 and g.taps * cout < 64:
         # on AVX2, col2im's one GEMM over the taps then its sums in order beat the overlap-add's
         # blocks from 2 taps and 8 frames a batch element (1.2x on 110 random geometries; the

@@ -376,3 +376,43 @@ def test_a_filter_gradient_of_one_work_item_splits_its_channels():
     np.testing.assert_array_equal(outs[0], outs[1])
     (plan,) = [p for p in _plan._cache.values() if p.geometry == g]
     assert plan.blocks["channels"] == 192
+
+
+def test_the_direct_transpose_gives_way_where_its_strips_are_mostly_idle():
+    """The transpose's direct kernel forms a strip of at least 32 outputs a phase, each through
+    its phase's taps, whatever reaches the signal: where that work is 8 times the overlap-add's
+    (its GEMM's multiply-adds and its sums) the overlap-add runs instead, small calls included;
+    where the strips are full (a long input) the direct kernel stays. Both results match the
+    reference."""
+    G = conv1dt.Geometry
+    # 29 batch elements of one frame of 103 channels under K=5, d=7 -> 29 outputs of 1 channel
+    one_frame = G(batch=29, wide=29, narrow=1, wide_channels=1, narrow_channels=103, taps=5,
+                  stride=2, dilation=7, pad_before=0)
+    assert _plan.macs(one_frame) < _plan.SMALL_MACS
+    assert _plan.direct_work(one_frame) >= 8 * 2 * _plan.macs(one_frame)
+    assert _plan.choose("transpose", one_frame, 8) == "ola"
+    # few channels, 3 frames a batch element, K=1 at s=5: 32-output strips for 3 outputs
+    strided = G(batch=50, wide=11, narrow=3, wide_channels=3, narrow_channels=21, taps=1, stride=5,
+                dilation=4, pad_before=0)
+    assert _plan.choose("transpose", strided, 4) == "ola"
+    # larger few-channel calls the same way: one frame a batch element, K=36
+    few = G(batch=26, wide=36, narrow=1, wide_channels=14, narrow_channels=22, taps=36, stride=6,
+            dilation=1, pad_before=0)
+    assert _plan.macs(few) >= _plan.SMALL_MACS and _plan.choose("transpose", few, 8) == "ola"
+    # full strips: the direct kernel's work is the useful work
+    long = G(batch=2, wide=4000, narrow=1000, wide_channels=3, narrow_channels=2, taps=4,
+             stride=4, dilation=1, pad_before=0)
+    assert _plan.choose("transpose", long, 4) == "direct"
+    # one input channel: the overlap-add's sums are as many as its multiply-adds
+    one_in = G(batch=21, wide=511, narrow=49, wide_channels=31, narrow_channels=1, taps=78,
+               stride=1, dilation=6, pad_before=0)
+    assert 8 * _plan.macs(one_in) <= _plan.direct_work(one_in)
+    assert _plan.choose("transpose", one_in, 4) == "direct"
+    rng = np.random.default_rng(5)
+    for g, dtype in ((one_frame, np.float64), (strided, np.float32), (long, np.float32)):
+        x = random_array(rng, (g.batch, g.narrow, g.narrow_channels), dtype)
+        f = random_array(rng, (g.taps, g.wide_channels, g.narrow_channels), dtype)
+        y = conv1dt.conv1d_transpose(x, f, (g.batch, g.wide, g.wide_channels), g.stride, "VALID",
+                                     dilations=g.dilation)
+        want, bound = family_oracle("transpose", x, f, g)
+        assert_family_matches(y, want, bound, g.taps * g.narrow_channels, str(g))
