@@ -207,6 +207,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
             return y
         return run
 
+    small = _small_serial(g, shape, dtype) and not ncw
     if kernel == "ola":
         blocks = _plan.blocking("transpose", "ola", g, itemsize)
 
@@ -217,6 +218,11 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
                                     blocks["width"], blocks["taps"], _threads(g), blocks["batch"],
                                     blocks["dot"])
             return y
+        if small:
+            run.small = _bound_small(
+                _gemm.transpose_ola, dtype, shape,
+                (False, g.stride, g.dilation, g.pad_before, blocks["width"], blocks["taps"], 1,
+                 blocks["batch"], blocks["dot"]))
         return run
 
     # the other BLAS and tiled kernels work in NWC and share one signature
@@ -236,7 +242,31 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         if ncw:
             y[...] = yw.transpose(0, 2, 1)
         return y
+    if small and kernel == "blas":
+        b = _plan.blocking("transpose", "blas", g, itemsize)
+        run.small = _bound_small(_transpose.transpose_blas, dtype, shape,
+                                 (g.stride, g.dilation, g.pad_before, rows, b["channels"],
+                                  b["dot"], b["batches"], 1))
+    elif small:
+        run.small = _bound_small(blocked, dtype, shape,
+                                 (g.stride, g.dilation, g.pad_before, rows, 1))
     return run
+
+
+def _bound_small(kernel, dtype, shape, args):
+    """``small(x, f)``: a small serial call of ``kernel`` (a fused Cython kernel taking ``x``,
+    ``f`` and a new output of ``shape``, then ``args``) on operands of ``dtype``, its
+    specialisation and arguments bound once: a tiny call's Python layers (the output, the BLAS
+    guard, the thread count read at each call) cost as much as its kernel. Below
+    ``SERIAL_MACS`` no BLAS guard is needed (:func:`_blas_on_one_thread`)."""
+    spec = kernel["float" if np.dtype(dtype) == np.float32 else "double"]
+    empty = np.empty
+
+    def small(x, f):
+        y = empty(shape, dtype)
+        spec(x, f, y, *args)
+        return y
+    return small
 
 
 # --- the rest of the family: conv1d and conv1d_backprop_filter --------------------------------

@@ -591,3 +591,45 @@ def test_explicit_padding_keys_keep_every_type():
     assert len(_plan._cache) == 1
     np.testing.assert_array_equal(conv1dt.conv1d(x, f, 1, ((0, 0), (1, 2), (0, 0))), y)
     assert len(_plan._cache) == 2
+
+
+SMALL_TRANSPOSES = [  # (N, M, Cin, Cout, K, s, d, padding, kernel): small serial transposes
+    (1, 1, 101, 143, 1, 12, 1, "VALID", "blas"),
+    (2, 3, 40, 24, 3, 2, 1, "SAME", "blas"),
+    (6, 2, 32, 5, 1, 5, 1, [[0, 0], [0, 0], [0, 0]], "ola"),
+    (3, 4, 6, 9, 5, 3, 2, "SAME", "ola"),
+    (2, 2, 56, 40, 2, 6, 1, "SAME", "tiled"),
+    (2, 5, 20, 6, 4, 2, 1, "VALID", "col2im"),
+    (2, 6, 4, 40, 4, 2, 1, "SAME", "phase"),
+]
+
+
+@pytest.mark.parametrize("case", SMALL_TRANSPOSES, ids=[str(c) for c in SMALL_TRANSPOSES])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_transposes_are_planned_once(case, dtype, monkeypatch):
+    """A small serial conv1d_transpose by the overlap-add, BLAS, tiled, col2im or phase kernel
+    runs its kernel's bound specialisation (``_dispatch._bound_small``): the float64 reference to
+    rounding, the general path's bits, and a new output at each call."""
+    from conv1dt import _dispatch
+    from conv1dt._geometry import transpose_geometry
+    n, M, cin, cout, k, s, d, padding, kernel = case
+    if kernel == "tiled" and not _plan.TILED:
+        pytest.skip("the tiled kernel needs AVX2 or AVX-512")
+    rng = np.random.default_rng(M * k + cin)
+    x = random_array(rng, (n, M, cin), dtype)
+    f = random_array(rng, (k, cout, cin), dtype)
+    pad = parse_padding(padding, "NWC")
+    wide = M * s if padding == "SAME" else (M - 1) * s + (k - 1) * d + 1
+    g = transpose_geometry(x.shape, f.shape, (n, wide, cout), s, d, pad, "NWC")
+    monkeypatch.setattr(_plan, "_choose_transpose", lambda g, itemsize=4: kernel)
+    _plan.clear_cache()
+    y = conv1dt.conv1d_transpose(x, f, (n, wide, cout), s, padding, dilations=d)
+    (plan,) = _plan._cache.values()
+    assert plan.kernel == kernel and plan.blocks.get("batch") != "flattened", plan
+    assert plan._quick.__qualname__.startswith("_bound_small"), plan._quick
+    want, bound = family_oracle("transpose", x, f, g)
+    assert_family_matches(y, want, bound, k * cin, str(case))
+    np.testing.assert_array_equal(y, _dispatch.conv1d_transpose(x, f, g, "NWC", kernel))
+    again = conv1dt.conv1d_transpose(x, f, (n, wide, cout), s, padding, dilations=d)
+    assert again is not y
+    np.testing.assert_array_equal(again, y)
