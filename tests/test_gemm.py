@@ -755,6 +755,40 @@ def test_blas_kernels_overwrite_or_zero_every_output(seed, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(24))
+def test_transpose_blas_zeroes_the_residues_no_tap_reaches(seed, dtype):
+    """Where half or more of the residues mod ``s`` have no tap (a few taps at a large stride),
+    the transpose's BLAS kernel zeroes its output by whole blocks and runs only the reached
+    residues' items: outputs start as NaN, blocks of a few rows or channels, padding on either
+    side, both kinds of GEMM; against the reference, the same bits on 1 and 3 threads."""
+    from conv1dt._compiled import _transpose
+
+    rng = np.random.default_rng(seed + 900)
+    s = int(rng.integers(2, 17))
+    K, d = int(rng.integers(1, s // 2 + 1)), int(rng.integers(1, 5))
+    assert len({(k * d) % s for k in range(K)}) * 2 <= s
+    M, cin, cout = int(rng.integers(1, 30)), int(rng.integers(1, 40)), int(rng.integers(1, 20))
+    keff = (K - 1) * d + 1
+    lo = int(rng.integers(0, keff + s))
+    L = max(1, (M - 1) * s + keff - lo + int(rng.integers(-keff - s, s + 2)))
+    g = Geometry(int(rng.integers(1, 4)), L, M, cout, cin, K, s, d, lo)
+    x = random_array(rng, (g.batch, M, cin), dtype)
+    f = random_array(rng, (K, cout, cin), dtype)
+    want, bound = family_oracle("transpose", x, f, g)
+    rows, cblock = int(rng.integers(1, 8)), int(rng.integers(1, cout + 1))
+    batches = int(rng.integers(1, 3))
+    for dot in (False, True):
+        outs = []
+        for threads in (1, 3):
+            y = np.full((g.batch, L, cout), np.nan, dtype)
+            with single_threaded_blas():
+                _transpose.transpose_blas(x, f, y, s, d, lo, rows, cblock, dot, batches, threads)
+            outs.append(y)
+        assert_family_matches(outs[0], want, bound, K * cin + 1, f"{g} dot={dot}")
+        np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(24))
 def test_backprop_filter_in_place_by_channel_blocks(seed, dtype):
     """The in-place filter gradient with each group's output channels cut into blocks, one work
     item each (the last block partial), with groups, chunks and rounds of rows: against the
