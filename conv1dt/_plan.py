@@ -255,14 +255,18 @@ def direct_strip(stride, cout, width):
 def direct_work(g):
     """The products and output stores of the transpose's direct kernel on ``g``: each block of
     ``s*strip`` outputs (:func:`direct_strip`) forms ``strip`` products of all ``K*Cin*Cout``
-    (tap, channel pair) terms across its phases and stores its ``s*strip*Cout`` outputs, whether
-    or not they lie within the signal or reach a sample: a strip is at least 32 outputs a
-    phase, and an output past the input's reach (a few frames under a long dilated filter)
-    still steps through its phase's taps. The multiply-adds (:func:`macs`) are its useful part."""
+    (tap, channel pair) terms across its phases and stores the outputs of its phases, ``strip*Cout``
+    each, whether or not they lie within the signal or reach a sample: a strip is at least 32
+    outputs a phase, and an output past the input's reach (a few frames under a long dilated
+    filter) still steps through its phase's taps. Where half the phases or more have no tap
+    (``min(K, s/gcd(s, d))`` have one) the kernel zeroes its blocks whole and stores only the
+    phases with taps. The multiply-adds (:func:`macs`) are its useful part."""
     cin, cout = g.narrow_channels, g.wide_channels
     strip = direct_strip(g.stride, cout, g.wide)
     blocks = g.batch * -(-g.wide // (g.stride * strip))
-    return blocks * strip * (g.taps * cin * cout + g.stride * cout)
+    reached = min(g.taps, g.stride // math.gcd(g.stride, g.dilation))
+    phases = reached if 2 * reached <= g.stride else g.stride
+    return blocks * strip * (g.taps * cin * cout + phases * cout)
 
 
 def _direct_wasteful(g):

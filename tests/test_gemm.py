@@ -789,6 +789,39 @@ def test_transpose_blas_zeroes_the_residues_no_tap_reaches(seed, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(24))
+def test_direct_transpose_zeroes_the_phases_no_tap_reaches(seed, dtype):
+    """Where half the polyphase phases or more have no tap, the transpose's direct kernel zeroes
+    each block whole and computes only the phases with taps, in place (one output channel
+    included, whose phases are otherwise interleaved from a scratch strip): outputs start as
+    NaN, both layouts, strips of 32 and 64, padding on either side; against the reference, the
+    same bits on 1 and 3 threads."""
+    from conv1dt._compiled import _transpose
+
+    rng = np.random.default_rng(seed + 1300)
+    s = int(rng.integers(2, 17))
+    K, d = int(rng.integers(1, s // 2 + 1)), int(rng.integers(1, 5))
+    M, cin = int(rng.integers(1, 80)), int(rng.integers(1, 5))
+    cout = 1 if seed % 3 == 0 else int(rng.integers(1, 9))
+    keff = (K - 1) * d + 1
+    lo = int(rng.integers(0, keff + s))
+    L = max(1, (M - 1) * s + keff - lo + int(rng.integers(-keff - s, s + 2)))
+    g = Geometry(int(rng.integers(1, 4)), L, M, cout, cin, K, s, d, lo)
+    ncw = bool(rng.integers(2))
+    x = random_array(rng, (g.batch, M, cin), dtype)
+    f = random_array(rng, (K, cout, cin), dtype)
+    want, bound = family_oracle("transpose", x, f, g)
+    strip = int(rng.choice([32, 64]))
+    outs = []
+    for threads in (1, 3):
+        y = np.full((g.batch, cout, L) if ncw else (g.batch, L, cout), np.nan, dtype)
+        _transpose.transpose_direct(_layout(x, ncw), ncw, f, y, ncw, s, d, lo, strip, threads)
+        outs.append(_layout(y, ncw))
+    assert_family_matches(outs[0], want, bound, K * cin + 1, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(24))
 def test_backprop_filter_in_place_by_channel_blocks(seed, dtype):
     """The in-place filter gradient with each group's output channels cut into blocks, one work
     item each (the last block partial), with groups, chunks and rounds of rows: against the

@@ -160,6 +160,7 @@ cdef void _direct_block(
     Py_ssize_t cout, floating* y, bint y_ncw, Py_ssize_t L, floating* xs, floating* ybuf,
     Py_ssize_t span, Py_ssize_t cmin, const Py_ssize_t* ntaps, const Py_ssize_t* woff,
     const Py_ssize_t* xoff, Py_ssize_t maxt, Py_ssize_t b, Py_ssize_t s, Py_ssize_t strip,
+    bint sparse,
 ) noexcept nogil:
     """Outputs ``b*s*strip .. (b+1)*s*strip - 1`` of one batch entry: ``x`` is its ``[M, Cin]``
     (``[Cin, M]`` when ``x_ncw``) input, ``y`` its ``[L, Cout]`` (``[Cout, L]``) output, both
@@ -173,6 +174,10 @@ cdef void _direct_block(
     channel-major into ``xs``, zeros outside the signal. Then each of the ``s`` polyphase
     components (outputs ``ob, ob + s, ...``, ``ob = b*s*strip + r``) is an ordinary correlation
     of ``xs`` with the taps of phase ``r``: no multiply touches an inserted zero.
+
+    With ``sparse`` (half the phases or more have no tap: a few taps at a large stride) the
+    block's outputs are zeroed first, whole rows at a time, and only the phases with taps are
+    computed, in place (an empty phase would be a strip of zeros stored an output at a time).
     """
     cdef Py_ssize_t o0 = b * s * strip, ibase = b * strip + cmin
     cdef Py_ssize_t u, i, ci, r, ob, cnt
@@ -192,6 +197,29 @@ cdef void _direct_block(
             rows_to_channels_f32(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
         else:
             rows_to_channels_f64(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
+    if sparse:
+        cnt = L - o0 if L - o0 < s * strip else s * strip
+        if y_ncw:
+            for ci in range(cout):
+                memset(y + ci * L + o0, 0, cnt * sizeof(floating))
+        else:
+            memset(y + o0 * cout, 0, cnt * cout * sizeof(floating))
+        for r in range(s):
+            ob = o0 + r
+            if ob >= L:
+                break
+            if ntaps[r] == 0:
+                continue
+            cnt = (L - ob + s - 1) // s
+            if cnt > strip:
+                cnt = strip
+            if y_ncw:
+                _phase_strip(y + ob, s, L, f, woff + r * maxt, xoff + r * maxt, ntaps[r],
+                             xs, span, ulo, uhi, NULL, NULL, cout, cin, cnt)
+            else:
+                _phase_strip(y + ob * cout, s * cout, 1, f, woff + r * maxt, xoff + r * maxt,
+                             ntaps[r], xs, span, ulo, uhi, NULL, NULL, cout, cin, cnt)
+        return
     if ybuf != NULL:                    # one output channel: phases into ybuf, then interleaved
         for r in range(s):
             ob = o0 + r
@@ -225,7 +253,7 @@ cdef void _direct_block(
 cdef struct _Direct:
     # one direct-kernel call: the shapes, the blocks and the tap table (borrowed from a _TapTable)
     Py_ssize_t M, cin, cout, L, s, strip, nblocks, span, per
-    bint x_ncw, y_ncw, interleave
+    bint x_ncw, y_ncw, interleave, sparse
     Py_ssize_t cmin, maxt
     Py_ssize_t* counts
     Py_ssize_t* ks
@@ -243,7 +271,11 @@ cdef _TapTable _direct_setup(_Direct* p, Py_ssize_t M, Py_ssize_t cin, Py_ssize_
     p.x_ncw, p.y_ncw = x_ncw, y_ncw
     p.nblocks = (L + s * strip - 1) // (s * strip)
     p.span = strip + table.cmax - table.cmin
-    p.interleave = cout == 1 and s > 1
+    cdef Py_ssize_t r, reached = 0
+    for r in range(s):
+        reached += table.counts[r] > 0
+    p.sparse = 2 * reached <= s
+    p.interleave = cout == 1 and s > 1 and not p.sparse
     p.per = max(cin * p.span, 1) + (s * strip if p.interleave else 0)
     p.cmin, p.maxt, p.counts, p.ks, p.cs = table.cmin, table.maxt, table.counts, table.ks, table.cs
     return table
@@ -256,7 +288,8 @@ cdef inline void _direct_item(const _Direct* p, const floating* x, const floatin
     cdef Py_ssize_t n = item // p.nblocks
     _direct_block(x + n * p.M * p.cin, p.x_ncw, p.M, p.cin, f, p.cout, y + n * p.L * p.cout,
                   p.y_ncw, p.L, xs, xs + max(p.cin * p.span, 1) if p.interleave else NULL,
-                  p.span, p.cmin, p.counts, p.ks, p.cs, p.maxt, item % p.nblocks, p.s, p.strip)
+                  p.span, p.cmin, p.counts, p.ks, p.cs, p.maxt, item % p.nblocks, p.s, p.strip,
+                  p.sparse)
 
 
 def transpose_direct(
