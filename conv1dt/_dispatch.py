@@ -590,17 +590,20 @@ def backprop_filter_small(geom, data_format, kernel, dtype):
 def _filter_im2col_small(g, data_format, dtype, shape):
     """``run(x, dy)``: a filter gradient by ``im2col`` that runs on one thread (below
     ``PARALLEL_MACS``; NWC, of a kernel dtype, an output below the pool's blocks) with its
-    blocks, its guard and its arguments worked out once, or None for other calls, and for
-    calls whose gathered zeros meet ``dy``'s edges (whose finiteness is checked at each call,
-    :func:`conv1d_backprop_filter`). A call of 5-30 microseconds spent as many again in the
-    general path (2 x 37 rows, 11 -> 135, K=1, float32: 10.9 us, its kernel 3.2)."""
+    blocks, its guard and its arguments worked out once, or None for other calls. A call of
+    5-30 microseconds spent as many again in the general path (2 x 37 rows, 11 -> 135, K=1,
+    float32: 10.9 us, its kernel 3.2). Where the gathered zeros meet ``dy``'s edges, ``dy`` is
+    checked there at each call, and one with an infinity or a NaN there goes the general way
+    (:func:`conv1d_backprop_filter`: the direct kernel, which forms only the definition's
+    products)."""
     if (data_format != "NWC" or dtype is None or np.dtype(dtype) not in (np.float32, np.float64)
             or math.prod(shape) == 0 or g.batch * g.narrow == 0 or _plan.parallel(g)
             or math.prod(shape) * np.dtype(dtype).itemsize >= POOL_MIN_BYTES):
         return None
     b = _plan.blocking("backprop_filter", "im2col", g, np.dtype(dtype).itemsize, "NWC")
-    if b["chunks"] != 1 or (not b["inplace"] and _edge_rows(g) != (0, g.narrow)):
+    if b["chunks"] != 1:
         return None
+    edges = not b["inplace"] and _edge_rows(g) != (0, g.narrow)
     guard = _filter_im2col_guard(g, b, False)
     im2col = _gemm.backprop_filter_im2col
     try:    # the fused kernel's specialisation for the dtype
@@ -612,6 +615,8 @@ def _filter_im2col_small(g, data_format, dtype, shape):
     empty = np.empty
 
     def run(x, dy):
+        if edges and not _edges_finite(dy, g, False):
+            return conv1d_backprop_filter(x, dy, g, "NWC", "im2col", None, b)
         df = empty(shape, dtype)
         with guard:
             im2col(x, dy, df.reshape(part_shape), *args)
