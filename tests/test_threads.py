@@ -4,6 +4,7 @@ on one thread inside conv1dt's loops whatever its vendor, and show_config's repo
 Oracles: the ``num_threads`` argument the kernels actually receive (a spy, as in test_plans.py);
 threadpoolctl's own view of the libraries (``threadpool_info``); OpenMP's ``omp_get_max_threads``.
 """
+import ctypes
 import os
 import threading
 
@@ -645,3 +646,37 @@ def test_packed_gemm_where_the_blas_kernels_are_narrower(monkeypatch):
     monkeypatch.undo()
     assert _cpu.packed_on() == blas_pick._packed(_cpu.cpu_isa(), blas_pick._arch)
     assert ("packed GEMM" in blas_pick.chosen()) == _cpu.packed_on()
+
+
+@pytest.mark.parametrize("ctype", [ctypes.c_int, ctypes.c_int64])
+def test_the_compiled_guard_saves_and_restores_each_library(monkeypatch, ctype):
+    """Where every library's functions are C functions (as ctypes binds them), the guard's save
+    and restore run compiled (``_cpu.BlasThreads``): a count that is not 1 is set to 1 and put
+    back when the last nested guard leaves, one already at 1 is not touched; ``int`` and
+    ``int64`` counts (BLIS's) alike."""
+    from conv1dt._compiled import _cpu
+    counts, calls = {"a": 4, "b": 1, "c": 3}, []
+    keep = []
+
+    def lib(name):
+        get = ctypes.CFUNCTYPE(ctype)(lambda: counts[name])
+
+        def set_(n):
+            calls.append((name, n))
+            counts[name] = n
+        set_ = ctypes.CFUNCTYPE(None, ctype)(set_)
+        keep.append((get, set_))
+        return get, set_
+
+    monkeypatch.setattr(blas_threads, "_guarded", [lib("a"), lib("b"), lib("c")])
+    monkeypatch.setattr(blas_threads, "_compiled_for", None)
+    with blas_threads.single_threaded_blas():
+        assert isinstance(blas_threads._compiled, _cpu.BlasThreads)
+        assert counts == {"a": 1, "b": 1, "c": 1}
+        with blas_threads.single_threaded_blas():
+            assert counts == {"a": 1, "b": 1, "c": 1}
+        assert counts == {"a": 1, "b": 1, "c": 1}
+    assert counts == {"a": 4, "b": 1, "c": 3}
+    assert calls == [("a", 1), ("c", 1), ("a", 4), ("c", 3)]
+    assert blas_threads._compiled.depth == 0
+    monkeypatch.setattr(blas_threads, "_compiled_for", None)

@@ -433,3 +433,70 @@ cdef void scratch_done(int slot, void* block) noexcept nogil:
 def scratch_kept():
     """Bytes of scratch the calling thread keeps between calls (``src/scratch.c``)."""
     return conv1dt_scratch_kept()
+
+
+# --- the BLAS thread guard's save and restore (conv1dt/_runtime/blas_threads.py) -------------
+
+ctypedef int (*_get_int)() noexcept nogil
+ctypedef void (*_set_int)(int) noexcept nogil
+ctypedef long long (*_get_i64)() noexcept nogil
+ctypedef void (*_set_i64)(long long) noexcept nogil
+
+cdef enum:
+    _MAX_BLAS = 8
+
+
+cdef class BlasThreads:
+    """One thread for the BLAS libraries whose thread-count functions are at the given addresses,
+    while entered: ``libs`` is ``[(get, set, wide), ...]``, ``int get(void)`` and ``void
+    set(int)`` (``long long`` with ``wide``: BLIS's ``dim_t``). :meth:`enter` saves each count
+    that is not 1 and sets it to 1, :meth:`leave` puts them back; nested entries share one save
+    and restore. Both run with the GIL held and call C directly (no ctypes, no lock: the GIL
+    makes each of them one step for Python's threads), a tenth of the guard's time through
+    ctypes (``single_threaded_blas`` is entered by every guarded kernel call)."""
+    cdef size_t gets[_MAX_BLAS]
+    cdef size_t sets[_MAX_BLAS]
+    cdef bint wide[_MAX_BLAS]
+    cdef bint changed[_MAX_BLAS]
+    cdef long long old[_MAX_BLAS]
+    cdef int n
+    cdef readonly int depth
+
+    def __cinit__(self, libs):
+        self.n = 0
+        self.depth = 0
+        for get, set_, wide in libs:
+            if self.n == _MAX_BLAS:
+                raise ValueError(f"conv1dt: at most {_MAX_BLAS} BLAS libraries to guard")
+            if not get or not set_:
+                raise ValueError("conv1dt: a BLAS thread function at address 0")
+            self.gets[self.n], self.sets[self.n], self.wide[self.n] = get, set_, wide
+            self.n += 1
+
+    def enter(self):
+        cdef int j
+        cdef long long v
+        if self.depth == 0:
+            for j in range(self.n):
+                v = (<_get_i64> self.gets[j])() if self.wide[j] else (<_get_int> self.gets[j])()
+                self.changed[j] = v != 1
+                if v != 1:
+                    self.old[j] = v
+                    if self.wide[j]:
+                        (<_set_i64> self.sets[j])(1)
+                    else:
+                        (<_set_int> self.sets[j])(1)
+        self.depth += 1
+
+    def leave(self):
+        cdef int j
+        if self.depth == 0:
+            raise RuntimeError("conv1dt: the BLAS guard left more often than entered")
+        self.depth -= 1
+        if self.depth == 0:
+            for j in range(self.n):
+                if self.changed[j]:
+                    if self.wide[j]:
+                        (<_set_i64> self.sets[j])(self.old[j])
+                    else:
+                        (<_set_int> self.sets[j])(<int> self.old[j])

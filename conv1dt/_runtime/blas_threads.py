@@ -9,9 +9,11 @@ The BLAS libraries are found by threadpoolctl, whatever the vendor (OpenBLAS, wh
 ``scipy_openblas`` or an older ``libopenblas``; MKL; BLIS; FlexiBLAS), once, at the first guarded
 call, when SciPy's BLAS is loaded. Every BLAS found then is limited, since the one behind
 ``scipy.linalg.cython_blas`` is among them. The save/restore itself calls each library's own
-``get``/``set`` functions through ctypes (a few microseconds), not threadpoolctl's scan (which
-reads every loaded library, a few milliseconds). A BLAS with no thread control (Accelerate) is
-reported by :func:`blas_info` and left alone.
+``get``/``set`` functions, not threadpoolctl's scan (which reads every loaded library, a few
+milliseconds): from compiled code at their addresses (``_cpu.BlasThreads``, a fraction of a
+microsecond; every guarded kernel call enters the guard), or through ctypes where a function is
+not a C one. A BLAS with no thread control (Accelerate) is reported by :func:`blas_info` and
+left alone.
 """
 import ctypes
 import threading
@@ -129,31 +131,72 @@ def _guarded_libs():
     return _guarded
 
 
+def _restype(fn):
+    """The C return type of a ctypes function (a library's, or made by ``CFUNCTYPE``)."""
+    return getattr(fn, "restype", None) or getattr(type(fn), "_restype_", None)
+
+
+_compiled: Any = None         # the compiled guard (_cpu.BlasThreads) of ...
+_compiled_for: Any = None     # ... this list of _guarded_libs(), or False where there is none
+
+
+def _compiled_guard(libs):
+    """The compiled save/restore (``_cpu.BlasThreads``) of ``libs`` when every function is a C
+    function bound by ctypes (as :func:`_bind` binds them), else False (a stand-in's Python
+    functions: the save/restore then runs here)."""
+    global _compiled, _compiled_for
+    if _compiled_for is not libs:
+        guard = False
+        if libs and all(isinstance(fn, ctypes._CFuncPtr) for pair in libs for fn in pair):
+            from .._compiled import _cpu
+            guard = _cpu.BlasThreads([(ctypes.cast(get, ctypes.c_void_p).value,
+                                       ctypes.cast(set_, ctypes.c_void_p).value,
+                                       _restype(get) is ctypes.c_int64) for get, set_ in libs])
+        _compiled, _compiled_for = guard, libs
+    return _compiled
+
+
 class _SingleThreadedBlas:
     """The context of :func:`single_threaded_blas` (a class: entered on every BLAS kernel's
     call, and a generator-based context manager costs a few microseconds more)."""
     __slots__ = ()
 
     def __enter__(self) -> None:
+        # entered on every guarded kernel call: the save/restore in C where it can be
         global _depth, _saved
-        libs = _guarded_libs()
-        with _lock:
+        libs = _guarded if _guarded is not None else _guarded_libs()
+        fast = _compiled if _compiled_for is libs else _compiled_guard(libs)
+        if fast:
+            fast.enter()
+            return
+        _lock.acquire()
+        try:
             if _depth == 0:
-                _saved = []
+                saved = []
                 for get, set_ in libs:
                     old = get()
                     if old != 1:
                         set_(1)
-                        _saved.append((set_, old))
+                        saved.append((set_, old))
+                _saved = saved
             _depth += 1
+        finally:
+            _lock.release()
 
     def __exit__(self, *exc: Any) -> None:
         global _depth
-        with _lock:
+        fast = _compiled
+        if fast and fast.depth:      # entered by the compiled guard
+            fast.leave()
+            return
+        _lock.acquire()
+        try:
             _depth -= 1
             if _depth == 0:
                 for set_, old in _saved:      # what __enter__ changed, put back
                     set_(old)
+        finally:
+            _lock.release()
 
 
 _SINGLE = _SingleThreadedBlas()
