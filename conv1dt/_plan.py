@@ -18,7 +18,8 @@ squared, whole tiles of 64 channels for a few):
 
 conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per polyphase phase)
     * ``direct``: small calls with at most ``SMALL_DIRECT_PRODUCTS`` channel pairs, ``blas``
-      for small calls with more;
+      for small calls with more; ``ola`` where the direct kernel's strips would be mostly idle
+      (:func:`_direct_wasteful`: a few frames a batch element, a filter far past the input);
     * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
       DOT_MIN_CIN``, ``Cout >= 16``, AVX-512): it reads each tap's filter once for all of them, where
       the kernels below would pack or lay it out for them;
@@ -28,7 +29,8 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       not for ``Cin <= 64`` with ``Cout >= 32`` and 2 frames or more a batch element where the
       tiled kernel runs; ``blas`` instead for a filter beyond ``OLA_MAX_FILTER_BYTES`` (4 MiB)
       with ``Cin >= 32`` and ``Cout >= 64``, or one frame in all;
-    * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width);
+    * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width), ``ola``
+      where its strips would be mostly idle (as for small calls);
     * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
       cache-sized blocks, then the products overlap-added) when ``K*Cout < 64``; else
       ``col2im`` (one GEMM of a block of input rows with all taps, ``[rows, Cin] @ [Cin,

@@ -669,14 +669,13 @@ def test_the_compiled_guard_saves_and_restores_each_library(monkeypatch, ctype):
         return get, set_
 
     monkeypatch.setattr(blas_threads, "_guarded", [lib("a"), lib("b"), lib("c")])
-    monkeypatch.setattr(blas_threads, "_compiled_for", None)
+    monkeypatch.setattr(blas_threads, "_compiled", (None, False))   # restored with _guarded
     with blas_threads.single_threaded_blas():
-        assert isinstance(blas_threads._compiled, _cpu.BlasThreads)
+        assert isinstance(blas_threads._compiled[1], _cpu.BlasThreads)
         assert counts == {"a": 1, "b": 1, "c": 1}
         with blas_threads.single_threaded_blas():
             assert counts == {"a": 1, "b": 1, "c": 1}
         assert counts == {"a": 1, "b": 1, "c": 1}
     assert counts == {"a": 4, "b": 1, "c": 3}
     assert calls == [("a", 1), ("c", 1), ("a", 4), ("c", 3)]
-    assert blas_threads._compiled.depth == 0
-    monkeypatch.setattr(blas_threads, "_compiled_for", None)
+    assert blas_threads._compiled[1].depth == 0

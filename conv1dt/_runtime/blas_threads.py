@@ -136,24 +136,27 @@ def _restype(fn):
     return getattr(fn, "restype", None) or getattr(type(fn), "_restype_", None)
 
 
-_compiled: Any = None         # the compiled guard (_cpu.BlasThreads) of ...
-_compiled_for: Any = None     # ... this list of _guarded_libs(), or False where there is none
+# (libs, guard): the compiled guard (_cpu.BlasThreads) of this list of _guarded_libs(), which
+# holds the ctypes functions whose addresses it calls, or False where there is none; one
+# value, so that the guard is never used with another list than its own
+_compiled: Tuple[Any, Any] = (None, False)
 
 
 def _compiled_guard(libs):
     """The compiled save/restore (``_cpu.BlasThreads``) of ``libs`` when every function is a C
     function bound by ctypes (as :func:`_bind` binds them), else False (a stand-in's Python
     functions: the save/restore then runs here)."""
-    global _compiled, _compiled_for
-    if _compiled_for is not libs:
+    global _compiled
+    held, guard = _compiled
+    if held is not libs:
         guard = False
         if libs and all(isinstance(fn, ctypes._CFuncPtr) for pair in libs for fn in pair):
             from .._compiled import _cpu
             guard = _cpu.BlasThreads([(ctypes.cast(get, ctypes.c_void_p).value,
                                        ctypes.cast(set_, ctypes.c_void_p).value,
                                        _restype(get) is ctypes.c_int64) for get, set_ in libs])
-        _compiled, _compiled_for = guard, libs
-    return _compiled
+        _compiled = (libs, guard)
+    return guard
 
 
 class _SingleThreadedBlas:
@@ -165,7 +168,9 @@ class _SingleThreadedBlas:
         # entered on every guarded kernel call: the save/restore in C where it can be
         global _depth, _saved
         libs = _guarded if _guarded is not None else _guarded_libs()
-        fast = _compiled if _compiled_for is libs else _compiled_guard(libs)
+        held, fast = _compiled
+        if held is not libs:
+            fast = _compiled_guard(libs)
         if fast:
             fast.enter()
             return
@@ -185,7 +190,7 @@ class _SingleThreadedBlas:
 
     def __exit__(self, *exc: Any) -> None:
         global _depth
-        fast = _compiled
+        fast = _compiled[1]
         if fast and fast.depth:      # entered by the compiled guard
             fast.leave()
             return
