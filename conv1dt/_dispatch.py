@@ -259,7 +259,10 @@ def _bound_small(kernel, dtype, shape, args):
     specialisation and arguments bound once: a tiny call's Python layers (the output, the BLAS
     guard, the thread count read at each call) cost as much as its kernel. Below
     ``SERIAL_MACS`` no BLAS guard is needed (:func:`_blas_on_one_thread`)."""
-    spec = kernel["float" if np.dtype(dtype) == np.float32 else "double"]
+    try:    # the fused kernel's specialisation for the dtype, without its dispatch at each call
+        spec = kernel["float" if np.dtype(dtype) == np.float32 else "double"]
+    except TypeError:   # not a fused function (a test's stand-in)
+        spec = kernel
     empty = np.empty
 
     def small(x, f):
@@ -342,28 +345,15 @@ def _conv1d_small_gather(g, data_format, kernel, dtype):
     if (data_format != "NWC" or 0 in shape or g.wide == 0 or g.wide_channels == 0
             or not _small_serial(g, shape, dtype)):
         return None
-    spec = "float" if np.dtype(dtype) == np.float32 else "double"
-    empty = np.empty
     geo = (g.stride, g.dilation, g.pad_before, g.groups)
     if kernel == "direct":
-        direct = _conv1d.conv1d_direct[spec]
-
-        def run(x, f):
-            y = empty(shape, dtype)
-            direct(x, f, y, *geo, 1)
-            return y
-        return run
+        return _bound_small(_conv1d.conv1d_direct, dtype, shape, (*geo, 1))
     b = _plan.blocking("conv1d", kernel, g, np.dtype(dtype).itemsize, data_format)
     if kernel == "blas":
-        blas = _conv1d.conv1d_blas[spec]
-        args = (*geo, b["rows"], 1, b["channels"])
-
-        def run(x, f):
-            y = empty(shape, dtype)
-            blas(x, f, y, *args)
-            return y
-        return run
-    im2col = _gemm.conv1d_im2col[spec]
+        return _bound_small(_conv1d.conv1d_blas, dtype, shape,
+                            (*geo, b["rows"], 1, b["channels"]))
+    im2col = _gemm.conv1d_im2col["float" if np.dtype(dtype) == np.float32 else "double"]
+    empty = np.empty
     args = (False, *geo, b["rows"], b["taps"], 1, b["skinny"], b["skinny"], False,
             b.get("few", 0), b.get("channels", 0))
     edges = _edge_rows(g) != (0, g.narrow)
@@ -572,19 +562,8 @@ def backprop_filter_small(geom, data_format, kernel, dtype):
     if (kernel != "direct" or data_format != "NWC" or g.groups != 1 or math.prod(shape) == 0
             or g.batch * g.narrow == 0 or not _small_serial(g, shape, dtype)):
         return None
-    direct = _conv1d.backprop_filter_direct
-    try:    # the fused kernel's specialisation for the dtype, without its dispatch at each call
-        direct = direct["float" if np.dtype(dtype) == np.float32 else "double"]
-    except TypeError:   # not a fused function (a test's stand-in)
-        pass
-    args = (g.stride, g.dilation, g.pad_before, 1, filter_chunks(g), 1)
-    empty = np.empty
-
-    def run(x, dy):
-        df = empty(shape, dtype)
-        direct(x, dy, df, *args)
-        return df
-    return run
+    return _bound_small(_conv1d.backprop_filter_direct, dtype, shape,
+                        (g.stride, g.dilation, g.pad_before, 1, filter_chunks(g), 1))
 
 
 def _filter_im2col_small(g, data_format, dtype, shape):

@@ -553,8 +553,8 @@ def test_small_conv1d_gathers_are_planned_once(case, dtype, monkeypatch):
     _plan.clear_cache()
     y = conv1dt.conv1d(x, f, s, padding, dilations=d, groups=G)
     (plan,) = _plan._cache.values()
-    assert plan.kernel == kernel and plan._quick.__name__ == "run"
-    assert plan._quick.__qualname__.startswith("_conv1d_small_gather"), plan._quick
+    assert plan.kernel == kernel
+    assert plan._quick.__qualname__.startswith(("_conv1d_small_gather", "_bound_small")), plan._quick
     want, bound = family_oracle("conv1d", x, f, g)
     assert_family_matches(y, want, bound, k * cw // G, str(case))
     np.testing.assert_array_equal(y, _dispatch.conv1d(x, f, g, "NWC", kernel))

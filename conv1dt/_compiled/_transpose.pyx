@@ -197,29 +197,13 @@ cdef void _direct_block(
             rows_to_channels_f32(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
         else:
             rows_to_channels_f64(xs + ulo, span, x + (ibase + ulo) * cin, cin, uhi - ulo)
-    if sparse:
+    if sparse:                          # zeroed whole: the phases without taps are done
         cnt = L - o0 if L - o0 < s * strip else s * strip
         if y_ncw:
             for ci in range(cout):
                 memset(y + ci * L + o0, 0, cnt * sizeof(floating))
         else:
             memset(y + o0 * cout, 0, cnt * cout * sizeof(floating))
-        for r in range(s):
-            ob = o0 + r
-            if ob >= L:
-                break
-            if ntaps[r] == 0:
-                continue
-            cnt = (L - ob + s - 1) // s
-            if cnt > strip:
-                cnt = strip
-            if y_ncw:
-                _phase_strip(y + ob, s, L, f, woff + r * maxt, xoff + r * maxt, ntaps[r],
-                             xs, span, ulo, uhi, NULL, NULL, cout, cin, cnt)
-            else:
-                _phase_strip(y + ob * cout, s * cout, 1, f, woff + r * maxt, xoff + r * maxt,
-                             ntaps[r], xs, span, ulo, uhi, NULL, NULL, cout, cin, cnt)
-        return
     if ybuf != NULL:                    # one output channel: phases into ybuf, then interleaved
         for r in range(s):
             ob = o0 + r
@@ -239,6 +223,8 @@ cdef void _direct_block(
         ob = o0 + r
         if ob >= L:
             break
+        if sparse and ntaps[r] == 0:
+            continue
         cnt = (L - ob + s - 1) // s
         if cnt > strip:
             cnt = strip
