@@ -184,7 +184,7 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         args = (g.stride, g.dilation, g.pad_before, _plan.direct_strip(g.stride, cout, g.wide))
         direct = _transpose.transpose_direct
         if dtype is not None:
-            direct = direct["float" if dtype == np.float32 else "double"]
+            direct = _specialised(direct, dtype)
 
         if _small_serial(g, shape, dtype):
             # a small serial call: nothing to decide at all, the tap table built once
@@ -253,16 +253,23 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
     return run
 
 
+def _specialised(kernel, dtype):
+    """A fused Cython kernel's specialisation for ``dtype`` (float32 or float64), so that a plan
+    does not pay the fused function's dispatch at each call; ``kernel`` itself when it is not
+    fused (a test's stand-in)."""
+    try:
+        return kernel["float" if np.dtype(dtype) == np.float32 else "double"]
+    except TypeError:
+        return kernel
+
+
 def _bound_small(kernel, dtype, shape, args):
     """``small(x, f)``: a small serial call of ``kernel`` (a fused Cython kernel taking ``x``,
     ``f`` and a new output of ``shape``, then ``args``) on operands of ``dtype``, its
     specialisation and arguments bound once: a tiny call's Python layers (the output, the BLAS
     guard, the thread count read at each call) cost as much as its kernel. Below
     ``SERIAL_MACS`` no BLAS guard is needed (:func:`_blas_on_one_thread`)."""
-    try:    # the fused kernel's specialisation for the dtype, without its dispatch at each call
-        spec = kernel["float" if np.dtype(dtype) == np.float32 else "double"]
-    except TypeError:   # not a fused function (a test's stand-in)
-        spec = kernel
+    spec = _specialised(kernel, dtype)
     empty = np.empty
 
     def small(x, f):
@@ -352,7 +359,7 @@ def _conv1d_small_gather(g, data_format, kernel, dtype):
     if kernel == "blas":
         return _bound_small(_conv1d.conv1d_blas, dtype, shape,
                             (*geo, b["rows"], 1, b["channels"]))
-    im2col = _gemm.conv1d_im2col["float" if np.dtype(dtype) == np.float32 else "double"]
+    im2col = _specialised(_gemm.conv1d_im2col, dtype)
     empty = np.empty
     args = (False, *geo, b["rows"], b["taps"], 1, b["skinny"], b["skinny"], False,
             b.get("few", 0), b.get("channels", 0))
@@ -584,11 +591,7 @@ def _filter_im2col_small(g, data_format, dtype, shape):
         return None
     edges = not b["inplace"] and _edge_rows(g) != (0, g.narrow)
     guard = _filter_im2col_guard(g, b, False)
-    im2col = _gemm.backprop_filter_im2col
-    try:    # the fused kernel's specialisation for the dtype
-        im2col = im2col["float" if np.dtype(dtype) == np.float32 else "double"]
-    except TypeError:
-        pass
+    im2col = _specialised(_gemm.backprop_filter_im2col, dtype)
     args = _filter_im2col_args(g, b, False, 1)
     part_shape = (1,) + shape
     empty = np.empty

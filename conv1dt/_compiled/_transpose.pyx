@@ -659,29 +659,31 @@ def transpose_blas(
     if batches < 1:
         batches = 1
     cdef Py_ssize_t nbg = (N + batches - 1) // batches
-    cdef Py_ssize_t item, k, r, n, b, nres = 0
+    cdef Py_ssize_t r, nres = 0
     cdef Py_ssize_t* residues = NULL
+    cdef bint zeroed
     if N == 0 or L == 0:
         return
-    # The residues that taps reach, in increasing order. Where half of them or more have none
-    # (a short filter at a large stride, one tap), the output is zeroed block by block, whole
-    # rows at a time, and only the reached residues are items: zeroing the others residue by
-    # residue would be one short store per row, s apart, every cache line fetched once per
-    # residue (2 x 7509 frames, 166 -> 13, K=1, s=8: 1.4 of 2.9 ms).
+    # The residues mod s that taps reach (the tap table's counts, _phase_taps). Where half of
+    # them or more have none (a short filter at a large stride, one tap), the output is zeroed
+    # block by block, whole rows at a time, and only the reached residues are items: zeroing
+    # the others residue by residue would be one short store per row, s apart, every cache line
+    # fetched once per residue (2 x 7509 frames, 166 -> 13, K=1, s=8: 1.4 of 2.9 ms).
     residues = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
     if residues == NULL:
         raise MemoryError(f"conv1dt: no memory for a table of {stride} residues")
     try:
+        _phase_taps(K, stride, dilation, pad_before, residues, NULL, NULL, 0)
         for r in range(stride):
-            residues[r] = 0
-        for k in range(min(K, stride)):     # taps k and k + s share a residue
-            residues[((k * dilation - pad_before) % stride + stride) % stride] = 1
-        for r in range(stride):
-            if residues[r]:
+            nres += residues[r] > 0
+        zeroed = 2 * nres <= stride
+        nres = 0
+        for r in range(stride):             # the item's residues, in place (nres <= r)
+            if residues[r] > 0 or not zeroed:
                 residues[nres] = r
                 nres += 1
-        _blas_items(x, f, y, residues, nres, 2 * nres <= stride, stride, dilation, pad_before,
-                    B, nblocks, cblock, ncb, batches, nbg, dot, num_threads)
+        _blas_items(x, f, y, residues, nres, zeroed, stride, dilation, pad_before, B, nblocks,
+                    cblock, ncb, batches, nbg, dot, num_threads)
     finally:
         free(residues)
 
@@ -698,8 +700,6 @@ cdef void _blas_items(
     cdef Py_ssize_t N = x.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t item, n, o0, o1
     cdef Chunks ch
-    if not zeroed:
-        nres = stride
     if zeroed:
         ch = chunks(N * nblocks, <double> N * L * cout, num_threads)
         while next_chunk(&ch):
@@ -720,7 +720,7 @@ cdef void _blas_items(
         for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             _blas_block(x, f, y, item % per_residue // (nblocks * ncb) * batches, batches,
                         item % per_residue // ncb % nblocks,
-                        residues[item // per_residue] if zeroed else item // per_residue,
+                        residues[item // per_residue],
                         item % ncb * cblock, cblock, B, stride, dilation, pad_before, dot, zeroed)
 
 

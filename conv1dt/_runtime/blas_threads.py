@@ -174,19 +174,15 @@ class _SingleThreadedBlas:
         if fast:
             fast.enter()
             return
-        _lock.acquire()
-        try:
+        with _lock:
             if _depth == 0:
-                saved = []
+                _saved = []
                 for get, set_ in libs:
                     old = get()
                     if old != 1:
                         set_(1)
-                        saved.append((set_, old))
-                _saved = saved
+                        _saved.append((set_, old))
             _depth += 1
-        finally:
-            _lock.release()
 
     def __exit__(self, *exc: Any) -> None:
         global _depth
@@ -194,14 +190,11 @@ class _SingleThreadedBlas:
         if fast and fast.depth:      # entered by the compiled guard
             fast.leave()
             return
-        _lock.acquire()
-        try:
+        with _lock:
             _depth -= 1
             if _depth == 0:
                 for set_, old in _saved:      # what __enter__ changed, put back
                     set_(old)
-        finally:
-            _lock.release()
 
 
 _SINGLE = _SingleThreadedBlas()
