@@ -155,6 +155,16 @@ static CONV1DT_ALWAYS_INLINE void NAME(store)(T *dst, NAME(vec) v)
     __builtin_memcpy(dst, &v, sizeof v);
 }
 
+/* x in every lane. Written x - 0, exact for every x (-0.0 included), which the compilers fold
+ * into a broadcast (on AVX-512, into the multiply-add's memory operand); 0 + x is no identity (it
+ * makes -0.0 +0.0), so it costs an add and a register broadcast per element, which on cores whose
+ * 512-bit multiply-adds share a port with the broadcasts (Intel's) slow the tiles' inner loop
+ * (docs/computing.rst). */
+static CONV1DT_ALWAYS_INLINE NAME(vec) NAME(splat)(T x)
+{
+    return x - (NAME(vec)){0};
+}
+
 /* A store that bypasses the caches (the output is far larger than they are and will not be read
  * back soon, so the line need not be read first) where dst is aligned to the vector and the
  * instruction set has such a store; else a plain one. */
@@ -203,7 +213,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(
                 fetch_line(ahead, ahead_bytes, at + 64 * (nv * u + v));
         }
         for (int i = 0; i < rows; ++i) {
-            const NAME(vec) a = (NAME(vec)){0} + pu[i * psi];
+            const NAME(vec) a = NAME(splat)(pu[i * psi]);
             for (int v = 0; v < nv; ++v)
                 acc[i][v] += a * qv[v];
         }
@@ -232,7 +242,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile_tail)(
         const NAME(vec) qv = NAME(load)(q + u * ldq);
         const T *restrict pu = p + u * pst;
         for (int i = 0; i < rows; ++i)
-            acc[i] += ((NAME(vec)){0} + pu[i * psi]) * qv;
+            acc[i] += NAME(splat)(pu[i * psi]) * qv;
     }
     for (int i = 0; i < rows; ++i) {
         T lane[NAME(VL)];
@@ -920,7 +930,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(fir_tile)(T *restrict y, const T *restric
     for (int v = 0; v < nv; ++v)
         acc[v] = accumulate ? NAME(load)(y + v * NAME(VL)) : (NAME(vec)){0};
     for (ptrdiff_t u = 0; u < t; ++u) {
-        const NAME(vec) a = (NAME(vec)){0} + w[u];
+        const NAME(vec) a = NAME(splat)(w[u]);
         const T *restrict xu = x + u * ld;
         for (int v = 0; v < nv; ++v)
             acc[v] += a * NAME(load)(xu + v * NAME(VL));
@@ -1006,7 +1016,7 @@ static void NAME(fir)(T *y, const T *w, ptrdiff_t t, const T *x, ptrdiff_t ld, p
             const ptrdiff_t j0 = n - NAME(VL);
             NAME(vec) acc = add ? NAME(load)(y + j0) : (NAME(vec)){0};
             for (ptrdiff_t u = 0; u < tc; ++u)
-                acc += ((NAME(vec)){0} + wc[u]) * NAME(load)(xc + u * ld + j0);
+                acc += NAME(splat)(wc[u]) * NAME(load)(xc + u * ld + j0);
             T lane[NAME(VL)];
             __builtin_memcpy(lane, &acc, sizeof lane);
             for (; j < n; ++j)
