@@ -161,6 +161,8 @@ INT_MAX = 2**31 - 1      # BLAS takes 32-bit sizes and leading dimensions
 TILED = _cpu.tiled_available()
 TILED_MAX_TCIN = 2048 if _cpu.tiled_isa() == "avx512" else 768
 SKINNY = _cpu.cpu_isa() == "avx512"   # the skinny GEMM (filter_skinny, conv1d_skinny)
+SKINNY_BAND = 8          # the skinny GEMM's rows a band (SKINNY_ROWS in the C layer)
+L1_FILTER_BYTES = 32 << 10   # a filter re-read for every band of the skinny GEMM from L1
 AVX2 = _cpu.cpu_isa() == "avx2"
 # the filter gradient's GEMMs with a short side by the skinny GEMM (filter_short_side): AVX2 and
 # AVX-512 (the SSE2 build's tiles are unmeasured there)
@@ -636,14 +638,23 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
     store of a row crossed a cache line) and be at least two vectors wide. In float64 (half the
     multiply-adds per instruction, twice the filter's bytes) it gained over the other kernels
     only where they do poorly, with few input channels (``Cw <= 16``: up to 5 times); with 64
-    and more it was even with them or up to 12 % slower."""
+    and more it was even with them or up to 12 % slower.
+
+    The filter is walked once per band of at most 8 outputs of one batch element, so the kernel
+    also needs 8 outputs a batch element (or one element, or a filter that stays in L1:
+    ``L1_FILTER_BYTES``), and a filter within ``LARGE_FILTER_BYTES`` (beyond L2 each band
+    streams it from memory), where im2col's blocks of rows across the batch elements read it
+    once for many (docs/planner.rst)."""
     if not (itemsize in (4, 8) and layout == "NWC" and g.groups == 1
             and (g.dilation == 1 or g.wide_channels == 1) and g.taps * g.wide_channels <= 1024):
         return False
     if SKINNY:
         lanes = 64 // itemsize
+        fbytes = g.taps * g.wide_channels * g.narrow_channels * itemsize
         return (g.narrow_channels >= 2 * lanes and g.narrow_channels % lanes == 0
-                and (itemsize == 4 or g.wide_channels <= 16))
+                and (itemsize == 4 or g.wide_channels <= 16)
+                and (g.narrow >= SKINNY_BAND or g.batch == 1 or fbytes <= L1_FILTER_BYTES)
+                and fbytes <= LARGE_FILTER_BYTES)
     # AVX2 (200 random geometries against the kernel chosen without it, float32 and float64):
     # 1.2-4x faster from a vector of float32 outputs (8) or a multiple of 4 float64 ones; slower
     # for one tap (a plain GEMM, BLAS's), for fewer than 4 outputs a batch element (im2col's

@@ -206,6 +206,27 @@ def test_when_conv1d_streams_its_output():
     assert (kernel, blocks.get("stream")) == (("implicit", True) if _plan.SKINNY or _plan.AVX2 else ("im2col", None))
 
 
+def test_the_implicit_conv1d_needs_a_band_of_rows_or_a_filter_in_l1(monkeypatch):
+    """The skinny GEMM walks the filter once per band of 8 outputs of a batch element (AVX-512's
+    rule, checked on any machine): with fewer outputs a batch element it takes a filter that
+    stays in L1 or a batch of one, and never a filter beyond ``LARGE_FILTER_BYTES``."""
+    monkeypatch.setattr(_plan, "SKINNY", True)
+
+    def implicit(x, f, s=1, padding="VALID", itemsize=4):
+        return _plan.conv1d_implicit(conv1d_geometry(x, f, s, 1, padding, "NWC", 1), itemsize)
+
+    assert implicit((16, 2000, 8), (16, 8, 256))            # 1993 outputs an element, 128 KiB
+    assert not implicit((16, 64, 8), (62, 8, 256), s=2)    # 2 outputs an element, 496 KiB
+    assert implicit((1, 64, 8), (62, 8, 256), s=2)         # ... but a batch of one
+    assert implicit((16, 8, 2), (7, 2, 32), s=2)           # ... or a 1.8 KiB filter
+    assert implicit((16, 106, 8), (57, 8, 256), s=7)       # 8 outputs an element
+    assert not implicit((16, 2000, 8), (100, 8, 512))      # a 1.6 MiB filter
+    assert implicit((16, 2000, 8), (64, 8, 512))           # 1 MiB
+    assert implicit((16, 2000, 8), (128, 8, 144), itemsize=4)      # 576 KiB of float32 ...
+    assert not implicit((16, 2000, 8), (128, 8, 144), itemsize=8)  # ... 1.1 MiB of float64
+    assert implicit((16, 2000, 8), (64, 8, 144), itemsize=8)
+
+
 def test_batch_one_calls_are_split_for_the_threads():
     """Work items from the shape for a batch of one: conv1d's BLAS kernel cuts a short signal's
     rows (at least ``MIN_ITEMS`` items, blocks of at least 16 rows), but under a filter beyond
