@@ -21,7 +21,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from ._blas cimport gemm, use_blas64
-from ._cpu cimport grouped_f32, grouped_f64, scratch as thread_scratch, scratch_done
+from ._cpu cimport grouped_f32, grouped_f64, scratch as thread_scratch, scratch_done, spread_row
 from ._index cimport end_row, first_row
 from ._loop cimport Chunks, chunks, next_chunk
 
@@ -119,9 +119,7 @@ cdef void _conv1d_spread(const floating[:, :, ::1] x, const floating[:, :, ::1] 
     """
     cdef Py_ssize_t L = x.shape[1], K = f.shape[0], cwg = f.shape[1], cn = f.shape[2]
     cdef Py_ssize_t cng = cn // groups, g = s, b = d, tmp
-    cdef Py_ssize_t o, olo, ohi, k0, ik, tlo, thi, c, j, q, kstep, istep
-    cdef floating v
-    cdef floating* dst
+    cdef Py_ssize_t o, olo, ohi, k0, ik, tlo, thi, kstep, istep
     while b:
         tmp = g % b
         g = b
@@ -140,12 +138,7 @@ cdef void _conv1d_spread(const floating[:, :, ::1] x, const floating[:, :, ::1] 
         thi = min((K - 1 - k0) // kstep, (ik - i0) // istep) if ik >= i0 else -1
         if tlo > thi:
             continue
-        for c in range(cwg):
-            dst = xs + c * cn
-            for j in range(groups):
-                v = x[n, o, j * cwg + c]
-                for q in range(cng):
-                    dst[j * cng + q] = v
+        spread_row(xs, cn, &x[n, o, 0], groups, cwg, cng)
         if floating is float:
             grouped_f32(&y[n, ik - tlo * istep, 0], -istep * cn, xs,
                         &f[k0 + tlo * kstep, 0, 0], kstep * cwg * cn, thi - tlo + 1, cn, cn, cwg)
@@ -348,9 +341,7 @@ cdef void _filter_chunk_spread(const floating[:, :, ::1] x, const floating[:, :,
     """
     cdef Py_ssize_t M = dy.shape[1], cn = dy.shape[2], L = x.shape[1]
     cdef Py_ssize_t cng = cn // groups, g = s, b = d, tmp, row = cwg * cn
-    cdef Py_ssize_t n, ia, ib, o, olo, ohi, k0, ik, tlo, thi, c, j, q, kstep, istep, r
-    cdef floating v
-    cdef floating* dst
+    cdef Py_ssize_t n, ia, ib, o, olo, ohi, k0, ik, tlo, thi, c, kstep, istep, r
     while b:
         tmp = g % b
         g = b
@@ -374,12 +365,7 @@ cdef void _filter_chunk_spread(const floating[:, :, ::1] x, const floating[:, :,
             thi = min((K - 1 - k0) // kstep, (ik - ia) // istep) if ik >= ia else -1
             if tlo > thi:
                 continue
-            for c in range(cwg):
-                dst = xs + c * cn
-                for j in range(groups):
-                    v = x[n, o, j * cwg + c]
-                    for q in range(cng):
-                        dst[j * cng + q] = v
+            spread_row(xs, cn, &x[n, o, 0], groups, cwg, cng)
             for c in range(cwg):
                 if floating is float:
                     grouped_f32(part + (k0 + tlo * kstep) * row + c * cn, kstep * row,

@@ -3,6 +3,7 @@
 # layer is linked into conv1dt._compiled._cpu alone, so its dispatch state exists once.
 # tiled_isa_index: the tiled kernel's instruction set (0 for none, 1 AVX2, 2 AVX-512), read once
 # per call (it sizes the filter layout); tiled_panel: output channels per filter panel of that set.
+from cython cimport floating
 
 cdef int tiled_isa_index() noexcept nogil
 cdef Py_ssize_t tiled_panel(int isa, int dbl) noexcept nogil
@@ -99,3 +100,27 @@ cdef void store_fence() noexcept nogil
 # (run_items); slots 1 .. 3 are a call's, on the calling thread
 cdef void* scratch(int slot, size_t nbytes) noexcept nogil
 cdef void scratch_done(int slot, void* block) noexcept nogil
+
+
+cdef inline void spread_row(floating* dst, Py_ssize_t ld, const floating* src, Py_ssize_t groups,
+                            Py_ssize_t cg, Py_ssize_t rep) noexcept nogil:
+    """``dst[c*ld + j*rep + q] = src[j*cg + c]`` for ``c < cg``, ``j < groups``, ``q < rep``: a row
+    of a grouped call (``cg`` channels a group) spread to the other side's channels (``rep`` a
+    group), each channel's values a row of ``dst``, so that whole rows of the other side can be
+    added from it in vectors (``grouped``). With one channel a group there, a transpose of the row
+    (``rows_to_channels``, vector shuffles for 2, 4 or 8 channels)."""
+    cdef Py_ssize_t c, j, q
+    cdef floating v
+    cdef floating* d
+    if rep == 1:
+        if floating is float:
+            rows_to_channels_f32(dst, ld, src, cg, groups)
+        else:
+            rows_to_channels_f64(dst, ld, src, cg, groups)
+        return
+    for c in range(cg):
+        d = dst + c * ld
+        for j in range(groups):
+            v = src[j * cg + c]
+            for q in range(rep):
+                d[j * rep + q] = v

@@ -21,7 +21,7 @@ from libc.string cimport memcpy, memset
 from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, dot_f32, dot_f64, grouped_f32, grouped_f64, interleave_f32, interleave_f64, pack_f32,
                     pack_f64, phase_strip_f32, phase_strip_f64, phase_tiled_f32, phase_tiled_f64,
                     rows_to_channels_f32, rows_to_channels_f64, scratch as thread_scratch,
-                    scratch_done, tiled_isa_index, tiled_panel)
+                    scratch_done, spread_row, tiled_isa_index, tiled_panel)
 from ._blas cimport gemm, gemv_t, use_blas64
 from ._index cimport end_row, first_row, floordiv
 from ._loop cimport Chunks, chunks, next_chunk
@@ -1332,9 +1332,7 @@ cdef void _transpose_group_spread(const floating[:, :, ::1] x, const floating* w
     """
     cdef Py_ssize_t M = x.shape[1], cn = x.shape[2], cw = y.shape[2]
     cdef Py_ssize_t cng = cn // groups, cwg = cw // groups, row = cng * cw
-    cdef Py_ssize_t i, ilo, ihi, j, c, q, base, klo, khi
-    cdef floating v
-    cdef floating* dst
+    cdef Py_ssize_t i, ilo, ihi, base, klo, khi
     memset(&y[n, o0, 0], 0, (o1 - o0) * cw * sizeof(floating))
     ilo = max(0, -floordiv(-(o0 + pad - (K - 1) * d), s))
     ihi = min(M - 1, floordiv(o1 - 1 + pad, s))
@@ -1344,12 +1342,7 @@ cdef void _transpose_group_spread(const floating[:, :, ::1] x, const floating* w
         khi = min(K - 1, floordiv(o1 - 1 - base, d))
         if klo > khi:
             continue
-        for c in range(cng):
-            dst = xs + c * cw
-            for j in range(groups):
-                v = x[n, i, j * cng + c]
-                for q in range(cwg):
-                    dst[j * cwg + q] = v
+        spread_row(xs, cw, &x[n, i, 0], groups, cng, cwg)
         if floating is float:
             grouped_f32(&y[n, base + klo * d, 0], d * cw, xs, w + klo * row, row, khi - klo + 1,
                         cw, cw, cng)
