@@ -159,7 +159,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(store)(T *dst, NAME(vec) v)
  * into a broadcast (on AVX-512, into the multiply-add's memory operand); 0 + x is no identity (it
  * makes -0.0 +0.0), so it costs an add and a register broadcast per element, which on cores whose
  * 512-bit multiply-adds share a port with the broadcasts (Intel's) slow the tiles' inner loop
- * (docs/computing.rst). */
+ * (docs/planner.rst, "The skinny GEMM on an Intel core"). */
 static CONV1DT_ALWAYS_INLINE NAME(vec) NAME(splat)(T x)
 {
     return x - (NAME(vec)){0};
