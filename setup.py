@@ -182,6 +182,7 @@ extensions = [
     _extension("_transpose", SHARED + ["conv1dt/_compiled/_cpu.pxd"]),
     _extension("_conv1d", SHARED),
     _extension("_gemm", SHARED + ["conv1dt/_compiled/_cpu.pxd"]),
+    _extension("_front"),
 ]
 
 setup(

@@ -21,7 +21,7 @@ from ._args import (
     window_param,
 )
 from ._geometry import backprop_filter_geometry, conv1d_geometry, transpose_geometry
-from ._plan import _cache as _kept, _clock
+from ._compiled._front import planned as _planned, quick as _quick
 from ._runtime import denormals as _denormals
 from ._runtime import load as _load
 
@@ -29,61 +29,8 @@ __all__ = ["conv1d_transpose", "conv1d", "conv1d_backprop_filter", "plan"]
 
 # Calls already checked, by their op and arguments: the plan that runs them (conv1dt/_plan.py
 # keeps them, a bounded LRU). A repeated call (same shapes, dtypes and arguments, new values)
-# skips the checks it has passed before.
-
-
-def _frozen(v):
-    """``v`` as a hashable key that keeps every type, so that ``2``, ``2.0``, ``True`` and
-    ``np.int64(2)`` (equal and of equal hash in Python) are different keys. With an unhashable
-    value (an array as ``output_shape``) the key does not hash: such calls are not planned.
-
-    Inside a list or tuple a plain int stays as it is (a tagged value is a tuple, never equal
-    to an int), and a pair of plain ints, a row of explicit padding, is done here rather than
-    by a call of its own: ``[[0, 0], [lo, hi], [0, 0]]`` costs one call, not ten (a tiny call's
-    whole time is a few microseconds)."""
-    t = type(v)
-    if t is not list and t is not tuple:
-        return (t, v)
-    key = [t]
-    for e in v:
-        te = type(e)
-        if te is int:
-            key.append(e)
-        elif ((te is list or te is tuple) and len(e) == 2 and type(e[0]) is int
-              and type(e[1]) is int):
-            key.append((te, e[0], e[1]))
-        else:
-            key.append(_frozen(e))
-    return tuple(key)
-
-
-def _planned(op, a, b, shape, strides, padding, data_format, dilations, groups):
-    """``(key, plan)`` for a call of ``op`` on operands ``a`` and ``b`` with ``shape`` (the output
-    or filter shape, or None) and the other arguments: the plan kept for it, or None. The key is
-    None when the operands are not ndarrays, and unhashable with an unhashable argument (an array
-    or a writeable memoryview as a shape): such calls are not planned. Plain ints and strings, the
-    usual arguments, go into the key as they are: :func:`_frozen` tags every other value with its
-    type, so none can collide with them."""
-    if type(a) is not np.ndarray or type(b) is not np.ndarray:
-        return None, None
-    if ((type(shape) is list or type(shape) is tuple) and len(shape) == 3
-            and type(shape[0]) is int and type(shape[1]) is int and type(shape[2]) is int):
-        shape = (shape[0], shape[1], shape[2])
-    elif shape is not None:
-        shape = _frozen(shape)
-    key = (op, a.shape, a.dtype, b.shape, b.dtype, shape,
-           strides if type(strides) is int else _frozen(strides),
-           padding if type(padding) is str else _frozen(padding),
-           data_format if type(data_format) is str else _frozen(data_format),
-           dilations if dilations is None else _frozen(dilations),
-           groups if type(groups) is int else _frozen(groups))
-    try:
-        plan = _kept.get(key)
-    except (TypeError, ValueError):   # ValueError: a writeable memoryview
-        return key, None
-    if plan is not None:
-        plan._used = next(_clock)     # the least recently used is dropped first
-    return key, plan
+# skips the checks it has passed before: its key, its plan and the plan's quick runner are found
+# by compiled code (conv1dt/_compiled/_front.pyx), the Python layers' microseconds spared.
 
 
 def _fast(plan, a, b, out):
@@ -410,8 +357,10 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data
     key, plan = _planned("transpose", input, filters, output_shape, strides, padding, data_format,
                          dilations, groups)
     if plan is not None:
-        if out is None and plan._quick is not None and not _denormals.ever:
-            return plan._quick(c_array(input), c_array(filters))
+        if out is None:
+            res = _quick(plan, input, filters)
+            if res is not None:
+                return res
         return _fast(plan, input, filters, out)
     lead = _forms.leading_shape(input)
     if lead is not None:   # leading batch dimensions [..., W, C]: one batch axis, then back
@@ -558,8 +507,10 @@ def conv1d(input, filters, stride, padding="SAME", data_format="NWC", dilations=
     key, plan = _planned("conv1d", input, filters, None, stride, padding, data_format, dilations,
                          groups)
     if plan is not None:
-        if out is None and plan._quick is not None and not _denormals.ever:
-            return plan._quick(c_array(input), c_array(filters))
+        if out is None:
+            res = _quick(plan, input, filters)
+            if res is not None:
+                return res
         return _fast(plan, input, filters, out)
     groups = _forms.implicit_groups(input, filters, data_format, groups)   # as tf.nn.conv1d
     lead = _forms.leading_shape(input)
@@ -702,8 +653,10 @@ def conv1d_backprop_filter(input, filter_shape, out_backprop, strides, padding="
     key, plan = _planned("backprop_filter", input, out_backprop, filter_shape, strides, padding,
                          data_format, dilations, groups)
     if plan is not None:
-        if out is None and plan._quick is not None and not _denormals.ever:
-            return plan._quick(c_array(input), c_array(out_backprop))
+        if out is None:
+            res = _quick(plan, input, out_backprop)
+            if res is not None:
+                return res
         return _fast(plan, input, out_backprop, out)
     lead = _forms.leading_shape(input)
     if lead is not None:   # leading batch dimensions [..., W, C], summed over like the batch

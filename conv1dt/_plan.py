@@ -139,12 +139,11 @@ conv1d_transpose with groups
       else ``copies``:
       the groups' slices through the kernels above (one copy each way).
 """
-import itertools
 import math
 
 import numpy as np
 
-from ._compiled import _conv1d, _cpu, _transpose
+from ._compiled import _conv1d, _cpu, _front, _transpose
 from ._runtime import denormals as _denormals
 from ._runtime import load as _load
 from ._runtime.threads import get_num_threads
@@ -1467,6 +1466,10 @@ class Plan:
     def __call__(self, a, b, out=None):
         """The op on operands ``a`` and ``b`` (the op's first two array arguments), into ``out``
         when given (an array of the output's shape and dtype, written in place and returned)."""
+        if out is None:
+            res = _front.quick_plan(self, a, b)
+            if res is not None:
+                return res
         a = np.asarray(a)
         b = np.asarray(b)
         if ((a.shape, b.shape) != self._shapes or not np.can_cast(a.dtype, self.dtype, "equiv")
@@ -1508,12 +1511,12 @@ def check_out(out, shape, dtype, operands):
             raise ValueError("out must not share memory with the operands")
 
 
-# The implicit cache: plans of calls already checked, by their op and arguments. A hit stamps
-# its plan with the next tick of a clock (cheaper than reordering the dict: a key is a nested
-# tuple, whose hash is not cached); when the cache is full, the plan with the oldest stamp goes.
+# The implicit cache (conv1dt/_compiled/_front.pyx, whose compiled lookup serves the ops'
+# repeated calls): plans of calls already checked, by their op and arguments, each stamped
+# with the clock's tick at its last use; when the cache is full, the oldest stamp goes.
 CACHE_MAX = 256
-_cache = {}
-_clock = itertools.count()
+_cache = _front.cache
+_clock = _front.clock
 
 
 def keep(key, plan):

@@ -82,6 +82,34 @@ def test_a_plan_computes_its_call_and_refuses_others():
         conv1dt.plan(conv1dt.conv1d_transpose, x, f, [2, 99, 5], 2)   # the op's own check
 
 
+@pytest.mark.parametrize("op", ["conv1d_transpose", "conv1d", "conv1d_backprop_filter"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_plan_call_gives_the_ops_bits_for_operands_in_any_memory(op, dtype):
+    """A plan called on C-contiguous operands of its dtype takes the quick runner the op's
+    repeated calls take (conv1dt/_compiled/_front.pyx); strided, Fortran-ordered and byte-swapped
+    operands of its shapes go the general way. Every form gives the op's result to the bit, on
+    a small call (a compiled small plan) and one with a few thousand outputs."""
+    rng = np.random.default_rng(5)
+    for n, width, cw, cn, k in [(2, 12, 3, 2, 3), (3, 700, 8, 16, 5)]:
+        x = random_array(rng, (n, width, cw), dtype)
+        f = random_array(rng, (k, cw, cn), dtype)
+        dz = conv1dt.conv1d(x, f, 2)
+        args = {"conv1d_transpose": (dz, f, list(x.shape), 2), "conv1d": (x, f, 2),
+                "conv1d_backprop_filter": (x, f.shape, dz, 2)}[op]
+        fn = getattr(conv1dt, op)
+        p = conv1dt.plan(op, *args)
+        a, b = (args[0], args[2]) if op == "conv1d_backprop_filter" else args[:2]
+        want = fn(*args)
+        for av in (a, np.asfortranarray(a), np.repeat(a, 2, axis=1)[:, ::2],
+                   a.astype(a.dtype.newbyteorder(">"))):
+            np.testing.assert_array_equal(p(av, b), want)
+            np.testing.assert_array_equal(p(b=b, a=av), want)
+        with pytest.raises(ValueError, match="this plan"):
+            p(a[:, :-1], b)
+        with pytest.raises(ValueError, match="this plan"):
+            p(a, b.astype(np.complex128))
+
+
 def test_plans_for_each_op_by_name():
     rng = np.random.default_rng(3)
     w = random_array(rng, (1, 64000, 1), np.float32)

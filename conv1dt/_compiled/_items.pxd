@@ -28,6 +28,24 @@ cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double 
     cdef int failed = 0
     cdef int* failp = &failed
     cdef void* scratch
+    if num_threads == 1 or items == 1:
+        # on the calling thread, in the same chunks and items: an OpenMP region of one thread
+        # costs as much as a small call's kernel (the bits are the items', not the threads')
+        while next_chunk(&ch):
+            with nogil:
+                scratch = NULL
+                if scratch_bytes:
+                    scratch = thread_scratch(0, scratch_bytes)
+                if scratch_bytes and scratch == NULL:
+                    failed = 1
+                else:
+                    for item in range(ch.start, ch.stop):
+                        fn(ctx, item, scratch)
+                if scratch != NULL:
+                    scratch_done(0, scratch)
+            if failed:
+                raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
+        return 0
     while next_chunk(&ch):
         with nogil, parallel(num_threads=num_threads):
             scratch = NULL
