@@ -466,13 +466,16 @@ def _choose_conv1d(g, itemsize):
         # twice the work; im2col gathers each tap's few channels on their own)
         return "polyphase"
     if ((few or (small and cwg * cng <= SMALL_DIRECT_PRODUCTS)) and flippable
-            and g.stride <= FLIP_MAX_STRIDE[itemsize]
+            and (g.stride == 1 or (small and g.stride <= FLIP_MAX_STRIDE[itemsize]))
             and (g.narrow >= FLIP_MIN_OUTPUTS or small)):
-        # few channels at a small stride, small calls included: the transpose's direct kernel
+        # few channels at stride 1, small calls included: the transpose's direct kernel
         # (vector loops along the width) on the reversed filter; the direct gather here runs
         # short channel loops per output and tap (2-8x slower on calls of 10-100 us). A small
         # call, of up to SMALL_DIRECT_PRODUCTS channel pairs as the transpose's: its compiled
-        # plan at stride 1 (1 x 64 rows, 8 -> 4, K=3: 15 us by im2col's Python path, 4 so)
+        # plan at stride 1 (1 x 64 rows, 8 -> 4, K=3: 15 us by im2col's Python path, 4 so).
+        # At stride 2 it computes every output and keeps one in two: only for small calls
+        # (on 40 larger random ones it ran 3.7x slower than the fastest kernel, 15x at worst,
+        # the rules below 1.3x; docs/planner.rst)
         return "flip-direct"
     if not fits_blas:
         return "direct"
@@ -525,9 +528,11 @@ def _choose_conv1d(g, itemsize):
         # AVX2: BLAS's GEMM per tap (the input read in place) ran 2.2x faster than the direct
         # gather on 50 random few-channel geometries (seed 22, every one faster; docs/planner.rst).
         # AVX-512: the same on 40 (seed 5: 2.3x, 0.97-6.2x), and im2col's one GEMM over the
-        # taps faster still except for 3+ input channels and 1-2 taps
+        # taps faster still except for 3+ input channels and 1-2 taps, and for one tap (the
+        # input read in place, nothing gathered: 1.1-2.8x faster on the 7 of 40 random calls
+        # with one tap at stride 2)
         if SKINNY:
-            return "im2col" if cwg <= 2 or g.taps >= 3 else "blas"
+            return "im2col" if (cwg <= 2 and g.taps > 1) or g.taps >= 3 else "blas"
         return "blas" if AVX2 else "direct"
     if ((g.narrow < 4 and (g.batch > 1 or SKINNY)
             and g.taps * cwg * g.narrow_channels * itemsize >= 2 << 20)

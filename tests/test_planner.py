@@ -255,6 +255,29 @@ def test_the_implicit_conv1d_needs_a_band_of_rows_or_a_filter_in_l1(monkeypatch)
     assert implicit((16, 2000, 8), (64, 8, 144), itemsize=8)
 
 
+def test_conv1d_computes_only_the_kept_outputs_beyond_small_calls(monkeypatch):
+    """The transpose's direct kernel on the reversed filter computes every output at stride 2
+    and keeps one in two: only small calls take it there (their compiled plan); larger ones
+    compute only the kept outputs, and with one tap read the input in place (BLAS, on the
+    AVX-512 rules, checked on any machine)."""
+    monkeypatch.setattr(_plan, "SKINNY", True)
+    monkeypatch.setattr(_plan, "AVX2", True)
+
+    def choose(x, f, s, d=1, itemsize=4):
+        return _plan.choose("conv1d", conv1d_geometry(x, f, s, d, "VALID", "NWC", 1), itemsize)
+
+    assert choose((1, 40, 1), (3, 1, 8), 2) == "flip-direct"          # small: 456 multiply-adds
+    assert choose((1, 40, 1), (3, 1, 8), 1) == "flip-direct"          # small, stride 1
+    assert choose((4, 20000, 1), (3, 1, 8), 1) == "flip-direct"       # stride 1
+    for itemsize in (4, 8):
+        assert choose((2, 76553, 1), (3, 1, 15), 2, itemsize=itemsize) not in (
+            "flip-direct", "direct")
+        assert choose((5, 45924, 1), (9, 1, 15), 2, itemsize=itemsize) not in (
+            "flip-direct", "direct")
+        assert choose((6, 12101, 1), (1, 1, 11), 2, itemsize=itemsize) == "blas"
+        assert choose((4, 45558, 1), (1, 1, 12), 2, 6, itemsize=itemsize) == "blas"
+
+
 def test_batch_one_calls_are_split_for_the_threads():
     """Work items from the shape for a batch of one: conv1d's BLAS kernel cuts a short signal's
     rows (at least ``MIN_ITEMS`` items, blocks of at least 16 rows), but under a filter beyond
