@@ -630,6 +630,23 @@ def filter_fir(g, itemsize, layout="NWC"):
     return g.taps * itemsize >= VECTOR_BYTES and (layout == "NCW" or g.groups <= 8)
 
 
+IMPLICIT_FEW_CHANNELS = 32     # a longer panel for at most this many input channels ...
+IMPLICIT_LONG_OUTPUTS = 32     # ... from this many outputs a batch element
+
+
+def _long_few_channel_windows(g):
+    """Windows of more than 1024 (tap, channel) pairs that the implicit kernel still reads in
+    place (STFT-like analysis, a long FIR bank): at most ``IMPLICIT_FEW_CHANNELS`` input
+    channels, every window within the signal (``(K-1)*d + 1 <= W``: no band of outputs is
+    mostly edges, which it gathers) and ``IMPLICIT_LONG_OUTPUTS`` outputs a batch element. On
+    30 random calls with ``K*Cw`` of 1072-7598 (``genimp.py 91``, one thread) the implicit kernel
+    ran 0.43-0.92x the time of the kernels chosen before (im2col, BLAS) on the 7 this takes, and
+    up to 1.8x on the others (fewer outputs, taps beyond the signal, hundreds of channels); the
+    STFT row, 1 x 307200, K=4096, s=1024, 1 -> 32: 0.97 ms by im2col, 0.50 so (docs/planner.rst)."""
+    return (g.wide_channels <= IMPLICIT_FEW_CHANNELS and g.narrow >= IMPLICIT_LONG_OUTPUTS
+            and (g.taps - 1) * g.dilation + 1 <= g.wide)
+
+
 def conv1d_implicit(g, itemsize, layout="NWC"):
     """Whether conv1d runs the ``implicit`` kernel instead of ``im2col`` or ``blas``: NWC, one
     group, dilation 1 or one input channel (each output's window of ``K*Cw`` (tap, channel)
@@ -650,7 +667,8 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
     streams it from memory), where im2col's blocks of rows across the batch elements read it
     once for many (docs/planner.rst)."""
     if not (itemsize in (4, 8) and layout == "NWC" and g.groups == 1
-            and (g.dilation == 1 or g.wide_channels == 1) and g.taps * g.wide_channels <= 1024):
+            and (g.dilation == 1 or g.wide_channels == 1)
+            and (g.taps * g.wide_channels <= 1024 or _long_few_channel_windows(g))):
         return False
     if SKINNY:
         lanes = 64 // itemsize

@@ -4,7 +4,7 @@ import pytest
 
 import conv1dt
 from conftest import assert_family_matches, family_oracle, random_array
-from conv1dt import _plan
+from conv1dt import _dispatch, _plan
 from conv1dt._geometry import conv1d_geometry, transpose_geometry
 
 CALLS = [
@@ -253,6 +253,32 @@ def test_the_implicit_conv1d_needs_a_band_of_rows_or_a_filter_in_l1(monkeypatch)
     assert implicit((16, 2000, 8), (128, 8, 144), itemsize=4)      # 576 KiB of float32 ...
     assert not implicit((16, 2000, 8), (128, 8, 144), itemsize=8)  # ... 1.1 MiB of float64
     assert implicit((16, 2000, 8), (64, 8, 144), itemsize=8)
+
+
+def test_the_implicit_conv1d_reads_long_windows_of_few_channels(monkeypatch):
+    """Windows of more than 1024 (tap, channel) pairs go to the implicit kernel for at most 32
+    input channels, with every window on the signal and 32 outputs a batch element (AVX-512's
+    rule, checked on any machine); an STFT-like call so computed matches the oracle."""
+    monkeypatch.setattr(_plan, "SKINNY", True)
+
+    def implicit(x, f, s=1, padding="VALID", itemsize=4):
+        return _plan.conv1d_implicit(conv1d_geometry(x, f, s, 1, padding, "NWC", 1), itemsize)
+
+    assert implicit((1, 307200, 1), (4096, 1, 32), s=1024)        # K*Cw 4096, 297 outputs
+    assert implicit((3, 4933, 16), (162, 16, 16), s=9, itemsize=8)
+    assert not implicit((1, 307200, 64), (64, 64, 32), s=16)      # 64 input channels
+    assert not implicit((2, 4000, 1), (4096, 1, 32), s=32, padding="SAME")   # beyond the signal
+    assert not implicit((4, 1000, 8), (200, 8, 32), s=32)         # 26 outputs an element
+    assert implicit((4, 1000, 8), (128, 8, 32), s=32)             # K*Cw 1024: as before
+    monkeypatch.undo()
+    rng = np.random.default_rng(11)
+    w = random_array(rng, (2, 9000, 2), np.float32)
+    f = random_array(rng, (1200, 2, 32), np.float32)
+    g = conv1d_geometry(w.shape, f.shape, 256, 1, "VALID", "NWC")
+    want, bound = family_oracle("conv1d", w, f, g)
+    for kernel in ("implicit", None):
+        got = _dispatch.conv1d(w, f, g, "NWC", kernel)
+        assert_family_matches(got, want, bound, 2400, f"long windows by {kernel or 'the plan'}")
 
 
 def test_conv1d_computes_only_the_kept_outputs_beyond_small_calls(monkeypatch):
