@@ -21,7 +21,8 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from ._blas cimport gemm, use_blas64
-from ._cpu cimport grouped_f32, grouped_f64, scratch as thread_scratch, scratch_done, spread_row
+from ._cpu cimport (SKINNY_ADD, grouped_f32, grouped_f64, scratch as thread_scratch, scratch_done,
+                    skinny_f32, skinny_f64, spread_row)
 from ._index cimport end_row, first_row
 from ._loop cimport Chunks, chunks, next_chunk
 
@@ -327,6 +328,34 @@ cdef void _filter_chunk(const floating[:, :, ::1] x, const floating[:, :, ::1] d
                         prow[q] += xv * dyrow[j * cng + q]
 
 
+cdef void _filter_chunk_rows(const floating[:, :, ::1] x, const floating[:, :, ::1] dy,
+                             floating* part, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t K,
+                             Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad) noexcept nogil:
+    """``_filter_chunk`` for one group whose output rows fill a vector: per batch element and
+    tap, the rows ``i`` whose sample is on the signal are one product ``part[k] [Cw x Cn] +=
+    x_k^T dy`` read in place (``x_k``'s rows ``s*Cw`` apart), by the skinny GEMM
+    (``src/skinny_impl.h``), which keeps a tile of ``part[k]`` in registers while it adds the
+    rows in increasing ``i``: each element's sum in the order of ``_filter_chunk``."""
+    cdef Py_ssize_t M = dy.shape[1], cn = dy.shape[2], L = x.shape[1], cw = x.shape[2]
+    cdef Py_ssize_t r = r0, n, i0, i1, k, off, ilo, ihi
+    while r < r1:
+        n = r // M
+        i0 = r % M
+        i1 = min(M, i0 + (r1 - r))
+        for k in range(K):
+            off = k * d - pad
+            ilo = max(i0, first_row(off, s))
+            ihi = min(i1, end_row(off, s, L))
+            if ilo < ihi:
+                if floating is float:
+                    skinny_f32(part + k * cw * cn, cn, &x[n, ilo * s + off, 0], 1, s * cw,
+                               &dy[n, ilo, 0], cn, cw, cn, ihi - ilo, SKINNY_ADD, NULL, 0)
+                else:
+                    skinny_f64(part + k * cw * cn, cn, &x[n, ilo * s + off, 0], 1, s * cw,
+                               &dy[n, ilo, 0], cn, cw, cn, ihi - ilo, SKINNY_ADD, NULL, 0)
+        r = r + (i1 - i0)
+
+
 cdef void _filter_chunk_spread(const floating[:, :, ::1] x, const floating[:, :, ::1] dy,
                                floating* part, Py_ssize_t cwg, Py_ssize_t r0, Py_ssize_t r1,
                                Py_ssize_t K, Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad,
@@ -448,7 +477,10 @@ def backprop_filter_direct(
     ``N*M`` rows (batch, narrow position) are cut into ``nchunks`` consecutive chunks, a number the
     caller fixes from the shape alone. Each chunk is a work item that sums its rows, in order, into
     its own partial filter; then each filter element, owned by one thread, adds the partials in
-    chunk order. So every element is summed in one order whatever the thread count.
+    chunk order. So every element is summed in one order whatever the thread count. With one
+    group, a vector of output channels (64 bytes) and 2 rows a batch element or more, a chunk's
+    rows are added by the skinny GEMM per batch element and tap (:func:`_filter_chunk_rows`), in
+    the same order.
     """
     cdef Py_ssize_t N = dy.shape[0], M = dy.shape[1]
     cdef Py_ssize_t K = df.shape[0], cwg = df.shape[1], cn = df.shape[2]
@@ -463,12 +495,18 @@ def backprop_filter_direct(
         _filter_direct_spread(x, dy, df, stride, dilation, pad_before, groups, nchunks,
                               num_threads)
         return
+    # one group whose output rows fill a 64-byte vector, 2+ rows a batch element: the rows by
+    # the skinny GEMM (with one, a call of it per element and tap, for one product each)
+    cdef bint by_rows = groups == 1 and cn * <Py_ssize_t> sizeof(floating) >= 64 and M >= 2
     if nchunks <= 1:
         # one chunk: its partial is the result (0 + p == p), summed in place, on this thread
         memset(&df[0, 0, 0], 0, size * sizeof(floating))
         with nogil:
-            _filter_chunk(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation, pad_before,
-                          groups)
+            if by_rows:
+                _filter_chunk_rows(x, dy, &df[0, 0, 0], 0, rows, K, stride, dilation, pad_before)
+            else:
+                _filter_chunk(x, dy, &df[0, 0, 0], cwg, 0, rows, K, stride, dilation, pad_before,
+                              groups)
         return
     per = (rows + nchunks - 1) // nchunks
     partials = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
@@ -478,8 +516,12 @@ def backprop_filter_direct(
     while next_chunk(&ch):
         for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
             r0 = chunk * per
-            _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride, dilation,
-                          pad_before, groups)
+            if by_rows:
+                _filter_chunk_rows(x, dy, &part[chunk, 0], r0, min(r0 + per, rows), K, stride,
+                                   dilation, pad_before)
+            else:
+                _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride,
+                              dilation, pad_before, groups)
     for e in prange(size, nogil=True, schedule="static", num_threads=num_threads):
         acc = 0
         for t in range(nchunks):
