@@ -248,6 +248,34 @@ def test_grouped_direct_by_spread_rows(dtype):
     assert several                     # the partial filters' path ran too
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_group_direct_by_rows(dtype):
+    """The direct kernel with one group, a vector of output channels (64 bytes) and 2 rows a
+    batch element or more adds each element's rows per tap by the skinny GEMM, in place: output
+    channels of one vector, a vector and a part, and several; taps past the signal's edges,
+    strides and dilations; one chunk and several (spanning batch elements); against the
+    reference, and the same bits on 1 and 3 threads. One row an element keeps the loops."""
+    rng = np.random.default_rng(41)
+    lanes = 64 // np.dtype(dtype).itemsize
+    several = 0
+    for n, wide, cw, cn, k, s, d, padding in [
+            (2, 40, 1, lanes, 3, 1, 1, "SAME"), (3, 67, 2, lanes + 3, 7, 1, 1, "SAME"),
+            (4, 1802, 1, 2 * lanes + 1, 1, 13, 3, "VALID"), (1, 151, 11, 27, 1, 5, 4, "VALID"),
+            (5, 900, 3, 3 * lanes, 9, 2, 2, (20, 30)), (7, 700, 2, lanes, 4, 3, 1, (0, 9)),
+            (3, 80, 1, lanes, 60, 1, 1, (55, 50)), (6, 40, 3, 2 * lanes, 40, 2, 1, "VALID")]:
+        w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, "NWC", 1, cw, cn, dtype)
+        g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, "NWC", 1)
+        several += _dispatch.filter_chunks(g) > 1
+        outs = []
+        for threads in (1, 3):
+            with conv1dt.threads(threads):
+                check(w, f_shape, dz, s, d, padding, "NWC", 1, "direct",
+                      f"{cw}->{cn} K={k} s={s} d={d} {padding} M={g.narrow}")
+                outs.append(call(w, f_shape, dz, s, d, padding, "NWC", 1, "direct"))
+        np.testing.assert_array_equal(outs[0], outs[1])
+    assert several                     # the partial filters' path ran too
+
+
 def test_chunks_depend_on_the_shape_only():
     g = conv1d_geometry((4, 10000, 2), (3, 2, 2), 1, 1, "SAME", "NWC")
     assert _dispatch.filter_chunks(g) == _dispatch.MAX_CHUNKS
