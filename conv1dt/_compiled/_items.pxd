@@ -28,36 +28,42 @@ cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double 
     cdef int failed = 0
     cdef int* failp = &failed
     cdef void* scratch
-    if num_threads == 1 or items == 1:
-        # on the calling thread, in the same chunks and items: an OpenMP region of one thread
-        # costs as much as a small call's kernel (the bits are the items', not the threads')
-        while next_chunk(&ch):
+    # one thread or one item: on the calling thread, in the same chunks and items (an OpenMP
+    # region of one thread costs as much as a small call's kernel; the bits are the items')
+    cdef bint here = num_threads == 1 or items == 1
+    while next_chunk(&ch):
+        if here:
             with nogil:
+                failed = _items_here(fn, ctx, ch.start, ch.stop, scratch_bytes)
+        else:
+            with nogil, parallel(num_threads=num_threads):
                 scratch = NULL
                 if scratch_bytes:
                     scratch = thread_scratch(0, scratch_bytes)
-                if scratch_bytes and scratch == NULL:
-                    failed = 1
-                else:
-                    for item in range(ch.start, ch.stop):
+                for item in prange(ch.start, ch.stop, schedule="dynamic", chunksize=1):
+                    if scratch_bytes and scratch == NULL:
+                        failp[0] = 1
+                    else:
                         fn(ctx, item, scratch)
                 if scratch != NULL:
                     scratch_done(0, scratch)
-            if failed:
-                raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
-        return 0
-    while next_chunk(&ch):
-        with nogil, parallel(num_threads=num_threads):
-            scratch = NULL
-            if scratch_bytes:
-                scratch = thread_scratch(0, scratch_bytes)
-            for item in prange(ch.start, ch.stop, schedule="dynamic", chunksize=1):
-                if scratch_bytes and scratch == NULL:
-                    failp[0] = 1
-                else:
-                    fn(ctx, item, scratch)
-            if scratch != NULL:
-                scratch_done(0, scratch)
         if failed:
             raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
+    return 0
+
+
+cdef inline int _items_here(item_fn fn, const void* ctx, Py_ssize_t start, Py_ssize_t stop,
+                            size_t scratch_bytes) noexcept nogil:
+    """Items ``start .. stop - 1`` of :func:`run_items` on the calling thread, with its scratch;
+    1 (nothing run) where the scratch cannot be allocated."""
+    cdef void* scratch = NULL
+    cdef Py_ssize_t item
+    if scratch_bytes:
+        scratch = thread_scratch(0, scratch_bytes)
+        if scratch == NULL:
+            return 1
+    for item in range(start, stop):
+        fn(ctx, item, scratch)
+    if scratch != NULL:
+        scratch_done(0, scratch)
     return 0
