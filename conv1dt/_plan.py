@@ -475,7 +475,7 @@ def _choose_conv1d(g, itemsize):
         # plan at stride 1 (1 x 64 rows, 8 -> 4, K=3: 15 us by im2col's Python path, 4 so).
         # At stride 2 it computes every output and keeps one in two: only for small calls
         # (on 40 larger random ones it ran 3.7x slower than the fastest kernel, 15x at worst,
-        # the rules below 1.3x; docs/planner.rst)
+        # the rules below 1.24x; docs/planner.rst)
         return "flip-direct"
     if not fits_blas:
         return "direct"
@@ -529,7 +529,7 @@ def _choose_conv1d(g, itemsize):
         # gather on 50 random few-channel geometries (seed 22, every one faster; docs/planner.rst).
         # AVX-512: the same on 40 (seed 5: 2.3x, 0.97-6.2x), and im2col's one GEMM over the
         # taps faster still except for 3+ input channels and 1-2 taps, and for one tap (the
-        # input read in place, nothing gathered: 1.1-2.8x faster on the 7 of 40 random calls
+        # input read in place, nothing gathered: 1.01-2.8x faster on the 7 of 40 random calls
         # with one tap at stride 2)
         if SKINNY:
             return "im2col" if (cwg <= 2 and g.taps > 1) or g.taps >= 3 else "blas"

@@ -86,22 +86,28 @@ cdef inline bint _ready(object a):
     return type(a) is np.ndarray and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> a)
 
 
-def quick(plan, a, b):
-    """``plan``'s quick runner on ``a`` and ``b`` (of the shapes and dtypes it was made for),
-    or None where it has none, an operand must be copied first (not C-contiguous or not
-    aligned), or flush-to-zero was ever enabled (the general path sets the thread's mode)."""
-    run = plan._quick
+cdef inline object _run(object run, object a, object b):
+    """``run(a, b)``, or None where ``run`` is None, an operand must be copied first (not a
+    C-contiguous aligned ndarray), or flush-to-zero was ever enabled (the general path sets the
+    thread's mode)."""
     if run is None or not _ready(a) or not _ready(b) or _denormals.ever:
         return None
     return run(a, b)
+
+
+def quick(plan, a, b):
+    """``plan``'s quick runner on ``a`` and ``b`` (of the shapes and dtypes it was made for),
+    or None where it cannot take them as they are (:func:`_run`)."""
+    return _run(plan._quick, a, b)
 
 
 def quick_plan(plan, a, b):
     """:func:`quick` for a call of ``plan`` itself (:meth:`conv1dt._plan.Plan.__call__`), whose
     operands' shapes and dtypes have not been matched by a key: None unless they are exactly
     those the plan was made for (the dtype of its kernel)."""
-    if (plan._quick is None or type(a) is not np.ndarray or type(b) is not np.ndarray
+    run = plan._quick
+    if (run is None or type(a) is not np.ndarray or type(b) is not np.ndarray
             or a.dtype != plan.dtype or b.dtype != plan.dtype
             or (a.shape, b.shape) != plan._shapes):
         return None
-    return quick(plan, a, b)
+    return _run(run, a, b)
