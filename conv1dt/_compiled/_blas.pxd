@@ -6,7 +6,7 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
-from ._cpu cimport SKINNY_ADD, SKINNY_OVERWRITE, packed_f32, packed_f64
+from ._cpu cimport SKINNY_ADD, SKINNY_OVERWRITE, packed_f32, packed_f64, packed_enabled
 
 # Fortran BLAS with 64-bit integers (ILP64): ?gemm and ?gemv, scalars and arrays by pointer
 ctypedef void (*gemm64_t)(const char*, const char*, const int64_t*, const int64_t*,
@@ -58,6 +58,8 @@ cdef inline bint _packed(char ta, char tb, int m, int n, int k, const floating* 
     dimension has 16 steps: True when done. In its row-major terms C^T is ``c``, op(B)
     the broadcast operand, op(A) the one laid out in blocks."""
     cdef int mode, lanes = 64 // <int> sizeof(floating)
+    if not packed_enabled():
+        return False
     if m < lanes or n < 4 or k < 16 or 4 * ((lanes - m % lanes) % lanes) > m:
         # fewer rows of C than one 64-byte vector holds, more than a fifth of its vectors'
         # lanes empty (the BLAS's narrower tiles waste fewer: 18 or 24 rows of float32 ran up

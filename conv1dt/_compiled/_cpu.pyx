@@ -114,6 +114,16 @@ cdef extern from "kernels.h" nogil:
                            Py_ssize_t pst, const double* q, Py_ssize_t qsu, Py_ssize_t qsj,
                            Py_ssize_t m, Py_ssize_t n, Py_ssize_t t, int accumulate)
     int conv1dt_packed_on
+    struct conv1dt_run_f32:
+        pass
+    struct conv1dt_run_f64:
+        pass
+    int conv1dt_packed_runs_f32(const conv1dt_run_f32* runs, int nruns, Py_ssize_t ldc,
+                                const float* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n,
+                                Py_ssize_t t, int accumulate)
+    int conv1dt_packed_runs_f64(const conv1dt_run_f64* runs, int nruns, Py_ssize_t ldc,
+                                const double* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n,
+                                Py_ssize_t t, int accumulate)
     void* conv1dt_scratch(int slot, size_t nbytes)
     void conv1dt_scratch_done(int slot, void* block)
     size_t conv1dt_scratch_kept()
@@ -398,6 +408,10 @@ cdef void store_fence() noexcept nogil:
     conv1dt_store_fence()
 
 
+cdef bint packed_enabled() noexcept nogil:
+    return conv1dt_packed_on != 0
+
+
 cdef int packed_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, Py_ssize_t pst,
                     const float* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t m, Py_ssize_t n,
                     Py_ssize_t t, int accumulate) noexcept nogil:
@@ -408,6 +422,20 @@ cdef int packed_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi, 
                     const double* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t m, Py_ssize_t n,
                     Py_ssize_t t, int accumulate) noexcept nogil:
     return conv1dt_packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate)
+
+
+cdef int packed_runs_f32(const run_f32* runs, int nruns, Py_ssize_t ldc, const float* q,
+                         Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n, Py_ssize_t t,
+                         int accumulate) noexcept nogil:
+    return conv1dt_packed_runs_f32(<const conv1dt_run_f32*> runs, nruns, ldc, q, qsu, qsj, n, t,
+                                   accumulate)
+
+
+cdef int packed_runs_f64(const run_f64* runs, int nruns, Py_ssize_t ldc, const double* q,
+                         Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n, Py_ssize_t t,
+                         int accumulate) noexcept nogil:
+    return conv1dt_packed_runs_f64(<const conv1dt_run_f64*> runs, nruns, ldc, q, qsu, qsj, n, t,
+                                   accumulate)
 
 
 def packed_on():

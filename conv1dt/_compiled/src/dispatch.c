@@ -319,10 +319,10 @@ void conv1dt_store_fence(void)
 
 int conv1dt_packed_on = 0;
 
-/* The calling thread's block for the packed GEMM, or NULL when it is off or none can be had */
+/* The calling thread's block for the packed GEMM, or NULL when none can be had */
 static void *packed_block(void)
 {
-    return conv1dt_packed_on ? conv1dt_scratch(CONV1DT_PACKED_SLOT, CONV1DT_PACKED_BYTES) : NULL;
+    return conv1dt_scratch(CONV1DT_PACKED_SLOT, CONV1DT_PACKED_BYTES);
 }
 
 int conv1dt_packed_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
@@ -342,5 +342,25 @@ int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi,
     double *buf = packed_block();
     if (buf != NULL)
         skinny()->packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
+    return buf != NULL;
+}
+
+int conv1dt_packed_runs_f32(const struct conv1dt_run_f32 *runs, int nruns, ptrdiff_t ldc,
+                            const float *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
+                            ptrdiff_t t, int accumulate)
+{
+    float *buf = packed_block();
+    if (buf != NULL)
+        skinny()->packed_runs_f32(runs, nruns, ldc, q, qsu, qsj, n, t, accumulate, buf);
+    return buf != NULL;
+}
+
+int conv1dt_packed_runs_f64(const struct conv1dt_run_f64 *runs, int nruns, ptrdiff_t ldc,
+                            const double *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
+                            ptrdiff_t t, int accumulate)
+{
+    double *buf = packed_block();
+    if (buf != NULL)
+        skinny()->packed_runs_f64(runs, nruns, ldc, q, qsu, qsj, n, t, accumulate, buf);
     return buf != NULL;
 }

@@ -198,14 +198,34 @@ void conv1dt_fir_f64(double *y, const double *w, ptrdiff_t t, const double *x, p
 /* packed: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + the sum over u < t, in
  * increasing u, of p[i*psi + u*pst] * q[u*qsu + j*qsj], for i < m and j < n: a GEMM of any
  * size, q laid out in cache-sized blocks (skinny_impl.h). Returns 0, having done nothing, when
- * it is off (conv1dt_packed_on, set by _cpu._set_packed) or its scratch cannot be had (the
- * caller's BLAS then runs it), else 1. The BLAS GEMM of the kernels (_blas.pxd) calls it instead of the BLAS when it is on. */
+ * its scratch cannot be had (the caller's BLAS then runs it), else 1. The BLAS GEMM of the
+ * kernels (_blas.pxd) calls it instead of the BLAS where conv1dt_packed_on is set; conv1d's
+ * implicit kernel calls it for long windows (_gemm.pyx), whatever the flag. */
 int conv1dt_packed_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
                        const float *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
                        ptrdiff_t t, int accumulate);
 int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi, ptrdiff_t pst,
                        const double *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
                        ptrdiff_t t, int accumulate);
+/* packed_runs: the packed GEMM on runs of rows that share q (each block of q laid out once for
+ * all of them): for each run, m rows of c from c (ldc apart), their p from p (rows psi apart,
+ * steps pst apart). Returns as conv1dt_packed_f32. */
+struct conv1dt_run_f32 {
+    float *c;
+    const float *p;
+    ptrdiff_t psi, pst, m;
+};
+struct conv1dt_run_f64 {
+    double *c;
+    const double *p;
+    ptrdiff_t psi, pst, m;
+};
+int conv1dt_packed_runs_f32(const struct conv1dt_run_f32 *runs, int nruns, ptrdiff_t ldc,
+                            const float *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
+                            ptrdiff_t t, int accumulate);
+int conv1dt_packed_runs_f64(const struct conv1dt_run_f64 *runs, int nruns, ptrdiff_t ldc,
+                            const double *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
+                            ptrdiff_t t, int accumulate);
 extern int conv1dt_packed_on;      /* set once at import (conv1dt/_runtime/blas_pick.py) */
 #define CONV1DT_PACKED_SLOT 3      /* the scratch slot of its blocks */
 #define CONV1DT_PACKED_BYTES ((size_t)256 << 10)
@@ -257,6 +277,10 @@ struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
                        ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, float *);
     void (*packed_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
                        ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, double *);
+    void (*packed_runs_f32)(const struct conv1dt_run_f32 *, int, ptrdiff_t, const float *,
+                            ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, float *);
+    void (*packed_runs_f64)(const struct conv1dt_run_f64 *, int, ptrdiff_t, const double *,
+                            ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, double *);
 };
 extern const struct conv1dt_skinny_ops conv1dt_skinny_baseline, conv1dt_skinny_avx2,
     conv1dt_skinny_avx512;

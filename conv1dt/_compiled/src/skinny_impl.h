@@ -113,6 +113,8 @@ const struct conv1dt_skinny_ops CONV1DT_SKINNY_OPS = {
     .fir_f64 = fir_f64,
     .packed_f32 = packed_f32,
     .packed_f64 = packed_f64,
+    .packed_runs_f32 = packed_runs_f32,
+    .packed_runs_f64 = packed_runs_f64,
 };
 
 #else
@@ -1053,24 +1055,29 @@ static void NAME(pack_strips)(T *restrict buf, const T *restrict q, ptrdiff_t qs
                               ptrdiff_t kc, ptrdiff_t nc)
 {
     const ptrdiff_t W = NAME(PW);
+    if (qsj == 1) {
+        /* row by row: each row of the block is one run of memory, which the hardware's
+         * prefetchers follow (strip by strip, consecutive reads are a row of q apart) */
+        for (ptrdiff_t u = 0; u < kc; ++u)
+            for (ptrdiff_t j0 = 0; j0 < nc; j0 += W) {
+                T *restrict dst = buf + j0 * kc + u * W;
+                const ptrdiff_t w = nc - j0 < W ? nc - j0 : W;
+                memcpy(dst, q + u * qsu + j0, (size_t)w * sizeof(T));
+                for (ptrdiff_t jj = w; jj < W; ++jj)
+                    dst[jj] = 0;
+            }
+        return;
+    }
     for (ptrdiff_t j0 = 0; j0 < nc; j0 += W) {
         T *restrict dst = buf + j0 * kc;
         const T *restrict src = q + j0 * qsj;
         const ptrdiff_t w = nc - j0 < W ? nc - j0 : W;
-        if (qsj == 1) {
-            for (ptrdiff_t u = 0; u < kc; ++u) {
-                memcpy(dst + u * W, src + u * qsu, (size_t)w * sizeof(T));
-                for (ptrdiff_t jj = w; jj < W; ++jj)
-                    dst[u * W + jj] = 0;
-            }
-        } else {
-            for (ptrdiff_t jj = 0; jj < w; ++jj)
-                for (ptrdiff_t u = 0; u < kc; ++u)
-                    dst[u * W + jj] = src[u * qsu + jj * qsj];
-            for (ptrdiff_t u = 0; u < kc && w < W; ++u)
-                for (ptrdiff_t jj = w; jj < W; ++jj)
-                    dst[u * W + jj] = 0;
-        }
+        for (ptrdiff_t jj = 0; jj < w; ++jj)
+            for (ptrdiff_t u = 0; u < kc; ++u)
+                dst[u * W + jj] = src[u * qsu + jj * qsj];
+        for (ptrdiff_t u = 0; u < kc && w < W; ++u)
+            for (ptrdiff_t jj = w; jj < W; ++jj)
+                dst[u * W + jj] = 0;
     }
 }
 
@@ -1118,15 +1125,19 @@ static void NAME(packed_band)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, pt
 }
 #endif
 
-static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff_t pst,
-                         const T *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
-                         ptrdiff_t t, int accumulate, T *buf)
+/* The packed GEMM on runs of rows that share q: each block of q is laid out once for all of
+ * them (conv1d's implicit kernel: a batch element's rows whose windows lie on the signal, read
+ * in place, and the rows at its edges, gathered). */
+static void NAME(packed_runs)(const struct CONV1DT_CAT(conv1dt_run, SUF) *runs, int nruns,
+                              ptrdiff_t ldc, const T *q, ptrdiff_t qsu, ptrdiff_t qsj,
+                              ptrdiff_t n, ptrdiff_t t, int accumulate, T *buf)
 {
     if (t <= 0) {
         if (accumulate != SKINNY_ADD)
-            for (ptrdiff_t i = 0; i < m; ++i)
-                for (ptrdiff_t j = 0; j < n; ++j)
-                    c[i * ldc + j] = 0;
+            for (int k = 0; k < nruns; ++k)
+                for (ptrdiff_t i = 0; i < runs[k].m; ++i)
+                    for (ptrdiff_t j = 0; j < n; ++j)
+                        runs[k].c[i * ldc + j] = 0;
         return;
     }
     for (ptrdiff_t j0 = 0; j0 < n; j0 += NAME(PN)) {
@@ -1135,26 +1146,39 @@ static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
             const ptrdiff_t kc = t - u0 < NAME(PT) ? t - u0 : NAME(PT);
             const int mode = u0 == 0 ? accumulate : SKINNY_ADD;
             NAME(pack_strips)(buf, q + u0 * qsu + j0 * qsj, qsu, qsj, kc, nc);
-            for (ptrdiff_t i0 = 0; i0 < m; i0 += NAME(PM)) {
-                const ptrdiff_t i1 = m - i0 < NAME(PM) ? m : i0 + NAME(PM);
-                const T *pb = p + i0 * psi + u0 * pst;
-                for (ptrdiff_t s = 0; s < nc; s += NAME(PW)) {
-                    const ptrdiff_t w = nc - s < NAME(PW) ? nc - s : NAME(PW);
-                    for (ptrdiff_t i = i0; i < i1; i += SKINNY_ROWS) {
-                        const ptrdiff_t rows = i1 - i < SKINNY_ROWS ? i1 - i : SKINNY_ROWS;
-                        const T *pi = pb + (i - i0) * psi;
+            for (int k = 0; k < nruns; ++k) {
+                T *c = runs[k].c;
+                const T *p = runs[k].p;
+                const ptrdiff_t psi = runs[k].psi, pst = runs[k].pst, m = runs[k].m;
+                for (ptrdiff_t i0 = 0; i0 < m; i0 += NAME(PM)) {
+                    const ptrdiff_t i1 = m - i0 < NAME(PM) ? m : i0 + NAME(PM);
+                    const T *pb = p + i0 * psi + u0 * pst;
+                    for (ptrdiff_t s = 0; s < nc; s += NAME(PW)) {
+                        const ptrdiff_t w = nc - s < NAME(PW) ? nc - s : NAME(PW);
+                        for (ptrdiff_t i = i0; i < i1; i += SKINNY_ROWS) {
+                            const ptrdiff_t rows = i1 - i < SKINNY_ROWS ? i1 - i : SKINNY_ROWS;
+                            const T *pi = pb + (i - i0) * psi;
 #if defined(__GNUC__) || defined(__clang__)
-                        NAME(packed_band)(c + i * ldc + j0 + s, ldc, pi, psi, pst, buf + s * kc,
-                                          kc, mode, rows, w);
+                            NAME(packed_band)(c + i * ldc + j0 + s, ldc, pi, psi, pst,
+                                              buf + s * kc, kc, mode, rows, w);
 #else
-                        NAME(skinny)(c + i * ldc + j0 + s, ldc, pi, psi, pst, buf + s * kc,
-                                     NAME(PW), rows, w, kc, mode, NULL, 0);
+                            NAME(skinny)(c + i * ldc + j0 + s, ldc, pi, psi, pst, buf + s * kc,
+                                         NAME(PW), rows, w, kc, mode, NULL, 0);
 #endif
+                        }
                     }
                 }
             }
         }
     }
+}
+
+static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff_t pst,
+                         const T *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
+                         ptrdiff_t t, int accumulate, T *buf)
+{
+    const struct CONV1DT_CAT(conv1dt_run, SUF) run = {c, p, psi, pst, m};
+    NAME(packed_runs)(&run, 1, ldc, q, qsu, qsj, n, t, accumulate, buf);
 }
 
 #endif
