@@ -471,7 +471,8 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
             blocks = blocks or _plan.blocking("conv1d", "implicit", g, x.dtype.itemsize)
             _gemm.conv1d_im2col(x, f, z, False, g.stride, g.dilation, g.pad_before, g.groups,
                                 blocks["rows"], g.taps, _threads(g), True, blocks["stream"],
-                                True)
+                                True, 0, blocks.get("channels", 0), blocks.get("packed", False),
+                                blocks.get("edge", 0))
         return z
     if kernel in ("im2col", "implicit"):
         z = _output(shape, x.dtype, out)

@@ -757,6 +757,8 @@ def _choose(op, g, itemsize, layout):
              or (AVX2 and kernel == "direct" and macs(g) >= SERIAL_MACS))
                 and conv1d_implicit(g, itemsize, layout)):
             return "implicit"
+        if kernel in ("im2col", "blas") and implicit_packed(g, itemsize, layout):
+            return "implicit"
         if kernel == "blas" and conv1d_large_filter(g, itemsize):
             return "im2col"
         return kernel
@@ -1326,16 +1328,98 @@ def large_filter_blocking(g, itemsize, taps, layout):
     return {"rows": rows, "channels": channels, "few": FEW_ROWS if few else 0}
 
 
-def implicit_blocking(g, itemsize):
+def implicit_blocking(g, itemsize, packed=None):
     """``rows`` (outputs per work item of the ``implicit`` kernel) and ``stream``: 512 rows, fewer
     while the column matrix of an item's edge outputs would exceed ``SCRATCH_BYTES`` or the call
     would have fewer than ``MIN_ITEMS`` items (at least 16); outputs of ``STREAM_MIN_BYTES`` and
-    more written past the caches."""
+    more written past the caches. With the packed GEMM (``packed``, by default
+    :func:`implicit_packed`), :func:`packed_blocking`."""
+    if packed is None:
+        packed = implicit_packed(g, itemsize)
+    if packed:
+        return packed_blocking(g, itemsize)
     cols = g.taps * g.wide_channels
     rows = max(16, min(512, SCRATCH_BYTES // (itemsize * cols)))
     rows = _halve_for_items(rows, 16, lambda r: -(-(g.batch * g.narrow) // r), g)
     out_bytes = g.batch * g.narrow * g.narrow_channels * itemsize
     return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES}
+
+
+PACKED_ROWS = 1024        # outputs a work item of the implicit kernel by the packed GEMM, at most
+PACKED_MIN_ROWS = 128     # ... and at least, where the call has that many
+
+
+def packed_blocking(g, itemsize):
+    """``rows``, ``channels`` and ``edge`` of the implicit kernel by the packed GEMM. Each work
+    item lays out its block of the filter's columns for each batch element's run of its rows:
+    the filter is laid out once per block of rows, whatever the blocks of channels. So the
+    threads' items come from blocks of output channels first (even blocks of whole
+    strips of the packed GEMM, two 64-byte vectors wide), then from blocks of rows (at most
+    ``PACKED_ROWS``, down to ``PACKED_MIN_ROWS``). The edges' outputs go through a column matrix
+    of ``edge`` rows within ``SCRATCH_BYTES`` (one at least)."""
+    cols = g.taps * g.wide_channels
+    total = g.batch * g.narrow
+    rows = min(PACKED_ROWS, max(total, 1))
+    channels = g.narrow_channels
+    if parallel(g):
+        width = 128 // itemsize     # a strip of the packed GEMM: two 64-byte vectors
+        strips = -(-g.narrow_channels // width)
+        blocks = min(-(-MIN_ITEMS // -(-total // rows)), strips)
+        channels = -(-strips // max(blocks, 1)) * width
+        col_blocks = -(-g.narrow_channels // channels)
+        rows = _halve_for_items(rows, min(PACKED_MIN_ROWS, rows),
+                                lambda r: col_blocks * -(-total // r), g)
+    edge = max(1, min(rows, SCRATCH_BYTES // (itemsize * max(cols, 1))))
+    out_bytes = total * g.narrow_channels * itemsize
+    return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES, "packed": True,
+            "channels": channels, "edge": edge}
+
+
+PACKED_MAX_CHANNELS = 64   # input channels, at most
+PACKED_MIN_COLUMNS = 192   # K*Cw, the windows' length, at least
+PACKED_MIN_OUTPUTS = 48    # outputs a batch element
+PACKED_ON_SIGNAL = 0.9     # the share of them whose windows lie on the signal, at least
+PACKED_MAX_FILTER_BYTES = 16 << 20   # the filter, at most
+
+
+def _on_signal_outputs(g):
+    """How many outputs of a batch element have their whole window on the signal."""
+    span = (g.taps - 1) * g.dilation
+    lo = min(g.narrow, -(-g.pad_before // g.stride))
+    last = g.wide - 1 + g.pad_before - span
+    hi = min(g.narrow, last // g.stride + 1) if last >= 0 else 0
+    return max(0, hi - lo)
+
+
+def implicit_packed(g, itemsize, layout="NWC"):
+    """Whether conv1d runs the implicit kernel by the packed GEMM (:func:`packed_blocking`)
+    where the other kernels' rules give BLAS or im2col: the windows read in place as by the
+    skinny GEMM, the filter laid out in blocks of 256 steps by 256 columns that stay in L2 while
+    every output of a block of rows reads them (the skinny GEMM walks down the filter's whole
+    panel for each tile of 8 outputs; BLAS packs the filter for each tap, im2col for each block
+    of 16-512 gathered rows). AVX-512 (the tiles' kernels), NWC, one group, dilation 1 or one
+    input channel (each window one evenly spaced run), at most ``PACKED_MAX_CHANNELS`` input
+    channels (BLAS's GEMM per tap has an inner dimension of ``Cw``; from a few dozen it runs
+    near its peak, and the packed GEMM gained little there, losing up to 1.3x on some),
+    windows of at least ``PACKED_MIN_COLUMNS``, at least ``PACKED_MIN_OUTPUTS`` outputs a batch
+    element (the filter is laid out again for each), ``PACKED_ON_SIGNAL`` of them on the
+    signal (the others are gathered into a column matrix: a few rows per GEMM when they do not
+    all fit), output channels that fill the tiles' two vectors to three quarters or more, and a
+    filter of at most ``PACKED_MAX_FILTER_BYTES`` (32-64 MiB ones ran up to 1.3x slower than by
+    BLAS). On random calls that take it (``genpk.py``): 0.68-0.70x the time of the kernels
+    chosen before (one and two threads, 11 calls, 1.11x at worst); held out, 0.74x / 0.77x (23
+    calls, 1.24x at worst) (docs/planner.rst)."""
+    if not (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
+            and (g.dilation == 1 or g.wide_channels == 1)):
+        return False
+    width = 128 // itemsize
+    strips = -(-g.narrow_channels // width) * width
+    fbytes = g.taps * g.wide_channels * g.narrow_channels * itemsize
+    return (g.wide_channels <= PACKED_MAX_CHANNELS
+            and g.taps * g.wide_channels >= PACKED_MIN_COLUMNS and g.narrow >= PACKED_MIN_OUTPUTS
+            and 4 * strips <= 5 * g.narrow_channels and fbytes <= PACKED_MAX_FILTER_BYTES
+            and _on_signal_outputs(g) >= PACKED_ON_SIGNAL * g.narrow
+            and not conv1d_implicit(g, itemsize, layout))
 
 
 def conv1d_blas_blocking(g, itemsize=4):

@@ -281,6 +281,46 @@ def test_the_implicit_conv1d_reads_long_windows_of_few_channels(monkeypatch):
         assert_family_matches(got, want, bound, 2400, f"long windows by {kernel or 'the plan'}")
 
 
+def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
+    """conv1d calls that the other rules send to BLAS or im2col, with at most 64 input
+    channels and windows of at least 192 (tap, channel) pairs, most of them on the signal, run
+    the implicit kernel by the packed GEMM (AVX-512's rule, checked on any machine); its blocks
+    of channels are whole strips, and its items enough for the threads where the call has them;
+    such a call so computed matches the oracle."""
+    monkeypatch.setattr(_plan, "SKINNY", True)
+
+    def geometry(x, f, s=1, padding="VALID", groups=1, layout="NWC"):
+        return conv1d_geometry(x, f, s, 1, padding, layout, groups)
+
+    def packed(*args, itemsize=4, **kwargs):
+        g = geometry(*args, **kwargs)
+        return (_plan.implicit_packed(g, itemsize, kwargs.get("layout", "NWC"))
+                and _plan.choose("conv1d", g, itemsize, kwargs.get("layout", "NWC")) == "implicit")
+
+    assert packed((1, 10742, 14), (30, 14, 73), 4, "SAME", itemsize=8)   # 0.65x in the draws
+    assert packed((1, 1265, 15), (18, 15, 1940), 3, (15, 16))
+    assert packed((1, 65536, 1), (512, 1, 514), 128, "SAME")            # STFT analysis
+    assert not packed((1, 10742, 93), (30, 93, 73), 4, "SAME", itemsize=8)   # 93 inputs
+    assert not packed((1, 10742, 14), (13, 14, 73), 4, "SAME", itemsize=8)   # K*Cw = 182
+    assert not packed((1, 170, 14), (30, 14, 73), 4, itemsize=8)        # 36 outputs
+    assert not packed((1, 400, 14), (60, 14, 73), 4, "SAME", itemsize=8)    # 85 % on the signal
+    assert not packed((1, 10742, 14), (30, 14, 40))                     # 40 of 64 columns
+    assert not packed((1, 10742, 28), (30, 14, 146), 4, groups=2)       # groups
+    assert not packed((1, 14, 10742), (30, 14, 73), 4, layout="NCW")
+    assert not packed((1, 20000, 64), (200, 64, 512), 4)                # a 25 MiB filter
+    blocks = _plan.packed_blocking(geometry((1, 10742, 14), (30, 14, 300), 4), 4)
+    assert blocks["channels"] % 32 == 0 and blocks["packed"]
+    assert -(-300 // blocks["channels"]) * -(-2686 // blocks["rows"]) >= _plan.MIN_ITEMS
+    monkeypatch.undo()
+    rng = np.random.default_rng(12)
+    w = random_array(rng, (2, 3000, 6), np.float32)
+    f = random_array(rng, (40, 6, 48), np.float32)
+    g = conv1d_geometry(w.shape, f.shape, 3, 1, "SAME", "NWC")
+    want, bound = family_oracle("conv1d", w, f, g)
+    got = _dispatch.conv1d(w, f, g, "NWC", None)
+    assert_family_matches(got, want, bound, 241, "6 -> 48, K=40, s=3 by the plan")
+
+
 def test_conv1d_computes_only_the_kept_outputs_beyond_small_calls(monkeypatch):
     """The transpose's direct kernel on the reversed filter computes every output at stride 2
     and keeps one in two: only small calls take it there (their compiled plan); larger ones

@@ -49,7 +49,8 @@ from ._blas cimport gemm, use_blas64
 from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_filter_f32,
                    depthwise_filter_f64, depthwise_rows_f32, depthwise_rows_f64,
                    depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
-                   fir_f32, fir_f64, skinny_f32, skinny_f64, store_fence)
+                   fir_f32, fir_f64, packed_f32, packed_f64, packed_runs_f32,
+                   packed_runs_f64, run_f32, run_f64, skinny_f32, skinny_f64, store_fence)
 from ._index cimport floordiv
 from ._items cimport run_items as _run_items
 from ._loop cimport CHUNK_MACS
@@ -68,6 +69,19 @@ cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssiz
     else:
         skinny_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead,
                    ahead_elems * sizeof(double))
+
+
+cdef inline bint _packed(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,
+                         Py_ssize_t pst, const floating* q, Py_ssize_t ldq, Py_ssize_t m,
+                         Py_ssize_t n, Py_ssize_t t, int accumulate) noexcept nogil:
+    """``c[i, j] (+)= sum_u p[i*psi + u*pst] * q[u*ldq + j]``, u in order: the C layer's packed
+    GEMM (the skinny GEMM's tiles on blocks of ``q`` laid out for the cache, ``src/
+    skinny_impl.h``) whatever the BLAS; False, having done nothing, when its block of scratch
+    cannot be had."""
+    if floating is float:
+        return packed_f32(c, ldc, p, psi, pst, q, ldq, 1, m, n, t, accumulate) != 0
+    else:
+        return packed_f64(c, ldc, p, psi, pst, q, ldq, 1, m, n, t, accumulate) != 0
 
 
 cdef inline void _dot(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t ldp,
@@ -289,8 +303,9 @@ cdef struct _Conv1d:
     Py_ssize_t gb, njb   # groups per work item (adjacent groups), and the items' blocks of them
     Py_ssize_t cnb, ncb  # output channels of a group per item, and the items a group's take
     Py_ssize_t few       # NWC blocks of at most this many rows: the skinny GEMM, streamed
-    bint dbl, skinny, stream, implicit
+    bint dbl, skinny, stream, implicit, packed
     Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
+    Py_ssize_t edge      # implicit: rows of the column matrix of the edges' outputs
 
 
 cdef inline void _reaching(const _Conv1d* p, Py_ssize_t i, Py_ssize_t rows, Py_ssize_t* klo,
@@ -305,28 +320,87 @@ cdef inline void _reaching(const _Conv1d* p, Py_ssize_t i, Py_ssize_t rows, Py_s
 
 
 cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows, floating* col,
-                                int mode) noexcept nogil:
-    """Rows ``r .. r + rows - 1`` (of one batch element) of the implicit kernel whose windows
-    leave the signal: through the column matrix ``col``, the taps that reach the signal in one
-    block, by the same skinny GEMM."""
-    cdef Py_ssize_t klo, khi, kc
+                                int mode, Py_ssize_t c0, Py_ssize_t cols) noexcept nogil:
+    """Rows ``r .. r + rows - 1`` (of one batch element), output channels ``c0 .. c0 + cols -
+    1``, of the implicit kernel whose windows leave the signal: through the column matrix
+    ``col``, the taps that reach the signal in one block, by the same skinny GEMM."""
+    cdef Py_ssize_t klo, khi, kc, e
     cdef const floating* f = <const floating*> p.f
-    if rows > 0:
-        _reaching(p, r % p.M, rows, &klo, &khi)
+    while rows > 0:
+        # in blocks of at most ``edge`` rows (the column matrix's)
+        e = min(rows, p.edge)
+        _reaching(p, r % p.M, e, &klo, &khi)
         kc = (khi - klo) * p.cwg
-        _columns(&p.w, col, r, rows, p.M, 0, p.cwg, klo, khi, p.s, p.d, p.pad)
-        _skinny(<floating*> p.z + r * p.cn, p.cn, col, kc, 1, f + klo * p.cwg * p.cn, p.cn, rows,
-                p.cn, kc, mode, f, 0)
+        _columns(&p.w, col, r, e, p.M, 0, p.cwg, klo, khi, p.s, p.d, p.pad)
+        _skinny(<floating*> p.z + r * p.cn + c0, p.cn, col, kc, 1, f + klo * p.cwg * p.cn + c0,
+                p.cn, e, cols, kc, mode, f, 0)
+        r = r + e
+        rows = rows - e
 
 
-cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
-                           floating* col) noexcept nogil:
-    """Rows ``r0 .. r0 + rows - 1`` of the (batch, position) rows, NWC, one group, where each
-    output's window of ``K*Cw`` (tap, channel) pairs is one run of the signal, evenly spaced
-    (dilation 1, or one channel): the outputs whose window lies on the signal multiply it where it
-    is, a matrix whose rows are ``s*Cw`` elements apart, by the skinny GEMM (no column matrix, no
-    packing); the outputs at the edges, through the column matrix. Each output is one sum over
-    its window in order, either way."""
+cdef bint _implicit_runs(const _Conv1d* p, Py_ssize_t n, Py_ssize_t i, Py_ssize_t a,
+                         Py_ssize_t b, Py_ssize_t iend, floating* col, Py_ssize_t c0,
+                         Py_ssize_t cols) noexcept nogil:
+    """Outputs ``i .. iend - 1`` of batch element ``n`` (channels ``c0 .. c0 + cols - 1``) by
+    one packed GEMM whose blocks of the filter serve them all: ``a .. b - 1`` (windows on the
+    signal) read in place, the edges' rows before and after gathered whole into ``col`` (zeros
+    off the signal). False, having done nothing, where the edges' rows exceed ``col``'s or the
+    GEMM's scratch cannot be had."""
+    cdef Py_ssize_t kc = p.K * p.cwg, sw = p.w.sw, k = 0
+    cdef Py_ssize_t left = a - i, right = iend - b
+    cdef Py_ssize_t pst = 1 if p.d * sw == p.cwg else p.d
+    cdef const floating* x = <const floating*> p.w.data
+    cdef floating* z = <floating*> p.z + n * p.M * p.cn + c0
+    cdef run_f32 r32[3]
+    cdef run_f64 r64[3]
+    if left + right > p.edge:
+        return False
+    if left > 0:
+        _columns(&p.w, col, n * p.M + i, left, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
+    if right > 0:
+        _columns(&p.w, col + left * kc, n * p.M + b, right, p.M, 0, p.cwg, 0, p.K, p.s, p.d,
+                 p.pad)
+    if floating is float:
+        if left > 0:
+            r32[k].c, r32[k].p, r32[k].psi, r32[k].pst, r32[k].m = z + i * p.cn, col, kc, 1, left
+            k = k + 1
+        if b > a:
+            r32[k].c, r32[k].p = z + a * p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw
+            r32[k].psi, r32[k].pst, r32[k].m = p.s * sw, pst, b - a
+            k = k + 1
+        if right > 0:
+            r32[k].c, r32[k].p, r32[k].psi, r32[k].pst = z + b * p.cn, col + left * kc, kc, 1
+            r32[k].m = right
+            k = k + 1
+        return packed_runs_f32(r32, <int> k, p.cn, <const float*> p.f + c0, p.cn, 1, cols, kc,
+                               SKINNY_OVERWRITE) != 0
+    else:
+        if left > 0:
+            r64[k].c, r64[k].p, r64[k].psi, r64[k].pst, r64[k].m = z + i * p.cn, col, kc, 1, left
+            k = k + 1
+        if b > a:
+            r64[k].c, r64[k].p = z + a * p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw
+            r64[k].psi, r64[k].pst, r64[k].m = p.s * sw, pst, b - a
+            k = k + 1
+        if right > 0:
+            r64[k].c, r64[k].p, r64[k].psi, r64[k].pst = z + b * p.cn, col + left * kc, kc, 1
+            r64[k].m = right
+            k = k + 1
+        return packed_runs_f64(r64, <int> k, p.cn, <const double*> p.f + c0, p.cn, 1, cols, kc,
+                               SKINNY_OVERWRITE) != 0
+
+
+cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, floating* col,
+                           Py_ssize_t c0, Py_ssize_t cols) noexcept nogil:
+    """Rows ``r0 .. r0 + rows - 1`` of the (batch, position) rows, output channels ``c0 .. c0
+    + cols - 1``, NWC, one group, where each output's window of ``K*Cw`` (tap, channel) pairs is
+    one run of the signal, evenly spaced (dilation 1, or one channel): the outputs whose window
+    lies on the signal multiply it where it is, a matrix whose rows are ``s*Cw`` elements apart,
+    by the skinny GEMM (no column matrix, no packing), or with ``packed`` by the packed GEMM
+    (the filter laid out in cache-sized blocks, once for each batch element's rows of the item:
+    long windows, whose panel of the filter the skinny GEMM would read from beyond L2 for every
+    tile of 8 outputs); the outputs at the edges, through the column matrix. Each output is one
+    sum over its window in order, either way."""
     cdef Py_ssize_t kc = p.K * p.cwg, r = r0, r1 = r0 + rows, n, i, iend, a, b
     cdef Py_ssize_t sw = p.w.sw, pst = 1 if p.d * sw == p.cwg else p.d
     cdef const floating* x = <const floating*> p.w.data
@@ -337,12 +411,19 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows,
         iend = min(p.M, i + (r1 - r))
         a = min(max(i, p.ilo), iend)
         b = max(min(iend, p.ihi), a)
-        _implicit_edge(p, n * p.M + i, a - i, col, mode)
-        if b > a:
-            _skinny(<floating*> p.z + (n * p.M + a) * p.cn, p.cn,
+        if p.packed and _implicit_runs(p, n, i, a, b, iend, col, c0, cols):
+            r = r + (iend - i)
+            continue
+        _implicit_edge(p, n * p.M + i, a - i, col, mode, c0, cols)
+        if b > a and not (p.packed and _packed(
+                <floating*> p.z + (n * p.M + a) * p.cn + c0, p.cn,
+                x + n * p.w.sn + (a * p.s - p.pad) * sw, p.s * sw, pst,
+                <const floating*> p.f + c0, p.cn, b - a, cols, kc, SKINNY_OVERWRITE)):
+            _skinny(<floating*> p.z + (n * p.M + a) * p.cn + c0, p.cn,
                     x + n * p.w.sn + (a * p.s - p.pad) * sw, p.s * sw, pst,
-                    <const floating*> p.f, p.cn, b - a, p.cn, kc, mode, <const floating*> p.f, 0)
-        _implicit_edge(p, n * p.M + b, iend - b, col, mode)
+                    <const floating*> p.f + c0, p.cn, b - a, cols, kc, mode,
+                    <const floating*> p.f, 0)
+        _implicit_edge(p, n * p.M + b, iend - b, col, mode, c0, cols)
         r = r + (iend - i)
 
 
@@ -374,7 +455,7 @@ cdef void _conv1d_group(const _Conv1d* p, Py_ssize_t n, Py_ssize_t b, Py_ssize_t
     cdef floating* z = <floating*> p.z
     cdef floating beta = 0
     if p.implicit:
-        _conv1d_implicit(p, i0, rows, col)
+        _conv1d_implicit(p, i0, rows, col, jc, cng)
         return
     # the taps that reach the signal from some output of the block
     _reaching(p, i0 % p.M, rows, &klo, &khi)
@@ -443,6 +524,8 @@ def conv1d_im2col(
     bint implicit=False,
     Py_ssize_t few=0,
     Py_ssize_t channels=0,
+    bint packed=False,
+    Py_ssize_t edge=0,
 ):
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
@@ -454,11 +537,15 @@ def conv1d_im2col(
     (NWC only) the GEMM is the C layer's for a short inner dimension instead of BLAS's. With
     ``implicit`` (NWC, one group, dilation 1 or one channel: each output's window is one run of
     the signal) the skinny GEMM reads the windows on the signal where they are, all taps at once,
-    and only the edges go through the column matrix. A block of at most ``few`` rows (NWC) is
+    and only the edges go through the column matrix (in blocks of at most ``edge`` rows, when
+    given); with ``packed`` too, the packed GEMM
+    multiplies the windows on the signal (the filter laid out in cache-sized blocks for each
+    item). A block of at most ``few`` rows (NWC) is
     multiplied by the skinny GEMM too, the filter read once in blocks that stream from memory.
-    With ``channels`` (not with ``implicit``), each group's output channels are cut into blocks
-    of that many, one work item each (every item gathers its block of rows): work for the
-    threads where the rows are few and the filter large.
+    With ``channels`` (not with ``implicit`` unless ``packed``), each group's output channels
+    are cut into blocks of that many, one work item each (every item gathers or lays out its
+    block of rows or of the filter): work for the threads where the rows are few and the
+    filter large.
     """
     cdef _Conv1d p
     cdef Py_ssize_t N = z.shape[0]
@@ -482,8 +569,9 @@ def conv1d_im2col(
     p.stream = stream
     p.implicit = (implicit and not ncw and groups == 1
                   and (dilation == 1 or p.cwg == 1))
+    p.packed = packed and p.implicit
     p.cnb = p.cn // groups
-    if channels > 0 and not p.implicit:
+    if channels > 0 and (p.packed or not p.implicit):
         p.cnb = min(p.cnb, channels)
     p.ncb = (p.cn // groups + p.cnb - 1) // p.cnb
     # adjacent groups' outputs share the cache lines of each output row in NWC (_group_block)
@@ -491,12 +579,14 @@ def conv1d_im2col(
     if not ncw and p.ncb == 1:
         p.gb = _group_block(groups, p.cnb * sizeof(floating), p.nblocks)
     p.njb = (groups + p.gb - 1) // p.gb
+    p.edge = rows
     if p.implicit:
         p.taps = p.K
+        p.edge = min(rows, edge) if edge > 0 else rows
         _on_signal(p.w.L, p.M, p.K, stride, dilation, pad_before, &p.ilo, &p.ihi)
     _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * p.njb * p.ncb,
                <double> N * p.M * p.K * p.cwg * p.cn,
-               rows * p.taps * p.cwg * sizeof(floating), num_threads)
+               p.edge * p.taps * p.cwg * sizeof(floating), num_threads)
 
 
 # --- conv1d_backprop_filter --------------------------------------------------------------------
