@@ -468,6 +468,10 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", strided(8, 8, 8, 2)) == "polyphase"
     assert _plan.choose("conv1d", strided(8, 8, 8, 2), 8) != "polyphase"    # float64: 4 outputs
     assert _plan.choose("conv1d", strided(16, 8, 8, 2)) != "polyphase"
+    # ... but not one tap (one sample an output): the input in place, rows s*Cw apart
+    assert _plan.choose("conv1d", strided(2, 1, 1, 2)) == (
+        "blas" if _plan.SKINNY or _plan.AVX2 else "direct")
+    assert _plan.choose("conv1d", strided(4, 4, 1, 3)) != "polyphase"
     # a few channels at a dilation: the residues, not im2col's tap-by-tap gather, undilated too
     dilated = conv1d_geometry((3, 47355, 2), (375, 2, 1), 3, 6, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", dilated) == "polyphase"
