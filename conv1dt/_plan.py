@@ -1025,6 +1025,16 @@ def transpose_dot(g, itemsize, rows):
     few = min(rows, g.narrow) <= DOT_MAX_ROWS and g.narrow_channels >= DOT_MIN_CIN
     if SKINNY and _dot_rows_few(g):
         return True
+    if SKINNY and itemsize == 8 and g.wide_channels >= 32 and not _cpu.packed_on():
+        # float64 where the BLAS's kernels are as wide as this CPU's vectors (the packed GEMM
+        # is then off; the rule below was set on a CPU whose OpenBLAS ran narrower ones): on an
+        # Intel core with OpenBLAS's SkylakeX kernels BLAS ran all 10 random float64 calls the
+        # rule below took faster (0.87x the dot GEMM's time, geometric mean); held out, those
+        # of more than DOT_FEW_ROWS rows 0.87-0.88x (batches) and 0.86-1.08x (one element),
+        # except into fewer than 32 output channels (BLAS's tiles then mostly empty: 2 x 188
+        # rows, 1696 -> 21, K=1: 1.5x slower). 1 x 86 frames, 1536 -> 768, K=16, s=8: 81 -> 49
+        # ms (docs/planner.rst)
+        return False
     if AVX2:
         # float32 GEMMs of at most 32 rows with 8+ output channels (fewer: BLAS's GEMV;
         # float64's 2 x 4 tiles of 4 lanes were no faster; with more rows BLAS was as often
