@@ -273,6 +273,20 @@ def test_the_implicit_conv1d_needs_a_band_of_rows_or_a_filter_in_l1(monkeypatch)
     assert implicit((16, 2000, 8), (64, 8, 144), itemsize=8)
 
 
+def _conv1d_matches_the_oracle(seed, x_shape, f_shape, s, padding, kernels):
+    """conv1d of random float32 operands (NWC, dilation 1) by each of ``kernels`` (None: the
+    plan's) against the oracle."""
+    rng = np.random.default_rng(seed)
+    w = random_array(rng, x_shape, np.float32)
+    f = random_array(rng, f_shape, np.float32)
+    g = conv1d_geometry(w.shape, f.shape, s, 1, padding, "NWC")
+    want, bound = family_oracle("conv1d", w, f, g)
+    for kernel in kernels:
+        got = _dispatch.conv1d(w, f, g, "NWC", kernel)
+        assert_family_matches(got, want, bound, g.taps * g.wide_channels + 1,
+                              f"{x_shape} x {f_shape}, s={s} by {kernel or 'the plan'}")
+
+
 def test_the_implicit_conv1d_reads_long_windows_of_few_channels(monkeypatch):
     """Windows of more than 1024 (tap, channel) pairs go to the implicit kernel for at most 32
     input channels, with every window on the signal and 32 outputs a batch element (AVX-512's
@@ -289,14 +303,7 @@ def test_the_implicit_conv1d_reads_long_windows_of_few_channels(monkeypatch):
     assert not implicit((4, 1000, 8), (200, 8, 32), s=32)         # 26 outputs an element
     assert implicit((4, 1000, 8), (128, 8, 32), s=32)             # K*Cw 1024: as before
     monkeypatch.undo()
-    rng = np.random.default_rng(11)
-    w = random_array(rng, (2, 9000, 2), np.float32)
-    f = random_array(rng, (1200, 2, 32), np.float32)
-    g = conv1d_geometry(w.shape, f.shape, 256, 1, "VALID", "NWC")
-    want, bound = family_oracle("conv1d", w, f, g)
-    for kernel in ("implicit", None):
-        got = _dispatch.conv1d(w, f, g, "NWC", kernel)
-        assert_family_matches(got, want, bound, 2400, f"long windows by {kernel or 'the plan'}")
+    _conv1d_matches_the_oracle(11, (2, 9000, 2), (1200, 2, 32), 256, "VALID", ("implicit", None))
 
 
 def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
@@ -330,13 +337,7 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     assert blocks["channels"] % 32 == 0 and blocks["packed"]
     assert -(-300 // blocks["channels"]) * -(-2686 // blocks["rows"]) >= _plan.MIN_ITEMS
     monkeypatch.undo()
-    rng = np.random.default_rng(12)
-    w = random_array(rng, (2, 3000, 6), np.float32)
-    f = random_array(rng, (40, 6, 48), np.float32)
-    g = conv1d_geometry(w.shape, f.shape, 3, 1, "SAME", "NWC")
-    want, bound = family_oracle("conv1d", w, f, g)
-    got = _dispatch.conv1d(w, f, g, "NWC", None)
-    assert_family_matches(got, want, bound, 241, "6 -> 48, K=40, s=3 by the plan")
+    _conv1d_matches_the_oracle(12, (2, 3000, 6), (40, 6, 48), 3, "SAME", (None,))
 
 
 def test_conv1d_computes_only_the_kept_outputs_beyond_small_calls(monkeypatch):

@@ -45,19 +45,16 @@ cdef enum:
 
 cdef bint packed_enabled() noexcept nogil
 # a run of rows of the packed GEMM (packed_runs): m rows of c from c, their p from p (rows psi
-# apart, steps pst apart); the layout of src/kernels.h's conv1dt_run_f32 / _f64
-cdef struct run_f32:
-    float* c
-    const float* p
+# apart, steps pst apart), of the function's element type; the layout of src/kernels.h's
+# struct conv1dt_run
+cdef struct run:
+    void* c
+    const void* p
     Py_ssize_t psi, pst, m
-cdef struct run_f64:
-    double* c
-    const double* p
-    Py_ssize_t psi, pst, m
-cdef int packed_runs_f32(const run_f32* runs, int nruns, Py_ssize_t ldc, const float* q,
+cdef int packed_runs_f32(const run* runs, int nruns, Py_ssize_t ldc, const float* q,
                          Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n, Py_ssize_t t,
                          int accumulate) noexcept nogil
-cdef int packed_runs_f64(const run_f64* runs, int nruns, Py_ssize_t ldc, const double* q,
+cdef int packed_runs_f64(const run* runs, int nruns, Py_ssize_t ldc, const double* q,
                          Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n, Py_ssize_t t,
                          int accumulate) noexcept nogil
 cdef int packed_f32(float* c, Py_ssize_t ldc, const float* p, Py_ssize_t psi, Py_ssize_t pst,

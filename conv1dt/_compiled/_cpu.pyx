@@ -114,14 +114,12 @@ cdef extern from "kernels.h" nogil:
                            Py_ssize_t pst, const double* q, Py_ssize_t qsu, Py_ssize_t qsj,
                            Py_ssize_t m, Py_ssize_t n, Py_ssize_t t, int accumulate)
     int conv1dt_packed_on
-    struct conv1dt_run_f32:
+    struct conv1dt_run:
         pass
-    struct conv1dt_run_f64:
-        pass
-    int conv1dt_packed_runs_f32(const conv1dt_run_f32* runs, int nruns, Py_ssize_t ldc,
+    int conv1dt_packed_runs_f32(const conv1dt_run* runs, int nruns, Py_ssize_t ldc,
                                 const float* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n,
                                 Py_ssize_t t, int accumulate)
-    int conv1dt_packed_runs_f64(const conv1dt_run_f64* runs, int nruns, Py_ssize_t ldc,
+    int conv1dt_packed_runs_f64(const conv1dt_run* runs, int nruns, Py_ssize_t ldc,
                                 const double* q, Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n,
                                 Py_ssize_t t, int accumulate)
     void* conv1dt_scratch(int slot, size_t nbytes)
@@ -424,17 +422,17 @@ cdef int packed_f64(double* c, Py_ssize_t ldc, const double* p, Py_ssize_t psi, 
     return conv1dt_packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate)
 
 
-cdef int packed_runs_f32(const run_f32* runs, int nruns, Py_ssize_t ldc, const float* q,
+cdef int packed_runs_f32(const run* runs, int nruns, Py_ssize_t ldc, const float* q,
                          Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n, Py_ssize_t t,
                          int accumulate) noexcept nogil:
-    return conv1dt_packed_runs_f32(<const conv1dt_run_f32*> runs, nruns, ldc, q, qsu, qsj, n, t,
+    return conv1dt_packed_runs_f32(<const conv1dt_run*> runs, nruns, ldc, q, qsu, qsj, n, t,
                                    accumulate)
 
 
-cdef int packed_runs_f64(const run_f64* runs, int nruns, Py_ssize_t ldc, const double* q,
+cdef int packed_runs_f64(const run* runs, int nruns, Py_ssize_t ldc, const double* q,
                          Py_ssize_t qsu, Py_ssize_t qsj, Py_ssize_t n, Py_ssize_t t,
                          int accumulate) noexcept nogil:
-    return conv1dt_packed_runs_f64(<const conv1dt_run_f64*> runs, nruns, ldc, q, qsu, qsj, n, t,
+    return conv1dt_packed_runs_f64(<const conv1dt_run*> runs, nruns, ldc, q, qsu, qsj, n, t,
                                    accumulate)
 
 

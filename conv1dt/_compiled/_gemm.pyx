@@ -50,7 +50,7 @@ from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_filte
                    depthwise_filter_f64, depthwise_rows_f32, depthwise_rows_f64,
                    depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
                    fir_f32, fir_f64, packed_f32, packed_f64, packed_runs_f32,
-                   packed_runs_f64, run_f32, run_f64, skinny_f32, skinny_f64, store_fence)
+                   packed_runs_f64, run, skinny_f32, skinny_f64, store_fence)
 from ._index cimport floordiv
 from ._items cimport run_items as _run_items
 from ._loop cimport CHUNK_MACS
@@ -351,42 +351,28 @@ cdef bint _implicit_runs(const _Conv1d* p, Py_ssize_t n, Py_ssize_t i, Py_ssize_
     cdef Py_ssize_t pst = 1 if p.d * sw == p.cwg else p.d
     cdef const floating* x = <const floating*> p.w.data
     cdef floating* z = <floating*> p.z + n * p.M * p.cn + c0
-    cdef run_f32 r32[3]
-    cdef run_f64 r64[3]
+    cdef run runs[3]
     if left + right > p.edge:
         return False
     if left > 0:
         _columns(&p.w, col, n * p.M + i, left, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
+        runs[k].c, runs[k].p, runs[k].psi, runs[k].pst, runs[k].m = z + i * p.cn, col, kc, 1, left
+        k = k + 1
+    if b > a:
+        runs[k].c, runs[k].p = z + a * p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw
+        runs[k].psi, runs[k].pst, runs[k].m = p.s * sw, pst, b - a
+        k = k + 1
     if right > 0:
         _columns(&p.w, col + left * kc, n * p.M + b, right, p.M, 0, p.cwg, 0, p.K, p.s, p.d,
                  p.pad)
+        runs[k].c, runs[k].p, runs[k].psi, runs[k].pst = z + b * p.cn, col + left * kc, kc, 1
+        runs[k].m = right
+        k = k + 1
     if floating is float:
-        if left > 0:
-            r32[k].c, r32[k].p, r32[k].psi, r32[k].pst, r32[k].m = z + i * p.cn, col, kc, 1, left
-            k = k + 1
-        if b > a:
-            r32[k].c, r32[k].p = z + a * p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw
-            r32[k].psi, r32[k].pst, r32[k].m = p.s * sw, pst, b - a
-            k = k + 1
-        if right > 0:
-            r32[k].c, r32[k].p, r32[k].psi, r32[k].pst = z + b * p.cn, col + left * kc, kc, 1
-            r32[k].m = right
-            k = k + 1
-        return packed_runs_f32(r32, <int> k, p.cn, <const float*> p.f + c0, p.cn, 1, cols, kc,
+        return packed_runs_f32(runs, <int> k, p.cn, <const float*> p.f + c0, p.cn, 1, cols, kc,
                                SKINNY_OVERWRITE) != 0
     else:
-        if left > 0:
-            r64[k].c, r64[k].p, r64[k].psi, r64[k].pst, r64[k].m = z + i * p.cn, col, kc, 1, left
-            k = k + 1
-        if b > a:
-            r64[k].c, r64[k].p = z + a * p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw
-            r64[k].psi, r64[k].pst, r64[k].m = p.s * sw, pst, b - a
-            k = k + 1
-        if right > 0:
-            r64[k].c, r64[k].p, r64[k].psi, r64[k].pst = z + b * p.cn, col + left * kc, kc, 1
-            r64[k].m = right
-            k = k + 1
-        return packed_runs_f64(r64, <int> k, p.cn, <const double*> p.f + c0, p.cn, 1, cols, kc,
+        return packed_runs_f64(runs, <int> k, p.cn, <const double*> p.f + c0, p.cn, 1, cols, kc,
                                SKINNY_OVERWRITE) != 0
 
 

@@ -345,7 +345,7 @@ int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi,
     return buf != NULL;
 }
 
-int conv1dt_packed_runs_f32(const struct conv1dt_run_f32 *runs, int nruns, ptrdiff_t ldc,
+int conv1dt_packed_runs_f32(const struct conv1dt_run *runs, int nruns, ptrdiff_t ldc,
                             const float *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
                             ptrdiff_t t, int accumulate)
 {
@@ -355,7 +355,7 @@ int conv1dt_packed_runs_f32(const struct conv1dt_run_f32 *runs, int nruns, ptrdi
     return buf != NULL;
 }
 
-int conv1dt_packed_runs_f64(const struct conv1dt_run_f64 *runs, int nruns, ptrdiff_t ldc,
+int conv1dt_packed_runs_f64(const struct conv1dt_run *runs, int nruns, ptrdiff_t ldc,
                             const double *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
                             ptrdiff_t t, int accumulate)
 {

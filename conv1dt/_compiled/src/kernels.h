@@ -209,21 +209,16 @@ int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi,
                        ptrdiff_t t, int accumulate);
 /* packed_runs: the packed GEMM on runs of rows that share q (each block of q laid out once for
  * all of them): for each run, m rows of c from c (ldc apart), their p from p (rows psi apart,
- * steps pst apart). Returns as conv1dt_packed_f32. */
-struct conv1dt_run_f32 {
-    float *c;
-    const float *p;
+ * steps pst apart), c and p of the function's element type. Returns as conv1dt_packed_f32. */
+struct conv1dt_run {
+    void *c;
+    const void *p;
     ptrdiff_t psi, pst, m;
 };
-struct conv1dt_run_f64 {
-    double *c;
-    const double *p;
-    ptrdiff_t psi, pst, m;
-};
-int conv1dt_packed_runs_f32(const struct conv1dt_run_f32 *runs, int nruns, ptrdiff_t ldc,
+int conv1dt_packed_runs_f32(const struct conv1dt_run *runs, int nruns, ptrdiff_t ldc,
                             const float *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
                             ptrdiff_t t, int accumulate);
-int conv1dt_packed_runs_f64(const struct conv1dt_run_f64 *runs, int nruns, ptrdiff_t ldc,
+int conv1dt_packed_runs_f64(const struct conv1dt_run *runs, int nruns, ptrdiff_t ldc,
                             const double *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
                             ptrdiff_t t, int accumulate);
 extern int conv1dt_packed_on;      /* set once at import (conv1dt/_runtime/blas_pick.py) */
@@ -277,9 +272,9 @@ struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
                        ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, float *);
     void (*packed_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *,
                        ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, double *);
-    void (*packed_runs_f32)(const struct conv1dt_run_f32 *, int, ptrdiff_t, const float *,
-                            ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, float *);
-    void (*packed_runs_f64)(const struct conv1dt_run_f64 *, int, ptrdiff_t, const double *,
+    void (*packed_runs_f32)(const struct conv1dt_run *, int, ptrdiff_t, const float *, ptrdiff_t,
+                            ptrdiff_t, ptrdiff_t, ptrdiff_t, int, float *);
+    void (*packed_runs_f64)(const struct conv1dt_run *, int, ptrdiff_t, const double *,
                             ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, double *);
 };
 extern const struct conv1dt_skinny_ops conv1dt_skinny_baseline, conv1dt_skinny_avx2,

@@ -1128,7 +1128,7 @@ static void NAME(packed_band)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, pt
 /* The packed GEMM on runs of rows that share q: each block of q is laid out once for all of
  * them (conv1d's implicit kernel: a batch element's rows whose windows lie on the signal, read
  * in place, and the rows at its edges, gathered). */
-static void NAME(packed_runs)(const struct CONV1DT_CAT(conv1dt_run, SUF) *runs, int nruns,
+static void NAME(packed_runs)(const struct conv1dt_run *runs, int nruns,
                               ptrdiff_t ldc, const T *q, ptrdiff_t qsu, ptrdiff_t qsj,
                               ptrdiff_t n, ptrdiff_t t, int accumulate, T *buf)
 {
@@ -1137,7 +1137,7 @@ static void NAME(packed_runs)(const struct CONV1DT_CAT(conv1dt_run, SUF) *runs, 
             for (int k = 0; k < nruns; ++k)
                 for (ptrdiff_t i = 0; i < runs[k].m; ++i)
                     for (ptrdiff_t j = 0; j < n; ++j)
-                        runs[k].c[i * ldc + j] = 0;
+                        ((T *)runs[k].c)[i * ldc + j] = 0;
         return;
     }
     for (ptrdiff_t j0 = 0; j0 < n; j0 += NAME(PN)) {
@@ -1147,8 +1147,8 @@ static void NAME(packed_runs)(const struct CONV1DT_CAT(conv1dt_run, SUF) *runs, 
             const int mode = u0 == 0 ? accumulate : SKINNY_ADD;
             NAME(pack_strips)(buf, q + u0 * qsu + j0 * qsj, qsu, qsj, kc, nc);
             for (int k = 0; k < nruns; ++k) {
-                T *c = runs[k].c;
-                const T *p = runs[k].p;
+                T *c = (T *)runs[k].c;
+                const T *p = (const T *)runs[k].p;
                 const ptrdiff_t psi = runs[k].psi, pst = runs[k].pst, m = runs[k].m;
                 for (ptrdiff_t i0 = 0; i0 < m; i0 += NAME(PM)) {
                     const ptrdiff_t i1 = m - i0 < NAME(PM) ? m : i0 + NAME(PM);
@@ -1177,7 +1177,7 @@ static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff
                          const T *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t m, ptrdiff_t n,
                          ptrdiff_t t, int accumulate, T *buf)
 {
-    const struct CONV1DT_CAT(conv1dt_run, SUF) run = {c, p, psi, pst, m};
+    const struct conv1dt_run run = {c, p, psi, pst, m};
     NAME(packed_runs)(&run, 1, ldc, q, qsu, qsj, n, t, accumulate, buf);
 }
 
