@@ -684,8 +684,11 @@ def test_implicit_by_the_packed_gemm(dtype):
             blocks = dict(planned, rows=rows, channels=channels, edge=edge)
             outs = []
             for threads in (1, 3):
+                # written into NaNs: every output must be written (a freed output's old values
+                # would hide one that is not)
+                out = np.full((n, g.narrow, cn), np.nan, dtype)
                 with conv1dt.threads(threads):
-                    outs.append(_dispatch._conv1d_kernel(w, f, g, "NWC", "implicit", None, blocks))
+                    outs.append(_dispatch._conv1d_kernel(w, f, g, "NWC", "implicit", out, blocks))
             what = f"{cw}->{cn} K={k} s={s} d={d} {padding} rows={rows} channels={channels} edge={edge}"
             assert_family_matches(outs[0], want, bound, conv1d_terms(g), what)
             np.testing.assert_array_equal(outs[0], outs[1], err_msg=what)

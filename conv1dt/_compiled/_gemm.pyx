@@ -49,8 +49,8 @@ from ._blas cimport gemm, use_blas64
 from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_filter_f32,
                    depthwise_filter_f64, depthwise_rows_f32, depthwise_rows_f64,
                    depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
-                   fir_f32, fir_f64, packed_f32, packed_f64, packed_runs_f32,
-                   packed_runs_f64, run, skinny_f32, skinny_f64, store_fence)
+                   fir_f32, fir_f64, packed_runs_f32, packed_runs_f64, run, skinny_f32,
+                   skinny_f64, store_fence)
 from ._index cimport floordiv
 from ._items cimport run_items as _run_items
 from ._loop cimport CHUNK_MACS
@@ -69,19 +69,6 @@ cdef inline void _skinny(floating* c, Py_ssize_t ldc, const floating* p, Py_ssiz
     else:
         skinny_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead,
                    ahead_elems * sizeof(double))
-
-
-cdef inline bint _packed(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,
-                         Py_ssize_t pst, const floating* q, Py_ssize_t ldq, Py_ssize_t m,
-                         Py_ssize_t n, Py_ssize_t t, int accumulate) noexcept nogil:
-    """``c[i, j] (+)= sum_u p[i*psi + u*pst] * q[u*ldq + j]``, u in order: the C layer's packed
-    GEMM (the skinny GEMM's tiles on blocks of ``q`` laid out for the cache, ``src/
-    skinny_impl.h``) whatever the BLAS; False, having done nothing, when its block of scratch
-    cannot be had."""
-    if floating is float:
-        return packed_f32(c, ldc, p, psi, pst, q, ldq, 1, m, n, t, accumulate) != 0
-    else:
-        return packed_f64(c, ldc, p, psi, pst, q, ldq, 1, m, n, t, accumulate) != 0
 
 
 cdef inline void _dot(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t ldp,
@@ -340,20 +327,23 @@ cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows,
 
 cdef bint _implicit_runs(const _Conv1d* p, Py_ssize_t n, Py_ssize_t i, Py_ssize_t a,
                          Py_ssize_t b, Py_ssize_t iend, floating* col, Py_ssize_t c0,
-                         Py_ssize_t cols) noexcept nogil:
+                         Py_ssize_t cols, int mode) noexcept nogil:
     """Outputs ``i .. iend - 1`` of batch element ``n`` (channels ``c0 .. c0 + cols - 1``) by
     one packed GEMM whose blocks of the filter serve them all: ``a .. b - 1`` (windows on the
     signal) read in place, the edges' rows before and after gathered whole into ``col`` (zeros
-    off the signal). False, having done nothing, where the edges' rows exceed ``col``'s or the
-    GEMM's scratch cannot be had."""
+    off the signal); edges of more rows than ``col`` holds go after it, a few rows at a time
+    (:func:`_implicit_edge`, in ``mode``). False, having done nothing, where the GEMM's scratch
+    cannot be had."""
     cdef Py_ssize_t kc = p.K * p.cwg, sw = p.w.sw, k = 0
     cdef Py_ssize_t left = a - i, right = iend - b
     cdef Py_ssize_t pst = 1 if p.d * sw == p.cwg else p.d
     cdef const floating* x = <const floating*> p.w.data
     cdef floating* z = <floating*> p.z + n * p.M * p.cn + c0
+    cdef bint gathered = left + right <= p.edge
+    cdef bint done
     cdef run runs[3]
-    if left + right > p.edge:
-        return False
+    if not gathered:
+        left = right = 0
     if left > 0:
         _columns(&p.w, col, n * p.M + i, left, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
         runs[k].c, runs[k].p, runs[k].psi, runs[k].pst, runs[k].m = z + i * p.cn, col, kc, 1, left
@@ -369,11 +359,15 @@ cdef bint _implicit_runs(const _Conv1d* p, Py_ssize_t n, Py_ssize_t i, Py_ssize_
         runs[k].m = right
         k = k + 1
     if floating is float:
-        return packed_runs_f32(runs, <int> k, p.cn, <const float*> p.f + c0, p.cn, 1, cols, kc,
+        done = packed_runs_f32(runs, <int> k, p.cn, <const float*> p.f + c0, p.cn, 1, cols, kc,
                                SKINNY_OVERWRITE) != 0
     else:
-        return packed_runs_f64(runs, <int> k, p.cn, <const double*> p.f + c0, p.cn, 1, cols, kc,
+        done = packed_runs_f64(runs, <int> k, p.cn, <const double*> p.f + c0, p.cn, 1, cols, kc,
                                SKINNY_OVERWRITE) != 0
+    if done and not gathered:
+        _implicit_edge(p, n * p.M + i, a - i, col, mode, c0, cols)
+        _implicit_edge(p, n * p.M + b, iend - b, col, mode, c0, cols)
+    return done
 
 
 cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, floating* col,
@@ -397,14 +391,11 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, flo
         iend = min(p.M, i + (r1 - r))
         a = min(max(i, p.ilo), iend)
         b = max(min(iend, p.ihi), a)
-        if p.packed and _implicit_runs(p, n, i, a, b, iend, col, c0, cols):
+        if p.packed and _implicit_runs(p, n, i, a, b, iend, col, c0, cols, mode):
             r = r + (iend - i)
             continue
         _implicit_edge(p, n * p.M + i, a - i, col, mode, c0, cols)
-        if b > a and not (p.packed and _packed(
-                <floating*> p.z + (n * p.M + a) * p.cn + c0, p.cn,
-                x + n * p.w.sn + (a * p.s - p.pad) * sw, p.s * sw, pst,
-                <const floating*> p.f + c0, p.cn, b - a, cols, kc, SKINNY_OVERWRITE)):
+        if b > a:
             _skinny(<floating*> p.z + (n * p.M + a) * p.cn + c0, p.cn,
                     x + n * p.w.sn + (a * p.s - p.pad) * sw, p.s * sw, pst,
                     <const floating*> p.f + c0, p.cn, b - a, cols, kc, mode,
