@@ -1363,8 +1363,9 @@ PACKED_MIN_ROWS = 128     # ... and at least, where the call has that many
 
 def packed_blocking(g, itemsize):
     """``rows``, ``channels`` and ``edge`` of the implicit kernel by the packed GEMM. Each work
-    item lays out its block of the filter's columns for each batch element's run of its rows:
-    the filter is laid out once per block of rows, whatever the blocks of channels. So the
+    item lays out its block of the filter's columns once for all its rows (of up to 16 batch
+    elements, whose edges' rows fit the column matrix together): the filter is laid out once
+    per block of rows, whatever the blocks of channels. So the
     threads' items come from blocks of output channels first (even blocks of whole
     strips of the packed GEMM, two 64-byte vectors wide), then from blocks of rows (at most
     ``PACKED_ROWS``, down to ``PACKED_MIN_ROWS``). The edges' outputs go through a column matrix
@@ -1390,6 +1391,7 @@ def packed_blocking(g, itemsize):
 PACKED_MAX_CHANNELS = 64   # input channels, at most
 PACKED_MIN_COLUMNS = 192   # K*Cw, the windows' length, at least
 PACKED_MIN_OUTPUTS = 48    # outputs a batch element
+PACKED_WIDE_MIN_OUTPUTS = 128  # ... with more input channels than PACKED_MAX_CHANNELS
 PACKED_ON_SIGNAL = 0.9     # the share of them whose windows lie on the signal, at least
 PACKED_MAX_FILTER_BYTES = 16 << 20   # the filter, at most
 
@@ -1404,34 +1406,33 @@ def _on_signal_outputs(g):
 
 
 def implicit_packed(g, itemsize, layout="NWC"):
-    """Whether conv1d runs the implicit kernel by the packed GEMM (:func:`packed_blocking`)
-    where the other kernels' rules give BLAS or im2col: the windows read in place as by the
-    skinny GEMM, the filter laid out in blocks of 256 steps by 256 columns that stay in L2 while
-    every output of a block of rows reads them (the skinny GEMM walks down the filter's whole
-    panel for each tile of 8 outputs; BLAS packs the filter for each tap, im2col for each block
-    of 16-512 gathered rows). AVX-512 (the tiles' kernels), NWC, one group, dilation 1 or one
-    input channel (each window one evenly spaced run), at most ``PACKED_MAX_CHANNELS`` input
-    channels (BLAS's GEMM per tap has an inner dimension of ``Cw``; from a few dozen it runs
-    near its peak, and the packed GEMM gained little there, losing up to 1.3x on some),
-    windows of at least ``PACKED_MIN_COLUMNS``, at least ``PACKED_MIN_OUTPUTS`` outputs a batch
-    element (the filter is laid out again for each), ``PACKED_ON_SIGNAL`` of them on the
-    signal (the others are gathered into a column matrix: a few rows per GEMM when they do not
-    all fit), output channels that fill the tiles' two vectors to three quarters or more, and a
-    filter of at most ``PACKED_MAX_FILTER_BYTES`` (32-64 MiB ones ran up to 1.3x slower than by
-    BLAS). On random calls that take it (``genpk.py``): 0.68-0.70x the time of the kernels
-    chosen before (one and two threads, 11 calls, 1.11x at worst); held out, 0.74x / 0.77x (23
-    calls, 1.24x at worst) (docs/planner.rst)."""
+    """Whether conv1d's ``implicit`` kernel runs by the packed GEMM (:func:`packed_blocking`),
+    where :func:`choose` gives it, BLAS or im2col: the windows read in place as by the skinny
+    GEMM, the filter laid out in blocks of 256 steps by 256 columns that stay in L2 while every
+    output of a block of rows reads them (the skinny GEMM walks down the filter's whole panel
+    for each tile of 8 outputs; BLAS packs the filter for each tap, im2col for each block of
+    16-512 gathered rows). AVX-512 (the tiles' kernels), NWC, one group, dilation 1 or one
+    input channel (each window one evenly spaced run), windows of at least
+    ``PACKED_MIN_COLUMNS``, at least ``PACKED_MIN_OUTPUTS`` outputs a batch element (the filter
+    is laid out again for each), ``PACKED_WIDE_MIN_OUTPUTS`` with more than
+    ``PACKED_MAX_CHANNELS`` input channels (BLAS's GEMM per tap, whose inner dimension is
+    ``Cw``, then runs near its peak, and laying out the filter for fewer outputs cost more than
+    it saved), ``PACKED_ON_SIGNAL`` of them on the signal (the others are gathered into a
+    column matrix: a few rows per GEMM when they do not all fit), output channels that fill the
+    tiles' two vectors to three quarters or more, and a filter of at most
+    ``PACKED_MAX_FILTER_BYTES`` (32-64 MiB ones ran up to 1.3x slower than by BLAS). On random
+    calls the rule newly takes (``s26/gen2.py``, held out): 0.81x (one thread) / 0.84x (two)
+    the time of the kernels chosen before, 96 calls, 1.2x / 1.4x at worst (docs/planner.rst)."""
     if not (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
             and (g.dilation == 1 or g.wide_channels == 1)):
         return False
     width = 128 // itemsize
     strips = -(-g.narrow_channels // width) * width
     fbytes = g.taps * g.wide_channels * g.narrow_channels * itemsize
-    return (g.wide_channels <= PACKED_MAX_CHANNELS
+    return ((g.wide_channels <= PACKED_MAX_CHANNELS or g.narrow >= PACKED_WIDE_MIN_OUTPUTS)
             and g.taps * g.wide_channels >= PACKED_MIN_COLUMNS and g.narrow >= PACKED_MIN_OUTPUTS
             and 4 * strips <= 5 * g.narrow_channels and fbytes <= PACKED_MAX_FILTER_BYTES
-            and _on_signal_outputs(g) >= PACKED_ON_SIGNAL * g.narrow
-            and not conv1d_implicit(g, itemsize, layout))
+            and _on_signal_outputs(g) >= PACKED_ON_SIGNAL * g.narrow)
 
 
 def conv1d_blas_blocking(g, itemsize=4):

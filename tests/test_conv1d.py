@@ -491,7 +491,10 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", strided(1, 512, 10, 5), 4, "NCW") == "im2col"
     assert _plan.choose("conv1d", strided(64, 128, 8, 4)) == (              # EnCodec encoder
         "implicit" if _plan.SKINNY else "blas")
-    assert _plan.choose("conv1d", strided(512, 512, 3, 2)) == "blas"     # K*Cw = 1536
+    # K*Cw = 1536: beyond the skinny GEMM's panel; with AVX-512 the packed GEMM (32768 outputs)
+    assert _plan.choose("conv1d", strided(512, 512, 3, 2)) == (
+        "implicit" if _plan.SKINNY else "blas")
+    assert bool(_plan.implicit_blocking(strided(512, 512, 3, 2), 4).get("packed")) == _plan.SKINNY
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -664,8 +667,9 @@ def test_implicit_by_the_packed_gemm(dtype):
     channels of part of a strip, a strip and a part, and past one block of columns; windows past
     one block of steps; one input channel at a dilation; edges on both sides, fewer than the
     column matrix holds (one GEMM for the element) and more (the edges a few rows at a time);
-    blocks of rows across batch elements and blocks of channels. Against the reference, and the
-    same bits on 1 and 3 threads."""
+    blocks of rows across batch elements (one GEMM for several, as many as the runs and the
+    column matrix hold) and blocks of channels. Against the reference, and the same bits on 1
+    and 3 threads."""
     rng = np.random.default_rng(43)
     width = 128 // np.dtype(dtype).itemsize          # a strip: two 64-byte vectors
     for n, wide, cw, cn, k, s, d, padding in [
@@ -673,13 +677,15 @@ def test_implicit_by_the_packed_gemm(dtype):
             (2, 3000, 1, width + 5, 300, 4, 3, (10, 20)),
             (1, 1200, 8, 300, 40, 2, 1, "VALID"),
             (2, 100, 2, 48, 64, 1, 1, "SAME"),
-            (4, 90, 3, width, 70, 1, 1, (0, 69))]:
+            (4, 90, 3, width, 70, 1, 1, (0, 69)),
+            (20, 60, 2, width, 40, 1, 1, "SAME")]:
         w = random_array(rng, (n, wide, cw), dtype)
         f = random_array(rng, (k, cw, cn), dtype)
         g = conv1d_geometry(w.shape, f.shape, s, d, padding, "NWC", 1)
         want, bound = family_oracle("conv1d", w, f, g)
         planned = _plan.packed_blocking(g, w.dtype.itemsize)
         for rows, channels, edge in [(planned["rows"], cn, 4096), (37, width, 1),
+                                     (planned["rows"], cn, 50),
                                      (planned["rows"], planned["channels"], planned["edge"])]:
             blocks = dict(planned, rows=rows, channels=channels, edge=edge)
             outs = []
