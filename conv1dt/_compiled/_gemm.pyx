@@ -325,49 +325,76 @@ cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows,
         rows = rows - e
 
 
-cdef bint _implicit_runs(const _Conv1d* p, Py_ssize_t n, Py_ssize_t i, Py_ssize_t a,
-                         Py_ssize_t b, Py_ssize_t iend, floating* col, Py_ssize_t c0,
-                         Py_ssize_t cols, int mode) noexcept nogil:
-    """Outputs ``i .. iend - 1`` of batch element ``n`` (channels ``c0 .. c0 + cols - 1``) by
-    one packed GEMM whose blocks of the filter serve them all: ``a .. b - 1`` (windows on the
-    signal) read in place, the edges' rows before and after gathered whole into ``col`` (zeros
-    off the signal); edges of more rows than ``col`` holds go after it, a few rows at a time
-    (:func:`_implicit_edge`, in ``mode``). False, having done nothing, where the GEMM's scratch
+cdef enum:
+    RUNS = 48       # runs of rows (three a batch element at most) in one packed GEMM
+
+
+cdef Py_ssize_t _implicit_runs(const _Conv1d* p, Py_ssize_t r, Py_ssize_t r1, floating* col,
+                               Py_ssize_t c0, Py_ssize_t cols, int mode) noexcept nogil:
+    """Rows from ``r`` (not past ``r1``; output channels ``c0 .. c0 + cols - 1``) by one packed
+    GEMM whose blocks of the filter serve them all, for as many batch elements as ``RUNS`` runs
+    hold: each element's rows whose windows lie on the signal read in place, its edges' rows
+    gathered whole into ``col`` (zeros off the signal) while they fit; an element's edges that
+    do not go after it, a few rows at a time (:func:`_implicit_edge`, in ``mode``). Returns the
+    row after the last one done: ``r`` itself, having done nothing, where the GEMM's scratch
     cannot be had."""
-    cdef Py_ssize_t kc = p.K * p.cwg, sw = p.w.sw, k = 0
-    cdef Py_ssize_t left = a - i, right = iend - b
+    cdef Py_ssize_t kc = p.K * p.cwg, sw = p.w.sw, k = 0, used = 0, e = 0, q = r
+    cdef Py_ssize_t n, i, iend, a, b, left, right
     cdef Py_ssize_t pst = 1 if p.d * sw == p.cwg else p.d
     cdef const floating* x = <const floating*> p.w.data
-    cdef floating* z = <floating*> p.z + n * p.M * p.cn + c0
-    cdef bint gathered = left + right <= p.edge
+    cdef floating* z
     cdef bint done
-    cdef run runs[3]
-    if not gathered:
-        left = right = 0
-    if left > 0:
-        _columns(&p.w, col, n * p.M + i, left, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
-        runs[k].c, runs[k].p, runs[k].psi, runs[k].pst, runs[k].m = z + i * p.cn, col, kc, 1, left
-        k = k + 1
-    if b > a:
-        runs[k].c, runs[k].p = z + a * p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw
-        runs[k].psi, runs[k].pst, runs[k].m = p.s * sw, pst, b - a
-        k = k + 1
-    if right > 0:
-        _columns(&p.w, col + left * kc, n * p.M + b, right, p.M, 0, p.cwg, 0, p.K, p.s, p.d,
-                 p.pad)
-        runs[k].c, runs[k].p, runs[k].psi, runs[k].pst = z + b * p.cn, col + left * kc, kc, 1
-        runs[k].m = right
-        k = k + 1
-    if floating is float:
+    cdef run runs[RUNS]
+    cdef Py_ssize_t late[RUNS][4]     # (first row, rows) of an element's edges done after it
+    cdef Py_ssize_t nlate = 0
+    while q < r1 and k + 3 <= RUNS and nlate < RUNS:
+        n = q // p.M
+        i = q % p.M
+        iend = min(p.M, i + (r1 - q))
+        a = min(max(i, p.ilo), iend)
+        b = max(min(iend, p.ihi), a)
+        left, right = a - i, iend - b
+        if used + left + right > p.edge:
+            if k > 0 and left + right <= p.edge:
+                break           # this element's edges fit a column matrix of their own
+            late[nlate][0], late[nlate][1], late[nlate][2], late[nlate][3] = n * p.M + i, left, \
+                n * p.M + b, right
+            nlate = nlate + 1
+            left = right = 0
+        z = <floating*> p.z + n * p.M * p.cn + c0
+        if left > 0:
+            _columns(&p.w, col + used * kc, n * p.M + i, left, p.M, 0, p.cwg, 0, p.K, p.s, p.d,
+                     p.pad)
+            runs[k].c, runs[k].p, runs[k].psi, runs[k].pst = z + i * p.cn, col + used * kc, kc, 1
+            runs[k].m = left
+            used = used + left
+            k = k + 1
+        if b > a:
+            runs[k].c, runs[k].p = z + a * p.cn, x + n * p.w.sn + (a * p.s - p.pad) * sw
+            runs[k].psi, runs[k].pst, runs[k].m = p.s * sw, pst, b - a
+            k = k + 1
+        if right > 0:
+            _columns(&p.w, col + used * kc, n * p.M + b, right, p.M, 0, p.cwg, 0, p.K, p.s,
+                     p.d, p.pad)
+            runs[k].c, runs[k].p, runs[k].psi, runs[k].pst = z + b * p.cn, col + used * kc, kc, 1
+            runs[k].m = right
+            used = used + right
+            k = k + 1
+        q = q + (iend - i)
+    if k == 0:
+        done = True
+    elif floating is float:
         done = packed_runs_f32(runs, <int> k, p.cn, <const float*> p.f + c0, p.cn, 1, cols, kc,
                                SKINNY_OVERWRITE) != 0
     else:
         done = packed_runs_f64(runs, <int> k, p.cn, <const double*> p.f + c0, p.cn, 1, cols, kc,
                                SKINNY_OVERWRITE) != 0
-    if done and not gathered:
-        _implicit_edge(p, n * p.M + i, a - i, col, mode, c0, cols)
-        _implicit_edge(p, n * p.M + b, iend - b, col, mode, c0, cols)
-    return done
+    if not done:
+        return r
+    for e in range(nlate):
+        _implicit_edge(p, late[e][0], late[e][1], col, mode, c0, cols)
+        _implicit_edge(p, late[e][2], late[e][3], col, mode, c0, cols)
+    return q
 
 
 cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, floating* col,
@@ -377,7 +404,7 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, flo
     one run of the signal, evenly spaced (dilation 1, or one channel): the outputs whose window
     lies on the signal multiply it where it is, a matrix whose rows are ``s*Cw`` elements apart,
     by the skinny GEMM (no column matrix, no packing), or with ``packed`` by the packed GEMM
-    (the filter laid out in cache-sized blocks, once for each batch element's rows of the item:
+    (the filter laid out in cache-sized blocks, once for the rows of up to 16 batch elements:
     long windows, whose panel of the filter the skinny GEMM would read from beyond L2 for every
     tile of 8 outputs); the outputs at the edges, through the column matrix. Each output is one
     sum over its window in order, either way."""
@@ -391,9 +418,11 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, flo
         iend = min(p.M, i + (r1 - r))
         a = min(max(i, p.ilo), iend)
         b = max(min(iend, p.ihi), a)
-        if p.packed and _implicit_runs(p, n, i, a, b, iend, col, c0, cols, mode):
-            r = r + (iend - i)
-            continue
+        if p.packed:
+            i = _implicit_runs(p, r, r1, col, c0, cols, mode)
+            if i > r:
+                r = i
+                continue
         _implicit_edge(p, n * p.M + i, a - i, col, mode, c0, cols)
         if b > a:
             _skinny(<floating*> p.z + (n * p.M + a) * p.cn + c0, p.cn,
