@@ -1084,7 +1084,12 @@ def filter_blocking(g, itemsize, nwc=True):
     ``Cn/G`` multiply-adds per element of the input, so a gathered copy of it costs as much as
     the product. Its work items are blocks of taps (about ``MIN_ITEMS`` of them with the groups)
     and then chunks of rows. Not with fewer than 64 rows per batch element: each GEMM's inner
-    dimension is one element's rows, and a short one spends more on the output than on the sum."""
+    dimension is one element's rows, and a short one spends more on the output than on the sum.
+    Also in place where the gathered blocks would hold fewer than 64 rows (``K*Cw/G`` columns
+    filling the scratch) from ``FILTER_GATHER_MIN_CHANNELS`` input channels a group: each
+    gathered GEMM then reads and writes its block of the gradient for an inner dimension that
+    short (random calls, held out: 0.73x the time at one thread, 0.66x at two, 44 calls;
+    with fewer input channels the GEMMs per tap are many and small, up to 4.8x slower)."""
     rows, taps = im2col_blocking(g, itemsize)
     cwg, cng = g.wide_channels // g.groups, g.narrow_channels // g.groups
     in_place = nwc and g.narrow >= 64 and (g.taps == 1 or (cng <= 16 and cwg >= 8))
@@ -1112,6 +1117,13 @@ def filter_blocking(g, itemsize, nwc=True):
             # one's time (geometric mean; 3.0x at worst), in place 1.04x (1.6x); held out on 40
             # at two threads, 1.66x (4.8x) -> 1.03x (1.5x) (docs/planner.rst)
             short = None
+    if (not in_place and not short and nwc and g.narrow >= 64
+            and cwg >= FILTER_GATHER_MIN_CHANNELS and not filter_skinny(g, itemsize, taps)):
+        # blocks of fewer than 64 gathered rows (a scratch-sized block of K*Cw columns): each
+        # GEMM's inner dimension is that short, and it reads and writes its block of the
+        # gradient for so few; the GEMMs per tap in place sum a batch element's rows at once
+        gathered = _rows_within_block(split_rows, cng, itemsize) if itemsize == 4 else split_rows
+        in_place = gathered < 64
     if in_place and not short:
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
         rows = 1024
@@ -1134,6 +1146,8 @@ def filter_blocking(g, itemsize, nwc=True):
             "skinny": skinny, "inplace": False, "across": across, "window": window,
             "window_rows": 1024 if window else 0}
 
+
+FILTER_GATHER_MIN_CHANNELS = 8   # input channels a group from which short blocks go in place
 
 GEMV_COLUMNS = 3          # the gathered filter gradient's columns (taps*Cw/G) by GEMVs, at most
 GEMV_MIN_CHANNELS = 128   # ... for at least this many output channels of a group

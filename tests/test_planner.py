@@ -538,6 +538,36 @@ def test_a_filter_gradient_of_one_work_item_splits_its_channels():
     assert plan.blocks["channels"] == 192
 
 
+def test_a_filter_gradient_of_short_gathered_blocks_goes_in_place():
+    """Where im2col's gathered blocks would hold fewer than 64 rows (a scratch-sized block of
+    ``K*Cw`` columns) the filter gradient runs its GEMMs per tap in place, each summing a batch
+    element's rows: from 8 input channels a group and 64 outputs a batch element; not with
+    fewer input channels (many small GEMMs per tap), nor fewer outputs; the result matches the
+    reference with the same bits on one thread and two."""
+    G = conv1dt.Geometry
+    g = G(batch=2, wide=105, narrow=105, wide_channels=402, narrow_channels=201, taps=6,
+          stride=1, dilation=3, pad_before=0)
+    b = _plan.blocking("backprop_filter", "im2col", g, 8)
+    assert _plan.choose("backprop_filter", g, 8) == "im2col" and b["inplace"]
+    assert not _plan.blocking("backprop_filter", "im2col", g._replace(wide_channels=7),
+                              8)["inplace"]
+    short = g._replace(narrow=60, wide=60)
+    assert not _plan.blocking("backprop_filter", "im2col", short, 8)["inplace"]
+    rng = np.random.default_rng(5)
+    x = random_array(rng, (2, 105, 402), np.float64)
+    dy = random_array(rng, (2, 105, 201), np.float64)
+    outs = []
+    for n in (1, 2):
+        with conv1dt.threads(n):
+            outs.append(conv1dt.conv1d_backprop_filter(
+                x, [6, 402, 201], dy, 1, [[0, 0], [0, 15], [0, 0]], dilations=3))
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    assert_family_matches(outs[0], want, bound, 2 * 105 + 1, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    (plan,) = [p for p in _plan._cache.values() if p.geometry == g]
+    assert plan.blocks["inplace"]
+
+
 def test_the_direct_transpose_gives_way_where_its_strips_are_mostly_idle():
     """The transpose's direct kernel forms a strip of at least 32 outputs a phase, each through
     its phase's taps, whatever reaches the signal: where that work is 8 times the overlap-add's
