@@ -759,7 +759,11 @@ def _choose(op, g, itemsize, layout):
              or (AVX2 and kernel == "direct" and macs(g) >= SERIAL_MACS))
                 and conv1d_implicit(g, itemsize, layout)):
             return "implicit"
-        if kernel in ("im2col", "blas") and implicit_packed(g, itemsize, layout):
+        if ((kernel in ("im2col", "blas") or (kernel == "flip-tiled" and g.taps >= PACKED_MIN_TAPS
+                                              and g.wide_channels <= PACKED_MAX_CHANNELS))
+                and implicit_packed(g, itemsize, layout)):
+            # the reversed-filter tiled kernel's cost grows with the taps where the packed GEMM
+            # reads each block of the filter from L2 for up to 1024 outputs
             return "implicit"
         if kernel == "blas" and conv1d_large_filter(g, itemsize):
             return "im2col"
@@ -1405,6 +1409,7 @@ def packed_blocking(g, itemsize):
 PACKED_MAX_CHANNELS = 64   # input channels, at most
 PACKED_MIN_COLUMNS = 192   # K*Cw, the windows' length, at least
 PACKED_MIN_OUTPUTS = 48    # outputs a batch element
+PACKED_MIN_TAPS = 7        # taps, in place of the tiled kernel on the reversed filter
 PACKED_WIDE_MIN_OUTPUTS = 128  # ... with more input channels than PACKED_MAX_CHANNELS
 PACKED_ON_SIGNAL = 0.9     # the share of them whose windows lie on the signal, at least
 PACKED_MAX_FILTER_BYTES = 16 << 20   # the filter, at most
@@ -1421,7 +1426,9 @@ def _on_signal_outputs(g):
 
 def implicit_packed(g, itemsize, layout="NWC"):
     """Whether conv1d's ``implicit`` kernel runs by the packed GEMM (:func:`packed_blocking`),
-    where :func:`choose` gives it, BLAS or im2col: the windows read in place as by the skinny
+    where :func:`choose` gives it, BLAS or im2col (or, at stride 1 from ``PACKED_MIN_TAPS`` taps
+    of at most ``PACKED_MAX_CHANNELS`` input channels, the reversed filter's tiles, whose cost
+    grows with the taps): the windows read in place as by the skinny
     GEMM, the filter laid out in blocks of 256 steps by 256 columns that stay in L2 while every
     output of a block of rows reads them (the skinny GEMM walks down the filter's whole panel
     for each tile of 8 outputs; BLAS packs the filter for each tap, im2col for each block of

@@ -307,8 +307,9 @@ def test_the_implicit_conv1d_reads_long_windows_of_few_channels(monkeypatch):
 
 
 def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
-    """conv1d calls that the other rules send to BLAS, im2col or the implicit kernel, with
-    windows of at least 192 (tap, channel) pairs, most of them on the signal, and 48 outputs a
+    """conv1d calls that the other rules send to BLAS, im2col or the implicit kernel (or to the
+    reversed filter's tiles, from 7 taps of at most 64 input channels), with windows of at least
+    192 (tap, channel) pairs, most of them on the signal, and 48 outputs a
     batch element (128 beyond 64 input channels), run the implicit kernel by the packed GEMM (AVX-512's rule, checked on any machine); its blocks
     of channels are whole strips, and its items enough for the threads where the call has them;
     such a call so computed matches the oracle."""
@@ -329,6 +330,9 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     assert not packed((1, 400, 93), (30, 93, 73), 4, "SAME", itemsize=8)    # ... 100 outputs
     assert packed((1, 400, 64), (30, 64, 73), 4, "SAME", itemsize=8)        # 64 inputs
     assert packed((4, 8192, 64), (4, 64, 128), 2, "SAME")    # the skinny implicit kernel's before
+    # stride 1: from 7 taps of at most 64 input channels, in place of the reversed filter's tiles
+    assert packed((32, 512, 32), (39, 32, 32), 1, "SAME")
+    assert _plan.choose("conv1d", geometry((32, 512, 32), (6, 32, 32), 1, "SAME")) != "implicit"
     assert not packed((1, 10742, 14), (13, 14, 73), 4, "SAME", itemsize=8)   # K*Cw = 182
     assert not packed((1, 170, 14), (30, 14, 73), 4, itemsize=8)        # 36 outputs
     assert not packed((1, 400, 14), (60, 14, 73), 4, "SAME", itemsize=8)    # 85 % on the signal
