@@ -1409,8 +1409,8 @@ def packed_blocking(g, itemsize):
 PACKED_MAX_CHANNELS = 64   # input channels, at most
 PACKED_MIN_COLUMNS = 192   # K*Cw, the windows' length, at least
 PACKED_MIN_OUTPUTS = 48    # outputs a batch element
-PACKED_MIN_TAPS = 7        # taps, in place of the tiled kernel on the reversed filter
 PACKED_WIDE_MIN_OUTPUTS = 128  # ... with more input channels than PACKED_MAX_CHANNELS
+PACKED_MIN_TAPS = 7        # taps, in place of the tiled kernel on the reversed filter
 PACKED_ON_SIGNAL = 0.9     # the share of them whose windows lie on the signal, at least
 PACKED_MAX_FILTER_BYTES = 16 << 20   # the filter, at most
 
@@ -1428,22 +1428,22 @@ def implicit_packed(g, itemsize, layout="NWC"):
     """Whether conv1d's ``implicit`` kernel runs by the packed GEMM (:func:`packed_blocking`),
     where :func:`choose` gives it, BLAS or im2col (or, at stride 1 from ``PACKED_MIN_TAPS`` taps
     of at most ``PACKED_MAX_CHANNELS`` input channels, the reversed filter's tiles, whose cost
-    grows with the taps): the windows read in place as by the skinny
-    GEMM, the filter laid out in blocks of 256 steps by 256 columns that stay in L2 while every
-    output of a block of rows reads them (the skinny GEMM walks down the filter's whole panel
-    for each tile of 8 outputs; BLAS packs the filter for each tap, im2col for each block of
-    16-512 gathered rows). AVX-512 (the tiles' kernels), NWC, one group, dilation 1 or one
-    input channel (each window one evenly spaced run), windows of at least
-    ``PACKED_MIN_COLUMNS``, at least ``PACKED_MIN_OUTPUTS`` outputs a batch element (the filter
-    is laid out again for each), ``PACKED_WIDE_MIN_OUTPUTS`` with more than
+    grows with the taps): the windows read in place as by the skinny GEMM, the filter laid out
+    in blocks of 256 steps by 256 columns that stay in L2 while every output of a block of rows
+    reads them (the skinny GEMM walks down the filter's whole panel for each tile of 8 outputs;
+    BLAS packs the filter for each tap, im2col for each block of 16-512 gathered rows). AVX-512
+    (the tiles' kernels), NWC, one group, dilation 1 or one input channel (each window one
+    evenly spaced run), windows of at least ``PACKED_MIN_COLUMNS``, at least
+    ``PACKED_MIN_OUTPUTS`` outputs a batch element (the filter is laid out once per work item,
+    for a few batch elements at most), ``PACKED_WIDE_MIN_OUTPUTS`` with more than
     ``PACKED_MAX_CHANNELS`` input channels (BLAS's GEMM per tap, whose inner dimension is
     ``Cw``, then runs near its peak, and laying out the filter for fewer outputs cost more than
-    it saved), ``PACKED_ON_SIGNAL`` of them on the signal (the others are gathered into a
-    column matrix: a few rows per GEMM when they do not all fit), output channels that fill the
-    tiles' two vectors to three quarters or more, and a filter of at most
-    ``PACKED_MAX_FILTER_BYTES`` (32-64 MiB ones ran up to 1.3x slower than by BLAS). On random
-    calls the rule newly takes (``s26/gen2.py``, held out): 0.81x (one thread) / 0.84x (two)
-    the time of the kernels chosen before, 96 calls, 1.2x / 1.4x at worst (docs/planner.rst)."""
+    it saved), ``PACKED_ON_SIGNAL`` of them on the signal (the others are gathered into a column
+    matrix: a few rows per GEMM when they do not all fit), output channels that fill the tiles'
+    two vectors to three quarters or more, and a filter of at most ``PACKED_MAX_FILTER_BYTES``
+    (32-64 MiB ones ran up to 1.3x slower than by BLAS). On random calls the rule newly takes
+    (``gen2.py``, held out): 0.81x (one thread) / 0.84x (two) the time of the kernels chosen
+    before, 96 calls, 1.2x / 1.4x at worst (docs/planner.rst)."""
     if not (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
             and (g.dilation == 1 or g.wide_channels == 1)):
         return False
