@@ -1121,12 +1121,14 @@ def filter_blocking(g, itemsize, nwc=True):
             # one's time (geometric mean; 3.0x at worst), in place 1.04x (1.6x); held out on 40
             # at two threads, 1.66x (4.8x) -> 1.03x (1.5x) (docs/planner.rst)
             short = None
+    # BLAS packs the gradient's block; in float64 the smaller blocks were as often slower as
+    # faster
+    gathered = _rows_within_block(split_rows, cng, itemsize) if itemsize == 4 else split_rows
     if (not in_place and not short and nwc and g.narrow >= 64
             and cwg >= FILTER_GATHER_MIN_CHANNELS and not filter_skinny(g, itemsize, taps)):
         # blocks of fewer than 64 gathered rows (a scratch-sized block of K*Cw columns): each
         # GEMM's inner dimension is that short, and it reads and writes its block of the
         # gradient for so few; the GEMMs per tap in place sum a batch element's rows at once
-        gathered = _rows_within_block(split_rows, cng, itemsize) if itemsize == 4 else split_rows
         in_place = gathered < 64
     if in_place and not short:
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
@@ -1138,11 +1140,7 @@ def filter_blocking(g, itemsize, nwc=True):
     if skinny:
         rows = skinny_rows(g)
     else:
-        rows, taps = split_rows, split_taps
-        if itemsize == 4:
-            # BLAS packs the gradient's block; in float64 the smaller blocks were as often
-            # slower as faster
-            rows = _rows_within_block(rows, cng, itemsize)
+        rows, taps = gathered, split_taps
     across = window = False
     if short and not skinny:
         skinny, across, window = short

@@ -309,9 +309,9 @@ def test_the_implicit_conv1d_reads_long_windows_of_few_channels(monkeypatch):
 def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     """conv1d calls that the other rules send to BLAS, im2col or the implicit kernel (or to the
     reversed filter's tiles, from 7 taps of at most 64 input channels), with windows of at least
-    192 (tap, channel) pairs, most of them on the signal, and 48 outputs a
-    batch element (128 beyond 64 input channels), run the implicit kernel by the packed GEMM (AVX-512's rule, checked on any machine); its blocks
-    of channels are whole strips, and its items enough for the threads where the call has them;
+    192 (tap, channel) pairs, most of them on the signal, and 48 outputs a batch element (128
+    beyond 64 input channels), run the implicit kernel by the packed GEMM (AVX-512's rule,
+    checked on any machine); its blocks of channels are whole strips, and its items enough for the threads where the call has them;
     such a call so computed matches the oracle."""
     monkeypatch.setattr(_plan, "SKINNY", True)
 

@@ -408,21 +408,21 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, flo
     long windows, whose panel of the filter the skinny GEMM would read from beyond L2 for every
     tile of 8 outputs); the outputs at the edges, through the column matrix. Each output is one
     sum over its window in order, either way."""
-    cdef Py_ssize_t kc = p.K * p.cwg, r = r0, r1 = r0 + rows, n, i, iend, a, b
+    cdef Py_ssize_t kc = p.K * p.cwg, r = r0, r1 = r0 + rows, n, i, iend, a, b, done
     cdef Py_ssize_t sw = p.w.sw, pst = 1 if p.d * sw == p.cwg else p.d
     cdef const floating* x = <const floating*> p.w.data
     cdef int mode = SKINNY_STREAM if p.stream else SKINNY_OVERWRITE
     while r < r1:
+        if p.packed:
+            done = _implicit_runs(p, r, r1, col, c0, cols, mode)
+            if done > r:
+                r = done
+                continue
         n = r // p.M
         i = r % p.M
         iend = min(p.M, i + (r1 - r))
         a = min(max(i, p.ilo), iend)
         b = max(min(iend, p.ihi), a)
-        if p.packed:
-            i = _implicit_runs(p, r, r1, col, c0, cols, mode)
-            if i > r:
-                r = i
-                continue
         _implicit_edge(p, n * p.M + i, a - i, col, mode, c0, cols)
         if b > a:
             _skinny(<floating*> p.z + (n * p.M + a) * p.cn + c0, p.cn,
