@@ -140,6 +140,7 @@ conv1d_transpose with groups
       the groups' slices through the kernels above (one copy each way).
 """
 import math
+import os
 
 import numpy as np
 
@@ -217,6 +218,11 @@ OLA_MAX_FILTER_BYTES = 4 << 20   # the transpose's overlap-add of a few frames: 
 # where BLAS packs it for those few rows (docs/planner.rst has the measurements)
 FEW_ROWS = 8
 MIN_ITEMS = 8            # work items a call is split into where its shape allows
+# the cores of this machine (a constant of the process, so that no plan depends on the thread
+# count): the cost model of conv1d's BLAS kernel counts its rounds of items on them
+CORES = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1))
+BLAS_PACK = 16           # multiply-adds a packed element costs as much as, in that cost model
 GROUP_TILED_MIN_MACS = 200_000   # a group's multiply-adds from which one tiled call per group pays
 PARTIAL_MACS = 128       # multiply-adds per element of a partial filter gradient, at least
 STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
@@ -1456,50 +1462,48 @@ def implicit_packed(g, itemsize, layout="NWC"):
 
 def conv1d_blas_blocking(g, itemsize=4):
     """``(rows, channels)`` for conv1d's BLAS kernel (one GEMM per tap and group for each block
-    of ``rows`` output rows and ``channels`` of a group's output channels). BLAS packs a block's
-    input rows and its part of the tap's filter at each GEMM, in all about
-    ``blocks * (rows + channels)`` rows of ``Cw/G`` elements, against the same multiply-adds
-    however the call is cut: so the blocks that pack the least, all of a group's channels and
-    blocks of up to 1024 rows where one thread runs the call, else the even cut into at least
-    ``MIN_ITEMS`` items (rows down to 16, channels a multiple of 16 down to 64, never more items
-    than that needs) with the least packing. Whisper's conv1d, 1 x 1500 rows, 512 -> 512, K=3:
-    12 blocks of 128 rows packed 36 copies of a tap's filter and ran 1.2x as long as one GEMM
-    per tap; 4 blocks of 375 rows by 2 of 256 channels pack less (docs/planner.rst). Where
-    that cut has blocks of fewer than 128 rows under a group's filter beyond L2
-    (``LARGE_FILTER_BYTES``, ``itemsize`` bytes an element), blocks of at least 128 rows (or
-    all of a short signal's) and 4 items where the channels allow, else as many as they do."""
+    of ``rows`` output rows and ``channels`` of a group's output channels), from a cost model.
+
+    An item of ``r`` rows by ``c`` channels does ``r*c`` multiply-adds a tap and input channel,
+    for which BLAS packs its ``r`` input rows and its ``c`` columns of the tap's filter: its
+    time is taken as ``r*c * (1 + BLAS_PACK/c + BLAS_PACK*L/r)``, where ``L`` is 4 under a
+    group's filter beyond L2 (``LARGE_FILTER_BYTES``: each block of rows then reads its columns
+    of the filter from memory again), else 1; the call's as ``ceil(items / CORES)`` rounds of
+    its largest item, ``CORES`` the cores of this machine (items are handed out dynamically,
+    and a count that is not a multiple of the cores leaves some idle in the last round). The
+    cut of least cost among blocks of 16 to 1024 rows (at least 128, or all of a shorter
+    signal's, under a filter beyond L2) and even blocks of channels, multiples of 16 down to
+    64 (all of a group's with groups); where one thread runs the call, all the channels and
+    blocks of up to 1024 rows. BLAS's GEMMs run faster the wider they are (in cache, 128 x 512
+    by 128 columns: 127 GFLOP/s in float32, 57 in float64; by 1024 columns: 137 and 74), so
+    the model cuts into as few items as keep the cores busy: on random calls, held out, two
+    threads, 0.91x the time of the cut into at least 8 items (docs/planner.rst). Whisper's
+    conv1d, 1 x 1500 rows, 512 -> 512, K=3: 12 blocks of 128 rows packed 36 copies of a tap's
+    filter and ran 1.2x as long as one GEMM per tap."""
     cng = max(g.narrow_channels // g.groups, 1)
     rows = min(1024, g.narrow) if g.narrow else 1024
-    if not parallel(g) or g.batch * -(-g.narrow // rows) >= MIN_ITEMS:
+    if not parallel(g) or not g.narrow:
         return rows, cng
-
-    def cut(least, want, most=False):
-        # the least packing among the cuts of at least ``want`` items (of blocks of at least
-        # ``least`` rows); short of that, the least packing, or with ``most`` the most items
-        best = None
-        for nc in range(1, max(2, cng // 64 + 1) if g.groups == 1 else 2):
-            ch = cng if nc == 1 else _even_channels(cng, nc)
-            nc = -(-cng // ch)
-            per = -(-want // nc)                    # row blocks wanted
-            nb = max(-(-g.narrow // 1024), -(-per // g.batch))
-            r = max(least, -(-g.narrow // nb))
-            items = g.batch * -(-g.narrow // r) * nc
-            packed = items * (r + ch)
-            key = (items < want, -items if most and items < want else packed, items)
-            if best is None or key < best[0]:
-                best = (key, r, ch)
-        return best[1], best[2]
-
-    rows, channels = cut(16, MIN_ITEMS)
     filter_bytes = g.taps * (g.wide_channels // g.groups) * cng * itemsize
-    if rows < 128 and filter_bytes >= LARGE_FILTER_BYTES:
-        # short blocks of rows under a filter beyond L2: each block reads all of it from memory
-        # again, a cost as large as its products that the packing count does not see (1 x 77
-        # rows, 128 -> 128, K=1024, float32: 8 items of 20 rows x 64 channels took 70 ms on one
-        # thread, 35 on two; all the rows in 2 blocks of 64 channels 42 and 20): blocks of at
-        # least 128 rows (all of a shorter signal's), 4 items where that allows, else the most
-        rows, channels = cut(min(128, max(g.narrow, 1)), 4, most=True)
-    return rows, channels
+    large = filter_bytes >= LARGE_FILTER_BYTES
+    least = min(128, g.narrow) if large else min(16, g.narrow)
+    row_term = BLAS_PACK * (4 if large else 1)
+    best = None
+    for nc in range(1, max(2, cng // 64 + 1) if g.groups == 1 else 2):
+        ch = cng if nc == 1 else _even_channels(cng, nc)
+        if nc > 1 and -(-cng // ch) != nc:
+            continue
+        for nb in range(-(-g.narrow // 1024), g.narrow // least + 1):
+            r = -(-g.narrow // nb)
+            if r < least or -(-g.narrow // r) != nb:
+                continue
+            items = g.batch * nb * nc
+            if items > 4 * MIN_ITEMS * CORES:
+                break
+            cost = -(-items // CORES) * r * ch * (1 + BLAS_PACK / ch + row_term / r)
+            if best is None or cost < best[0]:
+                best = (cost, r, ch)
+    return (best[1], best[2]) if best else (rows, cng)
 
 
 def fir_rows(g, outputs=None):

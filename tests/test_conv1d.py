@@ -279,21 +279,60 @@ def test_blas_row_and_channel_blocks(case, dtype):
             np.testing.assert_array_equal(outs[0], outs[1])
 
 
-def test_blas_blocking_packs_least():
-    """Batch 1 with a short signal and many channels: the even cut into at least ``MIN_ITEMS``
-    items that packs the least, here 4 blocks of 375 rows by 2 of 256 channels (Whisper's
-    second conv1d), not 12 blocks of 128 rows; one group's channels are cut only in multiples
-    of 16, not below 64; a long batch keeps all the channels in blocks of 1024 rows."""
-    g = conv1d_geometry((1, 3000, 512), (3, 512, 512), 2, 1, "SAME", "NWC")
-    assert _plan.conv1d_blas_blocking(g) == (375, 256)
-    g = conv1d_geometry((2, 600, 256), (5, 256, 1000), 1, 1, "SAME", "NWC")
-    rows, channels = _plan.conv1d_blas_blocking(g)
-    assert channels % 16 == 0 and channels >= 64
-    assert 2 * -(-600 // rows) * -(-1000 // channels) >= _plan.MIN_ITEMS
+def _blas_cost(g, itemsize, rows, channels, cores):
+    """The cost the planner's model gives conv1d's BLAS kernel cut into ``rows`` by ``channels``
+    blocks, written out from its docstring (``_plan.conv1d_blas_blocking``)."""
+    cng = g.narrow_channels // g.groups
+    items = g.batch * -(-g.narrow // rows) * -(-cng // channels)
+    large = g.taps * (g.wide_channels // g.groups) * cng * itemsize >= _plan.LARGE_FILTER_BYTES
+    pack = _plan.BLAS_PACK
+    return -(-items // cores) * rows * channels * (1 + pack / channels
+                                                   + pack * (4 if large else 1) / rows)
+
+
+@pytest.mark.parametrize("cores", [1, 2, 8])
+def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
+    """conv1d's BLAS kernel is cut by the cost model: no allowed cut (blocks of 16 to 1024 rows,
+    at least 128 or all under a filter beyond L2; channels in even blocks of multiples of 16
+    down to 64, all of a group's with groups) costs less, counted on the machine's cores. So
+    Whisper's second conv1d (1 x 1500 rows, 512 -> 512) on 2 cores is 2 items of 750 rows, not
+    12 blocks of 128 (which packed 36 copies of a tap's filter), and 1 x 128 rows, 512 -> 1024,
+    K=16 under a 32 MiB filter is 2 blocks of 512 channels (8 of 128 ran 1.25x as long on two
+    threads in float64); a long batch keeps all the channels in blocks of 1024 rows; one core
+    leaves a call that fits one block in one."""
+    monkeypatch.setattr(_plan, "CORES", cores)
+    shapes = [((1, 3000, 512), (3, 512, 512), 2, "SAME", 1),
+              ((1, 1024, 512), (16, 512, 1024), 8, (4, 4), 1),
+              ((2, 600, 256), (5, 256, 1000), 1, "SAME", 1),
+              ((1, 30, 170), (28, 170, 1463), 2, "SAME", 1),
+              ((5, 99, 131), (4, 131, 190), 2, "VALID", 1),
+              ((1, 3000, 512), (3, 128, 512), 2, "SAME", 4)]
+    for x, f, s, padding, groups in shapes:
+        g = conv1d_geometry(x, f, s, 1, padding, "NWC", groups)
+        for itemsize in (4, 8):
+            rows, channels = _plan.conv1d_blas_blocking(g, itemsize)
+            cng = g.narrow_channels // groups
+            large = f[0] * f[1] * cng * itemsize >= _plan.LARGE_FILTER_BYTES
+            least = min(128 if large else 16, g.narrow)
+            assert least <= rows <= 1024 and -(-g.narrow // rows) * rows - g.narrow < rows
+            assert channels == cng or (groups == 1 and channels % 16 == 0 and channels >= 64)
+            got = _blas_cost(g, itemsize, rows, channels, cores)
+            for nc in range(1, max(2, cng // 64 + 1) if groups == 1 else 2):
+                ch = cng if nc == 1 else -(-(-(-cng // nc)) // 16) * 16
+                for r in range(least, min(1024, g.narrow) + 1):
+                    assert got <= _blas_cost(g, itemsize, r, ch, cores) * (1 + 1e-12), (x, f, r, ch)
+    whisper = conv1d_geometry((1, 3000, 512), (3, 512, 512), 2, 1, "SAME", "NWC")
+    wide = conv1d_geometry((1, 1024, 512), (16, 512, 1024), 8, 1, (4, 4), "NWC")
+    if cores == 2:
+        assert _plan.conv1d_blas_blocking(whisper) == (750, 512)
+        assert _plan.conv1d_blas_blocking(wide, 8) == (128, 512)
+    if cores == 1:
+        assert _plan.conv1d_blas_blocking(wide, 8) == (128, 1024)
+    if cores == 8:
+        rows, channels = _plan.conv1d_blas_blocking(whisper)
+        assert -(-1500 // rows) * -(-512 // channels) >= 8
     g = conv1d_geometry((8, 4000, 512), (3, 512, 512), 1, 1, "SAME", "NWC")
-    assert _plan.conv1d_blas_blocking(g) == (1024, 512)
-    g = conv1d_geometry((1, 3000, 512), (3, 128, 512), 2, 1, "SAME", "NWC", 4)
-    assert _plan.conv1d_blas_blocking(g)[1] == 128        # groups: all of a group's channels
+    assert _plan.conv1d_blas_blocking(g) == (1000, 512)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
