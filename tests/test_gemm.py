@@ -107,6 +107,28 @@ def test_backprop_filter_im2col(seed, dtype):
     _check_filter(rng, g, dtype, ncw, rows, taps, chunks, round_rows, skinny, inplace)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(16))
+def test_backprop_filter_one_block_of_rows_overwrites(seed, dtype):
+    """A chunk whose rows are one block (few rows under many taps): its GEMMs overwrite the taps
+    that reach the signal and only the others are zeroed. Partial filters start as NaN; taps
+    blocks that reach the signal wholly, partly or not at all (wide padding, a short signal);
+    one or two chunks, both layouts, GEMVs (one output channel) and GEMMs; against the
+    reference, the same bits on 1 and 3 threads."""
+    rng = np.random.default_rng(seed + 900)
+    K, s, d = int(rng.integers(6, 20)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    keff = (K - 1) * d + 1
+    M = int(rng.integers(1, 5))
+    lo = int(rng.integers(keff // 2, keff + s))
+    L = max(1, (M - 1) * s + keff - lo - int(rng.integers(keff // 2, keff)))
+    cn = 1 if seed % 4 == 0 else int(rng.integers(2, 7))
+    g = Geometry(int(rng.integers(1, 3)), L, M, int(rng.integers(1, 5)), cn, K, s, d, lo, 1)
+    chunks = 1 + seed % 2
+    rows = -(-(g.batch * g.narrow) // chunks) + int(rng.integers(0, 3))
+    _check_filter(rng, g, dtype, bool(seed % 3 == 0), rows, int(rng.integers(1, 5)), chunks, 0,
+                  False, False)
+
+
 @pytest.mark.parametrize("op", ["conv1d", "backprop_filter"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(12))

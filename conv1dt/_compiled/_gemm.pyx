@@ -724,7 +724,21 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
     cdef Py_ssize_t r = ch * p.per + p.seg0
     cdef Py_ssize_t r1 = min(p.N * p.M, (ch + 1) * p.per, r + p.seg)
     cdef Py_ssize_t n, i0, rows, c, klo, khi, kr
-    if p.seg0 == 0:
+    cdef floating beta = 1
+    if (p.seg0 == 0 and not p.inplace and not p.window and not p.gemv and not p.across
+            and not p.skinny and 0 < r1 - r <= p.rows and (not p.ncw or r1 - r <= p.M - r % p.M)):
+        # one block of rows in all (few rows under a large filter): its GEMM overwrites the taps
+        # that reach the signal, and only the others are zeroed, instead of zeroing them all and
+        # then reading them back to add the product (the gradient's traffic, the whole cost
+        # where the rows are few: docs/planner.rst, "Short gathered blocks of the filter
+        # gradient")
+        _taps_on_signal(p.w.L, p.s, p.d, p.pad, r % p.M, r1 - r, p.M, k0, k1, &klo, &khi)
+        khi = max(khi, klo)
+        for c in range(kc):
+            if c < (klo - k0) * p.cwg or c >= (khi - k0) * p.cwg:
+                memset(df + c * p.cn, 0, cb * sizeof(floating))
+        beta = 0
+    elif p.seg0 == 0:
         for c in range(kc):
             memset(df + c * p.cn, 0, cb * sizeof(floating))
     if p.inplace:
@@ -751,7 +765,7 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
             if p.ncw:
                 # column-major: df^T [cng x kr] += dy[n, group j, i0..] [cng x rows] @ col [rows x kr]
                 gemm(c'T', c'T', <int> cng, <int> kr, <int> rows,
-                     dy + (n * p.cn + j * cng) * p.M + i0, <int> p.M, col, <int> kr, 1, dk,
+                     dy + (n * p.cn + j * cng) * p.M + i0, <int> p.M, col, <int> kr, beta, dk,
                      <int> p.cn)
             elif p.gemv:
                 # df [kr x cng] += col^T [kr x rows] @ dy[n, i0.., group j] [rows x cng]: one
@@ -771,7 +785,7 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
                         max(0, min(p.rows, r1 - r - rows)) * p.cn)
             else:
                 gemm(c'N', c'T', <int> cng, <int> kr, <int> rows,
-                     dy + (n * p.M + i0) * p.cn + j * cng, <int> p.cn, col, <int> kr, 1, dk,
+                     dy + (n * p.M + i0) * p.cn + j * cng, <int> p.cn, col, <int> kr, beta, dk,
                      <int> p.cn)
         r = r + rows
 
