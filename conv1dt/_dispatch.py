@@ -761,8 +761,10 @@ def _transpose_fir(x, f, g, ncw, out):
 
 def _finite(x):
     """Whether every element of ``x`` is finite (a sum is infinite or NaN when an element is, and
-    costs no temporary array; one that overflows counts as not finite)."""
-    return math.isfinite(np.add.reduce(x, axis=None))
+    costs no temporary array; one that overflows counts as not finite). Silent: the sum's own
+    overflow or ``inf - inf`` is not the caller's."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(np.add.reduce(x, axis=None))
 
 
 def _block_diagonal(f, groups):
@@ -800,7 +802,15 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     ncw = data_format == "NCW"
     kernel = kernel or _plan.choose("transpose", g, x.dtype.itemsize)
     if kernel == "block-diagonal":
-        if _finite(x):
+        # the zeros between the groups meet every input value, and 0 * inf is NaN where the
+        # definition has no term: with an input that is not finite, a kernel of the groups. An
+        # output smaller than the input is checked instead, after: finite, it met no such value
+        # (an infinity would have made some output infinite or NaN)
+        if g.batch * g.wide * g.wide_channels < x.size:
+            y = _dense_transpose(g, data_format, x.dtype)(x, _block_diagonal(f, G), out)
+            if _finite(y):
+                return y
+        elif _finite(x):
             return _dense_transpose(g, data_format, x.dtype)(x, _block_diagonal(f, G), out)
         kernel = _plan.choose("transpose", g, x.dtype.itemsize, dense=False)
     # the groups' slices: filter rows of all Cin channels, within what the filter layout takes
