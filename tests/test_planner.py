@@ -341,9 +341,18 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     assert not packed((1, 10742, 28), (30, 14, 146), 4, groups=2)       # groups
     assert not packed((1, 14, 10742), (30, 14, 73), 4, layout="NCW")
     assert not packed((1, 20000, 64), (200, 64, 512), 4)                # a 25 MiB filter
-    blocks = _plan.packed_blocking(geometry((1, 10742, 14), (30, 14, 300), 4), 4)
-    assert blocks["channels"] % 32 == 0 and blocks["packed"]
-    assert -(-300 // blocks["channels"]) * -(-2686 // blocks["rows"]) >= _plan.MIN_ITEMS
+    # the cut by the cost model on 2 cores: an even number of items, none cheaper
+    monkeypatch.setattr(_plan, "CORES", 2)
+    g = geometry((1, 10742, 14), (30, 14, 300), 4)
+    blocks = _plan.packed_blocking(g, 4)
+    rows, channels = blocks["rows"], blocks["channels"]
+    assert channels % 32 == 0 and blocks["packed"] and 128 <= rows <= 1024
+    items = lambda r, c: -(-300 // c) * -(-g.narrow // r)
+    assert items(rows, channels) % 2 == 0
+    cost = lambda r, c: -(-items(r, c) // 2) * r * c * (1 + _plan.BLAS_PACK / c
+                                                         + _plan.BLAS_PACK / r)
+    assert all(cost(rows, channels) <= cost(r, c) * (1 + 1e-12)
+               for r in range(128, 1025) for c in {-(-10 // nc) * 32 for nc in range(1, 11)})
     monkeypatch.undo()
     _conv1d_matches_the_oracle(12, (2, 3000, 6), (40, 6, 48), 3, "SAME", (None,))
 
