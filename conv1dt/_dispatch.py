@@ -413,10 +413,7 @@ def _edges_clean(z, f, g, ncw):
     a, b = _edge_rows(g)
     if (a + g.narrow - b) * g.batch * g.narrow_channels >= f.size:
         return _finite(f)
-    for r0, r1 in ((0, a), (b, g.narrow)):
-        if r0 < r1 and not _finite(z[:, :, r0:r1] if ncw else z[:, r0:r1]):
-            return False
-    return True
+    return _edges_finite(z, g, ncw)
 
 
 @functools.lru_cache(maxsize=256)
@@ -430,18 +427,18 @@ def _edge_rows(g):
 
 
 def _edges_finite(dy, g, ncw):
-    """Whether the gradient ``dy`` is finite at the outputs whose taps reach past the signal
-    (:func:`_edge_rows`; only there does a gathered zero meet it)."""
+    """Whether the narrow array ``dy`` (the filter gradient's ``dy``, conv1d's output) is finite
+    at the outputs whose taps reach past the signal (:func:`_edge_rows`; only there does a
+    gathered zero meet it)."""
     a, b = _edge_rows(g)
     if a == 0 and b == g.narrow:
         return True
     if dy.size <= 1 << 16:
         # one sum of a small array costs less than two of its edges (an overflow only costs the
         # direct kernel's call)
-        return math.isfinite(np.add.reduce(dy, axis=None))
+        return _finite(dy)
     for r0, r1 in ((0, a), (b, g.narrow)):
-        if r0 < r1 and not np.isfinite(np.add.reduce(dy[:, :, r0:r1] if ncw else dy[:, r0:r1],
-                                                      axis=None)):
+        if r0 < r1 and not _finite(dy[:, :, r0:r1] if ncw else dy[:, r0:r1]):
             return False
     return True
 
@@ -806,12 +803,11 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
         # definition has no term: with an input that is not finite, a kernel of the groups. An
         # output smaller than the input is checked instead, after: finite, it met no such value
         # (an infinity would have made some output infinite or NaN)
-        if g.batch * g.wide * g.wide_channels < x.size:
+        after = g.batch * g.wide * g.wide_channels < x.size
+        if after or _finite(x):
             y = _dense_transpose(g, data_format, x.dtype)(x, _block_diagonal(f, G), out)
-            if _finite(y):
+            if not after or _finite(y):
                 return y
-        elif _finite(x):
-            return _dense_transpose(g, data_format, x.dtype)(x, _block_diagonal(f, G), out)
         kernel = _plan.choose("transpose", g, x.dtype.itemsize, dense=False)
     # the groups' slices: filter rows of all Cin channels, within what the filter layout takes
     in_place = TILED and g.narrow > 0 and g.narrow_channels < _transpose.TILED_MAX_ROW

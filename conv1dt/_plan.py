@@ -1404,24 +1404,10 @@ def packed_blocking(g, itemsize):
     if parallel(g) and total:
         width = 128 // itemsize     # a strip of the packed GEMM: two 64-byte vectors
         strips = -(-g.narrow_channels // width)
-        least = min(PACKED_MIN_ROWS, total)
-        best = None
-        for nc in range(1, strips + 1):
-            ch = -(-strips // nc) * width
-            if -(-g.narrow_channels // ch) != nc:
-                continue
-            for nb in range(-(-total // PACKED_ROWS), total // least + 1):
-                r = -(-total // nb)
-                if -(-total // r) != nb:
-                    continue
-                items = nb * nc
-                if items > 4 * MIN_ITEMS * CORES:
-                    break
-                cost = -(-items // CORES) * r * ch * (1 + BLAS_PACK / ch + BLAS_PACK / r)
-                if best is None or cost < best[0]:
-                    best = (cost, r, ch)
-        if best:
-            rows, channels = best[1], best[2]
+        cut = _cheapest_cut(total, 1, g.narrow_channels, PACKED_ROWS,
+                            min(PACKED_MIN_ROWS, total),
+                            [-(-strips // nc) * width for nc in range(1, strips + 1)], 1)
+        rows, channels = cut or (rows, channels)
     edge = max(1, min(rows, SCRATCH_BYTES // (itemsize * max(cols, 1))))
     out_bytes = total * g.narrow_channels * itemsize
     return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES, "packed": True,
@@ -1504,24 +1490,36 @@ def conv1d_blas_blocking(g, itemsize=4):
         return rows, cng
     filter_bytes = g.taps * (g.wide_channels // g.groups) * cng * itemsize
     large = filter_bytes >= LARGE_FILTER_BYTES
-    least = min(128, g.narrow) if large else min(16, g.narrow)
-    row_term = BLAS_PACK * (4 if large else 1)
+    blocks = range(2, cng // 64 + 1) if g.groups == 1 else ()
+    cut = _cheapest_cut(g.narrow, g.batch, cng, 1024, min(128 if large else 16, g.narrow),
+                        [cng] + [_even_channels(cng, nc) for nc in blocks], 4 if large else 1)
+    return cut or (rows, cng)
+
+
+def _cheapest_cut(total, batch, channels, most, least, widths, far):
+    """``(rows, channels)``, the cut of ``batch`` times ``total`` rows by ``channels`` output
+    channels into work items of least modelled cost, or None where every cut has more than
+    ``4 * MIN_ITEMS * CORES`` items: blocks of ``least`` to ``most`` rows (each even cut of
+    ``total``), blocks of channels of the ``widths`` that cut them evenly (``ceil(channels /
+    width)`` blocks, the last short). An item of ``r`` rows by ``c`` channels costs
+    ``r*c * (1 + BLAS_PACK/c + BLAS_PACK*far/r)`` (its rows packed or read once per block of
+    channels, its block of the filter once per block of rows, ``far`` times dearer from memory),
+    the call ``ceil(items / CORES)`` rounds of its largest item (:func:`conv1d_blas_blocking`,
+    :func:`packed_blocking`)."""
     best = None
-    for nc in range(1, max(2, cng // 64 + 1) if g.groups == 1 else 2):
-        ch = cng if nc == 1 else _even_channels(cng, nc)
-        if nc > 1 and -(-cng // ch) != nc:
-            continue
-        for nb in range(-(-g.narrow // 1024), g.narrow // least + 1):
-            r = -(-g.narrow // nb)
-            if r < least or -(-g.narrow // r) != nb:
+    for c in dict.fromkeys(widths):
+        nc = -(-channels // c)
+        for nb in range(-(-total // most), total // least + 1):
+            r = -(-total // nb)
+            if -(-total // r) != nb:
                 continue
-            items = g.batch * nb * nc
+            items = batch * nb * nc
             if items > 4 * MIN_ITEMS * CORES:
                 break
-            cost = -(-items // CORES) * r * ch * (1 + BLAS_PACK / ch + row_term / r)
+            cost = -(-items // CORES) * r * c * (1 + BLAS_PACK / c + BLAS_PACK * far / r)
             if best is None or cost < best[0]:
-                best = (cost, r, ch)
-    return (best[1], best[2]) if best else (rows, cng)
+                best = (cost, r, c)
+    return best and (best[1], best[2])
 
 
 def fir_rows(g, outputs=None):
