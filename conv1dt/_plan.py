@@ -771,7 +771,8 @@ def _choose(op, g, itemsize, layout):
             # the reversed-filter tiled kernel's cost grows with the taps where the packed GEMM
             # reads each block of the filter from L2 for up to 1024 outputs
             return "implicit"
-        if kernel == "blas" and conv1d_large_filter(g, itemsize):
+        if kernel == "blas" and (conv1d_large_filter(g, itemsize)
+                                 or im2col_across(g, itemsize, layout)):
             return "im2col"
         return kernel
     if op == "backprop_filter":
@@ -1274,7 +1275,13 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         # fill one)
         few = SKINNY and layout == "NWC" and g.narrow_channels // g.groups >= 64 // itemsize
         blocks = {"rows": rows, "taps": taps, "skinny": skinny, "few": FEW_ROWS if few else 0}
-        if conv1d_large_filter(g, itemsize):
+        # conv1d's BLAS kernel replaced by im2col's rows across the batch elements
+        across = (op == "conv1d" and not conv1d_large_filter(g, itemsize)
+                  and _choose_conv1d(g, itemsize) == "blas" and im2col_across(g, itemsize, layout))
+        if across:
+            blocks["rows"], channels = across
+            blocks["channels"] = 0 if channels >= g.narrow_channels else channels
+        elif conv1d_large_filter(g, itemsize):
             blocks.update(large_filter_blocking(g, itemsize, taps, layout))
         else:
             blocks["channels"] = im2col_channels(g, rows)
@@ -1407,7 +1414,7 @@ def packed_blocking(g, itemsize):
         cut = _cheapest_cut(total, 1, g.narrow_channels, PACKED_ROWS,
                             min(PACKED_MIN_ROWS, total),
                             [-(-strips // nc) * width for nc in range(1, strips + 1)], 1)
-        rows, channels = cut or (rows, channels)
+        rows, channels = cut[:2] if cut else (rows, channels)
     edge = max(1, min(rows, SCRATCH_BYTES // (itemsize * max(cols, 1))))
     out_bytes = total * g.narrow_channels * itemsize
     return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES, "packed": True,
@@ -1493,19 +1500,75 @@ def conv1d_blas_blocking(g, itemsize=4):
     blocks = range(2, cng // 64 + 1) if g.groups == 1 else ()
     cut = _cheapest_cut(g.narrow, g.batch, cng, 1024, min(128 if large else 16, g.narrow),
                         [cng] + [_even_channels(cng, nc) for nc in blocks], 4 if large else 1)
-    return cut or (rows, cng)
+    return cut[:2] if cut else (rows, cng)
 
 
-def _cheapest_cut(total, batch, channels, most, least, widths, far):
-    """``(rows, channels)``, the cut of ``batch`` times ``total`` rows by ``channels`` output
-    channels into work items of least modelled cost, or None where every cut has more than
-    ``4 * MIN_ITEMS * CORES`` items: blocks of ``least`` to ``most`` rows (each even cut of
+IM2COL_GATHER = 32        # multiply-adds a gathered element costs as much as (im2col_across)
+IM2COL_ACROSS_GAIN = 0.6  # im2col_across's modelled cost against the BLAS kernel's, at most
+
+
+def im2col_across(g, itemsize, layout="NWC"):
+    """``(rows, channels)``, im2col's cut of conv1d where it replaces the BLAS kernel, or None.
+
+    The BLAS kernel reads the signal in place, so each of its GEMMs takes the rows of one batch
+    element, and a call of a few outputs a batch element packs each tap's filter once per
+    element (11 x 16 outputs, 470 -> 575, K=5: 55 GEMMs of 16 rows, the 1 MiB of a tap's filter
+    packed for each). im2col gathers the windows of rows of several batch elements into one
+    column matrix, ``rows x K*Cw``, and multiplies it by the whole filter at once. Both cuts are
+    costed by the model of :func:`_cheapest_cut`, im2col's with ``IM2COL_GATHER`` for each
+    gathered element: NWC (the rows of all batch elements one run), one group, several batch
+    elements, all taps in one column block (``K*Cw <= 4096``: several blocks of taps would add
+    into each output in turn), and im2col's cost at most ``IM2COL_ACROSS_GAIN`` of BLAS's.
+    Set on 40 random calls the BLAS kernel took (``genim.py 1``, one thread: 0.91x the time,
+    none slower); with more columns, or fewer output channels (the gather then costs as much
+    as the product), BLAS was up to 6x faster (docs/planner.rst)."""
+    cols = g.taps * g.wide_channels
+    if not (layout == "NWC" and g.groups == 1 and g.batch > 1 and g.narrow and cols <= 4096
+            and parallel(g) and not conv1d_skinny(g, itemsize, g.taps)):
+        return None
+    cn = g.narrow_channels
+    far = 4 if cols * cn * itemsize >= LARGE_FILTER_BYTES else 1
+    widths = [cn] + [_even_channels(cn, nc) for nc in range(2, cn // 64 + 1)]
+    rows, channels = conv1d_blas_blocking(g, itemsize)
+    blas = _cut_cost(g.batch * -(-g.narrow // rows) * -(-cn // channels), rows, channels, far)
+    total = g.batch * g.narrow
+    most = max(16, min(1024, 4 * COLUMN_BYTES // (itemsize * cols)))
+    cut = _cheapest_cut(total, 1, cn, most, min(16, total), widths, far, IM2COL_GATHER)
+    # im2col multiplies every tap of every window, the BLAS kernel only the taps on the signal
+    waste = g.narrow * g.taps / max(_taps_on_signal(g), 1)
+    return cut[:2] if cut and cut[2] * waste <= IM2COL_ACROSS_GAIN * blas else None
+
+
+def _taps_on_signal(g):
+    """The (output, tap) pairs of a batch element of conv1d ``g`` whose sample lies on the
+    signal, not in the padding."""
+    s, d, p, L = g.stride, g.dilation, g.pad_before, g.wide
+    pairs = 0
+    for k in range(g.taps):
+        lo = max(0, -(-(p - k * d) // s))
+        hi = min(g.narrow - 1, (L - 1 + p - k * d) // s) if L - 1 + p - k * d >= 0 else -1
+        pairs += max(0, hi - lo + 1)
+    return pairs
+
+
+def _cut_cost(items, rows, channels, far, gather=0):
+    """The modelled cost of ``items`` work items of ``rows`` rows by ``channels`` channels
+    (:func:`_cheapest_cut`), in multiply-adds a (tap, input channel) pair."""
+    return (-(-items // CORES) * rows * channels
+            * (1 + (BLAS_PACK + gather) / channels + BLAS_PACK * far / rows))
+
+
+def _cheapest_cut(total, batch, channels, most, least, widths, far, gather=0):
+    """``(rows, channels, cost)``, the cut of ``batch`` times ``total`` rows by ``channels``
+    output channels into work items of least modelled cost, or None where every cut has more
+    than ``4 * MIN_ITEMS * CORES`` items: blocks of ``least`` to ``most`` rows (each even cut of
     ``total``), blocks of channels of the ``widths`` that cut them evenly (``ceil(channels /
     width)`` blocks, the last short). An item of ``r`` rows by ``c`` channels costs
-    ``r*c * (1 + BLAS_PACK/c + BLAS_PACK*far/r)`` (its rows packed or read once per block of
-    channels, its block of the filter once per block of rows, ``far`` times dearer from memory),
-    the call ``ceil(items / CORES)`` rounds of its largest item (:func:`conv1d_blas_blocking`,
-    :func:`packed_blocking`)."""
+    ``r*c * (1 + (BLAS_PACK + gather)/c + BLAS_PACK*far/r)`` (its rows packed or read once per
+    block of channels, and gathered first where ``gather``; its block of the filter once per
+    block of rows, ``far`` times dearer from memory), the call ``ceil(items / CORES)`` rounds of
+    its largest item (:func:`conv1d_blas_blocking`, :func:`packed_blocking`,
+    :func:`im2col_across`)."""
     best = None
     for c in dict.fromkeys(widths):
         nc = -(-channels // c)
@@ -1516,10 +1579,10 @@ def _cheapest_cut(total, batch, channels, most, least, widths, far):
             items = batch * nb * nc
             if items > 4 * MIN_ITEMS * CORES:
                 break
-            cost = -(-items // CORES) * r * c * (1 + BLAS_PACK / c + BLAS_PACK * far / r)
-            if best is None or cost < best[0]:
-                best = (cost, r, c)
-    return best and (best[1], best[2])
+            cost = _cut_cost(items, r, c, far, gather)
+            if best is None or cost < best[2]:
+                best = (r, c, cost)
+    return best
 
 
 def fir_rows(g, outputs=None):

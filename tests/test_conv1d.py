@@ -335,6 +335,70 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
     assert _plan.conv1d_blas_blocking(g) == (1000, 512)
 
 
+def _on_signal(g):
+    """The (output, tap) pairs of a batch element whose sample is on the signal, counted one by
+    one from the definition (``0 <= o*s + k*d - pad_before < L``)."""
+    return sum(0 <= o * g.stride + k * g.dilation - g.pad_before < g.wide
+               for o in range(g.narrow) for k in range(g.taps))
+
+
+def test_im2col_across_the_batch_by_the_cost_model(monkeypatch, rng):
+    """Where each batch element has a few outputs, the BLAS kernel (one GEMM per tap and batch
+    element, the signal read in place) gives way to im2col's rows across the batch elements
+    when the cost model says so: im2col's cut is the cheapest allowed (blocks of 16 to the rows
+    whose column block fits 4 MiB, channels as for BLAS, each gathered element charged
+    ``IM2COL_GATHER``), and that cost, scaled by the taps it multiplies that fall in the
+    padding, is at most ``IM2COL_ACROSS_GAIN`` of the BLAS kernel's cut. Not with fewer output
+    channels (the gather then costs as much as the product) nor with taps that mostly reach
+    into the padding (BLAS skips them). The planned call agrees with the reference."""
+    monkeypatch.setattr(_plan, "CORES", 2)
+    gather, gain = _plan.IM2COL_GATHER, _plan.IM2COL_ACROSS_GAIN
+    taken = [((11, 16, 470), (5, 470, 575), 1, 1, "SAME"),
+             ((5, 10, 96), (4, 96, 200), 2, 1, "SAME"),
+             ((7, 12, 80), (5, 80, 130), 3, 2, "VALID")]
+    kept = [((48, 13, 60), (41, 60, 1388), 2, 5, "SAME"),     # 3 of 41 taps on the signal
+            ((9, 293, 167), (6, 167, 2), 1, 1, (5, 3)),        # two output channels
+            ((4, 9, 128), (2, 128, 300), 1, 1, (1, 0))]
+    for x, f, s, d, padding in taken + kept:
+        g = conv1d_geometry(x, f, s, d, padding, "NWC")
+        for itemsize in (4, 8):
+            cut = _plan.im2col_across(g, itemsize)
+            assert (cut is not None) == ((x, f, s, d, padding) in taken), (x, f, itemsize)
+            cn, cols, total = g.narrow_channels, g.taps * g.wide_channels, g.batch * g.narrow
+            far = 4 if cols * cn * itemsize >= _plan.LARGE_FILTER_BYTES else 1
+
+            def cost(r, c, extra):
+                items = -(-total // r) * -(-cn // c)
+                return -(-items // 2) * r * c * (1 + (_plan.BLAS_PACK + extra) / c
+                                                 + _plan.BLAS_PACK * far / r)
+
+            br, bc = _plan.conv1d_blas_blocking(g, itemsize)
+            blas = _blas_cost(g, itemsize, br, bc, 2)
+            most = max(16, min(1024, (4 << 20) // (itemsize * cols)))
+            widths = {cn} | {-(-(-(-cn // nc)) // 16) * 16 for nc in range(2, cn // 64 + 1)}
+            least = min(cost(r, c, gather) for c in widths for r in range(min(16, total), most + 1)
+                        if -(-total // r) * r - total < r)
+            waste = g.narrow * g.taps / _on_signal(g)
+            if cut is None:
+                assert least * waste > gain * blas * (1 - 1e-12)
+                continue
+            rows, channels = cut
+            assert rows > g.narrow     # rows of several batch elements in one block
+            assert cost(rows, channels, gather) <= least * (1 + 1e-12)
+            assert cost(rows, channels, gather) * waste <= gain * blas * (1 + 1e-12)
+            kernel = _plan.choose("conv1d", g, itemsize)
+            blocks = _plan.blocking("conv1d", kernel, g, itemsize)
+            assert kernel == "im2col"
+            if not _plan.conv1d_large_filter(g, itemsize):
+                assert blocks["rows"] == rows
+                assert blocks["channels"] in (0 if channels == cn else channels,)
+    for x, f, s, d, padding in taken:
+        for dtype in (np.float32, np.float64):
+            w = random_array(rng, x, dtype)
+            k = random_array(rng, f, dtype)
+            check(w, k, s, d, padding, "NWC", 1, what=f"{x} {f}")
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_bits_do_not_depend_on_threads(kernel):
     rng = np.random.default_rng(3)
