@@ -412,6 +412,69 @@ def test_batch_one_calls_are_split_for_the_threads(monkeypatch):
     assert batch * min(t.narrow, 2) * taps * 16 * 4 <= _plan.SCRATCH_BYTES
 
 
+def _ola_rows(g, width, taps):
+    """``rows[b][t]``: the input rows of a batch element that the overlap-add multiplies for
+    block ``b`` of ``width`` outputs and block ``t`` of ``taps`` taps, counted one by one: those
+    with a tap of the block that lands in the block's outputs, from the first such row to the
+    last (the kernel multiplies that run)."""
+    out = []
+    for o0 in range(0, g.wide, width):
+        o1 = min(g.wide, o0 + width)
+        row = []
+        for k0 in range(0, g.taps, taps):
+            hits = [i for i in range(g.narrow) for k in range(k0, min(g.taps, k0 + taps))
+                    if o0 <= i * g.stride + k * g.dilation - g.pad_before < o1]
+            row.append(max(hits) - min(hits) + 1 if hits else 0)
+        out.append(row)
+    return out
+
+
+def test_overlap_add_cut_by_its_cost_model(monkeypatch):
+    """The overlap-add's cut is the candidate (``_plan._ola_cuts``) of least modelled time, among
+    those with at least ``MIN_ITEMS`` items where there are any; the model's rows per block are the
+    kernel's (counted here from the definition), so that a block of outputs narrower than the
+    taps' span pays again for every frame it shares with its neighbours and a block of taps
+    that reach no output costs nothing. 52 x 27 frames, K=570, d=6 (27 outputs): blocks of
+    taps, not blocks of 27 outputs by 72 taps each of which multiply every frame."""
+    monkeypatch.setattr(_plan, "CORES", 2)
+    shapes = [((52, 27, 3), (570, 8, 3), (52, 27, 8), 1, 6, "SAME"),
+              ((4, 34, 78), (943, 2, 78), (4, 976, 2), 1, 1, "VALID"),
+              ((9, 1, 176), (488, 1, 176), (9, 488, 1), 15, 1, "VALID"),
+              ((5, 57, 402), (449, 11, 402), (5, 114, 11), 2, 1, "SAME"),
+              ((2, 81, 141), (978, 13, 141), (2, 561, 13), 7, 7, "SAME")]
+    for x, f, y, s, d, padding in shapes:
+        g = transpose_geometry(x, f, y, s, d, padding, "NWC")
+        assert _plan.choose("transpose", g, 4) == "ola", (x, f)
+        cuts = _plan._ola_cuts(g, 4)
+        assert len(set(cuts)) >= 2
+
+        def modelled(cut):
+            width, taps, batch = cut
+            rows = _ola_rows(g, width, taps)
+            ci, co, items = g.narrow_channels, g.wide_channels, []
+            for b, row in enumerate(rows):
+                work = width * co * batch / 4 if (b + 1) * width <= g.wide else (
+                    (g.wide - b * width) * co * batch / 4)
+                for t, r in enumerate(row):
+                    kc = (min(g.taps, (t + 1) * taps) - t * taps) * co
+                    r *= batch
+                    if r:
+                        work += r * kc * ci + _plan.BLAS_PACK * (r + kc) * ci + _plan.OLA_ADD * r * kc
+                items.append(work)
+            total = sum(items) * g.batch / batch
+            return max(max(items), total / 2) + _plan.OLA_SERIAL * total
+
+        for cut in cuts:
+            assert _plan._ola_time(g, *cut) == pytest.approx(modelled(cut), rel=1e-9), (x, cut)
+        items = lambda c: -(-g.batch // c[2]) * -(-g.wide // c[0])
+        split = [c for c in cuts if items(c) >= _plan.MIN_ITEMS] or [max(cuts, key=items)]
+        got = _plan.ola_blocking(g, 4)
+        assert got in split and all(modelled(got) <= modelled(c) * (1 + 1e-12) for c in split)
+    g = transpose_geometry((52, 27, 3), (570, 8, 3), (52, 27, 8), 1, 6, "SAME", "NWC")
+    width, taps, batch = _plan.ola_blocking(g, 4)
+    assert taps < 72 and -(-g.batch // batch) >= 2
+
+
 def test_conv1d_with_a_large_filter_and_few_rows():
     """On AVX2, conv1d whose filter is beyond L2 (1 MiB) for at most 512 rows in all goes to
     im2col with all the rows in one block (BLAS would pack the filter again for every block of
