@@ -927,6 +927,8 @@ def ola_blocking(g, itemsize):
     cuts = _ola_cuts(g, itemsize)
     items = lambda cut: -(-g.batch // cut[2]) * -(-g.wide // cut[0])
     split = [cut for cut in cuts if items(cut) >= MIN_ITEMS] or [max(cuts, key=items)]
+    if len(split) == 1:
+        return split[0]
     return min(split, key=lambda cut: _ola_time(g, *cut))
 
 
