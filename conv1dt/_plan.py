@@ -530,7 +530,14 @@ def _choose_conv1d(g, itemsize):
         if cwg < 32 and g.taps > 1 and (cng >= 32 or (g.taps * cwg >= 16 and g.taps >= 8
                                                       and (cwg < 16 or cng < 8))):
             return "im2col"
-    elif cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32):
+    elif cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32
+                                      or (g.batch * g.narrow >= IM2COL_FEW_MIN_ROWS
+                                          and (g.dilation == 1 or g.taps >= 5))):
+        # few input channels: BLAS's GEMM per tap sums only Cw of them for each load and store
+        # of its outputs, im2col's one GEMM K*Cw. Also for short windows and few outputs from
+        # IM2COL_FEW_MIN_ROWS rows, at dilation 1 or from 5 taps (on 50 random such calls BLAS
+        # took, seed 1: 0.76x the time, none slower by 10 %; dilated pairs and triples of
+        # taps, and fewer rows, ran up to 1.6x slower by im2col; docs/planner.rst)
         return "im2col"
     elif few:
         # AVX2: BLAS's GEMM per tap (the input read in place) ran 2.2x faster than the direct
@@ -637,6 +644,8 @@ def filter_fir(g, itemsize, layout="NWC"):
         return g.taps > 1 or g.stride == 1
     return g.taps * itemsize >= VECTOR_BYTES and (layout == "NCW" or g.groups <= 8)
 
+
+IM2COL_FEW_MIN_ROWS = 1000     # conv1d's few input channels by im2col from this many rows
 
 IMPLICIT_FEW_CHANNELS = 32     # a longer panel for at most this many input channels ...
 IMPLICIT_LONG_OUTPUTS = 32     # ... from this many outputs a batch element

@@ -380,6 +380,32 @@ def test_conv1d_computes_only_the_kept_outputs_beyond_small_calls(monkeypatch):
         assert choose((4, 45558, 1), (1, 1, 12), 2, 6, itemsize=itemsize) == "blas"
 
 
+def test_conv1d_of_few_input_channels_gathers_its_windows(rng):
+    """conv1d of fewer than 32 input channels and a few outputs runs im2col (one GEMM over
+    ``K*Cw`` columns) instead of BLAS's GEMM per tap of ``Cw`` (39 x 1827 samples, 3 -> 10, K=4,
+    s=5: 0.45 ms so, 0.17 by im2col) from ``IM2COL_FEW_MIN_ROWS`` (batch, position) rows, at
+    dilation 1 or from 5 taps; dilated pairs of taps, and fewer rows, keep BLAS. The planned
+    call agrees with the reference."""
+    def choose(x, f, s, d=1, padding="VALID", itemsize=4):
+        return _plan.choose("conv1d", conv1d_geometry(x, f, s, d, padding, "NWC", 1), itemsize)
+
+    taken = [((39, 1827, 3), (4, 3, 10), 5, 1, "VALID"),
+             ((14, 7002, 5), (2, 5, 4), 1, 1, "SAME"),
+             ((5, 11144, 1), (7, 1, 20), 8, 8, "VALID")]
+    for x, f, s, d, padding in taken:
+        for itemsize in (4, 8):
+            assert choose(x, f, s, d, padding, itemsize) == "im2col", (x, f)
+    assert choose((21, 690, 7), (2, 7, 26), 2, 6) == "blas"        # a dilated pair of taps
+    assert choose((8, 64, 7), (2, 7, 13), 1) == "blas"             # 504 rows
+    for x, f, s, d, padding in taken:
+        w = random_array(rng, x, np.float64)
+        k = random_array(rng, f, np.float64)
+        g = conv1d_geometry(x, f, s, d, padding, "NWC", 1)
+        want, bound = family_oracle("conv1d", w, k, g, "NWC")
+        y = conv1dt.conv1d(w, k, s, padding, dilations=d)
+        assert_family_matches(y, want, bound, f[0] * f[1], f"{x} {f}")
+
+
 def test_batch_one_calls_are_split_for_the_threads(monkeypatch):
     """Work items from the shape for a batch of one: conv1d's BLAS kernel (its cost model,
     counted on 2 cores here) cuts a short signal's rows or channels into as many items as keep
@@ -517,13 +543,16 @@ def test_avx2_overlap_add_reads_the_filter_in_place():
 def test_few_channel_conv1d_by_blas_on_avx2():
     """conv1d of few channels where no flip, FIR or polyphase kernel applies (two channels each
     way at stride 20): BLAS's GEMM per tap on AVX2; on AVX-512 im2col's one GEMM over the taps
-    (float64: 3.8 ms, BLAS 3.8, the direct gather 9.4), or BLAS's for 3+ channels and 1-2 taps;
-    the direct gather elsewhere. At stride 3 the polyphase kernel (float64, 1.3 ms; BLAS 2.4,
-    the direct gather 6.9)."""
+    (float64: 3.8 ms, BLAS 3.8, the direct gather 9.4), or BLAS's for 3+ channels and 1-2 taps
+    of fewer than ``IM2COL_FEW_MIN_ROWS`` rows; the direct gather elsewhere. At stride 3 the
+    polyphase kernel (float64, 1.3 ms; BLAS 2.4, the direct gather 6.9)."""
     g = conv1d_geometry((21, 149270, 2), (7, 2, 2), 20, 1, "SAME", "NWC")
     assert _plan.choose("conv1d", g, 8) == (
         "blas" if _plan.AVX2 else "im2col" if _plan.SKINNY else "direct")
+    # 156,744 rows: im2col (2.1 ms, BLAS 2.6 at one thread)
     g = conv1d_geometry((21, 149270, 4), (2, 4, 2), 20, 1, "SAME", "NWC")
+    assert _plan.choose("conv1d", g, 8) == "im2col"
+    g = conv1d_geometry((1, 18000, 4), (2, 4, 8), 20, 1, "SAME", "NWC")        # 900 rows
     assert _plan.choose("conv1d", g, 8) == ("blas" if _plan.AVX2 or _plan.SKINNY else "direct")
     g = conv1d_geometry((21, 14927, 2), (7, 2, 2), 3, 1, "SAME", "NWC")
     assert _plan.choose("conv1d", g, 8) == "polyphase"
