@@ -531,13 +531,14 @@ def _choose_conv1d(g, itemsize):
                                                       and (cwg < 16 or cng < 8))):
             return "im2col"
     elif cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32
-                                      or (g.batch * g.narrow >= IM2COL_FEW_MIN_ROWS
+                                      or (SKINNY and g.batch * g.narrow >= IM2COL_FEW_MIN_ROWS
                                           and (g.dilation == 1 or g.taps >= 5))):
         # few input channels: BLAS's GEMM per tap sums only Cw of them for each load and store
         # of its outputs, im2col's one GEMM K*Cw. Also for short windows and few outputs from
         # IM2COL_FEW_MIN_ROWS rows, at dilation 1 or from 5 taps (on 50 random such calls BLAS
         # took, seed 1: 0.76x the time, none slower by 10 %; dilated pairs and triples of
-        # taps, and fewer rows, ran up to 1.6x slower by im2col; docs/planner.rst)
+        # taps, and fewer rows, ran up to 1.6x slower by im2col; docs/planner.rst; measured
+        # on AVX-512 only)
         return "im2col"
     elif few:
         # AVX2: BLAS's GEMM per tap (the input read in place) ran 2.2x faster than the direct
@@ -1583,15 +1584,16 @@ def im2col_across(g, itemsize, layout="NWC"):
     packed for each). im2col gathers the windows of rows of several batch elements into one
     column matrix, ``rows x K*Cw``, and multiplies it by the whole filter at once. Both cuts are
     costed by the model of :func:`_cheapest_cut`, im2col's with ``IM2COL_GATHER`` for each
-    gathered element: NWC (the rows of all batch elements one run), one group, several batch
+    gathered element: AVX-512 (where it was measured; ``SKINNY``), NWC (the rows of all batch
+    elements one run), one group, several batch
     elements, all taps in one column block (``K*Cw <= 4096``: several blocks of taps would add
     into each output in turn), and im2col's cost at most ``IM2COL_ACROSS_GAIN`` of BLAS's.
     Set on 40 random calls the BLAS kernel took (``genim.py 1``, one thread: 0.91x the time,
     none slower); with more columns, or fewer output channels (the gather then costs as much
     as the product), BLAS was up to 6x faster (docs/planner.rst)."""
     cols = g.taps * g.wide_channels
-    if not (layout == "NWC" and g.groups == 1 and g.batch > 1 and g.narrow and cols <= 4096
-            and parallel(g) and not conv1d_skinny(g, itemsize, g.taps)):
+    if not (SKINNY and layout == "NWC" and g.groups == 1 and g.batch > 1 and g.narrow
+            and cols <= 4096 and parallel(g) and not conv1d_skinny(g, itemsize, g.taps)):
         return None
     cn = g.narrow_channels
     far = 4 if cols * cn * itemsize >= LARGE_FILTER_BYTES else 1
