@@ -922,24 +922,34 @@ def skinny_rows(g):
 
 OLA_ADD = 8   # multiply-adds an overlap-added product costs as much as (ola_blocking's model)
 OLA_SERIAL = 0.25   # ... and this share of all items' work (_ola_time)
+OLA_FEWER_ITEMS = 0.6   # fewer than MIN_ITEMS items where they multiply this share at most
 
 
 def ola_blocking(g, itemsize):
     """``(width, taps, batch)`` for the overlap-add kernel: of the cuts :func:`_ola_cuts`
     lists, the one of least modelled time (:func:`_ola_time`) among those with at least
-    ``MIN_ITEMS`` work items (or the one with most, where none has that many). It replaced the
-    first cut that reached ``MIN_ITEMS`` items, which could halve the outputs of a few frames
-    into blocks each of which multiplied all the frames again, or keep blocks of taps most of
-    which reach no output (52 x 27 frames, K=570, d=6, 27 outputs: 0.47 ms, 0.08 by blocks of
-    9 taps). Held out on 320 random calls, the 39 whose cut changed: 0.72x the time at one
-    thread, 0.74x at two (docs/planner.rst). Allowed fewer items, the model gained more on
-    average but lost up to 2.6x on a fifth of the calls at two threads."""
+    ``MIN_ITEMS`` work items (or with the most, where none has that many); a cut of fewer items
+    (``CORES`` at least) where that one's multiply-adds are at most ``OLA_FEWER_ITEMS`` of its
+    (the cuts into ``MIN_ITEMS`` items then multiply most frames again in each block: 4 x 34
+    frames, 78 -> 2, K=943, two blocks of 942 and 34 outputs, each multiplying all 34 frames).
+    It replaced the first cut that reached ``MIN_ITEMS`` items, which could also keep blocks of
+    taps most of which reach no output (52 x 27 frames, K=570, d=6, 27 outputs: 0.47 ms, 0.08
+    by blocks of 9 taps). Held out on 480 random calls, the 61 whose cut changed: 0.67x the
+    time at one thread, 0.70x at two (docs/planner.rst). Allowed fewer items on the model's
+    word alone, it lost up to 2.6x on a fifth of the calls at two threads."""
     cuts = _ola_cuts(g, itemsize)
     items = lambda cut: -(-g.batch // cut[2]) * -(-g.wide // cut[0])
-    split = [cut for cut in cuts if items(cut) >= MIN_ITEMS] or [max(cuts, key=items)]
-    if len(split) == 1:
-        return split[0]
-    return min(split, key=lambda cut: _ola_time(g, *cut))
+    most = min(MIN_ITEMS, max(map(items, cuts)))
+    split = [cut for cut in cuts if items(cut) >= most]
+    best = split[0] if len(split) == 1 else min(split, key=lambda cut: _ola_time(g, *cut))
+    # fewer items (as many as the cores, at least) where they multiply at most 0.6 as much: the
+    # cuts into MIN_ITEMS items then multiply most of the frames again in each block
+    fewer = [cut for cut in cuts if CORES <= items(cut) < items(best)]
+    if fewer:
+        other = min(fewer, key=lambda cut: _ola_time(g, *cut))
+        if _ola_time(g, *other, macs=True) <= OLA_FEWER_ITEMS * _ola_time(g, *best, macs=True):
+            return other
+    return best
 
 
 def _ola_cuts(g, itemsize):
@@ -992,7 +1002,7 @@ def _ola_cuts(g, itemsize):
     return cuts
 
 
-def _ola_time(g, width, taps, batch):
+def _ola_time(g, width, taps, batch, macs=False):
     """The overlap-add cut ``(width, taps, batch)``'s modelled time, in multiply-adds: the
     largest work item's, or all of them shared by ``CORES`` cores, whichever is more, plus
     ``OLA_SERIAL`` of all of them (a narrower block multiplies again the rows its neighbours
@@ -1002,7 +1012,8 @@ def _ola_time(g, width, taps, batch):
     transpose_ola`, computed here for each block) by the block's ``kc = taps*Cout`` columns:
     ``r*kc*Cin`` multiply-adds, ``BLAS_PACK*(r + kc)*Cin`` to pack both, ``OLA_ADD*r*kc`` to
     add the products to the outputs; and zeroes its outputs first. Blocks of outputs beyond
-    the first and last 8 are taken to be alike (the middle one stands for them)."""
+    the first and last 8 are taken to be alike (the middle one stands for them). With ``macs``,
+    the multiply-adds of all items instead (``r*kc*Cin`` summed)."""
     s, d, p, M, L, K = g.stride, g.dilation, g.pad_before, g.narrow, g.wide, g.taps
     co, ci = g.wide_channels, g.narrow_channels
     nb, ntb = -(-L // width), -(-K // taps)
@@ -1019,6 +1030,8 @@ def _ola_time(g, width, taps, batch):
     hi = np.minimum(M, (o1 - 1 + p - k0 * d) // s + 1)
     rows = np.maximum(0, hi - lo) * float(batch)
     kc = (k1 - k0) * float(co)
+    if macs:
+        return float(((rows * kc).sum(axis=1) * weight).sum()) * ci * g.batch / batch
     item = np.where(rows > 0, rows * kc * ci + BLAS_PACK * (rows + kc) * ci + OLA_ADD * rows * kc,
                     0).sum(axis=1) + (o1[:, 0] - o0[:, 0]) * co * batch / 4
     total = float((item * weight).sum()) * g.batch / batch
