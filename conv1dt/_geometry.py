@@ -118,6 +118,27 @@ def same_pad_before(wide, narrow, taps, stride, dilation):
     return max(total, 0) // 2
 
 
+def links_on_signal(wide, narrow, taps, stride, dilation, pad):
+    """The pairs ``(i, k)`` of one batch element whose wide sample ``o = i*s + k*d - pad`` lies
+    inside the wide signal (``pad``: the zeros before it): ``M*K`` less the taps that fall on
+    padding. For each tap ``k``, ``i`` runs from ``ceil((pad - k*d) / s)`` to ``floor((pad -
+    k*d + L - 1) / s)``, within ``0 .. M-1``.
+
+    Examples
+    --------
+    >>> links_on_signal(6, 3, 2, 2, 1, 0)
+    6
+    >>> links_on_signal(5, 5, 3, 1, 1, 1)        # SAME: the first and last windows lose a tap
+    13
+    """
+    total = 0
+    for k in range(taps):
+        lo = max(-((k * dilation - pad) // stride), 0)
+        hi = min((pad - k * dilation + wide - 1) // stride, narrow - 1)
+        total += max(hi - lo + 1, 0)
+    return total
+
+
 def pad_before(wide, narrow, taps, stride, dilation, padding):
     """Leading zeros for ``padding``: :func:`same_pad_before` for SAME, ``0`` for VALID, ``lo``
     for an explicit ``(lo, hi)``."""

@@ -145,6 +145,7 @@ import os
 import numpy as np
 
 from ._compiled import _conv1d, _cpu, _front, _transpose
+from ._geometry import links_on_signal
 from ._runtime import denormals as _denormals
 from ._runtime import load as _load
 from ._runtime.threads import get_num_threads
@@ -1601,9 +1602,10 @@ def im2col_across(g, itemsize, layout="NWC"):
     elements one run), one group, several batch
     elements, all taps in one column block (``K*Cw <= 4096``: several blocks of taps would add
     into each output in turn), and im2col's cost at most ``IM2COL_ACROSS_GAIN`` of BLAS's.
-    Set on 40 random calls the BLAS kernel took (``genim.py 1``, one thread: 0.91x the time,
-    none slower); with more columns, or fewer output channels (the gather then costs as much
-    as the product), BLAS was up to 6x faster (docs/planner.rst)."""
+    Set on 40 random calls the BLAS kernel took (``genim.py 1``) and 10 more (seed 3, which
+    moved the threshold from 0.8 to 0.6); held out on 120, the 17 it takes ran 0.62x the time
+    at one and two threads, none slower. With more columns, or fewer output channels (the
+    gather then costs as much as the product), BLAS was up to 6x faster (docs/planner.rst)."""
     cols = g.taps * g.wide_channels
     if not (SKINNY and layout == "NWC" and g.groups == 1 and g.batch > 1 and g.narrow
             and cols <= 4096 and parallel(g) and not conv1d_skinny(g, itemsize, g.taps)):
@@ -1617,20 +1619,9 @@ def im2col_across(g, itemsize, layout="NWC"):
     most = max(16, min(1024, 4 * COLUMN_BYTES // (itemsize * cols)))
     cut = _cheapest_cut(total, 1, cn, most, min(16, total), widths, far, IM2COL_GATHER)
     # im2col multiplies every tap of every window, the BLAS kernel only the taps on the signal
-    waste = g.narrow * g.taps / max(_taps_on_signal(g), 1)
+    waste = g.narrow * g.taps / max(links_on_signal(g.wide, g.narrow, g.taps, g.stride,
+                                                    g.dilation, g.pad_before), 1)
     return cut[:2] if cut and cut[2] * waste <= IM2COL_ACROSS_GAIN * blas else None
-
-
-def _taps_on_signal(g):
-    """The (output, tap) pairs of a batch element of conv1d ``g`` whose sample lies on the
-    signal, not in the padding."""
-    s, d, p, L = g.stride, g.dilation, g.pad_before, g.wide
-    pairs = 0
-    for k in range(g.taps):
-        lo = max(0, -(-(p - k * d) // s))
-        hi = min(g.narrow - 1, (L - 1 + p - k * d) // s) if L - 1 + p - k * d >= 0 else -1
-        pairs += max(0, hi - lo + 1)
-    return pairs
 
 
 def _cut_cost(items, rows, channels, far, gather=0):

@@ -103,12 +103,9 @@ def links(c):
     """The number of pairs ``(i, k)`` whose wide sample ``o = i*s + k*d - pad_before`` lies inside
     the wide signal: ``M*K`` less the taps that fall on padding. For each tap ``k``, ``i`` runs
     from ``ceil((pb - k*d) / s)`` to ``floor((pb - k*d + L - 1) / s)``, within ``0 .. M-1``."""
-    pb, total = pad_before(c), 0
-    for k in range(c.k):
-        lo = max(-((k * c.d - pb) // c.s), 0)
-        hi = min((pb - k * c.d + c.wide - 1) // c.s, c.narrow - 1)
-        total += max(hi - lo + 1, 0)
-    return total
+    from conv1dt._geometry import links_on_signal
+
+    return links_on_signal(c.wide, c.narrow, c.k, c.s, c.d, pad_before(c))
 
 
 def flops(c):
