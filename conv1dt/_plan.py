@@ -1565,14 +1565,18 @@ def conv1d_blas_blocking(g, itemsize=4):
     its largest item, ``CORES`` the cores of this machine (items are handed out dynamically,
     and a count that is not a multiple of the cores leaves some idle in the last round). The
     cut of least cost among blocks of 16 to 1024 rows (at least 128, or all of a shorter
-    signal's, under a filter beyond L2) and even blocks of channels, multiples of 16 down to
+    signal's, under a filter beyond L2, but down to one block a core where neither the batch
+    nor the channels give each core an item) and even blocks of channels, multiples of 16 down to
     64 (all of a group's with groups); where one thread runs the call, all the channels and
     blocks of up to 1024 rows. BLAS's GEMMs run faster the wider they are (in cache, 128 x 512
     by 128 columns: 127 GFLOP/s in float32, 57 in float64; by 1024 columns: 137 and 74), so
     the model cuts into as few items as keep the cores busy: on random calls, held out, two
     threads, 0.91x the time of the cut into at least 8 items (docs/planner.rst). Whisper's
     conv1d, 1 x 1500 rows, 512 -> 512, K=3: 12 blocks of 128 rows packed 36 copies of a tap's
-    filter and ran 1.2x as long as one GEMM per tap."""
+    filter and ran 1.2x as long as one GEMM per tap. Under a large filter, the floor of 128
+    rows had left one core idle where one batch element had fewer (1 x 238 rows, 429 -> 9,
+    K=84, float64: one item); on random such calls one block a core ran 0.57x the time at
+    two threads, 1.01x at one (each block reads the filter again; docs/planner.rst)."""
     cng = max(g.narrow_channels // g.groups, 1)
     rows = min(1024, g.narrow) if g.narrow else 1024
     if not parallel(g) or not g.narrow:
@@ -1580,7 +1584,11 @@ def conv1d_blas_blocking(g, itemsize=4):
     filter_bytes = g.taps * (g.wide_channels // g.groups) * cng * itemsize
     large = filter_bytes >= LARGE_FILTER_BYTES
     blocks = range(2, cng // 64 + 1) if g.groups == 1 else ()
-    cut = _cheapest_cut(g.narrow, g.batch, cng, 1024, min(128 if large else 16, g.narrow),
+    least = min(128 if large else 16, g.narrow)
+    if large and g.batch * g.groups * max(1, cng // 64) < CORES:
+        # blocks of 128 rows would leave cores idle: down to one block a core
+        least = min(least, max(16, -(-g.narrow // CORES)))
+    cut = _cheapest_cut(g.narrow, g.batch, cng, 1024, least,
                         [cng] + [_even_channels(cng, nc) for nc in blocks], 4 if large else 1)
     return cut[:2] if cut else (rows, cng)
 
@@ -1645,9 +1653,9 @@ def _cheapest_cut(total, batch, channels, most, least, widths, far, gather=0):
     best = None
     for c in dict.fromkeys(widths):
         nc = -(-channels // c)
-        for nb in range(-(-total // most), total // least + 1):
+        for nb in range(-(-total // most), total // least + 2):
             r = -(-total // nb)
-            if -(-total // r) != nb:
+            if -(-total // r) != nb or r < least:
                 continue
             items = batch * nb * nc
             if items > 4 * MIN_ITEMS * CORES:

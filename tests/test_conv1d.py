@@ -293,20 +293,24 @@ def _blas_cost(g, itemsize, rows, channels, cores):
 @pytest.mark.parametrize("cores", [1, 2, 8])
 def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
     """conv1d's BLAS kernel is cut by the cost model: no allowed cut (blocks of 16 to 1024 rows,
-    at least 128 or all under a filter beyond L2; channels in even blocks of multiples of 16
-    down to 64, all of a group's with groups) costs less, counted on the machine's cores. So
+    at least 128 or all under a filter beyond L2, unless that leaves a core without an item,
+    then down to one block a core; channels in even blocks of multiples of 16 down to 64, all
+    of a group's with groups) costs less, counted on the machine's cores. So
     Whisper's second conv1d (1 x 1500 rows, 512 -> 512) on 2 cores is 2 items of 750 rows, not
     12 blocks of 128 (which packed 36 copies of a tap's filter), and 1 x 128 rows, 512 -> 1024,
     K=16 under a 32 MiB filter is 2 blocks of 512 channels (8 of 128 ran 1.25x as long on two
     threads in float64); a long batch keeps all the channels in blocks of 1024 rows; one core
-    leaves a call that fits one block in one."""
+    leaves a call that fits one block in one. One batch element of 238 rows, 429 -> 9, K=84
+    (a 2.6 MiB filter in float64) is two blocks on two cores, not one of 238 rows."""
     monkeypatch.setattr(_plan, "CORES", cores)
     shapes = [((1, 3000, 512), (3, 512, 512), 2, "SAME", 1),
               ((1, 1024, 512), (16, 512, 1024), 8, (4, 4), 1),
               ((2, 600, 256), (5, 256, 1000), 1, "SAME", 1),
               ((1, 30, 170), (28, 170, 1463), 2, "SAME", 1),
               ((5, 99, 131), (4, 131, 190), 2, "VALID", 1),
-              ((1, 3000, 512), (3, 128, 512), 2, "SAME", 4)]
+              ((1, 3000, 512), (3, 128, 512), 2, "SAME", 4),
+              ((1, 238, 429), (84, 429, 9), 1, "SAME", 1),
+              ((1, 824, 1210), (253, 1210, 2), 4, "SAME", 1)]
     for x, f, s, padding, groups in shapes:
         g = conv1d_geometry(x, f, s, 1, padding, "NWC", groups)
         for itemsize in (4, 8):
@@ -314,6 +318,8 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
             cng = g.narrow_channels // groups
             large = f[0] * f[1] * cng * itemsize >= _plan.LARGE_FILTER_BYTES
             least = min(128 if large else 16, g.narrow)
+            if large and g.batch * groups * max(1, cng // 64) < cores:
+                least = min(least, max(16, -(-g.narrow // cores)))
             assert least <= rows <= 1024 and -(-g.narrow // rows) * rows - g.narrow < rows
             assert channels == cng or (groups == 1 and channels % 16 == 0 and channels >= 64)
             got = _blas_cost(g, itemsize, rows, channels, cores)
@@ -323,6 +329,8 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
                     assert got <= _blas_cost(g, itemsize, r, ch, cores) * (1 + 1e-12), (x, f, r, ch)
     whisper = conv1d_geometry((1, 3000, 512), (3, 512, 512), 2, 1, "SAME", "NWC")
     wide = conv1d_geometry((1, 1024, 512), (16, 512, 1024), 8, 1, (4, 4), "NWC")
+    few = conv1d_geometry((1, 238, 429), (84, 429, 9), 1, 1, "SAME", "NWC")
+    assert _plan.conv1d_blas_blocking(few, 8) == (-(-238 // cores) if cores < 8 else 30, 9)
     if cores == 2:
         assert _plan.conv1d_blas_blocking(whisper) == (750, 512)
         assert _plan.conv1d_blas_blocking(wide, 8) == (128, 512)
