@@ -229,7 +229,8 @@ def test_grouped_direct_by_spread_rows(dtype):
             (2, 300, 8, 2, 2, 5, 2, 1, "SAME"), (3, 200, 16, 1, 2, 9, 3, 2, "VALID"),
             (2, 250, 5, 3, 7, 4, 1, 1, (3, 2)), (4, 2000, 33, 2, 1, 7, 2, 3, "SAME"),
             (2, 300, 4, 4, 4, 12, 4, 2, (10, 30)), (3, 150, 74, 1, 14, 3, 1, 1, "SAME"),
-            (5, 3000, 3, 5, 6, 15, 7, 3, (40, 0))]:
+            (5, 3000, 3, 5, 6, 15, 7, 3, (40, 0)), (1, 330, 8, 2, 8, 30, 1, 1, "VALID"),
+            (1, 2400, 16, 1, 8, 40, 3, 2, "SAME")]:
         for data_format in ("NWC", "NCW"):
             w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, data_format, groups, cwg,
                                       cng, dtype)
@@ -282,6 +283,13 @@ def test_chunks_depend_on_the_shape_only():
     assert _dispatch.filter_chunks(g._replace(batch=1, narrow=100)) == 1
     big = g._replace(taps=1000, wide_channels=64, narrow_channels=64)   # partials capped
     assert _dispatch.filter_chunks(big) * 1000 * 64 * 64 <= max(_dispatch.PARTIAL_ELEMS, 1000 * 64 * 64)
+    # rows of much work each, too few for two chunks of CHUNK_ROWS: chunks of PARTIAL_MACS rows
+    # or more, up to MIN_ITEMS, where the call is split for threads at all
+    heavy = conv1d_geometry((1, 5986, 50), (91, 1, 400), 8, 1, "VALID", "NWC", 50)
+    assert heavy.narrow < 2 * _dispatch.CHUNK_ROWS and _plan.parallel(heavy)
+    assert _dispatch.filter_chunks(heavy) == min(_plan.MIN_ITEMS, heavy.narrow // _plan.PARTIAL_MACS)
+    light = heavy._replace(taps=2, narrow=400, narrow_channels=50)
+    assert not _plan.parallel(light) and _dispatch.filter_chunks(light) == 1
 
 
 def test_float16_is_computed_in_float32(rng):
