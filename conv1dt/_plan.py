@@ -385,7 +385,11 @@ def col2im_rows(g, itemsize):
     rows and the ``(K-1)*d/s + 2`` rows before it whose taps reach the block (those are
     multiplied in both blocks): at most ``COLUMN_BYTES`` a thread, at most 256 rows, and at
     least as many rows as overlap (else more than twice the GEMM's work) and 16; then evened out
-    over the blocks of a batch element, so that the work items are alike."""
+    over the blocks of a batch element, so that the work items are alike. Where that leaves a
+    core without an item, one block a core if each block's overlap is at most a quarter of its
+    rows (1 x 175 input rows, 714 -> 14, K=8, s=2: 0.40 -> 0.25 ms on two threads; on random
+    such calls 0.85x the time at two threads, 1.03x at one; a larger overlap cost the one-thread
+    call up to 1.37x; docs/planner.rst)."""
     overlap = (g.taps - 1) * g.dilation // g.stride + 2
     rows = min(256, COLUMN_BYTES // (g.taps * g.wide_channels * itemsize) - overlap)
     if rows < max(16, overlap):
@@ -393,6 +397,11 @@ def col2im_rows(g, itemsize):
     # the blocks of a batch element evened out: 2 blocks of 251 rows and one of 1 made the
     # 2-thread inverse STFT (4 x 500 frames, K=1024, s=256) 1.5x slower than 3 blocks of 168
     blocks = -(-g.wide // (rows * g.stride))
+    if g.batch * blocks < CORES and parallel(g):
+        # one block a core, where each multiplies at most a quarter of its rows again
+        want = -(-CORES // g.batch)
+        if 4 * overlap <= -(-g.wide // (want * g.stride)):
+            blocks = want
     return max(1, -(-g.wide // (blocks * g.stride)))
 
 

@@ -734,3 +734,33 @@ def test_the_direct_transpose_gives_way_where_its_strips_are_mostly_idle():
                                      dilations=g.dilation)
         want, bound = family_oracle("transpose", x, f, g)
         assert_family_matches(y, want, bound, g.taps * g.narrow_channels, str(g))
+
+
+def test_col2im_gives_each_core_a_block(monkeypatch):
+    """The transpose's col2im kernel cuts one batch element that fits one block of rows into one
+    block a core where each block's overlap (the rows before it whose taps reach it, multiplied
+    again) is at most a quarter of its rows, and keeps one block where the overlap is larger;
+    the cut's result is the definition's, the same bits on one thread and two."""
+    monkeypatch.setattr(_plan, "CORES", 2)
+    rng = np.random.default_rng(7)
+    cheap = transpose_geometry((1, 175, 714), (8, 14, 714), (1, 350, 14), 2, 1, "SAME", "NWC")
+    dear = transpose_geometry((1, 137, 295), (48, 2, 295), (1, 411, 2), 3, 4, "SAME", "NWC")
+    for g, blocks in ((cheap, 2), (dear, 1)):
+        overlap = (g.taps - 1) * g.dilation // g.stride + 2
+        rows = _plan.col2im_rows(g, 8)
+        assert rows > 0 and -(-g.wide // (rows * g.stride)) == blocks
+        assert (4 * overlap <= rows) == (blocks == 2)
+    monkeypatch.setattr(_plan, "CORES", 1)
+    assert -(-cheap.wide // (_plan.col2im_rows(cheap, 8) * cheap.stride)) == 1
+    monkeypatch.setattr(_plan, "CORES", 2)
+    g = cheap
+    x = rng.standard_normal((1, 175, 714))
+    f = rng.standard_normal((8, 14, 714))
+    want = conv1dt.reference.conv1d_transpose(x, f, g)
+    outs = []
+    for threads in (1, 2):
+        with conv1dt.threads(threads):
+            outs.append(_dispatch.conv1d_transpose(x, f, g, "NWC", kernel="col2im"))
+    # float64 sums of 4 taps x 714 channels: well within 1e-11 of the largest magnitude
+    assert np.max(np.abs(outs[0] - want)) <= 1e-11 * np.max(np.abs(want))
+    np.testing.assert_array_equal(outs[0], outs[1])
