@@ -567,8 +567,8 @@ def filter_chunks(g):
     would be one chunk, whose rows each do much work (many taps or channels), is cut into up
     to ``MIN_ITEMS`` chunks of at least ``PARTIAL_MACS`` rows (one row's multiply-adds for
     each element of its partial filter): 1 x 737 rows, 50 groups of 1 -> 8, K=91, s=8 ran on
-    one thread. On random such calls, 0.63x the time at two threads, 1.04x at one (13 calls;
-    raising calls of 2 or more chunks to 8 was as often slower; docs/planner.rst)."""
+    one thread. On 20 random such calls, held out, 0.70x the time at two threads, 1.04x at
+    one (raising calls of 2 or more chunks to 8 was as often slower; docs/planner.rst)."""
     size = max(g.taps * (g.wide_channels // g.groups) * g.narrow_channels, 1)
     rows = g.batch * g.narrow
     want = rows // CHUNK_ROWS

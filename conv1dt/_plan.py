@@ -387,9 +387,9 @@ def col2im_rows(g, itemsize):
     least as many rows as overlap (else more than twice the GEMM's work) and 16; then evened out
     over the blocks of a batch element, so that the work items are alike. Where that leaves a
     core without an item, one block a core if each block's overlap is at most a quarter of its
-    rows (1 x 175 input rows, 714 -> 14, K=8, s=2: 0.40 -> 0.25 ms on two threads; on random
-    such calls 0.85x the time at two threads, 1.03x at one; a larger overlap cost the one-thread
-    call up to 1.37x; docs/planner.rst)."""
+    rows (1 x 175 input rows, 714 -> 14, K=8, s=2: 0.40 -> 0.25 ms on two threads; on 25
+    random such calls, held out, 0.78x the time at two threads, 1.02x at one; a larger overlap
+    cost the one-thread call up to 1.37x; docs/planner.rst)."""
     overlap = (g.taps - 1) * g.dilation // g.stride + 2
     rows = min(256, COLUMN_BYTES // (g.taps * g.wide_channels * itemsize) - overlap)
     if rows < max(16, overlap):
@@ -1584,8 +1584,9 @@ def conv1d_blas_blocking(g, itemsize=4):
     conv1d, 1 x 1500 rows, 512 -> 512, K=3: 12 blocks of 128 rows packed 36 copies of a tap's
     filter and ran 1.2x as long as one GEMM per tap. Under a large filter, the floor of 128
     rows had left one core idle where one batch element had fewer (1 x 238 rows, 429 -> 9,
-    K=84, float64: one item); on random such calls one block a core ran 0.57x the time at
-    two threads, 1.01x at one (each block reads the filter again; docs/planner.rst)."""
+    K=84, float64: one item); on 30 random such calls, held out, one block a core ran 0.64x
+    the time at two threads, 1.04x at one (each block reads the filter again;
+    docs/planner.rst)."""
     cng = max(g.narrow_channels // g.groups, 1)
     rows = min(1024, g.narrow) if g.narrow else 1024
     if not parallel(g) or not g.narrow:
