@@ -1574,8 +1574,8 @@ def conv1d_blas_blocking(g, itemsize=4):
     its largest item, ``CORES`` the cores of this machine (items are handed out dynamically,
     and a count that is not a multiple of the cores leaves some idle in the last round). The
     cut of least cost among blocks of 16 to 1024 rows (at least 128, or all of a shorter
-    signal's, under a filter beyond L2, but down to one block a core where neither the batch
-    nor the channels give each core an item) and even blocks of channels, multiples of 16 down to
+    signal's, under a filter beyond L2, but down to one block a core where, in one group,
+    neither the batch nor the channels give each core an item) and even blocks of channels, multiples of 16 down to
     64 (all of a group's with groups); where one thread runs the call, all the channels and
     blocks of up to 1024 rows. BLAS's GEMMs run faster the wider they are (in cache, 128 x 512
     by 128 columns: 127 GFLOP/s in float32, 57 in float64; by 1024 columns: 137 and 74), so
@@ -1595,8 +1595,10 @@ def conv1d_blas_blocking(g, itemsize=4):
     large = filter_bytes >= LARGE_FILTER_BYTES
     blocks = range(2, cng // 64 + 1) if g.groups == 1 else ()
     least = min(128 if large else 16, g.narrow)
-    if large and g.batch * g.groups * max(1, cng // 64) < CORES:
-        # blocks of 128 rows would leave cores idle: down to one block a core
+    if large and g.groups == 1 and g.batch * max(1, cng // 64) < CORES:
+        # blocks of 128 rows would leave cores idle: down to one block a core (items are
+        # batch elements, blocks of rows and of channels; a call's groups run inside each
+        # item, so they give none; grouped calls keep the floor, not measured)
         least = min(least, max(16, -(-g.narrow // CORES)))
     cut = _cheapest_cut(g.narrow, g.batch, cng, 1024, least,
                         [cng] + [_even_channels(cng, nc) for nc in blocks], 4 if large else 1)

@@ -318,7 +318,7 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
             cng = g.narrow_channels // groups
             large = f[0] * f[1] * cng * itemsize >= _plan.LARGE_FILTER_BYTES
             least = min(128 if large else 16, g.narrow)
-            if large and g.batch * groups * max(1, cng // 64) < cores:
+            if large and groups == 1 and g.batch * max(1, cng // 64) < cores:
                 least = min(least, max(16, -(-g.narrow // cores)))
             assert least <= rows <= 1024 and -(-g.narrow // rows) * rows - g.narrow < rows
             assert channels == cng or (groups == 1 and channels % 16 == 0 and channels >= 64)
