@@ -281,11 +281,6 @@ def _bound_small(kernel, dtype, shape, args):
 
 # --- the rest of the family: conv1d and conv1d_backprop_filter --------------------------------
 
-CHUNK_ROWS = 512          # (batch, position) rows per chunk in backprop_filter_direct ...
-MAX_CHUNKS = 64           # ... at most this many chunks ...
-PARTIAL_ELEMS = 1 << 21   # ... holding at most this many partial filter elements in all
-
-
 def _flipped(f):
     """conv1d's filter ``[K, Cw, Cn]`` as the transpose's ``[K, Cn, Cw]``, taps reversed."""
     return np.ascontiguousarray(f[::-1].transpose(0, 2, 1))
@@ -560,23 +555,6 @@ def _polyphase_strip(g, itemsize):
     return strip
 
 
-def filter_chunks(g):
-    """Chunks of the (batch, position) rows in backprop_filter_direct, from the shape alone:
-    about ``CHUNK_ROWS`` rows each, at most ``MAX_CHUNKS``, and partials of at most
-    ``PARTIAL_ELEMS`` elements in all. A call split for threads (``_plan.parallel``) that
-    would be one chunk, whose rows each do much work (many taps or channels), is cut into up
-    to ``MIN_ITEMS`` chunks of at least ``PARTIAL_MACS`` rows (one row's multiply-adds for
-    each element of its partial filter): 1 x 737 rows, 50 groups of 1 -> 8, K=91, s=8 ran on
-    one thread. On 20 random such calls, held out, 0.70x the time at two threads, 1.04x at
-    one (raising calls of 2 or more chunks to 8 was as often slower; docs/planner.rst)."""
-    size = max(g.taps * (g.wide_channels // g.groups) * g.narrow_channels, 1)
-    rows = g.batch * g.narrow
-    want = rows // CHUNK_ROWS
-    if want < _plan.CORES and _plan.parallel(g):
-        want = min(_plan.MIN_ITEMS, rows // _plan.PARTIAL_MACS)
-    return max(1, min(want, MAX_CHUNKS, PARTIAL_ELEMS // size))
-
-
 def backprop_filter_small(geom, data_format, kernel, dtype):
     """``run(x, dy)``: a small serial filter gradient by the ``direct`` kernel (below
     ``SERIAL_MACS`` multiply-adds, NWC, one group, of a kernel dtype) with everything but the
@@ -591,7 +569,7 @@ def backprop_filter_small(geom, data_format, kernel, dtype):
             or g.batch * g.narrow == 0 or not _small_serial(g, shape, dtype)):
         return None
     return _bound_small(_conv1d.backprop_filter_direct, dtype, shape,
-                        (g.stride, g.dilation, g.pad_before, 1, filter_chunks(g), 1))
+                        (g.stride, g.dilation, g.pad_before, 1, _plan.direct_filter_chunks(g), 1))
 
 
 def _filter_im2col_small(g, data_format, dtype, shape):
@@ -675,6 +653,7 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         df[...] = 0
         return df
     kernel = kernel or _plan.choose("backprop_filter", g, x.dtype.itemsize)
+    direct_blocks = blocks if kernel == "direct" else None     # (im2col may pass a call on)
     if kernel == "fir":
         # one channel each way, each channel on its own (depthwise), or every pair of a few
         # channels each way (one group), in place in either layout
@@ -731,7 +710,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         # spreads its input rows to the outputs' channels anyway
         xm = np.repeat(args[0], g.narrow_channels // g.groups, axis=2)
         args = (xm,) + args[1:6] + (g.narrow_channels,)
-    _conv1d.backprop_filter_direct(*args, filter_chunks(g), _threads(g))
+    blocks = direct_blocks or _plan.blocking("backprop_filter", "direct", g, x.dtype.itemsize)
+    _conv1d.backprop_filter_direct(*args, blocks["chunks"], _threads(g))
     return df
 
 

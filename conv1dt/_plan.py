@@ -860,6 +860,29 @@ def filter_chunks(g, rows, taps):
     return max(1, chunks)
 
 
+CHUNK_ROWS = 512          # (batch, position) rows per chunk of the direct filter gradient ...
+MAX_CHUNKS = 64           # ... at most this many chunks ...
+PARTIAL_ELEMS = 1 << 21   # ... holding at most this many partial filter elements in all
+
+
+def direct_filter_chunks(g):
+    """Chunks of the (batch, position) rows of the direct filter gradient (each a partial
+    filter, added in chunk order), from the shape alone: about ``CHUNK_ROWS`` rows each, at most
+    ``MAX_CHUNKS``, and partials of at most ``PARTIAL_ELEMS`` elements in all. A call split for
+    threads (:func:`parallel`) that would be one chunk, whose rows each do much work (many taps
+    or channels), is cut into up to ``MIN_ITEMS`` chunks of at least ``PARTIAL_MACS`` rows (one
+    row's multiply-adds for each element of its partial filter): 1 x 737 rows, 50 groups of 1
+    -> 8, K=91, s=8 ran on one thread. On 20 random such calls, held out, 0.70x the time at two
+    threads, 1.04x at one (raising calls of 2 or more chunks to 8 was as often slower;
+    docs/planner.rst)."""
+    size = max(g.taps * (g.wide_channels // g.groups) * g.narrow_channels, 1)
+    rows = g.batch * g.narrow
+    want = rows // CHUNK_ROWS
+    if want < CORES and parallel(g):
+        want = min(MIN_ITEMS, rows // PARTIAL_MACS)
+    return max(1, min(want, MAX_CHUNKS, PARTIAL_ELEMS // size))
+
+
 def filter_channels(g, taps, chunks):
     """Output channels a work item of the in-place filter gradient takes of its group (0: all),
     where one group, one block of ``taps`` taps and one chunk of rows make the call one work
@@ -1394,6 +1417,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
     if kernel == "ola":
         width, taps, batch = ola_blocking(g, itemsize)
         return {"width": width, "taps": taps, "batch": batch, "dot": ola_dot(g, taps, itemsize)}
+    if kernel == "direct" and op == "backprop_filter":
+        return {"chunks": direct_filter_chunks(g)}
     if kernel == "depthwise" and op == "backprop_filter":
         return depthwise_filter_blocking(g)
     if kernel == "depthwise":

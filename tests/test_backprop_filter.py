@@ -236,7 +236,7 @@ def test_grouped_direct_by_spread_rows(dtype):
                                       cng, dtype)
             g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, data_format,
                                          groups)
-            several += _dispatch.filter_chunks(g) > 1
+            several += _plan.direct_filter_chunks(g) > 1
             assert _conv1d.spreads(groups, cwg, groups * cng, w.itemsize, g.narrow, k, s, d,
                                    g.pad_before)
             outs = []
@@ -266,7 +266,7 @@ def test_one_group_direct_by_rows(dtype):
             (3, 80, 1, lanes, 60, 1, 1, (55, 50)), (6, 40, 3, 2 * lanes, 40, 2, 1, "VALID")]:
         w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, "NWC", 1, cw, cn, dtype)
         g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, "NWC", 1)
-        several += _dispatch.filter_chunks(g) > 1
+        several += _plan.direct_filter_chunks(g) > 1
         outs = []
         for threads in (1, 3):
             with conv1dt.threads(threads):
@@ -279,17 +279,24 @@ def test_one_group_direct_by_rows(dtype):
 
 def test_chunks_depend_on_the_shape_only():
     g = conv1d_geometry((4, 10000, 2), (3, 2, 2), 1, 1, "SAME", "NWC")
-    assert _dispatch.filter_chunks(g) == _dispatch.MAX_CHUNKS
-    assert _dispatch.filter_chunks(g._replace(batch=1, narrow=100)) == 1
+    assert _plan.direct_filter_chunks(g) == _plan.MAX_CHUNKS
+    assert _plan.direct_filter_chunks(g._replace(batch=1, narrow=100)) == 1
     big = g._replace(taps=1000, wide_channels=64, narrow_channels=64)   # partials capped
-    assert _dispatch.filter_chunks(big) * 1000 * 64 * 64 <= max(_dispatch.PARTIAL_ELEMS, 1000 * 64 * 64)
+    assert _plan.direct_filter_chunks(big) * 1000 * 64 * 64 <= max(_plan.PARTIAL_ELEMS, 1000 * 64 * 64)
     # rows of much work each, too few for two chunks of CHUNK_ROWS: chunks of PARTIAL_MACS rows
     # or more, up to MIN_ITEMS, where the call is split for threads at all
     heavy = conv1d_geometry((1, 5986, 50), (91, 1, 400), 8, 1, "VALID", "NWC", 50)
-    assert heavy.narrow < 2 * _dispatch.CHUNK_ROWS and _plan.parallel(heavy)
-    assert _dispatch.filter_chunks(heavy) == min(_plan.MIN_ITEMS, heavy.narrow // _plan.PARTIAL_MACS)
+    assert heavy.narrow < 2 * _plan.CHUNK_ROWS and _plan.parallel(heavy)
+    assert _plan.direct_filter_chunks(heavy) == min(_plan.MIN_ITEMS, heavy.narrow // _plan.PARTIAL_MACS)
     light = heavy._replace(taps=2, narrow=400, narrow_channels=50)
-    assert not _plan.parallel(light) and _dispatch.filter_chunks(light) == 1
+    assert not _plan.parallel(light) and _plan.direct_filter_chunks(light) == 1
+    # the plan's blocks are the rule's, and its repr says so
+    x = np.empty((1, 5986, 50), np.float32)
+    dy = np.empty((1, heavy.narrow, 400), np.float32)
+    p = conv1dt.plan("conv1d_backprop_filter", x, (91, 1, 400), dy, 8, "VALID", groups=50)
+    assert p.kernel == "direct"
+    assert p.blocks == {"chunks": _plan.direct_filter_chunks(heavy)}
+    assert f"chunks={_plan.direct_filter_chunks(heavy)}" in repr(p)
 
 
 def test_float16_is_computed_in_float32(rng):
