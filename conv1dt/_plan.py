@@ -1267,7 +1267,30 @@ def filter_blocking(g, itemsize, nwc=True):
         skinny, across, window = short
     return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
             "skinny": skinny, "inplace": False, "across": across, "window": window,
-            "window_rows": 1024 if window else 0}
+            "window_rows": 1024 if window else 0,
+            "packed": nwc and not skinny and filter_packed(g, itemsize, taps)}
+
+
+FILTER_PACKED_ROWS = 4000   # (batch, position) rows from which gathered blocks take the packed GEMM
+
+
+def filter_packed(g, itemsize, taps):
+    """Whether the gathered blocks' GEMMs (``df [K*Cw x Cn] += col^T @ dy``, NWC, one group) run
+    on the C layer's packed GEMM instead of BLAS's (AVX-512): from ``FILTER_PACKED_ROWS`` rows
+    in all, output channels in whole 64-byte vectors and at least 16 columns ``taps*Cw`` a
+    block. Each block is one GEMM of a few hundred rows into a small gradient; BLAS packs both
+    operands for each, the packed GEMM lays out only the block of ``dy`` and broadcasts the
+    columns where they are. Set on 40 random calls of channel counts 16-512 (``genpk2.py 3``):
+    0.87x the time at one thread, 0.82x at two (float32), 0.82x / 0.76x (float64); held out on
+    30 more (``genpk3.py 4``): 0.94x / 0.96x (float32, 7 calls), 0.80x / 0.79x (float64, 23),
+    none over 1.1x. 64 x 1024, 32 -> 32, K=5, s=2, float32: 5.6-6.2 -> 4.0-4.2 ms. With fewer
+    rows the calls were as often slower (up to 1.3x: a few blocks, each laying out its block of
+    ``dy`` for one GEMM), and with output channels short of a vector or a few columns (random
+    calls of the sweep's draws: 4-52 columns, 26-702 outputs) up to 1.3x slower
+    (docs/planner.rst)."""
+    cwg = g.wide_channels // g.groups
+    return (SKINNY and g.groups == 1 and g.batch * g.narrow >= FILTER_PACKED_ROWS
+            and g.narrow_channels % (64 // itemsize) == 0 and taps * cwg >= 16)
 
 
 FILTER_GATHER_MIN_CHANNELS = 8   # input channels a group from which short blocks go in place

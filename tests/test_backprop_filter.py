@@ -512,3 +512,44 @@ def test_gemv_columns_against_the_reference(dtype):
     g = backprop_filter_geometry((28, 27, 1), (3, 1, 759), (28, 27, 759), 1, 1, "SAME", "NWC", 1)
     assert _plan.choose("backprop_filter", g, 4) == "im2col"
     assert _plan.blocking("backprop_filter", "im2col", g, 4)["gemv"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gathered_blocks_by_the_packed_gemm(dtype):
+    """The im2col filter gradient's gathered blocks by the packed GEMM: whole vectors of output
+    channels and a rest, input channels that leave its vectors empty (BLAS's GEMM then), padding
+    past the signal, blocks of rows spanning batch elements, one chunk and several; against the
+    reference, the same bits on 1 and 3 threads; and the planner's rule (``filter_packed``)."""
+    rng = np.random.default_rng(43)
+    for n, wide, cw, cn, k, s, d, padding in [
+            (3, 200, 32, 32, 5, 2, 1, "SAME"), (2, 300, 16, 48, 3, 1, 4, (9, 2)),
+            (4, 90, 7, 19, 4, 3, 1, "VALID"), (1, 500, 64, 40, 2, 1, 1, (0, 30))]:
+        w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, "NWC", 1, cw, cn, dtype)
+        g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, "NWC", 1)
+        want, bound = family_oracle("backprop_filter", w, dz, g, "NWC")
+        for rows, chunks in ((16, 1), (37, 3), (512, 2)):
+            blocks = {"rows": rows, "taps": k, "chunks": chunks, "skinny": False,
+                      "inplace": False, "packed": True}
+            outs = []
+            try:
+                for t in (1, 3):
+                    conv1dt.set_num_threads(t)
+                    outs.append(_dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "im2col",
+                                                                 blocks=blocks))
+            finally:
+                conv1dt.set_num_threads(None)
+            np.testing.assert_array_equal(outs[0], outs[1])
+            assert_family_matches(outs[0], want, bound, filter_terms(g),
+                                  f"packed {n, wide, cw, cn, k, s, d, padding} {rows} {chunks}")
+    # the rule: one group, FILTER_PACKED_ROWS rows in all, on AVX-512 (where the skinny GEMM is)
+    g = conv1d_geometry((64, 1024, 32), (5, 32, 32), 2, 1, "SAME", "NWC")
+    assert g.batch * g.narrow >= _plan.FILTER_PACKED_ROWS
+    assert _plan.filter_packed(g, 4, 5) == _plan.SKINNY
+    assert _plan.filter_packed(g, 8, 5) == _plan.SKINNY
+    assert not _plan.filter_packed(g._replace(batch=7), 4, 5)             # 3584 rows
+    assert not _plan.filter_packed(g._replace(groups=2, wide_channels=64, narrow_channels=64), 4, 5)
+    assert not _plan.filter_packed(g._replace(narrow_channels=40), 4, 5)   # 2.5 vectors
+    assert _plan.filter_packed(g._replace(narrow_channels=40), 8, 5) == _plan.SKINNY
+    assert not _plan.filter_packed(g._replace(wide_channels=3), 4, 5)      # 15 columns
+    blocks = _plan.blocking("backprop_filter", "im2col", g, 4)
+    assert blocks["packed"] == (_plan.SKINNY and not blocks["skinny"])

@@ -57,9 +57,17 @@ cdef inline bint _packed(char ta, char tb, int m, int n, int k, const floating* 
     narrower vector than this CPU's), C fills its vectors and has 4 columns, and the inner
     dimension has 16 steps: True when done. In its row-major terms C^T is ``c``, op(B)
     the broadcast operand, op(A) the one laid out in blocks."""
-    cdef int mode, lanes = 64 // <int> sizeof(floating)
     if not packed_enabled():
         return False
+    return packed_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+
+cdef inline bint packed_gemm(char ta, char tb, int m, int n, int k, const floating* a, int lda,
+                             const floating* b, int ldb, floating beta, floating* c,
+                             int ldc) noexcept nogil:
+    """:func:`_packed` whether or not the packed GEMM is on for every GEMM: for a kernel whose
+    plan chose it (the filter gradient's gathered blocks, ``_plan.filter_packed``)."""
+    cdef int mode, lanes = 64 // <int> sizeof(floating)
     if m < lanes or n < 4 or k < 16 or 4 * ((lanes - m % lanes) % lanes) > m:
         # fewer rows of C than one 64-byte vector holds, more than a fifth of its vectors'
         # lanes empty (the BLAS's narrower tiles waste fewer: 18 or 24 rows of float32 ran up

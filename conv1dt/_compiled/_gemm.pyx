@@ -45,7 +45,7 @@ from libc.math cimport isfinite
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from ._blas cimport gemm, use_blas64
+from ._blas cimport gemm, packed_gemm, use_blas64
 from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_filter_f32,
                    depthwise_filter_f64, depthwise_rows_f32, depthwise_rows_f64,
                    depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
@@ -612,6 +612,7 @@ cdef struct _Filter:
     Py_ssize_t step     # in place, the elements between consecutive (tap, channel) columns
     Py_ssize_t wrows    # rows of a block with ``window`` (the edge rows gathered ``rows`` at a time)
     Py_ssize_t cb, ncb  # in place, output channels of a group per work item, and their blocks
+    bint packed         # the gathered blocks' GEMMs by the packed GEMM (else the BLAS's)
 
 
 cdef void _filter_taps(const _Filter* p, floating* df, Py_ssize_t r, Py_ssize_t r1, Py_ssize_t j,
@@ -783,7 +784,10 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
                 _skinny(dk, p.cn, col, 1, kr, dy + (n * p.M + i0) * p.cn + j * cng, p.cn, kr, cng,
                         rows, SKINNY_ADD, dy + (n * p.M + i0 + rows) * p.cn,
                         max(0, min(p.rows, r1 - r - rows)) * p.cn)
-            else:
+            elif not (p.packed and packed_gemm(
+                    c'N', c'T', <int> cng, <int> kr, <int> rows,
+                    dy + (n * p.M + i0) * p.cn + j * cng, <int> p.cn, col, <int> kr, beta, dk,
+                    <int> p.cn)):
                 gemm(c'N', c'T', <int> cng, <int> kr, <int> rows,
                      dy + (n * p.M + i0) * p.cn + j * cng, <int> p.cn, col, <int> kr, beta, dk,
                      <int> p.cn)
@@ -818,6 +822,7 @@ def backprop_filter_im2col(
     Py_ssize_t window_rows=0,
     bint gemv=False,
     Py_ssize_t channels=0,
+    bint packed=False,
 ):
     """conv1d_backprop_filter by blocks of im2col and GEMM, into ``part`` (overwritten).
 
@@ -841,7 +846,9 @@ def backprop_filter_im2col(
     channels: each streams the block of the gradient, which stays in L2 between them, where a
     GEMM of so few columns runs at a fraction of the speed). In place, ``channels`` (0: all)
     cuts each group's output channels into blocks, each a work item of its own: a gradient of
-    a few taps and groups then splits over the threads without partial filters.
+    a few taps and groups then splits over the threads without partial filters. With ``packed``
+    (NWC, gathered) the blocks' GEMMs are the C layer's packed GEMM where their shapes suit it
+    (``_blas.packed_gemm``), else BLAS's.
     """
     cdef _Filter p
     cdef Py_ssize_t chunks = part.shape[0]
@@ -867,6 +874,7 @@ def backprop_filter_im2col(
     p.dbl = floating is double
     p.inplace = inplace and not ncw
     p.skinny = skinny and not ncw
+    p.packed = packed and not ncw
     p.across = across and not ncw and not inplace
     p.gemv = gemv and not ncw and not inplace and not p.across
     p.step = p.w.sw * p.d if p.cwg == 1 else 1
