@@ -1277,8 +1277,8 @@ FILTER_PACKED_ROWS = 4000   # (batch, position) rows from which gathered blocks 
 def filter_packed(g, itemsize, taps):
     """Whether the gathered blocks' GEMMs (``df [K*Cw x Cn] += col^T @ dy``, NWC, one group) run
     on the C layer's packed GEMM instead of BLAS's (AVX-512): from ``FILTER_PACKED_ROWS`` rows
-    in all, output channels in whole 64-byte vectors, 8 input channels and at least 16 columns
-    ``taps*Cw`` a block. Each block is one GEMM of a few hundred rows into a small gradient; BLAS packs both
+    in all, at most 256 output channels in whole 64-byte vectors, 8 input channels and at least
+    16 columns ``taps*Cw`` a block. Each block is one GEMM of a few hundred rows into a small gradient; BLAS packs both
     operands for each, the packed GEMM lays out only the block of ``dy`` and broadcasts the
     columns where they are. Set on 40 random calls of channel counts 16-512 (``genpk2.py 3``):
     0.87x the time at one thread, 0.82x at two (float32), 0.82x / 0.76x (float64); held out on
@@ -1287,11 +1287,12 @@ def filter_packed(g, itemsize, taps):
     rows the calls were as often slower (up to 1.3x: a few blocks, each laying out its block of
     ``dy`` for one GEMM), and with output channels short of a vector or a few columns (random
     calls of the sweep's draws: 4-52 columns, 26-702 outputs) up to 1.3x slower; with 1-7 input
-    channels (long filters of one channel: 8 x 3200, 1 -> 80, K=251) 1.06-1.12x slower
-    (docs/planner.rst)."""
+    channels (long filters of one channel: 8 x 3200, 1 -> 80, K=251) 1.06-1.12x slower; from
+    256 output channels no faster (0.97-1.05x: 4 x 3000, 80 -> 384, K=3; docs/planner.rst)."""
     cwg = g.wide_channels // g.groups
     return (SKINNY and g.groups == 1 and g.batch * g.narrow >= FILTER_PACKED_ROWS
-            and g.narrow_channels % (64 // itemsize) == 0 and cwg >= 8 and taps * cwg >= 16)
+            and g.narrow_channels % (64 // itemsize) == 0 and g.narrow_channels <= 256
+            and cwg >= 8 and taps * cwg >= 16)
 
 
 FILTER_GATHER_MIN_CHANNELS = 8   # input channels a group from which short blocks go in place
