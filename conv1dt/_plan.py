@@ -1277,7 +1277,7 @@ FILTER_PACKED_ROWS = 4000   # (batch, position) rows from which gathered blocks 
 def filter_packed(g, itemsize, taps):
     """Whether the gathered blocks' GEMMs (``df [K*Cw x Cn] += col^T @ dy``, NWC, one group) run
     on the C layer's packed GEMM instead of BLAS's (AVX-512): from ``FILTER_PACKED_ROWS`` rows
-    in all, at most 256 output channels in whole 64-byte vectors, 8 input channels and at least
+    in all, fewer than 256 output channels in whole 64-byte vectors, 8 input channels and at least
     16 columns ``taps*Cw`` a block. Each block is one GEMM of a few hundred rows into a small gradient; BLAS packs both
     operands for each, the packed GEMM lays out only the block of ``dy`` and broadcasts the
     columns where they are. Set on 40 random calls of channel counts 16-512 (``genpk2.py 3``):
@@ -1291,7 +1291,7 @@ def filter_packed(g, itemsize, taps):
     256 output channels no faster (0.97-1.05x: 4 x 3000, 80 -> 384, K=3; docs/planner.rst)."""
     cwg = g.wide_channels // g.groups
     return (SKINNY and g.groups == 1 and g.batch * g.narrow >= FILTER_PACKED_ROWS
-            and g.narrow_channels % (64 // itemsize) == 0 and g.narrow_channels <= 256
+            and g.narrow_channels % (64 // itemsize) == 0 and g.narrow_channels < 256
             and cwg >= 8 and taps * cwg >= 16)
 
 

@@ -552,6 +552,6 @@ def test_gathered_blocks_by_the_packed_gemm(dtype):
     assert _plan.filter_packed(g._replace(narrow_channels=40), 8, 5) == _plan.SKINNY
     assert not _plan.filter_packed(g._replace(wide_channels=3), 4, 5)      # 15 columns
     assert not _plan.filter_packed(g._replace(wide_channels=4), 4, 5)      # 4 input channels
-    assert not _plan.filter_packed(g._replace(narrow_channels=384), 4, 5)  # many outputs
+    assert not _plan.filter_packed(g._replace(narrow_channels=256), 4, 5)  # many outputs
     blocks = _plan.blocking("backprop_filter", "im2col", g, 4)
     assert blocks["packed"] == (_plan.SKINNY and not blocks["skinny"])
