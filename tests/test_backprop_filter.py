@@ -479,6 +479,20 @@ def test_fir_against_the_reference(dtype, data_format):
     np.testing.assert_array_equal(out, call(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1, "fir"))
 
 
+def check_blocks(w, dz, g, blocks, want, bound, what):
+    """The im2col filter gradient (NWC) with ``blocks`` on 1 and 3 threads: the same bits, and
+    the reference's values within ``bound``."""
+    outs = []
+    try:
+        for t in (1, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(_dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "im2col", blocks=blocks))
+    finally:
+        conv1dt.set_num_threads(None)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert_family_matches(outs[0], want, bound, filter_terms(g), what)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemv_columns_against_the_reference(dtype):
     """The im2col filter gradient by one GEMV per gathered column (one or two input channels a
@@ -498,17 +512,8 @@ def test_gemv_columns_against_the_reference(dtype):
         for rows, chunks in ((7, 1), (13, 3), (1024, 2)):
             blocks = {"rows": rows, "taps": k, "chunks": chunks, "skinny": False,
                       "inplace": False, "gemv": True}
-            outs = []
-            try:
-                for t in (1, 3):
-                    conv1dt.set_num_threads(t)
-                    outs.append(_dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "im2col",
-                                                                 blocks=blocks))
-            finally:
-                conv1dt.set_num_threads(None)
-            np.testing.assert_array_equal(outs[0], outs[1])
-            assert_family_matches(outs[0], want, bound, filter_terms(g),
-                                  f"gemv {n, wide, cw, cn, k, s, d, padding, groups} {rows} {chunks}")
+            check_blocks(w, dz, g, blocks, want, bound,
+                         f"gemv {n, wide, cw, cn, k, s, d, padding, groups} {rows} {chunks}")
     g = backprop_filter_geometry((28, 27, 1), (3, 1, 759), (28, 27, 759), 1, 1, "SAME", "NWC", 1)
     assert _plan.choose("backprop_filter", g, 4) == "im2col"
     assert _plan.blocking("backprop_filter", "im2col", g, 4)["gemv"]
@@ -530,17 +535,8 @@ def test_gathered_blocks_by_the_packed_gemm(dtype):
         for rows, chunks in ((16, 1), (37, 3), (512, 2)):
             blocks = {"rows": rows, "taps": k, "chunks": chunks, "skinny": False,
                       "inplace": False, "packed": True}
-            outs = []
-            try:
-                for t in (1, 3):
-                    conv1dt.set_num_threads(t)
-                    outs.append(_dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "im2col",
-                                                                 blocks=blocks))
-            finally:
-                conv1dt.set_num_threads(None)
-            np.testing.assert_array_equal(outs[0], outs[1])
-            assert_family_matches(outs[0], want, bound, filter_terms(g),
-                                  f"packed {n, wide, cw, cn, k, s, d, padding} {rows} {chunks}")
+            check_blocks(w, dz, g, blocks, want, bound,
+                         f"packed {n, wide, cw, cn, k, s, d, padding} {rows} {chunks}")
     # the rule: one group, FILTER_PACKED_ROWS rows in all, on AVX-512 (where the skinny GEMM is)
     g = conv1d_geometry((64, 1024, 32), (5, 32, 32), 2, 1, "SAME", "NWC")
     assert g.batch * g.narrow >= _plan.FILTER_PACKED_ROWS
