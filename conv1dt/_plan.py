@@ -1277,18 +1277,19 @@ FILTER_PACKED_ROWS = 4000   # (batch, position) rows from which gathered blocks 
 def filter_packed(g, itemsize, taps):
     """Whether the gathered blocks' GEMMs (``df [K*Cw x Cn] += col^T @ dy``, NWC, one group) run
     on the C layer's packed GEMM instead of BLAS's (AVX-512): from ``FILTER_PACKED_ROWS`` rows
-    in all, fewer than 256 output channels in whole 64-byte vectors, 8 input channels and at least
-    16 columns ``taps*Cw`` a block. Each block is one GEMM of a few hundred rows into a small gradient; BLAS packs both
-    operands for each, the packed GEMM lays out only the block of ``dy`` and broadcasts the
-    columns where they are. Set on 40 random calls of channel counts 16-512 (``genpk2.py 3``):
-    0.87x the time at one thread, 0.82x at two (float32), 0.82x / 0.76x (float64); held out on
-    30 more (``genpk3.py 4``): 0.94x / 0.96x (float32, 7 calls), 0.80x / 0.79x (float64, 23),
-    none over 1.1x. 64 x 1024, 32 -> 32, K=5, s=2, float32: 5.6-6.2 -> 4.0-4.2 ms. With fewer
-    rows the calls were as often slower (up to 1.3x: a few blocks, each laying out its block of
-    ``dy`` for one GEMM), and with output channels short of a vector or a few columns (random
-    calls of the sweep's draws: 4-52 columns, 26-702 outputs) up to 1.3x slower; with 1-7 input
-    channels (long filters of one channel: 8 x 3200, 1 -> 80, K=251) 1.06-1.12x slower; from
-    256 output channels no faster (0.97-1.05x: 4 x 3000, 80 -> 384, K=3; docs/planner.rst)."""
+    in all, fewer than 256 output channels in whole 64-byte vectors, 8 input channels and at
+    least 16 columns ``taps*Cw`` a block. Each block is one GEMM of a few hundred rows into a
+    small gradient; BLAS packs both operands for each, the packed GEMM lays out only the block
+    of ``dy`` and broadcasts the columns where they are. Set on 40 random calls of channel
+    counts 16-512 (``genpk2.py 3``): 0.87x the time at one thread, 0.82x at two (float32),
+    0.82x / 0.76x (float64); held out on 30 more (``genpk3.py 6``): 0.87x / 0.87x (float32, 13
+    calls), 0.82x / 0.81x (float64, 17), none over 1.1x. 64 x 1024, 32 -> 32, K=5, s=2,
+    float32: 6.2 -> 4.4 ms at one thread. With fewer rows the calls were as often slower (up to
+    1.3x: a few blocks, each laying out its block of ``dy`` for one GEMM), with output channels
+    short of a vector or a few columns (the sweep's draws: 4-52 columns, 26-702 outputs) up to
+    1.3x slower. Added after the held-out runs, from the peer table's rows: 8 input channels
+    (8 x 3200, 1 -> 80, K=251: 1.10-1.12x slower) and fewer than 256 outputs (4 x 3000, 80 ->
+    384, K=3: 1.02-1.05x; docs/planner.rst)."""
     cwg = g.wide_channels // g.groups
     return (SKINNY and g.groups == 1 and g.batch * g.narrow >= FILTER_PACKED_ROWS
             and g.narrow_channels % (64 // itemsize) == 0 and g.narrow_channels < 256
@@ -1613,8 +1614,8 @@ def implicit_packed(g, itemsize, layout="NWC"):
 
 
 def conv1d_blas_blocking(g, itemsize=4):
-    """``(rows, channels)`` for conv1d's BLAS kernel (one GEMM per tap and group for each block
-    of ``rows`` output rows and ``channels`` of a group's output channels), from a cost model.
+    """``(rows, channels)`` for conv1d's BLAS kernel (one GEMM per tap and group for each block of
+    ``rows`` output rows and ``channels`` of a group's output channels), from a cost model.
 
     An item of ``r`` rows by ``c`` channels does ``r*c`` multiply-adds a tap and input channel,
     for which BLAS packs its ``r`` input rows and its ``c`` columns of the tap's filter: its
@@ -1625,17 +1626,17 @@ def conv1d_blas_blocking(g, itemsize=4):
     and a count that is not a multiple of the cores leaves some idle in the last round). The
     cut of least cost among blocks of 16 to 1024 rows (at least 128, or all of a shorter
     signal's, under a filter beyond L2, but down to one block a core where, in one group,
-    neither the batch nor the channels give each core an item) and even blocks of channels, multiples of 16 down to
-    64 (all of a group's with groups); where one thread runs the call, all the channels and
-    blocks of up to 1024 rows. BLAS's GEMMs run faster the wider they are (in cache, 128 x 512
-    by 128 columns: 127 GFLOP/s in float32, 57 in float64; by 1024 columns: 137 and 74), so
-    the model cuts into as few items as keep the cores busy: on random calls, held out, two
-    threads, 0.91x the time of the cut into at least 8 items (docs/planner.rst). Whisper's
-    conv1d, 1 x 1500 rows, 512 -> 512, K=3: 12 blocks of 128 rows packed 36 copies of a tap's
-    filter and ran 1.2x as long as one GEMM per tap. Under a large filter, the floor of 128
-    rows had left one core idle where one batch element had fewer (1 x 238 rows, 429 -> 9,
-    K=84, float64: one item); on 30 random such calls, held out, one block a core ran 0.64x
-    the time at two threads, 1.04x at one (each block reads the filter again;
+    neither the batch nor the channels give each core an item) and even blocks of channels,
+    multiples of 16 down to 64 (all of a group's with groups); where one thread runs the call,
+    all the channels and blocks of up to 1024 rows. BLAS's GEMMs run faster the wider they are
+    (in cache, 128 x 512 by 128 columns: 127 GFLOP/s in float32, 57 in float64; by 1024
+    columns: 137 and 74), so the model cuts into as few items as keep the cores busy: on random
+    calls, held out, two threads, 0.91x the time of the cut into at least 8 items
+    (docs/planner.rst). Whisper's conv1d, 1 x 1500 rows, 512 -> 512, K=3: 12 blocks of 128 rows
+    packed 36 copies of a tap's filter and ran 1.2x as long as one GEMM per tap. Under a large
+    filter, the floor of 128 rows had left one core idle where one batch element had fewer (1 x
+    238 rows, 429 -> 9, K=84, float64: one item); on 30 random such calls, held out, one block
+    a core ran 0.64x the time at two threads, 1.04x at one (each block reads the filter again;
     docs/planner.rst)."""
     cng = max(g.narrow_channels // g.groups, 1)
     rows = min(1024, g.narrow) if g.narrow else 1024

@@ -282,12 +282,14 @@ def test_chunks_depend_on_the_shape_only():
     assert _plan.direct_filter_chunks(g) == _plan.MAX_CHUNKS
     assert _plan.direct_filter_chunks(g._replace(batch=1, narrow=100)) == 1
     big = g._replace(taps=1000, wide_channels=64, narrow_channels=64)   # partials capped
-    assert _plan.direct_filter_chunks(big) * 1000 * 64 * 64 <= max(_plan.PARTIAL_ELEMS, 1000 * 64 * 64)
+    assert (_plan.direct_filter_chunks(big) * 1000 * 64 * 64
+            <= max(_plan.PARTIAL_ELEMS, 1000 * 64 * 64))
     # rows of much work each, too few for two chunks of CHUNK_ROWS: chunks of PARTIAL_MACS rows
     # or more, up to MIN_ITEMS, where the call is split for threads at all
     heavy = conv1d_geometry((1, 5986, 50), (91, 1, 400), 8, 1, "VALID", "NWC", 50)
     assert heavy.narrow < 2 * _plan.CHUNK_ROWS and _plan.parallel(heavy)
-    assert _plan.direct_filter_chunks(heavy) == min(_plan.MIN_ITEMS, heavy.narrow // _plan.PARTIAL_MACS)
+    assert (_plan.direct_filter_chunks(heavy)
+            == min(_plan.MIN_ITEMS, heavy.narrow // _plan.PARTIAL_MACS))
     light = heavy._replace(taps=2, narrow=400, narrow_channels=50)
     assert not _plan.parallel(light) and _plan.direct_filter_chunks(light) == 1
     # the plan's blocks are the rule's, and its repr says so
