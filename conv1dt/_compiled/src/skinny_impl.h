@@ -1062,6 +1062,12 @@ static void NAME(pack_strips)(T *restrict buf, const T *restrict q, ptrdiff_t qs
             for (ptrdiff_t j0 = 0; j0 < nc; j0 += W) {
                 T *restrict dst = buf + j0 * kc + u * W;
                 const ptrdiff_t w = nc - j0 < W ? nc - j0 : W;
+                if (w == W) {
+                    /* of a constant size: two vector moves (a size known only at run time is a
+                     * call of memcpy or a string move, either costing more than the copy) */
+                    memcpy(dst, q + u * qsu + j0, sizeof(T) * NAME(PW));
+                    continue;
+                }
                 memcpy(dst, q + u * qsu + j0, (size_t)w * sizeof(T));
                 for (ptrdiff_t jj = w; jj < W; ++jj)
                     dst[jj] = 0;
