@@ -354,20 +354,25 @@ def test_dot_gemm(dtype, accumulate):
     """The C layer's dot GEMM (both operands along the inner dimension) alone against NumPy in
     float64: row and column counts 1 to 9 (whole 4 x 4 or 2 x 4 tiles and every rest), inner
     dimensions 0 to 70 (whole vectors of every instruction set and the elements left), and a
-    long one; overwriting and adding."""
+    long one; overwriting and adding. Then rows of 2 KiB and more, more of them than L1 holds,
+    the order that keeps blocks of 4 or 8 of q's rows in L1 while p's tiles run past (AVX-512):
+    rests of both tiles and blocks."""
     rng = np.random.default_rng(7 + accumulate)
-    for m in range(1, 10):
-        for n in range(1, 10):
-            for t in (int(rng.integers(0, 71)), 517):
-                p = random_array(rng, (m, t), dtype)
-                q = random_array(rng, (n, t), dtype)
-                c = random_array(rng, (m, n), dtype)
-                want = (c.astype(np.float64) if accumulate else 0) + (
-                    p.astype(np.float64) @ q.astype(np.float64).T)
-                bound = (np.abs(c).astype(np.float64) if accumulate else 0) + (
-                    np.abs(p).astype(np.float64) @ np.abs(q).astype(np.float64).T)
-                _gemm.dot(c, p, q, accumulate)
-                assert_family_matches(c, want, bound, t + 1, f"m={m} n={n} t={t}")
+    itemsize = np.dtype(dtype).itemsize
+    shapes = [(m, n, t) for m in range(1, 10) for n in range(1, 10)
+              for t in (int(rng.integers(0, 71)), 517)]
+    shapes += [(m, n, t) for m in (33, 38) for n in (1, 5, 11, 16, 19)
+               for t in (2048 // itemsize, 2404 // itemsize)]
+    for m, n, t in shapes:
+        p = random_array(rng, (m, t), dtype)
+        q = random_array(rng, (n, t), dtype)
+        c = random_array(rng, (m, n), dtype)
+        want = (c.astype(np.float64) if accumulate else 0) + (
+            p.astype(np.float64) @ q.astype(np.float64).T)
+        bound = (np.abs(c).astype(np.float64) if accumulate else 0) + (
+            np.abs(p).astype(np.float64) @ np.abs(q).astype(np.float64).T)
+        _gemm.dot(c, p, q, accumulate)
+        assert_family_matches(c, want, bound, t + 1, f"m={m} n={n} t={t}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

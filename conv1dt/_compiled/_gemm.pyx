@@ -917,7 +917,7 @@ cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept no
     cdef Py_ssize_t co = p.cout, ci = p.cin
     cdef Py_ssize_t ysw = 1 if p.ncw else co, ysc = p.L if p.ncw else 1
     cdef const floating* f = <const floating*> p.f
-    cdef Py_ssize_t k0, k1, kc, lo, hi, r, k, o, c, i, n
+    cdef Py_ssize_t k0, k1, kc, lo, hi, r, k, o, c, i, n, ka, kb
     cdef floating* y
     cdef const floating* x
     cdef floating* xs
@@ -964,17 +964,28 @@ cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept no
             else:
                 gemm(c'T', c'N', <int> kc, <int> ((n1 - n0) * (hi - lo)), <int> ci,
                      f + k0 * co * ci, <int> ci, x, <int> ci, 0, prod, <int> kc)
+            # each row's products added to the outputs its taps k0 .. k1 - 1 reach in [o0, o1)
+            # (taps ka .. kb - 1), rows in increasing order; in NWC at dilation 1 they are one
+            # run of (kb - ka) * Cout outputs, added as one run
             for n in range(n0, n1):
                 y = <floating*> p.y + n * p.L * co
                 for i in range(lo, hi):
                     prow = prod + ((n - n0) * (hi - lo) + i - lo) * kc
-                    o = i * p.s + k0 * p.d - p.pad
-                    for k in range(k0, k1):
-                        if o0 <= o < o1:
-                            yrow = y + o * ysw
-                            for c in range(co):
-                                yrow[c * ysc] += prow[(k - k0) * co + c]
-                        o = o + p.d
+                    o = i * p.s - p.pad          # the output of tap 0
+                    ka = max(k0, _cdiv(o0 - o, p.d))
+                    kb = min(k1, floordiv(o1 - 1 - o, p.d) + 1)
+                    if ka >= kb:
+                        continue
+                    if p.d == 1 and not p.ncw:
+                        yrow = y + (o + ka) * co
+                        prow = prow + (ka - k0) * co
+                        for c in range((kb - ka) * co):
+                            yrow[c] += prow[c]
+                        continue
+                    for k in range(ka, kb):
+                        yrow = y + (o + k * p.d) * ysw
+                        for c in range(co):
+                            yrow[c * ysc] += prow[(k - k0) * co + c]
         k0 = k1
 
 

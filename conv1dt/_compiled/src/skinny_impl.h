@@ -79,6 +79,11 @@ static CONV1DT_ALWAYS_INLINE void tap_positions(ptrdiff_t k, ptrdiff_t s, ptrdif
 #define DW_STRIP_TAPS 128
 #define DW_WINDOW_BYTES 32768
 
+/* dot's rows of q held in L1 while p's run past (half of a 32 KiB L1), for rows of at least
+ * DOT_LONG_BYTES */
+#define DOT_Q_BYTES 16384
+#define DOT_LONG_BYTES 2048
+
 #define CONV1DT_CAT_(a, b) a##_##b
 #define CONV1DT_CAT(a, b) CONV1DT_CAT_(a, b)
 #define NAME(name) CONV1DT_CAT(name, SUF)
@@ -360,7 +365,7 @@ static CONV1DT_ALWAYS_INLINE T NAME(hsum)(NAME(vec) v)
  * left over one by one. */
 static CONV1DT_ALWAYS_INLINE void NAME(dot_tile)(
     T *restrict c, ptrdiff_t ldc, const T *restrict p, ptrdiff_t ldp, const T *restrict q,
-    ptrdiff_t ldq, ptrdiff_t t, int accumulate, int R, int CC)
+    ptrdiff_t ldq, ptrdiff_t t, int accumulate, int R, int CC, const T *restrict next)
 {
     NAME(vec) acc[4][4];
     ptrdiff_t tv = t - t % NAME(VL);
@@ -373,6 +378,9 @@ static CONV1DT_ALWAYS_INLINE void NAME(dot_tile)(
             pv[i] = NAME(load)(p + i * ldp + u);
         for (int j = 0; j < CC; ++j)
             qv[j] = NAME(load)(q + j * ldq + u);
+        if (next != NULL)
+            for (int i = 0; i < R; ++i)
+                __builtin_prefetch(next + i * ldp + u, 0, 3);
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < CC; ++j)
                 acc[i][j] += pv[i] * qv[j];
@@ -835,6 +843,43 @@ static void NAME(dot)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t ldp, const T *q
 {
 #if defined(__GNUC__) || defined(__clang__)
     enum { DR = SKINNY_VBYTES == 64 ? 4 : 2 };
+    /* Long rows (DOT_LONG_BYTES or more) and more of p than L1 holds (the overlap-add's
+     * products of a few taps of a many-to-few filter: hundreds of input rows, each of Cin
+     * samples, by Cout*taps rows of the filter): jb rows of q at a time, as many as
+     * DOT_Q_BYTES hold (a multiple of 4), which stay in L1 while p's rows run past them in
+     * tiles of DR, each tile read from memory once for them and the next tile's fetched
+     * ahead while the first 4 rows of q multiply this one's. Each output is the same sum as
+     * by the loops below, whose order (q outer) reads each row of q from memory once where q
+     * is the larger operand, and p's rows again from cache for every 4 of q's. */
+    const ptrdiff_t jb = (DOT_Q_BYTES / ((ptrdiff_t)sizeof(T) * (t > 0 ? t : 1))) / 4 * 4;
+    if (SKINNY_VBYTES == 64 && jb >= 4 && m >= 2 * DR && t * (ptrdiff_t)sizeof(T) >= DOT_LONG_BYTES
+        && m * t * (ptrdiff_t)sizeof(T) > 2 * DOT_Q_BYTES) {
+        for (ptrdiff_t j0 = 0; j0 < n; j0 += jb) {
+            const ptrdiff_t j1 = n - j0 < jb ? n : j0 + jb;
+            ptrdiff_t i = 0;
+            for (; i + DR <= m; i += DR) {
+                const T *next = i + 2 * DR <= m ? p + (i + DR) * ldp : NULL;
+                ptrdiff_t j = j0;
+                for (; j + 4 <= j1; j += 4) {
+                    NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                                   accumulate, DR, 4, j == j0 ? next : NULL);
+                }
+                for (; j < j1; ++j)
+                    NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                                   accumulate, DR, 1, NULL);
+            }
+            for (; i < m; ++i) {
+                ptrdiff_t j = j0;
+                for (; j + 4 <= j1; j += 4)
+                    NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                                   accumulate, 1, 4, NULL);
+                for (; j < j1; ++j)
+                    NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                                   accumulate, 1, 1, NULL);
+            }
+        }
+        return;
+    }
     /* q (the filter, the larger operand) in the outer loop: each of its rows is read from
      * memory once, while the few rows of p are read again from cache for every 4 of them */
     ptrdiff_t j = 0;
@@ -845,29 +890,29 @@ static void NAME(dot)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t ldp, const T *q
             ptrdiff_t i = 0;
             for (; i + 3 <= m; i += 3)
                 NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
-                               accumulate, 3, 3);
+                               accumulate, 3, 3, NULL);
             for (; i < m; ++i)
                 NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
-                               accumulate, 1, 3);
+                               accumulate, 1, 3, NULL);
         }
     }
     for (; j + 4 <= n; j += 4) {
         ptrdiff_t i = 0;
         for (; i + DR <= m; i += DR)
             NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
-                           accumulate, DR, 4);
+                           accumulate, DR, 4, NULL);
         for (; i < m; ++i)
             NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
-                           accumulate, 1, 4);
+                           accumulate, 1, 4, NULL);
     }
     for (; j < n; ++j) {
         ptrdiff_t i = 0;
         for (; i + DR <= m; i += DR)
             NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
-                           accumulate, DR, 1);
+                           accumulate, DR, 1, NULL);
         for (; i < m; ++i)
             NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
-                           accumulate, 1, 1);
+                           accumulate, 1, 1, NULL);
     }
 #else
     for (ptrdiff_t i = 0; i < m; ++i)
