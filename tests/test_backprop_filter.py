@@ -11,7 +11,7 @@ from hypothesis import given, settings
 
 import conv1dt
 from conv1dt import _dispatch, _plan
-from conv1dt._compiled import _conv1d
+from conv1dt._compiled import _conv1d, _cpu
 from conv1dt._geometry import backprop_filter_geometry, conv1d_geometry
 from conftest import (
     FAMILY_DTYPES,
@@ -526,19 +526,36 @@ def test_gathered_blocks_by_the_packed_gemm(dtype):
     """The im2col filter gradient's gathered blocks by the packed GEMM: whole vectors of output
     channels and a rest, input channels that leave its vectors empty (BLAS's GEMM then), padding
     past the signal, blocks of rows spanning batch elements, one chunk and several; against the
-    reference, the same bits on 1 and 3 threads; and the planner's rule (``filter_packed``)."""
+    reference, the same bits on 1 and 3 threads; that the packed GEMM ran where the blocks ask
+    for it and its shape suits it (its count of runs, ``_cpu._packed_calls``), and not without
+    the flag (the BLAS's GEMM, with the packed GEMM off for every GEMM); and the planner's rule
+    (``filter_packed``)."""
     rng = np.random.default_rng(43)
-    for n, wide, cw, cn, k, s, d, padding in [
-            (3, 200, 32, 32, 5, 2, 1, "SAME"), (2, 300, 16, 48, 3, 1, 4, (9, 2)),
-            (4, 90, 7, 19, 4, 3, 1, "VALID"), (1, 500, 64, 40, 2, 1, 1, (0, 30))]:
-        w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, "NWC", 1, cw, cn, dtype)
-        g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, "NWC", 1)
-        want, bound = family_oracle("backprop_filter", w, dz, g, "NWC")
-        for rows, chunks in ((16, 1), (37, 3), (512, 2)):
-            blocks = {"rows": rows, "taps": k, "chunks": chunks, "skinny": False,
-                      "inplace": False, "packed": True}
-            check_blocks(w, dz, g, blocks, want, bound,
-                         f"packed {n, wide, cw, cn, k, s, d, padding} {rows} {chunks}")
+    lanes = 64 // np.dtype(dtype).itemsize
+    was = _cpu.packed_on()
+    try:
+        _cpu._set_packed(False)
+        for n, wide, cw, cn, k, s, d, padding in [
+                (3, 200, 32, 32, 5, 2, 1, "SAME"), (2, 300, 16, 48, 3, 1, 4, (9, 2)),
+                (4, 90, 7, 19, 4, 3, 1, "VALID"), (1, 500, 64, 40, 2, 1, 1, (0, 30))]:
+            w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, "NWC", 1, cw, cn, dtype)
+            g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, "NWC", 1)
+            want, bound = family_oracle("backprop_filter", w, dz, g, "NWC")
+            what = f"{n, wide, cw, cn, k, s, d, padding}"
+            # the packed GEMM takes df [K*Cw x Cn] of at least a vector of output channels, at
+            # most a fifth of its vectors' lanes empty (_blas.packed_gemm)
+            takes = cn >= lanes and 4 * (-cn % lanes) <= cn
+            for rows, chunks in ((16, 1), (37, 3), (512, 2)):
+                blocks = {"rows": rows, "taps": k, "chunks": chunks, "skinny": False,
+                          "inplace": False, "packed": True}
+                before = _cpu._packed_calls()
+                check_blocks(w, dz, g, blocks, want, bound, f"packed {what} {rows} {chunks}")
+                assert (_cpu._packed_calls() > before) == takes, (what, rows, chunks)
+            before = _cpu._packed_calls()
+            check_blocks(w, dz, g, dict(blocks, packed=False), want, bound, f"BLAS {what}")
+            assert _cpu._packed_calls() == before, what
+    finally:
+        _cpu._set_packed(was)
     # the rule: one group, FILTER_PACKED_ROWS rows in all, on AVX-512 (where the skinny GEMM is)
     g = conv1d_geometry((64, 1024, 32), (5, 32, 32), 2, 1, "SAME", "NWC")
     assert g.batch * g.narrow >= _plan.FILTER_PACKED_ROWS

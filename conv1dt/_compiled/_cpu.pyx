@@ -114,6 +114,7 @@ cdef extern from "kernels.h" nogil:
                            Py_ssize_t pst, const double* q, Py_ssize_t qsu, Py_ssize_t qsj,
                            Py_ssize_t m, Py_ssize_t n, Py_ssize_t t, int accumulate)
     int conv1dt_packed_on
+    long long conv1dt_packed_calls
     struct conv1dt_run:
         pass
     int conv1dt_packed_runs_f32(const conv1dt_run* runs, int nruns, Py_ssize_t ldc,
@@ -439,6 +440,12 @@ cdef int packed_runs_f64(const run* runs, int nruns, Py_ssize_t ldc, const doubl
 def packed_on():
     """Whether the kernels' GEMMs run the packed GEMM (``src/skinny_impl.h``) instead of the BLAS."""
     return bool(conv1dt_packed_on)
+
+
+def _packed_calls():
+    """How many times the packed GEMM has run in this process (each GEMM, each set of runs):
+    for the tests, which check that a plan that chose it reaches it."""
+    return conv1dt_packed_calls
 
 
 def _set_packed(bint on):

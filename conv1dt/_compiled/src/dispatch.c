@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "kernels.h"
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#endif
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
 #include <emmintrin.h>
 #endif
@@ -319,6 +322,21 @@ void conv1dt_store_fence(void)
 
 int conv1dt_packed_on = 0;
 
+/* Runs of the packed GEMM so far, for the tests: that a plan's choice of it reaches the kernel
+ * (a flag set in the wrong kernel's struct once passed every test of values). */
+long long conv1dt_packed_calls = 0;
+
+static void count_packed(void)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_fetch_add(&conv1dt_packed_calls, 1, __ATOMIC_RELAXED);
+#elif defined(_MSC_VER)
+    _InterlockedIncrement64(&conv1dt_packed_calls);
+#else
+    ++conv1dt_packed_calls;
+#endif
+}
+
 /* The calling thread's block for the packed GEMM, or NULL when none can be had */
 static void *packed_block(void)
 {
@@ -330,8 +348,10 @@ int conv1dt_packed_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, p
                        ptrdiff_t t, int accumulate)
 {
     float *buf = packed_block();
-    if (buf != NULL)
+    if (buf != NULL) {
         skinny()->packed_f32(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
+        count_packed();
+    }
     return buf != NULL;
 }
 
@@ -340,8 +360,10 @@ int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi,
                        ptrdiff_t t, int accumulate)
 {
     double *buf = packed_block();
-    if (buf != NULL)
+    if (buf != NULL) {
         skinny()->packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
+        count_packed();
+    }
     return buf != NULL;
 }
 
@@ -350,8 +372,10 @@ int conv1dt_packed_runs_f32(const struct conv1dt_run *runs, int nruns, ptrdiff_t
                             ptrdiff_t t, int accumulate)
 {
     float *buf = packed_block();
-    if (buf != NULL)
+    if (buf != NULL) {
         skinny()->packed_runs_f32(runs, nruns, ldc, q, qsu, qsj, n, t, accumulate, buf);
+        count_packed();
+    }
     return buf != NULL;
 }
 
@@ -360,7 +384,9 @@ int conv1dt_packed_runs_f64(const struct conv1dt_run *runs, int nruns, ptrdiff_t
                             ptrdiff_t t, int accumulate)
 {
     double *buf = packed_block();
-    if (buf != NULL)
+    if (buf != NULL) {
         skinny()->packed_runs_f64(runs, nruns, ldc, q, qsu, qsj, n, t, accumulate, buf);
+        count_packed();
+    }
     return buf != NULL;
 }

@@ -222,6 +222,7 @@ int conv1dt_packed_runs_f64(const struct conv1dt_run *runs, int nruns, ptrdiff_t
                             const double *q, ptrdiff_t qsu, ptrdiff_t qsj, ptrdiff_t n,
                             ptrdiff_t t, int accumulate);
 extern int conv1dt_packed_on;      /* set once at import (conv1dt/_runtime/blas_pick.py) */
+extern long long conv1dt_packed_calls;   /* runs of the packed GEMM so far (for the tests) */
 #define CONV1DT_PACKED_SLOT 3      /* the scratch slot of its blocks */
 #define CONV1DT_PACKED_BYTES ((size_t)256 << 10)
 
