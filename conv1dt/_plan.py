@@ -1122,6 +1122,8 @@ def blas_batches(g, rows, channels):
     return max(nb, 1)
 
 
+DOT_BLAS_PACKING = 0.03   # float32 GEMMs of R rows into C channels by a BLAS of full-width
+                          # kernels where 1/R + 1/C (its packing per multiply-add) is below this
 DOT_FEW_ROWS = 16         # ... and of at most this many rows in all, from DOT_FEW_MIN_CIN
 DOT_FEW_MIN_CIN = 128
 
@@ -1159,6 +1161,18 @@ def transpose_dot(g, itemsize, rows):
         # except into fewer than 32 output channels (BLAS's tiles then mostly empty: 2 x 188
         # rows, 1696 -> 21, K=1: 1.5x slower). 1 x 86 frames, 1536 -> 768, K=16, s=8: 81 -> 49
         # ms (docs/planner.rst)
+        return False
+    if (SKINNY and itemsize == 4 and not _cpu.packed_on()
+            and 1 / max(min(rows, g.narrow), 1) + 1 / max(g.wide_channels, 1) < DOT_BLAS_PACKING):
+        # float32 on the same BLAS: for each GEMM of R rows into C output channels BLAS packs
+        # (R + C)*Cin elements, for R*C*Cin multiply-adds, which its kernels then do faster than
+        # the dot GEMM (whose sums across its vectors' lanes, and its rows re-read from L2 for
+        # every 4 rows of the filter, cost): BLAS where 1/R + 1/C is below DOT_BLAS_PACKING. On
+        # 72 random calls the rule below took (seeds 1-3, both forced, where the threshold was
+        # read off): 0.90x / 0.90x the time at one / two threads on the 27 this takes, 1.02x
+        # at worst; with 8-32 rows the dot GEMM was up to 2.5x faster. Held out: see
+        # docs/planner.rst. 1 x 86 frames, 1536 -> 768, K=16, s=8: 54 -> 43 ms at one thread,
+        # 29 -> 21.5 at two
         return False
     if AVX2:
         # float32 GEMMs of at most 32 rows with 8+ output channels (fewer: BLAS's GEMV;

@@ -175,19 +175,26 @@ def test_a_few_frames_read_the_filter_once():
 def test_float64_frames_on_a_wide_blas(monkeypatch):
     """Float64 transposes of more than 16 frames into 32 output channels or more run BLAS's
     GEMMs, not the dot GEMM, where the BLAS's kernels are as wide as the CPU's vectors (the
-    packed GEMM off); where they are narrower (the packed GEMM on), and in float32, the dot
-    GEMM's rule as before (AVX-512's rules, checked on any machine)."""
+    packed GEMM off), and float32 ones where BLAS's packing is a small part of each GEMM (``1/R
+    + 1/C`` below ``DOT_BLAS_PACKING`` for ``R`` rows into ``C`` channels); where the BLAS's
+    kernels are narrower (the packed GEMM on), the dot GEMM's rule as before (AVX-512's rules,
+    checked on any machine)."""
     monkeypatch.setattr(_plan, "SKINNY", True)
     monkeypatch.setattr(_plan, "AVX2", False)
     g = transpose_geometry((1, 86, 1536), (16, 768, 1536), (1, 688, 768), 8, 1, "SAME", "NWC")
     narrow_blas = [False]
     monkeypatch.setattr(_plan._cpu, "packed_on", lambda: narrow_blas[0])
     assert not _plan.transpose_dot(g, 8, 86)
-    assert _plan.transpose_dot(g, 4, 86)                                 # float32
+    assert not _plan.transpose_dot(g, 4, 86)                             # float32: 0.013
+    assert not _plan.transpose_dot(g._replace(narrow=40), 4, 64)         # 40 frames: 0.026
+    assert _plan.transpose_dot(g._replace(narrow=32), 4, 32)             # 32 frames: 0.033
+    assert _plan.transpose_dot(g._replace(narrow=40), 4, 32)             # in GEMMs of 32
+    assert _plan.transpose_dot(g._replace(wide_channels=40), 4, 86)      # 40 outputs: 0.037
     assert _plan.transpose_dot(g._replace(wide_channels=21), 8, 86)      # 21 outputs
     assert _plan.transpose_dot(g._replace(narrow=16), 8, 16)             # 16 frames
     narrow_blas[0] = True
     assert _plan.transpose_dot(g, 8, 86)
+    assert _plan.transpose_dot(g, 4, 86)
 
 
 def test_how_the_filter_gradient_multiplies():
