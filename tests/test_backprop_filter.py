@@ -522,6 +522,29 @@ def test_gemv_columns_against_the_reference(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_rows_into_a_large_gradient(dtype):
+    """A few (batch, position) rows in one block under a gradient of 8 MiB and more
+    (``FILTER_STREAM_BYTES``): its GEMMs by the skinny GEMM, written past the caches; output
+    channels that leave a vector's rest, taps past the signal (zeroed), one and two taps a
+    block; against the reference, the same bits on 1 and 3 threads, and the public op as
+    planned."""
+    rng = np.random.default_rng(45)
+    for n, wide, cw, cn, k, s, padding in [(2, 9, 128, 2100, 8, 1, "VALID"),
+                                           (3, 20, 81, 1597, 27, 3, (2, 9))]:
+        w, f_shape, dz = operands(rng, n, wide, k, s, 1, padding, "NWC", 1, cw, cn, dtype)
+        assert np.prod(f_shape) * np.dtype(dtype).itemsize >= 8 << 20
+        g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, 1, padding, "NWC", 1)
+        assert g.batch * g.narrow <= 24
+        want, bound = family_oracle("backprop_filter", w, dz, g, "NWC")
+        for taps in (1, 2):
+            blocks = {"rows": 512, "taps": taps, "chunks": 1, "skinny": False, "inplace": False}
+            check_blocks(w, dz, g, blocks, want, bound, f"{n, wide, cw, cn, k, s, padding} {taps}")
+        pad = padding if isinstance(padding, str) else [[0, 0], list(padding), [0, 0]]
+        got = conv1dt.conv1d_backprop_filter(w, f_shape, dz, s, pad)
+        assert_family_matches(got, want, bound, filter_terms(g), "as planned")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gathered_blocks_by_the_packed_gemm(dtype):
     """The im2col filter gradient's gathered blocks by the packed GEMM: whole vectors of output
     channels and a rest, input channels that leave its vectors empty (BLAS's GEMM then), padding
