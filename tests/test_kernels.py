@@ -164,16 +164,20 @@ def test_blas_splits_channels_before_rows():
 
 def test_a_few_frames_go_to_the_dot_gemm():
     """A few frames in all (at most ``DOT_MAX_ROWS`` input rows, many input channels) go to the
-    BLAS kernel with the dot GEMM on AVX-512, float32 and float64 (float64 where the BLAS's
-    kernels are narrower than the CPU's; the tiled kernel otherwise), and on AVX2 in float32 for
-    8 outputs or more; more frames or few input channels keep their kernels."""
+    BLAS kernel with the dot GEMM on AVX-512, float32 and float64 (where the BLAS's kernels are
+    narrower than the CPU's; where they are as wide, float64 by BLAS's GEMMs, and float32 too
+    where their packing is a small part of each, ``1/R + 1/C`` below ``DOT_BLAS_PACKING``), and
+    on AVX2 in float32 for 8 outputs or more; more frames or few input channels keep their
+    kernels."""
     def g(n, m, cin, cout=256, k=16, s=8):
         return conv1dt.Geometry(batch=n, narrow=m, wide=m * s, narrow_channels=cin,
                                 wide_channels=cout, taps=k, stride=s, dilation=1, pad_before=4)
     few = g(1, 75, 512)
     # (AVX2: float32 GEMMs of at most 32 rows, for 8 output channels or more; fewer are BLAS's
     # GEMVs)
-    assert _plan.blocking("transpose", "blas", few, 4)["dot"] == _plan.SKINNY
+    # float32, 75 rows into 256 channels (1/75 + 1/256 = 0.017): BLAS's GEMMs on a wide BLAS
+    assert _plan.blocking("transpose", "blas", few, 4)["dot"] == (
+        _plan.SKINNY and _plan._cpu.packed_on())
     assert _plan.blocking("transpose", "blas", g(1, 32, 512), 4)["dot"] == (
         _plan.SKINNY or _plan.AVX2)
     # float64: BLAS's GEMMs where its kernels are as wide as the CPU's (the packed GEMM off)
