@@ -618,7 +618,7 @@ def _filter_im2col_args(g, blocks, ncw, threads):
     return (ncw, g.stride, g.dilation, g.pad_before, g.groups, blocks["rows"], blocks["taps"],
             threads, 0, blocks["skinny"], blocks["inplace"], blocks.get("across", False),
             blocks.get("window", False), blocks.get("window_rows", 0), blocks.get("gemv", False),
-            blocks.get("channels", 0), blocks.get("packed", False))
+            blocks.get("channels", 0), blocks.get("packed", False), blocks.get("stream", False))
 
 
 def _partials(df, chunks):

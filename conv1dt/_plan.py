@@ -1282,7 +1282,25 @@ def filter_blocking(g, itemsize, nwc=True):
     return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
             "skinny": skinny, "inplace": False, "across": across, "window": window,
             "window_rows": 1024 if window else 0,
-            "packed": nwc and not skinny and filter_packed(g, itemsize, taps)}
+            "packed": nwc and not skinny and filter_packed(g, itemsize, taps),
+            "stream": nwc and not skinny and filter_stream(g, itemsize)}
+
+
+FILTER_STREAM_ROWS = 24   # (batch, position) rows in all, at most, whose GEMMs stream the gradient
+
+
+def filter_stream(g, itemsize):
+    """Whether the gathered filter gradient's one block of rows (at most ``FILTER_STREAM_ROWS``
+    rows in all) under a gradient of ``STREAM_MIN_BYTES`` or more is multiplied by the skinny
+    GEMM writing past the caches, each element once: the writes are then the whole cost, and
+    BLAS's stores read each line of the gradient first. On 16 random calls of 1-64 rows
+    (``genbpf.py 51``, against the code before, each in its own process): 0.15-0.88x the time
+    up to 24 rows, 1.0-1.16x from 24 to 49; held out (``genbpf.py 52``, 16 calls): 0.83x / 0.85x
+    at one / two threads. 3 x 1 outputs, 81 -> 1597, K=27, s=3, float64 (a 28 MB gradient): 9.1
+    -> 1.7 ms at one thread (docs/planner.rst)."""
+    return (g.batch * g.narrow <= FILTER_STREAM_ROWS
+            and g.taps * (g.wide_channels // g.groups) * g.narrow_channels * itemsize
+            >= STREAM_MIN_BYTES)
 
 
 FILTER_PACKED_ROWS = 4000   # (batch, position) rows from which gathered blocks take the packed GEMM

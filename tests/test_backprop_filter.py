@@ -524,10 +524,10 @@ def test_gemv_columns_against_the_reference(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_few_rows_into_a_large_gradient(dtype):
     """A few (batch, position) rows in one block under a gradient of 8 MiB and more
-    (``FILTER_STREAM_BYTES``): its GEMMs by the skinny GEMM, written past the caches; output
+    (``_plan.filter_stream``): its GEMMs by the skinny GEMM, written past the caches; output
     channels that leave a vector's rest, taps past the signal (zeroed), one and two taps a
-    block; against the reference, the same bits on 1 and 3 threads, and the public op as
-    planned."""
+    block; against the reference, the same bits on 1 and 3 threads, the public op as planned,
+    and the planner's rule."""
     rng = np.random.default_rng(45)
     for n, wide, cw, cn, k, s, padding in [(2, 9, 128, 2100, 8, 1, "VALID"),
                                            (3, 20, 81, 1597, 27, 3, (2, 9))]:
@@ -537,11 +537,19 @@ def test_few_rows_into_a_large_gradient(dtype):
         assert g.batch * g.narrow <= 24
         want, bound = family_oracle("backprop_filter", w, dz, g, "NWC")
         for taps in (1, 2):
-            blocks = {"rows": 512, "taps": taps, "chunks": 1, "skinny": False, "inplace": False}
+            blocks = {"rows": 512, "taps": taps, "chunks": 1, "skinny": False, "inplace": False,
+                      "stream": True}
             check_blocks(w, dz, g, blocks, want, bound, f"{n, wide, cw, cn, k, s, padding} {taps}")
         pad = padding if isinstance(padding, str) else [[0, 0], list(padding), [0, 0]]
         got = conv1dt.conv1d_backprop_filter(w, f_shape, dz, s, pad)
         assert_family_matches(got, want, bound, filter_terms(g), "as planned")
+        itemsize = np.dtype(dtype).itemsize
+        assert _plan.filter_stream(g, itemsize)
+        assert not _plan.filter_stream(g._replace(batch=25, narrow=1), itemsize)    # 25 rows
+        assert not _plan.filter_stream(g._replace(narrow_channels=cn // 4), itemsize)
+    g = backprop_filter_geometry((3, 27, 81), (27, 81, 1597), (3, 1, 1597), 3, 1, "VALID", "NWC")
+    blocks = _plan.blocking("backprop_filter", "im2col", g, 8)
+    assert blocks["stream"] and not blocks["skinny"]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

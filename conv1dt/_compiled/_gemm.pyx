@@ -597,11 +597,6 @@ def conv1d_im2col(
 
 # --- conv1d_backprop_filter --------------------------------------------------------------------
 
-cdef enum:
-    FILTER_STREAM_BYTES = 8 << 20    # a gradient from which one block's GEMMs stream their writes
-    FILTER_STREAM_ROWS = 24          # ... of at most this many (batch, position) rows in all
-
-
 cdef struct _Filter:
     _Signal w           # the wide input x
     const void* dy      # the narrow gradient, [N, M, Cn] or [N, Cn, M]
@@ -618,8 +613,8 @@ cdef struct _Filter:
     Py_ssize_t wrows    # rows of a block with ``window`` (the edge rows gathered ``rows`` at a time)
     Py_ssize_t cb, ncb  # in place, output channels of a group per work item, and their blocks
     bint packed         # the gathered blocks' GEMMs by the packed GEMM (else the BLAS's)
-    bint write_stream   # one block of rows into a gradient far larger than the caches: its
-                        # GEMMs (NWC) by the skinny GEMM, written once by streaming stores
+    bint stream         # a chunk's one block of rows (its GEMMs overwrite the gradient) by the
+                        # skinny GEMM, written once past the caches (NWC)
 
 
 cdef void _filter_taps(const _Filter* p, floating* df, Py_ssize_t r, Py_ssize_t r1, Py_ssize_t j,
@@ -791,7 +786,7 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
                 _skinny(dk, p.cn, col, 1, kr, dy + (n * p.M + i0) * p.cn + j * cng, p.cn, kr, cng,
                         rows, SKINNY_ADD, dy + (n * p.M + i0 + rows) * p.cn,
                         max(0, min(p.rows, r1 - r - rows)) * p.cn)
-            elif beta == 0 and p.write_stream:
+            elif beta == 0 and p.stream:
                 # df [kr x cng] = col^T [kr x rows] @ dy[n, i0.., group j] [rows x cng], each
                 # element written once, past the caches: a few rows under a gradient of many
                 # megabytes, whose writes are the whole cost (a store that first reads its line
@@ -837,6 +832,7 @@ def backprop_filter_im2col(
     bint gemv=False,
     Py_ssize_t channels=0,
     bint packed=False,
+    bint stream=False,
 ):
     """conv1d_backprop_filter by blocks of im2col and GEMM, into ``part`` (overwritten).
 
@@ -862,7 +858,9 @@ def backprop_filter_im2col(
     cuts each group's output channels into blocks, each a work item of its own: a gradient of
     a few taps and groups then splits over the threads without partial filters. With ``packed``
     (NWC, gathered) the blocks' GEMMs are the C layer's packed GEMM where their shapes suit it
-    (``_blas.packed_gemm``), else BLAS's.
+    (``_blas.packed_gemm``), else BLAS's. With ``stream`` (NWC, gathered), where a chunk's rows
+    are one block, its GEMMs are the skinny GEMM writing past the caches (a few rows under a
+    large gradient, whose writes are the cost).
     """
     cdef _Filter p
     cdef Py_ssize_t chunks = part.shape[0]
@@ -889,10 +887,7 @@ def backprop_filter_im2col(
     p.inplace = inplace and not ncw
     p.skinny = skinny and not ncw
     p.packed = packed and not ncw
-    # (only a block of rows that is all of a chunk's overwrites the gradient, beta = 0 below)
-    p.write_stream = (not ncw and p.N * p.M <= FILTER_STREAM_ROWS
-                      and p.K * p.cwg * p.cn * <Py_ssize_t> sizeof(floating)
-                      >= FILTER_STREAM_BYTES)
+    p.stream = stream and not ncw
     p.across = across and not ncw and not inplace
     p.gemv = gemv and not ncw and not inplace and not p.across
     p.step = p.w.sw * p.d if p.cwg == 1 else 1
