@@ -526,8 +526,9 @@ def test_few_rows_into_a_large_gradient(dtype):
     """A few (batch, position) rows in one block under a gradient of 8 MiB and more
     (``_plan.filter_stream``): its GEMMs by the skinny GEMM, written past the caches; output
     channels that leave a vector's rest, taps past the signal (zeroed), one and two taps a
-    block; against the reference, the same bits on 1 and 3 threads, the public op as planned,
-    and the planner's rule."""
+    block; against the reference, the same bits on 1 and 3 threads, the public op as planned;
+    that the streamed GEMM ran iff the blocks ask for it (its count of runs,
+    ``_cpu._streamed_calls``: BLAS gives the same values); and the planner's rule."""
     rng = np.random.default_rng(45)
     for n, wide, cw, cn, k, s, padding in [(2, 9, 128, 2100, 8, 1, "VALID"),
                                            (3, 20, 81, 1597, 27, 3, (2, 9))]:
@@ -537,11 +538,17 @@ def test_few_rows_into_a_large_gradient(dtype):
         assert g.batch * g.narrow <= 24
         want, bound = family_oracle("backprop_filter", w, dz, g, "NWC")
         for taps in (1, 2):
-            blocks = {"rows": 512, "taps": taps, "chunks": 1, "skinny": False, "inplace": False,
-                      "stream": True}
-            check_blocks(w, dz, g, blocks, want, bound, f"{n, wide, cw, cn, k, s, padding} {taps}")
+            for stream in (True, False):
+                blocks = {"rows": 512, "taps": taps, "chunks": 1, "skinny": False,
+                          "inplace": False, "stream": stream}
+                before = _cpu._streamed_calls()
+                check_blocks(w, dz, g, blocks, want, bound,
+                             f"{n, wide, cw, cn, k, s, padding} {taps} {stream}")
+                assert (_cpu._streamed_calls() > before) == stream, (taps, stream)
         pad = padding if isinstance(padding, str) else [[0, 0], list(padding), [0, 0]]
+        before = _cpu._streamed_calls()
         got = conv1dt.conv1d_backprop_filter(w, f_shape, dz, s, pad)
+        assert _cpu._streamed_calls() > before, "as planned"
         assert_family_matches(got, want, bound, filter_terms(g), "as planned")
         itemsize = np.dtype(dtype).itemsize
         assert _plan.filter_stream(g, itemsize)

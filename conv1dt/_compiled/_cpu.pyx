@@ -115,6 +115,7 @@ cdef extern from "kernels.h" nogil:
                            Py_ssize_t m, Py_ssize_t n, Py_ssize_t t, int accumulate)
     int conv1dt_packed_on
     long long conv1dt_packed_calls
+    long long conv1dt_streamed_calls
     struct conv1dt_run:
         pass
     int conv1dt_packed_runs_f32(const conv1dt_run* runs, int nruns, Py_ssize_t ldc,
@@ -446,6 +447,12 @@ def _packed_calls():
     """How many times the packed GEMM has run in this process (each GEMM, each set of runs):
     for the tests, which check that a plan that chose it reaches it."""
     return conv1dt_packed_calls
+
+
+def _streamed_calls():
+    """How many times the skinny GEMM has run with streaming stores in this process: for the
+    tests, which check that a plan's ``stream`` reaches it."""
+    return conv1dt_streamed_calls
 
 
 def _set_packed(bint on):

@@ -199,6 +199,22 @@ void conv1dt_pack_f64(int isa, double *dst, const double *src, ptrdiff_t ld, ptr
         ops->pack_f64(dst, src, ld, cout, co0, ci0, ci1);
 }
 
+/* Runs of the skinny GEMM with streaming stores so far, for the tests (as conv1dt_packed_calls
+ * below: a plan's flag that does not reach the kernel gives the same values by BLAS). */
+long long conv1dt_streamed_calls = 0;
+
+/* One more run in *calls, from any thread */
+static void count(long long *calls)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_fetch_add(calls, 1, __ATOMIC_RELAXED);
+#elif defined(_MSC_VER)
+    _InterlockedIncrement64(calls);
+#else
+    ++*calls;
+#endif
+}
+
 /* --- the skinny GEMM -------------------------------------------------------------------------- */
 
 static const struct conv1dt_skinny_ops *skinny(void)
@@ -218,6 +234,8 @@ void conv1dt_skinny_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, 
                         int accumulate, const float *ahead, ptrdiff_t ahead_bytes)
 {
     skinny()->gemm_f32(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead, ahead_bytes);
+    if (accumulate == SKINNY_STREAM)
+        count(&conv1dt_streamed_calls);
 }
 
 void conv1dt_skinny_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi, ptrdiff_t pst,
@@ -225,6 +243,8 @@ void conv1dt_skinny_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi
                         int accumulate, const double *ahead, ptrdiff_t ahead_bytes)
 {
     skinny()->gemm_f64(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate, ahead, ahead_bytes);
+    if (accumulate == SKINNY_STREAM)
+        count(&conv1dt_streamed_calls);
 }
 
 void conv1dt_depthwise_rows_f32(float *y, ptrdiff_t ldy, const float *x, const float *f,
@@ -326,17 +346,6 @@ int conv1dt_packed_on = 0;
  * (a flag set in the wrong kernel's struct once passed every test of values). */
 long long conv1dt_packed_calls = 0;
 
-static void count_packed(void)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    __atomic_fetch_add(&conv1dt_packed_calls, 1, __ATOMIC_RELAXED);
-#elif defined(_MSC_VER)
-    _InterlockedIncrement64(&conv1dt_packed_calls);
-#else
-    ++conv1dt_packed_calls;
-#endif
-}
-
 /* The calling thread's block for the packed GEMM, or NULL when none can be had */
 static void *packed_block(void)
 {
@@ -350,7 +359,7 @@ int conv1dt_packed_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, p
     float *buf = packed_block();
     if (buf != NULL) {
         skinny()->packed_f32(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
-        count_packed();
+        count(&conv1dt_packed_calls);
     }
     return buf != NULL;
 }
@@ -362,7 +371,7 @@ int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi,
     double *buf = packed_block();
     if (buf != NULL) {
         skinny()->packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
-        count_packed();
+        count(&conv1dt_packed_calls);
     }
     return buf != NULL;
 }
@@ -374,7 +383,7 @@ int conv1dt_packed_runs_f32(const struct conv1dt_run *runs, int nruns, ptrdiff_t
     float *buf = packed_block();
     if (buf != NULL) {
         skinny()->packed_runs_f32(runs, nruns, ldc, q, qsu, qsj, n, t, accumulate, buf);
-        count_packed();
+        count(&conv1dt_packed_calls);
     }
     return buf != NULL;
 }
@@ -386,7 +395,7 @@ int conv1dt_packed_runs_f64(const struct conv1dt_run *runs, int nruns, ptrdiff_t
     double *buf = packed_block();
     if (buf != NULL) {
         skinny()->packed_runs_f64(runs, nruns, ldc, q, qsu, qsj, n, t, accumulate, buf);
-        count_packed();
+        count(&conv1dt_packed_calls);
     }
     return buf != NULL;
 }

@@ -141,6 +141,7 @@ void conv1dt_skinny_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, 
 void conv1dt_skinny_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi, ptrdiff_t pst,
                         const double *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
                         int accumulate, const double *ahead, ptrdiff_t ahead_bytes);
+extern long long conv1dt_streamed_calls;   /* runs with SKINNY_STREAM so far (for the tests) */
 
 /* depthwise_rows: y[r*ldy + j] = sum over u < ntaps[r], in increasing u, of
  * x[xoff[r] + u*xstep + j] * f[foff[r] + u*fstep + j], for r < rows and j < C: rows of a
