@@ -1358,10 +1358,13 @@ def filter_pairs(g, itemsize, layout="NWC"):
     many pairs as fill ``FIR_PAIR_BYTES`` (one pair included). im2col then gathers ``K*Cw``
     columns a row for a GEMM of a few elements each way: on 110 random geometries of the first
     class the pairs were 1.3-5x faster (1 -> 3, K=5, 25106 rows: 0.69 ms by im2col, 0.13 so),
-    on 23 of the second 2.7x, none slower (docs/planner.rst)."""
+    on 23 of the second 2.7x, none slower (docs/planner.rst). More taps: at a dilation, to
+    one output channel (:func:`_filter_long_dilated`)."""
     cw, cn = g.wide_channels, g.narrow_channels
-    if g.groups != 1 or not 2 <= g.taps <= 8 or macs(g) < FIR_MIN_MACS:
+    if g.groups != 1 or g.taps < 2 or macs(g) < FIR_MIN_MACS:
         return False
+    if g.taps > 8:
+        return _filter_long_dilated(g, itemsize)
     if g.dilation > 1:
         # im2col gathers K*Cw columns a row from as many runs of the signal: the pairs win
         # from one channel each way while their sums, and the gradient's channels a row, fill
@@ -1373,6 +1376,29 @@ def filter_pairs(g, itemsize, layout="NWC"):
     if not 1 < cw * cn <= FIR_PAIRS:
         return False
     return not (AVX2 and layout == "NWC" and filter_short_side(g, itemsize, g.taps))
+
+
+FIR_LONG_SPREAD = 16  # most Cw * s of a dilated gradient to one channel with 9+ taps by fir
+FIR_LONG_SIGNAL = 8   # ... whose batch elements are this many filter spans long or more
+
+
+def _filter_long_dilated(g, itemsize):
+    """Whether a filter gradient of more than 8 taps at a dilation runs the ``fir`` kernel pair
+    by pair (:func:`filter_pairs`): 2 or more input channels to one output channel (a row's
+    ``K*Cw`` columns are then not one run of the signal: im2col gathers each of them for a
+    matrix-vector product, one multiply-add per element gathered), the sums of a row within
+    ``FIR_PAIR_BYTES``, ``Cw * s`` at most ``FIR_LONG_SPREAD`` (the FIRs' windows, ``s*Cw``
+    samples a row, dense enough), the pairs' reach within ``FIR_PAIR_REACH``, and batch
+    elements of ``FIR_LONG_SIGNAL`` filter spans or more (else most rows are at the signal's
+    edges, which the FIRs take term by term). On 40 random calls of 9-1024 taps (seeds 1-2,
+    forced both ways) these conditions kept the calls where fir ran faster and dropped the
+    rest (short signals, ``Cw*s`` of 24+, more output channels: 1.1-3.2x slower); held out
+    on 14 (seed 4) fir ran 0.13-0.73x im2col's time at one thread: 3 x 225713 samples, 3 -> 1,
+    K=12, d=7: 4.7 -> 0.84 ms (docs/planner.rst)."""
+    cw, span = g.wide_channels, (g.taps - 1) * g.dilation + 1
+    return (g.dilation > 1 and g.narrow_channels == 1 and cw >= 2
+            and cw * itemsize <= FIR_PAIR_BYTES and cw * g.stride <= FIR_LONG_SPREAD
+            and cw * span <= FIR_PAIR_REACH and g.wide >= FIR_LONG_SIGNAL * span)
 
 
 FIR_SMALL_PAIRS = 8   # channel pairs of a small filter gradient the fir kernel takes

@@ -450,6 +450,45 @@ def test_fir_pairs_against_the_reference(dtype, data_format):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+def test_long_dilated_filters_to_one_channel_by_the_firs(dtype, data_format):
+    """More than 8 taps at a dilation, 2-4 input channels to one output channel, a signal of 8
+    filter spans or more (``_plan._filter_long_dilated``): the planner picks the FIR kernel
+    pair by pair, and the public op matches the reference, with the same bits on 1 and 3
+    threads; more output channels, a short signal, a sparse window (``Cw*s`` beyond 16) or
+    dilation 1 keep im2col."""
+    rng = np.random.default_rng(47)
+    itemsize = np.dtype(dtype).itemsize
+    for n, wide, cw, k, s, d, padding in [(1, 4000, 3, 12, 1, 7, "SAME"), (3, 1500, 2, 33, 2, 4, "VALID"),
+                                          (2, 2200, 4, 9, 3, 3, (5, 20)), (1, 3100, 2, 40, 8, 2, "SAME")]:
+        w = random_array(rng, signal_shape(n, wide, cw, data_format), dtype)
+        g = conv1d_geometry(w.shape, (k, cw, 1), s, d, padding, data_format, 1)
+        if itemsize == 4 or cw * 8 <= _plan.FIR_PAIR_BYTES:
+            assert _plan.choose("backprop_filter", g, itemsize, data_format) == "fir", (cw, k, d)
+        dz = random_array(rng, signal_shape(n, g.narrow, 1, data_format), dtype)
+        want, bound = family_oracle("backprop_filter", w, dz, g, data_format)
+        pad = padding if isinstance(padding, str) else (
+            [[0, 0], list(padding), [0, 0]] if data_format == "NWC" else [[0, 0], [0, 0], list(padding)])
+        outs = []
+        for t in (1, 3):
+            conv1dt.set_num_threads(t)
+            try:
+                got = conv1dt.conv1d_backprop_filter(w, (k, cw, 1), dz, s, pad, data_format, d)
+            finally:
+                conv1dt.set_num_threads(None)
+            assert_family_matches(got, want, bound, filter_terms(g),
+                                  f"{n, wide, cw, k, s, d, padding} {data_format} threads={t}")
+            outs.append(got)
+        np.testing.assert_array_equal(outs[0], outs[1])
+    g = conv1d_geometry((1, 4000, 3), (12, 3, 1), 1, 7, "SAME", "NWC", 1)
+    assert _plan.choose("backprop_filter", g, 4) == "fir"
+    assert _plan.choose("backprop_filter", g._replace(narrow_channels=2), 4) != "fir"
+    assert _plan.choose("backprop_filter", g._replace(wide=600), 4) != "fir"      # < 8 spans
+    assert _plan.choose("backprop_filter", g._replace(stride=6), 4) != "fir"      # Cw*s = 18
+    assert _plan.choose("backprop_filter", g._replace(dilation=1), 4) != "fir"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
 def test_fir_against_the_reference(dtype, data_format):
     """The FIR filter gradient (one channel each way, dilation 1) forced through the dispatch
     and picked by the planner, in both layouts, every padding form, strides 1 to 5, signals
