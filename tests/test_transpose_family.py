@@ -287,15 +287,17 @@ def test_grouped_direct_by_spread_rows(dtype):
     spreads each input row to the output's channels and adds whole output rows in vectors: rows
     of 6 to 1036 channels (two vectors at a time, one, and the lanes left), one input channel a
     group (a channel multiplier) and 19, one output channel a group from 3, 4 and 8 (the spread
-    a transpose of the row, by shuffles for 4 and 8), strides, dilations, taps beyond the
-    output, outputs over several blocks of 256 rows; against the reference, and the same bits
+    a transpose of the row, by shuffles for 4 and 8), 1 to 33 output channels a group (the
+    spread's vectors shorter than a group, as long, longer, and the last group's rest), strides,
+    dilations, taps beyond the output, outputs over several blocks of 256 rows; against the reference, and the same bits
     on 1 and 3 threads."""
     rng = np.random.default_rng(29)
     for groups, cing, coutg, k, s, d, padding in [
             (2, 3, 3, 3, 1, 1, "SAME"), (5, 3, 7, 4, 2, 1, "VALID"), (74, 1, 14, 5, 2, 7, "SAME"),
             (3, 19, 11, 6, 3, 2, (9, 2)), (16, 2, 3, 2, 1, 3, "SAME"), (33, 3, 1, 9, 1, 1, (3, 8)),
             (6, 1, 5, 40, 7, 4, (30, 100)), (12, 4, 1, 3, 2, 1, "SAME"),
-            (9, 8, 1, 5, 3, 2, "VALID")]:
+            (9, 8, 1, 5, 3, 2, "VALID"), (4, 2, 20, 3, 2, 1, "SAME"), (3, 5, 33, 2, 1, 1, "VALID"),
+            (2, 7, 16, 1, 3, 1, "VALID"), (13, 8, 11, 1, 5, 1, "VALID")]:
         for data_format in ("NWC", "NCW"):
             x = random_array(rng, signal_shape(2, 150, groups * cing, data_format), dtype)
             f = random_array(rng, (k, coutg, groups * cing), dtype)

@@ -105,6 +105,10 @@ cdef void grouped_f32(float* y, Py_ssize_t ystep, const float* x, const float* f
 cdef void grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double* f,
                       Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
                       Py_ssize_t t) noexcept nogil
+cdef void spread_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t groups,
+                     Py_ssize_t cg, Py_ssize_t rep) noexcept nogil
+cdef void spread_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t groups,
+                     Py_ssize_t cg, Py_ssize_t rep) noexcept nogil
 cdef void fir_f32(float* y, const float* w, Py_ssize_t t, const float* x, Py_ssize_t ld,
                   Py_ssize_t n, int accumulate) noexcept nogil
 cdef void fir_f64(double* y, const double* w, Py_ssize_t t, const double* x, Py_ssize_t ld,
@@ -122,19 +126,14 @@ cdef inline void spread_row(floating* dst, Py_ssize_t ld, const floating* src, P
     of a grouped call (``cg`` channels a group) spread to the other side's channels (``rep`` a
     group), each channel's values a row of ``dst``, so that whole rows of the other side can be
     added from it in vectors (``grouped``). With one channel a group there, a transpose of the row
-    (``rows_to_channels``, vector shuffles for 2, 4 or 8 channels)."""
-    cdef Py_ssize_t c, j, q
-    cdef floating v
-    cdef floating* d
+    (``rows_to_channels``, vector shuffles for 2, 4 or 8 channels); else ``spread`` (whole
+    vectors of each group's value)."""
     if rep == 1:
         if floating is float:
             rows_to_channels_f32(dst, ld, src, cg, groups)
         else:
             rows_to_channels_f64(dst, ld, src, cg, groups)
-        return
-    for c in range(cg):
-        d = dst + c * ld
-        for j in range(groups):
-            v = src[j * cg + c]
-            for q in range(rep):
-                d[j * rep + q] = v
+    elif floating is float:
+        spread_f32(dst, ld, src, groups, cg, rep)
+    else:
+        spread_f64(dst, ld, src, groups, cg, rep)

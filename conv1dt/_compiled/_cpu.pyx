@@ -102,6 +102,10 @@ cdef extern from "kernels.h" nogil:
     void conv1dt_grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double* f,
                              Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
                              Py_ssize_t t)
+    void conv1dt_spread_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t groups,
+                            Py_ssize_t cg, Py_ssize_t rep)
+    void conv1dt_spread_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t groups,
+                            Py_ssize_t cg, Py_ssize_t rep)
     void conv1dt_fir_f32(float* y, const float* w, Py_ssize_t t, const float* x, Py_ssize_t ld,
                          Py_ssize_t n, int accumulate)
     void conv1dt_fir_f64(double* y, const double* w, Py_ssize_t t, const double* x,
@@ -392,6 +396,16 @@ cdef void grouped_f64(double* y, Py_ssize_t ystep, const double* x, const double
                       Py_ssize_t fstep, Py_ssize_t taps, Py_ssize_t ld, Py_ssize_t n,
                       Py_ssize_t t) noexcept nogil:
     conv1dt_grouped_f64(y, ystep, x, f, fstep, taps, ld, n, t)
+
+
+cdef void spread_f32(float* dst, Py_ssize_t ld, const float* src, Py_ssize_t groups,
+                     Py_ssize_t cg, Py_ssize_t rep) noexcept nogil:
+    conv1dt_spread_f32(dst, ld, src, groups, cg, rep)
+
+
+cdef void spread_f64(double* dst, Py_ssize_t ld, const double* src, Py_ssize_t groups,
+                     Py_ssize_t cg, Py_ssize_t rep) noexcept nogil:
+    conv1dt_spread_f64(dst, ld, src, groups, cg, rep)
 
 
 cdef void fir_f32(float* y, const float* w, Py_ssize_t t, const float* x, Py_ssize_t ld,

@@ -319,6 +319,18 @@ void conv1dt_grouped_f64(double *y, ptrdiff_t ystep, const double *x, const doub
     skinny()->grouped_f64(y, ystep, x, f, fstep, taps, ld, n, t);
 }
 
+void conv1dt_spread_f32(float *dst, ptrdiff_t ld, const float *src, ptrdiff_t groups,
+                        ptrdiff_t cg, ptrdiff_t rep)
+{
+    skinny()->spread_f32(dst, ld, src, groups, cg, rep);
+}
+
+void conv1dt_spread_f64(double *dst, ptrdiff_t ld, const double *src, ptrdiff_t groups,
+                        ptrdiff_t cg, ptrdiff_t rep)
+{
+    skinny()->spread_f64(dst, ld, src, groups, cg, rep);
+}
+
 void conv1dt_fir_f32(float *y, const float *w, ptrdiff_t t, const float *x, ptrdiff_t ld,
                      ptrdiff_t n, int accumulate)
 {

@@ -190,6 +190,12 @@ void conv1dt_grouped_f32(float *y, ptrdiff_t ystep, const float *x, const float 
                          ptrdiff_t fstep, ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t);
 void conv1dt_grouped_f64(double *y, ptrdiff_t ystep, const double *x, const double *f,
                          ptrdiff_t fstep, ptrdiff_t taps, ptrdiff_t ld, ptrdiff_t n, ptrdiff_t t);
+/* spread: dst[c*ld + j*rep + q] = src[j*cg + c] for c < cg, j < groups, q < rep: one row of a
+ * grouped call spread to the other side's channels (for grouped), in whole vectors. */
+void conv1dt_spread_f32(float *dst, ptrdiff_t ld, const float *src, ptrdiff_t groups,
+                        ptrdiff_t cg, ptrdiff_t rep);
+void conv1dt_spread_f64(double *dst, ptrdiff_t ld, const double *src, ptrdiff_t groups,
+                        ptrdiff_t cg, ptrdiff_t rep);
 /* fir: y[j] = (accumulate ? y[j] : 0) + the sum over u < t, in increasing u, of
  * w[u] * x[u*ld + j], for j < n: a one-channel filter over a signal read at lags u*ld. */
 void conv1dt_fir_f32(float *y, const float *w, ptrdiff_t t, const float *x, ptrdiff_t ld,
@@ -267,6 +273,8 @@ struct conv1dt_skinny_ops {          /* one instruction set's skinny GEMM */
                         ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*grouped_f64)(double *, ptrdiff_t, const double *, const double *, ptrdiff_t, ptrdiff_t,
                         ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    void (*spread_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    void (*spread_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*fir_f32)(float *, const float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, int);
     void (*fir_f64)(double *, const double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
                     int);

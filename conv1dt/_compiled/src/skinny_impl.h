@@ -114,6 +114,8 @@ const struct conv1dt_skinny_ops CONV1DT_SKINNY_OPS = {
     .dot_f64 = dot_f64,
     .grouped_f32 = grouped_f32,
     .grouped_f64 = grouped_f64,
+    .spread_f32 = spread_f32,
+    .spread_f64 = spread_f64,
     .fir_f32 = fir_f32,
     .fir_f64 = fir_f64,
     .packed_f32 = packed_f32,
@@ -961,6 +963,45 @@ static void NAME(grouped)(T *y, ptrdiff_t ystep, const T *x, const T *f, ptrdiff
             for (ptrdiff_t u = 1; u < t; ++u)
                 acc += x[u * ld + j] * fk[u * ld + j];
             yk[j] += acc;
+        }
+    }
+}
+
+
+/* The spread row: dst[c*ld + j*rep + q] = src[j*cg + c] for c < cg, j < groups, q < rep (one
+ * input row of a grouped call, cg channels a group, spread to the other side's channels, rep a
+ * group, for grouped above). Each group's value is stored as whole vectors: with rep shorter
+ * than a vector, one vector a group in increasing j, whose lanes past the group are the next
+ * groups', which their own stores then overwrite (one store a group, not rep); else vectors
+ * from the group's start and one ending at its end. Nothing is written past a row's n = groups
+ * * rep elements. */
+static void NAME(spread)(T *restrict dst, ptrdiff_t ld, const T *restrict src, ptrdiff_t groups,
+                         ptrdiff_t cg, ptrdiff_t rep)
+{
+    const ptrdiff_t n = groups * rep;
+    for (ptrdiff_t c = 0; c < cg; ++c) {
+        T *restrict d = dst + c * ld;
+        ptrdiff_t j = 0;
+#if defined(__GNUC__) || defined(__clang__)
+        if (rep < NAME(VL)) {
+            for (; j * rep + NAME(VL) <= n; ++j)
+                NAME(store)(d + j * rep, NAME(splat)(src[j * cg + c]));
+        } else {
+            for (; j < groups; ++j) {
+                const NAME(vec) v = NAME(splat)(src[j * cg + c]);
+                T *restrict g = d + j * rep;
+                ptrdiff_t q = 0;
+                for (; q + NAME(VL) <= rep; q += NAME(VL))
+                    NAME(store)(g + q, v);
+                if (q < rep)
+                    NAME(store)(g + rep - NAME(VL), v);
+            }
+        }
+#endif
+        for (; j < groups; ++j) {
+            const T v = src[j * cg + c];
+            for (ptrdiff_t q = 0; q < rep; ++q)
+                d[j * rep + q] = v;
         }
     }
 }
