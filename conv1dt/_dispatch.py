@@ -776,7 +776,8 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     ``out`` when given).
 
     ``kernel`` (forced by tests, else the planner's): ``'direct'`` runs all the groups at once in
-    ``transpose_grouped``; ``'tiled'`` runs the tiled kernel once per group on the group's
+    ``transpose_grouped``; ``'ola'`` the overlap-add with the groups in place (each work item
+    all the groups of its block of outputs); ``'tiled'`` runs the tiled kernel once per group on the group's
     slices of the input, filter and output in place, with no copy; ``'copies'`` (also ``'blas'``)
     runs :func:`conv1d_transpose` once per group, whatever kernel the planner picks for it, on
     operands first laid out group-major (``[G, N, M, Cin/G]`` or ``[G, N, Cin/G, M]``, one copy)
@@ -803,6 +804,16 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
     one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
     if kernel == "fir":
         return _transpose_fir(x, f, g, ncw, out)
+    if kernel == "ola":
+        # each work item's outputs group by group, the groups' channels in place
+        blocks = _plan.blocking("transpose", "ola", g, x.dtype.itemsize)
+        y = _output((n, g.wide_channels, g.wide) if ncw else (n, g.wide, g.wide_channels),
+                    x.dtype, out)
+        with _blas_on_one_thread(g):
+            _gemm.transpose_ola(x, f, y, ncw, g.stride, g.dilation, g.pad_before,
+                                blocks["width"], blocks["taps"], _threads(g), blocks["batch"],
+                                blocks["dot"], G)
+        return y
     if kernel == "depthwise":
         y = _output((n, g.wide_channels, g.wide) if ncw else (n, g.wide, g.wide_channels),
                     x.dtype, out)

@@ -46,10 +46,11 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
     * ``blas`` (one GEMM per tap, inner dimension ``Cin``) otherwise, its items split further by
       the residue of the output position mod ``s`` and by blocks of output channels
       (:func:`blas_blocking`) so that a batch-1 call of a few frames still spreads over threads;
-    * with groups, ``_choose_transpose_groups``, and ``block-diagonal`` where that gives the
-      grouped direct kernel or the copies for at most 8 groups and 1024 channel pairs
-      (:func:`block_diagonal`: the ungrouped kernels on the groups' filters laid on a
-      diagonal).
+    * with groups, ``_choose_transpose_groups`` (``ola`` with the groups in place for 20+
+      inputs and at most 16 outputs a group, :func:`_grouped_ola`), and ``block-diagonal``
+      where that gives the grouped direct kernel, the copies or the overlap-add for at most 8
+      groups and 1024 channel pairs (:func:`block_diagonal`: the ungrouped kernels on the
+      groups' filters laid on a diagonal).
 conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``fir`` for one channel each way, or one a group (depthwise) in NCW or with at most 8
       groups in NWC, from ``FIR_MIN_MACS`` multiply-adds (:func:`fir_channels`): per channel,
@@ -448,9 +449,42 @@ def _choose_transpose_groups(g, itemsize):
         if cin * cout <= 16:
             return "direct"     # its per-group loops (depthwise: vector loops over the groups)
         return "tiled" if tiled and cout >= 4 and g.taps <= 4 else "copies"
+    if _grouped_ola(g, itemsize):
+        return "ola"
     # the grouped direct kernel's dot GEMMs (one per tap and group): for few columns a group,
     # or long sums (it also skips the taps that reach no output; each group's copy would not)
     return "direct" if g.taps * cout <= 16 or cin >= 64 else "copies"
+
+
+OLA_GROUP_MAX_COUT = 16        # output channels a group of the grouped overlap-add at most
+OLA_GROUP_MIN_MACS = 4096      # its multiply-adds on the signal per (work item, group), at least
+
+
+def _grouped_ola(g, itemsize):
+    """Whether a grouped transpose of ``GROUPED_DOT_MIN_CIN`` or more input channels a group
+    runs the overlap-add with the groups in place (``_gemm.transpose_ola``'s ``groups``: per
+    work item, a block of outputs, and group, one GEMM of the rows that reach it by the
+    group's block of taps, then their sums) rather than the grouped direct kernel's dot GEMMs
+    (one per tap, group and block of rows, of a few columns each) or the copies (a call per
+    group, each laid out and its own parallel region): at most ``OLA_GROUP_MAX_COUT`` outputs
+    a group (more fill the dot GEMM's tiles), a filter spanning the stride (else most outputs
+    are zeros that the direct kernel stores and the overlap-add also sums over), at least half of the (frame, tap) links on the
+    signal (its GEMMs form the products of every tap of a block) and ``OLA_GROUP_MIN_MACS``
+    multiply-adds on the signal per work item and group (else the calls per group cost more
+    than their work). Found on 64 random grouped calls of 20+ inputs a group (seeds 2-4): up
+    to 27x slower on the 8 us calls of one frame under a long filter that the links exclude,
+    1.5-2.1x where the filter spans less than the stride or the groups have 25-32 outputs;
+    held out: docs/planner.rst."""
+    cin, cout = g.narrow_channels // g.groups, g.wide_channels // g.groups
+    if cout > OLA_GROUP_MAX_COUT or (g.taps - 1) * g.dilation + 1 < g.stride:
+        return False
+    links = links_on_signal(g.wide, g.narrow, g.taps, g.stride, g.dilation, g.pad_before)
+    if 2 * links < g.narrow * g.taps:
+        return False
+    width, _, batch = ola_blocking(g._replace(narrow_channels=cin, wide_channels=cout, groups=1),
+                                   itemsize)
+    items = -(-g.batch // batch) * -(-g.wide // width)
+    return g.batch * links * cin * cout >= OLA_GROUP_MIN_MACS * items
 
 
 def flattened(g, data_format):
@@ -752,7 +786,7 @@ def choose(op, g, itemsize=4, layout="NWC", dense=True):
     ``g`` with elements of ``itemsize`` bytes and operands in ``layout``: the rule in the module
     docstring. ``dense`` false: never ``'block-diagonal'`` (the grouped kernel it stands for)."""
     kernel = _choose(op, g, itemsize, layout)
-    if dense and kernel in ("direct", "copies") and block_diagonal(op, g, itemsize):
+    if dense and kernel in ("direct", "copies", "ola") and block_diagonal(op, g, itemsize):
         return "block-diagonal"
     return kernel
 
@@ -1499,6 +1533,10 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         return {"rows": rows, "channels": channels, "dot": transpose_dot(g, itemsize, rows),
                 "batches": batches}
     if kernel == "ola":
+        # with groups, each group's GEMMs and sums are those of its channels (the cuts' costs
+        # all scale by the groups)
+        g = g._replace(narrow_channels=g.narrow_channels // g.groups,
+                       wide_channels=g.wide_channels // g.groups, groups=1)
         width, taps, batch = ola_blocking(g, itemsize)
         return {"width": width, "taps": taps, "batch": batch, "dot": ola_dot(g, taps, itemsize)}
     if kernel == "direct" and op == "backprop_filter":

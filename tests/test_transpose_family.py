@@ -191,7 +191,7 @@ def test_bits_do_not_depend_on_threads(rng):
 
 
 # all groups at once; conv1d_transpose once per group; the tiled kernel once per group, in place
-GROUPED_KERNELS = (["direct", "blas", "block-diagonal"] + (["tiled"] if _cpu.tiled_available() else [])
+GROUPED_KERNELS = (["direct", "blas", "block-diagonal", "ola"] + (["tiled"] if _cpu.tiled_available() else [])
                    + (["tiled-avx2"] if _cpu.tiled_isa() == "avx512" else []))
 
 
@@ -224,6 +224,42 @@ def test_every_grouped_kernel(kernel, dtype):
                             assert_family_matches(y, want, bound, transpose_terms(g),
                                                   f"{kernel} {padding} {data_format} s={s} d={d} K={k} "
                                                   f"G={groups} M={m} L={wide}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_overlap_add(dtype):
+    """The overlap-add with groups in place (``_gemm.transpose_ola``'s ``groups``): each group's
+    input channels, filter rows and output channels read and written where they are; products
+    by BLAS's GEMM and by the dot GEMM, blocks of one batch element (the rows one run in NWC)
+    and of two (gathered), blocks of taps and of outputs that cut the filter's reach, dilations,
+    padding beyond the signal; against the reference, with the same bits on 1 and 3 threads."""
+    from conv1dt._compiled import _gemm
+    rng = np.random.default_rng(53)
+    for groups, cing, coutg, k, s, d, padding in [
+            (28, 28, 1, 8, 3, 1, "VALID"), (3, 8, 11, 5, 2, 1, "SAME"), (4, 20, 3, 16, 8, 2, (9, 4)),
+            (2, 5, 2, 7, 1, 3, (20, 0))]:
+        for data_format in ("NWC", "NCW"):
+            x = random_array(rng, signal_shape(3, 40, groups * cing, data_format), dtype)
+            f = random_array(rng, (k, coutg, groups * cing), dtype)
+            wide = widths(40, k, s, d, padding)[-1]
+            shape = signal_shape(3, wide, groups * coutg, data_format)
+            g = transpose_geometry(x.shape, f.shape, shape, s, d, padding, data_format, groups)
+            want, bound = family_oracle("transpose", x, f, g, data_format)
+            for width, taps, batch, dot in [(16, 3, 1, False), (50, 8, 2, True), (wide, k, 3, False),
+                                            (7, 2, 2, True)]:
+                outs = []
+                for threads in (1, 3):
+                    y = np.full(shape, np.nan, dtype)
+                    _gemm.transpose_ola(x, f, y, data_format == "NCW", s, d, g.pad_before, width,
+                                        taps, threads, batch, dot, groups)
+                    outs.append(y)
+                assert_family_matches(outs[0], want, bound, transpose_terms(g),
+                                      f"G={groups} {cing}->{coutg} K={k} s={s} d={d} {padding} "
+                                      f"{data_format} width={width} taps={taps} batch={batch} dot={dot}")
+                np.testing.assert_array_equal(outs[0], outs[1])
+    with pytest.raises(ValueError, match="channels"):
+        _gemm.transpose_ola(np.zeros((1, 4, 6)), np.zeros((2, 2, 6)), np.zeros((1, 8, 5)),
+                            False, 2, 1, 0, 8, 2, 1, 1, False, 3)
 
 
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
@@ -447,9 +483,14 @@ def test_grouped_dispatch_rule():
     assert grouped(g(4, 4, 2)) == "direct"
     assert grouped(g(16, 6, 2, taps=9)) == (                 # 8 x 3
         "copies" if 6 * 4 < _plan.VECTOR_BYTES else "direct")
-    # 20 inputs a group and more: the grouped direct kernel's dot GEMMs for few columns a group
-    assert grouped(g(80, 4, 2)) == "direct"                   # 40 x 2, 3 taps
-    assert grouped(g(80, 4, 2, taps=25)) == "copies"
+    # 20 inputs a group and more: the overlap-add with the groups in place for at most 16
+    # outputs a group (_plan._grouped_ola), else the grouped direct kernel's dot GEMMs for few
+    # columns a group or long sums, and the copies
+    assert grouped(g(80, 4, 2)) == "ola"                      # 40 x 2, 3 taps
+    assert grouped(g(80, 4, 2, taps=25)) == "ola"
+    assert grouped(g(120, 40, 2, taps=40)) == "copies"        # 60 x 20 (beyond the tiled range)
+    sparse = transpose_geometry((4, 512, 80), (2, 2, 80), (4, 512 * 6, 4), 6, 1, "SAME", "NWC", 2)
+    assert grouped(sparse) != "ola"                           # 2 taps at a stride of 6
     # without the flag: the block-diagonal kernel for at most 8 groups and 1024 channel pairs in
     # all (not one channel each way a group), unless the taps are fewer than a stride of 5+
     assert _plan.choose("transpose", g(4, 4, 2)) == "block-diagonal"

@@ -915,10 +915,11 @@ def backprop_filter_im2col(
 
 cdef struct _Ola:
     const void* x       # the narrow input, [N, M, Cin] or [N, Cin, M]
-    const void* f       # [K, Cout, Cin]
+    const void* f       # [K, Cout/G, Cin]
     void* y             # the wide output, [N, L, Cout] or [N, Cout, L]
     bint ncw
     Py_ssize_t N, M, L, cin, cout, K, s, d, pad, width, taps, nblocks, batch, rows
+    Py_ssize_t groups, cig, cog   # groups, and the input and output channels of one
     bint dot            # the products by the C layer's dot GEMM (nothing packed), not BLAS
     bint dbl
 
@@ -927,16 +928,9 @@ cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept no
     cdef Py_ssize_t b = item % p.nblocks, n0 = item // p.nblocks * p.batch
     cdef Py_ssize_t n1 = min(p.N, n0 + p.batch)
     cdef Py_ssize_t o0 = b * p.width, o1 = min(p.L, o0 + p.width)
-    cdef Py_ssize_t co = p.cout, ci = p.cin
-    cdef Py_ssize_t ysw = 1 if p.ncw else co, ysc = p.L if p.ncw else 1
-    cdef const floating* f = <const floating*> p.f
-    cdef Py_ssize_t k0, k1, kc, lo, hi, r, k, o, c, i, n, ka, kb
+    cdef Py_ssize_t co = p.cout
+    cdef Py_ssize_t n, c, j
     cdef floating* y
-    cdef const floating* x
-    cdef floating* xs
-    cdef floating* xrow
-    cdef floating* prow
-    cdef floating* yrow
     for n in range(n0, n1):
         y = <floating*> p.y + n * p.L * co
         if p.ncw:
@@ -944,6 +938,25 @@ cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept no
                 memset(y + c * p.L + o0, 0, (o1 - o0) * sizeof(floating))
         else:
             memset(y + o0 * co, 0, (o1 - o0) * co * sizeof(floating))
+    for j in range(p.groups):
+        _ola_group(p, j, n0, n1, o0, o1, prod)
+
+
+cdef void _ola_group(const _Ola* p, Py_ssize_t j, Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t o0,
+                     Py_ssize_t o1, floating* prod) noexcept nogil:
+    """Group ``j``'s outputs ``o0 .. o1 - 1`` of batch elements ``n0 .. n1 - 1`` (zeroed by the
+    caller): its input channels ``j*Cin/G ..`` read where they are (rows ``Cin`` apart), its
+    filter's rows too (``Cin`` apart), its output channels ``j*Cout/G ..`` added to."""
+    cdef Py_ssize_t co = p.cog, ci = p.cig, cin = p.cin, cout = p.cout
+    cdef Py_ssize_t ysw = 1 if p.ncw else cout, ysc = p.L if p.ncw else 1
+    cdef const floating* f = <const floating*> p.f + j * ci
+    cdef Py_ssize_t k0, k1, kc, lo, hi, i, k, o, c, n, ka, kb, ldx
+    cdef floating* y
+    cdef const floating* x
+    cdef floating* xs
+    cdef floating* xrow
+    cdef floating* prow
+    cdef floating* yrow
     k0 = 0
     while k0 < p.K:
         k1 = min(p.K, k0 + p.taps)
@@ -956,9 +969,10 @@ cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept no
             # the rows of the item's batch elements one after another: in one GEMM where they
             # are one run of rows in memory (NWC, all of each element's rows), else one each
             if not p.ncw and (hi - lo == p.M or n1 - n0 == 1):
-                x = <const floating*> p.x + (n0 * p.M + lo) * ci
+                x = <const floating*> p.x + (n0 * p.M + lo) * cin + j * ci
+                ldx = cin
             else:
-                # the elements' rows gathered into one matrix [rows, Cin] (Cin multiply-adds
+                # the elements' rows gathered into one matrix [rows, Cin/G] (Cin/G multiply-adds
                 # per element copied, then kc of them per element of the copy)
                 xs = prod + p.batch * p.rows * p.taps * co
                 for n in range(n0, n1):
@@ -966,22 +980,23 @@ cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept no
                         xrow = xs + ((n - n0) * (hi - lo) + i - lo) * ci
                         if p.ncw:
                             for c in range(ci):
-                                xrow[c] = (<const floating*> p.x)[(n * ci + c) * p.M + i]
+                                xrow[c] = (<const floating*> p.x)[(n * cin + j * ci + c) * p.M + i]
                         else:
-                            memcpy(xrow, <const floating*> p.x + (n * p.M + i) * ci,
+                            memcpy(xrow, <const floating*> p.x + (n * p.M + i) * cin + j * ci,
                                    ci * sizeof(floating))
                 x = xs
+                ldx = ci
             if p.dot:
                 # prod[rows x kc] = x[rows x cin] . f[k0..k1] as [kc x cin], along cin
-                _dot(prod, kc, x, ci, f + k0 * co * ci, ci, (n1 - n0) * (hi - lo), kc, ci, 0)
+                _dot(prod, kc, x, ldx, f + k0 * co * cin, cin, (n1 - n0) * (hi - lo), kc, ci, 0)
             else:
                 gemm(c'T', c'N', <int> kc, <int> ((n1 - n0) * (hi - lo)), <int> ci,
-                     f + k0 * co * ci, <int> ci, x, <int> ci, 0, prod, <int> kc)
+                     f + k0 * co * cin, <int> cin, x, <int> ldx, 0, prod, <int> kc)
             # each row's products added to the outputs its taps k0 .. k1 - 1 reach in [o0, o1)
-            # (taps ka .. kb - 1), rows in increasing order; in NWC at dilation 1 they are one
-            # run of (kb - ka) * Cout outputs, added as one run
+            # (taps ka .. kb - 1), rows in increasing order; in NWC at dilation 1 with one group
+            # they are one run of (kb - ka) * Cout outputs, added as one run
             for n in range(n0, n1):
-                y = <floating*> p.y + n * p.L * co
+                y = <floating*> p.y + n * p.L * cout + j * co * ysc
                 for i in range(lo, hi):
                     prow = prod + ((n - n0) * (hi - lo) + i - lo) * kc
                     o = i * p.s - p.pad          # the output of tap 0
@@ -989,7 +1004,7 @@ cdef void _ola_block(const _Ola* p, Py_ssize_t item, floating* prod) noexcept no
                     kb = min(k1, floordiv(o1 - 1 - o, p.d) + 1)
                     if ka >= kb:
                         continue
-                    if p.d == 1 and not p.ncw:
+                    if p.d == 1 and not p.ncw and p.groups == 1:
                         yrow = y + (o + ka) * co
                         prow = prow + (ka - k0) * co
                         for c in range((kb - ka) * co):
@@ -1023,12 +1038,15 @@ def transpose_ola(
     int num_threads,
     Py_ssize_t batch=1,
     bint dot=False,
+    Py_ssize_t groups=1,
 ):
     """conv1d_transpose by GEMM, then overlap-add; ``y`` is overwritten.
 
     ``x`` ``[N, M, Cin]`` and ``y`` ``[N, L, Cout]`` (or both NCW with ``ncw``), ``f``
-    ``[K, Cout, Cin]``. Work items are (block of ``batch`` batch elements, block of ``width``
-    outputs). Per block of ``taps`` taps, one GEMM multiplies the input rows that reach the
+    ``[K, Cout/G, Cin]`` with ``G = groups``. Work items are (block of ``batch`` batch elements,
+    block of ``width`` outputs), each computing every group's outputs of its block, group by
+    group, each group's channels read and written where they are. Per group and block of
+    ``taps`` taps, one GEMM multiplies the input rows that reach the
     item's outputs (at most ``(width - 1 + (taps - 1)*d) // s + 2`` per batch element; the
     elements' rows together, gathered where they are not one run in memory, so that a short
     input read by a long filter still makes a GEMM of many rows) by those taps of the filter,
@@ -1047,18 +1065,22 @@ def transpose_ola(
     if p.M == 0 or p.cin == 0 or p.K == 0:
         memset(&y[0, 0, 0], 0, N * y.shape[1] * y.shape[2] * sizeof(floating))
         return
+    if groups < 1 or p.cin % groups or p.cout % groups or f.shape[1] * groups != p.cout \
+            or f.shape[2] != p.cin:
+        raise ValueError("transpose_ola: the filter's and the groups' channels do not match")
     p.x, p.f, p.y = &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0]
     p.N = N
     p.s, p.d, p.pad = stride, dilation, pad_before
     p.width, p.taps = width, min(taps, p.K)
     p.batch = max(1, min(batch, N))
     p.dot = dot
+    p.groups, p.cig, p.cog = groups, p.cin // groups, p.cout // groups
     p.nblocks = (p.L + width - 1) // width
     p.dbl = floating is double
     p.rows = min(p.M, (width - 1 + (p.taps - 1) * dilation) // stride + 2)
     _run_items(_ola_item, &p, (N + p.batch - 1) // p.batch * p.nblocks,
-               <double> N * p.M * p.K * p.cin * p.cout,
-               p.batch * p.rows * (p.taps * p.cout + p.cin) * sizeof(floating), num_threads)
+               <double> N * p.M * p.K * p.cig * p.cout,
+               p.batch * p.rows * (p.taps * p.cog + p.cig) * sizeof(floating), num_threads)
 
 
 # --- depthwise: one channel per group, vector loops across the channels ------------------------
