@@ -875,13 +875,22 @@ def _even_channels(channels, blocks):
     return -(-(-(-channels // blocks)) // 16) * 16
 
 
-def filter_chunks(g, rows, taps):
+PARTIAL_BYTES = 1 << 20   # the partial filters beyond the first, at most (within L2), ...
+PARTIAL_BYTES_MACS = 1024 # ... unless the rows give each element this many multiply-adds
+
+
+def filter_chunks(g, rows, taps, itemsize):
     """Chunks of the ``N*M`` rows for the im2col filter gradient: enough for ``MIN_ITEMS``
     work items with the groups and tap blocks, at most one per block of rows, and partial filters
     of at most 2**20 elements beyond the first, each beyond the first for at least
     ``PARTIAL_MACS`` multiply-adds per element (writing a partial filter and adding it up cost
-    as much as a few dozen multiply-adds per element; docs/planner.rst). A function of the shape
-    alone."""
+    as much as a few dozen multiply-adds per element; docs/planner.rst), and at most
+    ``PARTIAL_BYTES`` of them where the rows give each element fewer than
+    ``PARTIAL_BYTES_MACS`` multiply-adds: partials beyond L2 go to memory and back. On 20
+    random calls of 2-8 chunks (the sweep's draws, seed 21) one chunk ran 0.26x / 0.34x the
+    time (two / one threads) with 2.9 MB of partials and 150 multiply-adds an element (15 x 10
+    samples, 104 -> 16, K=222, float64), where smaller partials, or more work an element, made
+    the two-thread calls 1.1-1.9x faster. A function of the shape alone."""
     if not parallel(g):
         return 1
     size = g.taps * (g.wide_channels // g.groups) * g.narrow_channels
@@ -889,6 +898,8 @@ def filter_chunks(g, rows, taps):
     chunks = -(-MIN_ITEMS // others)
     chunks = min(chunks, max(1, -(-(g.batch * g.narrow) // rows)))
     while chunks > 1 and ((chunks - 1) * size > (1 << 20)
+                          or ((chunks - 1) * size * itemsize > PARTIAL_BYTES
+                              and macs(g) < PARTIAL_BYTES_MACS * size)
                           or (chunks - 1) * size * PARTIAL_MACS > macs(g)):
         chunks -= 1
     return max(1, chunks)
@@ -1269,7 +1280,8 @@ def filter_blocking(g, itemsize, nwc=True):
     if nwc and not in_place and filter_gemv(g):
         # a block of the gradient that stays in L2 for the GEMVs of its few columns
         rows = max(16, min(1024, SCRATCH_BYTES // (cng * itemsize)))
-        return {"rows": rows, "taps": g.taps, "chunks": filter_chunks(g, rows, g.taps),
+        return {"rows": rows, "taps": g.taps,
+                "chunks": filter_chunks(g, rows, g.taps, itemsize),
                 "skinny": False, "inplace": False, "gemv": True}
     # AVX2 and AVX-512: GEMMs with a short side by the skinny GEMM (filter_short_side), ahead of
     # the in-place GEMMs per tap but for one tap of several input channels (one GEMM, BLAS's)
@@ -1302,7 +1314,7 @@ def filter_blocking(g, itemsize, nwc=True):
     if in_place and not short:
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
         rows = 1024
-        chunks = filter_chunks(g, rows, taps)
+        chunks = filter_chunks(g, rows, taps, itemsize)
         return {"rows": rows, "taps": taps, "chunks": chunks, "skinny": False, "inplace": True,
                 "channels": filter_channels(g, taps, chunks)}
     skinny = nwc and filter_skinny(g, itemsize, taps)
@@ -1313,7 +1325,7 @@ def filter_blocking(g, itemsize, nwc=True):
     across = window = False
     if short and not skinny:
         skinny, across, window = short
-    return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps),
+    return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps, itemsize),
             "skinny": skinny, "inplace": False, "across": across, "window": window,
             "window_rows": 1024 if window else 0,
             "packed": nwc and not skinny and filter_packed(g, itemsize, taps),
