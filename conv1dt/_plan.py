@@ -27,8 +27,9 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       overlap-added), where the kernels below would step through taps that reach no sample;
       with ``Cin <= 16`` and ``Cout <= 32`` only below an eighth of a filter (``8*M < T``);
       not for ``Cin <= 64`` with ``Cout >= 32`` and 2 frames or more a batch element where the
-      tiled kernel runs; ``blas`` instead for a filter beyond ``OLA_MAX_FILTER_BYTES`` (4 MiB)
-      with ``Cin >= 32`` and ``Cout >= 64``, or one frame in all;
+      tiled kernel runs; ``blas`` instead for ``Cin >= 32`` and ``Cout >= 64`` (any filter;
+      until the thirtieth round beyond ``OLA_MAX_FILTER_BYTES``, 4 MiB), or one frame in all
+      under a filter beyond it;
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width), ``ola``
       where its strips would be mostly idle (as for small calls);
     * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
@@ -317,13 +318,17 @@ def _choose_transpose(g, itemsize=4):
         # reaching no sample; with few channels the direct kernel's vector loops still win
         # unless nearly all of them do (less than an eighth of a filter); with at most 64
         # inputs, 32 outputs or more and 2 frames or more a batch element the tiled kernel's
-        # tiles did (the overlap-add's GEMM then has a short inner dimension). A filter
-        # beyond 4 MiB: one GEMM per tap (each tap's slice of the filter read once, where the
-        # overlap-add's one GEMM over all taps packs the whole filter for a few rows), unless
-        # there are several rows and fewer than 32 inputs or 64 outputs (each tap's GEMM then
-        # has a short side: 35 frames of 300 -> 25, K=429, float64: 63 ms by BLAS, 13 ms so)
-        if (g.taps * cin * cout * itemsize > OLA_MAX_FILTER_BYTES
-                and ((cin >= 32 and cout >= 64) or g.batch * g.narrow == 1)):
+        # tiles did (the overlap-add's GEMM then has a short inner dimension). From 32 inputs
+        # and 64 outputs (and one frame under a filter beyond 4 MiB): one GEMM per tap, each
+        # tap's slice of the filter read once for all the frames, where the overlap-add's items
+        # each read the whole filter for their few rows (on 32 random such calls with filters
+        # of 0.2-3.9 MiB, seeds 1-2 of genfew.py, BLAS took 0.06-0.97x its time; until the
+        # thirtieth round only beyond 4 MiB). With fewer than 32 inputs or 64 outputs each
+        # tap's GEMM has a short side (35 frames of 300 -> 25, K=429, float64: 63 ms by BLAS,
+        # 13 ms so)
+        if ((cin >= 32 and cout >= 64)
+                or (g.taps * cin * cout * itemsize > OLA_MAX_FILTER_BYTES
+                    and g.batch * g.narrow == 1)):
             return "blas"
         return "ola"
     if few:

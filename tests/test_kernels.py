@@ -379,7 +379,8 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(512, 24, k=2048, s=4)) == "blas"  # 192 KiB a row
     # a few frames overlap-added: the input spans less than one filter
     assert _plan.choose("transpose", g(96, 32, k=300, s=3, m=2)) == "ola"
-    # ... but one frame in all, or 32 inputs and more, with a filter beyond 4 MiB: a GEMM a tap
+    # ... but one frame in all with a filter beyond 4 MiB, or 32 inputs and 64 outputs and more
+    # (below): a GEMM a tap
     assert _plan.choose("transpose", g(13, 525, k=934, s=3, m=1)) == "blas"
     # (on AVX2 too: one frame's GEMMs are BLAS's matrix-vector products, which do not pack,
     # and its blocks of outputs split over threads; from 2 frames the overlap-add's dot GEMM)
@@ -388,9 +389,12 @@ def test_dispatch_rule():
     assert _plan.choose("transpose", g(512, 512, k=64, s=8, m=2)) == (
         "ola" if _plan.AVX2 else "blas")
     # (AVX-512: one frame from 128 inputs, the dot GEMM of _plan._dot_rows_few)
-    assert _plan.choose("transpose", g(128, 128, k=64, s=16, m=1)) == (    # 4 MiB
-        "blas" if _plan.SKINNY else "ola")
-    assert _plan.choose("transpose", g(96, 128, k=64, s=16, m=1)) == "ola"
+    assert _plan.choose("transpose", g(128, 128, k=64, s=16, m=1)) == "blas"    # 4 MiB
+    # from 32 inputs and 64 outputs whatever the filter's size (thirtieth round: 3 MiB, 1 frame,
+    # 96 -> 128, K=64, s=16: 0.44 ms by the overlap-add, 0.14 by BLAS)
+    assert _plan.choose("transpose", g(96, 128, k=64, s=16, m=1)) == "blas"
+    assert _plan.choose("transpose", g(96, 128, k=12, s=4, m=1)) == "blas"        # 576 KiB
+    assert _plan.choose("transpose", g(24, 128, k=64, s=16, m=1)) == "ola"        # 24 inputs
     # ... and not for fewer than 64 outputs from several frames (each tap's GEMM is narrow)
     assert _plan.choose("transpose", g(300, 25, k=429, s=1, m=1)._replace(batch=35), 8) == "ola"
     # ... but from 2 frames, with at most 64 inputs to 32 outputs or more, the tiled kernel
