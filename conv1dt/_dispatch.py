@@ -771,13 +771,14 @@ def _dense_transpose(g, data_format, dtype):
     return transpose_plan(g._replace(groups=1), data_format, None, dtype)
 
 
-def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
+def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     """conv1d_transpose with ``groups > 1`` on checked real operands, in ``data_format`` (in
     ``out`` when given).
 
     ``kernel`` (forced by tests, else the planner's): ``'direct'`` runs all the groups at once in
     ``transpose_grouped``; ``'ola'`` the overlap-add with the groups in place (each work item
-    all the groups of its block of outputs); ``'tiled'`` runs the tiled kernel once per group on the group's
+    all the groups of its block of outputs; ``blocks``, the plan's, when given);
+    ``'tiled'`` runs the tiled kernel once per group on the group's
     slices of the input, filter and output in place, with no copy; ``'copies'`` (also ``'blas'``)
     runs :func:`conv1d_transpose` once per group, whatever kernel the planner picks for it, on
     operands first laid out group-major (``[G, N, M, Cin/G]`` or ``[G, N, Cin/G, M]``, one copy)
@@ -806,7 +807,8 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None):
         return _transpose_fir(x, f, g, ncw, out)
     if kernel == "ola":
         # each work item's outputs group by group, the groups' channels in place
-        blocks = _plan.blocking("transpose", "ola", g, x.dtype.itemsize)
+        if not blocks or "width" not in blocks:     # (another kernel's: block-diagonal's)
+            blocks = _plan.blocking("transpose", "ola", g, x.dtype.itemsize)
         y = _output((n, g.wide_channels, g.wide) if ncw else (n, g.wide, g.wide_channels),
                     x.dtype, out)
         with _blas_on_one_thread(g):

@@ -150,7 +150,8 @@ def _runner(op, geom, data_format, kernel, blocks, real):
         return _dispatch.transpose_plan(geom, data_format, kernel, real)
     if op == "transpose":
         def runner(x, y, out=None):
-            return _dispatch.conv1d_transpose_groups(x, y, geom, data_format, kernel, out)
+            return _dispatch.conv1d_transpose_groups(x, y, geom, data_format, kernel, out,
+                                                     blocks)
         return runner
     fn = _dispatch.conv1d if op == "conv1d" else _dispatch.conv1d_backprop_filter
 
