@@ -473,8 +473,9 @@ def _grouped_ola(g, itemsize):
     (one per tap, group and block of rows, of a few columns each) or the copies (a call per
     group, each laid out and its own parallel region): at most ``OLA_GROUP_MAX_COUT`` outputs
     a group (more fill the dot GEMM's tiles), a filter spanning the stride (else most outputs
-    are zeros that the direct kernel stores and the overlap-add also sums over), at least half of the (frame, tap) links on the
-    signal (its GEMMs form the products of every tap of a block) and ``OLA_GROUP_MIN_MACS``
+    are zeros that the direct kernel stores and the overlap-add also sums over), at least half
+    of the (frame, tap) links on the signal (its GEMMs form the products of every tap of a
+    block) and ``OLA_GROUP_MIN_MACS``
     multiply-adds on the signal per work item and group (else the calls per group cost more
     than their work). Found on 64 random grouped calls of 20+ inputs a group (seeds 2-4): up
     to 27x slower on the 8 us calls of one frame under a long filter that the links exclude,
@@ -487,7 +488,7 @@ def _grouped_ola(g, itemsize):
     if 2 * links < g.narrow * g.taps:
         return False
     width, _, batch = ola_blocking(g._replace(narrow_channels=cin, wide_channels=cout, groups=1),
-                                   itemsize)
+                                   itemsize, parallel(g))
     items = -(-g.batch // batch) * -(-g.wide // width)
     return g.batch * links * cin * cout >= OLA_GROUP_MIN_MACS * items
 
@@ -881,7 +882,7 @@ def _even_channels(channels, blocks):
 
 
 PARTIAL_BYTES = 1 << 20   # the partial filters beyond the first, at most (within L2), ...
-PARTIAL_BYTES_MACS = 1024 # ... unless the rows give each element this many multiply-adds
+PARTIAL_BYTES_MACS = 1024  # ... unless the rows give each element this many multiply-adds
 
 
 def filter_chunks(g, rows, taps, itemsize):
@@ -1008,7 +1009,7 @@ OLA_SERIAL = 0.25   # ... and this share of all items' work (_ola_time)
 OLA_FEWER_ITEMS = 0.6   # fewer than MIN_ITEMS items where they multiply this share at most
 
 
-def ola_blocking(g, itemsize):
+def ola_blocking(g, itemsize, split=None):
     """``(width, taps, batch)`` for the overlap-add kernel: of the cuts :func:`_ola_cuts`
     lists, the one of least modelled time (:func:`_ola_time`) among those with at least
     ``MIN_ITEMS`` work items (or with the most, where none has that many); a cut of fewer items
@@ -1020,7 +1021,7 @@ def ola_blocking(g, itemsize):
     by blocks of 9 taps). Held out on 480 random calls, the 61 whose cut changed: 0.67x the
     time at one thread, 0.70x at two (docs/planner.rst). Allowed fewer items on the model's
     word alone, it lost up to 2.6x on a fifth of the calls at two threads."""
-    cuts = _ola_cuts(g, itemsize)
+    cuts = _ola_cuts(g, itemsize, split)
     items = lambda cut: -(-g.batch // cut[2]) * -(-g.wide // cut[0])
     most = min(MIN_ITEMS, max(map(items, cuts)))
     split = [cut for cut in cuts if items(cut) >= most]
@@ -1035,7 +1036,7 @@ def ola_blocking(g, itemsize):
     return best
 
 
-def _ola_cuts(g, itemsize):
+def _ola_cuts(g, itemsize, split=None):
     """The overlap-add's candidate cuts ``(width, taps, batch)``. Taps per block: the most
     (halving) for which a block of outputs about 256 input rows wide (and at least 3 times the
     taps' span, so that at most a quarter of the rows multiplied fall outside it) needs a
@@ -1071,7 +1072,7 @@ def _ola_cuts(g, itemsize):
     def items(width, batch):
         return -(-g.batch // batch) * -(-g.wide // width)
 
-    while items(width, batch) < 4 * MIN_ITEMS and parallel(g):
+    while items(width, batch) < 4 * MIN_ITEMS and (parallel(g) if split is None else split):
         if width > max(64, (taps - 1) * d):
             width = max(64, (taps - 1) * d, -(-width // 2))
         elif taps > 1 and -(-taps // 2) * co >= 64:
@@ -1552,9 +1553,10 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
     if kernel == "ola":
         # with groups, each group's GEMMs and sums are those of its channels (the cuts' costs
         # all scale by the groups)
+        split = parallel(g)        # (the whole call's work, not one group's)
         g = g._replace(narrow_channels=g.narrow_channels // g.groups,
                        wide_channels=g.wide_channels // g.groups, groups=1)
-        width, taps, batch = ola_blocking(g, itemsize)
+        width, taps, batch = ola_blocking(g, itemsize, split)
         return {"width": width, "taps": taps, "batch": batch, "dot": ola_dot(g, taps, itemsize)}
     if kernel == "direct" and op == "backprop_filter":
         return {"chunks": direct_filter_chunks(g)}

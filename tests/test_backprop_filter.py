@@ -458,16 +458,20 @@ def test_long_dilated_filters_to_one_channel_by_the_firs(dtype, data_format):
     dilation 1 keep im2col."""
     rng = np.random.default_rng(47)
     itemsize = np.dtype(dtype).itemsize
-    for n, wide, cw, k, s, d, padding in [(1, 4000, 3, 12, 1, 7, "SAME"), (3, 1500, 2, 33, 2, 4, "VALID"),
-                                          (2, 2200, 4, 9, 3, 3, (5, 20)), (1, 3100, 2, 40, 8, 2, "SAME")]:
+    for n, wide, cw, k, s, d, padding in [(1, 4000, 3, 12, 1, 7, "SAME"),
+                                          (3, 1500, 2, 33, 2, 4, "VALID"),
+                                          (2, 2200, 4, 9, 3, 3, (5, 20)),
+                                          (1, 3100, 2, 40, 8, 2, "SAME")]:
         w = random_array(rng, signal_shape(n, wide, cw, data_format), dtype)
         g = conv1d_geometry(w.shape, (k, cw, 1), s, d, padding, data_format, 1)
         if itemsize == 4 or cw * 8 <= _plan.FIR_PAIR_BYTES:
             assert _plan.choose("backprop_filter", g, itemsize, data_format) == "fir", (cw, k, d)
         dz = random_array(rng, signal_shape(n, g.narrow, 1, data_format), dtype)
         want, bound = family_oracle("backprop_filter", w, dz, g, data_format)
-        pad = padding if isinstance(padding, str) else (
-            [[0, 0], list(padding), [0, 0]] if data_format == "NWC" else [[0, 0], [0, 0], list(padding)])
+        pad = padding
+        if not isinstance(padding, str):
+            pad = ([[0, 0], list(padding), [0, 0]] if data_format == "NWC"
+                   else [[0, 0], [0, 0], list(padding)])
         outs = []
         for t in (1, 3):
             conv1dt.set_num_threads(t)

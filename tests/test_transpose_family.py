@@ -191,7 +191,8 @@ def test_bits_do_not_depend_on_threads(rng):
 
 
 # all groups at once; conv1d_transpose once per group; the tiled kernel once per group, in place
-GROUPED_KERNELS = (["direct", "blas", "block-diagonal", "ola"] + (["tiled"] if _cpu.tiled_available() else [])
+GROUPED_KERNELS = (["direct", "blas", "block-diagonal", "ola"]
+                   + (["tiled"] if _cpu.tiled_available() else [])
                    + (["tiled-avx2"] if _cpu.tiled_isa() == "avx512" else []))
 
 
@@ -236,8 +237,8 @@ def test_grouped_overlap_add(dtype):
     from conv1dt._compiled import _gemm
     rng = np.random.default_rng(53)
     for groups, cing, coutg, k, s, d, padding in [
-            (28, 28, 1, 8, 3, 1, "VALID"), (3, 8, 11, 5, 2, 1, "SAME"), (4, 20, 3, 16, 8, 2, (9, 4)),
-            (2, 5, 2, 7, 1, 3, (20, 0))]:
+            (28, 28, 1, 8, 3, 1, "VALID"), (3, 8, 11, 5, 2, 1, "SAME"),
+            (4, 20, 3, 16, 8, 2, (9, 4)), (2, 5, 2, 7, 1, 3, (20, 0))]:
         for data_format in ("NWC", "NCW"):
             x = random_array(rng, signal_shape(3, 40, groups * cing, data_format), dtype)
             f = random_array(rng, (k, coutg, groups * cing), dtype)
@@ -245,8 +246,8 @@ def test_grouped_overlap_add(dtype):
             shape = signal_shape(3, wide, groups * coutg, data_format)
             g = transpose_geometry(x.shape, f.shape, shape, s, d, padding, data_format, groups)
             want, bound = family_oracle("transpose", x, f, g, data_format)
-            for width, taps, batch, dot in [(16, 3, 1, False), (50, 8, 2, True), (wide, k, 3, False),
-                                            (7, 2, 2, True)]:
+            for width, taps, batch, dot in [(16, 3, 1, False), (50, 8, 2, True),
+                                            (wide, k, 3, False), (7, 2, 2, True)]:
                 outs = []
                 for threads in (1, 3):
                     y = np.full(shape, np.nan, dtype)
@@ -255,7 +256,8 @@ def test_grouped_overlap_add(dtype):
                     outs.append(y)
                 assert_family_matches(outs[0], want, bound, transpose_terms(g),
                                       f"G={groups} {cing}->{coutg} K={k} s={s} d={d} {padding} "
-                                      f"{data_format} width={width} taps={taps} batch={batch} dot={dot}")
+                                      f"{data_format} width={width} taps={taps} batch={batch} "
+                                      f"dot={dot}")
                 np.testing.assert_array_equal(outs[0], outs[1])
     with pytest.raises(ValueError, match="channels"):
         _gemm.transpose_ola(np.zeros((1, 4, 6)), np.zeros((2, 2, 6)), np.zeros((1, 8, 5)),
@@ -325,8 +327,8 @@ def test_grouped_direct_by_spread_rows(dtype):
     group (a channel multiplier) and 19, one output channel a group from 3, 4 and 8 (the spread
     a transpose of the row, by shuffles for 4 and 8), 1 to 33 output channels a group (the
     spread's vectors shorter than a group, as long, longer, and the last group's rest), strides,
-    dilations, taps beyond the output, outputs over several blocks of 256 rows; against the reference, and the same bits
-    on 1 and 3 threads."""
+    dilations, taps beyond the output, outputs over several blocks of 256 rows; against the
+    reference, and the same bits on 1 and 3 threads."""
     rng = np.random.default_rng(29)
     for groups, cing, coutg, k, s, d, padding in [
             (2, 3, 3, 3, 1, 1, "SAME"), (5, 3, 7, 4, 2, 1, "VALID"), (74, 1, 14, 5, 2, 7, "SAME"),
@@ -440,6 +442,20 @@ def test_grouped_bits_do_not_depend_on_threads(kernel):
         conv1dt.set_num_threads(None)
     for other in outs[1:]:
         np.testing.assert_array_equal(outs[0], other)
+
+
+def test_grouped_overlap_add_takes_its_items_from_the_whole_call(monkeypatch):
+    """The grouped overlap-add's work items follow the whole call's work, not one group's: 64
+    groups of 32 -> 2 and one batch element, 512,000 multiply-adds a group (below
+    ``PARALLEL_MACS`` as the library sets it; the tests lower it) and 32.8 million in all, get
+    ``MIN_ITEMS`` items or more (they got 2 when the blocking saw one group's work)."""
+    monkeypatch.setattr(_plan, "PARALLEL_MACS", 1 << 19)
+    one = transpose_geometry((1, 500, 2048), (16, 2, 2048), (1, 2000, 128), 4, 1, "SAME", "NWC",
+                             64)
+    assert _plan.macs(one) // one.groups < _plan.PARALLEL_MACS <= _plan.macs(one)
+    assert _plan.choose("transpose", one, 4, dense=False) == "ola"
+    b = _plan.blocking("transpose", "ola", one, 4)
+    assert -(-one.batch // b["batch"]) * -(-one.wide // b["width"]) >= _plan.MIN_ITEMS
 
 
 def test_grouped_dispatch_rule():
