@@ -800,6 +800,7 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
             if not after or _finite(y):
                 return y
         kernel = _plan.choose("transpose", g, x.dtype.itemsize, dense=False)
+        blocks = None                   # (the plan's were the block-diagonal kernel's)
     # the groups' slices: filter rows of all Cin channels, within what the filter layout takes
     in_place = TILED and g.narrow > 0 and g.narrow_channels < _transpose.TILED_MAX_ROW
     one = g._replace(narrow_channels=cin, wide_channels=cout, groups=1)
@@ -807,8 +808,7 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
         return _transpose_fir(x, f, g, ncw, out)
     if kernel == "ola":
         # each work item's outputs group by group, the groups' channels in place
-        if not blocks or "width" not in blocks:     # (another kernel's: block-diagonal's)
-            blocks = _plan.blocking("transpose", "ola", g, x.dtype.itemsize)
+        blocks = blocks or _plan.blocking("transpose", "ola", g, x.dtype.itemsize)
         y = _output((n, g.wide_channels, g.wide) if ncw else (n, g.wide, g.wide_channels),
                     x.dtype, out)
         with _blas_on_one_thread(g):

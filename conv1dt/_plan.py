@@ -1442,7 +1442,7 @@ def _filter_long_dilated(g, itemsize):
     ``FIR_PAIR_BYTES``, ``Cw * s`` at most ``FIR_LONG_SPREAD`` (the FIRs' windows, ``s*Cw``
     samples a row, dense enough), the pairs' reach within ``FIR_PAIR_REACH``, and batch
     elements of ``FIR_LONG_SIGNAL`` filter spans or more (else most rows are at the signal's
-    edges, which the FIRs take term by term). On 40 random calls of 9-1024 taps (seeds 1-2,
+    edges, which the FIRs take term by term). On 56 random calls of 9-1024 taps (seeds 1-3,
     forced both ways) these conditions kept the calls where fir ran faster and dropped the
     rest (short signals, ``Cw*s`` of 24+, more output channels: 1.1-3.2x slower); held out
     on 14 (seed 4) fir ran 0.13-0.73x im2col's time at one thread: 3 x 225713 samples, 3 -> 1,

@@ -262,6 +262,25 @@ def test_grouped_overlap_add(dtype):
     with pytest.raises(ValueError, match="channels"):
         _gemm.transpose_ola(np.zeros((1, 4, 6)), np.zeros((2, 2, 6)), np.zeros((1, 8, 5)),
                             False, 2, 1, 0, 8, 2, 1, 1, False, 3)
+    # the public op as planned (the plan's blocks passed to the grouped runner), twice
+    x = random_array(rng, (3, 40, 28 * 28), dtype)
+    f = random_array(rng, (8, 1, 28 * 28), dtype)
+    plan = conv1dt.plan("conv1d_transpose", x, f, (3, 125, 28), 3, "VALID", groups=28)
+    assert plan.kernel == "ola"
+    g = transpose_geometry(x.shape, f.shape, (3, 125, 28), 3, 1, "VALID", "NWC", 28)
+    want, bound = family_oracle("transpose", x, f, g, "NWC")
+    for _ in range(2):
+        assert_family_matches(plan(x, f), want, bound, transpose_terms(g), "planned")
+    # a block-diagonal plan whose input is not finite falls back to the grouped kernel, here
+    # the overlap-add, with its own blocks (not the plan's)
+    x = random_array(rng, (4, 64, 80), dtype)
+    f = random_array(rng, (25, 2, 80), dtype)
+    x[0, 3, 5] = np.inf
+    plan = conv1dt.plan("conv1d_transpose", x, f, (4, 64, 4), 1, "SAME", groups=2)
+    assert plan.kernel == "block-diagonal"
+    g, want = run_grouped("ola", x, f, 64, 1, 1, "SAME", "NWC", 2)
+    assert _plan.choose("transpose", g, x.itemsize, dense=False) == "ola"
+    np.testing.assert_array_equal(plan(x, f), want)
 
 
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
