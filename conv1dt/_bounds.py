@@ -169,7 +169,7 @@ def _conv1d_plain(w, f, g, ncw):
     whose scratch spans ``(K-1)*d`` rows of the input per block: the call of a far-reaching
     conv1d after its crop."""
     kernel = _plan.choose("conv1d", g, w.dtype.itemsize)
-    if kernel in ("im2col", "implicit"):
+    if kernel in ("im2col", "implicit", "dot"):
         # their scratch is a block of gathered columns, whatever the reach (1 x 4 x 214, 27
         # groups of 1 -> 18, K=325, d=7: 5.6 ms by the BLAS kernel's GEMMs of one column, 0.8
         # by im2col's)

@@ -371,7 +371,7 @@ def _conv1d_small_gather(g, data_format, kernel, dtype):
 
 # conv1d's kernels that multiply the zeros past the signal (a gathered column matrix) instead
 # of leaving those terms out as the definition does
-_PADDED_KERNELS = frozenset({"im2col", "implicit"})
+_PADDED_KERNELS = frozenset({"im2col", "implicit", "dot"})
 
 
 def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
@@ -386,7 +386,9 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     windows read in place where they are runs of the signal, else as ``'im2col'``),
     ``'depthwise'`` (one channel per group), ``'flip-direct'`` or ``'flip-tiled'`` (the last two
     need ``groups = 1`` and ``(K-1)*d >= pad_before``), ``'polyphase'`` (``groups = 1``) or
-    ``'fir'`` (one channel each way, or one per group). ``blocks`` are the
+    ``'fir'`` (one channel each way, or one per group), ``'dot'`` (NWC, one group, dilation 1:
+    each window on the signal times the filter's rows by dot products, else as ``'im2col'``).
+    ``blocks`` are the
     plan's (:func:`conv1dt._plan.blocking`), made here when not given.
     """
     kernel = kernel or _plan.choose("conv1d", geom, x.dtype.itemsize, data_format)
@@ -480,7 +482,17 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
                                 True, 0, blocks.get("channels", 0), blocks.get("packed", False),
                                 blocks.get("edge", 0))
         return z
-    if kernel in ("im2col", "implicit"):
+    if kernel == "dot" and not ncw and g.dilation == 1 and g.groups == 1:
+        # each output's window (a run of the signal) times the filter's rows, by dot products
+        z = _output(shape, x.dtype, out)
+        if z.size:
+            blocks = blocks or _plan.blocking("conv1d", "dot", g, x.dtype.itemsize)
+            ft = np.ascontiguousarray(f.reshape(g.taps * g.wide_channels, g.narrow_channels).T)
+            _gemm.conv1d_im2col(x, f, z, False, g.stride, g.dilation, g.pad_before, g.groups,
+                                blocks["rows"], g.taps, _threads(g), True, False, True, 0, 0,
+                                False, blocks.get("edge", 0), ft)
+        return z
+    if kernel in ("im2col", "implicit", "dot"):
         z = _output(shape, x.dtype, out)
         if z.size:
             blocks = blocks if kernel == "im2col" and blocks else _plan.blocking(

@@ -93,6 +93,11 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       spaced run of the signal (NWC, one group, dilation 1 or one channel) and the skinny GEMM
       takes the shape (:func:`conv1d_implicit`): the windows multiplied where they are, all
       taps in one product, no gather and no packing (the edges through a column matrix);
+    * ``dot`` before all of these (after ``fir``) for few output channels (at most 4, or 15
+      from few input channels and 7+ taps) where each output's window is one run of the
+      signal (NWC, one group, dilation 1, 2+ input channels, 3+ taps) of 128 pairs to 256 KiB,
+      nearly every window on the signal, on AVX-512 (:func:`conv1d_dot`): each window times
+      the filter's rows by dot products along it;
     * for other few-channel calls (``Cw/G * Cn/G <= 16``) ``blas`` on AVX2, ``im2col`` on
       AVX-512 (``blas`` for 3+ input channels and 1-2 taps), ``direct`` without either;
       ``im2col`` for fewer than
@@ -759,6 +764,42 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
                      and g.narrow_channels >= 32))
 
 
+DOT_MAX_CHANNELS = 4          # conv1d by dot products: output channels, at most ...
+DOT_FEW_CHANNELS = 15         # ... or this many, from few input channels and several taps
+DOT_FEW_INPUTS = 160
+DOT_FEW_TAPS = 7
+DOT_MIN_WINDOW = 128          # a window of at least this many (tap, channel) pairs ...
+DOT_MAX_WINDOW_BYTES = 256 << 10   # ... and bytes at most
+DOT_ON_SIGNAL = 0.9           # the share of the outputs whose window lies on the signal
+DOT_MIN_ROWS = 16             # outputs in all, at least
+
+
+def conv1d_dot(g, itemsize, layout="NWC"):
+    """Whether conv1d runs the ``dot`` kernel: each output's window of ``K*Cw`` (tap, channel)
+    pairs, one run of the signal read in place, times each of the filter's ``Cn`` rows (the
+    filter laid out ``[Cn, K*Cw]``) by the dot GEMM, vectorised along the window: for few output
+    channels (``Cn <= DOT_MAX_CHANNELS``; up to ``DOT_FEW_CHANNELS`` from at most
+    ``DOT_FEW_INPUTS`` input channels and ``DOT_FEW_TAPS`` taps), whose columns leave the other
+    kernels' vectors and GEMMs mostly empty (BLAS's GEMM per tap of ``Cn`` columns is a
+    matrix-vector product, the skinny GEMM's vectors run along the output channels). NWC, one
+    group, dilation 1 (the window one run), 2+ input channels (one is the FIRs'), 3+ taps
+    (with one or two, BLAS's GEMM per tap over the input channels was as fast), windows of
+    ``DOT_MIN_WINDOW`` pairs to ``DOT_MAX_WINDOW_BYTES`` (beyond, the filter's rows are read
+    from memory for every tile of outputs), ``DOT_ON_SIGNAL`` of the outputs on the signal
+    (the edges' windows are gathered whole, zeros too, where the other kernels skip the taps
+    that reach only padding) and ``DOT_MIN_ROWS`` outputs. AVX-512 (the dot GEMM's tiles of
+    32 registers). Fitted on 40 random calls of the class (``gendot2.py 2``), held out on
+    seed 4: docs/planner.rst."""
+    cw, cn, win = g.wide_channels, g.narrow_channels, g.taps * g.wide_channels
+    return (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
+            and g.dilation == 1 and cw >= 2 and g.taps >= 3
+            and (cn <= DOT_MAX_CHANNELS or (cn <= DOT_FEW_CHANNELS and cw <= DOT_FEW_INPUTS
+                                            and g.taps >= DOT_FEW_TAPS))
+            and DOT_MIN_WINDOW <= win and win * itemsize <= DOT_MAX_WINDOW_BYTES
+            and g.batch * g.narrow >= DOT_MIN_ROWS
+            and _on_signal_outputs(g) >= DOT_ON_SIGNAL * g.narrow)
+
+
 BLOCK_DIAGONAL_MAX_PRODUCTS = 1024     # Cw*Cn of the dense filter, at most
 BLOCK_DIAGONAL_MAX_GROUPS = 8
 BLOCK_DIAGONAL_ONE_TAP_GROUPS = 16    # ... and for one tap
@@ -818,6 +859,8 @@ def _choose(op, g, itemsize, layout):
     if op == "conv1d":
         if fir_channels(g, itemsize, layout):
             return "fir"
+        if conv1d_dot(g, itemsize, layout):
+            return "dot"
         kernel = _choose_conv1d(g, itemsize)
         # the reversed-filter tiled kernel reads one sample of the few input channels per
         # step of its tiles: from fewer than 16 the windows read in place were faster
@@ -1541,6 +1584,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         return {"rows": rows, "channels": channels}
     if kernel == "implicit":
         return implicit_blocking(g, itemsize)
+    if kernel == "dot":
+        return implicit_blocking(g, itemsize, packed=False)
     if kernel == "blas" and op == "transpose":
         rows, channels = blas_blocking(g, itemsize)
         batches = blas_batches(g, rows, channels)

@@ -118,7 +118,8 @@ def test_random_against_reference_and_im2col(case):
                                rtol=1e-12, atol=1e-12)
 
 
-KERNELS = ["direct", "blas", "implicit"]   # implicit: as im2col where the windows are not runs
+KERNELS = ["direct", "blas", "implicit", "dot"]   # implicit, dot: as im2col where the windows
+# are not runs
 LONG = [  # (N, L, Cin, Cout, K, s, d, padding, groups): many blocks, tap edges, groups
     (2, 700, 1, 1, 5, 1, 1, "SAME", 1),
     (1, 900, 4, 6, 9, 3, 2, "VALID", 2),
@@ -536,7 +537,20 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(128, 128, groups=8)) == "blas"       # 3 taps of 16 x 16
     assert _plan.choose("conv1d", g(64, 128, groups=8, k=9)) == "im2col"  # K*Cw/G = 72
     assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128
-    assert _plan.choose("conv1d", g(512, 4)) == "blas"     # tiles of 64 for 4 outputs: not tiled
+    # 4 outputs from 512: not the tiles of 64; with AVX-512 each window (a run of the signal)
+    # times the filter's 4 rows by dot products (4 x 8192: 4.3 ms, 18.7 by ``blas``)
+    assert _plan.choose("conv1d", g(512, 4)) == ("dot" if _plan.SKINNY else "blas")
+    assert _plan.choose("conv1d", g(512, 4), 4, "NCW") == "blas"        # windows not runs
+    assert _plan.choose("conv1d", g(512, 4)._replace(dilation=2)) == "blas"
+    # one output channel from 28, K=380, s=4 (float64: 1.1 ms by dot, 4.1 by im2col); not from
+    # a signal shorter than the filter (each edge window gathered whole: mostly zeros)
+    long = conv1d_geometry((1, 5706, 28), (380, 28, 1), 4, 1, "VALID", "NWC", 1)
+    assert _plan.choose("conv1d", long, 8) == ("dot" if _plan.SKINNY else "im2col")
+    assert _plan.choose("conv1d", long._replace(wide=300, narrow=75, pad_before=190), 8) != "dot"
+    # HiFi-GAN's last layer, 32 -> 1, K=7; but 5 outputs from 512 inputs: BLAS's GEMMs
+    assert (_plan.choose("conv1d", g(32, 1, k=7, wide=8192)) == "dot") == _plan.SKINNY
+    assert _plan.choose("conv1d", g(512, 5, k=7, wide=8192)) != "dot"
+    assert (_plan.choose("conv1d", g(64, 12, k=7, wide=8192)) == "dot") == _plan.SKINNY
     assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
     assert _plan.choose("backprop_filter", g(64, 64, groups=64)) == "direct"
     # depthwise filter gradients whose groups fill less than half a vector: the FIR kernel at
@@ -578,7 +592,9 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", strided(1, 1, 1024, 8)) == "fir"
     assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "fir"
     # a few channels at a stride: only the kept outputs (flip-direct computed them all)
-    assert _plan.choose("conv1d", strided(2, 1, 64, 2)) == "polyphase"
+    # (2 -> 1, 128 pairs a window: with AVX-512 by dot products, 0.18 ms, 0.27 polyphase)
+    assert _plan.choose("conv1d", strided(2, 1, 64, 2)) == ("dot" if _plan.SKINNY else "polyphase")
+    assert _plan.choose("conv1d", strided(2, 1, 32, 2)) == "polyphase"
     assert _plan.choose("conv1d", strided(4, 4, 8, 2)) == "polyphase"
     assert _plan.choose("conv1d", strided(8, 8, 8, 2)) == "polyphase"
     assert _plan.choose("conv1d", strided(8, 8, 8, 2), 8) != "polyphase"    # float64: 4 outputs
@@ -590,7 +606,8 @@ def test_dispatch_rule():
     # a few channels at a dilation: the residues, not im2col's tap-by-tap gather, undilated too
     dilated = conv1d_geometry((3, 47355, 2), (375, 2, 1), 3, 6, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", dilated) == "polyphase"
-    assert _plan.choose("conv1d", dilated._replace(dilation=1)) == "polyphase"
+    assert _plan.choose("conv1d", dilated._replace(dilation=1)) == (
+        "dot" if _plan.SKINNY else "polyphase")     # 1.4 ms by dot, 2.3 polyphase
     # wav2vec 2.0 layer 1: its windows (one channel, stride 5) read in place by the skinny GEMM
     implicit = "implicit" if _plan.SKINNY or _plan.AVX2 else "im2col"
     assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == implicit

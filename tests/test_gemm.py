@@ -248,6 +248,40 @@ def test_conv1d_implicit(seed, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(40))
+def test_conv1d_implicit_by_dot_products(seed, dtype):
+    """conv1d with each output's window read where it is and multiplied by the filter's rows
+    ``[Cn, K*Cw]`` by the dot GEMM (dilation 1, NWC, one group): 1 to 20 output channels (the
+    dot GEMM's tiles of 4 and the columns left), windows of 1 to 400 elements (whole vectors and
+    the lanes left), edges at both ends gathered whole; against the reference; the same bits for
+    any blocks of rows and of channels and on 1 and 3 threads (each output one sum, its lanes
+    fixed by its window)."""
+    rng = np.random.default_rng(700 + seed)
+    cw, cn = int(rng.choice([1, 2, 3, 8, 28])), int(rng.integers(1, 21))
+    K, s = int(rng.integers(1, max(2, 400 // cw))), int(rng.integers(1, 9))
+    M = int(rng.integers(1, 150))
+    lo = int(rng.integers(0, K + s))
+    L = max(1, (M - 1) * s + K - lo - int(rng.integers(0, K + s)))
+    g = Geometry(int(rng.integers(1, 4)), L, M, cw, cn, K, s, 1, lo, 1)
+    x = random_array(rng, (g.batch, L, cw), dtype)
+    f = random_array(rng, (K, cw, cn), dtype)
+    ft = np.ascontiguousarray(f.reshape(K * cw, cn).T)
+    want, bound = family_oracle("conv1d", x, f, g)
+    outs = []
+    for threads, rows, edge, channels in ((1, 1 << 20, 0, 0), (3, int(rng.integers(1, 40)),
+                                          int(rng.integers(1, 9)), int(rng.integers(1, 6)))):
+        z = np.full((g.batch, M, cn), np.nan, dtype)
+        _gemm.conv1d_im2col(x, f, z, False, s, 1, lo, 1, rows, K, threads, True, False, True,
+                            0, channels, False, edge, ft)
+        outs.append(z)
+    assert_family_matches(outs[0], want, bound, K * cw, str(g))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    with pytest.raises(ValueError, match="ft"):
+        _gemm.conv1d_im2col(x, f, z, False, s, 1, lo, 1, 8, K, 1, True, False, True, 0, 0,
+                            False, 0, ft[1:])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(8))
 def test_conv1d_skinny_stream(seed, dtype):
     """conv1d by the skinny GEMM with streaming stores, output channels enough for its vector

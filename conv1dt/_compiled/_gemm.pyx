@@ -291,6 +291,8 @@ cdef struct _Conv1d:
     Py_ssize_t cnb, ncb  # output channels of a group per item, and the items a group's take
     Py_ssize_t few       # NWC blocks of at most this many rows: the skinny GEMM, streamed
     bint dbl, skinny, stream, implicit, packed
+    bint dot            # implicit by the dot GEMM, the filter's rows ``ft`` [Cn, K*Cw]
+    const void* ft
     Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
     Py_ssize_t edge      # implicit: rows of the column matrix of the edges' outputs
 
@@ -316,6 +318,16 @@ cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows,
     while rows > 0:
         # in blocks of at most ``edge`` rows (the column matrix's)
         e = min(rows, p.edge)
+        if p.dot:
+            # the whole window, zeros and all: each output then sums the same products into the
+            # same lanes as on the signal, however the rows were cut into blocks
+            kc = p.K * p.cwg
+            _columns(&p.w, col, r, e, p.M, 0, p.cwg, 0, p.K, p.s, p.d, p.pad)
+            _dot(<floating*> p.z + r * p.cn + c0, p.cn, col, kc,
+                 <const floating*> p.ft + c0 * kc, kc, e, cols, kc, SKINNY_OVERWRITE)
+            r = r + e
+            rows = rows - e
+            continue
         _reaching(p, r % p.M, e, &klo, &khi)
         kc = (khi - klo) * p.cwg
         _columns(&p.w, col, r, e, p.M, 0, p.cwg, klo, khi, p.s, p.d, p.pad)
@@ -424,7 +436,11 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, flo
         a = min(max(i, p.ilo), iend)
         b = max(min(iend, p.ihi), a)
         _implicit_edge(p, n * p.M + i, a - i, col, mode, c0, cols)
-        if b > a:
+        if b > a and p.dot:
+            _dot(<floating*> p.z + (n * p.M + a) * p.cn + c0, p.cn,
+                 x + n * p.w.sn + (a * p.s - p.pad) * sw, p.s * sw,
+                 <const floating*> p.ft + c0 * kc, kc, b - a, cols, kc, SKINNY_OVERWRITE)
+        elif b > a:
             _skinny(<floating*> p.z + (n * p.M + a) * p.cn + c0, p.cn,
                     x + n * p.w.sn + (a * p.s - p.pad) * sw, p.s * sw, pst,
                     <const floating*> p.f + c0, p.cn, b - a, cols, kc, mode,
@@ -532,6 +548,7 @@ def conv1d_im2col(
     Py_ssize_t channels=0,
     bint packed=False,
     Py_ssize_t edge=0,
+    const floating[:, ::1] ft=None,
 ):
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
@@ -551,7 +568,11 @@ def conv1d_im2col(
     With ``channels`` (not with ``implicit`` unless ``packed``), each group's output channels
     are cut into blocks of that many, one work item each (every item gathers or lays out its
     block of rows or of the filter): work for the threads where the rows are few and the
-    filter large.
+    filter large. With ``ft``, the filter's rows ``[Cn, K*Cw]`` (``implicit`` at dilation 1,
+    not ``packed``), the dot GEMM multiplies each output's window by them, vectorised along
+    the window (few output channels, which the skinny GEMM's vectors of channels would leave
+    mostly empty); the edges' windows are gathered whole, so each output is the same sum of
+    the same lanes wherever its block began.
     """
     cdef _Conv1d p
     cdef Py_ssize_t N = z.shape[0]
@@ -576,8 +597,16 @@ def conv1d_im2col(
     p.implicit = (implicit and not ncw and groups == 1
                   and (dilation == 1 or p.cwg == 1))
     p.packed = packed and p.implicit
+    p.dot = ft is not None and p.implicit and not p.packed and (dilation == 1 or p.K == 1)
+    if ft is not None and not p.dot:
+        raise ValueError("conv1d_im2col: the filter's rows serve the implicit kernel at "
+                         "dilation 1 only")
+    if p.dot:
+        if ft.shape[0] != p.cn or ft.shape[1] != p.K * p.cwg:
+            raise ValueError("conv1d_im2col: ft must be [Cn, K*Cw]")
+        p.ft = &ft[0, 0]
     p.cnb = p.cn // groups
-    if channels > 0 and (p.packed or not p.implicit):
+    if channels > 0 and (p.packed or p.dot or not p.implicit):
         p.cnb = min(p.cnb, channels)
     p.ncb = (p.cn // groups + p.cnb - 1) // p.cnb
     # adjacent groups' outputs share the cache lines of each output row in NWC (_group_block)

@@ -362,20 +362,20 @@ static CONV1DT_ALWAYS_INLINE T NAME(hsum)(NAME(vec) v)
 #endif
 }
 
-/* R x CC outputs of dot (R, CC constant, so the loops unroll): R x CC vectors of partial sums
+/* R x CC outputs of dot (R <= 8, CC <= 4 constant, so the loops unroll): R x CC vectors of partial sums
  * while u runs over whole vectors, each partial sum then added across its lanes, then the u
  * left over one by one. */
 static CONV1DT_ALWAYS_INLINE void NAME(dot_tile)(
     T *restrict c, ptrdiff_t ldc, const T *restrict p, ptrdiff_t ldp, const T *restrict q,
     ptrdiff_t ldq, ptrdiff_t t, int accumulate, int R, int CC, const T *restrict next)
 {
-    NAME(vec) acc[4][4];
+    NAME(vec) acc[8][4];
     ptrdiff_t tv = t - t % NAME(VL);
     for (int i = 0; i < R; ++i)
         for (int j = 0; j < CC; ++j)
             acc[i][j] = (NAME(vec)){0};
     for (ptrdiff_t u = 0; u < tv; u += NAME(VL)) {
-        NAME(vec) pv[4], qv[4];
+        NAME(vec) pv[8], qv[4];
         for (int i = 0; i < R; ++i)
             pv[i] = NAME(load)(p + i * ldp + u);
         for (int j = 0; j < CC; ++j)
@@ -906,6 +906,38 @@ static void NAME(dot)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t ldp, const T *q
         for (; i < m; ++i)
             NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
                            accumulate, 1, 4, NULL);
+    }
+    if (SKINNY_VBYTES == 64 && j < n) {
+        /* the 1-3 columns left (all of them, for conv1d's few output channels by dot
+         * products) together, in taller tiles: 8 x 1 or 8 x 2 sums (8 or 16 chains of
+         * multiply-adds, enough to cover their latency, where 4 x 1 tiles' 4 left the unit
+         * idle half the time), 4 x 3 for three */
+        const int rem = (int)(n - j);
+        ptrdiff_t i = 0;
+        if (rem == 1)
+            for (; i + 8 <= m; i += 8)
+                NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                               accumulate, 8, 1, NULL);
+        else if (rem == 2)
+            for (; i + 8 <= m; i += 8)
+                NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                               accumulate, 8, 2, NULL);
+        else
+            for (; i + 4 <= m; i += 4)
+                NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                               accumulate, 4, 3, NULL);
+        for (; i < m; ++i) {
+            if (rem == 1)
+                NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                               accumulate, 1, 1, NULL);
+            else if (rem == 2)
+                NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                               accumulate, 1, 2, NULL);
+            else
+                NAME(dot_tile)(c + i * ldc + j, ldc, p + i * ldp, ldp, q + j * ldq, ldq, t,
+                               accumulate, 1, 3, NULL);
+        }
+        return;
     }
     for (; j < n; ++j) {
         ptrdiff_t i = 0;
