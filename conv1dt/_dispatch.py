@@ -838,7 +838,7 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
     if kernel == "direct":
         y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out
         _transpose.transpose_grouped(_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, G,
-                                     _threads(g))
+                                     _threads(g), _plan.grouped_rows(g))
         return _finish(y, ncw, out)
     if kernel == "tiled" and in_place:
         xw = _nwc(x, ncw)

@@ -463,7 +463,29 @@ def _choose_transpose_groups(g, itemsize):
         return "ola"
     # the grouped direct kernel's dot GEMMs (one per tap and group): for few columns a group,
     # or long sums (it also skips the taps that reach no output; each group's copy would not)
-    return "direct" if g.taps * cout <= 16 or cin >= 64 else "copies"
+    if g.taps * cout <= 16 or cin >= 64 or _grouped_few_rows(g):
+        return "direct"
+    return "copies"
+
+
+GROUPED_FEW_ROWS = 8     # input frames in all (N*M) for which the grouped direct kernel ...
+GROUPED_FEW_TAPS = 2     # ... or taps
+
+
+def _grouped_few_rows(g):
+    """Whether a grouped transpose of 20-63 inputs and 17+ outputs a group runs the grouped
+    direct kernel rather than a call per group (``copies``): at most ``GROUPED_FEW_ROWS``
+    input frames in all, at most ``GROUPED_FEW_TAPS`` taps, or fewer than half of the (frame,
+    tap) links on the signal. Each group's call then has little work for its own parallel
+    region and filter layout, where the direct kernel's dot GEMMs (per tap and group) take
+    all groups in one pass, its blocks of wide rows split for the threads
+    (:func:`grouped_rows`). Fitted on 30 random calls the planner sent to ``copies``
+    (``gengc.py 1``: the grouped kernel 0.41-0.95x their time there, 1.1-5.1x on the calls of
+    more frames in float32); held out on seed 2: docs/planner.rst."""
+    if g.batch * g.narrow <= GROUPED_FEW_ROWS or g.taps <= GROUPED_FEW_TAPS:
+        return True
+    links = links_on_signal(g.wide, g.narrow, g.taps, g.stride, g.dilation, g.pad_before)
+    return 2 * links < g.narrow * g.taps
 
 
 OLA_GROUP_MAX_COUT = 16        # output channels a group of the grouped overlap-add at most
@@ -905,6 +927,19 @@ def _halve_for_items(size, floor, items_of, g):
     while parallel(g) and size > floor and items_of(size) < MIN_ITEMS:
         size = max(floor, -(-size // 2))
     return size
+
+
+GROUPED_ROWS = 256       # wide rows a work item of the grouped transpose's direct kernel ...
+GROUPED_MIN_ROWS = 16    # ... down to this many, for MIN_ITEMS items
+
+
+def grouped_rows(g):
+    """Wide rows per work item of the grouped transpose's ``direct`` kernel
+    (``_transpose.transpose_grouped``): ``GROUPED_ROWS``, halved down to ``GROUPED_MIN_ROWS``
+    for ``MIN_ITEMS`` items where the call is split for threads (one frame of 280 inputs in 7
+    groups under 221 taps had one item of 221 rows: two threads ran no faster than one). Each
+    output's sum is the same in any block, so the blocks change no bits."""
+    return _halve_for_items(GROUPED_ROWS, GROUPED_MIN_ROWS, lambda r: g.batch * -(-g.wide // r), g)
 
 
 def im2col_blocking(g, itemsize):

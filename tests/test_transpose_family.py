@@ -395,6 +395,35 @@ def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkey
         np.testing.assert_array_equal(auto, in_place)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_direct_blocks_of_rows(dtype):
+    """The grouped direct kernel's work items are blocks of wide rows, made smaller
+    (``_plan.grouped_rows``) where a call has few: one frame under a long filter, 14 blocks of
+    16 rows, not one of 221. Against the reference, by dot GEMMs (20+ inputs a group) and by
+    spread rows (fewer); the same bits for blocks of 256, 16 and 5 rows and on 1 and 3
+    threads (each output's sum has one order whatever its block)."""
+    one = transpose_geometry((1, 1, 280), (221, 70, 280), (1, 221, 490), 1, 1, "VALID", "NWC", 7)
+    assert _plan.grouped_rows(one) == 16 and _plan.grouped_rows(one._replace(batch=8)) == 256
+    rng = np.random.default_rng(15)
+    for groups, cing, coutg, k, s, d, m, pad in [(7, 40, 70, 221, 1, 1, 1, "VALID"),
+                                                 (5, 8, 3, 30, 3, 2, 4, "SAME"),
+                                                 (3, 24, 18, 9, 2, 1, 17, (5, 3))]:
+        x = random_array(rng, (2, m, groups * cing), dtype)
+        f = random_array(rng, (k, coutg, groups * cing), dtype)
+        wide = widths(m, k, s, d, pad)[-1]
+        g = transpose_geometry(x.shape, f.shape, (2, wide, groups * coutg), s, d, pad, "NWC",
+                               groups)
+        want, bound = family_oracle("transpose", x, f, g, "NWC")
+        outs = []
+        for rows, threads in ((256, 1), (16, 3), (5, 3)):
+            y = np.full((2, wide, groups * coutg), np.nan, dtype)
+            _transpose.transpose_grouped(x, f, y, s, d, g.pad_before, groups, threads, rows)
+            outs.append(y)
+        assert_family_matches(outs[0], want, bound, transpose_terms(g), str(g))
+        for y in outs[1:]:
+            np.testing.assert_array_equal(y, outs[0])
+
+
 @pytest.mark.skipif(not _cpu.tiled_available(), reason="the tiled kernel needs AVX2")
 def test_groups_with_rows_too_long_for_the_filter_layout_take_the_copies(monkeypatch):
     """The in-place path packs filter rows of all Cin channels; where they are longer than the
@@ -524,6 +553,14 @@ def test_grouped_dispatch_rule():
     assert grouped(g(80, 4, 2)) == "ola"                      # 40 x 2, 3 taps
     assert grouped(g(80, 4, 2, taps=25)) == "ola"
     assert grouped(g(120, 40, 2, taps=40)) == "copies"        # 60 x 20 (beyond the tiled range)
+    # ... but the grouped direct kernel for a few frames in all, 1-2 taps, or most links off
+    # the signal (_plan._grouped_few_rows): a call per group would have little work each
+    one = transpose_geometry((1, 1, 280), (221, 70, 280), (1, 221, 490), 1, 1, "VALID", "NWC", 7)
+    assert grouped(one) == "direct"                            # 1 frame, 40 x 70, K=221
+    assert grouped(one._replace(batch=9)) == "copies"
+    same = transpose_geometry((16, 1, 27 * 44), (192, 27, 27 * 44), (16, 2, 27 * 44), 2, 7,
+                              "SAME", "NWC", 44)
+    assert grouped(same) == "direct"                           # 2 of 192 taps reach the output
     sparse = transpose_geometry((4, 512, 80), (2, 2, 80), (4, 512 * 6, 4), 6, 1, "SAME", "NWC", 2)
     assert grouped(sparse) != "ola"                           # 2 taps at a stride of 6
     # without the flag: the block-diagonal kernel for at most 8 groups and 1024 channel pairs in

@@ -1360,19 +1360,22 @@ def transpose_grouped(
     Py_ssize_t pad_before,
     Py_ssize_t groups,
     int num_threads,
+    Py_ssize_t rows=0,
 ):
     """conv1d_transpose with groups of few channels (depthwise and the like), all groups at once.
 
     ``x`` ``[N, M, Cn]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, L, Cw]`` (overwritten). Work items
-    are (batch, block of ``WIDE_BLOCK`` wide rows), each owned by one thread, which adds into its
-    own rows only; the blocks depend on the shape only, so the bits do not depend on the thread
+    are (batch, block of ``rows`` wide rows, ``WIDE_BLOCK`` when 0), each owned by one thread,
+    which adds into its own rows only; each output sums its taps and channels in one order
+    whatever the block it falls in, so the bits depend neither on the blocks nor on the thread
     count. Groups of fewer than ``DOT_MIN_CNG`` input channels (not one each way) go through
     the filter laid out for whole output rows (``_transpose_group_spread``); the others through
     ``_transpose_group_block``.
     """
     cdef Py_ssize_t N = y.shape[0], L = y.shape[1], K = f.shape[0], cw = y.shape[2]
     cdef Py_ssize_t cn = x.shape[2], cwg = f.shape[1], cng = cn // groups
-    cdef Py_ssize_t nblocks = (L + WIDE_BLOCK - 1) // WIDE_BLOCK
+    cdef Py_ssize_t block = rows if rows > 0 else WIDE_BLOCK
+    cdef Py_ssize_t nblocks = (L + block - 1) // block
     cdef Py_ssize_t item, o0, k, j, c, q, per
     cdef floating* w = NULL
     cdef floating* xs = NULL
@@ -1385,8 +1388,8 @@ def transpose_grouped(
         while next_chunk(&ch):
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                num_threads=num_threads):
-                o0 = (item % nblocks) * WIDE_BLOCK
-                _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L),
+                o0 = (item % nblocks) * block
+                _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + block, L),
                                        stride, dilation, pad_before, groups)
         return
     per = (cng * cw + 15) // 16 * 16             # each thread's row starts on a cache line
@@ -1404,8 +1407,8 @@ def transpose_grouped(
         while next_chunk(&ch):
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                num_threads=num_threads):
-                o0 = (item % nblocks) * WIDE_BLOCK
-                _transpose_group_spread(x, w, y, item // nblocks, o0, min(o0 + WIDE_BLOCK, L), K,
+                o0 = (item % nblocks) * block
+                _transpose_group_spread(x, w, y, item // nblocks, o0, min(o0 + block, L), K,
                                         stride, dilation, pad_before, groups,
                                         xs + threadid() * per)
     finally:
