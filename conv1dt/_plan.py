@@ -1354,7 +1354,8 @@ def filter_blocking(g, itemsize, nwc=True):
     and then chunks of rows. Not with fewer than 64 rows per batch element: each GEMM's inner
     dimension is one element's rows, and a short one spends more on the output than on the sum.
     Also in place where the gathered blocks would hold fewer than 64 rows (``K*Cw/G`` columns
-    filling the scratch) from ``FILTER_GATHER_MIN_CHANNELS`` input channels a group: each
+    filling the scratch) from ``FILTER_GATHER_MIN_CHANNELS`` input channels a group and
+    ``FILTER_INPLACE_MIN_OUTPUTS`` outputs a batch element (64 for one tap): each
     gathered GEMM then reads and writes its block of the gradient for an inner dimension that
     short (random calls, held out: 0.73x the time at one thread, 0.66x at two, 44 calls;
     with fewer input channels the GEMMs per tap are many and small, up to 4.8x slower)."""
@@ -1389,11 +1390,16 @@ def filter_blocking(g, itemsize, nwc=True):
     # BLAS packs the gradient's block; in float64 the smaller blocks were as often slower as
     # faster
     gathered = _rows_within_block(split_rows, cng, itemsize) if itemsize == 4 else split_rows
-    if (not in_place and not short and nwc and g.narrow >= 64
+    if (not in_place and not short and nwc
+            and (g.narrow >= 64 or (g.narrow >= FILTER_INPLACE_MIN_OUTPUTS and g.taps > 1))
             and cwg >= FILTER_GATHER_MIN_CHANNELS and not filter_skinny(g, itemsize, taps)):
         # blocks of fewer than 64 gathered rows (a scratch-sized block of K*Cw columns): each
         # GEMM's inner dimension is that short, and it reads and writes its block of the
-        # gradient for so few; the GEMMs per tap in place sum a batch element's rows at once
+        # gradient for so few; the GEMMs per tap in place sum a batch element's rows at once.
+        # From FILTER_INPLACE_MIN_OUTPUTS outputs a batch element for 2+ taps (thirty-first
+        # round; before, 64): on 30 random calls of fewer than 64 (genbf.py 1) in place took
+        # 0.5-0.97x the gathered blocks' time from 15 outputs but one tap, and up to 8.5x with
+        # 1-9 (docs/planner.rst)
         in_place = gathered < 64
     if in_place and not short:
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
@@ -1459,6 +1465,7 @@ def filter_packed(g, itemsize, taps):
 
 
 FILTER_GATHER_MIN_CHANNELS = 8   # input channels a group from which short blocks go in place
+FILTER_INPLACE_MIN_OUTPUTS = 16  # ... with at least this many outputs a batch element (2+ taps)
 
 GEMV_COLUMNS = 3          # the gathered filter gradient's columns (taps*Cw/G) by GEMVs, at most
 GEMV_MIN_CHANNELS = 128   # ... for at least this many output channels of a group

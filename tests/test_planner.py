@@ -674,9 +674,9 @@ def test_a_filter_gradient_of_one_work_item_splits_its_channels():
 def test_a_filter_gradient_of_short_gathered_blocks_goes_in_place():
     """Where im2col's gathered blocks would hold fewer than 64 rows (a scratch-sized block of
     ``K*Cw`` columns) the filter gradient runs its GEMMs per tap in place, each summing a batch
-    element's rows: from 8 input channels a group and 64 outputs a batch element; not with
-    fewer input channels (many small GEMMs per tap), nor fewer outputs; the result matches the
-    reference with the same bits on one thread and two."""
+    element's rows: from 8 input channels a group and 16 outputs a batch element (64 for one
+    tap); not with fewer input channels (many small GEMMs per tap), nor fewer outputs; the
+    result matches the reference with the same bits on one thread and two."""
     G = conv1dt.Geometry
     g = G(batch=2, wide=105, narrow=105, wide_channels=402, narrow_channels=201, taps=6,
           stride=1, dilation=3, pad_before=0)
@@ -684,7 +684,9 @@ def test_a_filter_gradient_of_short_gathered_blocks_goes_in_place():
     assert _plan.choose("backprop_filter", g, 8) == "im2col" and b["inplace"]
     assert not _plan.blocking("backprop_filter", "im2col", g._replace(wide_channels=7),
                               8)["inplace"]
-    short = g._replace(narrow=60, wide=60)
+    assert _plan.blocking("backprop_filter", "im2col", g._replace(narrow=60, wide=60),
+                          8)["inplace"]
+    short = g._replace(narrow=15, wide=15)
     assert not _plan.blocking("backprop_filter", "im2col", short, 8)["inplace"]
     rng = np.random.default_rng(5)
     x = random_array(rng, (2, 105, 402), np.float64)
