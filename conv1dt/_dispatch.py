@@ -497,11 +497,15 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
         if z.size:
             blocks = blocks if kernel == "im2col" and blocks else _plan.blocking(
                 "conv1d", "im2col", g, x.dtype.itemsize, data_format)
+            ksplit = blocks.get("ksplit", 1) if not ncw else 1
+            part = (allocate((ksplit, g.batch * g.narrow, g.narrow_channels), x.dtype)
+                    if ksplit > 1 else None)
             with _blas_on_one_thread(g):
                 _gemm.conv1d_im2col(x, f, z, ncw, g.stride, g.dilation, g.pad_before, g.groups,
                                     blocks["rows"], blocks["taps"], _threads(g),
                                     blocks["skinny"], blocks["skinny"], False,
-                                    blocks.get("few", 0), blocks.get("channels", 0))
+                                    blocks.get("few", 0), blocks.get("channels", 0),
+                                    ksplit=ksplit, part=part)
         return z
     if kernel == "flip-direct":
         # conv1d is conv1d_transpose with the taps reversed and the filter's channel axes

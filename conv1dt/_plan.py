@@ -1620,7 +1620,7 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             blocks.update(large_filter_blocking(g, itemsize, taps, layout))
         else:
             blocks["channels"] = im2col_channels(g, rows)
-        return blocks
+        return few_rows_split(g, blocks) if op == "conv1d" and layout == "NWC" else blocks
     if kernel == "blas" and op == "conv1d":
         rows, channels = conv1d_blas_blocking(g, itemsize)
         return {"rows": rows, "channels": channels}
@@ -1695,7 +1695,9 @@ def large_filter_blocking(g, itemsize, taps, layout):
     even blocks of output channels (about 512 each, at most ``MIN_ITEMS`` items; two from 256
     channels), or with fewer than 256 channels blocks of at least 128 rows;
     blocks of at most ``FEW_ROWS`` rows (one or two outputs a batch element) by the skinny GEMM,
-    the filter streamed from memory once for them, where the channels fill a vector (NWC)."""
+    the filter streamed from memory once for them, where the channels fill a vector (NWC). A
+    call of that few rows in all is split into chunks of the taps instead
+    (:func:`few_rows_split`)."""
     rows = g.batch * g.narrow
     if rows * taps * g.wide_channels * itemsize > 4 * COLUMN_BYTES:
         rows = max(16, 4 * COLUMN_BYTES // (taps * g.wide_channels * itemsize))
@@ -1711,6 +1713,28 @@ def large_filter_blocking(g, itemsize, taps, layout):
             rows = max(128, -(-rows // MIN_ITEMS))
     few = layout == "NWC" and g.narrow_channels * itemsize >= VECTOR_BYTES
     return {"rows": rows, "channels": channels, "few": FEW_ROWS if few else 0}
+
+
+FEW_SPLIT_MACS = 1 << 21   # multiply-adds on the signal from which a few rows' taps are split
+
+
+def few_rows_split(g, blocks):
+    """``blocks`` (conv1d's im2col) with the taps in ``ksplit`` chunks where the call's rows
+    are one block of at most ``FEW_ROWS`` (the skinny GEMM's, the filter streamed once for
+    them) with ``FEW_SPLIT_MACS`` multiply-adds on the signal: ``MIN_ITEMS`` chunks of the
+    taps that reach it (at most one a tap), each a work
+    item that streams its own part of the filter into partial outputs, summed in order after,
+    instead of blocks of output channels, each of which streams every row of the filter past
+    the core for a part of it (8 x 1 output, 264 -> 133, K=95, d=4: one item, 0.80 ms at one
+    thread and two; 0.44 ms at two in chunks; docs/planner.rst)."""
+    if not (blocks.get("few") and g.batch * g.narrow <= FEW_ROWS and g.taps > 1):
+        return blocks
+    links = links_on_signal(g.wide, g.narrow, g.taps, g.stride, g.dilation, g.pad_before)
+    if g.batch * links * g.wide_channels * g.narrow_channels >= FEW_SPLIT_MACS:
+        # (chunks of the taps that reach the signal: a SAME call of one output under a long
+        # filter reaches with a few of them)
+        blocks = dict(blocks, channels=0, ksplit=min(MIN_ITEMS, -(-links // max(g.narrow, 1))))
+    return blocks
 
 
 def implicit_blocking(g, itemsize, packed=None):

@@ -249,6 +249,36 @@ def test_im2col_few_rows_by_the_streamed_skinny_gemm(case, dtype):
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", FEW_ROWS, ids=[str(c) for c in FEW_ROWS])
+def test_im2col_few_rows_in_chunks_of_taps(case, dtype):
+    """A few rows under a large filter in ``ksplit`` chunks of the taps (2, 3 and 8, past the
+    taps: one a tap), each a work item writing partial outputs, then summed in order: against
+    the reference (taps past the signal, chunks that reach none of it, groups); on 1 and 3
+    threads the same bits; the plan's split for a call of 8 rows under an 8 MiB filter."""
+    n, wide, cw, cn, k, s, d, padding, groups, taps = case
+    rng = np.random.default_rng(wide + k + 1)
+    w = random_array(rng, (n, wide, cw), dtype)
+    f = random_array(rng, (k, cw // groups, cn), dtype)
+    g = conv1d_geometry(w.shape, f.shape, s, d, padding, "NWC", groups)
+    want, bound = family_oracle("conv1d", w, f, g, "NWC")
+    for ksplit in (2, 3, 8):
+        blocks = {"rows": 8, "taps": taps, "stream": False, "skinny": False, "few": 8,
+                  "ksplit": ksplit}
+        outs = []
+        try:
+            for t in (1, 3):
+                conv1dt.set_num_threads(t)
+                outs.append(_dispatch.conv1d(w, f, g, "NWC", "im2col", blocks=blocks))
+        finally:
+            conv1dt.set_num_threads(None)
+        assert_family_matches(outs[0], want, bound, conv1d_terms(g), f"{ksplit} chunks {case}")
+        np.testing.assert_array_equal(outs[0], outs[1])
+    big = conv1d_geometry((8, 377, 264), (95, 264, 133), 4, 4, "VALID", "NWC", 1)
+    if _plan.conv1d_large_filter(big, 4):
+        assert _plan.blocking("conv1d", "im2col", big, 4)["ksplit"] == 8
+
+
 BLAS_BLOCKS = [  # n, wide, cw, cn, k, s, d, padding, groups
     (1, 300, 24, 130, 3, 2, 1, "SAME", 1), (2, 97, 12, 70, 4, 1, 2, "VALID", 1),
     (1, 61, 8, 66, 5, 3, 1, "SAME", 2), (3, 40, 9, 33, 2, 1, 3, "SAME", 3),

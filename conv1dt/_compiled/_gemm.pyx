@@ -293,6 +293,8 @@ cdef struct _Conv1d:
     bint dbl, skinny, stream, implicit, packed
     bint dot            # implicit by the dot GEMM, the filter's rows ``ft`` [Cn, K*Cw]
     const void* ft
+    Py_ssize_t ksplit   # NWC: each block's reaching taps in ksplit chunks, each a work item whose
+    void* part          # partial outputs go to part [ksplit, N*M, Cn], then summed in order
     Py_ssize_t ilo, ihi  # implicit: the outputs whose window lies on the signal
     Py_ssize_t edge      # implicit: rows of the column matrix of the edges' outputs
 
@@ -452,6 +454,8 @@ cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, flo
 cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexcept nogil:
     """Work item ``item``: a block of output channels, a block of ``gb`` adjacent groups, a block
     of rows (and in NCW a batch element)."""
+    cdef Py_ssize_t kq = item % p.ksplit
+    item = item // p.ksplit
     cdef Py_ssize_t cb = item % p.ncb
     item = item // p.ncb
     cdef Py_ssize_t jb = item % p.njb
@@ -459,12 +463,13 @@ cdef void _conv1d_block(const _Conv1d* p, Py_ssize_t item, floating* col) noexce
     cdef Py_ssize_t n = item // (p.njb * p.nblocks)
     cdef Py_ssize_t j
     for j in range(jb * p.gb, min(p.groups, (jb + 1) * p.gb)):
-        _conv1d_group(p, n, b, j, cb, col)
+        _conv1d_group(p, n, b, j, cb, kq, col)
 
 
 cdef void _conv1d_group(const _Conv1d* p, Py_ssize_t n, Py_ssize_t b, Py_ssize_t j,
-                        Py_ssize_t cb, floating* col) noexcept nogil:
-    """Channel block ``cb`` of group ``j`` on row block ``b`` (of batch element ``n`` in NCW)."""
+                        Py_ssize_t cb, Py_ssize_t kq, floating* col) noexcept nogil:
+    """Channel block ``cb`` of group ``j`` on row block ``b`` (of batch element ``n`` in NCW),
+    chunk ``kq`` of the taps (into its partial outputs where the taps are split)."""
     # the item's block of the group's output channels: c0 .. c0 + cng - 1 of group j
     cdef Py_ssize_t c0 = cb * p.cnb
     cdef Py_ssize_t cng = min(p.cnb, p.cn // p.groups - c0)
@@ -472,7 +477,7 @@ cdef void _conv1d_group(const _Conv1d* p, Py_ssize_t n, Py_ssize_t b, Py_ssize_t
     # NWC: blocks of the flattened (batch, position) rows; NCW: blocks within one batch element
     cdef Py_ssize_t i0 = b * p.rows
     cdef Py_ssize_t rows = min(p.rows, (p.M if p.ncw else p.N * p.M) - i0)
-    cdef Py_ssize_t k0, k1, kc, klo, khi
+    cdef Py_ssize_t k0, k1, kc, klo, khi, r
     cdef const floating* f = <const floating*> p.f
     cdef floating* z = <floating*> p.z
     cdef floating beta = 0
@@ -481,6 +486,17 @@ cdef void _conv1d_group(const _Conv1d* p, Py_ssize_t n, Py_ssize_t b, Py_ssize_t
         return
     # the taps that reach the signal from some output of the block
     _reaching(p, i0 % p.M, rows, &klo, &khi)
+    if p.ksplit > 1:
+        # this chunk of the block's reaching taps only, into its own partial outputs (laid out
+        # as z, NWC)
+        z = <floating*> p.part + kq * p.N * p.M * p.cn
+        k0 = (khi - klo + p.ksplit - 1) // p.ksplit
+        klo = klo + kq * k0
+        khi = min(khi, klo + k0)
+        if klo >= khi:
+            for r in range(rows):
+                memset(z + (i0 + r) * p.cn + jc, 0, cng * sizeof(floating))
+            return
     k0 = klo
     while k0 < khi:
         k1 = min(khi, k0 + p.taps)
@@ -549,6 +565,8 @@ def conv1d_im2col(
     bint packed=False,
     Py_ssize_t edge=0,
     const floating[:, ::1] ft=None,
+    Py_ssize_t ksplit=1,
+    floating[:, :, ::1] part=None,
 ):
     """conv1d by blocks of im2col and GEMM; ``z`` is overwritten.
 
@@ -572,7 +590,12 @@ def conv1d_im2col(
     not ``packed``), the dot GEMM multiplies each output's window by them, vectorised along
     the window (few output channels, which the skinny GEMM's vectors of channels would leave
     mostly empty); the edges' windows are gathered whole, so each output is the same sum of
-    the same lanes wherever its block began.
+    the same lanes wherever its block began. With ``ksplit`` above 1 (NWC, not ``implicit``)
+    each block's taps that reach the signal go in ``ksplit`` chunks (of the same length but
+    the last), each a work item (each thread reading its own part of the filter: a few rows
+    under a large filter),
+    into ``part`` ``[ksplit, N*M, Cn]``, then summed chunk by chunk in order into ``z``: the
+    bits depend on ``ksplit`` (the shape's), not on the threads.
     """
     cdef _Conv1d p
     cdef Py_ssize_t N = z.shape[0]
@@ -619,9 +642,30 @@ def conv1d_im2col(
         p.taps = p.K
         p.edge = min(rows, edge) if edge > 0 else rows
         _on_signal(p.w.L, p.M, p.K, stride, dilation, pad_before, &p.ilo, &p.ihi)
-    _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * p.njb * p.ncb,
+    p.ksplit = 1
+    if ksplit > 1 and not ncw and not p.implicit:
+        if part is None or part.shape[0] < ksplit or part.shape[1] != N * p.M or \
+                part.shape[2] != p.cn:
+            raise ValueError("conv1d_im2col: part must be [ksplit, N*M, Cn]")
+        p.ksplit = min(ksplit, p.K)
+        p.part = &part[0, 0, 0]
+    _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * p.njb * p.ncb * p.ksplit,
                <double> N * p.M * p.K * p.cwg * p.cn,
                p.edge * p.taps * p.cwg * sizeof(floating), num_threads)
+    if p.ksplit > 1:
+        _sum_parts(&z[0, 0, 0], <const floating*> p.part, p.ksplit, N * p.M * p.cn)
+
+
+cdef void _sum_parts(floating* z, const floating* part, Py_ssize_t chunks,
+                     Py_ssize_t size) noexcept nogil:
+    """``z[e] = part[0, e] + part[1, e] + ...`` for ``e < size``, the chunks added in order."""
+    cdef Py_ssize_t e, q
+    cdef floating acc
+    for e in range(size):
+        acc = part[e]
+        for q in range(1, chunks):
+            acc = acc + part[q * size + e]
+        z[e] = acc
 
 
 # --- conv1d_backprop_filter --------------------------------------------------------------------

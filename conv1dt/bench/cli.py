@@ -59,7 +59,8 @@ def parser():
                         "library and thread count in the sweep (default 0.05)")
     p.add_argument("--rounds", type=int, default=3,
                    help="turns per library and shape, taken in turn with the other libraries; "
-                        "the figure is the median of all the calls")
+                        "the figure is the median of all the calls (in the sweep: rounds of "
+                        "every thread count in turn, the median of the rounds)")
     p.add_argument("--settle", type=float, default=0.5,
                    help="seconds of idle before each timing, so no library's spinning threads "
                         "are still busy on the cores")

@@ -109,9 +109,11 @@ def distribution(values):
             "p95": float(np.percentile(v, 95)), "max": float(v.max())}
 
 
-def time_case(c, dtype, threads_list, min_time, runners_for=None):
+def time_case(c, dtype, threads_list, min_time, runners_for=None, rounds=1):
     """``{threads: (conv1dt s, numpy s)}`` and the two results' largest difference relative to
-    the largest magnitude of conv1dt's."""
+    the largest magnitude of conv1dt's. Each time is the median over ``rounds`` rounds, each
+    round timing every thread count in turn (so that the machine's drift from one moment to
+    the next falls on every count alike, not on the ratio of two of them)."""
     import numpy as np
 
     from .table import conv1dt_runner, own_threads
@@ -121,22 +123,25 @@ def time_case(c, dtype, threads_list, min_time, runners_for=None):
     a, b = libs.operands(j)
     base = libs.numpy_op(j)
     theirs = lambda: base(a, b)
-    times = {}
+    runs = {threads: ([], []) for threads in threads_list}
     y0 = y1 = None
-    for threads in threads_list:
-        own_threads(threads, pin=False)
-        t_ours = statistics.median(libs.repeat_times(ours, min_time, 3))
-        t_base = statistics.median(libs.repeat_times(theirs, min_time, 3))
-        times[threads] = (t_ours, t_base)
-        if y0 is None:
-            y0, y1 = np.asarray(ours()), theirs()
+    for _ in range(max(1, rounds)):
+        for threads in threads_list:
+            own_threads(threads, pin=False)
+            runs[threads][0].append(statistics.median(libs.repeat_times(ours, min_time, 3)))
+            runs[threads][1].append(statistics.median(libs.repeat_times(theirs, min_time, 3)))
+            if y0 is None:
+                y0, y1 = np.asarray(ours()), theirs()
+    times = {threads: (statistics.median(a), statistics.median(b))
+             for threads, (a, b) in runs.items()}
     scale = float(np.max(np.abs(y0))) if y0.size else 1.0
     err = float(np.max(np.abs(y0.astype(np.float64) - y1))) / (scale or 1.0) if y0.size else 0.0
     return times, err
 
 
-def run(geometries, threads_list, figures, min_time=0.05, progress=None):
-    """Time every geometry at every thread count; a list of row dicts."""
+def run(geometries, threads_list, figures, min_time=0.05, progress=None, rounds=1):
+    """Time every geometry at every thread count (in ``rounds`` interleaved rounds:
+    :func:`time_case`); a list of row dicts."""
     from .table import kernel_of
 
     rows = []
@@ -145,7 +150,7 @@ def run(geometries, threads_list, figures, min_time=0.05, progress=None):
             progress(f"[{i + 1}/{len(geometries)}] {c.op} {dtype} {label(c)}")
         t0 = time.perf_counter()
         try:
-            times, err = time_case(c, dtype, threads_list, min_time)
+            times, err = time_case(c, dtype, threads_list, min_time, rounds=rounds)
         except Exception as exc:
             rows.append({"case": c, "dtype": dtype, "error": f"{type(exc).__name__}: {exc}"})
             continue
@@ -249,7 +254,7 @@ def main(args, progress=lambda m: print(m, file=sys.stderr, flush=True)):
     print(f"sweep of {len(geometries)} geometries (seed {args.seed}), threads {args.threads}; "
           f"roofline: FMA {figures['fma_f32'] / 1e9:.1f} / {figures['fma_f64'] / 1e9:.1f} "
           f"GFLOP/s per core (float32 / float64), bandwidth {figures['bandwidth'] / 1e9:.1f} GB/s")
-    rows = run(geometries, args.threads, figures, args.min_time, progress)
+    rows = run(geometries, args.threads, figures, args.min_time, progress, args.rounds)
     print(report(rows))
     if args.csv:
         write_csv(rows, args.csv)
