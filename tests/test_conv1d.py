@@ -802,7 +802,7 @@ def test_non_finite_filters_follow_the_definition(data_format):
     kernels that multiply the zeros past the signal have their edge outputs computed again."""
     rng = np.random.default_rng(23)
     for cw, cn, groups in [(3, 2, 1), (1, 1, 1), (8, 16, 2)]:
-        kernels = ["direct", "blas", "im2col", "implicit"]
+        kernels = ["direct", "blas", "im2col", "implicit", "dot"]
         kernels += ["flip-direct", "polyphase"] if groups == 1 else []
         kernels += ["fir"] if cw * cn == 1 else []
         for s, d, k, padding in [(1, 1, 3, "SAME"), (2, 1, 5, "SAME"), (3, 2, 4, (5, 2)),
@@ -820,6 +820,36 @@ def test_non_finite_filters_follow_the_definition(data_format):
                 _same_non_finite(y, want)
                 finite = np.isfinite(want)
                 np.testing.assert_allclose(y[finite], want[finite], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_outputs_by_dot_products_through_the_public_op(dtype):
+    """The planner's ``dot`` (AVX-512) through ``conv1dt.conv1d`` and a reused plan: 28 -> 1
+    and 512 -> 4 channels, SAME and explicit padding (edges at both ends), against the
+    reference; the same bits on 1 and 3 threads; an infinity in the filter gives the
+    definition's edges (no ``0 * inf`` from the gathered zeros)."""
+    rng = np.random.default_rng(61)
+    for n, wide, cw, cn, k, s, padding in [(2, 900, 28, 1, 40, 3, "SAME"),
+                                           (1, 300, 512, 4, 3, 1, [[0, 0], [5, 1], [0, 0]])]:
+        w = random_array(rng, (n, wide, cw), dtype)
+        f = random_array(rng, (k, cw, cn), dtype)
+        p = conv1dt.plan("conv1d", w, f, s, padding)
+        assert (p.kernel == "dot") == _plan.SKINNY
+        outs = []
+        for threads in (1, 3):
+            with conv1dt.threads(threads):
+                outs.append(p(w, f))
+        g = conv1d_geometry(w.shape, f.shape, s, 1, padding if isinstance(padding, str) else
+                            tuple(padding[1]), "NWC", 1)
+        want, bound = family_oracle("conv1d", w, f, g, "NWC")
+        assert_family_matches(outs[0], want, bound, conv1d_terms(g), f"dot {g}")
+        np.testing.assert_array_equal(outs[0], outs[1])
+        np.testing.assert_array_equal(conv1dt.conv1d(w, f, s, padding), outs[0])
+        f[0, 0, :] = np.inf
+        with np.errstate(invalid="ignore"):
+            want, _ = family_oracle("conv1d", w, f, g, "NWC")
+            y = conv1dt.conv1d(w, f, s, padding)
+        _same_non_finite(y, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -19,7 +19,7 @@ from conftest import assert_family_matches, family_oracle, random_array
 KERNELS = {
     "transpose": [None, "direct", "col2im", "phase", "blas", "ola"]
     + (["tiled"] if _plan.TILED else []),
-    "conv1d": [None, "direct", "im2col", "blas", "implicit"],
+    "conv1d": [None, "direct", "im2col", "blas", "implicit", "dot"],
     "backprop_filter": [None, "direct", "im2col"],
 }
 OPS = {"transpose": "conv1d_transpose", "conv1d": "conv1d",
@@ -146,7 +146,7 @@ def test_idle_taps_add_no_term_even_when_infinite(op):
 
 
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
-@pytest.mark.parametrize("kernel", [None, "direct", "im2col", "blas", "implicit"])
+@pytest.mark.parametrize("kernel", [None, "direct", "im2col", "blas", "implicit", "dot"])
 def test_far_reaching_conv1d_by_each_kernel(kernel, data_format, monkeypatch):
     """A conv1d whose taps reach far past its signal (``(K-1)*d`` beyond ``4*(L + 256)``) runs
     on its cropped geometry by the kernel the planner names for it (im2col's and the implicit
