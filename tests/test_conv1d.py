@@ -224,59 +224,51 @@ FEW_ROWS = [  # (N, L, Cw, Cn, K, s, d, padding, groups, taps a block): a few ou
 ]
 
 
+@pytest.mark.parametrize("ksplit", [1, 2, 3, 8])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", FEW_ROWS, ids=[str(c) for c in FEW_ROWS])
-def test_im2col_few_rows_by_the_streamed_skinny_gemm(case, dtype):
+def test_im2col_few_rows_by_the_streamed_skinny_gemm(case, dtype, ksplit):
     """Blocks of at most ``FEW_ROWS`` rows multiply by the skinny GEMM in blocks of the filter's
-    rows (each asking for the next), the taps in blocks added in turn, groups side by side:
-    against the reference; on 1 and 2 threads, the same bits."""
+    rows (each asking for the next), the taps in blocks added in turn, groups side by side; with
+    ``ksplit`` the block's reaching taps in that many chunks (8: past some calls' taps, one a
+    tap), each a work item writing partial outputs, summed in order after (chunks that reach
+    none of the signal too): against the reference; on 1 and 3 threads, the same bits."""
     n, wide, cw, cn, k, s, d, padding, groups, taps = case
     rng = np.random.default_rng(wide + k)
     w = random_array(rng, (n, wide, cw), dtype)
     f = random_array(rng, (k, cw // groups, cn), dtype)
     g = conv1d_geometry(w.shape, f.shape, s, d, padding, "NWC", groups)
     assert g.batch * g.narrow <= 32
-    blocks = {"rows": 8, "taps": taps, "stream": False, "skinny": False, "few": 8}
+    blocks = {"rows": 8, "taps": taps, "stream": False, "skinny": False, "few": 8,
+              "ksplit": ksplit}
     outs = []
     try:
-        for t in (1, 2):
+        for t in (1, 3):
             conv1dt.set_num_threads(t)
             outs.append(_dispatch.conv1d(w, f, g, "NWC", "im2col", blocks=blocks))
     finally:
         conv1dt.set_num_threads(None)
     want, bound = family_oracle("conv1d", w, f, g, "NWC")
-    assert_family_matches(outs[0], want, bound, conv1d_terms(g), f"few rows {case}")
+    assert_family_matches(outs[0], want, bound, conv1d_terms(g), f"few rows {case} {ksplit}")
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", FEW_ROWS, ids=[str(c) for c in FEW_ROWS])
-def test_im2col_few_rows_in_chunks_of_taps(case, dtype):
-    """A few rows under a large filter in ``ksplit`` chunks of the taps (2, 3 and 8, past the
-    taps: one a tap), each a work item writing partial outputs, then summed in order: against
-    the reference (taps past the signal, chunks that reach none of it, groups); on 1 and 3
-    threads the same bits; the plan's split for a call of 8 rows under an 8 MiB filter."""
-    n, wide, cw, cn, k, s, d, padding, groups, taps = case
-    rng = np.random.default_rng(wide + k + 1)
-    w = random_array(rng, (n, wide, cw), dtype)
-    f = random_array(rng, (k, cw // groups, cn), dtype)
-    g = conv1d_geometry(w.shape, f.shape, s, d, padding, "NWC", groups)
-    want, bound = family_oracle("conv1d", w, f, g, "NWC")
-    for ksplit in (2, 3, 8):
-        blocks = {"rows": 8, "taps": taps, "stream": False, "skinny": False, "few": 8,
-                  "ksplit": ksplit}
-        outs = []
-        try:
-            for t in (1, 3):
-                conv1dt.set_num_threads(t)
-                outs.append(_dispatch.conv1d(w, f, g, "NWC", "im2col", blocks=blocks))
-        finally:
-            conv1dt.set_num_threads(None)
-        assert_family_matches(outs[0], want, bound, conv1d_terms(g), f"{ksplit} chunks {case}")
-        np.testing.assert_array_equal(outs[0], outs[1])
+def test_a_few_rows_under_a_large_filter_are_split_into_chunks_of_taps():
+    """The plan's split (``_plan.few_rows_split``): 8 rows in all under a 13 MiB filter in 8
+    chunks of the taps where the streamed skinny GEMM takes them (AVX-512); a SAME call whose
+    one output reaches 2 of 64 taps in 2 chunks; too little work on the signal, none."""
     big = conv1d_geometry((8, 377, 264), (95, 264, 133), 4, 4, "VALID", "NWC", 1)
-    if _plan.conv1d_large_filter(big, 4):
-        assert _plan.blocking("conv1d", "im2col", big, 4)["ksplit"] == 8
+    assert (_plan.blocking("conv1d", "im2col", big, 4).get("ksplit") == 8) == _plan.SKINNY
+    if not _plan.SKINNY:
+        return
+    few = {"few": 8, "rows": 8}
+    same = conv1d_geometry((4, 2, 600), (64, 600, 1024), 2, 1, "SAME", "NWC", 1)
+    assert _plan._on_signal_outputs(same) == 0
+    links = _plan.links_on_signal(same.wide, same.narrow, same.taps, same.stride, same.dilation,
+                                  same.pad_before)
+    assert _plan.few_rows_split(same, few)["ksplit"] == -(-links // same.narrow) < 8
+    assert "ksplit" not in _plan.few_rows_split(big._replace(wide_channels=1,
+                                                             narrow_channels=16), few)
 
 
 BLAS_BLOCKS = [  # n, wide, cw, cn, k, s, d, padding, groups
