@@ -484,7 +484,7 @@ def _grouped_few_rows(g):
     more frames in float32); held out on seed 2: docs/planner.rst."""
     if g.batch * g.narrow <= GROUPED_FEW_ROWS or g.taps <= GROUPED_FEW_TAPS:
         return True
-    links = links_on_signal(g.wide, g.narrow, g.taps, g.stride, g.dilation, g.pad_before)
+    links = _links(g)
     return 2 * links < g.narrow * g.taps
 
 
@@ -511,7 +511,7 @@ def _grouped_ola(g, itemsize):
     cin, cout = g.narrow_channels // g.groups, g.wide_channels // g.groups
     if cout > OLA_GROUP_MAX_COUT or (g.taps - 1) * g.dilation + 1 < g.stride:
         return False
-    links = links_on_signal(g.wide, g.narrow, g.taps, g.stride, g.dilation, g.pad_before)
+    links = _links(g)
     if 2 * links < g.narrow * g.taps:
         return False
     width, _, batch = ola_blocking(g._replace(narrow_channels=cin, wide_channels=cout, groups=1),
@@ -1729,7 +1729,7 @@ def few_rows_split(g, blocks):
     thread and two; 0.44 ms at two in chunks; docs/planner.rst)."""
     if not (blocks.get("few") and g.batch * g.narrow <= FEW_ROWS and g.taps > 1):
         return blocks
-    links = links_on_signal(g.wide, g.narrow, g.taps, g.stride, g.dilation, g.pad_before)
+    links = _links(g)
     if g.batch * links * g.wide_channels * g.narrow_channels >= FEW_SPLIT_MACS:
         # (chunks of the taps that reach the signal: a SAME call of one output under a long
         # filter reaches with a few of them)
@@ -1796,6 +1796,12 @@ PACKED_WIDE_MIN_OUTPUTS = 128  # ... with more input channels than PACKED_MAX_CH
 PACKED_MIN_TAPS = 7        # taps, in place of the tiled kernel on the reversed filter
 PACKED_ON_SIGNAL = 0.9     # the share of them whose windows lie on the signal, at least
 PACKED_MAX_FILTER_BYTES = 16 << 20   # the filter, at most
+
+
+def _links(g):
+    """The (output, tap) links of a batch element whose sample is on the signal
+    (:func:`conv1dt._geometry.links_on_signal` of ``g``)."""
+    return links_on_signal(g.wide, g.narrow, g.taps, g.stride, g.dilation, g.pad_before)
 
 
 def _on_signal_outputs(g):
@@ -1916,8 +1922,7 @@ def im2col_across(g, itemsize, layout="NWC"):
     most = max(16, min(1024, 4 * COLUMN_BYTES // (itemsize * cols)))
     cut = _cheapest_cut(total, 1, cn, most, min(16, total), widths, far, IM2COL_GATHER)
     # im2col multiplies every tap of every window, the BLAS kernel only the taps on the signal
-    waste = g.narrow * g.taps / max(links_on_signal(g.wide, g.narrow, g.taps, g.stride,
-                                                    g.dilation, g.pad_before), 1)
+    waste = g.narrow * g.taps / max(_links(g), 1)
     return cut[:2] if cut and cut[2] * waste <= IM2COL_ACROSS_GAIN * blas else None
 
 
