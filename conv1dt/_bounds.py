@@ -181,9 +181,9 @@ def _conv1d_plain(w, f, g, ncw):
         if kernel not in ("blas", "flip-tiled"):
             _conv1d.conv1d_direct(*args, threads)
         else:
-            rows, channels = _plan.conv1d_blas_blocking(g, w.dtype.itemsize)
+            rows, channels, groups = _plan.conv1d_blas_blocking(g, w.dtype.itemsize)
             with single_threaded_blas():
-                _conv1d.conv1d_blas(*args, rows, threads, channels)
+                _conv1d.conv1d_blas(*args, rows, threads, channels, groups)
     return np.ascontiguousarray(y.transpose(0, 2, 1)) if ncw else y
 
 

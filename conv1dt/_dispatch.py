@@ -555,7 +555,8 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
         else:
             blocks = blocks or _plan.blocking("conv1d", "blas", g, x.dtype.itemsize)
             with _blas_on_one_thread(g):
-                _conv1d.conv1d_blas(*args, blocks["rows"], _threads(g), blocks["channels"])
+                _conv1d.conv1d_blas(*args, blocks["rows"], _threads(g), blocks["channels"],
+                                    blocks.get("groups", 0))
     return _finish(y, ncw, out)
 
 

@@ -1622,8 +1622,8 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
             blocks["channels"] = im2col_channels(g, rows)
         return few_rows_split(g, blocks) if op == "conv1d" and layout == "NWC" else blocks
     if kernel == "blas" and op == "conv1d":
-        rows, channels = conv1d_blas_blocking(g, itemsize)
-        return {"rows": rows, "channels": channels}
+        rows, channels, groups = conv1d_blas_blocking(g, itemsize)
+        return {"rows": rows, "channels": channels, "groups": groups}
     if kernel == "implicit":
         return implicit_blocking(g, itemsize)
     if kernel == "dot":
@@ -1846,8 +1846,9 @@ def implicit_packed(g, itemsize, layout="NWC"):
 
 
 def conv1d_blas_blocking(g, itemsize=4):
-    """``(rows, channels)`` for conv1d's BLAS kernel (one GEMM per tap and group for each block of
-    ``rows`` output rows and ``channels`` of a group's output channels), from a cost model.
+    """``(rows, channels, groups)`` for conv1d's BLAS kernel (one GEMM per tap and group for each
+    block of ``rows`` output rows, ``groups`` adjacent groups and ``channels`` of each group's
+    output channels), from a cost model.
 
     An item of ``r`` rows by ``c`` channels does ``r*c`` multiply-adds a tap and input channel,
     for which BLAS packs its ``r`` input rows and its ``c`` columns of the tap's filter: its
@@ -1869,23 +1870,46 @@ def conv1d_blas_blocking(g, itemsize=4):
     filter, the floor of 128 rows had left one core idle where one batch element had fewer (1 x
     238 rows, 429 -> 9, K=84, float64: one item); on 30 random such calls, held out, one block
     a core ran 0.64x the time at two threads, 1.04x at one (each block reads the filter again;
-    docs/planner.rst)."""
+    docs/planner.rst). With groups, an item of ``gb`` of them costs ``gb`` times one group's
+    block, and the blocks of groups (:func:`blas_group_blocks`) multiply the items as the batch
+    does: the cheapest cut over them, the fewest items among equal costs."""
     cng = max(g.narrow_channels // g.groups, 1)
     rows = min(1024, g.narrow) if g.narrow else 1024
     if not parallel(g) or not g.narrow:
-        return rows, cng
+        return rows, cng, g.groups
     filter_bytes = g.taps * (g.wide_channels // g.groups) * cng * itemsize
     large = filter_bytes >= LARGE_FILTER_BYTES
     blocks = range(2, cng // 64 + 1) if g.groups == 1 else ()
     least = min(128 if large else 16, g.narrow)
     if large and g.groups == 1 and g.batch * max(1, cng // 64) < CORES:
         # blocks of 128 rows would leave cores idle: down to one block a core (items are
-        # batch elements, blocks of rows and of channels; a call's groups run inside each
-        # item, so they give none; grouped calls keep the floor, not measured)
+        # batch elements, blocks of rows and of channels; grouped calls have their groups)
         least = min(least, max(16, -(-g.narrow // CORES)))
-    cut = _cheapest_cut(g.narrow, g.batch, cng, 1024, least,
-                        [cng] + [_even_channels(cng, nc) for nc in blocks], 4 if large else 1)
-    return cut[:2] if cut else (rows, cng)
+    widths = [cng] + [_even_channels(cng, nc) for nc in blocks]
+    best = None
+    for gb in blas_group_blocks(g, itemsize):
+        # an item of gb groups runs each group's GEMMs in turn: gb times one group's cost
+        cut = _cheapest_cut(g.narrow, g.batch * -(-g.groups // gb), cng, 1024, least, widths,
+                            4 if large else 1)
+        if cut and (best is None or cut[2] * gb < best[2] * (1 - 1e-9)):
+            best = (cut[0], cut[1], cut[2] * gb, gb)
+    return (best[0], best[1], best[3]) if best else (rows, cng, g.groups)
+
+
+GROUP_ROW_BYTES = 256    # of each output row a work item of some groups writes, at least
+
+
+def blas_group_blocks(g, itemsize):
+    """The blocks of adjacent groups that conv1d's BLAS kernel may give each work item, most
+    groups first: all of them, and every even cut (``ceil(G / n)`` groups) whose groups write
+    at least ``GROUP_ROW_BYTES`` of each output row (narrower, two items would write the same
+    cache lines in turn). Each group's GEMMs are the same in any item, so the groups are an
+    axis of the work as free as the batch: the wav2vec 2.0 positional convolution (1 x 250
+    rows, 768 -> 768 in 16 groups, K=128) had all its groups in one item, one block of rows
+    under a 1.2 MiB filter a group, and ran no faster on two threads than on one."""
+    cng = max(g.narrow_channels // g.groups, 1)
+    sizes = dict.fromkeys(-(-g.groups // n) for n in range(1, g.groups + 1))
+    return [gb for gb in sizes if gb == g.groups or gb * cng * itemsize >= GROUP_ROW_BYTES]
 
 
 IM2COL_GATHER = 32        # multiply-adds a gathered element costs as much as (im2col_across)
@@ -1916,7 +1940,7 @@ def im2col_across(g, itemsize, layout="NWC"):
     cn = g.narrow_channels
     far = 4 if cols * cn * itemsize >= LARGE_FILTER_BYTES else 1
     widths = [cn] + [_even_channels(cn, nc) for nc in range(2, cn // 64 + 1)]
-    rows, channels = conv1d_blas_blocking(g, itemsize)
+    rows, channels, _ = conv1d_blas_blocking(g, itemsize)
     blas = _cut_cost(g.batch * -(-g.narrow // rows) * -(-cn // channels), rows, channels, far)
     total = g.batch * g.narrow
     most = max(16, min(1024, 4 * COLUMN_BYTES // (itemsize * cols)))

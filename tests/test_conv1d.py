@@ -280,10 +280,10 @@ BLAS_BLOCKS = [  # n, wide, cw, cn, k, s, d, padding, groups
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", BLAS_BLOCKS, ids=[str(c) for c in BLAS_BLOCKS])
 def test_blas_row_and_channel_blocks(case, dtype):
-    """The BLAS kernel's items are blocks of rows by blocks of a group's output channels: rows
-    of 1 to all, channel blocks of 1, 7, 16 and all (the last block short), groups side by side:
-    against the reference; on 1 and 3 threads, the same bits. The planner's blocks are even,
-    and give at least ``MIN_ITEMS`` items where the shape has them."""
+    """The BLAS kernel's items are blocks of rows by blocks of adjacent groups by blocks of a
+    group's output channels: rows of 1 to all, channel blocks of 1, 7, 16 and all (the last
+    block short), one group to all of them an item: against the reference; on 1 and 3 threads,
+    the same bits, whatever the block of groups."""
     n, wide, cw, cn, k, s, d, padding, groups = case
     rng = np.random.default_rng(wide + k)
     w = random_array(rng, (n, wide, cw), dtype)
@@ -293,24 +293,29 @@ def test_blas_row_and_channel_blocks(case, dtype):
     for rows in (1, 13, 1024):
         for channels in (1, 7, 16, cn // groups):
             outs = []
-            for t in (1, 3):
-                y = np.full((n, g.narrow, cn), np.nan, dtype)
-                _conv1d.conv1d_blas(w, f, y, s, d, g.pad_before, groups, rows, t, channels)
-                assert_family_matches(y, want, bound, conv1d_terms(g),
-                                      f"blas {case} rows={rows} channels={channels} threads={t}")
-                outs.append(y)
-            np.testing.assert_array_equal(outs[0], outs[1])
+            for gb in sorted({1, 2, groups}):
+                for t in (1, 3):
+                    y = np.full((n, g.narrow, cn), np.nan, dtype)
+                    _conv1d.conv1d_blas(w, f, y, s, d, g.pad_before, groups, rows, t, channels,
+                                        gb)
+                    assert_family_matches(y, want, bound, conv1d_terms(g),
+                                          f"blas {case} rows={rows} channels={channels} "
+                                          f"groups={gb} threads={t}")
+                    outs.append(y)
+            for y in outs[1:]:
+                np.testing.assert_array_equal(outs[0], y)
 
 
-def _blas_cost(g, itemsize, rows, channels, cores):
+def _blas_cost(g, itemsize, rows, channels, cores, groups=1):
     """The cost the planner's model gives conv1d's BLAS kernel cut into ``rows`` by ``channels``
-    blocks, written out from its docstring (``_plan.conv1d_blas_blocking``)."""
+    blocks of ``groups`` groups, written out from its docstring
+    (``_plan.conv1d_blas_blocking``)."""
     cng = g.narrow_channels // g.groups
-    items = g.batch * -(-g.narrow // rows) * -(-cng // channels)
+    items = g.batch * -(-g.narrow // rows) * -(-cng // channels) * -(-g.groups // groups)
     large = g.taps * (g.wide_channels // g.groups) * cng * itemsize >= _plan.LARGE_FILTER_BYTES
     pack = _plan.BLAS_PACK
-    return -(-items // cores) * rows * channels * (1 + pack / channels
-                                                   + pack * (4 if large else 1) / rows)
+    return -(-items // cores) * groups * rows * channels * (1 + pack / channels
+                                                            + pack * (4 if large else 1) / rows)
 
 
 @pytest.mark.parametrize("cores", [1, 2, 8])
@@ -318,13 +323,16 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
     """conv1d's BLAS kernel is cut by the cost model: no allowed cut (blocks of 16 to 1024 rows,
     at least 128 or all under a filter beyond L2, unless that leaves a core without an item,
     then down to one block a core; channels in even blocks of multiples of 16 down to 64, all
-    of a group's with groups) costs less, counted on the machine's cores. So
+    of a group's with groups, whose blocks of adjacent groups write 256 bytes of a row or are
+    all of them) costs less, counted on the machine's cores. So
     Whisper's second conv1d (1 x 1500 rows, 512 -> 512) on 2 cores is 2 items of 750 rows, not
     12 blocks of 128 (which packed 36 copies of a tap's filter), and 1 x 128 rows, 512 -> 1024,
     K=16 under a 32 MiB filter is 2 blocks of 512 channels (8 of 128 ran 1.25x as long on two
     threads in float64); a long batch keeps all the channels in blocks of 1024 rows; one core
     leaves a call that fits one block in one. One batch element of 238 rows, 429 -> 9, K=84
-    (a 2.6 MiB filter in float64) is two blocks on two cores, not one of 238 rows."""
+    (a 2.6 MiB filter in float64) is two blocks on two cores, not one of 238 rows. The wav2vec
+    2.0 positional convolution (1 x 250 rows, 768 -> 768, 16 groups, K=128: one block of rows
+    under its 1.2 MiB filter a group) splits its groups over the cores, not one item."""
     monkeypatch.setattr(_plan, "CORES", cores)
     shapes = [((1, 3000, 512), (3, 512, 512), 2, "SAME", 1),
               ((1, 1024, 512), (16, 512, 1024), 8, (4, 4), 1),
@@ -333,11 +341,13 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
               ((5, 99, 131), (4, 131, 190), 2, "VALID", 1),
               ((1, 3000, 512), (3, 128, 512), 2, "SAME", 4),
               ((1, 238, 429), (84, 429, 9), 1, "SAME", 1),
-              ((1, 824, 1210), (253, 1210, 2), 4, "SAME", 1)]
+              ((1, 824, 1210), (253, 1210, 2), 4, "SAME", 1),
+              ((1, 250, 768), (128, 48, 768), 1, (64, 63), 16),
+              ((3, 90, 60), (5, 20, 36), 1, "SAME", 3)]
     for x, f, s, padding, groups in shapes:
         g = conv1d_geometry(x, f, s, 1, padding, "NWC", groups)
         for itemsize in (4, 8):
-            rows, channels = _plan.conv1d_blas_blocking(g, itemsize)
+            rows, channels, gb = _plan.conv1d_blas_blocking(g, itemsize)
             cng = g.narrow_channels // groups
             large = f[0] * f[1] * cng * itemsize >= _plan.LARGE_FILTER_BYTES
             least = min(128 if large else 16, g.narrow)
@@ -345,25 +355,33 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
                 least = min(least, max(16, -(-g.narrow // cores)))
             assert least <= rows <= 1024 and -(-g.narrow // rows) * rows - g.narrow < rows
             assert channels == cng or (groups == 1 and channels % 16 == 0 and channels >= 64)
-            got = _blas_cost(g, itemsize, rows, channels, cores)
+            blocks = {-(-groups // n) for n in range(1, groups + 1)}
+            blocks = {b for b in blocks if b == groups or b * cng * itemsize >= 256}
+            assert gb in blocks
+            got = _blas_cost(g, itemsize, rows, channels, cores, gb)
             for nc in range(1, max(2, cng // 64 + 1) if groups == 1 else 2):
                 ch = cng if nc == 1 else -(-(-(-cng // nc)) // 16) * 16
                 for r in range(least, min(1024, g.narrow) + 1):
-                    assert got <= _blas_cost(g, itemsize, r, ch, cores) * (1 + 1e-12), (x, f, r, ch)
+                    for b in blocks:
+                        assert got <= _blas_cost(g, itemsize, r, ch, cores, b) * (1 + 1e-12), (
+                            x, f, r, ch, b)
     whisper = conv1d_geometry((1, 3000, 512), (3, 512, 512), 2, 1, "SAME", "NWC")
     wide = conv1d_geometry((1, 1024, 512), (16, 512, 1024), 8, 1, (4, 4), "NWC")
     few = conv1d_geometry((1, 238, 429), (84, 429, 9), 1, 1, "SAME", "NWC")
-    assert _plan.conv1d_blas_blocking(few, 8) == (-(-238 // cores) if cores < 8 else 30, 9)
+    pos = conv1d_geometry((1, 250, 768), (128, 48, 768), 1, 1, (64, 63), "NWC", 16)
+    assert _plan.conv1d_blas_blocking(few, 8) == (-(-238 // cores) if cores < 8 else 30, 9, 1)
     if cores == 2:
-        assert _plan.conv1d_blas_blocking(whisper) == (750, 512)
-        assert _plan.conv1d_blas_blocking(wide, 8) == (128, 512)
+        assert _plan.conv1d_blas_blocking(whisper) == (750, 512, 1)
+        assert _plan.conv1d_blas_blocking(wide, 8) == (128, 512, 1)
+        assert _plan.conv1d_blas_blocking(pos) == (250, 48, 8)
     if cores == 1:
-        assert _plan.conv1d_blas_blocking(wide, 8) == (128, 1024)
+        assert _plan.conv1d_blas_blocking(wide, 8) == (128, 1024, 1)
     if cores == 8:
-        rows, channels = _plan.conv1d_blas_blocking(whisper)
+        rows, channels, _ = _plan.conv1d_blas_blocking(whisper)
         assert -(-1500 // rows) * -(-512 // channels) >= 8
+        assert _plan.conv1d_blas_blocking(pos)[2] == 2
     g = conv1d_geometry((8, 4000, 512), (3, 512, 512), 1, 1, "SAME", "NWC")
-    assert _plan.conv1d_blas_blocking(g) == (1000, 512)
+    assert _plan.conv1d_blas_blocking(g) == (1000, 512, 1)
 
 
 def _on_signal(g):
@@ -407,7 +425,7 @@ def test_im2col_across_the_batch_by_the_cost_model(monkeypatch, rng):
                 return -(-items // 2) * r * c * (1 + (_plan.BLAS_PACK + extra) / c
                                                  + _plan.BLAS_PACK * far / r)
 
-            br, bc = _plan.conv1d_blas_blocking(g, itemsize)
+            br, bc, _ = _plan.conv1d_blas_blocking(g, itemsize)
             blas = _blas_cost(g, itemsize, br, bc, 2)
             most = max(16, min(1024, (4 << 20) // (itemsize * cols)))
             widths = {cn} | {-(-(-(-cn // nc)) // 16) * 16 for nc in range(2, cn // 64 + 1)}

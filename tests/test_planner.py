@@ -429,16 +429,16 @@ def test_batch_one_calls_are_split_for_the_threads(monkeypatch):
         assert _plan.blocking("conv1d", "im2col", g, 4)["rows"] == 128
     items = lambda g, rows, channels: g.batch * -(-g.narrow // rows) * -(-g.narrow_channels
                                                                           // channels)
-    rows, channels = _plan.conv1d_blas_blocking(g, 4)
+    rows, channels, _ = _plan.conv1d_blas_blocking(g, 4)
     assert rows >= 128 and items(g, rows, channels) % 2 == 0
     small = conv1d_geometry((1, 1486, 76), (6, 76, 214), 6, 8, "SAME", "NWC")    # 0.4 MiB
-    rows, channels = _plan.conv1d_blas_blocking(small, 4)
+    rows, channels, _ = _plan.conv1d_blas_blocking(small, 4)
     assert rows >= 16 and items(small, rows, channels) % 2 == 0
     short = conv1d_geometry((1, 1100, 128), (1024, 128, 128), 1, 1, "VALID", "NWC")  # 77 rows
-    assert _plan.conv1d_blas_blocking(short, 4) == (77, 64)
+    assert _plan.conv1d_blas_blocking(short, 4) == (77, 64, 1)
     # Whisper's 3 MiB filter: 2 blocks of 750 rows
     whisper = conv1d_geometry((1, 1500, 512), (3, 512, 512), 1, 1, "SAME", "NWC")
-    assert _plan.conv1d_blas_blocking(whisper, 4) == (750, 512)
+    assert _plan.conv1d_blas_blocking(whisper, 4) == (750, 512, 1)
     t = transpose_geometry((8, 1, 64), (1024, 16, 64), (8, 1024, 16), 256, 1, "VALID", "NWC")
     assert _plan.choose("transpose", t, 4) == "ola"
     width, taps, batch = _plan.ola_blocking(t, 4)

@@ -218,12 +218,14 @@ def conv1d_blas(
     Py_ssize_t rows,
     int num_threads,
     Py_ssize_t cblock=0,
+    Py_ssize_t gblock=0,
 ):
     """conv1d for many channels: per (block, tap, group) one GEMM into the owned output rows.
 
     ``x`` ``[N, L, Cw]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, M, Cn]`` (overwritten). Work items
-    are (batch, block of ``rows`` narrow rows, block of ``cblock`` of each group's output
-    channels; all of them when ``cblock`` is 0). Tap ``k`` reads wide row ``i*s + off`` for
+    are (batch, block of ``rows`` narrow rows, block of ``gblock`` adjacent groups, block of
+    ``cblock`` of each of their output channels; all groups or channels when ``gblock`` or
+    ``cblock`` is 0). Tap ``k`` reads wide row ``i*s + off`` for
     narrow row ``i``, so its input rows are every ``s``-th one: ``y[i, group j] += x[i*s + off,
     group j] @ f[k, :, group j]`` is one GEMM whose input has leading dimension ``s*Cw``. Taps go
     in increasing ``k``; the blocks depend on the shape only, so the bits do not depend on the
@@ -234,20 +236,25 @@ def conv1d_blas(
     cdef Py_ssize_t K = f.shape[0], cwg = f.shape[1]
     cdef Py_ssize_t cng = cn // groups
     cdef Py_ssize_t nblocks = (M + rows - 1) // rows
-    cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j, c0, cb, i, k0
+    cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j, c0, cb, i, k0, j0, j1
     cdef floating beta
     if N == 0 or M == 0 or cn == 0:
         return
     if cblock <= 0 or cblock > cng:
         cblock = cng
+    if gblock <= 0 or gblock > groups:
+        gblock = groups
     cdef Py_ssize_t ncb = (cng + cblock - 1) // cblock
-    cdef Py_ssize_t items = N * nblocks * ncb
+    cdef Py_ssize_t ngb = (groups + gblock - 1) // gblock
+    cdef Py_ssize_t items = N * nblocks * ngb * ncb
     cdef Chunks ch = chunks(items, <double> N * M * K * cwg * cn, num_threads)
     while next_chunk(&ch):
         for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
-            n = item // (nblocks * ncb)
-            i0 = (item // ncb % nblocks) * rows
+            n = item // (nblocks * ngb * ncb)
+            i0 = (item // (ngb * ncb) % nblocks) * rows
             i1 = min(i0 + rows, M)
+            j0 = (item // ncb % ngb) * gblock
+            j1 = min(j0 + gblock, groups)
             c0 = item % ncb * cblock
             cb = min(cblock, cng - c0)
             # the first tap that reaches the block's rows: where it reaches all of them and the
@@ -267,11 +274,14 @@ def conv1d_blas(
             if (cwg > 0 and k0 < K and cb * <Py_ssize_t> sizeof(floating) < 64 and lo <= i0
                     and hi >= i1):
                 beta = 0
-            elif cb == cng:     # whole rows: one stretch
+            elif cb == cng and j1 - j0 == groups:     # whole rows: one stretch
                 memset(&y[n, i0, 0], 0, (i1 - i0) * cn * sizeof(floating))
+            elif cb == cng:     # the groups' run of each row
+                for i in range(i0, i1):
+                    memset(&y[n, i, j0 * cng], 0, (j1 - j0) * cng * sizeof(floating))
             else:
                 for i in range(i0, i1):
-                    for j in range(groups):
+                    for j in range(j0, j1):
                         memset(&y[n, i, j * cng + c0], 0, cb * sizeof(floating))
             if cwg == 0:
                 continue
@@ -281,7 +291,7 @@ def conv1d_blas(
                 hi = min(i1, end_row(off, stride, L))
                 if lo >= hi:
                     continue
-                for j in range(groups):
+                for j in range(j0, j1):
                     # column-major: y^T[cb x rows] (+)= f[k]^T[cb x cwg] @ x^T[cwg x rows]
                     gemm(c'N', c'N', <int> cb, <int> (hi - lo), <int> cwg, &f[k, 0, j * cng + c0],
                          <int> cn, &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
