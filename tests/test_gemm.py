@@ -523,6 +523,61 @@ def test_depthwise_long_columns(dtype, op, C, K, s, d, M):
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
+@pytest.mark.parametrize("op", ["conv1d", "transpose"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C, K, s, d, M", [
+    (16, 87, 1, 1, 200),       # SAME: 43 outputs at each edge, padded copies of their rows
+    (37, 8, 2, 1, 60),         # the fewest taps that take them, a stride, channels left over
+    (24, 33, 1, 3, 150),       # dilated: each edge output's taps a run of every third row
+    (512, 87, 1, 1, 100),      # rows of 2 KiB: 42 outputs at a time (float32); float64's
+])                             # rows do not fit the copy: each output with its own taps
+def test_depthwise_padded_edges(dtype, op, C, K, s, d, M):
+    """NWC depthwise edges (outputs some of whose taps reach past the signal) under a finite
+    filter of 8+ taps run the interior's tiles on copies of their input rows padded with zeros:
+    the oracle's values, the same bits for other blocks of outputs (so the copies hold other
+    outputs) and on 3 threads. With an infinite filter value the edges keep to the taps on the
+    signal (finite where the definition is: no ``0 * inf``)."""
+    if op == "transpose":
+        s = 1                  # the tiles serve a stride-1 transpose only
+    rng = np.random.default_rng(C + K + d)
+    lo = (K - 1) * d // 2
+    L = (M - 1) * s + (K - 1) * d + 1 - 2 * lo
+    g = Geometry(2, L, M, C, C, K, s, d, lo, C)
+    f = random_array(rng, (K, 1, C), dtype)
+    xw, yw = (g.wide, g.narrow) if op == "conv1d" else (g.narrow, g.wide)
+    x = random_array(rng, (g.batch, xw, C), dtype)
+
+    def oracle(x, f):
+        # output o, tap k read sample o*s + k*d - lo (conv1d) or o + lo - k*d (the transpose),
+        # a term only where that sample is on the signal; float64
+        x, f = x.astype(np.float64), f.astype(np.float64)
+        o = np.arange(yw)
+        want, bound = np.zeros((g.batch, yw, C)), np.zeros((g.batch, yw, C))
+        for k in range(K):
+            i = o * s + k * d - lo if op == "conv1d" else o + lo - k * d
+            on = (i >= 0) & (i < xw)
+            want[:, on] += x[:, i[on]] * f[k, 0]
+            bound[:, on] += np.abs(x[:, i[on]] * f[k, 0])
+        return want, bound
+
+    want, bound = oracle(x, f)
+    outs = []
+    for rows, threads in ((yw, 1), (8, 1), (yw // 3 + 1, 3)):
+        y = np.full((g.batch, yw, C), np.nan, dtype)
+        _gemm.depthwise(x, f, y, False, op == "transpose", s, d, lo, rows, threads)
+        outs.append(y)
+    assert_family_matches(outs[0], want, bound, K, str(g))
+    for y in outs[1:]:
+        np.testing.assert_array_equal(outs[0], y)
+    f[0, 0, :] = np.inf          # reaches the signal from the interior and the right edge only
+    with np.errstate(invalid="ignore"):
+        want, _ = oracle(x, f)
+    y = np.full((g.batch, yw, C), np.nan, dtype)
+    _gemm.depthwise(x, f, y, False, op == "transpose", s, d, lo, yw, 1)
+    np.testing.assert_array_equal(np.isfinite(y), np.isfinite(want))
+    assert np.isfinite(want).any() and not np.isfinite(want).all()
+
+
 def _draw_depthwise_filter(rng):
     C, K = int(rng.integers(1, 70)), int(rng.integers(1, 70))
     s, d = int(rng.integers(1, 6)), int(rng.integers(1, 5))

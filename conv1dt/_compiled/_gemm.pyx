@@ -1167,8 +1167,16 @@ cdef struct _Depthwise:
     Py_ssize_t period, di  # s/gcd(s, d), d/gcd(s, d): a transpose's taps of one residue step
                            # by period in k and by -di in the input sample
     Py_ssize_t interior_lo, interior_hi  # the outputs all of whose taps reach the signal
+    Py_ssize_t padded   # NWC: the edges' outputs by the interior's tiles, this many at a time on
+                        # a copy of their input rows with zeros for the padding (0: each output
+                        # with the taps it has; see _depthwise_padded)
     int mode            # SKINNY_OVERWRITE, or SKINNY_STREAM for an output far larger than the caches
     bint dbl
+
+
+cdef enum:
+    DW_EDGE_BYTES = 262144    # a thread's padded copy of the edges' input rows, at most
+    DW_EDGE_MIN_TAPS = 8      # taps from which the edges take the interior's tiles
 
 
 cdef inline Py_ssize_t _source(const _Depthwise* p, Py_ssize_t o, Py_ssize_t k) noexcept nogil:
@@ -1255,6 +1263,35 @@ cdef void _depthwise_edge(const _Depthwise* p, const floating* x, floating* y, P
                     (p.period if p.transpose else 1) * C, C, p.mode)
 
 
+cdef void _depthwise_padded(const _Depthwise* p, const floating* x, floating* y, Py_ssize_t o0,
+                            Py_ssize_t o1, floating* rows) noexcept nogil:
+    """NWC outputs ``o0 .. o1 - 1`` of one batch element at the signal's edges, ``p.padded`` at a
+    time, by the interior's tiles on a copy of the input rows they read (``rows``, a scratch of
+    ``(p.padded - 1)*s + (K-1)*d + 1`` rows) with zeros for the samples past the signal. Only
+    for a finite filter: each padding tap then adds ``0*f``, a zero, to a sum that started at
+    +0 (the same bits as the taps that reach the signal alone, in the same order; an infinite
+    or NaN filter value would make that term NaN, as the definition does not)."""
+    cdef Py_ssize_t a = o0, b, lo, hi, i, C = p.C, span = (p.K - 1) * p.d
+    cdef const floating* f = <const floating*> p.f
+    while a < o1:
+        b = min(o1, a + p.padded)
+        if p.transpose:      # stride 1: output o reads i = o + pad - k*d
+            lo, hi = a + p.pad - span, b + p.pad
+        else:                # output o reads i = o*s + k*d - pad
+            lo, hi = a * p.s - p.pad, (b - 1) * p.s - p.pad + span + 1
+        for i in range(lo, hi):
+            if 0 <= i < p.xw:
+                memcpy(rows + (i - lo) * C, x + i * C, C * sizeof(floating))
+            else:
+                memset(rows + (i - lo) * C, 0, C * sizeof(floating))
+        if p.transpose:
+            _depthwise_tile(y + a * C, C, rows + (a + p.pad - lo) * C, C, -p.d * C, f, C, p.K,
+                            b - a, C, p.mode)
+        else:
+            _depthwise_tile(y + a * C, C, rows, p.s * C, p.d * C, f, C, p.K, b - a, C, p.mode)
+        a = b
+
+
 cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* scratch) noexcept nogil:
     cdef Py_ssize_t b = item % p.nblocks, n = item // p.nblocks
     cdef Py_ssize_t o0 = b * p.rows, o1 = min(p.yw, o0 + p.rows)
@@ -1274,7 +1311,10 @@ cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* scrat
             hi = o1
         if lo >= hi:
             lo = hi = o1
-        _depthwise_edge(p, x, y, o0, lo, <Py_ssize_t*> scratch)
+        if p.padded:
+            _depthwise_padded(p, x, y, o0, lo, scratch)
+        else:
+            _depthwise_edge(p, x, y, o0, lo, <Py_ssize_t*> scratch)
         if lo < hi:
             if p.transpose:      # stride 1: output o reads i = o + pad - k*d
                 _depthwise_tile(y + lo * C, C, x + (lo + p.pad) * C, C, -p.d * C, f, C, p.K,
@@ -1282,7 +1322,10 @@ cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* scrat
             else:                # output o reads i = o*s + k*d - pad
                 _depthwise_tile(y + lo * C, C, x + (lo * p.s - p.pad) * C, p.s * C, p.d * C, f,
                                 C, p.K, hi - lo, C, p.mode)
-        _depthwise_edge(p, x, y, hi, o1, <Py_ssize_t*> scratch)
+        if p.padded:
+            _depthwise_padded(p, x, y, hi, o1, scratch)
+        else:
+            _depthwise_edge(p, x, y, hi, o1, <Py_ssize_t*> scratch)
         if p.mode == SKINNY_STREAM:
             store_fence()
         return
@@ -1296,6 +1339,16 @@ cdef void _depthwise_block(const _Depthwise* p, Py_ssize_t item, floating* scrat
                 i = _source(p, o, k)
                 if i >= 0:
                     y[c * ys_c + o] = y[c * ys_c + o] + x[c * xs_c + i] * frow[c]
+
+
+cdef bint _finite(const floating[:, :, ::1] f) noexcept nogil:
+    """Whether every element of ``f`` is finite."""
+    cdef Py_ssize_t i, n = f.shape[0] * f.shape[1] * f.shape[2]
+    cdef const floating* v = &f[0, 0, 0]
+    for i in range(n):
+        if not isfinite(v[i]):
+            return False
+    return True
 
 
 cdef void _depthwise_item(const void* ctx, Py_ssize_t item, void* scratch) noexcept nogil:
@@ -1357,8 +1410,19 @@ def depthwise(
         p.interior_hi = min(max(p.xw - pad_before, p.interior_lo), p.yw)
     else:                # a strided transpose's outputs each have the taps of their residue
         p.interior_lo = p.interior_hi = 0
+    # the edges by the interior's tiles on padded copies of their rows (a finite filter, the
+    # tiles' strides: conv1d, or a transpose at stride 1), as many outputs at a time as fit
+    # DW_EDGE_BYTES; from DW_EDGE_MIN_TAPS taps (with fewer, the interior's tiles read the rows
+    # in place and gain little on the edges' own sums)
+    cdef Py_ssize_t span = (p.K - 1) * dilation
+    p.padded = 0
+    if (not ncw and (not transpose or stride == 1) and p.K >= DW_EDGE_MIN_TAPS
+            and (p.interior_lo > 0 or p.interior_hi < p.yw) and _finite(f)):
+        p.padded = min(rows, (DW_EDGE_BYTES // (p.C * sizeof(floating)) - span - 1) // stride + 1)
+        p.padded = max(p.padded, 0)
     _run_items(_depthwise_item, &p, N * p.nblocks, <double> N * p.yw * p.K * p.C,
-               0 if ncw else 3 * rows * sizeof(Py_ssize_t), num_threads)
+               0 if ncw else (((p.padded - 1) * stride + span + 1) * p.C * sizeof(floating)
+                              if p.padded else 3 * rows * sizeof(Py_ssize_t)), num_threads)
 
 
 # --- the filter gradient of a depthwise convolution ---------------------------------------------
