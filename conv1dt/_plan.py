@@ -365,6 +365,8 @@ def _choose_transpose(g, itemsize=4):
         # s=3, d=6, float32: 7.3 -> 4.8 ms; docs/planner.rst)
         return "blas"
     if TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow and cout >= 32:
+        if _tiles_wasteful(g, itemsize) and col2im_rows(g, itemsize):
+            return "col2im"
         return "tiled"
     if AVX2 and cout >= 32 and cin > 16 and phase_taps(g) * cin > TILED_MAX_TCIN:
         # beyond AVX2's tiled range (T*Cin > 768; measured from 128 inputs, so few inputs keep
@@ -388,6 +390,33 @@ def _choose_transpose(g, itemsize=4):
         # too few outputs for the tiled kernel's tiles, and for BLAS's GEMMs one tap at a time
         return "col2im"
     return "blas"
+
+
+TILED_WASTE = 1.2          # the tiled kernel's lanes over the output channels, at least ...
+COL2IM_MIN_CIN = 96        # ... for col2im in its place, from this many input channels
+
+
+def tiled_lanes(channels, itemsize):
+    """The output channels the tiled kernel computes for ``channels`` of them: whole panels of
+    ``PANEL_VECTORS`` vectors (4 on AVX-512, 2 on AVX2), the last one narrow (half a panel)
+    where no more than half a panel is left (``src/tiled_impl.h``)."""
+    panel = (4 if _cpu.tiled_isa() == "avx512" else 2) * VECTOR_BYTES // itemsize
+    full, left = divmod(channels, panel)
+    return full * panel + (0 if not left else panel // 2 if 2 * left <= panel else panel)
+
+
+def _tiles_wasteful(g, itemsize):
+    """Whether a transpose the tiled kernel would take runs ``col2im`` instead: on AVX-512,
+    where the tiles' lanes exceed the output channels by ``TILED_WASTE`` (80 of 96, 35 of 64:
+    the tiled kernel's time grows with its lanes, col2im's GEMM over all ``K*Cout`` columns
+    with the channels), with ``COL2IM_MIN_CIN`` input channels (the GEMM's inner dimension:
+    with fewer, col2im's pass over its ``K*Cout`` products a row costs more than the lanes
+    save) and 2 taps or more (one tap is a GEMM the tiles do without that pass). Fitted on 30
+    random transposes the tiled kernel took with 8 % or more of its lanes idle (``gentc.py 1``:
+    col2im 0.56-1.53x its time, the losses from fewer inputs, one tap, or 8-17 % idle lanes);
+    held out on seed 2 (docs/planner.rst)."""
+    return (SKINNY and g.taps >= 2 and g.narrow_channels >= COL2IM_MIN_CIN
+            and tiled_lanes(g.wide_channels, itemsize) >= TILED_WASTE * g.wide_channels)
 
 
 def col2im_rows(g, itemsize):

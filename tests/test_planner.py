@@ -5,6 +5,7 @@ import pytest
 import conv1dt
 from conftest import assert_family_matches, family_oracle, random_array
 from conv1dt import _dispatch, _plan
+from conv1dt._compiled import _cpu
 from conv1dt._geometry import conv1d_geometry, transpose_geometry
 
 CALLS = [
@@ -773,3 +774,33 @@ def test_col2im_gives_each_core_a_block(monkeypatch):
     # float64 sums of 4 taps x 714 channels: well within 1e-11 of the largest magnitude
     assert np.max(np.abs(outs[0] - want)) <= 1e-11 * np.max(np.abs(want))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_col2im_where_the_tiles_lanes_go_idle():
+    """A transpose the tiled kernel would take runs col2im instead (AVX-512) where its panels'
+    lanes exceed the output channels by a fifth or more, from 96 input channels and 2 taps: 80
+    outputs fill 80 of 96 lanes, 35 of 64 (float32). Not at 96 or 160 outputs (whole panels,
+    float32), nor from 64 inputs, nor for one tap. The lanes: whole panels of 4 vectors (2 on
+    AVX2), a last panel of half as many where no more than half a panel is left; col2im's
+    result is the definition's."""
+    lanes = {"avx512": 64, "avx2": 16}.get(_cpu.tiled_isa())
+    if lanes is None:
+        pytest.skip("no tiled kernel on this CPU")
+    assert [_plan.tiled_lanes(c, 4) for c in (1, lanes // 2, lanes // 2 + 1, lanes, 5 * lanes // 4)] == [
+        lanes // 2, lanes // 2, lanes, lanes, 3 * lanes // 2]
+    assert _plan.tiled_lanes(2 * lanes, 8) == 4 * (lanes // 2)
+
+    def g(cin, cout, k=5, n=16, m=200):
+        return transpose_geometry((n, m, cin), (k, cout, cin), (n, m, cout), 1, 1, "SAME", "NWC")
+
+    taken = [g(256, 80), g(512, 35, k=3), g(96, 44, k=2)]
+    kept = [g(256, 96), g(256, 160), g(64, 35), g(256, 35, k=1)]
+    for geo in taken + kept:
+        want = "col2im" if _plan.SKINNY and geo in taken else "tiled"
+        assert _plan.choose("transpose", geo, 4) == want, geo
+    rng = np.random.default_rng(17)
+    geo = g(256, 80, n=2, m=60)
+    x = random_array(rng, (2, 60, 256), np.float32)
+    f = random_array(rng, (5, 80, 256), np.float32)
+    want, bound = family_oracle("transpose", x, f, geo)
+    assert_family_matches(conv1dt.conv1d_transpose(x, f, [2, 60, 80], 1), want, bound, 5 * 256)
