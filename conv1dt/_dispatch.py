@@ -793,7 +793,8 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
     ``out`` when given).
 
     ``kernel`` (forced by tests, else the planner's): ``'direct'`` runs all the groups at once in
-    ``transpose_grouped``; ``'ola'`` the overlap-add with the groups in place (each work item
+    ``transpose_grouped``; ``'flip-blas'`` conv1d's BLAS kernel on the reversed taps, in place
+    (at stride 1 with a leading padding of at most ``(K-1)*d``, else the copies); ``'ola'`` the overlap-add with the groups in place (each work item
     all the groups of its block of outputs; ``blocks``, the plan's, when given);
     ``'tiled'`` runs the tiled kernel once per group on the group's
     slices of the input, filter and output in place, with no copy; ``'copies'`` (also ``'blas'``)
@@ -840,6 +841,18 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
                         _plan.depthwise_rows(g, "transpose"), _threads(g),
                         y.nbytes >= _plan.STREAM_MIN_BYTES)
         return y
+    if kernel == "flip-blas" and (g.stride > 1 or _plan.flipped_pad(g) < 0):
+        kernel = "copies"               # (forced where the flip does not apply)
+    if kernel == "flip-blas":
+        # stride 1: conv1d's BLAS kernel on the reversed taps (the filter read in place, each
+        # tap's slice transposed by the GEMM), its work items blocks of groups and rows
+        blocks = blocks or _plan.blocking("transpose", "flip-blas", g, x.dtype.itemsize)
+        y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out
+        with _blas_on_one_thread(g):
+            _conv1d.conv1d_blas(_nwc(x, ncw), f, y, 1, g.dilation, _plan.flipped_pad(g), G,
+                                blocks["rows"], _threads(g), blocks["channels"], blocks["groups"],
+                                True)
+        return _finish(y, ncw, out)
     if kernel == "direct":
         y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out
         _transpose.transpose_grouped(_nwc(x, ncw), f, y, g.stride, g.dilation, g.pad_before, G,

@@ -259,6 +259,14 @@ def flipped_pad(g):
     return (g.taps - 1) * g.dilation - g.pad_before
 
 
+def as_conv1d(g):
+    """A stride-1 transpose's geometry as the conv1d that computes it on the reversed taps: its
+    input (the transpose's narrow side) is the conv1d's wide one, the leading padding
+    :func:`flipped_pad`."""
+    return g._replace(wide=g.narrow, narrow=g.wide, wide_channels=g.narrow_channels,
+                      narrow_channels=g.wide_channels, pad_before=flipped_pad(g))
+
+
 def direct_strip(stride, cout, width):
     """Outputs per polyphase strip in the transpose's direct kernel: a block of ``stride*strip``
     outputs of ``cout`` channels should stay in L1 while its ``stride`` phases fill it in (about
@@ -494,7 +502,32 @@ def _choose_transpose_groups(g, itemsize):
     # or long sums (it also skips the taps that reach no output; each group's copy would not)
     if g.taps * cout <= 16 or cin >= 64 or _grouped_few_rows(g):
         return "direct"
-    return "copies"
+    return "flip-blas" if _flip_blas(g) else "copies"
+
+
+FLIP_BLAS_MIN_CHANNELS = 16    # inputs and outputs a group, at least ...
+FLIP_BLAS_MIN_OUTPUTS = 32     # ... outputs a batch element ...
+FLIP_BLAS_MIN_FRAMES = 8       # ... and input frames
+
+
+def _flip_blas(g):
+    """Whether a grouped transpose the planner would run a call per group (``copies``) runs
+    conv1d's BLAS kernel on the reversed taps instead (``flip-blas``): at stride 1 (the
+    transpose is then that conv1d, leading padding ``(K-1)*d - p`` at least 0), with
+    ``FLIP_BLAS_MIN_CHANNELS`` inputs and outputs a group (each tap and group one GEMM whose
+    sides are the group's channels), ``FLIP_BLAS_MIN_OUTPUTS`` outputs and
+    ``FLIP_BLAS_MIN_FRAMES`` input frames a batch element (the rows of each GEMM; a few frames
+    under a long filter are the overlap-add's, which each group's call runs). Its
+    GEMMs read the operands in place, and its work items are blocks of groups and of rows, where
+    the copies lay the operands out group-major and run each group's call, a parallel region
+    each, in turn: the wav2vec 2.0 positional convolution's input gradient (1 x 250 frames,
+    768 -> 768 in 16 groups, K=128) 28 -> 18 ms at one thread, 18 -> 12 at two. Fitted on 30
+    random calls that took the copies (``genfb.py 1``: 0.15-3.0x their time, the losses from
+    fewer than 16 outputs or inputs a group or a few outputs) and 20 of seed 2 (the frames:
+    1.1-1.9x for 1-5 of them); held out on seed 3 (docs/planner.rst)."""
+    return (g.stride == 1 and flipped_pad(g) >= 0 and g.wide >= FLIP_BLAS_MIN_OUTPUTS
+            and g.narrow >= FLIP_BLAS_MIN_FRAMES
+            and min(g.narrow_channels, g.wide_channels) >= FLIP_BLAS_MIN_CHANNELS * g.groups)
 
 
 GROUPED_FEW_ROWS = 8     # input frames in all (N*M) for which the grouped direct kernel ...
@@ -1652,6 +1685,9 @@ def blocking(op, kernel, g, itemsize, layout="NWC"):
         return few_rows_split(g, blocks) if op == "conv1d" and layout == "NWC" else blocks
     if kernel == "blas" and op == "conv1d":
         rows, channels, groups = conv1d_blas_blocking(g, itemsize)
+        return {"rows": rows, "channels": channels, "groups": groups}
+    if kernel == "flip-blas":
+        rows, channels, groups = conv1d_blas_blocking(as_conv1d(g), itemsize)
         return {"rows": rows, "channels": channels, "groups": groups}
     if kernel == "implicit":
         return implicit_blocking(g, itemsize)

@@ -191,7 +191,7 @@ def test_bits_do_not_depend_on_threads(rng):
 
 
 # all groups at once; conv1d_transpose once per group; the tiled kernel once per group, in place
-GROUPED_KERNELS = (["direct", "blas", "block-diagonal", "ola"]
+GROUPED_KERNELS = (["direct", "blas", "block-diagonal", "ola", "flip-blas"]
                    + (["tiled"] if _cpu.tiled_available() else [])
                    + (["tiled-avx2"] if _cpu.tiled_isa() == "avx512" else []))
 
@@ -395,6 +395,41 @@ def test_groups_in_place_give_the_bits_of_group_major_copies(data_format, monkey
         np.testing.assert_array_equal(auto, in_place)
 
 
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_transpose_by_the_reversed_taps(dtype, data_format):
+    """``flip-blas``: a stride-1 grouped transpose as conv1d's BLAS kernel on the reversed taps,
+    the filter read in place (each tap's slice transposed by the GEMM), leading padding
+    ``(K-1)*d - p``: against the reference for SAME, VALID and explicit padding, dilation and
+    channels of every group; for blocks of 7 rows and of all of them, the same bits for items
+    of one group, two and all of them, on 1 and 3 threads (each output one sum of its taps in
+    order, by GEMMs of the same shapes)."""
+    from conv1dt import _dispatch
+    rng = np.random.default_rng(71)
+    for groups, cing, coutg, k, d, m, padding in [(4, 20, 17, 9, 1, 40, "SAME"),
+                                                  (3, 16, 33, 5, 3, 25, "VALID"),
+                                                  (2, 24, 16, 12, 2, 30, (7, 2))]:
+        x = random_array(rng, signal_shape(2, m, groups * cing, data_format), dtype)
+        f = random_array(rng, (k, coutg, groups * cing), dtype)
+        wide = widths(m, k, 1, d, padding)[-1]
+        g = transpose_geometry(x.shape, f.shape, signal_shape(2, wide, groups * coutg,
+                                                               data_format),
+                               1, d, padding, data_format, groups)
+        want, bound = family_oracle("transpose", x, f, g, data_format)
+        for rows in (wide, 7):
+            outs = []
+            for gb, threads in ((groups, 1), (1, 3), (2, 1), (groups, 3)):
+                blocks = {"rows": rows, "channels": coutg, "groups": gb}
+                with conv1dt.threads(threads):
+                    y = _dispatch.conv1d_transpose_groups(x, f, g, data_format, "flip-blas",
+                                                          blocks=blocks)
+                outs.append(y)
+            assert_family_matches(outs[0], want, bound, transpose_terms(g),
+                                  f"G={groups} K={k} rows={rows}")
+            for y in outs[1:]:
+                np.testing.assert_array_equal(outs[0], y)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_grouped_direct_blocks_of_rows(dtype):
     """The grouped direct kernel's work items are blocks of wide rows, made smaller
@@ -552,12 +587,20 @@ def test_grouped_dispatch_rule():
     # columns a group or long sums, and the copies
     assert grouped(g(80, 4, 2)) == "ola"                      # 40 x 2, 3 taps
     assert grouped(g(80, 4, 2, taps=25)) == "ola"
-    assert grouped(g(120, 40, 2, taps=40)) == "copies"        # 60 x 20 (beyond the tiled range)
+    assert grouped(g(120, 40, 2, taps=40)) == "flip-blas"     # 60 x 20 (beyond the tiled range)
     # ... but the grouped direct kernel for a few frames in all, 1-2 taps, or most links off
     # the signal (_plan._grouped_few_rows): a call per group would have little work each
     one = transpose_geometry((1, 1, 280), (221, 70, 280), (1, 221, 490), 1, 1, "VALID", "NWC", 7)
     assert grouped(one) == "direct"                            # 1 frame, 40 x 70, K=221
     assert grouped(one._replace(batch=9)) == "copies"
+    # at stride 1 from 16 inputs and outputs a group, 8 frames and 32 outputs a batch element:
+    # conv1d's BLAS kernel on the reversed taps (the wav2vec 2.0 positional convolution's input
+    # gradient); not for a few frames (each tap's GEMM then has a few rows)
+    pos = transpose_geometry((1, 250, 768), (128, 48, 768), (1, 250, 768), 1, 1, (64, 63),
+                             "NWC", 16)
+    assert grouped(pos) == "flip-blas"
+    assert grouped(pos._replace(narrow=4, wide=131)) != "flip-blas"
+    assert grouped(pos._replace(wide_channels=15 * 16)) != "flip-blas"      # 15 outputs a group
     same = transpose_geometry((16, 1, 27 * 44), (192, 27, 27 * 44), (16, 2, 27 * 44), 2, 7,
                               "SAME", "NWC", 44)
     assert grouped(same) == "direct"                           # 2 of 192 taps reach the output

@@ -219,13 +219,17 @@ def conv1d_blas(
     int num_threads,
     Py_ssize_t cblock=0,
     Py_ssize_t gblock=0,
+    bint flipped=False,
 ):
     """conv1d for many channels: per (block, tap, group) one GEMM into the owned output rows.
 
     ``x`` ``[N, L, Cw]``, ``f`` ``[K, Cw/G, Cn]``, ``y`` ``[N, M, Cn]`` (overwritten). Work items
     are (batch, block of ``rows`` narrow rows, block of ``gblock`` adjacent groups, block of
     ``cblock`` of each of their output channels; all groups or channels when ``gblock`` or
-    ``cblock`` is 0). Tap ``k`` reads wide row ``i*s + off`` for
+    ``cblock`` is 0). With ``flipped``, ``f`` is ``[K, Cn/G, Cw]`` and tap ``k`` is its
+    ``f[K-1-k]`` transposed: conv1d_transpose at stride 1 (the transpose of ``x`` by ``f`` is
+    this conv1d of ``x`` with the taps reversed and ``pad_before`` ``(K-1)*d - p``), its filter
+    read in place. Tap ``k`` reads wide row ``i*s + off`` for
     narrow row ``i``, so its input rows are every ``s``-th one: ``y[i, group j] += x[i*s + off,
     group j] @ f[k, :, group j]`` is one GEMM whose input has leading dimension ``s*Cw``. Taps go
     in increasing ``k``; the blocks depend on the shape only, so the bits do not depend on the
@@ -233,7 +237,7 @@ def conv1d_blas(
     """
     cdef Py_ssize_t N = y.shape[0], M = y.shape[1], cn = y.shape[2]
     cdef Py_ssize_t L = x.shape[1], cw = x.shape[2]
-    cdef Py_ssize_t K = f.shape[0], cwg = f.shape[1]
+    cdef Py_ssize_t K = f.shape[0], cwg = cw // groups
     cdef Py_ssize_t cng = cn // groups
     cdef Py_ssize_t nblocks = (M + rows - 1) // rows
     cdef Py_ssize_t item, n, i0, i1, k, off, lo, hi, j, c0, cb, i, k0, j0, j1
@@ -293,9 +297,16 @@ def conv1d_blas(
                     continue
                 for j in range(j0, j1):
                     # column-major: y^T[cb x rows] (+)= f[k]^T[cb x cwg] @ x^T[cwg x rows]
-                    gemm(c'N', c'N', <int> cb, <int> (hi - lo), <int> cwg, &f[k, 0, j * cng + c0],
-                         <int> cn, &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
-                         beta if k == k0 else 1, &y[n, lo, j * cng + c0], <int> cn)
+                    if flipped:     # f[K-1-k] is [Cn/G, Cw]: its rows c0.., columns of group j
+                        gemm(c'T', c'N', <int> cb, <int> (hi - lo), <int> cwg,
+                             &f[K - 1 - k, c0, j * cwg], <int> cw,
+                             &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
+                             beta if k == k0 else 1, &y[n, lo, j * cng + c0], <int> cn)
+                    else:
+                        gemm(c'N', c'N', <int> cb, <int> (hi - lo), <int> cwg,
+                             &f[k, 0, j * cng + c0], <int> cn,
+                             &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
+                             beta if k == k0 else 1, &y[n, lo, j * cng + c0], <int> cn)
 
 
 # --- conv1d_backprop_filter ------------------------------------------------------------------
