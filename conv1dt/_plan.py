@@ -917,7 +917,8 @@ def choose(op, g, itemsize=4, layout="NWC", dense=True):
     ``g`` with elements of ``itemsize`` bytes and operands in ``layout``: the rule in the module
     docstring. ``dense`` false: never ``'block-diagonal'`` (the grouped kernel it stands for)."""
     kernel = _choose(op, g, itemsize, layout)
-    if dense and kernel in ("direct", "copies", "ola") and block_diagonal(op, g, itemsize):
+    if (dense and kernel in ("direct", "copies", "flip-blas", "ola")
+            and block_diagonal(op, g, itemsize)):
         return "block-diagonal"
     return kernel
 
