@@ -458,13 +458,31 @@ def test_measure_machine_small():
     assert figures["fma_f32"] > 1e9 and figures["fma_f64"] > 1e9 and figures["bandwidth"] > 1e8
 
 
+def test_the_fma_rate_is_one_cores(monkeypatch):
+    """The multiply-add rate is measured with every BLAS in the process on one thread (SciPy's
+    too, which the kernels' guard does not hold when they call another): the GEMM it times
+    sees one thread in each."""
+    from scipy.linalg import blas
+    from threadpoolctl import threadpool_info
+    seen = []
+
+    def sgemm(alpha, a, b):
+        seen.append({lib["filepath"]: lib["num_threads"] for lib in threadpool_info()
+                     if lib["user_api"] == "blas"})
+        return a @ b
+
+    monkeypatch.setattr(blas, "sgemm", sgemm)
+    _machine._gemm_rate(np.float32, 16, 2)
+    assert seen and all(seen) and all(n == 1 for s in seen for n in s.values())
+
+
 def test_machine_is_measured_once_and_cached(tmp_path, monkeypatch):
     calls = []
 
     def fake():
         calls.append(1)
         return {"fma_f32": 2e10 * len(calls), "fma_f64": 1e10, "bandwidth": 1e10, "l1": 1, "l2": 2,
-                "l3": 3}
+                "l3": 3, "method": _machine.METHOD}
 
     monkeypatch.setattr(_machine, "measure_machine", fake)
     monkeypatch.setenv("CONV1DT_CACHE_DIR", str(tmp_path / "c"))
@@ -475,3 +493,7 @@ def test_machine_is_measured_once_and_cached(tmp_path, monkeypatch):
     assert _machine.machine(refresh=True)["fma_f32"] == 4e10 and len(calls) == 2
     (tmp_path / "c" / "machine.json").write_text("{not json")
     assert _machine.machine()["fma_f32"] == 6e10 and len(calls) == 3
+    # a file measured the first way (no method: SciPy's BLAS on every core) is measured anew
+    stale = dict(first, method=None)
+    (tmp_path / "c" / "machine.json").write_text(json.dumps(stale))
+    assert _machine.machine()["fma_f32"] == 8e10 and len(calls) == 4
