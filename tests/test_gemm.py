@@ -514,13 +514,22 @@ def test_depthwise_long_columns(dtype, op, C, K, s, d, M):
     xw, yw = (g.wide, g.narrow) if op == "conv1d" else (g.narrow, g.wide)
     x = random_array(rng, (g.batch, xw, C), dtype)
     want, bound = family_oracle(op, x, f, g)
+    _depthwise_blocks(x, f, g, op, want, bound)
+
+
+def _depthwise_blocks(x, f, g, op, want, bound):
+    """NWC ``_gemm.depthwise`` of ``g`` in work items of all the outputs, of 8 and of a third
+    (on 3 threads): the first against ``want`` (``bound``), the others its bits."""
+    yw = g.narrow if op == "conv1d" else g.wide
     outs = []
     for rows, threads in ((yw, 1), (8, 1), (yw // 3 + 1, 3)):
-        y = np.full((g.batch, yw, C), np.nan, dtype)
-        _gemm.depthwise(x, f, y, False, op == "transpose", s, d, lo, rows, threads)
+        y = np.full((g.batch, yw, g.narrow_channels), np.nan, x.dtype)
+        _gemm.depthwise(x, f, y, False, op == "transpose", g.stride, g.dilation, g.pad_before,
+                        rows, threads)
         outs.append(y)
-    assert_family_matches(outs[0], want, bound, K, str(g))
-    np.testing.assert_array_equal(outs[0], outs[1])
+    assert_family_matches(outs[0], want, bound, g.taps, str(g))
+    for y in outs[1:]:
+        np.testing.assert_array_equal(outs[0], y)
 
 
 @pytest.mark.parametrize("op", ["conv1d", "transpose"])
@@ -561,14 +570,7 @@ def test_depthwise_padded_edges(dtype, op, C, K, s, d, M):
         return want, bound
 
     want, bound = oracle(x, f)
-    outs = []
-    for rows, threads in ((yw, 1), (8, 1), (yw // 3 + 1, 3)):
-        y = np.full((g.batch, yw, C), np.nan, dtype)
-        _gemm.depthwise(x, f, y, False, op == "transpose", s, d, lo, rows, threads)
-        outs.append(y)
-    assert_family_matches(outs[0], want, bound, K, str(g))
-    for y in outs[1:]:
-        np.testing.assert_array_equal(outs[0], y)
+    _depthwise_blocks(x, f, g, op, want, bound)
     f[0, 0, :] = np.inf          # reaches the signal from the interior and the right edge only
     with np.errstate(invalid="ignore"):
         want, _ = oracle(x, f)
