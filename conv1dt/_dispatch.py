@@ -794,10 +794,11 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
 
     ``kernel`` (forced by tests, else the planner's): ``'direct'`` runs all the groups at once in
     ``transpose_grouped``; ``'flip-blas'`` conv1d's BLAS kernel on the reversed taps, in place
-    (at stride 1 with a leading padding of at most ``(K-1)*d``, else the copies); ``'ola'`` the overlap-add with the groups in place (each work item
-    all the groups of its block of outputs; ``blocks``, the plan's, when given);
-    ``'tiled'`` runs the tiled kernel once per group on the group's
-    slices of the input, filter and output in place, with no copy; ``'copies'`` (also ``'blas'``)
+    (at stride 1 with a leading padding of at most ``(K-1)*d``, else the copies); ``'ola'``
+    the overlap-add with the groups in place (each work item all the groups of its block of
+    outputs); ``blocks``, the plan's, when given (``'ola'``, ``'flip-blas'``); ``'tiled'``
+    runs the tiled kernel once per group on the group's slices of the input, filter and output
+    in place, with no copy; ``'copies'`` (also ``'blas'``)
     runs :func:`conv1d_transpose` once per group, whatever kernel the planner picks for it, on
     operands first laid out group-major (``[G, N, M, Cin/G]`` or ``[G, N, Cin/G, M]``, one copy)
     so that each group's slice is contiguous, and lays the results back out in one copy.

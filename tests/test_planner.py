@@ -786,7 +786,8 @@ def test_col2im_where_the_tiles_lanes_go_idle():
     lanes = {"avx512": 64, "avx2": 16}.get(_cpu.tiled_isa())
     if lanes is None:
         pytest.skip("no tiled kernel on this CPU")
-    assert [_plan.tiled_lanes(c, 4) for c in (1, lanes // 2, lanes // 2 + 1, lanes, 5 * lanes // 4)] == [
+    channels = (1, lanes // 2, lanes // 2 + 1, lanes, 5 * lanes // 4)
+    assert [_plan.tiled_lanes(c, 4) for c in channels] == [
         lanes // 2, lanes // 2, lanes, lanes, 3 * lanes // 2]
     assert _plan.tiled_lanes(2 * lanes, 8) == 4 * (lanes // 2)
 
