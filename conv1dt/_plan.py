@@ -405,10 +405,13 @@ COL2IM_MIN_CIN = 96        # ... for col2im in its place, from this many input c
 
 
 def tiled_lanes(channels, itemsize):
-    """The output channels the tiled kernel computes for ``channels`` of them: whole panels of
-    ``PANEL_VECTORS`` vectors (4 on AVX-512, 2 on AVX2), the last one narrow (half a panel)
-    where no more than half a panel is left (``src/tiled_impl.h``)."""
-    panel = (4 if _cpu.tiled_isa() == "avx512" else 2) * VECTOR_BYTES // itemsize
+    """The output channels the tiled kernel computes for ``channels`` of them: whole panels
+    (``_cpu.tiled_panel_channels``: ``PANEL_VECTORS`` vectors, 4 on AVX-512, 2 on AVX2), the
+    last one narrow (half a panel) where no more than half a panel is left
+    (``src/tiled_impl.h``); ``channels`` itself without the tiles."""
+    panel = _cpu.tiled_panel_channels(itemsize)
+    if not panel:
+        return channels
     full, left = divmod(channels, panel)
     return full * panel + (0 if not left else panel // 2 if 2 * left <= panel else panel)
 
@@ -1963,6 +1966,7 @@ def conv1d_blas_blocking(g, itemsize=4):
 
 
 GROUP_ROW_BYTES = 256    # of each output row a work item of some groups writes, at least
+                         # (as the im2col kernels' GROUP_BYTES in _gemm.pyx)
 
 
 def blas_group_blocks(g, itemsize):

@@ -297,16 +297,12 @@ def conv1d_blas(
                     continue
                 for j in range(j0, j1):
                     # column-major: y^T[cb x rows] (+)= f[k]^T[cb x cwg] @ x^T[cwg x rows]
-                    if flipped:     # f[K-1-k] is [Cn/G, Cw]: its rows c0.., columns of group j
-                        gemm(c'T', c'N', <int> cb, <int> (hi - lo), <int> cwg,
-                             &f[K - 1 - k, c0, j * cwg], <int> cw,
-                             &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
-                             beta if k == k0 else 1, &y[n, lo, j * cng + c0], <int> cn)
-                    else:
-                        gemm(c'N', c'N', <int> cb, <int> (hi - lo), <int> cwg,
-                             &f[k, 0, j * cng + c0], <int> cn,
-                             &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
-                             beta if k == k0 else 1, &y[n, lo, j * cng + c0], <int> cn)
+                    # (flipped: f[K-1-k] is [Cn/G, Cw], its rows c0.., columns of group j)
+                    gemm(c'T' if flipped else c'N', c'N', <int> cb, <int> (hi - lo), <int> cwg,
+                         &f[K - 1 - k, c0, j * cwg] if flipped else &f[k, 0, j * cng + c0],
+                         <int> (cw if flipped else cn),
+                         &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
+                         beta if k == k0 else 1, &y[n, lo, j * cng + c0], <int> cn)
 
 
 # --- conv1d_backprop_filter ------------------------------------------------------------------

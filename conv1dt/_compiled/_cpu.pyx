@@ -230,6 +230,13 @@ def tiled_isa():
     return {2: "avx512", 1: "avx2"}.get(conv1dt_tiled_isa())
 
 
+def tiled_panel_channels(itemsize):
+    """Output channels in one panel of the tiled kernel's filter layout for elements of
+    ``itemsize`` bytes (4 or 8) with the tiles that run now (0 with none): the C layer's own
+    figure (``conv1dt_tiled_panel``), which the planner's lane count reads."""
+    return conv1dt_tiled_panel(conv1dt_tiled_isa(), itemsize == 8)
+
+
 def _limit_tiled_isa(isa):
     """Run at most the tiles of ``isa`` (``'avx512'``, ``'avx2'`` or None) from now on; returns
     the previous limit. For the tests, which run both sets of tiles in one process on an AVX-512
