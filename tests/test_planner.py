@@ -797,8 +797,10 @@ def test_col2im_where_the_tiles_lanes_go_idle():
     taken = [g(256, 80), g(512, 35, k=3), g(96, 44, k=2)]
     kept = [g(256, 96), g(256, 160), g(64, 35), g(256, 35, k=1)]
     for geo in taken + kept:
-        want = "col2im" if _plan.SKINNY and geo in taken else "tiled"
-        assert _plan.choose("transpose", geo, 4) == want, geo
+        assert _plan._tiles_wasteful(geo, 4) == (_plan.SKINNY and geo in taken), geo
+        if _cpu.tiled_isa() == "avx512":   # (AVX2's tiles take fewer taps x inputs: other rules)
+            want = "col2im" if _plan.SKINNY and geo in taken else "tiled"
+            assert _plan.choose("transpose", geo, 4) == want, geo
     rng = np.random.default_rng(17)
     geo = g(256, 80, n=2, m=60)
     x = random_array(rng, (2, 60, 256), np.float32)
