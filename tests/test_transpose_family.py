@@ -435,14 +435,17 @@ def test_grouped_direct_blocks_of_rows(dtype):
     """The grouped direct kernel's work items are blocks of wide rows, made smaller
     (``_plan.grouped_rows``) where a call has few: one frame under a long filter, 14 blocks of
     16 rows, not one of 221. Against the reference, by dot GEMMs (20+ inputs a group) and by
-    spread rows (fewer); the same bits for blocks of 256, 16 and 5 rows and on 1 and 3
-    threads (each output's sum has one order whatever its block)."""
+    spread rows (fewer; several input rows spread ahead of their sums, in batches that the
+    blocks cut short); the same bits for blocks of 256, 16 and 5 rows and on 1 and 3 threads
+    (each output's sum has one order whatever its block)."""
     one = transpose_geometry((1, 1, 280), (221, 70, 280), (1, 221, 490), 1, 1, "VALID", "NWC", 7)
     assert _plan.grouped_rows(one) == 16 and _plan.grouped_rows(one._replace(batch=8)) == 256
     rng = np.random.default_rng(15)
     for groups, cing, coutg, k, s, d, m, pad in [(7, 40, 70, 221, 1, 1, 1, "VALID"),
                                                  (5, 8, 3, 30, 3, 2, 4, "SAME"),
-                                                 (3, 24, 18, 9, 2, 1, 17, (5, 3))]:
+                                                 (3, 24, 18, 9, 2, 1, 17, (5, 3)),
+                                                 (19, 17, 1, 1, 4, 4, 45, "VALID"),
+                                                 (4, 5, 1, 6, 2, 3, 37, "SAME")]:
         x = random_array(rng, (2, m, groups * cing), dtype)
         f = random_array(rng, (k, coutg, groups * cing), dtype)
         wide = widths(m, k, s, d, pad)[-1]

@@ -120,6 +120,18 @@ cdef void* scratch(int slot, size_t nbytes) noexcept nogil
 cdef void scratch_done(int slot, void* block) noexcept nogil
 
 
+cdef extern from *:
+    """
+    static inline void conv1dt_prefetch_lines(const void *p, Py_ssize_t nbytes)
+    {
+    #if defined(__GNUC__) || defined(__clang__)
+        for (Py_ssize_t b = 0; b < nbytes; b += 64)
+            __builtin_prefetch((const char *) p + b);
+    #endif
+    }
+    """
+    void prefetch_lines "conv1dt_prefetch_lines"(const void* p, Py_ssize_t nbytes) noexcept nogil
+
 cdef inline void spread_row(floating* dst, Py_ssize_t ld, const floating* src, Py_ssize_t groups,
                             Py_ssize_t cg, Py_ssize_t rep) noexcept nogil:
     """``dst[c*ld + j*rep + q] = src[j*cg + c]`` for ``c < cg``, ``j < groups``, ``q < rep``: a row

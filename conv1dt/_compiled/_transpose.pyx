@@ -18,7 +18,7 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, dot_f32, dot_f64, grouped_f32, grouped_f64, interleave_f32, interleave_f64, pack_f32,
+from ._cpu cimport (SKINNY_ADD, prefetch_lines, SKINNY_OVERWRITE, dot_f32, dot_f64, grouped_f32, grouped_f64, interleave_f32, interleave_f64, pack_f32,
                     pack_f64, phase_strip_f32, phase_strip_f64, phase_tiled_f32, phase_tiled_f64,
                     rows_to_channels_f32, rows_to_channels_f64, scratch as thread_scratch,
                     scratch_done, spread_row, tiled_isa_index, tiled_panel)
@@ -1262,6 +1262,8 @@ def transpose_tiled(
 cdef enum:
     WIDE_BLOCK = 256
     DOT_MIN_CNG = 20
+    SPREAD_AHEAD = 8                # input rows spread before the first is read, at most ...
+    SPREAD_AHEAD_BYTES = 1 << 15    # ... within this much of a thread's scratch
 
 GROUPED_DOT_MIN_CIN = DOT_MIN_CNG
 
@@ -1321,34 +1323,47 @@ cdef void _transpose_group_block(const floating[:, :, ::1] x, const floating[:, 
 cdef void _transpose_group_spread(const floating[:, :, ::1] x, const floating* w,
                                   floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t o0,
                                   Py_ssize_t o1, Py_ssize_t K, Py_ssize_t s, Py_ssize_t d,
-                                  Py_ssize_t pad, Py_ssize_t groups,
-                                  floating* xs) noexcept nogil:
+                                  Py_ssize_t pad, Py_ssize_t groups, floating* xs,
+                                  Py_ssize_t per, Py_ssize_t ahead) noexcept nogil:
     """Wide rows ``o0 .. o1 - 1`` of batch ``n``, for groups of fewer than ``DOT_MIN_CNG`` input
     channels (not one each way): each input row ``i`` spread to the output's channels,
     ``xs[c*Cw + j*Cwg + q] = x[n, i, j*Cng + c]``, then its taps' output rows added whole by
     ``grouped`` (``src/skinny_impl.h``) from the filter laid out the same way, ``w[k, c, j*Cwg +
     q] = f[k, q, j*Cng + c]``. The rows run from the last down, so each output adds its taps in
-    increasing ``k``, each tap's channels summed first.
+    increasing ``k``, each tap's channels summed first. ``ahead`` rows are spread (``per``
+    elements apart in ``xs``) before the first of them is read: a vector load of values a few
+    stores old waits for those stores to leave the store queue, one small row at a time.
     """
     cdef Py_ssize_t M = x.shape[1], cn = x.shape[2], cw = y.shape[2]
     cdef Py_ssize_t cng = cn // groups, cwg = cw // groups, row = cng * cw
-    cdef Py_ssize_t i, ilo, ihi, base, klo, khi
+    cdef Py_ssize_t i, ii, b, nb, ilo, ihi, base, klo, khi
     memset(&y[n, o0, 0], 0, (o1 - o0) * cw * sizeof(floating))
     ilo = max(0, -floordiv(-(o0 + pad - (K - 1) * d), s))
     ihi = min(M - 1, floordiv(o1 - 1 + pad, s))
-    for i in range(ihi, ilo - 1, -1):
-        base = i * s - pad                   # tap k reaches output base + k*d
-        klo = max(0, -floordiv(-(o0 - base), d))
-        khi = min(K - 1, floordiv(o1 - 1 - base, d))
-        if klo > khi:
-            continue
-        spread_row(xs, cw, &x[n, i, 0], groups, cng, cwg)
-        if floating is float:
-            grouped_f32(&y[n, base + klo * d, 0], d * cw, xs, w + klo * row, row, khi - klo + 1,
-                        cw, cw, cng)
-        else:
-            grouped_f64(&y[n, base + klo * d, 0], d * cw, xs, w + klo * row, row, khi - klo + 1,
-                        cw, cw, cng)
+    i = ihi
+    while i >= ilo:
+        nb = min(ahead, i - ilo + 1)
+        if i - nb >= ilo:
+            # the next rows down, asked for while these are spread and summed: the spread reads
+            # a row a channel at a time, a stride the prefetchers do not follow
+            b = min(nb, i - nb - ilo + 1)
+            prefetch_lines(&x[n, i - nb - b + 1, 0], b * cn * sizeof(floating))
+        for b in range(nb):
+            spread_row(xs + b * per, cw, &x[n, i - b, 0], groups, cng, cwg)
+        for b in range(nb):
+            ii = i - b
+            base = ii * s - pad                  # tap k reaches output base + k*d
+            klo = max(0, -floordiv(-(o0 - base), d))
+            khi = min(K - 1, floordiv(o1 - 1 - base, d))
+            if klo > khi:
+                continue
+            if floating is float:
+                grouped_f32(&y[n, base + klo * d, 0], d * cw, xs + b * per, w + klo * row, row,
+                            khi - klo + 1, cw, cw, cng)
+            else:
+                grouped_f64(&y[n, base + klo * d, 0], d * cw, xs + b * per, w + klo * row, row,
+                            khi - klo + 1, cw, cw, cng)
+        i -= nb
 
 
 def transpose_grouped(
@@ -1376,7 +1391,7 @@ def transpose_grouped(
     cdef Py_ssize_t cn = x.shape[2], cwg = f.shape[1], cng = cn // groups
     cdef Py_ssize_t block = rows if rows > 0 else WIDE_BLOCK
     cdef Py_ssize_t nblocks = (L + block - 1) // block
-    cdef Py_ssize_t item, o0, k, j, c, q, per
+    cdef Py_ssize_t item, o0, k, j, c, q, per, ahead
     cdef floating* w = NULL
     cdef floating* xs = NULL
     if N == 0 or L == 0 or cw == 0:
@@ -1392,12 +1407,14 @@ def transpose_grouped(
                 _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + block, L),
                                        stride, dilation, pad_before, groups)
         return
-    per = (cng * cw + 15) // 16 * 16             # each thread's row starts on a cache line
+    per = (cng * cw + 15) // 16 * 16             # each row starts on a cache line
+    ahead = max(1, min(SPREAD_AHEAD, SPREAD_AHEAD_BYTES // (per * sizeof(floating))))
     try:
         w = <floating*> _call_scratch(LAYOUT_SLOT, K * cng * cw * sizeof(floating),
                                       f"the {K * cng * cw}-element filter layout")
-        xs = <floating*> _call_scratch(SCRATCH_SLOT, num_threads * per * sizeof(floating),
-                                       f"{num_threads} x {per} scratch elements")
+        xs = <floating*> _call_scratch(SCRATCH_SLOT,
+                                       num_threads * ahead * per * sizeof(floating),
+                                       f"{num_threads} x {ahead * per} scratch elements")
         with nogil:
             for k in range(K):
                 for c in range(cng):
@@ -1410,7 +1427,7 @@ def transpose_grouped(
                 o0 = (item % nblocks) * block
                 _transpose_group_spread(x, w, y, item // nblocks, o0, min(o0 + block, L), K,
                                         stride, dilation, pad_before, groups,
-                                        xs + threadid() * per)
+                                        xs + threadid() * ahead * per, per, ahead)
     finally:
         if w != NULL:
             scratch_done(LAYOUT_SLOT, w)

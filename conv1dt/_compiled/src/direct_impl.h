@@ -358,6 +358,12 @@ static void NAME(rows_to_channels)(T *restrict dst, ptrdiff_t ld, const T *restr
     }
     for (ptrdiff_t u0 = 0; u0 < count; u0 += 64) {
         const ptrdiff_t m = count - u0 < 64 ? count - u0 : 64;
+#if defined(__GNUC__) || defined(__clang__)
+        /* the tile's lines asked for at once, in order: the channel loops below read them a
+         * channel at a time, a stride the prefetchers do not follow, each line's miss in turn */
+        for (ptrdiff_t b = 0; b < m * cin * (ptrdiff_t) sizeof(T); b += 64)
+            __builtin_prefetch((const char *) (src + u0 * cin) + b);
+#endif
         for (ptrdiff_t ci = 0; ci < cin; ++ci) {
             T *restrict d = dst + ci * ld + u0;
             const T *restrict sp = src + u0 * cin + ci;
