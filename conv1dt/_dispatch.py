@@ -635,7 +635,8 @@ def _filter_im2col_args(g, blocks, ncw, threads):
     return (ncw, g.stride, g.dilation, g.pad_before, g.groups, blocks["rows"], blocks["taps"],
             threads, 0, blocks["skinny"], blocks["inplace"], blocks.get("across", False),
             blocks.get("window", False), blocks.get("window_rows", 0), blocks.get("gemv", False),
-            blocks.get("channels", 0), blocks.get("packed", False), blocks.get("stream", False))
+            blocks.get("channels", 0), blocks.get("packed", False), blocks.get("stream", False),
+            blocks.get("wide_channels", 0))
 
 
 def _partials(df, chunks):

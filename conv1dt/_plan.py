@@ -1097,6 +1097,29 @@ def filter_channels(g, taps, chunks):
     return _even_channels(cng, blocks)
 
 
+FILTER_WIDE_BLOCKS = 4    # blocks of input channels of the in-place filter gradient, at most
+
+
+def filter_wide_channels(g, taps, chunks):
+    """Input channels a work item of the in-place filter gradient takes of its group (0: all),
+    where its output channels are too few for :func:`filter_channels`' blocks and the call
+    would be one work item: up to ``FILTER_WIDE_BLOCKS`` even blocks of at least 64 input
+    channels (a multiple of 16). Each block is the GEMMs' other side (``df[k]^T [Cn/G x block]
+    += dy^T @ x_k``, the input's block of columns read in place): its outputs are still one
+    item's sums in the same order, with no partial filters, and each block re-reads the
+    gradient ``dy`` of the rows, which is why 4 blocks and not ``MIN_ITEMS``: on 28 random
+    calls of the class (``genwc.py`` 1 and 2) 4 blocks ran 0.94x the time of one at one
+    thread and 0.56x at two (1.34x at worst, a 70 us call), 8 blocks 0.98x and 0.59x (1.82x).
+    1 x 302 rows, 611 -> 124, K=1, s=3, float64: 1.0 ms on one thread and on two before
+    (docs/planner.rst). A function of the shape alone."""
+    cwg = g.wide_channels // g.groups
+    blocks = min(FILTER_WIDE_BLOCKS, cwg // 64)
+    if (not parallel(g) or g.groups * -(-g.taps // taps) * chunks > 1 or blocks < 2
+            or g.narrow_channels // g.groups < 2):
+        return 0
+    return _even_channels(cwg, blocks)
+
+
 def filter_split_taps(g, itemsize, rows, taps):
     """``(rows, taps)`` of the BLAS filter gradient, its taps cut into more blocks where chunks of
     rows alone cannot give ``MIN_ITEMS`` work items: each block of taps is an item with outputs
@@ -1471,8 +1494,10 @@ def filter_blocking(g, itemsize, nwc=True):
         taps = -(-g.taps // max(1, -(-MIN_ITEMS // g.groups))) if parallel(g) else g.taps
         rows = 1024
         chunks = filter_chunks(g, rows, taps, itemsize)
+        channels = filter_channels(g, taps, chunks)
         return {"rows": rows, "taps": taps, "chunks": chunks, "skinny": False, "inplace": True,
-                "channels": filter_channels(g, taps, chunks)}
+                "channels": channels,
+                "wide_channels": 0 if channels else filter_wide_channels(g, taps, chunks)}
     skinny = nwc and filter_skinny(g, itemsize, taps)
     if skinny:
         rows = skinny_rows(g)

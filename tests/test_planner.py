@@ -5,7 +5,7 @@ import pytest
 import conv1dt
 from conftest import assert_family_matches, family_oracle, random_array
 from conv1dt import _dispatch, _plan
-from conv1dt._compiled import _cpu
+from conv1dt._compiled import _cpu, _gemm
 from conv1dt._geometry import conv1d_geometry, transpose_geometry
 
 CALLS = [
@@ -670,6 +670,56 @@ def test_a_filter_gradient_of_one_work_item_splits_its_channels():
     np.testing.assert_array_equal(outs[0], outs[1])
     (plan,) = [p for p in _plan._cache.values() if p.geometry == g]
     assert plan.blocks["channels"] == 192
+
+
+def test_a_filter_gradient_of_one_work_item_splits_its_input_channels():
+    """Where the output channels are too few for blocks of their own (fewer than 128), the
+    in-place filter gradient that would be one work item takes blocks of its input channels
+    (even, from 64, a multiple of 16, at most 4): each block's GEMMs read their columns of the input in
+    place. Not beside blocks of output channels, with two chunks or more, or in a serial call;
+    the result matches the reference for every block size, with the same bits on one thread
+    and two."""
+    G = conv1dt.Geometry
+    one = G(batch=1, wide=906, narrow=302, wide_channels=611, narrow_channels=124, taps=1,
+            stride=3, dilation=4, pad_before=0)
+    b = _plan.blocking("backprop_filter", "im2col", one, 8)
+    assert b["inplace"] and b["chunks"] == 1 and b["channels"] == 0
+    assert b["wide_channels"] == 160                                         # 4 blocks
+    both = one._replace(narrow_channels=1455)             # output channels' blocks instead
+    b = _plan.blocking("backprop_filter", "im2col", both, 8)
+    assert b["channels"] == 192 and b["wide_channels"] == 0
+    assert _plan.blocking("backprop_filter", "im2col", one._replace(wide_channels=100),
+                          8)["wide_channels"] == 0                           # one block of 64+
+    chunked = one._replace(batch=40)
+    b = _plan.blocking("backprop_filter", "im2col", chunked, 8)
+    assert b["chunks"] > 1 and b["wide_channels"] == 0
+    rng = np.random.default_rng(4)
+    x = random_array(rng, (2, 300, 200), np.float64)
+    dy = random_array(rng, (2, 100, 40), np.float64)
+    g = G(batch=2, wide=300, narrow=100, wide_channels=200, narrow_channels=40, taps=1,
+          stride=3, dilation=1, pad_before=0)
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    for wide in (0, 64, 80, 16):
+        outs = []
+        for threads in (1, 2):
+            part = np.full((1, 1, 200, 40), np.nan)
+            _gemm.backprop_filter_im2col(x, dy, part, False, 3, 1, 0, 1, 1024, 1, threads, 0,
+                                         False, True, wide_channels=wide)
+            outs.append(part[0])
+        assert_family_matches(outs[0], want, bound, 2 * 100 + 1, f"{g} wide={wide}")
+        np.testing.assert_array_equal(outs[0], outs[1])
+    x = random_array(rng, (1, 906, 611), np.float64)
+    dy = random_array(rng, (1, 302, 124), np.float64)
+    outs = []
+    for n in (1, 2):
+        with conv1dt.threads(n):
+            outs.append(conv1dt.conv1d_backprop_filter(x, [1, 611, 124], dy, 3, "VALID",
+                                                       dilations=4))
+    want, bound = family_oracle("backprop_filter", x, dy, one)
+    assert_family_matches(outs[0], want, bound, 302 + 1, str(one))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    (plan,) = [p for p in _plan._cache.values() if p.geometry == one]
+    assert plan.blocks["wide_channels"] == 160
 
 
 def test_a_filter_gradient_of_short_gathered_blocks_goes_in_place():

@@ -685,19 +685,21 @@ cdef struct _Filter:
     Py_ssize_t step     # in place, the elements between consecutive (tap, channel) columns
     Py_ssize_t wrows    # rows of a block with ``window`` (the edge rows gathered ``rows`` at a time)
     Py_ssize_t cb, ncb  # in place, output channels of a group per work item, and their blocks
+    Py_ssize_t wb, nwb  # in place, input channels of a group per work item, and their blocks
     bint packed         # the gathered blocks' GEMMs by the packed GEMM (else the BLAS's)
     bint stream         # a chunk's one block of rows (its GEMMs overwrite the gradient) by the
                         # skinny GEMM, written once past the caches (NWC)
 
 
 cdef void _filter_taps(const _Filter* p, floating* df, Py_ssize_t r, Py_ssize_t r1, Py_ssize_t j,
-                       Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t c0, Py_ssize_t cb) noexcept nogil:
-    """Rows ``r .. r1-1`` of the filter gradient's sum for taps ``k0 .. k1-1``, group ``j`` and
-    its output channels ``c0 .. c0+cb-1`` (``df`` at that group's channel ``c0``), NWC, with no
-    gather: tap ``k``'s input rows ``i*s + k*d - pad`` are one matrix in place (leading
-    dimension ``s*Cw``), so per block of rows of one batch element each tap is one GEMM
-    ``df[k]^T [cb x Cw/G] += dy^T [cb x rows] @ x_k [rows x Cw/G]`` over the rows whose sample
-    is on the signal."""
+                       Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t c0, Py_ssize_t cb,
+                       Py_ssize_t w0, Py_ssize_t wb) noexcept nogil:
+    """Rows ``r .. r1-1`` of the filter gradient's sum for taps ``k0 .. k1-1``, group ``j``, its
+    output channels ``c0 .. c0+cb-1`` (``df`` at that group's channel ``c0``) and its input
+    channels ``w0 .. w0+wb-1``, NWC, with no gather: tap ``k``'s input rows ``i*s + k*d - pad``
+    are one matrix in place (leading dimension ``s*Cw``), so per block of rows of one batch
+    element each tap is one GEMM ``df[k]^T [cb x wb] += dy^T [cb x rows] @ x_k [rows x wb]``
+    over the rows whose sample is on the signal."""
     cdef const floating* x = <const floating*> p.w.data
     cdef const floating* dy = <const floating*> p.dy
     cdef Py_ssize_t cng = p.cn // p.groups, L = p.w.L, sw = p.w.sw
@@ -711,10 +713,10 @@ cdef void _filter_taps(const _Filter* p, floating* df, Py_ssize_t r, Py_ssize_t 
             ilo = max(i0, _cdiv(-off, p.s))                 # first row on the signal
             ihi = min(i0 + rows, _cdiv(L - off, p.s))       # first row past it
             if ilo < ihi:
-                gemm(c'N', c'T', <int> cb, <int> p.cwg, <int> (ihi - ilo),
+                gemm(c'N', c'T', <int> cb, <int> wb, <int> (ihi - ilo),
                      dy + (n * p.M + ilo) * p.cn + j * cng + c0, <int> p.cn,
-                     x + n * p.w.sn + (ilo * p.s + off) * sw + j * p.cwg, <int> (p.s * sw), 1,
-                     df + (k - k0) * p.cwg * p.cn, <int> p.cn)
+                     x + n * p.w.sn + (ilo * p.s + off) * sw + j * p.cwg + w0, <int> (p.s * sw),
+                     1, df + ((k - k0) * p.cwg + w0) * p.cn, <int> p.cn)
         r = r + rows
 
 
@@ -774,23 +776,27 @@ cdef inline void _filter_gathered(const _Filter* p, floating* dk, floating* dft,
 
 
 cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexcept nogil:
-    """Work item ``item``: block ``b`` of each group's output channels (in place), tap block
-    ``t``, a block of ``gb`` adjacent groups, chunk ``ch``."""
+    """Work item ``item``: block ``b`` of each group's output channels and block ``w`` of its
+    input channels (in place), tap block ``t``, a block of ``gb`` adjacent groups, chunk
+    ``ch``."""
     cdef Py_ssize_t b = item % p.ncb
-    cdef Py_ssize_t t = item // p.ncb % p.ntb
-    cdef Py_ssize_t jb = (item // (p.ncb * p.ntb)) % p.njb
-    cdef Py_ssize_t ch = item // (p.ncb * p.ntb * p.njb)
+    cdef Py_ssize_t w = item // p.ncb % p.nwb
+    cdef Py_ssize_t t = item // (p.ncb * p.nwb) % p.ntb
+    cdef Py_ssize_t jb = (item // (p.ncb * p.nwb * p.ntb)) % p.njb
+    cdef Py_ssize_t ch = item // (p.ncb * p.nwb * p.ntb * p.njb)
     cdef Py_ssize_t j
     for j in range(jb * p.gb, min(p.groups, (jb + 1) * p.gb)):
-        _filter_group(p, t, j, ch, col, b * p.cb)
+        _filter_group(p, t, j, ch, col, b * p.cb, w * p.wb)
 
 
 cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t ch,
-                        floating* col, Py_ssize_t c0) noexcept nogil:
+                        floating* col, Py_ssize_t c0, Py_ssize_t w0) noexcept nogil:
     """Tap block ``t`` of group ``j`` for chunk ``ch``, its output channels from ``c0`` (a block
-    of ``cb``, in place; all of them otherwise): this round's rows added into ``part[ch]``."""
+    of ``cb``, in place; all of them otherwise) and its input channels from ``w0`` (a block of
+    ``wb``, in place; all of them otherwise): this round's rows added into ``part[ch]``."""
     cdef Py_ssize_t cng = p.cn // p.groups
     cdef Py_ssize_t cb = min(p.cb, cng - c0)
+    cdef Py_ssize_t wb = min(p.wb, p.cwg - w0)
     cdef Py_ssize_t k0 = t * p.taps, k1 = min(p.K, k0 + p.taps)
     cdef Py_ssize_t kc = (k1 - k0) * p.cwg
     cdef Py_ssize_t size = p.K * p.cwg * p.cn
@@ -816,9 +822,10 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
         beta = 0
     elif p.seg0 == 0:
         for c in range(kc):
-            memset(df + c * p.cn, 0, cb * sizeof(floating))
+            if w0 <= c % p.cwg < w0 + wb:       # (in place, this item's input channels)
+                memset(df + c * p.cn, 0, cb * sizeof(floating))
     if p.inplace:
-        _filter_taps(p, df, r, r1, j, k0, k1, c0, cb)
+        _filter_taps(p, df, r, r1, j, k0, k1, c0, cb, w0, wb)
         return
     while r < r1:
         # a block of rows, within one batch element in NCW (dy's rows of two batch elements are
@@ -906,6 +913,7 @@ def backprop_filter_im2col(
     Py_ssize_t channels=0,
     bint packed=False,
     bint stream=False,
+    Py_ssize_t wide_channels=0,
 ):
     """conv1d_backprop_filter by blocks of im2col and GEMM, into ``part`` (overwritten).
 
@@ -928,8 +936,9 @@ def backprop_filter_im2col(
     BLAS matrix-vector product per column of the block (a few columns ``taps*Cw/G``, many output
     channels: each streams the block of the gradient, which stays in L2 between them, where a
     GEMM of so few columns runs at a fraction of the speed). In place, ``channels`` (0: all)
-    cuts each group's output channels into blocks, each a work item of its own: a gradient of
-    a few taps and groups then splits over the threads without partial filters. With ``packed``
+    cuts each group's output channels into blocks, each a work item of its own, and
+    ``wide_channels`` (0: all) its input channels: a gradient of a few taps and groups then
+    splits over the threads without partial filters. With ``packed``
     (NWC, gathered) the blocks' GEMMs are the C layer's packed GEMM where their shapes suit it
     (``_blas.packed_gemm``), else BLAS's. With ``stream`` (NWC, gathered), where a chunk's rows
     are one block, its GEMMs are the skinny GEMM writing past the caches (a few rows under a
@@ -969,6 +978,10 @@ def backprop_filter_im2col(
     if p.inplace and 0 < channels < p.cb:
         p.cb = channels
     p.ncb = (p.cn // groups + p.cb - 1) // p.cb
+    p.wb = p.cwg
+    if p.inplace and 0 < wide_channels < p.cwg:
+        p.wb = wide_channels
+    p.nwb = (p.cwg + p.wb - 1) // p.wb
     p.window = (window and not ncw and not inplace and (p.skinny or p.across)
                 and (p.cwg == 1 or (groups == 1 and p.d == 1))
                 and (p.step == 1 or not p.across))
@@ -976,7 +989,7 @@ def backprop_filter_im2col(
     p.seg = round_rows if round_rows > 0 else max(rows, <Py_ssize_t> (CHUNK_MACS / row_macs) // rows * rows)
     p.seg0 = 0
     while p.seg0 < p.per:
-        _run_items(_filter_item, &p, chunks * p.njb * p.ntb * p.ncb,
+        _run_items(_filter_item, &p, chunks * p.njb * p.ntb * p.ncb * p.nwb,
                    row_macs * min(p.seg, p.per - p.seg0),
                    0 if p.inplace else (rows + (p.cn // groups if p.across else 0)) * p.taps
                    * p.cwg * sizeof(floating),
