@@ -1087,14 +1087,22 @@ def filter_channels(g, taps, chunks):
     still one item's sum, in the same order) and re-read only the input's few columns: 3 x 369
     rows, 12 -> 1455, K=1, float64, two threads: 0.40 -> 0.33 ms (docs/planner.rst). A
     function of the shape alone."""
-    cng = g.narrow_channels // g.groups
-    blocks = min(MIN_ITEMS, cng // 64)
+    # (with two chunks or more, or one input channel, whose GEMMs are GEMVs, the blocks ran up
+    # to 1.6x slower: each block repeats the GEMMs of every batch element's rows)
+    return _one_item_blocks(g, taps, chunks, g.narrow_channels // g.groups,
+                            g.wide_channels // g.groups, MIN_ITEMS)
+
+
+def _one_item_blocks(g, taps, chunks, channels, other, most):
+    """Channels a block where the in-place filter gradient's ``channels`` (one side of a group)
+    are cut into up to ``most`` even blocks of at least 64, if the call would otherwise be one
+    work item (one group, one block of ``taps`` taps, one chunk) and the ``other`` side has
+    two channels or more; else 0 (all)."""
+    blocks = min(most, channels // 64)
     if (not parallel(g) or g.groups * -(-g.taps // taps) * chunks > 1 or blocks < 2
-            or g.wide_channels // g.groups < 2):
-        # (with two chunks or more, or one input channel, whose GEMMs are GEMVs, the blocks
-        # ran up to 1.6x slower: each block repeats the GEMMs of every batch element's rows)
+            or other < 2):
         return 0
-    return _even_channels(cng, blocks)
+    return _even_channels(channels, blocks)
 
 
 FILTER_WIDE_BLOCKS = 4    # blocks of input channels of the in-place filter gradient, at most
@@ -1112,12 +1120,8 @@ def filter_wide_channels(g, taps, chunks):
     thread and 0.56x at two (1.34x at worst, a 70 us call), 8 blocks 0.98x and 0.59x (1.82x).
     1 x 302 rows, 611 -> 124, K=1, s=3, float64: 1.0 ms on one thread and on two before
     (docs/planner.rst). A function of the shape alone."""
-    cwg = g.wide_channels // g.groups
-    blocks = min(FILTER_WIDE_BLOCKS, cwg // 64)
-    if (not parallel(g) or g.groups * -(-g.taps // taps) * chunks > 1 or blocks < 2
-            or g.narrow_channels // g.groups < 2):
-        return 0
-    return _even_channels(cwg, blocks)
+    return _one_item_blocks(g, taps, chunks, g.wide_channels // g.groups,
+                            g.narrow_channels // g.groups, FILTER_WIDE_BLOCKS)
 
 
 def filter_split_taps(g, itemsize, rows, taps):
