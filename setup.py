@@ -77,7 +77,7 @@ def _openmp_flags(compiler):
 
 # The C layer: its files per instruction set, and the flags each set adds (GCC and Clang).
 C_SOURCES = {
-    "baseline": ["dispatch.c", "scratch.c", "direct_baseline.c", "skinny_baseline.c"],
+    "baseline": ["dispatch.c", "scratch.c", "place.c", "direct_baseline.c", "skinny_baseline.c"],
     "avx2": ["direct_avx2.c", "tiled_avx2.c", "skinny_avx2.c"],
     "avx512": ["direct_avx512.c", "tiled_avx512.c", "skinny_avx512.c"],
 }

@@ -679,3 +679,91 @@ def test_the_compiled_guard_saves_and_restores_each_library(monkeypatch, ctype):
     assert counts == {"a": 4, "b": 1, "c": 3}
     assert calls == [("a", 1), ("c", 1), ("a", 4), ("c", 3)]
     assert blas_threads._compiled[1].depth == 0
+
+
+# --- where the workers run (src/place.c) ----------------------------------------------------------
+
+LINUX_CPUS = __import__("sys").platform.startswith("linux") and len(os.sched_getaffinity(0)) >= 2
+needs_two_cpus = pytest.mark.skipif(not (OPENMP and LINUX_CPUS),
+                                    reason="needs OpenMP, Linux and two CPUs to run on")
+
+
+@pytest.fixture
+def placed():
+    was = _cpu.team_place_on()
+    _cpu._set_team_place(True)
+    yield
+    _cpu._set_team_place(was)
+
+
+def _other_threads():
+    """The Linux thread ids of this process's threads but the calling one."""
+    return [int(t) for t in os.listdir("/proc/self/task") if int(t) != threading.get_native_id()]
+
+
+@needs_two_cpus
+def test_a_worker_woken_on_the_callers_cpu_is_held_on_another_and_let_go(placed):
+    """The worker of a parallel region runs on the CPU after the caller's (among the caller's
+    CPUs) while the region runs, even where the scheduler put it on the caller's (here every
+    other thread of the process is first held on the caller's CPU, the one the scheduler wakes it
+    on under load); when the region is done, its CPUs are the caller's again, and nothing is
+    left held."""
+    mine = os.sched_getaffinity(0)
+    cpus = sorted(mine)
+    first, planned, seen, held = _cpu._team_probe(2)      # start the pool's worker
+    others = {tid: os.sched_getaffinity(tid) for tid in _other_threads()}
+    try:
+        for _ in range(5):
+            here = _cpu._team_probe(1)[0]                   # the caller's CPU, about now
+            for tid in others:
+                os.sched_setaffinity(tid, {here})
+            first, planned, seen, held = _cpu._team_probe(2)
+            after = cpus[(cpus.index(first) + 1) % len(cpus)]
+            assert planned == [-1, after] and after != first
+            assert seen[1] == after, (first, planned, seen)
+            if first == here:     # (the caller stayed put: the worker had to be moved)
+                assert held[1]
+            if held[1]:          # the worker was moved: let go, to the caller's CPUs
+                assert os.sched_getaffinity(held[1]) == mine
+    finally:
+        for tid, cpuset in others.items():
+            try:
+                os.sched_setaffinity(tid, cpuset)
+            except OSError:
+                pass
+
+
+@needs_two_cpus
+def test_kernels_leave_no_thread_held_and_the_same_bits(placed):
+    """After parallel calls of each op with placement on, no thread of the process is held on
+    one CPU (each has the caller's CPUs again), and the results are those with placement off."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 300, 64)).astype(np.float32)
+    f = rng.standard_normal((5, 64, 32)).astype(np.float32)
+    y = rng.standard_normal((4, 150, 32)).astype(np.float32)
+    calls = [lambda: conv1dt.conv1d(x, f, 2, "SAME"),
+             lambda: conv1dt.conv1d_transpose(y, f, (4, 300, 64), 2, "SAME"),
+             lambda: conv1dt.conv1d_backprop_filter(x, (5, 64, 32), y, 2, "SAME")]
+    mine = os.sched_getaffinity(0)
+    with conv1dt.threads(2):
+        on = [call() for call in calls]
+        _cpu._set_team_place(False)
+        off = [call() for call in calls]
+    for a, b in zip(on, off):
+        np.testing.assert_array_equal(a, b)
+    assert all(os.sched_getaffinity(tid) == mine for tid in _other_threads())
+
+
+def test_placement_follows_the_environment():
+    """On unless CONV1DT_PLACE=0 or the user placed OpenMP's threads (OMP_PROC_BIND, OMP_PLACES,
+    GOMP_CPU_AFFINITY); Linux only; show_config says which."""
+    p = _threads._placement
+    linux = "on" if __import__("sys").platform.startswith("linux") else "off (Linux only)"
+    assert p({}) == linux
+    assert p({"CONV1DT_PLACE": "0"}) == "off (CONV1DT_PLACE=0)"
+    assert p({"CONV1DT_PLACE": "1"}) == linux
+    for name in ("OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY"):
+        assert p({name: "close"}) == f"off ({name} is set)"
+    assert _cpu.team_place_on() == (p(os.environ) == "on")
+    info = conv1dt.show_config(file=__import__("io").StringIO())
+    assert info["thread_placement"] == _threads.placement()

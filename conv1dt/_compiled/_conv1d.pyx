@@ -22,7 +22,7 @@ from libc.string cimport memset
 
 from ._blas cimport gemm, use_blas64
 from ._cpu cimport (SKINNY_ADD, grouped_f32, grouped_f64, scratch as thread_scratch, scratch_done,
-                    skinny_f32, skinny_f64, spread_row)
+                    skinny_f32, skinny_f64, spread_row, team, team_begin, team_end, team_join)
 from ._index cimport end_row, first_row
 from ._loop cimport Chunks, chunks, next_chunk
 
@@ -166,6 +166,7 @@ def conv1d_direct(
     whose output rows fill a vector, at strides up to ``SPREAD_MAX_STRIDE``, go through
     ``_conv1d_spread`` (whole output rows in vectors); the rest through ``_conv1d_block``.
     """
+    cdef team crew
     cdef Py_ssize_t N = y.shape[0], M = y.shape[1], cn = y.shape[2], cwg = f.shape[1]
     cdef Py_ssize_t nblocks = (M + BLOCK - 1) // BLOCK
     cdef Py_ssize_t item, i0, r, k, per
@@ -179,11 +180,14 @@ def conv1d_direct(
                                 dilation, pad_before)
     if not spread:
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                num_threads=num_threads):
+                team_join(&crew, threadid())
                 i0 = (item % nblocks) * BLOCK
                 _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
                               dilation, pad_before, groups)
+            team_end(&crew)
         return
     per = (cwg * cn + 15) // 16 * 16             # each thread's rows start on a cache line
     try:
@@ -196,11 +200,14 @@ def conv1d_direct(
         for k in range(min(f.shape[0], stride) - 1, -1, -1):
             first[(k * dilation) % stride] = k
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                num_threads=num_threads):
+                team_join(&crew, threadid())
                 i0 = (item % nblocks) * BLOCK
                 _conv1d_spread(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
                                dilation, pad_before, groups, first, xs + threadid() * per)
+            team_end(&crew)
     finally:
         free(first)
         if xs != NULL:
@@ -235,6 +242,7 @@ def conv1d_blas(
     in increasing ``k``; the blocks depend on the shape only, so the bits do not depend on the
     thread count. BLAS must run single-threaded inside (the caller arranges it).
     """
+    cdef team crew
     cdef Py_ssize_t N = y.shape[0], M = y.shape[1], cn = y.shape[2]
     cdef Py_ssize_t L = x.shape[1], cw = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cwg = cw // groups
@@ -253,7 +261,9 @@ def conv1d_blas(
     cdef Py_ssize_t items = N * nblocks * ngb * ncb
     cdef Chunks ch = chunks(items, <double> N * M * K * cwg * cn, num_threads)
     while next_chunk(&ch):
+        team_begin(&crew, num_threads)
         for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
+            team_join(&crew, threadid())
             n = item // (nblocks * ngb * ncb)
             i0 = (item // (ngb * ncb) % nblocks) * rows
             i1 = min(i0 + rows, M)
@@ -303,6 +313,7 @@ def conv1d_blas(
                          <int> (cw if flipped else cn),
                          &x[n, lo * stride + off, j * cwg], <int> (stride * cw),
                          beta if k == k0 else 1, &y[n, lo, j * cng + c0], <int> cn)
+        team_end(&crew)
 
 
 # --- conv1d_backprop_filter ------------------------------------------------------------------
@@ -430,6 +441,7 @@ cdef void _filter_direct_spread(const floating[:, :, ::1] x, const floating[:, :
     """``backprop_filter_direct`` by ``_filter_chunk_spread``: the same chunks and partial
     filters, each chunk's input rows spread to the output's channels in its thread's rows of a
     kept scratch block."""
+    cdef team crew
     cdef Py_ssize_t N = dy.shape[0], M = dy.shape[1], L = x.shape[1]
     cdef Py_ssize_t K = df.shape[0], cwg = df.shape[1], cn = df.shape[2]
     cdef Py_ssize_t size = K * cwg * cn, rows = N * M
@@ -460,12 +472,15 @@ cdef void _filter_direct_spread(const floating[:, :, ::1] x, const floating[:, :
         part = np.zeros((nchunks, size), dtype=np.float32 if floating is float else np.float64)
         ch = chunks(nchunks, <double> rows * K * cwg * cn, num_threads)
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                 num_threads=num_threads):
+                team_join(&crew, threadid())
                 r0 = chunk * per
                 _filter_chunk_spread(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K,
                                      stride, dilation, pad_before, groups, first,
                                      xs + threadid() * xper)
+            team_end(&crew)
     finally:
         free(first)
         if xs != NULL:
@@ -499,6 +514,7 @@ def backprop_filter_direct(
     rows are added by the skinny GEMM per batch element and tap (:func:`_filter_chunk_rows`), in
     the same order.
     """
+    cdef team crew
     cdef Py_ssize_t N = dy.shape[0], M = dy.shape[1]
     cdef Py_ssize_t K = df.shape[0], cwg = df.shape[1], cn = df.shape[2]
     cdef Py_ssize_t size = K * cwg * cn
@@ -531,7 +547,9 @@ def backprop_filter_direct(
     cdef floating* out = &df[0, 0, 0]
     cdef Chunks ch = chunks(nchunks, <double> rows * K * cwg * cn, num_threads)
     while next_chunk(&ch):
+        team_begin(&crew, num_threads)
         for chunk in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
+            team_join(&crew, threadid())
             r0 = chunk * per
             if by_rows:
                 _filter_chunk_rows(x, dy, &part[chunk, 0], r0, min(r0 + per, rows), K, stride,
@@ -539,6 +557,7 @@ def backprop_filter_direct(
             else:
                 _filter_chunk(x, dy, &part[chunk, 0], cwg, r0, min(r0 + per, rows), K, stride,
                               dilation, pad_before, groups)
+        team_end(&crew)
     for e in prange(size, nogil=True, schedule="static", num_threads=num_threads):
         acc = 0
         for t in range(nchunks):

@@ -118,6 +118,18 @@ cdef void store_fence() noexcept nogil
 # (run_items); slots 1 .. 3 are a call's, on the calling thread
 cdef void* scratch(int slot, size_t nbytes) noexcept nogil
 cdef void scratch_done(int slot, void* block) noexcept nogil
+# where a parallel region's threads run (src/place.c): team_begin on the calling thread before
+# the region, team_join by each thread at each work item, team_end on the calling thread after
+# it; the layout of src/kernels.h's struct conv1dt_team
+cdef struct team:
+    int on
+    int first
+    int cpu[64]
+    int tid[64]
+    unsigned long long mask[16]
+cdef void team_begin(team* t, int threads) noexcept nogil
+cdef void team_join(team* t, int thread) noexcept nogil
+cdef void team_end(team* t) noexcept nogil
 
 
 cdef extern from *:

@@ -12,7 +12,7 @@ dispatch, the floating-point mode of conv1dt's threads, and how the extensions w
 * The build: :func:`have_openmp`, :func:`omp_max_threads` and :func:`compile_flags`, reported by
   ``conv1dt.show_config()``.
 """
-from cython.parallel cimport parallel
+from cython.parallel cimport parallel, threadid
 
 cdef extern from "kernels.h" nogil:
     # the C layer (src/): every kernel runs the instruction set dispatch.c chose
@@ -131,6 +131,15 @@ cdef extern from "kernels.h" nogil:
     void* conv1dt_scratch(int slot, size_t nbytes)
     void conv1dt_scratch_done(int slot, void* block)
     size_t conv1dt_scratch_kept()
+    struct conv1dt_team:
+        pass
+    int conv1dt_team_place
+    void conv1dt_team_begin(conv1dt_team* team, int threads)
+    void conv1dt_team_join(conv1dt_team* team, int t)
+    void conv1dt_team_end(conv1dt_team* team)
+    int conv1dt_current_cpu()
+    enum:
+        CONV1DT_TEAM_MAX
 
 if conv1dt_cpu_isa_error()[0]:     # CONV1DT_CPU names no instruction set: say so at import
     raise ValueError(conv1dt_cpu_isa_error().decode())
@@ -494,6 +503,58 @@ cdef void scratch_done(int slot, void* block) noexcept nogil:
 def scratch_kept():
     """Bytes of scratch the calling thread keeps between calls (``src/scratch.c``)."""
     return conv1dt_scratch_kept()
+
+
+if sizeof(team) != sizeof(conv1dt_team) or CONV1DT_TEAM_MAX != 64:
+    raise ImportError("conv1dt: _cpu.pxd's struct team is not src/kernels.h's conv1dt_team")
+
+
+cdef void team_begin(team* t, int threads) noexcept nogil:
+    conv1dt_team_begin(<conv1dt_team*> t, threads)
+
+
+cdef void team_join(team* t, int thread) noexcept nogil:
+    conv1dt_team_join(<conv1dt_team*> t, thread)
+
+
+cdef void team_end(team* t) noexcept nogil:
+    conv1dt_team_end(<conv1dt_team*> t)
+
+
+def _set_team_place(bint on):
+    """Hold each worker of the kernels' parallel regions on a CPU of its own while the region
+    runs (on) or leave them where the scheduler puts them (off) (``src/place.c``): set once at
+    import by conv1dt/_runtime/threads.py (and by tests)."""
+    global conv1dt_team_place
+    conv1dt_team_place = 1 if on else 0
+
+
+def team_place_on():
+    """Whether the kernels' parallel regions hold their workers on CPUs of their own."""
+    return conv1dt_team_place != 0
+
+
+def _team_probe(int threads=2):
+    """For the tests: one parallel region of ``threads`` threads (at most 64) placed as the
+    kernels' are. Returns ``(first, planned, seen, held)``: the caller's CPU at the region's
+    start, each thread's planned CPU (None where nothing is placed), the CPU each thread ran on
+    after joining, and the Linux thread id of each thread held (0 where none was)."""
+    cdef team crew
+    cdef int seen[64]
+    cdef int t
+    threads = max(1, min(threads, 64))
+    for t in range(64):
+        seen[t] = -2
+    team_begin(&crew, threads)
+    planned = [crew.cpu[t] for t in range(threads)] if crew.on else None
+    first = crew.first if crew.on else conv1dt_current_cpu()
+    with nogil, parallel(num_threads=threads):
+        t = threadid()
+        team_join(&crew, t)
+        seen[t] = conv1dt_current_cpu()
+    held = [max(crew.tid[t], 0) if crew.on else 0 for t in range(threads)]
+    team_end(&crew)
+    return first, planned, [seen[t] for t in range(threads)], held
 
 
 # --- the BLAS thread guard's save and restore (conv1dt/_runtime/blas_threads.py) -------------

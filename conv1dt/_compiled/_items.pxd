@@ -3,9 +3,9 @@
 per item, with a scratch per thread that the thread keeps between calls (``src/scratch.c``), in
 the chunks of ``_loop.pxd``. Apart from ``_loop.pxd`` so that only the modules that use it load
 the C layer's scratch functions."""
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport parallel, prange, threadid
 
-from ._cpu cimport scratch as thread_scratch, scratch_done
+from ._cpu cimport scratch as thread_scratch, scratch_done, team, team_begin, team_end, team_join
 from ._loop cimport Chunks, chunks, next_chunk
 
 
@@ -28,6 +28,7 @@ cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double 
     cdef int failed = 0
     cdef int* failp = &failed
     cdef void* scratch
+    cdef team crew
     # one thread or one item: on the calling thread, in the same chunks and items (an OpenMP
     # region of one thread costs as much as a small call's kernel; the bits are the items')
     cdef bint here = num_threads == 1 or items == 1
@@ -36,17 +37,20 @@ cdef inline int run_items(item_fn fn, const void* ctx, Py_ssize_t items, double 
             with nogil:
                 failed = _items_here(fn, ctx, ch.start, ch.stop, scratch_bytes)
         else:
+            team_begin(&crew, num_threads)
             with nogil, parallel(num_threads=num_threads):
                 scratch = NULL
                 if scratch_bytes:
                     scratch = thread_scratch(0, scratch_bytes)
                 for item in prange(ch.start, ch.stop, schedule="dynamic", chunksize=1):
+                    team_join(&crew, threadid())
                     if scratch_bytes and scratch == NULL:
                         failp[0] = 1
                     else:
                         fn(ctx, item, scratch)
                 if scratch != NULL:
                     scratch_done(0, scratch)
+            team_end(&crew)
         if failed:
             raise MemoryError(f"conv1dt: cannot allocate {scratch_bytes} bytes of scratch per thread")
     return 0

@@ -21,7 +21,8 @@ from libc.string cimport memcpy, memset
 from ._cpu cimport (SKINNY_ADD, prefetch_lines, SKINNY_OVERWRITE, dot_f32, dot_f64, grouped_f32, grouped_f64, interleave_f32, interleave_f64, pack_f32,
                     pack_f64, phase_strip_f32, phase_strip_f64, phase_tiled_f32, phase_tiled_f64,
                     rows_to_channels_f32, rows_to_channels_f64, scratch as thread_scratch,
-                    scratch_done, spread_row, tiled_isa_index, tiled_panel)
+                    scratch_done, spread_row, team, team_begin, team_end, team_join,
+                    tiled_isa_index, tiled_panel)
 from ._blas cimport gemm, gemv_t, use_blas64
 from ._index cimport end_row, first_row, floordiv
 from ._loop cimport Chunks, chunks, next_chunk
@@ -297,6 +298,7 @@ def transpose_direct(
     are (batch, block of ``stride*strip`` outputs), each owned by one thread; the blocks depend
     on the shape only, so the bits do not depend on the thread count.
     """
+    cdef team crew
     cdef Py_ssize_t N = x.shape[0]
     cdef Py_ssize_t L = y.shape[2] if y_ncw else y.shape[1]
     cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
@@ -320,10 +322,13 @@ def transpose_direct(
                     for item in range(ch.start, ch.stop):
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0], scratch, item)
             else:
+                team_begin(&crew, num_threads)
                 with nogil, parallel(num_threads=num_threads):
                     for item in prange(ch.start, ch.stop, schedule="dynamic"):
+                        team_join(&crew, threadid())
                         _direct_item(&p, &x[0, 0, 0], &f[0, 0, 0], &y[0, 0, 0],
                                      scratch + threadid() * p.per, item)
+                team_end(&crew)
     finally:
         scratch_done(SCRATCH_SLOT, scratch)
 
@@ -458,6 +463,7 @@ def conv1d_strided(
     ``flip-direct`` at stride 1 at the kept outputs. Work items are (batch, block of ``strip``
     outputs); the bits do not depend on the thread count.
     """
+    cdef team crew
     cdef Py_ssize_t N = x.shape[0], K = f.shape[0]
     cdef Py_ssize_t L = x.shape[2] if x_ncw else x.shape[1]
     cdef Py_ssize_t cin = x.shape[1] if x_ncw else x.shape[2]
@@ -501,13 +507,16 @@ def conv1d_strided(
                                        y_ncw, M, scratch, <Py_ssize_t*> (scratch + copy), span,
                                        qmin, K, &wv[0], &xv[0], &pv[0], item % nblocks, s, strip)
             else:
+                team_begin(&crew, num_threads)
                 with nogil, parallel(num_threads=num_threads):
                     for item in prange(ch.start, ch.stop, schedule="dynamic"):
+                        team_join(&crew, threadid())
                         _strided_block(&x[0, 0, 0] + (item // nblocks) * xsn, x_ncw, L, cin,
                                        &f[0, 0, 0], cout, &y[0, 0, 0] + (item // nblocks) * ysn,
                                        y_ncw, M, scratch + threadid() * per,
                                        <Py_ssize_t*> (scratch + threadid() * per + copy), span,
                                        qmin, K, &wv[0], &xv[0], &pv[0], item % nblocks, s, strip)
+                team_end(&crew)
     finally:
         scratch_done(SCRATCH_SLOT, scratch)
 
@@ -697,18 +706,22 @@ cdef void _blas_items(
 ) except *:
     """:func:`transpose_blas`'s items, over the residues ``residues[:nres]`` (all of them, or
     with ``zeroed`` those that taps reach, the output first zeroed by (batch, block) items)."""
+    cdef team crew
     cdef Py_ssize_t N = x.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t item, n, o0, o1
     cdef Chunks ch
     if zeroed:
         ch = chunks(N * nblocks, <double> N * L * cout, num_threads)
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                num_threads=num_threads):
+                team_join(&crew, threadid())
                 n = item // nblocks
                 o0 = item % nblocks * B
                 o1 = min(o0 + B, L)
                 memset(&y[n, o0, 0], 0, (o1 - o0) * cout * sizeof(floating))
+            team_end(&crew)
     ch = chunks(nbg * nblocks * nres * ncb,
                 <double> N * x.shape[1] * f.shape[0] * x.shape[2] * cout, num_threads)
     # the residue varies slowest: consecutive items, which the threads run at the same time,
@@ -717,11 +730,14 @@ cdef void _blas_items(
     # s=4: 0.32 ms on one thread, 0.48 on two)
     cdef Py_ssize_t per_residue = nbg * nblocks * ncb
     while next_chunk(&ch):
+        team_begin(&crew, num_threads)
         for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic", num_threads=num_threads):
+            team_join(&crew, threadid())
             _blas_block(x, f, y, item % per_residue // (nblocks * ncb) * batches, batches,
                         item % per_residue // ncb % nblocks,
                         residues[item // per_residue],
                         item % ncb * cblock, cblock, B, stride, dilation, pad_before, dot, zeroed)
+        team_end(&crew)
 
 
 cdef void _blas_block(
@@ -879,6 +895,7 @@ def transpose_col2im(
     ``Keff / (rows*stride)`` of the work), so each thread owns its outputs. BLAS must run
     single-threaded inside (the caller arranges it).
     """
+    cdef team crew
     cdef Py_ssize_t N = x.shape[0], K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t B = rows * stride
     cdef Py_ssize_t nblocks = (L + B - 1) // B
@@ -905,10 +922,13 @@ def transpose_col2im(
             with nogil:
                 _pack_panels(isa, fk, w, &base, &step, pw, num_threads)
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(ch.start, ch.stop, schedule="dynamic"):
+                    team_join(&crew, threadid())
                     _col2im_block(isa, x, f, w, y, scratch + threadid() * per, item // nblocks,
                                   item % nblocks, rows, stride, dilation, pad_before)
+            team_end(&crew)
     finally:
         if w != NULL:
             scratch_done(LAYOUT_SLOT, w)
@@ -1018,6 +1038,7 @@ def transpose_phase(
     tap. The blocks depend on the shape only, so the bits do not depend on the thread count.
     BLAS must run single-threaded inside (the caller arranges it).
     """
+    cdef team crew
     cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t Q = (L + stride - 1) // stride
@@ -1051,11 +1072,14 @@ def transpose_phase(
                                cin * sizeof(floating))
                 off = off + cout * kc
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(ch.start, ch.stop, schedule="dynamic"):
+                    team_join(&crew, threadid())
                     _phase_block(x, h, hoff, y, scratch + threadid() * rows * table.maxt * cin,
                                  table.counts, table.cs, table.maxt, table.cmin, table.dc,
                                  item // nblocks, item % nblocks, rows, stride)
+            team_end(&crew)
     finally:
         free(hoff)
         if h != NULL:
@@ -1090,15 +1114,19 @@ cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py
     of neighbouring items per thread, shrinking towards the end (handed out one at a time, two
     threads took turns on neighbouring blocks, and laying out 10.8 MiB took 3.2 ms on two
     threads, 2.1 on one; in runs, 1.2)."""
+    cdef team crew
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], cin = f.shape[2]
     cdef Py_ssize_t panels = (cout + pw - 1) // pw, cblocks = (cin + 63) // 64
     cdef Py_ssize_t item
     if K * panels * pw * cin < PACK_SERIAL_ELEMS:
         num_threads = 1
+    team_begin(&crew, num_threads)
     with parallel(num_threads=num_threads):
         for item in prange(K * panels * cblocks, schedule="guided"):
+            team_join(&crew, threadid())
             _pack_item(isa, f, w, base, step, pw, item // (panels * cblocks),
                        (item // cblocks) % panels, (item % cblocks) * 64)
+    team_end(&crew)
 
 
 cdef void _pack_phase(int isa, const floating[:, :, :] f, floating* w, const Py_ssize_t* base,
@@ -1165,6 +1193,7 @@ def transpose_tiled(
     items are fixed by the shape, each owned by one thread; every output is one multiply-add
     chain in a fixed order, so the bits do not depend on the thread count.
     """
+    cdef team crew
     cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
     cdef Py_ssize_t K = f.shape[0], cout = f.shape[1], L = y.shape[1]
     cdef Py_ssize_t Q = (L + stride - 1) // stride
@@ -1227,8 +1256,10 @@ def transpose_tiled(
             with nogil:
                 _pack_panels(isa, f, w, slot, tap, pw, num_threads)
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             with nogil, parallel(num_threads=num_threads):
                 for item in prange(ch.start, ch.stop, schedule="dynamic"):
+                    team_join(&crew, threadid())
                     if major:
                         phase = item // (N * nblocks)
                         wt = w + woff[phase]
@@ -1246,6 +1277,7 @@ def transpose_tiled(
                             _tiled_block(isa, x, w + woff[phase], y, table.counts, table.cs,
                                          table.maxt, table.cmin, table.dc, phase,
                                          item // nblocks % N, item % nblocks, rows, stride)
+            team_end(&crew)
     finally:
         free(woff)
         free(slot)
@@ -1387,6 +1419,7 @@ def transpose_grouped(
     the filter laid out for whole output rows (``_transpose_group_spread``); the others through
     ``_transpose_group_block``.
     """
+    cdef team crew
     cdef Py_ssize_t N = y.shape[0], L = y.shape[1], K = f.shape[0], cw = y.shape[2]
     cdef Py_ssize_t cn = x.shape[2], cwg = f.shape[1], cng = cn // groups
     cdef Py_ssize_t block = rows if rows > 0 else WIDE_BLOCK
@@ -1401,11 +1434,14 @@ def transpose_grouped(
     cdef bint spread = cng < DOT_MIN_CNG and cng * cwg > 1 and x.shape[1] > 0
     if not spread:
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                num_threads=num_threads):
+                team_join(&crew, threadid())
                 o0 = (item % nblocks) * block
                 _transpose_group_block(x, f, y, item // nblocks, o0, min(o0 + block, L),
                                        stride, dilation, pad_before, groups)
+            team_end(&crew)
         return
     per = (cng * cw + 15) // 16 * 16             # each row starts on a cache line
     ahead = max(1, min(SPREAD_AHEAD, SPREAD_AHEAD_BYTES // (per * sizeof(floating))))
@@ -1422,12 +1458,15 @@ def transpose_grouped(
                         for q in range(cwg):
                             w[(k * cng + c) * cw + j * cwg + q] = f[k, q, j * cng + c]
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                num_threads=num_threads):
+                team_join(&crew, threadid())
                 o0 = (item % nblocks) * block
                 _transpose_group_spread(x, w, y, item // nblocks, o0, min(o0 + block, L), K,
                                         stride, dilation, pad_before, groups,
                                         xs + threadid() * ahead * per, per, ahead)
+            team_end(&crew)
     finally:
         if w != NULL:
             scratch_done(LAYOUT_SLOT, w)

@@ -12,7 +12,7 @@ from .._compiled import _cpu
 from .._version import __version__
 from .blas_pick import chosen as chosen_blas
 from .blas_threads import blas_info
-from .threads import get_num_threads
+from .threads import get_num_threads, placement
 
 __all__ = ["show_config"]
 
@@ -98,7 +98,8 @@ def show_config(file: Optional[IO[str]] = None) -> Dict[str, Any]:
     -------
     dict
         The same facts, keyed by name: ``version``, ``openmp`` (bool), ``num_threads``,
-        ``compile_flags``, ``numpy``, ``python``, ``openmp_runtime`` (threadpoolctl's dict for the
+        ``thread_placement`` (str: whether a parallel call's workers are held on CPUs other than
+        the caller's while it runs; ``CONV1DT_PLACE=0`` turns it off), ``compile_flags``, ``numpy``, ``python``, ``openmp_runtime`` (threadpoolctl's dict for the
         runtime, or None), ``simd`` (str), ``blas`` (a list of threadpoolctl's dicts, each with
         ``thread_control``: whether conv1dt keeps it on one thread inside its parallel loops) and
         ``kernel_blas`` (str): the one the kernels' GEMMs call, SciPy's or a newer OpenBLAS found
@@ -117,6 +118,7 @@ def show_config(file: Optional[IO[str]] = None) -> Dict[str, Any]:
         "version": __version__,
         "openmp": _cpu.have_openmp(),
         "num_threads": get_num_threads(),
+        "thread_placement": placement(),
         "cpu_isa": _cpu.cpu_isa(),
         "cpu_isa_detected": _cpu.cpu_isa_detected(),
         "compile_flags": _cpu.compile_flags(),

@@ -70,6 +70,35 @@ def _after_fork_in_child():
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
+# --- where the threads run ----------------------------------------------------------------------
+# With another busy process on the machine, the scheduler wakes OpenMP's sleeping worker on the
+# CPU of the thread that woke it, and the call's two threads share one core (src/place.c). While a
+# kernel's parallel region runs, each worker that is not on a CPU of its own is held on one, then
+# let go. Not where the user placed OpenMP's threads, nor under CONV1DT_PLACE=0.
+_PLACEMENT_VARIABLES = ("OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY")
+
+
+def _placement(environ=os.environ) -> str:
+    """Why the kernels' workers are (``'on'``) or are not held on CPUs of their own, from the
+    environment: ``'off (CONV1DT_PLACE=0)'``, ``'off (OMP_PROC_BIND is set)'``, ..."""
+    if environ.get("CONV1DT_PLACE", "").strip() == "0":
+        return "off (CONV1DT_PLACE=0)"
+    for name in _PLACEMENT_VARIABLES:
+        if environ.get(name, "").strip():
+            return f"off ({name} is set)"
+    return "on" if sys.platform.startswith("linux") else "off (Linux only)"
+
+
+def placement() -> str:
+    """A line for :func:`conv1dt.show_config`: whether each worker of a parallel region is held
+    on a CPU other than the caller's while the region runs."""
+    if not _cpu.team_place_on():
+        return _placement()
+    return "workers held off the caller's CPU while a region runs (CONV1DT_PLACE=0: never)"
+
+
+_cpu._set_team_place(_placement() == "on")
+
 # --- a per-thread limit (conv1dt.dask's tasks) -------------------------------------------------
 # (``_local.limit``, the same thread-local object as ``threads``)
 

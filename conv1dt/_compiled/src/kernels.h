@@ -241,6 +241,26 @@ extern long long conv1dt_packed_calls;   /* runs of the packed GEMM so far (for 
 void *conv1dt_scratch(int slot, size_t bytes);
 void conv1dt_scratch_done(int slot, void *block);
 size_t conv1dt_scratch_kept(void);     /* bytes the calling thread keeps in its slots */
+
+/* Where a parallel region's threads run (place.c): conv1dt_team_begin, on the calling thread
+ * before a region of `threads` threads, notes the CPUs it may run on; each thread t of the region
+ * calls conv1dt_team_join(team, t) at each work item (it acts once): thread t >= 1 (below
+ * CONV1DT_TEAM_MAX) is then held on the t-th of those CPUs after the caller's; the caller calls
+ * conv1dt_team_end(team) after the region, which lets them go. Nothing moves unless
+ * conv1dt_team_place is set (at import), on Linux. */
+#define CONV1DT_TEAM_MAX 64
+struct conv1dt_team {
+    int on;
+    int first;                        /* the caller's CPU */
+    int cpu[CONV1DT_TEAM_MAX];        /* thread t's CPU, or -1 */
+    int tid[CONV1DT_TEAM_MAX];        /* thread t's Linux thread id once held there, else 0 */
+    unsigned long long mask[16];      /* the caller's CPUs (a cpu_set_t of 1024 bits) */
+};
+extern int conv1dt_team_place;
+void conv1dt_team_begin(struct conv1dt_team *team, int threads);
+void conv1dt_team_join(struct conv1dt_team *team, int t);
+void conv1dt_team_end(struct conv1dt_team *team);
+int conv1dt_current_cpu(void);        /* the calling thread's CPU, -1 where unknown */
 /* The fence after streaming stores, before their data is read (a no-op without SSE2). */
 void conv1dt_store_fence(void);
 
