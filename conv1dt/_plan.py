@@ -1863,7 +1863,7 @@ def packed_blocking(g, itemsize):
     edges' rows fit the column matrix together), and reads its rows' windows once for its
     block of columns: an item of ``r`` rows by ``c`` channels is taken to cost
     ``r*c * (1 + BLAS_PACK/c + BLAS_PACK/r)``, the call ``ceil(items / CORES)`` rounds of its
-    largest item; the cheapest cut into blocks of rows (at most ``PACKED_ROWS``, down to
+    largest item and a straggler's half round (:func:`_cheapest_cut`); the cheapest cut into blocks of rows (at most ``PACKED_ROWS``, down to
     ``PACKED_MIN_ROWS`` or all of a shorter call's) by even blocks of whole strips of the packed
     GEMM (two 64-byte vectors wide). It replaced the cut into at least ``MIN_ITEMS`` items of
     channel blocks first (4 x 256 rows, 256 -> 512, K=16, s=8 in 8 blocks of 64 channels;
@@ -1879,7 +1879,8 @@ def packed_blocking(g, itemsize):
         strips = -(-g.narrow_channels // width)
         cut = _cheapest_cut(total, 1, g.narrow_channels, PACKED_ROWS,
                             min(PACKED_MIN_ROWS, total),
-                            [-(-strips // nc) * width for nc in range(1, strips + 1)], 1)
+                            [-(-strips // nc) * width for nc in range(1, strips + 1)], 1,
+                            straggler=_straggler(g))
         rows, channels = cut[:2] if cut else (rows, channels)
     edge = max(1, min(rows, SCRATCH_BYTES // (itemsize * max(cols, 1))))
     out_bytes = total * g.narrow_channels * itemsize
@@ -1954,7 +1955,9 @@ def conv1d_blas_blocking(g, itemsize=4):
     group's filter beyond L2 (``LARGE_FILTER_BYTES``: each block of rows then reads its columns
     of the filter from memory again), else 1; the call's as ``ceil(items / CORES)`` rounds of
     its largest item, ``CORES`` the cores of this machine (items are handed out dynamically,
-    and a count that is not a multiple of the cores leaves some idle in the last round). The
+    and a count that is not a multiple of the cores leaves some idle in the last round), and
+    on several cores half a round more, for a thread that shares its core (:func:`_cut_cost`,
+    ``CUT_STRAGGLER``). The
     cut of least cost among blocks of 16 to 1024 rows (at least 128, or all of a shorter
     signal's, under a filter beyond L2, but down to one block a core where, in one group,
     neither the batch nor the channels give each core an item) and even blocks of channels,
@@ -1988,7 +1991,7 @@ def conv1d_blas_blocking(g, itemsize=4):
     for gb in blas_group_blocks(g, itemsize):
         # an item of gb groups runs each group's GEMMs in turn: gb times one group's cost
         cut = _cheapest_cut(g.narrow, g.batch * -(-g.groups // gb), cng, 1024, least, widths,
-                            4 if large else 1)
+                            4 if large else 1, straggler=_straggler(g))
         if cut and (best is None or cut[2] * gb < best[2] * (1 - 1e-9)):
             best = (cut[0], cut[1], cut[2] * gb, gb)
     return (best[0], best[1], best[3]) if best else (rows, cng, g.groups)
@@ -2040,23 +2043,47 @@ def im2col_across(g, itemsize, layout="NWC"):
     far = 4 if cols * cn * itemsize >= LARGE_FILTER_BYTES else 1
     widths = [cn] + [_even_channels(cn, nc) for nc in range(2, cn // 64 + 1)]
     rows, channels, _ = conv1d_blas_blocking(g, itemsize)
+    # the two kernels' cuts compared on a quiet machine, as the rule was fitted (each cut is
+    # chosen with the straggler)
     blas = _cut_cost(g.batch * -(-g.narrow // rows) * -(-cn // channels), rows, channels, far)
     total = g.batch * g.narrow
     most = max(16, min(1024, 4 * COLUMN_BYTES // (itemsize * cols)))
-    cut = _cheapest_cut(total, 1, cn, most, min(16, total), widths, far, IM2COL_GATHER)
+    cut = _cheapest_cut(total, 1, cn, most, min(16, total), widths, far, IM2COL_GATHER,
+                        _straggler(g))
+    if not cut:
+        return None
+    cost = _cut_cost(-(-total // cut[0]) * -(-cn // cut[1]), cut[0], cut[1], far, IM2COL_GATHER)
     # im2col multiplies every tap of every window, the BLAS kernel only the taps on the signal
     waste = g.narrow * g.taps / max(_links(g), 1)
-    return cut[:2] if cut and cut[2] * waste <= IM2COL_ACROSS_GAIN * blas else None
+    return cut[:2] if cost * waste <= IM2COL_ACROSS_GAIN * blas else None
 
 
-def _cut_cost(items, rows, channels, far, gather=0):
+# rounds of items a thread that the OS takes away (another busy process on its core) adds to a
+# cut of the items over several cores: the call waits for the item it holds (_cut_cost) ...
+CUT_STRAGGLER = 0.5
+# ... in calls of at least this many multiply-adds (a few of the scheduler's time slices on a
+# core): under load a shorter call runs on its calling thread alone whatever the cut, its other
+# threads getting the CPU too late to take an item
+STRAGGLER_MIN_MACS = 1 << 28
+
+
+def _straggler(g):
+    """The rounds of items the cut of ``g`` is charged for a thread that shares its core:
+    ``CUT_STRAGGLER`` from ``STRAGGLER_MIN_MACS`` multiply-adds, else none."""
+    return CUT_STRAGGLER if macs(g) >= STRAGGLER_MIN_MACS else 0.0
+
+
+def _cut_cost(items, rows, channels, far, gather=0, straggler=0.0):
     """The modelled cost of ``items`` work items of ``rows`` rows by ``channels`` channels
-    (:func:`_cheapest_cut`), in multiply-adds a (tap, input channel) pair."""
-    return (-(-items // CORES) * rows * channels
+    (:func:`_cheapest_cut`), in multiply-adds a (tap, input channel) pair: ``ceil(items /
+    CORES)`` rounds of an item, and ``straggler`` rounds more (:func:`_straggler`) where several
+    items go to several cores (one item runs on the calling thread alone)."""
+    rounds = -(-items // CORES) + (straggler if CORES > 1 and items > 1 else 0)
+    return (rounds * rows * channels
             * (1 + (BLAS_PACK + gather) / channels + BLAS_PACK * far / rows))
 
 
-def _cheapest_cut(total, batch, channels, most, least, widths, far, gather=0):
+def _cheapest_cut(total, batch, channels, most, least, widths, far, gather=0, straggler=0.0):
     """``(rows, channels, cost)``, the cut of ``batch`` times ``total`` rows by ``channels``
     output channels into work items of least modelled cost, or None where every cut has more
     than ``4 * MIN_ITEMS * CORES`` items: blocks of ``least`` to ``most`` rows (each even cut of
@@ -2065,8 +2092,10 @@ def _cheapest_cut(total, batch, channels, most, least, widths, far, gather=0):
     ``r*c * (1 + (BLAS_PACK + gather)/c + BLAS_PACK*far/r)`` (its rows packed or read once per
     block of channels, and gathered first where ``gather``; its block of the filter once per
     block of rows, ``far`` times dearer from memory), the call ``ceil(items / CORES)`` rounds of
-    its largest item (:func:`conv1d_blas_blocking`, :func:`packed_blocking`,
-    :func:`im2col_across`)."""
+    its largest item, and on several cores ``straggler`` (:func:`_straggler`: half) a round more:
+    a thread that shares its core with another busy process holds its item that much longer,
+    and a cut of one item a core then takes as long as on one (:func:`conv1d_blas_blocking`,
+    :func:`packed_blocking`, :func:`im2col_across`)."""
     best = None
     for c in dict.fromkeys(widths):
         nc = -(-channels // c)
@@ -2077,7 +2106,7 @@ def _cheapest_cut(total, batch, channels, most, least, widths, far, gather=0):
             items = batch * nb * nc
             if items > 4 * MIN_ITEMS * CORES:
                 break
-            cost = _cut_cost(items, r, c, far, gather)
+            cost = _cut_cost(items, r, c, far, gather, straggler)
             if best is None or cost < best[2]:
                 best = (r, c, cost)
     return best

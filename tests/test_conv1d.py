@@ -306,7 +306,7 @@ def test_blas_row_and_channel_blocks(case, dtype):
                 np.testing.assert_array_equal(outs[0], y)
 
 
-def _blas_cost(g, itemsize, rows, channels, cores, groups=1):
+def _blas_cost(g, itemsize, rows, channels, cores, groups=1, straggler=None):
     """The cost the planner's model gives conv1d's BLAS kernel cut into ``rows`` by ``channels``
     blocks of ``groups`` groups, written out from its docstring
     (``_plan.conv1d_blas_blocking``)."""
@@ -314,8 +314,11 @@ def _blas_cost(g, itemsize, rows, channels, cores, groups=1):
     items = g.batch * -(-g.narrow // rows) * -(-cng // channels) * -(-g.groups // groups)
     large = g.taps * (g.wide_channels // g.groups) * cng * itemsize >= _plan.LARGE_FILTER_BYTES
     pack = _plan.BLAS_PACK
-    return -(-items // cores) * groups * rows * channels * (1 + pack / channels
-                                                            + pack * (4 if large else 1) / rows)
+    if straggler is None:     # half a round for a thread that shares its core, in long calls
+        straggler = _plan.CUT_STRAGGLER if _plan.macs(g) >= _plan.STRAGGLER_MIN_MACS else 0
+    rounds = -(-items // cores) + (straggler if cores > 1 and items > 1 else 0)
+    return rounds * groups * rows * channels * (1 + pack / channels
+                                                + pack * (4 if large else 1) / rows)
 
 
 @pytest.mark.parametrize("cores", [1, 2, 8])
@@ -324,12 +327,16 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
     at least 128 or all under a filter beyond L2, unless that leaves a core without an item,
     then down to one block a core; channels in even blocks of multiples of 16 down to 64, all
     of a group's with groups, whose blocks of adjacent groups write 256 bytes of a row or are
-    all of them) costs less, counted on the machine's cores. So
-    Whisper's second conv1d (1 x 1500 rows, 512 -> 512) on 2 cores is 2 items of 750 rows, not
-    12 blocks of 128 (which packed 36 copies of a tap's filter), and 1 x 128 rows, 512 -> 1024,
-    K=16 under a 32 MiB filter is 2 blocks of 512 channels (8 of 128 ran 1.25x as long on two
-    threads in float64); a long batch keeps all the channels in blocks of 1024 rows; one core
-    leaves a call that fits one block in one. One batch element of 238 rows, 429 -> 9, K=84
+    all of them; the even cuts, ``ceil(M / n)`` rows in ``n`` blocks) costs less, counted on the
+    machine's cores, with half a round more for a thread that shares its core on several, in
+    calls of at least ``STRAGGLER_MIN_MACS`` multiply-adds (``CUT_STRAGGLER``). So Whisper's second conv1d (1 x 1500 rows, 512 -> 512) on 2 cores is
+    12 items (3 x 500 rows by 4 x 128 channels; 2 items of 750 rows, one a core, took as long
+    as one thread with another busy process: 22.7 ms against 17.3 at two threads, and 11.5
+    against 12.5 quiet), not 12 blocks of 128 rows (which packed 36 copies of a tap's filter),
+    and 1 x 128 rows, 512 -> 1024, K=16 under a 32 MiB filter is 8 blocks of 128 channels (2
+    of 512 ran 1.25x faster on a quiet machine in float64, on the Intel one, but as slowly on
+    two threads as on one under load); a long batch keeps all the channels in blocks of 1024
+    rows; one core leaves a call that fits one block in one, with no straggler. One batch element of 238 rows, 429 -> 9, K=84
     (a 2.6 MiB filter in float64) is two blocks on two cores, not one of 238 rows. The wav2vec
     2.0 positional convolution (1 x 250 rows, 768 -> 768, 16 groups, K=128: one block of rows
     under its 1.2 MiB filter a group) splits its groups over the cores, not one item."""
@@ -362,6 +369,8 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
             for nc in range(1, max(2, cng // 64 + 1) if groups == 1 else 2):
                 ch = cng if nc == 1 else -(-(-(-cng // nc)) // 16) * 16
                 for r in range(least, min(1024, g.narrow) + 1):
+                    if r != -(-g.narrow // -(-g.narrow // r)):
+                        continue     # the even cuts: ceil(M / n) rows for n blocks
                     for b in blocks:
                         assert got <= _blas_cost(g, itemsize, r, ch, cores, b) * (1 + 1e-12), (
                             x, f, r, ch, b)
@@ -371,9 +380,9 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
     pos = conv1d_geometry((1, 250, 768), (128, 48, 768), 1, 1, (64, 63), "NWC", 16)
     assert _plan.conv1d_blas_blocking(few, 8) == (-(-238 // cores) if cores < 8 else 30, 9, 1)
     if cores == 2:
-        assert _plan.conv1d_blas_blocking(whisper) == (750, 512, 1)
-        assert _plan.conv1d_blas_blocking(wide, 8) == (128, 512, 1)
-        assert _plan.conv1d_blas_blocking(pos) == (250, 48, 8)
+        assert _plan.conv1d_blas_blocking(whisper) == (500, 128, 1)
+        assert _plan.conv1d_blas_blocking(wide, 8) == (128, 128, 1)
+        assert _plan.conv1d_blas_blocking(pos) == (250, 48, 2)
     if cores == 1:
         assert _plan.conv1d_blas_blocking(wide, 8) == (128, 1024, 1)
     if cores == 8:
@@ -381,7 +390,7 @@ def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
         assert -(-1500 // rows) * -(-512 // channels) >= 8
         assert _plan.conv1d_blas_blocking(pos)[2] == 2
     g = conv1d_geometry((8, 4000, 512), (3, 512, 512), 1, 1, "SAME", "NWC")
-    assert _plan.conv1d_blas_blocking(g) == (1000, 512, 1)
+    assert _plan.conv1d_blas_blocking(g) == (1000, 512 if cores < 8 else 256, 1)
 
 
 def _on_signal(g):
@@ -420,25 +429,32 @@ def test_im2col_across_the_batch_by_the_cost_model(monkeypatch, rng):
             cn, cols, total = g.narrow_channels, g.taps * g.wide_channels, g.batch * g.narrow
             far = 4 if cols * cn * itemsize >= _plan.LARGE_FILTER_BYTES else 1
 
-            def cost(r, c, extra):
+            long = _plan.macs(g) >= _plan.STRAGGLER_MIN_MACS
+
+            def cost(r, c, extra, straggler=_plan.CUT_STRAGGLER if long else 0):
                 items = -(-total // r) * -(-cn // c)
-                return -(-items // 2) * r * c * (1 + (_plan.BLAS_PACK + extra) / c
-                                                 + _plan.BLAS_PACK * far / r)
+                rounds = -(-items // 2) + (straggler if items > 1 else 0)
+                return rounds * r * c * (1 + (_plan.BLAS_PACK + extra) / c
+                                         + _plan.BLAS_PACK * far / r)
 
             br, bc, _ = _plan.conv1d_blas_blocking(g, itemsize)
-            blas = _blas_cost(g, itemsize, br, bc, 2)
+            # (the kernels compared without the straggler, each cut chosen with it)
+            blas = _blas_cost(g, itemsize, br, bc, 2, straggler=0)
             most = max(16, min(1024, (4 << 20) // (itemsize * cols)))
             widths = {cn} | {-(-(-(-cn // nc)) // 16) * 16 for nc in range(2, cn // 64 + 1)}
             least = min(cost(r, c, gather) for c in widths for r in range(min(16, total), most + 1)
-                        if -(-total // r) * r - total < r)
+                        if r == -(-total // -(-total // r)))      # the even cuts
             waste = g.narrow * g.taps / _on_signal(g)
             if cut is None:
-                assert least * waste > gain * blas * (1 - 1e-12)
+                best = min((cost(r, c, gather), r, c) for c in widths
+                           for r in range(min(16, total), most + 1)
+                           if r == -(-total // -(-total // r)))
+                assert cost(best[1], best[2], gather, 0) * waste > gain * blas * (1 - 1e-12)
                 continue
             rows, channels = cut
             assert rows > g.narrow     # rows of several batch elements in one block
             assert cost(rows, channels, gather) <= least * (1 + 1e-12)
-            assert cost(rows, channels, gather) * waste <= gain * blas * (1 + 1e-12)
+            assert cost(rows, channels, gather, 0) * waste <= gain * blas * (1 + 1e-12)
             kernel = _plan.choose("conv1d", g, itemsize)
             blocks = _plan.blocking("conv1d", kernel, g, itemsize)
             assert kernel == "im2col"
