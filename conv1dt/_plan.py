@@ -1863,13 +1863,16 @@ def packed_blocking(g, itemsize):
     edges' rows fit the column matrix together), and reads its rows' windows once for its
     block of columns: an item of ``r`` rows by ``c`` channels is taken to cost
     ``r*c * (1 + BLAS_PACK/c + BLAS_PACK/r)``, the call ``ceil(items / CORES)`` rounds of its
-    largest item and a straggler's half round (:func:`_cheapest_cut`); the cheapest cut into blocks of rows (at most ``PACKED_ROWS``, down to
-    ``PACKED_MIN_ROWS`` or all of a shorter call's) by even blocks of whole strips of the packed
-    GEMM (two 64-byte vectors wide). It replaced the cut into at least ``MIN_ITEMS`` items of
-    channel blocks first (4 x 256 rows, 256 -> 512, K=16, s=8 in 8 blocks of 64 channels;
-    Whisper's 1500 rows in blocks of 1024 and 476): on 50 random calls 0.91x the time at two
-    threads (docs/planner.rst). The edges' outputs go through a column matrix of ``edge`` rows
-    within ``SCRATCH_BYTES`` (one at least)."""
+    largest item (no straggler's half round, :func:`_straggler`: each item lays out its block
+    of the filter, which the model does not count, and more items cost 11-14 % quiet where
+    the straggler saved 16 % under load, 4 x 2048, 256 -> 512); the cheapest cut into
+    blocks of rows (at most ``PACKED_ROWS``, down to ``PACKED_MIN_ROWS`` or all of a shorter
+    call's) by even blocks of whole strips of the packed GEMM (two 64-byte vectors wide). It
+    replaced the cut into at least ``MIN_ITEMS`` items of channel blocks first (4 x 256 rows,
+    256 -> 512, K=16, s=8 in 8 blocks of 64 channels; Whisper's 1500 rows in blocks of 1024 and
+    476): on 50 random calls 0.91x the time at two threads (docs/planner.rst). The edges'
+    outputs go through a column matrix of ``edge`` rows within ``SCRATCH_BYTES`` (one at
+    least)."""
     cols = g.taps * g.wide_channels
     total = g.batch * g.narrow
     rows = min(PACKED_ROWS, max(total, 1))
@@ -1879,8 +1882,7 @@ def packed_blocking(g, itemsize):
         strips = -(-g.narrow_channels // width)
         cut = _cheapest_cut(total, 1, g.narrow_channels, PACKED_ROWS,
                             min(PACKED_MIN_ROWS, total),
-                            [-(-strips // nc) * width for nc in range(1, strips + 1)], 1,
-                            straggler=_straggler(g))
+                            [-(-strips // nc) * width for nc in range(1, strips + 1)], 1)
         rows, channels = cut[:2] if cut else (rows, channels)
     edge = max(1, min(rows, SCRATCH_BYTES // (itemsize * max(cols, 1))))
     out_bytes = total * g.narrow_channels * itemsize
@@ -2068,8 +2070,9 @@ STRAGGLER_MIN_MACS = 1 << 28
 
 
 def _straggler(g):
-    """The rounds of items the cut of ``g`` is charged for a thread that shares its core:
-    ``CUT_STRAGGLER`` from ``STRAGGLER_MIN_MACS`` multiply-adds, else none."""
+    """The rounds of items the BLAS kernels' cut of ``g`` (:func:`conv1d_blas_blocking`,
+    :func:`im2col_across`) is charged for a thread that shares its core: ``CUT_STRAGGLER`` from
+    ``STRAGGLER_MIN_MACS`` multiply-adds, else none."""
     return CUT_STRAGGLER if macs(g) >= STRAGGLER_MIN_MACS else 0.0
 
 
