@@ -325,21 +325,22 @@ def _blas_cost(g, itemsize, rows, channels, cores, groups=1, straggler=None):
 def test_blas_blocking_by_the_cost_model(monkeypatch, cores):
     """conv1d's BLAS kernel is cut by the cost model: no allowed cut (blocks of 16 to 1024 rows,
     at least 128 or all under a filter beyond L2, unless that leaves a core without an item,
-    then down to one block a core; channels in even blocks of multiples of 16 down to 64, all
-    of a group's with groups, whose blocks of adjacent groups write 256 bytes of a row or are
-    all of them; the even cuts, ``ceil(M / n)`` rows in ``n`` blocks) costs less, counted on the
+    then down to one block a core; channels in even blocks of multiples of 16 down to 64, all of
+    a group's with groups, whose blocks of adjacent groups write 256 bytes of a row or are all
+    of them; the even cuts, ``ceil(M / n)`` rows in ``n`` blocks) costs less, counted on the
     machine's cores, with half a round more for a thread that shares its core on several, in
-    calls of at least ``STRAGGLER_MIN_MACS`` multiply-adds (``CUT_STRAGGLER``). So Whisper's second conv1d (1 x 1500 rows, 512 -> 512) on 2 cores is
-    12 items (3 x 500 rows by 4 x 128 channels; 2 items of 750 rows, one a core, took as long
-    as one thread with another busy process: 22.7 ms against 17.3 at two threads, and 11.5
-    against 12.5 quiet), not 12 blocks of 128 rows (which packed 36 copies of a tap's filter),
-    and 1 x 128 rows, 512 -> 1024, K=16 under a 32 MiB filter is 8 blocks of 128 channels (2
-    of 512 ran 1.25x faster on a quiet machine in float64, on the Intel one, but as slowly on
-    two threads as on one under load); a long batch keeps all the channels in blocks of 1024
-    rows; one core leaves a call that fits one block in one, with no straggler. One batch element of 238 rows, 429 -> 9, K=84
-    (a 2.6 MiB filter in float64) is two blocks on two cores, not one of 238 rows. The wav2vec
-    2.0 positional convolution (1 x 250 rows, 768 -> 768, 16 groups, K=128: one block of rows
-    under its 1.2 MiB filter a group) splits its groups over the cores, not one item."""
+    calls of at least ``STRAGGLER_MIN_MACS`` multiply-adds (``CUT_STRAGGLER``). So Whisper's
+    second conv1d (1 x 1500 rows, 512 -> 512) on 2 cores is 12 items (3 x 500 rows by 4 x 128
+    channels; 2 items of 750 rows, one a core, took as long as one thread with another busy
+    process: 22.7 ms against 17.3 at two threads, and 11.5 against 12.5 quiet), not 12 blocks of
+    128 rows (which packed 36 copies of a tap's filter), and 1 x 128 rows, 512 -> 1024, K=16
+    under a 32 MiB filter is 8 blocks of 128 channels (2 of 512 ran 1.25x faster on a quiet
+    machine in float64, on the Intel one, but as slowly on two threads as on one under load); a
+    long batch keeps all the channels in blocks of 1024 rows; one core leaves a call that fits
+    one block in one, with no straggler. One batch element of 238 rows, 429 -> 9, K=84 (a 2.6
+    MiB filter in float64) is two blocks on two cores, not one of 238 rows. The wav2vec 2.0
+    positional convolution (1 x 250 rows, 768 -> 768, 16 groups, K=128: one block of rows under
+    its 1.2 MiB filter a group) splits its groups over the cores, not one item."""
     monkeypatch.setattr(_plan, "CORES", cores)
     shapes = [((1, 3000, 512), (3, 512, 512), 2, "SAME", 1),
               ((1, 1024, 512), (16, 512, 1024), 8, (4, 4), 1),

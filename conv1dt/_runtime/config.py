@@ -99,11 +99,12 @@ def show_config(file: Optional[IO[str]] = None) -> Dict[str, Any]:
     dict
         The same facts, keyed by name: ``version``, ``openmp`` (bool), ``num_threads``,
         ``thread_placement`` (str: whether a parallel call's workers are held on CPUs other than
-        the caller's while it runs; ``CONV1DT_PLACE=0`` turns it off), ``compile_flags``, ``numpy``, ``python``, ``openmp_runtime`` (threadpoolctl's dict for the
-        runtime, or None), ``simd`` (str), ``blas`` (a list of threadpoolctl's dicts, each with
-        ``thread_control``: whether conv1dt keeps it on one thread inside its parallel loops) and
-        ``kernel_blas`` (str): the one the kernels' GEMMs call, SciPy's or a newer OpenBLAS found
-        in the process (``CONV1DT_BLAS=scipy`` keeps SciPy's).
+        the caller's while it runs; ``CONV1DT_PLACE=0`` turns it off), ``compile_flags``,
+        ``numpy``, ``python``, ``openmp_runtime`` (threadpoolctl's dict for the runtime, or
+        None), ``simd`` (str), ``blas`` (a list of threadpoolctl's dicts, each with
+        ``thread_control``: whether conv1dt keeps it on one thread inside its parallel loops)
+        and ``kernel_blas`` (str): the one the kernels' GEMMs call, SciPy's or a newer OpenBLAS
+        found in the process (``CONV1DT_BLAS=scipy`` keeps SciPy's).
 
     Examples
     --------

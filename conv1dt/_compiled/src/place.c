@@ -8,9 +8,10 @@
  * caller may run on) is held on that one (conv1dt_team_join, by the thread itself, at its first
  * work item: one system call where the scheduler put it wrong, none where it did not), and the
  * caller lets them go when the region is done (conv1dt_team_end: each held worker's CPUs back
- * to the caller's). The caller is never moved. Only on Linux (sched_setaffinity on a thread), and only where
- * conv1dt_team_place is set: at import, unless the user placed OpenMP's threads (OMP_PROC_BIND,
- * OMP_PLACES, GOMP_CPU_AFFINITY) or set CONV1DT_PLACE=0 (conv1dt/_runtime/threads.py).
+ * to the caller's). The caller is never moved. Only on Linux (sched_setaffinity on a thread),
+ * and only where conv1dt_team_place is set: at import, unless the user placed OpenMP's threads
+ * (OMP_PROC_BIND, OMP_PLACES, GOMP_CPU_AFFINITY) or set CONV1DT_PLACE=0
+ * (conv1dt/_runtime/threads.py).
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
