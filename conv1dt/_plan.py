@@ -1957,9 +1957,9 @@ def conv1d_blas_blocking(g, itemsize=4):
     group's filter beyond L2 (``LARGE_FILTER_BYTES``: each block of rows then reads its columns
     of the filter from memory again), else 1; the call's as ``ceil(items / CORES)`` rounds of
     its largest item, ``CORES`` the cores of this machine (items are handed out dynamically,
-    and a count that is not a multiple of the cores leaves some idle in the last round), and
-    on several cores half a round more, for a thread that shares its core (:func:`_cut_cost`,
-    ``CUT_STRAGGLER``). The
+    and a count that is not a multiple of the cores leaves some idle in the last round), and,
+    for calls from ``STRAGGLER_MIN_MACS`` multiply-adds, half a round more on several cores,
+    for a thread that shares its core (:func:`_straggler`). The
     cut of least cost among blocks of 16 to 1024 rows (at least 128, or all of a shorter
     signal's, under a filter beyond L2, but down to one block a core where, in one group,
     neither the batch nor the channels give each core an item) and even blocks of channels,

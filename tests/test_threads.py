@@ -5,7 +5,9 @@ Oracles: the ``num_threads`` argument the kernels actually receive (a spy, as in
 threadpoolctl's own view of the libraries (``threadpool_info``); OpenMP's ``omp_get_max_threads``.
 """
 import ctypes
+import io
 import os
+import sys
 import threading
 
 import numpy as np
@@ -683,7 +685,7 @@ def test_the_compiled_guard_saves_and_restores_each_library(monkeypatch, ctype):
 
 # --- where the workers run (src/place.c) ----------------------------------------------------------
 
-LINUX_CPUS = __import__("sys").platform.startswith("linux") and len(os.sched_getaffinity(0)) >= 2
+LINUX_CPUS = sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) >= 2
 needs_two_cpus = pytest.mark.skipif(not (OPENMP and LINUX_CPUS),
                                     reason="needs OpenMP, Linux and two CPUs to run on")
 
@@ -758,12 +760,12 @@ def test_placement_follows_the_environment():
     """On unless CONV1DT_PLACE=0 or the user placed OpenMP's threads (OMP_PROC_BIND, OMP_PLACES,
     GOMP_CPU_AFFINITY); Linux only; show_config says which."""
     p = _threads._placement
-    linux = "on" if __import__("sys").platform.startswith("linux") else "off (Linux only)"
+    linux = "on" if sys.platform.startswith("linux") else "off (Linux only)"
     assert p({}) == linux
     assert p({"CONV1DT_PLACE": "0"}) == "off (CONV1DT_PLACE=0)"
     assert p({"CONV1DT_PLACE": "1"}) == linux
     for name in ("OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY"):
         assert p({name: "close"}) == f"off ({name} is set)"
     assert _cpu.team_place_on() == (p(os.environ) == "on")
-    info = conv1dt.show_config(file=__import__("io").StringIO())
+    info = conv1dt.show_config(file=io.StringIO())
     assert info["thread_placement"] == _threads.placement()

@@ -44,10 +44,17 @@ cdef inline Chunks chunks(Py_ssize_t items, double macs, int num_threads) noexce
     :func:`chunk_items`). Every chunked parallel loop of the kernels has this one form::
 
         cdef Chunks ch = chunks(items, macs, num_threads)
+        cdef team crew
         while next_chunk(&ch):
+            team_begin(&crew, num_threads)
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
                                num_threads=num_threads):
+                team_join(&crew, threadid())
                 ...   # item's outputs, by item alone
+            team_end(&crew)
+
+    (``team_*``, ``_cpu.pxd``: a worker the scheduler woke on the caller's CPU is held on
+    another while the region runs, ``src/place.c``.)
 
     Items are handed out one at a time (``dynamic``), so a thread the OS takes away delays the
     call by one item, not by a static share of the chunk. Each item writes only outputs it owns,
