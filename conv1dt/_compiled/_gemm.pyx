@@ -349,7 +349,8 @@ cdef Py_ssize_t _implicit_runs(const _Conv1d* p, Py_ssize_t r, Py_ssize_t r1, fl
     GEMM whose blocks of the filter serve them all, for as many batch elements as ``RUNS`` runs
     hold: each element's rows whose windows lie on the signal read in place, its edges' rows
     gathered whole into ``col`` (zeros off the signal) while they fit; an element's edges that
-    do not go after it, a few rows at a time (:func:`_implicit_edge`, in ``mode``). Returns the
+    do not go after it, a few rows at a time (:func:`_implicit_edge`); all stored as ``mode``
+    says (``SKINNY_STREAM``: past the caches). Returns the
     row after the last one done: ``r`` itself, having done nothing, where the GEMM's scratch
     cannot be had."""
     cdef Py_ssize_t kc = p.K * p.cwg, sw = p.w.sw, k = 0, used = 0, e = 0, q = r
@@ -399,10 +400,10 @@ cdef Py_ssize_t _implicit_runs(const _Conv1d* p, Py_ssize_t r, Py_ssize_t r1, fl
         done = True
     elif floating is float:
         done = packed_runs_f32(runs, <int> k, p.cn, <const float*> p.f + c0, p.cn, 1, cols, kc,
-                               SKINNY_OVERWRITE) != 0
+                               mode) != 0
     else:
         done = packed_runs_f64(runs, <int> k, p.cn, <const double*> p.f + c0, p.cn, 1, cols, kc,
-                               SKINNY_OVERWRITE) != 0
+                               mode) != 0
     if not done:
         return r
     for e in range(nlate):

@@ -199,8 +199,9 @@ void conv1dt_pack_f64(int isa, double *dst, const double *src, ptrdiff_t ld, ptr
         ops->pack_f64(dst, src, ld, cout, co0, ci0, ci1);
 }
 
-/* Runs of the skinny GEMM with streaming stores so far, for the tests (as conv1dt_packed_calls
- * below: a plan's flag that does not reach the kernel gives the same values by BLAS). */
+/* Runs of the skinny and packed GEMMs with streaming stores so far, for the tests (as
+ * conv1dt_packed_calls below: a plan's flag that does not reach the kernel gives the same
+ * values by BLAS or plain stores). */
 long long conv1dt_streamed_calls = 0;
 
 /* One more run in *calls, from any thread */
@@ -372,6 +373,8 @@ int conv1dt_packed_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, p
     if (buf != NULL) {
         skinny()->packed_f32(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
         count(&conv1dt_packed_calls);
+        if (accumulate == SKINNY_STREAM)
+            count(&conv1dt_streamed_calls);
     }
     return buf != NULL;
 }
@@ -384,6 +387,8 @@ int conv1dt_packed_f64(double *c, ptrdiff_t ldc, const double *p, ptrdiff_t psi,
     if (buf != NULL) {
         skinny()->packed_f64(c, ldc, p, psi, pst, q, qsu, qsj, m, n, t, accumulate, buf);
         count(&conv1dt_packed_calls);
+        if (accumulate == SKINNY_STREAM)
+            count(&conv1dt_streamed_calls);
     }
     return buf != NULL;
 }
@@ -396,6 +401,8 @@ int conv1dt_packed_runs_f32(const struct conv1dt_run *runs, int nruns, ptrdiff_t
     if (buf != NULL) {
         skinny()->packed_runs_f32(runs, nruns, ldc, q, qsu, qsj, n, t, accumulate, buf);
         count(&conv1dt_packed_calls);
+        if (accumulate == SKINNY_STREAM)
+            count(&conv1dt_streamed_calls);
     }
     return buf != NULL;
 }
@@ -408,6 +415,8 @@ int conv1dt_packed_runs_f64(const struct conv1dt_run *runs, int nruns, ptrdiff_t
     if (buf != NULL) {
         skinny()->packed_runs_f64(runs, nruns, ldc, q, qsu, qsj, n, t, accumulate, buf);
         count(&conv1dt_packed_calls);
+        if (accumulate == SKINNY_STREAM)
+            count(&conv1dt_streamed_calls);
     }
     return buf != NULL;
 }

@@ -133,8 +133,10 @@ extern const struct conv1dt_tiled_ops conv1dt_tiled_avx2, conv1dt_tiled_avx512;
  * `ahead` names the ahead_bytes bytes the caller reads next (the next block of q; 0 bytes for
  * none), which the kernel asks the memory for while it computes. SKINNY_OVERWRITE writes c with
  * plain stores, SKINNY_STREAM with stores that bypass the caches (for an output far larger
- * than they are; where c's rows are not aligned to a vector, plain ones). */
-enum { SKINNY_OVERWRITE = 0, SKINNY_ADD = 1, SKINNY_STREAM = 2 };
+ * than they are; where c's rows are not aligned to a vector, plain ones). SKINNY_ADD_STREAM
+ * (the packed GEMM's last block of u, inside skinny_impl.h only) adds, then stores so. */
+enum { SKINNY_OVERWRITE = 0, SKINNY_ADD = 1, SKINNY_STREAM = 2,
+       SKINNY_ADD_STREAM = SKINNY_ADD | SKINNY_STREAM };
 void conv1dt_skinny_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
                         const float *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
                         int accumulate, const float *ahead, ptrdiff_t ahead_bytes);
@@ -204,7 +206,9 @@ void conv1dt_fir_f64(double *y, const double *w, ptrdiff_t t, const double *x, p
                      ptrdiff_t n, int accumulate);
 /* packed: c[i*ldc + j] = (accumulate == SKINNY_ADD ? c[i*ldc + j] : 0) + the sum over u < t, in
  * increasing u, of p[i*psi + u*pst] * q[u*qsu + j*qsj], for i < m and j < n: a GEMM of any
- * size, q laid out in cache-sized blocks (skinny_impl.h). Returns 0, having done nothing, when
+ * size, q laid out in cache-sized blocks (skinny_impl.h); SKINNY_STREAM stores the sums past
+ * the caches (each block of u before the last adds to c, which stays in them) and fences after
+ * them. Returns 0, having done nothing, when
  * its scratch cannot be had (the caller's BLAS then runs it), else 1. The BLAS GEMM of the
  * kernels (_blas.pxd) calls it instead of the BLAS where conv1dt_packed_on is set; conv1d's
  * implicit kernel calls it for long windows (_gemm.pyx), whatever the flag. */

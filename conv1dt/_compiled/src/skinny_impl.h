@@ -210,8 +210,8 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(
     NAME(vec) acc[SKINNY_ROWS][2];
     for (int i = 0; i < rows; ++i)
         for (int v = 0; v < nv; ++v)
-            acc[i][v] = accumulate == SKINNY_ADD ? NAME(load)(c + i * ldc + v * NAME(VL))
-                                                 : (NAME(vec)){0};
+            acc[i][v] = (accumulate & SKINNY_ADD) ? NAME(load)(c + i * ldc + v * NAME(VL))
+                                                  : (NAME(vec)){0};
     for (ptrdiff_t u = 0; u < t; ++u) {
         const T *restrict qu = q + u * ldq;
         const T *restrict pu = p + u * pst;
@@ -229,7 +229,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(
     }
     for (int i = 0; i < rows; ++i)
         for (int v = 0; v < nv; ++v)
-            if (accumulate == SKINNY_STREAM)
+            if (accumulate & SKINNY_STREAM)
                 NAME(store_stream)(c + i * ldc + v * NAME(VL), acc[i][v]);
             else
                 NAME(store)(c + i * ldc + v * NAME(VL), acc[i][v]);
@@ -1219,14 +1219,15 @@ static CONV1DT_ALWAYS_INLINE void NAME(packed_tile)(
     }
     T part[SKINNY_ROWS * NAME(PW)] __attribute__((aligned(64)));
     const int nv = w <= NAME(VL) ? 1 : 2;
-    if (accumulate == SKINNY_ADD)
+    const int add = accumulate & SKINNY_ADD;      /* plain stores into part */
+    if (add)
         for (int i = 0; i < rows; ++i)
             for (ptrdiff_t jj = 0; jj < W; ++jj)
                 part[i * W + jj] = jj < w ? c[i * ldc + jj] : 0;
     if (nv == 1)
-        NAME(tile)(part, W, p, psi, pst, strip, W, kc, accumulate, rows, 1, NULL, 0, 0);
+        NAME(tile)(part, W, p, psi, pst, strip, W, kc, add, rows, 1, NULL, 0, 0);
     else
-        NAME(tile)(part, W, p, psi, pst, strip, W, kc, accumulate, rows, 2, NULL, 0, 0);
+        NAME(tile)(part, W, p, psi, pst, strip, W, kc, add, rows, 2, NULL, 0, 0);
     for (int i = 0; i < rows; ++i)
         for (ptrdiff_t jj = 0; jj < w; ++jj)
             c[i * ldc + jj] = part[i * W + jj];
@@ -1251,7 +1252,9 @@ static void NAME(packed_band)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, pt
 
 /* The packed GEMM on runs of rows that share q: each block of q is laid out once for all of
  * them (conv1d's implicit kernel: a batch element's rows whose windows lie on the signal, read
- * in place, and the rows at its edges, gathered). */
+ * in place, and the rows at its edges, gathered). With SKINNY_STREAM, the blocks of u before
+ * the last write and add to c with plain stores (it is read again) and the last one adds and
+ * stores past the caches. */
 static void NAME(packed_runs)(const struct conv1dt_run *runs, int nruns,
                               ptrdiff_t ldc, const T *q, ptrdiff_t qsu, ptrdiff_t qsj,
                               ptrdiff_t n, ptrdiff_t t, int accumulate, T *buf)
@@ -1268,7 +1271,10 @@ static void NAME(packed_runs)(const struct conv1dt_run *runs, int nruns,
         const ptrdiff_t nc = n - j0 < NAME(PN) ? n - j0 : NAME(PN);
         for (ptrdiff_t u0 = 0; u0 < t; u0 += NAME(PT)) {
             const ptrdiff_t kc = t - u0 < NAME(PT) ? t - u0 : NAME(PT);
-            const int mode = u0 == 0 ? accumulate : SKINNY_ADD;
+            const int last = u0 + kc >= t;
+            int mode = u0 == 0 ? accumulate : SKINNY_ADD;
+            if (accumulate == SKINNY_STREAM)
+                mode = (u0 == 0 ? SKINNY_OVERWRITE : SKINNY_ADD) | (last ? SKINNY_STREAM : 0);
             NAME(pack_strips)(buf, q + u0 * qsu + j0 * qsj, qsu, qsj, kc, nc);
             for (int k = 0; k < nruns; ++k) {
                 T *c = (T *)runs[k].c;
@@ -1287,7 +1293,8 @@ static void NAME(packed_runs)(const struct conv1dt_run *runs, int nruns,
                                               buf + s * kc, kc, mode, rows, w);
 #else
                             NAME(skinny)(c + i * ldc + j0 + s, ldc, pi, psi, pst, buf + s * kc,
-                                         NAME(PW), rows, w, kc, mode, NULL, 0);
+                                         NAME(PW), rows, w, kc,
+                                         (mode & SKINNY_ADD) ? SKINNY_ADD : mode, NULL, 0);
 #endif
                         }
                     }
@@ -1295,6 +1302,10 @@ static void NAME(packed_runs)(const struct conv1dt_run *runs, int nruns,
             }
         }
     }
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+    if (accumulate == SKINNY_STREAM)
+        _mm_sfence();     /* the streaming stores done before anyone reads c */
+#endif
 }
 
 static void NAME(packed)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff_t pst,
