@@ -233,12 +233,18 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         "blas": _blas(g, itemsize),
     }[kernel]
 
+    tiled = kernel == "tiled"
+
     def run(x, f, out=None):
         y = _output(shape, x.dtype, out)
         xw = _nwc(x, ncw)
         yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
         with _blas_on_one_thread(g):
-            blocked(xw, f, yw, g.stride, g.dilation, g.pad_before, rows, _threads(g))
+            if tiled and not ncw and y.nbytes >= _plan.STREAM_MIN_BYTES:
+                # an output far larger than the caches, stored past them
+                blocked(xw, f, yw, g.stride, g.dilation, g.pad_before, rows, _threads(g), True)
+            else:
+                blocked(xw, f, yw, g.stride, g.dilation, g.pad_before, rows, _threads(g))
         if ncw:
             y[...] = yw.transpose(0, 2, 1)
         return y
@@ -545,7 +551,8 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
     if kernel == "flip-tiled":
         y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype) if ncw or out is None else out
         _transpose.transpose_tiled(_nwc(x, ncw), _flipped(f), y, 1, g.dilation, _plan.flipped_pad(g),
-                                   _tiled_rows(g._replace(wide=g.narrow)), _threads(g))
+                                   _tiled_rows(g._replace(wide=g.narrow)), _threads(g),
+                                   not ncw and y.nbytes >= _plan.STREAM_MIN_BYTES)
         return _finish(y, ncw, out)
     y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype) if ncw or out is None else out
     if y.size:
@@ -864,11 +871,12 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
         xw = _nwc(x, ncw)
         y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out
         rows, threads = _tiled_rows(one), _threads(g)
+        stream = not ncw and y.nbytes >= _plan.STREAM_MIN_BYTES
         for j in range(G):
             _transpose.transpose_tiled(xw[:, :, j * cin:(j + 1) * cin],
                                        f[:, :, j * cin:(j + 1) * cin],
                                        y[:, :, j * cout:(j + 1) * cout], g.stride, g.dilation,
-                                       g.pad_before, rows, threads)
+                                       g.pad_before, rows, threads, stream)
         return _finish(y, ncw, out)
     if ncw:
         xg = x.reshape(n, G, cin, g.narrow).transpose(1, 0, 2, 3)

@@ -241,6 +241,65 @@ def test_tiled_with_a_filter_over_1_mib(kernel, dtype, s):
     assert_matches(outs[0], y64, bound, terms_per_output(f.shape, s), dtype, f"{kernel} s={s}")
 
 
+def _aligned_empty(shape, dtype, offset=0):
+    """An uninitialised array whose data starts ``offset`` elements past a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape))
+    buf = np.empty(size + offset + 64 // dtype.itemsize, dtype)
+    skip = (-buf.ctypes.data % 64) // dtype.itemsize + offset
+    return buf[skip:skip + size].reshape(shape)
+
+
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k.startswith("tiled")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tiled_stores_past_the_caches(kernel, dtype):
+    """With ``stream``, the tiled kernel stores the whole panels of outputs it stores once (a
+    phase's taps and input channels in one chunk of 128) past the caches, where the rows are
+    aligned to 64 bytes: the same bits as plain stores (80 output channels: a whole panel and a
+    masked one; rows at the signal's edges; 1 and 2 threads), counted in ``_streamed_calls``
+    only where it streams: not with the output a few bytes off the boundary, nor where each
+    output is summed in several chunks (2 taps a phase by 100 input channels), nor without it."""
+    rng = np.random.default_rng(17)
+    for cin, aligned, streams in [(40, True, True), (40, False, False), (100, True, False)]:
+        x, f = random_operands(rng, 2, 150, cin, 80, 4, dtype)
+        wide = 300
+        g = geometry(x, f, [2, wide, 80], 2, 1, "SAME", "NWC")
+        y64, bound = oracle(x, f, [2, wide, 80], 2, 1, "SAME", "NWC")
+        want = None
+        for threads in (1, 2):
+            for stream in (False, True):
+                y = _aligned_empty((2, wide, 80), dtype, 0 if aligned else 1)
+                y[...] = np.nan
+                before = _cpu._streamed_calls()
+                with tiles(kernel):
+                    _transpose.transpose_tiled(x, f, y, 2, 1, g.pad_before, 48, threads, stream)
+                what = f"{kernel} Cin={cin} aligned={aligned} stream={stream} threads={threads}"
+                assert (_cpu._streamed_calls() > before) == (stream and streams), what
+                if want is None:
+                    assert_matches(y, y64, bound, terms_per_output(f.shape, 2), dtype, what)
+                    want = y.copy()
+                np.testing.assert_array_equal(y, want, err_msg=what)
+
+
+@pytest.mark.skipif(not _cpu.tiled_available(), reason="the tiled kernel")
+def test_the_tiled_plans_stream_outputs_of_8_mib():
+    """conv1d_transpose's tiled plan asks for the streaming stores where its NWC output is
+    ``STREAM_MIN_BYTES`` or more (the same bits as the kernel's plain stores), not below."""
+    rng = np.random.default_rng(3)
+    for m, streams in [(2048, True), (1024, False)]:
+        x, f = random_operands(rng, 2, m, 64, 256, 4, np.float32)
+        shape = [2, 2 * m, 256]
+        plan = conv1dt.plan("conv1d_transpose", x, f, shape, 2, "SAME")
+        assert plan.kernel == "tiled"
+        before = _cpu._streamed_calls()
+        y = plan(x, f)
+        assert (_cpu._streamed_calls() > before) == streams, m
+        assert (y.nbytes >= _plan.STREAM_MIN_BYTES) == streams
+        want = np.empty_like(y)
+        _transpose.transpose_tiled(x, f, want, 2, 1, plan.geometry.pad_before, 48, 1, False)
+        np.testing.assert_array_equal(y, want)
+
+
 def tf_rounding(x, f, wide, s, d, pad):
     """conv1d_transpose in float64 in TensorFlow's CPU order and rounding, elementwise in NumPy
     (each product and each sum rounded on its own): per tap, in increasing input position, the

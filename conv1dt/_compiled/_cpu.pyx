@@ -48,11 +48,11 @@ cdef extern from "kernels.h" nogil:
     void conv1dt_phase_tiled_f32_(int isa, float* y, Py_ssize_t ldy, const float* x,
                                   Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const float* w,
                                   Py_ssize_t ntaps, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0,
-                                  Py_ssize_t nq, Py_ssize_t cout)
+                                  Py_ssize_t nq, Py_ssize_t cout, int stream)
     void conv1dt_phase_tiled_f64_(int isa, double* y, Py_ssize_t ldy, const double* x,
                                   Py_ssize_t ldx, Py_ssize_t M, Py_ssize_t cin, const double* w,
                                   Py_ssize_t ntaps, Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0,
-                                  Py_ssize_t nq, Py_ssize_t cout)
+                                  Py_ssize_t nq, Py_ssize_t cout, int stream)
     void conv1dt_pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,
                           Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1)
     void conv1dt_pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld,
@@ -313,15 +313,15 @@ cdef void interleave_f64(double* dst, const double* src, Py_ssize_t ld, Py_ssize
 cdef void phase_tiled_f32(int isa, float* y, Py_ssize_t ldy, const float* x, Py_ssize_t ldx,
                           Py_ssize_t M, Py_ssize_t cin, const float* w, Py_ssize_t ntaps,
                           Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
-                          Py_ssize_t cout) noexcept nogil:
-    conv1dt_phase_tiled_f32_(isa, y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout)
+                          Py_ssize_t cout, int stream) noexcept nogil:
+    conv1dt_phase_tiled_f32_(isa, y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout, stream)
 
 
 cdef void phase_tiled_f64(int isa, double* y, Py_ssize_t ldy, const double* x, Py_ssize_t ldx,
                           Py_ssize_t M, Py_ssize_t cin, const double* w, Py_ssize_t ntaps,
                           Py_ssize_t c0, Py_ssize_t dc, Py_ssize_t q0, Py_ssize_t nq,
-                          Py_ssize_t cout) noexcept nogil:
-    conv1dt_phase_tiled_f64_(isa, y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout)
+                          Py_ssize_t cout, int stream) noexcept nogil:
+    conv1dt_phase_tiled_f64_(isa, y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout, stream)
 
 
 cdef void pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssize_t cout,

@@ -846,9 +846,11 @@ cdef void _col2im_block(
         ihi = M
     if ilo < ihi and w != NULL:             # the tiled kernel as the GEMM: one "tap", K*Cout columns
         if floating is float:
-            phase_tiled_f32(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
+            phase_tiled_f32(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc,
+                            False)
         else:
-            phase_tiled_f64(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc)
+            phase_tiled_f64(isa, z, kc, &x[n, 0, 0], cin, M, cin, w, 1, 0, 1, ilo, ihi - ilo, kc,
+                            False)
     elif ilo < ihi:
         gemm(c'T', c'N', <int> kc, <int> (ihi - ilo), <int> cin, &f[0, 0, 0], <int> cin,
              &x[n, ilo, 0], <int> cin, 0, z, <int> kc)
@@ -1144,11 +1146,12 @@ cdef void _pack_phase(int isa, const floating[:, :, :] f, floating* w, const Py_
 cdef void _tiled_block(
     int isa, const floating[:, :, :] x, const floating* w, floating[:, :, :] y,
     const Py_ssize_t* ntaps, const Py_ssize_t* cs, Py_ssize_t maxt, Py_ssize_t cmin, Py_ssize_t dc,
-    Py_ssize_t r, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s,
+    Py_ssize_t r, Py_ssize_t n, Py_ssize_t b, Py_ssize_t rows, Py_ssize_t s, bint stream,
 ) noexcept nogil:
     """Outputs ``q*s + r`` of batch ``n`` for ``q`` in ``b*rows .. (b+1)*rows - 1``, through the
-    register-tiled kernel (src/tiled_impl.h), with ``w`` phase ``r``'s filter in its layout. Rows
-    of ``x`` and ``y`` may be longer than their channels (a group's slice of the channels)."""
+    register-tiled kernel (src/tiled_impl.h), with ``w`` phase ``r``'s filter in its layout
+    (``stream``: stored past the caches where the kernel can). Rows of ``x`` and ``y`` may be
+    longer than their channels (a group's slice of the channels)."""
     cdef Py_ssize_t M = x.shape[1], cin = x.shape[2], cout = y.shape[2], L = y.shape[1]
     cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
     cdef Py_ssize_t ldy = s * (y.strides[1] // sizeof(floating))
@@ -1162,10 +1165,10 @@ cdef void _tiled_block(
             memset(&y[n, q * s + r, 0], 0, cout * sizeof(floating))
     elif floating is float:
         phase_tiled_f32(isa, &y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin,
-                        w, ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+                        w, ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout, stream)
     else:
         phase_tiled_f64(isa, &y[n, qa * s + r, 0], ldy, &x[n, 0, 0], ldx, M, cin,
-                        w, ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout)
+                        w, ntaps[r], cs[r * maxt] + cmin, dc, qa, qb - qa, cout, stream)
 
 
 def transpose_tiled(
@@ -1177,6 +1180,7 @@ def transpose_tiled(
     Py_ssize_t pad_before,
     Py_ssize_t rows,
     int num_threads,
+    bint stream=False,
 ):
     """conv1d_transpose for many channels by conv1dt's own AVX-512 micro-kernel (only where
     ``_cpu.tiled_available()``).
@@ -1191,7 +1195,10 @@ def transpose_tiled(
     thread's consecutive items share one phase's filter in cache, and with at least two phases
     per thread each thread lays out the phase of its items itself, into a buffer of its own. The
     items are fixed by the shape, each owned by one thread; every output is one multiply-add
-    chain in a fixed order, so the bits do not depend on the thread count.
+    chain in a fixed order, so the bits do not depend on the thread count. With ``stream`` (an
+    output far larger than the caches, not read back by conv1dt), the outputs that are stored
+    once (each phase's taps and input channels in one chunk of the kernel's) go past the
+    caches.
     """
     cdef team crew
     cdef Py_ssize_t N = x.shape[0], M = x.shape[1], cin = x.shape[2]
@@ -1271,12 +1278,13 @@ def transpose_tiled(
                                 cur[threadid()] = phase
                         _tiled_block(isa, x, wt, y, table.counts, table.cs, table.maxt, table.cmin,
                                      table.dc, phase, item // nblocks % N, item % nblocks, rows,
-                                     stride)
+                                     stride, stream)
                     else:
                         for phase in range(stride):
                             _tiled_block(isa, x, w + woff[phase], y, table.counts, table.cs,
                                          table.maxt, table.cmin, table.dc, phase,
-                                         item // nblocks % N, item % nblocks, rows, stride)
+                                         item // nblocks % N, item % nblocks, rows, stride,
+                                         stream)
             team_end(&crew)
     finally:
         free(woff)

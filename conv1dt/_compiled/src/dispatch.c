@@ -163,24 +163,26 @@ ptrdiff_t conv1dt_tiled_panel(int isa, int dbl)
     return dbl ? ops->panel_f64 : ops->panel_f32;
 }
 
+static void count(long long *calls);      /* below: one more run in *calls, from any thread */
+
 void conv1dt_phase_tiled_f32_(int isa, float *y, ptrdiff_t ldy, const float *x, ptrdiff_t ldx,
                               ptrdiff_t M, ptrdiff_t cin, const float *w, ptrdiff_t ntaps,
                               ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq,
-                              ptrdiff_t cout)
+                              ptrdiff_t cout, int stream)
 {
     const struct conv1dt_tiled_ops *ops = tiled(isa);
-    if (ops)
-        ops->phase_f32(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);
+    if (ops && ops->phase_f32(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout, stream))
+        count(&conv1dt_streamed_calls);
 }
 
 void conv1dt_phase_tiled_f64_(int isa, double *y, ptrdiff_t ldy, const double *x, ptrdiff_t ldx,
                               ptrdiff_t M, ptrdiff_t cin, const double *w, ptrdiff_t ntaps,
                               ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq,
-                              ptrdiff_t cout)
+                              ptrdiff_t cout, int stream)
 {
     const struct conv1dt_tiled_ops *ops = tiled(isa);
-    if (ops)
-        ops->phase_f64(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout);
+    if (ops && ops->phase_f64(y, ldy, x, ldx, M, cin, w, ntaps, c0, dc, q0, nq, cout, stream))
+        count(&conv1dt_streamed_calls);
 }
 
 void conv1dt_pack_f32(int isa, float *dst, const float *src, ptrdiff_t ld, ptrdiff_t cout,

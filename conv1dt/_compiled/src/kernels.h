@@ -90,7 +90,9 @@ extern const struct conv1dt_direct_ops conv1dt_direct_baseline, conv1dt_direct_a
  * phase_tiled: one polyphase phase's rows q0 .. q0+nq-1 of one batch element,
  *     y[q, co] = sum over the phase's taps t, then ci, of x[q + c0 + t*dc, ci] * w[t, ci, co],
  * y at output row q0 (rows ldy apart), x at the element's first input row (M rows, ldx apart),
- * w the phase's filter in panels. pack: dst[ci][j] = src[(co0 + j)*ld + ci] for ci in
+ * w the phase's filter in panels; with `stream` (an output far larger than the caches), stored
+ * past them where each output is stored once (tiled_impl.h), and those runs counted in
+ * conv1dt_streamed_calls. pack: dst[ci][j] = src[(co0 + j)*ld + ci] for ci in
  * [ci0, ci1) and j < the panel width, zero where co0 + j >= cout. */
 int conv1dt_tiled_isa(void);                /* the active set, 0 (none) with baseline */
 int conv1dt_tiled_available(void);
@@ -100,11 +102,11 @@ ptrdiff_t conv1dt_tiled_panel(int isa, int dbl);
 void conv1dt_phase_tiled_f32_(int isa, float *y, ptrdiff_t ldy, const float *x, ptrdiff_t ldx,
                               ptrdiff_t M, ptrdiff_t cin, const float *w, ptrdiff_t ntaps,
                               ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq,
-                              ptrdiff_t cout);
+                              ptrdiff_t cout, int stream);
 void conv1dt_phase_tiled_f64_(int isa, double *y, ptrdiff_t ldy, const double *x, ptrdiff_t ldx,
                               ptrdiff_t M, ptrdiff_t cin, const double *w, ptrdiff_t ntaps,
                               ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq,
-                              ptrdiff_t cout);
+                              ptrdiff_t cout, int stream);
 void conv1dt_pack_f32(int isa, float *dst, const float *src, ptrdiff_t ld, ptrdiff_t cout,
                       ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1);
 void conv1dt_pack_f64(int isa, double *dst, const double *src, ptrdiff_t ld, ptrdiff_t cout,
@@ -112,12 +114,12 @@ void conv1dt_pack_f64(int isa, double *dst, const double *src, ptrdiff_t ld, ptr
 
 struct conv1dt_tiled_ops {           /* one instruction set's tiled kernel */
     ptrdiff_t panel_f32, panel_f64;  /* output channels per filter panel */
-    void (*phase_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                      const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                      ptrdiff_t);
-    void (*phase_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                      const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                      ptrdiff_t);
+    int (*phase_f32)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                     const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                     ptrdiff_t, int);
+    int (*phase_f64)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                     const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                     ptrdiff_t, int);
     void (*pack_f32)(float *, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                      ptrdiff_t);
     void (*pack_f64)(double *, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,

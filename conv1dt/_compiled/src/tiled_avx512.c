@@ -23,6 +23,8 @@ static inline vec_f32 vmload_f32(mask_f32 m, const float *p)
 static inline vec_f32 vset1_f32(float a) { return _mm512_set1_ps(a); }
 static inline vec_f32 vfma_f32(vec_f32 a, vec_f32 b, vec_f32 c) { return _mm512_fmadd_ps(a, b, c); }
 static inline void vstore_f32(float *p, vec_f32 v) { _mm512_storeu_ps(p, v); }
+static inline void vstream_f32(float *p, vec_f32 v) { _mm512_stream_ps(p, v); }
+static inline void vfence_f32(void) { _mm_sfence(); }
 static inline void vmstore_f32(float *p, mask_f32 m, vec_f32 v) { _mm512_mask_storeu_ps(p, m, v); }
 static inline mask_f32 vmask_f32(ptrdiff_t lanes)
 {
@@ -42,6 +44,8 @@ static inline vec_f64 vmload_f64(mask_f64 m, const double *p)
 static inline vec_f64 vset1_f64(double a) { return _mm512_set1_pd(a); }
 static inline vec_f64 vfma_f64(vec_f64 a, vec_f64 b, vec_f64 c) { return _mm512_fmadd_pd(a, b, c); }
 static inline void vstore_f64(double *p, vec_f64 v) { _mm512_storeu_pd(p, v); }
+static inline void vstream_f64(double *p, vec_f64 v) { _mm512_stream_pd(p, v); }
+static inline void vfence_f64(void) { _mm_sfence(); }
 static inline void vmstore_f64(double *p, mask_f64 m, vec_f64 v) { _mm512_mask_storeu_pd(p, m, v); }
 static inline mask_f64 vmask_f64(ptrdiff_t lanes)
 {

@@ -5,7 +5,9 @@
  * including it, such a file defines, for each element type SUF (f32 and f64): the vector type
  * vec_SUF and its lanes VL_SUF; the mask type mask_SUF; the static inline operations vzero_SUF,
  * vload_SUF, vmload_SUF (lanes off in the mask read as zero), vset1_SUF, vfma_SUF (a*b + c, one
- * rounding), vstore_SUF, vmstore_SUF and vmask_SUF(lanes) (the first `lanes` lanes on); the
+ * rounding), vstore_SUF, vmstore_SUF, vstream_SUF (a store past the caches, to an address
+ * aligned to the vector) with vfence_SUF (after such stores) and vmask_SUF(lanes) (the first
+ * `lanes` lanes on); the
  * filter layout pack_gather_SUF with HAVE_GATHER_PACK (else the template's scalar pack_plain_SUF
  * is used); and PANEL_VECTORS, the vectors of a panel of output channels (4 for
  * AVX-512, 2 for AVX2's 16 registers); and CONV1DT_TILED_OPS, the name of its conv1dt_tiled_ops.
@@ -103,7 +105,7 @@ struct NAME(tile_args) {
     ptrdiff_t xstep, ldx;
     const T *w;
     ptrdiff_t wstep, ldw, tlo, thi, ci0, ci1;
-    int more;
+    int more, stream;        /* add to y (a chunk after the first); store past the caches */
 };
 
 /* The tile of R rows by NV vectors; with a mask (mask[v] selects vector v's lanes) the loads and
@@ -148,6 +150,8 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(const struct NAME(tile_args) *a, in
         for (int v = 0; v < NV; ++v) {
             if (mask)
                 NAME(vmstore)(y + r * ldy + v * VL, mask[v], acc[r][v]);
+            else if (a->stream)
+                NAME(vstream)(y + r * ldy + v * VL, acc[r][v]);
             else
                 NAME(vstore)(y + r * ldy + v * VL, acc[r][v]);
         }
@@ -264,13 +268,18 @@ static CONV1DT_ALWAYS_INLINE void NAME(run_tile)(const struct NAME(tiles) *tl, i
 /* One phase's rows q0 .. q0+nq-1 of one batch element (see kernels.h). w is the phase's filter
  * in panels of PANEL_VECTORS*VL output channels, [panel][T][Cin][PANEL_VECTORS*VL] (each panel
  * contiguous, zeros past Cout: a panel read with the row stride Cout would use a fraction of the
- * L1 cache's sets when Cout is a multiple of 256). */
-static void NAME(phase)(T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdiff_t ldx,
-                        ptrdiff_t M, ptrdiff_t cin, const T *restrict w, ptrdiff_t ntaps,
-                        ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout)
+ * L1 cache's sets when Cout is a multiple of 256). With `stream`, where each output is stored
+ * once (the phase's taps and input channels in one chunk) and the rows are aligned to 64 bytes,
+ * the whole panels' stores bypass the caches (one fence after them); returns whether they did. */
+static int NAME(phase)(T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdiff_t ldx,
+                       ptrdiff_t M, ptrdiff_t cin, const T *restrict w, ptrdiff_t ntaps,
+                       ptrdiff_t c0, ptrdiff_t dc, ptrdiff_t q0, ptrdiff_t nq, ptrdiff_t cout,
+                       int stream)
 {
     const struct NAME(tiles) *tl = &NAME(the_tiles);
     const ptrdiff_t ldw = PANEL_VECTORS * VL, wstep = cin * ldw, xstep = dc * ldx;
+    const int streamed = stream && ntaps * cin <= CONV1DT_KC && ((size_t)y & 63) == 0
+                         && (ldy * (ptrdiff_t)sizeof(T)) % 64 == 0;
     /* interior rows [lo, hi): every tap inside the signal */
     ptrdiff_t lo = -c0 > q0 ? -c0 : q0;
     ptrdiff_t hi = M - c0 - (ntaps - 1) * dc;
@@ -292,7 +301,7 @@ static void NAME(phase)(T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdi
         for (int v = 0; v < PANEL_VECTORS; ++v)
             mask[v] = NAME(vmask)(left - v * VL);
         struct NAME(tile_args) a = {.ldy = ldy, .xstep = xstep, .ldx = ldx, .wstep = wstep,
-                                    .ldw = ldw};
+                                    .ldw = ldw, .stream = streamed};
         for (ptrdiff_t q = q0; q < q0 + nq; ++q) {
             if (q == lo && hi > lo) {  /* the interior */
                 const int rows = wide ? WIDE_ROWS : NARROW_ROWS;
@@ -349,6 +358,9 @@ static void NAME(phase)(T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdi
             NAME(run_tile)(tl, wide, full, 1, &a, mask);
         }
     }
+    if (streamed)
+        NAME(vfence)();       /* the streaming stores done before anyone reads y */
+    return streamed;
 }
 
 /* The filter layout without gathers: dst[ci*pw + j] = src[(co0 + j)*ld + ci] for ci in
