@@ -1853,7 +1853,7 @@ def implicit_blocking(g, itemsize, packed=None):
 
 
 PACKED_ROWS = 1024        # outputs a work item of the implicit kernel by the packed GEMM, at most
-PACKED_MIN_ROWS = 128     # ... and at least, where the call has that many
+PACKED_MIN_ROWS = 48      # ... and at least, where the call has that many
 
 
 def packed_blocking(g, itemsize):
@@ -1867,7 +1867,10 @@ def packed_blocking(g, itemsize):
     of the filter, which the model does not count, and more items cost 11-14 % quiet where
     the straggler saved 16 % under load, 4 x 2048, 256 -> 512); the cheapest cut into
     blocks of rows (at most ``PACKED_ROWS``, down to ``PACKED_MIN_ROWS`` or all of a shorter
-    call's) by even blocks of whole strips of the packed GEMM (two 64-byte vectors wide). It
+    call's) by even blocks of whole strips of the packed GEMM (two 64-byte vectors wide). The
+    floor was 128 rows: a call of 128-255 rows then ran in one block of rows, often one item
+    or channel blocks of two strips and one at two threads (32 random calls whose cut the floor
+    of 48 changes, ``genmin.py``: 1.02x the time at one thread, 0.79x at two). It
     replaced the cut into at least ``MIN_ITEMS`` items of channel blocks first (4 x 256 rows,
     256 -> 512, K=16, s=8 in 8 blocks of 64 channels; Whisper's 1500 rows in blocks of 1024 and
     476): on 50 random calls 0.91x the time at two threads (docs/planner.rst). The edges'
@@ -1893,7 +1896,6 @@ def packed_blocking(g, itemsize):
 PACKED_MAX_CHANNELS = 64   # input channels, at most
 PACKED_MIN_COLUMNS = 192   # K*Cw, the windows' length, at least
 PACKED_MIN_OUTPUTS = 48    # outputs a batch element
-PACKED_WIDE_MIN_OUTPUTS = 128  # ... with more input channels than PACKED_MAX_CHANNELS
 PACKED_MIN_TAPS = 7        # taps, in place of the tiled kernel on the reversed filter
 PACKED_ON_SIGNAL = 0.9     # the share of them whose windows lie on the signal, at least
 PACKED_MAX_FILTER_BYTES = 16 << 20   # the filter, at most
@@ -1925,11 +1927,13 @@ def implicit_packed(g, itemsize, layout="NWC"):
     (the tiles' kernels), NWC, one group, dilation 1 or one input channel (each window one
     evenly spaced run), windows of at least ``PACKED_MIN_COLUMNS``, at least
     ``PACKED_MIN_OUTPUTS`` outputs a batch element (the filter is laid out once per work item,
-    for a few batch elements at most), ``PACKED_WIDE_MIN_OUTPUTS`` with more than
-    ``PACKED_MAX_CHANNELS`` input channels (BLAS's GEMM per tap, whose inner dimension is
-    ``Cw``, then runs near its peak, and laying out the filter for fewer outputs cost more than
-    it saved), ``PACKED_ON_SIGNAL`` of them on the signal (the others are gathered into a column
-    matrix: a few rows per GEMM when they do not all fit), output channels that fill the tiles'
+    for a few batch elements at most; with more than ``PACKED_MAX_CHANNELS`` input channels it
+    took 128, where BLAS's GEMM per tap, whose inner dimension is ``Cw``, ran near its peak on
+    the round-24 machine: on this Zen 4, whose OpenBLAS runs its GEMMs at 80-88 GFLOP/s a core,
+    the calls of 48-127 outputs it now takes ran 0.87x / 0.86x the time of BLAS, one / two
+    threads, 36 held-out calls, ``genrule2.py``), ``PACKED_ON_SIGNAL`` of them on the signal
+    (the others are gathered into a column matrix: a few rows per GEMM when they do not all
+    fit), output channels that fill the tiles'
     two vectors to three quarters or more, and a filter of at most ``PACKED_MAX_FILTER_BYTES``
     (32-64 MiB ones ran up to 1.3x slower than by BLAS). On random calls the rule newly takes
     (``gen2.py``, held out): 0.81x (one thread) / 0.84x (two) the time of the kernels chosen
@@ -1940,8 +1944,7 @@ def implicit_packed(g, itemsize, layout="NWC"):
     width = 128 // itemsize
     strips = -(-g.narrow_channels // width) * width
     fbytes = g.taps * g.wide_channels * g.narrow_channels * itemsize
-    return ((g.wide_channels <= PACKED_MAX_CHANNELS or g.narrow >= PACKED_WIDE_MIN_OUTPUTS)
-            and g.taps * g.wide_channels >= PACKED_MIN_COLUMNS and g.narrow >= PACKED_MIN_OUTPUTS
+    return (g.taps * g.wide_channels >= PACKED_MIN_COLUMNS and g.narrow >= PACKED_MIN_OUTPUTS
             and 4 * strips <= 5 * g.narrow_channels and fbytes <= PACKED_MAX_FILTER_BYTES
             and _on_signal_outputs(g) >= PACKED_ON_SIGNAL * g.narrow)
 

@@ -317,10 +317,12 @@ def test_the_implicit_conv1d_reads_long_windows_of_few_channels(monkeypatch):
 def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     """conv1d calls that the other rules send to BLAS, im2col or the implicit kernel (or to the
     reversed filter's tiles, from 7 taps of at most 64 input channels), with windows of at least
-    192 (tap, channel) pairs, most of them on the signal, and 48 outputs a batch element (128
-    beyond 64 input channels), run the implicit kernel by the packed GEMM (AVX-512's rule,
-    checked on any machine); its blocks of channels are whole strips, and its items enough for the threads where the call has them;
-    such a call so computed matches the oracle."""
+    192 (tap, channel) pairs, most of them on the signal, and 48 outputs a batch element (however
+    many input channels: 128 beyond 64 before the thirty-fifth round), run the implicit kernel
+    by the packed GEMM (AVX-512's rule, checked on any machine); its blocks of channels are
+    whole strips, and its items enough for the threads where the call has them (down to
+    ``PACKED_MIN_ROWS`` rows an item: a call of 214 rows goes in two blocks of rows, not in
+    uneven blocks of channels); such a call so computed matches the oracle."""
     monkeypatch.setattr(_plan, "SKINNY", True)
 
     def geometry(x, f, s=1, padding="VALID", groups=1, layout="NWC"):
@@ -335,7 +337,8 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     assert packed((1, 1265, 15), (18, 15, 1940), 3, (15, 16))
     assert packed((1, 65536, 1), (512, 1, 514), 128, "SAME")            # STFT analysis
     assert packed((1, 10742, 93), (30, 93, 73), 4, "SAME", itemsize=8)   # 93 inputs, 2686 out
-    assert not packed((1, 400, 93), (30, 93, 73), 4, "SAME", itemsize=8)    # ... 100 outputs
+    assert packed((1, 400, 93), (30, 93, 73), 4, "SAME", itemsize=8)        # ... 100 outputs
+    assert not packed((1, 188, 93), (30, 93, 73), 4, "SAME", itemsize=8)    # ... 47 outputs
     assert packed((1, 400, 64), (30, 64, 73), 4, "SAME", itemsize=8)        # 64 inputs
     assert packed((4, 8192, 64), (4, 64, 128), 2, "SAME")    # the skinny implicit kernel's before
     # stride 1: from 7 taps of at most 64 input channels, in place of the reversed filter's tiles
@@ -354,7 +357,7 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     g = geometry((1, 10742, 14), (30, 14, 300), 4)
     blocks = _plan.packed_blocking(g, 4)
     rows, channels = blocks["rows"], blocks["channels"]
-    assert channels % 32 == 0 and blocks["packed"] and 128 <= rows <= 1024
+    assert channels % 32 == 0 and blocks["packed"] and _plan.PACKED_MIN_ROWS <= rows <= 1024
     items = lambda r, c: -(-300 // c) * -(-g.narrow // r)
     assert items(rows, channels) % 2 == 0
     # (no straggler's half round for the packed GEMM's cut, long call as it is)
@@ -362,7 +365,12 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     cost = lambda r, c: -(-items(r, c) // 2) * r * c * (1 + _plan.BLAS_PACK / c
                                                          + _plan.BLAS_PACK / r)
     assert all(cost(rows, channels) <= cost(r, c) * (1 + 1e-12)
-               for r in range(128, 1025) for c in {-(-10 // nc) * 32 for nc in range(1, 11)})
+               for r in range(_plan.PACKED_MIN_ROWS, 1025)
+               for c in {-(-10 // nc) * 32 for nc in range(1, 11)})
+    # 2 x 107 rows by 96 channels (three strips): two blocks of rows, each all the channels,
+    # where a floor of 128 rows left one block of rows in channel blocks of 64 and 32
+    blocks = _plan.packed_blocking(geometry((2, 120, 64), (14, 64, 96), 1), 4)
+    assert (blocks["rows"], blocks["channels"]) == (107, 96)
     monkeypatch.undo()
     _conv1d_matches_the_oracle(12, (2, 3000, 6), (40, 6, 48), 3, "SAME", (None,))
 
