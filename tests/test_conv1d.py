@@ -917,10 +917,11 @@ def test_implicit_by_the_packed_gemm(dtype):
             what = f"{cw}->{cn} K={k} s={s} d={d} {padding} rows={rows} channels={channels} edge={edge}"
             assert_family_matches(outs[0], want, bound, conv1d_terms(g), what)
             np.testing.assert_array_equal(outs[0], outs[1], err_msg=what)
-        # the outputs stored past the caches (an output of 8 MiB or more): the same bits, in one
-        # block of the window's steps and in several (each block before the last adds to the
-        # output in the caches, the last stores past them); with VALID padding every row is the
-        # packed GEMM's, and its streamed runs are counted
+        # the outputs stored past the caches (as planned for an output of 8 MiB or more; asked
+        # for here of these small ones): the same bits, in one block of the window's steps and
+        # in several (each block before the last adds to the output in the caches, the last
+        # stores past them); with VALID padding every row is the packed GEMM's, and its
+        # streamed runs are counted
         for stream in (False, True):
             out = np.full((n, g.narrow, cn), np.nan, dtype)
             before = _cpu._streamed_calls()
