@@ -155,6 +155,12 @@ def _output(shape, dtype, out):
     return allocate(shape, dtype) if out is None else out
 
 
+def _past_the_caches(y):
+    """Whether a kernel writing the call's output ``y`` stores it past the caches (streaming
+    stores, where the kernel can): an output of ``STREAM_MIN_BYTES`` or more."""
+    return y.nbytes >= _plan.STREAM_MIN_BYTES
+
+
 def conv1d_transpose(x, f, geom, data_format, kernel=None, out=None):
     """Run conv1d_transpose (``groups = 1``) on checked operands; return the result in
     ``data_format`` (in ``out`` when given).
@@ -233,18 +239,15 @@ def transpose_plan(geom, data_format, kernel=None, dtype=None):
         "blas": _blas(g, itemsize),
     }[kernel]
 
-    tiled = kernel == "tiled"
+    tiled = kernel == "tiled" and not ncw    # writes the output itself (NCW: a temporary)
 
     def run(x, f, out=None):
         y = _output(shape, x.dtype, out)
         xw = _nwc(x, ncw)
         yw = allocate((g.batch, g.wide, cout), x.dtype) if ncw else y
+        stream = (True,) if tiled and _past_the_caches(y) else ()   # the tiled kernel's only
         with _blas_on_one_thread(g):
-            if tiled and not ncw and y.nbytes >= _plan.STREAM_MIN_BYTES:
-                # an output far larger than the caches, stored past them
-                blocked(xw, f, yw, g.stride, g.dilation, g.pad_before, rows, _threads(g), True)
-            else:
-                blocked(xw, f, yw, g.stride, g.dilation, g.pad_before, rows, _threads(g))
+            blocked(xw, f, yw, g.stride, g.dilation, g.pad_before, rows, _threads(g), *stream)
         if ncw:
             y[...] = yw.transpose(0, 2, 1)
         return y
@@ -477,7 +480,7 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
         z = _output(shape, x.dtype, out)
         _gemm.depthwise(x, f, z, ncw, False, g.stride, g.dilation, g.pad_before,
                         _plan.depthwise_rows(g, "conv1d"), _threads(g),
-                        z.nbytes >= _plan.STREAM_MIN_BYTES)
+                        _past_the_caches(z))
         return z
     if kernel == "implicit" and not ncw:
         z = _output(shape, x.dtype, out)
@@ -552,7 +555,7 @@ def _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks):
         y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype) if ncw or out is None else out
         _transpose.transpose_tiled(_nwc(x, ncw), _flipped(f), y, 1, g.dilation, _plan.flipped_pad(g),
                                    _tiled_rows(g._replace(wide=g.narrow)), _threads(g),
-                                   not ncw and y.nbytes >= _plan.STREAM_MIN_BYTES)
+                                   not ncw and _past_the_caches(y))
         return _finish(y, ncw, out)
     y = allocate((g.batch, g.narrow, g.narrow_channels), x.dtype) if ncw or out is None else out
     if y.size:
@@ -848,7 +851,7 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
                     x.dtype, out)
         _gemm.depthwise(x, f, y, ncw, True, g.stride, g.dilation, g.pad_before,
                         _plan.depthwise_rows(g, "transpose"), _threads(g),
-                        y.nbytes >= _plan.STREAM_MIN_BYTES)
+                        _past_the_caches(y))
         return y
     if kernel == "flip-blas" and (g.stride > 1 or _plan.flipped_pad(g) < 0):
         kernel = "copies"               # (forced where the flip does not apply)
@@ -871,7 +874,7 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
         xw = _nwc(x, ncw)
         y = allocate((n, g.wide, g.wide_channels), x.dtype) if ncw or out is None else out
         rows, threads = _tiled_rows(one), _threads(g)
-        stream = not ncw and y.nbytes >= _plan.STREAM_MIN_BYTES
+        stream = not ncw and _past_the_caches(y)
         for j in range(G):
             _transpose.transpose_tiled(xw[:, :, j * cin:(j + 1) * cin],
                                        f[:, :, j * cin:(j + 1) * cin],
