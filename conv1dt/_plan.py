@@ -1898,7 +1898,7 @@ PACKED_MIN_COLUMNS = 192   # K*Cw, the windows' length, at least
 PACKED_MIN_OUTPUTS = 48    # outputs a batch element
 PACKED_MIN_TAPS = 7        # taps, in place of the tiled kernel on the reversed filter
 PACKED_ON_SIGNAL = 0.9     # the share of them whose windows lie on the signal, at least
-PACKED_MAX_FILTER_BYTES = 16 << 20   # the filter, at most
+PACKED_MAX_FILTER_BYTES = 96 << 20   # the filter, at most (the largest measured)
 
 
 def _links(g):
@@ -1935,7 +1935,11 @@ def implicit_packed(g, itemsize, layout="NWC"):
     (the others are gathered into a column matrix: a few rows per GEMM when they do not all
     fit), output channels that fill the tiles'
     two vectors to three quarters or more, and a filter of at most ``PACKED_MAX_FILTER_BYTES``
-    (32-64 MiB ones ran up to 1.3x slower than by BLAS). On random calls the rule newly takes
+    (the cap was 16 MiB: 32-64 MiB ones ran up to 1.3x slower than by BLAS while the edges'
+    rows that did not fit the column matrix each read the whole filter from memory; with them
+    a tile at a time (``_gemm.pyx``'s ``_late_edges``), 17-96 MiB filters ran 0.90x
+    the time of BLAS at one and two threads in float32, 1.13x at worst, 0.85x / 0.83x in
+    float64, on held-out random calls, ``genfilt.py``). On random calls the rule newly takes
     (``gen2.py``, held out): 0.81x (one thread) / 0.84x (two) the time of the kernels chosen
     before, 96 calls, 1.2x / 1.4x at worst (docs/planner.rst)."""
     if not (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1

@@ -930,3 +930,37 @@ def test_implicit_by_the_packed_gemm(dtype):
             np.testing.assert_array_equal(out, outs[0], err_msg=what)
             if padding == "VALID":
                 assert (_cpu._streamed_calls() > before) == stream, what
+
+
+@pytest.mark.skipif(not _plan.SKINNY, reason="the packed GEMM is the AVX-512 build's")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_edges_under_a_large_filter(dtype):
+    """The edges' rows that do not join their element's packed GEMM, under a filter larger than
+    the caches: a tile of them from several elements and both edges together, their windows
+    gathered in blocks of taps that the column matrix holds (one row of it, two, three: blocks
+    of 3, 6 and 8 taps of K=25), into a tile of outputs copied out; and, where the matrix holds
+    fewer than a tile of rows, one edge's rows through the same blocks. Every output written
+    (into NaNs), against the reference, and the same bits as with every edge gathered whole (the
+    zeros a row gathers off the signal add nothing to a finite sum) and on 1 and 3 threads."""
+    rng = np.random.default_rng(47)
+    itemsize = np.dtype(dtype).itemsize
+    cw = 96 if itemsize == 4 else 48                 # 25 x Cw x 128 channels: 1.2 MiB
+    for n, wide, k, s, padding in [(3, 60, 25, 3, "SAME"), (5, 40, 25, 8, (12, 12)),
+                                   (2, 33, 25, 1, (20, 3))]:
+        w = random_array(rng, (n, wide, cw), dtype)
+        f = random_array(rng, (k, cw, 128), dtype)
+        assert f.nbytes > 1 << 20
+        g = conv1d_geometry(w.shape, f.shape, s, 1, padding, "NWC", 1)
+        want, bound = family_oracle("conv1d", w, f, g)
+        planned = _plan.packed_blocking(g, itemsize)
+        whole = _dispatch._conv1d_kernel(w, f, g, "NWC", "implicit", None,
+                                         dict(planned, edge=4096))
+        assert_family_matches(whole, want, bound, conv1d_terms(g), f"{g}")
+        for rows, edge in [(g.batch * g.narrow, 1), (g.batch * g.narrow, 2), (7, 3),
+                           (g.narrow + 2, 1)]:
+            blocks = dict(planned, rows=rows, channels=128, edge=edge)
+            for threads in (1, 3):
+                out = np.full((n, g.narrow, 128), np.nan, dtype)
+                with conv1dt.threads(threads):
+                    _dispatch._conv1d_kernel(w, f, g, "NWC", "implicit", out, blocks)
+                np.testing.assert_array_equal(out, whole, err_msg=f"{g} {blocks} {threads}")

@@ -318,7 +318,8 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     """conv1d calls that the other rules send to BLAS, im2col or the implicit kernel (or to the
     reversed filter's tiles, from 7 taps of at most 64 input channels), with windows of at least
     192 (tap, channel) pairs, most of them on the signal, and 48 outputs a batch element (however
-    many input channels: 128 beyond 64 before the thirty-fifth round), run the implicit kernel
+    many input channels: 128 beyond 64 before the thirty-fifth round) and a filter of at most
+    96 MiB (16 before the thirty-sixth), run the implicit kernel
     by the packed GEMM (AVX-512's rule, checked on any machine); its blocks of channels are
     whole strips, and its items enough for the threads where the call has them (down to
     ``PACKED_MIN_ROWS`` rows an item: a call of 214 rows goes in two blocks of rows, not in
@@ -351,7 +352,9 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     assert not packed((1, 10742, 14), (30, 14, 40))                     # 40 of 64 columns
     assert not packed((1, 10742, 28), (30, 14, 146), 4, groups=2)       # groups
     assert not packed((1, 14, 10742), (30, 14, 73), 4, layout="NCW")
-    assert not packed((1, 20000, 64), (200, 64, 512), 4)                # a 25 MiB filter
+    assert packed((1, 20000, 64), (200, 64, 512), 4)                    # a 25 MiB filter
+    assert packed((1, 1024, 512), (16, 512, 1024), 8, (4, 4))           # 32 MiB (Oobleck's)
+    assert not packed((1, 20000, 64), (800, 64, 512), 4)                # a 100 MiB filter
     # the cut by the cost model on 2 cores: an even number of items, none cheaper
     monkeypatch.setattr(_plan, "CORES", 2)
     g = geometry((1, 10742, 14), (30, 14, 300), 4)

@@ -310,16 +310,42 @@ cdef inline void _reaching(const _Conv1d* p, Py_ssize_t i, Py_ssize_t rows, Py_s
         khi[0] = klo[0] + 1
 
 
+cdef enum:
+    EDGE_TILE = 8   # rows of the skinny GEMM's tile: the edges' rows gathered together, at least
+    EDGE_PANEL_BYTES = 1 << 20   # the filter's rows the edges read beyond this: in blocks
+    RUNS = 48       # runs of rows (three a batch element at most) in one packed GEMM
+
 cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows, floating* col,
                                 int mode, Py_ssize_t c0, Py_ssize_t cols) noexcept nogil:
     """Rows ``r .. r + rows - 1`` (of one batch element), output channels ``c0 .. c0 + cols -
     1``, of the implicit kernel whose windows leave the signal: through the column matrix
-    ``col``, the taps that reach the signal in one block, by the same skinny GEMM."""
-    cdef Py_ssize_t klo, khi, kc, e
+    ``col``, the taps that reach the signal in one block, by the same skinny GEMM. Where the
+    column matrix holds fewer rows than a tile of the GEMM and more are left, a tile's rows
+    (as many as the matrix holds of one tap) go together, their taps in blocks that fit it, in
+    order, each block adding to the sums of the ones before: the filter is read once for the
+    tile rather than once for each row (each sum is the same, whatever the blocks)."""
+    cdef Py_ssize_t klo, khi, kc, e, k0, k1, chunk
     cdef const floating* f = <const floating*> p.f
+    cdef floating* z
     while rows > 0:
         # in blocks of at most ``edge`` rows (the column matrix's)
         e = min(rows, p.edge)
+        if e < rows and e < EDGE_TILE and not p.dot:
+            e = min(rows, EDGE_TILE, p.edge * p.K)
+            chunk = max(1, p.edge * p.K // e)      # taps a block, e * chunk * Cw within col
+            _reaching(p, r % p.M, e, &klo, &khi)
+            z = <floating*> p.z + r * p.cn + c0
+            k0 = klo
+            while k0 < khi:
+                k1 = min(khi, k0 + chunk)
+                kc = (k1 - k0) * p.cwg
+                _columns(&p.w, col, r, e, p.M, 0, p.cwg, k0, k1, p.s, p.d, p.pad)
+                _skinny_streamed(z, p.cn, col, kc, f + k0 * p.cwg * p.cn + c0, p.cn, e, cols,
+                                 kc, k0 > klo)
+                k0 = k1
+            r = r + e
+            rows = rows - e
+            continue
         if p.dot:
             # the whole window, zeros and all: each output then sums the same products into the
             # same lanes as on the signal, however the rows were cut into blocks
@@ -333,14 +359,15 @@ cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows,
         _reaching(p, r % p.M, e, &klo, &khi)
         kc = (khi - klo) * p.cwg
         _columns(&p.w, col, r, e, p.M, 0, p.cwg, klo, khi, p.s, p.d, p.pad)
-        _skinny(<floating*> p.z + r * p.cn + c0, p.cn, col, kc, 1, f + klo * p.cwg * p.cn + c0,
-                p.cn, e, cols, kc, mode, f, 0)
+        if kc * p.cn * sizeof(floating) > EDGE_PANEL_BYTES:
+            _skinny_streamed(<floating*> p.z + r * p.cn + c0, p.cn, col, kc,
+                             f + klo * p.cwg * p.cn + c0, p.cn, e, cols, kc, False)
+        else:
+            _skinny(<floating*> p.z + r * p.cn + c0, p.cn, col, kc, 1,
+                    f + klo * p.cwg * p.cn + c0, p.cn, e, cols, kc, mode, f, 0)
         r = r + e
         rows = rows - e
 
-
-cdef enum:
-    RUNS = 48       # runs of rows (three a batch element at most) in one packed GEMM
 
 
 cdef Py_ssize_t _implicit_runs(const _Conv1d* p, Py_ssize_t r, Py_ssize_t r1, floating* col,
@@ -406,10 +433,79 @@ cdef Py_ssize_t _implicit_runs(const _Conv1d* p, Py_ssize_t r, Py_ssize_t r1, fl
                                mode) != 0
     if not done:
         return r
-    for e in range(nlate):
-        _implicit_edge(p, late[e][0], late[e][1], col, mode, c0, cols)
-        _implicit_edge(p, late[e][2], late[e][3], col, mode, c0, cols)
+    _late_edges(p, late, nlate, col, mode, c0, cols)
     return q
+
+
+cdef void _late_edges(const _Conv1d* p, Py_ssize_t (*late)[4], Py_ssize_t nlate, floating* col,
+                      int mode, Py_ssize_t c0, Py_ssize_t cols) noexcept nogil:
+    """The edges' rows that did not join their elements' packed GEMM (``late``: first row and
+    rows of each element's two edges), output channels ``c0 .. c0 + cols - 1``. Where the
+    column matrix holds a tile of rows (``EDGE_TILE``) of one tap, up to a tile of them, from
+    any elements and edges, go together through a tile of outputs after the column matrix
+    (``EDGE_TILE * cols`` elements), their windows gathered in blocks of taps that fit it and
+    multiplied in order, each block adding to the sums of the ones before, then copied out: the
+    filter, larger than the caches where the matrix holds less than a tile of whole windows, is
+    read once for a tile of rows rather than for each edge (three batch elements with two edges
+    of two rows, 1527 -> 320 channels, K=25: six reads of its 47 MiB). Each sum is the same
+    as by :func:`_implicit_edge` (the zeros a row gathers off the signal add nothing to a finite
+    sum; a filter that is not finite has its edges computed again by the definition)."""
+    cdef Py_ssize_t seg[2 * RUNS][2]
+    cdef Py_ssize_t nseg = 0, j, h, e, used, cnt, klo, khi, k0, k1, kc, chunk, a, lo, hi, i
+    cdef Py_ssize_t stride_c = p.edge * p.K * p.cwg
+    cdef floating* tile = col + stride_c
+    cdef const floating* f = <const floating*> p.f
+    for j in range(nlate):
+        for h in range(2):
+            if late[j][2 * h + 1] > 0:
+                seg[nseg][0], seg[nseg][1] = late[j][2 * h], late[j][2 * h + 1]
+                nseg = nseg + 1
+    if p.edge * p.K < EDGE_TILE or p.K * p.cwg * cols * sizeof(floating) <= EDGE_PANEL_BYTES:
+        for j in range(nseg):
+            _implicit_edge(p, seg[j][0], seg[j][1], col, mode, c0, cols)
+        return
+    j, a = 0, 0          # the next row: of segment j, its a-th
+    while j < nseg:
+        # a tile's rows: from segment j on, its rows from a
+        e = 0
+        h, i = j, a
+        klo, khi = p.K, 0
+        while h < nseg and e < EDGE_TILE:
+            cnt = min(seg[h][1] - i, EDGE_TILE - e)
+            _reaching(p, (seg[h][0] + i) % p.M, cnt, &lo, &hi)
+            klo, khi = min(klo, lo), max(khi, hi)
+            e = e + cnt
+            i = i + cnt
+            if i == seg[h][1]:
+                h, i = h + 1, 0
+        chunk = max(1, p.edge * p.K // e)      # taps a block, e * chunk * Cw within col
+        k0 = klo
+        while k0 < khi:
+            k1 = min(khi, k0 + chunk)
+            kc = (k1 - k0) * p.cwg
+            used, h, i = 0, j, a
+            while used < e:
+                cnt = min(seg[h][1] - i, e - used)
+                _columns(&p.w, col + used * kc, seg[h][0] + i, cnt, p.M, 0, p.cwg, k0, k1,
+                         p.s, p.d, p.pad)
+                used = used + cnt
+                i = i + cnt
+                if i == seg[h][1]:
+                    h, i = h + 1, 0
+            _skinny_streamed(tile, cols, col, kc, f + k0 * p.cwg * p.cn + c0, p.cn, e, cols,
+                             kc, k0 > klo)
+            k0 = k1
+        # the tile's outputs to their rows
+        used = 0
+        while used < e:
+            cnt = min(seg[j][1] - a, e - used)
+            for i in range(cnt):
+                memcpy(<floating*> p.z + (seg[j][0] + a + i) * p.cn + c0, tile + (used + i) * cols,
+                       cols * sizeof(floating))
+            used = used + cnt
+            a = a + cnt
+            if a == seg[j][1]:
+                j, a = j + 1, 0
 
 
 cdef void _conv1d_implicit(const _Conv1d* p, Py_ssize_t r0, Py_ssize_t rows, floating* col,
@@ -652,7 +748,8 @@ def conv1d_im2col(
         p.part = &part[0, 0, 0]
     _run_items(_conv1d_item, &p, (N if ncw else 1) * p.nblocks * p.njb * p.ncb * p.ksplit,
                <double> N * p.M * p.K * p.cwg * p.cn,
-               p.edge * p.taps * p.cwg * sizeof(floating), num_threads)
+               (p.edge * p.taps * p.cwg + (EDGE_TILE * p.cnb if p.packed else 0))
+               * sizeof(floating), num_threads)
     if p.ksplit > 1:
         _sum_parts(&z[0, 0, 0], <const floating*> p.part, p.ksplit, N * p.M * p.cn)
 
