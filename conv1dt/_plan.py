@@ -816,10 +816,13 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
     stay near the core: ``K*Cw <= 1024`` (128 KiB; at 1536, wav2vec's 512-channel layers, BLAS
     on gathered blocks was as fast or faster). It writes whole vectors of each output row, so the
     rows must start on a vector (``Cn`` a multiple of the 16 or 8 lanes: with 514 outputs, every
-    store of a row crossed a cache line) and be at least two vectors wide. In float64 (half the
-    multiply-adds per instruction, twice the filter's bytes) it gained over the other kernels
-    only where they do poorly, with few input channels (``Cw <= 16``: up to 5 times); with 64
-    and more it was even with them or up to 12 % slower.
+    store of a row crossed a cache line) and be at least two vectors wide. In float64 it was
+    kept to few input channels (``Cw <= 16``) until the thirty-sixth round: on the round-24
+    machine it was even with the other kernels or up to 12 % slower from 64; on this Zen 4,
+    whose OpenBLAS runs below the skinny GEMM, it ran 0.90x / 0.85x the time of BLAS and
+    im2col (one / two threads) on 24 random float64 calls of 17-128 input channels
+    (``genimp64.py 1``), 0.89x / 0.85x on 18 held out (``genimp64.py 2``, 17-256), 1.16x /
+    1.10x at worst (docs/planner.rst).
 
     The filter is walked once per band of at most 8 outputs of one batch element, so the kernel
     also needs 8 outputs a batch element (or one element, or a filter that stays in L1:
@@ -834,7 +837,6 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
         lanes = 64 // itemsize
         fbytes = g.taps * g.wide_channels * g.narrow_channels * itemsize
         return (g.narrow_channels >= 2 * lanes and g.narrow_channels % lanes == 0
-                and (itemsize == 4 or g.wide_channels <= 16)
                 and (g.narrow >= SKINNY_BAND or g.batch == 1 or fbytes <= L1_FILTER_BYTES)
                 and fbytes <= LARGE_FILTER_BYTES)
     # AVX2 (200 random geometries against the kernel chosen without it, float32 and float64):
