@@ -315,37 +315,65 @@ cdef enum:
     EDGE_PANEL_BYTES = 1 << 20   # the filter's rows the edges read beyond this: in blocks
     RUNS = 48       # runs of rows (three a batch element at most) in one packed GEMM
 
+cdef void _edge_block(const _Conv1d* p, const Py_ssize_t (*seg)[2], Py_ssize_t j, Py_ssize_t a,
+                      Py_ssize_t e, floating* dst, Py_ssize_t ldd, floating* col, int mode,
+                      Py_ssize_t c0, Py_ssize_t cols) noexcept nogil:
+    """``e`` edge rows, from row ``a`` of segment ``j`` of ``seg`` (each a first row and a count
+    of consecutive rows of one batch element) on, output channels ``c0 .. c0 + cols - 1``, into
+    ``dst`` (rows ``ldd`` apart): their windows gathered into the column matrix ``col`` for the
+    taps that reach the signal from any of them, in blocks of taps that fit it (one block where
+    it holds ``e`` whole windows), multiplied by the skinny GEMM in order, each block adding to
+    the sums of the ones before, the first stored as ``mode`` says where it is the only one.
+    A block of the filter's rows beyond ``EDGE_PANEL_BYTES`` goes in pieces that stay in L2
+    (``_skinny_streamed``). Each sum is the same, whatever the blocks (the zeros a row gathers
+    off the signal add nothing to a finite sum)."""
+    cdef Py_ssize_t klo = p.K, khi = 0, lo, hi, h = j, i = a, cnt, got = 0, chunk, k0, k1, kc
+    cdef const floating* f = <const floating*> p.f
+    cdef const floating* fk
+    cdef bint large
+    while got < e:
+        cnt = min(seg[h][1] - i, e - got)
+        _reaching(p, (seg[h][0] + i) % p.M, cnt, &lo, &hi)
+        klo, khi = min(klo, lo), max(khi, hi)
+        got, i = got + cnt, i + cnt
+        if i == seg[h][1]:
+            h, i = h + 1, 0
+    chunk = max(1, p.edge * p.K // e)      # taps a block: e * chunk * Cw within col
+    large = (khi - klo) * p.cwg * cols * sizeof(floating) > EDGE_PANEL_BYTES
+    k0 = klo
+    while k0 < khi:
+        k1 = min(khi, k0 + chunk)
+        kc = (k1 - k0) * p.cwg
+        got, h, i = 0, j, a
+        while got < e:
+            cnt = min(seg[h][1] - i, e - got)
+            _columns(&p.w, col + got * kc, seg[h][0] + i, cnt, p.M, 0, p.cwg, k0, k1, p.s, p.d,
+                     p.pad)
+            got, i = got + cnt, i + cnt
+            if i == seg[h][1]:
+                h, i = h + 1, 0
+        fk = f + k0 * p.cwg * p.cn + c0
+        if large:
+            _skinny_streamed(dst, ldd, col, kc, fk, p.cn, e, cols, kc, k0 > klo)
+        else:
+            _skinny(dst, ldd, col, kc, 1, fk, p.cn, e, cols, kc,
+                    SKINNY_ADD if k0 > klo else (mode if k1 == khi else SKINNY_OVERWRITE), f, 0)
+        k0 = k1
+
+
 cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows, floating* col,
                                 int mode, Py_ssize_t c0, Py_ssize_t cols) noexcept nogil:
     """Rows ``r .. r + rows - 1`` (of one batch element), output channels ``c0 .. c0 + cols -
     1``, of the implicit kernel whose windows leave the signal: through the column matrix
-    ``col``, the taps that reach the signal in one block, by the same skinny GEMM. Where the
-    column matrix holds fewer rows than a tile of the GEMM and more are left, a tile's rows
-    (as many as the matrix holds of one tap) go together, their taps in blocks that fit it, in
-    order, each block adding to the sums of the ones before: the filter is read once for the
-    tile rather than once for each row (each sum is the same, whatever the blocks)."""
-    cdef Py_ssize_t klo, khi, kc, e, k0, k1, chunk
-    cdef const floating* f = <const floating*> p.f
-    cdef floating* z
+    ``col``, by the same skinny GEMM (:func:`_edge_block`), in blocks of the rows it holds;
+    where it holds fewer than a tile of the GEMM and more are left, a tile's rows (as many as it
+    holds of one tap) go together, their taps in blocks: the filter is read once for the tile
+    rather than once for each row."""
+    cdef Py_ssize_t kc, e
+    cdef Py_ssize_t seg[1][2]
     while rows > 0:
         # in blocks of at most ``edge`` rows (the column matrix's)
         e = min(rows, p.edge)
-        if e < rows and e < EDGE_TILE and not p.dot:
-            e = min(rows, EDGE_TILE, p.edge * p.K)
-            chunk = max(1, p.edge * p.K // e)      # taps a block, e * chunk * Cw within col
-            _reaching(p, r % p.M, e, &klo, &khi)
-            z = <floating*> p.z + r * p.cn + c0
-            k0 = klo
-            while k0 < khi:
-                k1 = min(khi, k0 + chunk)
-                kc = (k1 - k0) * p.cwg
-                _columns(&p.w, col, r, e, p.M, 0, p.cwg, k0, k1, p.s, p.d, p.pad)
-                _skinny_streamed(z, p.cn, col, kc, f + k0 * p.cwg * p.cn + c0, p.cn, e, cols,
-                                 kc, k0 > klo)
-                k0 = k1
-            r = r + e
-            rows = rows - e
-            continue
         if p.dot:
             # the whole window, zeros and all: each output then sums the same products into the
             # same lanes as on the signal, however the rows were cut into blocks
@@ -356,18 +384,12 @@ cdef inline void _implicit_edge(const _Conv1d* p, Py_ssize_t r, Py_ssize_t rows,
             r = r + e
             rows = rows - e
             continue
-        _reaching(p, r % p.M, e, &klo, &khi)
-        kc = (khi - klo) * p.cwg
-        _columns(&p.w, col, r, e, p.M, 0, p.cwg, klo, khi, p.s, p.d, p.pad)
-        if kc * p.cn * sizeof(floating) > EDGE_PANEL_BYTES:
-            _skinny_streamed(<floating*> p.z + r * p.cn + c0, p.cn, col, kc,
-                             f + klo * p.cwg * p.cn + c0, p.cn, e, cols, kc, False)
-        else:
-            _skinny(<floating*> p.z + r * p.cn + c0, p.cn, col, kc, 1,
-                    f + klo * p.cwg * p.cn + c0, p.cn, e, cols, kc, mode, f, 0)
+        if e < rows and e < EDGE_TILE:
+            e = min(rows, EDGE_TILE, p.edge * p.K)
+        seg[0][0], seg[0][1] = r, e
+        _edge_block(p, seg, 0, 0, e, <floating*> p.z + r * p.cn + c0, p.cn, col, mode, c0, cols)
         r = r + e
         rows = rows - e
-
 
 
 cdef Py_ssize_t _implicit_runs(const _Conv1d* p, Py_ssize_t r, Py_ssize_t r1, floating* col,
@@ -451,10 +473,8 @@ cdef void _late_edges(const _Conv1d* p, Py_ssize_t (*late)[4], Py_ssize_t nlate,
     as by :func:`_implicit_edge` (the zeros a row gathers off the signal add nothing to a finite
     sum; a filter that is not finite has its edges computed again by the definition)."""
     cdef Py_ssize_t seg[2 * RUNS][2]
-    cdef Py_ssize_t nseg = 0, j, h, e, used, cnt, klo, khi, k0, k1, kc, chunk, a, lo, hi, i
-    cdef Py_ssize_t stride_c = p.edge * p.K * p.cwg
-    cdef floating* tile = col + stride_c
-    cdef const floating* f = <const floating*> p.f
+    cdef Py_ssize_t nseg = 0, j, h, e, used, cnt, a, i
+    cdef floating* tile = col + p.edge * p.K * p.cwg     # after the column matrix
     for j in range(nlate):
         for h in range(2):
             if late[j][2 * h + 1] > 0:
@@ -466,35 +486,14 @@ cdef void _late_edges(const _Conv1d* p, Py_ssize_t (*late)[4], Py_ssize_t nlate,
         return
     j, a = 0, 0          # the next row: of segment j, its a-th
     while j < nseg:
-        # a tile's rows: from segment j on, its rows from a
-        e = 0
-        h, i = j, a
-        klo, khi = p.K, 0
+        # a tile's rows: from row a of segment j on
+        e, h, i = 0, j, a
         while h < nseg and e < EDGE_TILE:
             cnt = min(seg[h][1] - i, EDGE_TILE - e)
-            _reaching(p, (seg[h][0] + i) % p.M, cnt, &lo, &hi)
-            klo, khi = min(klo, lo), max(khi, hi)
-            e = e + cnt
-            i = i + cnt
+            e, i = e + cnt, i + cnt
             if i == seg[h][1]:
                 h, i = h + 1, 0
-        chunk = max(1, p.edge * p.K // e)      # taps a block, e * chunk * Cw within col
-        k0 = klo
-        while k0 < khi:
-            k1 = min(khi, k0 + chunk)
-            kc = (k1 - k0) * p.cwg
-            used, h, i = 0, j, a
-            while used < e:
-                cnt = min(seg[h][1] - i, e - used)
-                _columns(&p.w, col + used * kc, seg[h][0] + i, cnt, p.M, 0, p.cwg, k0, k1,
-                         p.s, p.d, p.pad)
-                used = used + cnt
-                i = i + cnt
-                if i == seg[h][1]:
-                    h, i = h + 1, 0
-            _skinny_streamed(tile, cols, col, kc, f + k0 * p.cwg * p.cn + c0, p.cn, e, cols,
-                             kc, k0 > klo)
-            k0 = k1
+        _edge_block(p, seg, j, a, e, tile, cols, col, SKINNY_OVERWRITE, c0, cols)
         # the tile's outputs to their rows
         used = 0
         while used < e:
