@@ -1364,12 +1364,13 @@ cdef void _transpose_group_spread(const floating[:, :, ::1] x, const floating* w
                                   floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t o0,
                                   Py_ssize_t o1, Py_ssize_t K, Py_ssize_t s, Py_ssize_t d,
                                   Py_ssize_t pad, Py_ssize_t groups, floating* xs,
-                                  Py_ssize_t per, Py_ssize_t ahead) noexcept nogil:
+                                  Py_ssize_t per, Py_ssize_t ahead, Py_ssize_t ka) noexcept nogil:
     """Wide rows ``o0 .. o1 - 1`` of batch ``n``, for groups of fewer than ``DOT_MIN_CNG`` input
     channels (not one each way): each input row ``i`` spread to the output's channels,
     ``xs[c*Cw + j*Cwg + q] = x[n, i, j*Cng + c]``, then its taps' output rows added whole by
-    ``grouped`` (``src/skinny_impl.h``) from the filter laid out the same way, ``w[k, c, j*Cwg +
-    q] = f[k, q, j*Cng + c]``. The rows run from the last down, so each output adds its taps in
+    ``grouped`` (``src/skinny_impl.h``) from the filter laid out the same way, ``w[k - ka, c,
+    j*Cwg + q] = f[k, q, j*Cng + c]`` from tap ``ka`` (the first that reaches an output from any
+    input row; the caller lays out only those). The rows run from the last down, so each output adds its taps in
     increasing ``k``, each tap's channels summed first. ``ahead`` rows are spread (``per``
     elements apart in ``xs``) before the first of them is read: a vector load of values a few
     stores old waits for those stores to leave the store queue, one small row at a time.
@@ -1398,11 +1399,11 @@ cdef void _transpose_group_spread(const floating[:, :, ::1] x, const floating* w
             if klo > khi:
                 continue
             if floating is float:
-                grouped_f32(&y[n, base + klo * d, 0], d * cw, xs + b * per, w + klo * row, row,
-                            khi - klo + 1, cw, cw, cng)
+                grouped_f32(&y[n, base + klo * d, 0], d * cw, xs + b * per,
+                            w + (klo - ka) * row, row, khi - klo + 1, cw, cw, cng)
             else:
-                grouped_f64(&y[n, base + klo * d, 0], d * cw, xs + b * per, w + klo * row, row,
-                            khi - klo + 1, cw, cw, cng)
+                grouped_f64(&y[n, base + klo * d, 0], d * cw, xs + b * per,
+                            w + (klo - ka) * row, row, khi - klo + 1, cw, cw, cng)
         i -= nb
 
 
@@ -1451,20 +1452,30 @@ def transpose_grouped(
                                        stride, dilation, pad_before, groups)
             team_end(&crew)
         return
+    # only the taps ka .. kb that reach an output from some input row are laid out (a few frames
+    # under a long filter reach few of them; none at all: the output is zeros)
+    cdef Py_ssize_t M = x.shape[1], ka = K, kb = -1, i0
+    for k in range(K):
+        i0 = max(0, -floordiv(k * dilation - pad_before, stride))    # ceil((pad - k*d) / s)
+        if i0 < M and i0 * stride + k * dilation - pad_before < L:
+            ka, kb = min(ka, k), k
+    if kb < ka:
+        memset(&y[0, 0, 0], 0, N * L * cw * sizeof(floating))
+        return
     per = (cng * cw + 15) // 16 * 16             # each row starts on a cache line
     ahead = max(1, min(SPREAD_AHEAD, SPREAD_AHEAD_BYTES // (per * sizeof(floating))))
     try:
-        w = <floating*> _call_scratch(LAYOUT_SLOT, K * cng * cw * sizeof(floating),
-                                      f"the {K * cng * cw}-element filter layout")
+        w = <floating*> _call_scratch(LAYOUT_SLOT, (kb - ka + 1) * cng * cw * sizeof(floating),
+                                      f"the {(kb - ka + 1) * cng * cw}-element filter layout")
         xs = <floating*> _call_scratch(SCRATCH_SLOT,
                                        num_threads * ahead * per * sizeof(floating),
                                        f"{num_threads} x {ahead * per} scratch elements")
         with nogil:
-            for k in range(K):
+            for k in range(ka, kb + 1):
                 for c in range(cng):
                     for j in range(groups):
                         for q in range(cwg):
-                            w[(k * cng + c) * cw + j * cwg + q] = f[k, q, j * cng + c]
+                            w[((k - ka) * cng + c) * cw + j * cwg + q] = f[k, q, j * cng + c]
         while next_chunk(&ch):
             team_begin(&crew, num_threads)
             for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
@@ -1473,7 +1484,7 @@ def transpose_grouped(
                 o0 = (item % nblocks) * block
                 _transpose_group_spread(x, w, y, item // nblocks, o0, min(o0 + block, L), K,
                                         stride, dilation, pad_before, groups,
-                                        xs + threadid() * ahead * per, per, ahead)
+                                        xs + threadid() * ahead * per, per, ahead, ka)
             team_end(&crew)
     finally:
         if w != NULL:
