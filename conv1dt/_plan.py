@@ -92,7 +92,10 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       ``flip-tiled`` where each output's window is one evenly
       spaced run of the signal (NWC, one group, dilation 1 or one channel) and the skinny GEMM
       takes the shape (:func:`conv1d_implicit`): the windows multiplied where they are, all
-      taps in one product, no gather and no packing (the edges through a column matrix);
+      taps in one product, no gather and no packing (the edges through a column matrix); and,
+      on AVX-512, by the packed GEMM in place of ``im2col``, ``blas`` and ``flip-tiled``
+      wherever the windows are long enough and most of them on the signal
+      (:func:`implicit_packed`);
     * ``dot`` before all of these (after ``fir``) for few output channels (at most 4, or 15
       from few input channels and 7+ taps) where each output's window is one run of the
       signal (NWC, one group, dilation 1, 2+ input channels, 3+ taps) of 128 pairs to 256 KiB,
@@ -955,11 +958,11 @@ def _choose(op, g, itemsize, layout):
              or (AVX2 and kernel == "direct" and macs(g) >= SERIAL_MACS))
                 and conv1d_implicit(g, itemsize, layout)):
             return "implicit"
-        if ((kernel in ("im2col", "blas") or (kernel == "flip-tiled" and g.taps >= PACKED_MIN_TAPS
-                                              and g.wide_channels <= PACKED_MAX_CHANNELS))
-                and implicit_packed(g, itemsize, layout)):
-            # the reversed-filter tiled kernel's cost grows with the taps where the packed GEMM
-            # reads each block of the filter from L2 for up to 1024 outputs
+        if kernel in ("im2col", "blas", "flip-tiled") and implicit_packed(g, itemsize, layout):
+            # the packed GEMM reads each block of the filter from L2 for up to 1024 outputs;
+            # the reversed-filter tiled kernel's cost grows with the taps, and with few taps of
+            # many channels it ran slower on this Zen 4 too (docs/planner.rst, "Stride 1 by the
+            # packed GEMM, whatever the taps")
             return "implicit"
         if kernel == "blas" and (conv1d_large_filter(g, itemsize)
                                  or im2col_across(g, itemsize, layout)):
@@ -1892,10 +1895,8 @@ def packed_blocking(g, itemsize):
             "channels": channels, "edge": edge}
 
 
-PACKED_MAX_CHANNELS = 64   # input channels, at most
 PACKED_MIN_COLUMNS = 192   # K*Cw, the windows' length, at least
 PACKED_MIN_OUTPUTS = 48    # outputs a batch element
-PACKED_MIN_TAPS = 7        # taps, in place of the tiled kernel on the reversed filter
 PACKED_ON_SIGNAL = 0.9     # the share of them whose windows lie on the signal, at least
 PACKED_MAX_FILTER_BYTES = 96 << 20   # the filter, at most (the largest measured)
 
@@ -1917,18 +1918,17 @@ def _on_signal_outputs(g):
 
 def implicit_packed(g, itemsize, layout="NWC"):
     """Whether conv1d's ``implicit`` kernel runs by the packed GEMM (:func:`packed_blocking`),
-    where :func:`choose` gives it, BLAS or im2col (or, at stride 1 from ``PACKED_MIN_TAPS`` taps
-    of at most ``PACKED_MAX_CHANNELS`` input channels, the reversed filter's tiles, whose cost
-    grows with the taps): the windows read in place as by the skinny GEMM, the filter laid out
+    where :func:`choose` gives it, BLAS, im2col or (at stride 1) the reversed filter's tiles:
+    the windows read in place as by the skinny GEMM, the filter laid out
     in blocks of 256 steps by 256 columns that stay in L2 while every output of a block of rows
     reads them (the skinny GEMM walks down the filter's whole panel for each tile of 8 outputs;
     BLAS packs the filter for each tap, im2col for each block of 16-512 gathered rows). AVX-512
     (the tiles' kernels), NWC, one group, dilation 1 or one input channel (each window one
     evenly spaced run), windows of at least ``PACKED_MIN_COLUMNS``, at least
     ``PACKED_MIN_OUTPUTS`` outputs a batch element (the filter is laid out once per work item,
-    for a few batch elements at most; with more than ``PACKED_MAX_CHANNELS`` input channels it
-    took 128, where BLAS's GEMM per tap, whose inner dimension is ``Cw``, ran near its peak on
-    the round-24 machine: on this Zen 4, whose OpenBLAS runs its GEMMs at 80-88 GFLOP/s a core,
+    for a few batch elements at most; with more than 64 input channels it took 128, where
+    BLAS's GEMM per tap, whose inner dimension is ``Cw``, ran near its peak on the round-24
+    machine: on this Zen 4, whose OpenBLAS runs its GEMMs at 80-88 GFLOP/s a core,
     the calls of 48-127 outputs it now takes ran 0.87x / 0.86x the time of BLAS, one / two
     threads, 36 held-out calls, ``genrule2.py``), ``PACKED_ON_SIGNAL`` of them on the signal
     (the others are gathered into a column matrix: a few rows per GEMM when they do not all

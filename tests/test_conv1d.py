@@ -582,7 +582,12 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(8, 16, groups=8, k=64), 4) == "im2col"
     assert _plan.choose("conv1d", g(8, 16, groups=8, k=3), 4) == "im2col"  # 1 x 2, 3 taps
     assert _plan.choose("conv1d", g(32, 64, groups=8, k=3), 4) == "blas"    # 4 x 8, 3 taps
-    assert _plan.choose("conv1d", g(64, 64)) == ("flip-tiled" if _plan.TILED else "blas")
+    # stride 1: the packed GEMM on AVX-512 whatever the taps (since the thirty-seventh round),
+    # the tiled kernel on the reversed filter with AVX2
+    assert _plan.choose("conv1d", g(64, 64)) == (
+        "implicit" if _plan.SKINNY else "flip-tiled" if _plan.TILED else "blas")
+    assert _plan.choose("conv1d", g(256, 512, k=1)) == (
+        "implicit" if _plan.SKINNY else "flip-tiled" if _plan.TILED else "blas")
     # a few outputs in all: the tiled kernel would lay out the whole filter for them
     # (the windows read in place by the skinny GEMM, on AVX-512 and AVX2, in float32 and, since
     # the thirty-sixth round on AVX-512, in float64 from more than 16 input channels too)

@@ -342,10 +342,14 @@ def test_the_implicit_conv1d_by_the_packed_gemm(monkeypatch):
     assert not packed((1, 188, 93), (30, 93, 73), 4, "SAME", itemsize=8)    # ... 47 outputs
     assert packed((1, 400, 64), (30, 64, 73), 4, "SAME", itemsize=8)        # 64 inputs
     assert packed((4, 8192, 64), (4, 64, 128), 2, "SAME")    # the skinny implicit kernel's before
-    # stride 1: from 7 taps of at most 64 input channels, in place of the reversed filter's tiles
+    # stride 1: in place of the reversed filter's tiles, whatever the taps (thirty-seventh
+    # round: from 7 taps of at most 64 input channels before), where the windows are long enough
     monkeypatch.setattr(_plan, "TILED", True)     # the tiled kernels' rule (AVX2 and up)
     assert packed((32, 512, 32), (39, 32, 32), 1, "SAME")
-    assert _plan.choose("conv1d", geometry((32, 512, 32), (6, 32, 32), 1, "SAME")) == "flip-tiled"
+    assert packed((32, 512, 32), (6, 32, 32), 1, "SAME")                  # K*Cw = 192
+    assert packed((8, 500, 256), (1, 256, 512), 1)                        # one tap of 256
+    assert packed((1, 3000, 80), (3, 80, 768), 1, "SAME")                 # Whisper's first
+    assert _plan.choose("conv1d", geometry((32, 512, 32), (5, 32, 32), 1, "SAME")) == "flip-tiled"
     assert not packed((1, 10742, 14), (13, 14, 73), 4, "SAME", itemsize=8)   # K*Cw = 182
     assert not packed((1, 170, 14), (30, 14, 73), 4, itemsize=8)        # 36 outputs
     assert not packed((1, 400, 14), (60, 14, 73), 4, "SAME", itemsize=8)    # 85 % on the signal
