@@ -1512,11 +1512,42 @@ def filter_blocking(g, itemsize, nwc=True):
     across = window = False
     if short and not skinny:
         skinny, across, window = short
-    return {"rows": rows, "taps": taps, "chunks": filter_chunks(g, rows, taps, itemsize),
+    chunks = filter_chunks(g, rows, taps, itemsize)
+    stream = nwc and not skinny and filter_stream(g, itemsize)
+    plain = nwc and not (skinny or across or window or stream)
+    return {"rows": rows, "taps": taps, "chunks": chunks,
             "skinny": skinny, "inplace": False, "across": across, "window": window,
             "window_rows": 1024 if window else 0,
             "packed": nwc and not skinny and filter_packed(g, itemsize, taps),
-            "stream": nwc and not skinny and filter_stream(g, itemsize)}
+            "stream": stream,
+            "channels": filter_gathered_channels(g, taps, chunks) if plain else 0}
+
+
+GATHERED_MIN_SHARE = 0.75   # the cores' share of work items at best, at most, for blocks of channels
+
+
+def filter_gathered_channels(g, taps, chunks):
+    """Output channels a work item of the gathered filter gradient takes of its group (0: all),
+    where its groups, blocks of ``taps`` taps and chunks of rows give so few work items that the
+    machine's ``CORES`` would be busy ``GATHERED_MIN_SHARE`` of the time at most (on two cores,
+    one item or three): the fewest even blocks of at least 64 channels (a multiple of 16) that
+    make the items a multiple of the cores. A gradient of a few taps of many channels (too
+    large for the partial filters of more chunks) was otherwise one item or three, one thread
+    taking two of three. Each block gathers its rows again (``K*Cw/G`` columns for ``2*Cn/G``
+    multiply-adds each) for a GEMM half as wide: on 16 random calls (``genbc.py 1``) two
+    threads ran 0.87x the time, one thread 1.06x (1.10x at worst); with five items 0.87-0.97x
+    at two threads for 1.05-1.10x at one, so only the worse shares are cut. Each output is
+    still one item's sum in the same order (no partial filters; docs/planner.rst, "Output
+    channels as work items of the gathered filter gradient"). A function of the shape and the
+    machine."""
+    items = g.groups * -(-g.taps // taps) * chunks
+    cng = g.narrow_channels // g.groups
+    blocks = CORES // math.gcd(items, CORES)
+    share = items / (CORES * -(-items // CORES))     # of the cores' time, at best
+    if (not parallel(g) or items >= MIN_ITEMS or share > GATHERED_MIN_SHARE or blocks < 2
+            or cng // blocks < 64):
+        return 0
+    return _even_channels(cng, blocks)
 
 
 FILTER_STREAM_ROWS = 24   # (batch, position) rows in all, at most, whose GEMMs stream the gradient

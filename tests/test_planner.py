@@ -690,6 +690,49 @@ def test_a_filter_gradient_of_one_work_item_splits_its_channels():
     assert plan.blocks["channels"] == 192
 
 
+def test_a_gathered_filter_gradient_of_few_work_items_splits_its_channels(monkeypatch):
+    """The gathered filter gradient whose groups, tap blocks and chunks of rows give two cores
+    one item or three (a share of their time of 3/4 at most) takes blocks of output channels
+    that make the items a multiple of the cores (even, from 64, a multiple of 16); not with
+    two, four or five items, nor a serial call. Blocks of channels by BLAS's GEMMs and by the
+    packed GEMM match the reference with the same bits on one thread and three."""
+    monkeypatch.setattr(_plan, "CORES", 2)
+    G = conv1dt.Geometry
+    three = G(batch=1, wide=86, narrow=84, wide_channels=197, narrow_channels=759, taps=3,
+              stride=1, dilation=1, pad_before=0)
+    b = _plan.blocking("backprop_filter", "im2col", three, 4)
+    assert not b["inplace"] and b["taps"] == 1 and b["chunks"] == 1
+    assert b["channels"] == 384                                  # 3 taps x 2 blocks
+    five = three._replace(taps=5, wide=88)                       # 5 items: 5/6 of the cores
+    assert _plan.blocking("backprop_filter", "im2col", five, 4)["channels"] == 0
+    two = three._replace(taps=2, wide=85)
+    assert _plan.blocking("backprop_filter", "im2col", two, 4)["channels"] == 0
+    narrow = three._replace(narrow_channels=100)                 # halves of 64 at least
+    assert _plan.blocking("backprop_filter", "im2col", narrow, 4)["channels"] == 0
+    serial = three._replace(narrow=6, wide=8, wide_channels=8, narrow_channels=256)
+    assert not _plan.parallel(serial)
+    assert _plan.blocking("backprop_filter", "im2col", serial, 4)["channels"] == 0
+    rng = np.random.default_rng(5)
+    for dtype, cn, blocks in [(np.float32, 759, {"channels": 384}),
+                              (np.float64, 759, {"channels": 256}),
+                              (np.float32, 224, {"channels": 96, "packed": True}),
+                              (np.float64, 224, {"channels": 64, "packed": True, "rows": 24})]:
+        x = random_array(rng, (2, 86, 197), dtype)
+        dy = random_array(rng, (2, 84, cn), dtype)
+        g = three._replace(batch=2, narrow_channels=cn)
+        blocks = {"rows": 64, "taps": 1, "chunks": 1, "skinny": False, "inplace": False,
+                  "across": False, "window": False, "window_rows": 0, "packed": False,
+                  "stream": False, **blocks}
+        outs = []
+        for n in (1, 3):
+            with conv1dt.threads(n):
+                outs.append(_dispatch.conv1d_backprop_filter(x, dy, g, "NWC", "im2col",
+                                                             blocks=blocks))
+        want, bound = family_oracle("backprop_filter", x, dy, g)
+        assert_family_matches(outs[0], want, bound, 2 * 84 + 1, f"{g} {blocks}")
+        np.testing.assert_array_equal(outs[0], outs[1])
+
+
 def test_a_filter_gradient_of_one_work_item_splits_its_input_channels():
     """Where the output channels are too few for blocks of their own (fewer than 128), the
     in-place filter gradient that would be one work item takes blocks of its input channels

@@ -889,7 +889,7 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
 cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t ch,
                         floating* col, Py_ssize_t c0, Py_ssize_t w0) noexcept nogil:
     """Tap block ``t`` of group ``j`` for chunk ``ch``, its output channels from ``c0`` (a block
-    of ``cb``, in place; all of them otherwise) and its input channels from ``w0`` (a block of
+    of ``cb``, in place or gathered for BLAS's or the packed GEMM; all of them otherwise) and its input channels from ``w0`` (a block of
     ``wb``, in place; all of them otherwise): this round's rows added into ``part[ch]``."""
     cdef Py_ssize_t cng = p.cn // p.groups
     cdef Py_ssize_t cb = min(p.cb, cng - c0)
@@ -971,12 +971,14 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
                 _skinny(dk, p.cn, col, 1, kr, dy + (n * p.M + i0) * p.cn + j * cng, p.cn, kr, cng,
                         rows, SKINNY_STREAM, NULL, 0)
             elif not (p.packed and packed_gemm(
-                    c'N', c'T', <int> cng, <int> kr, <int> rows,
-                    dy + (n * p.M + i0) * p.cn + j * cng, <int> p.cn, col, <int> kr, beta, dk,
-                    <int> p.cn)):
-                gemm(c'N', c'T', <int> cng, <int> kr, <int> rows,
-                     dy + (n * p.M + i0) * p.cn + j * cng, <int> p.cn, col, <int> kr, beta, dk,
-                     <int> p.cn)
+                    c'N', c'T', <int> cb, <int> kr, <int> rows,
+                    dy + (n * p.M + i0) * p.cn + j * cng + c0, <int> p.cn, col, <int> kr, beta,
+                    dk, <int> p.cn)):
+                # (this item's output channels c0 .. c0 + cb - 1: all of the group's but
+                # where the planner cut them into blocks for the threads)
+                gemm(c'N', c'T', <int> cb, <int> kr, <int> rows,
+                     dy + (n * p.M + i0) * p.cn + j * cng + c0, <int> p.cn, col, <int> kr, beta,
+                     dk, <int> p.cn)
         r = r + rows
 
 
@@ -1032,10 +1034,11 @@ def backprop_filter_im2col(
     (``rows`` when 0) of one batch element. With ``gemv`` (NWC, gathered) the product is one
     BLAS matrix-vector product per column of the block (a few columns ``taps*Cw/G``, many output
     channels: each streams the block of the gradient, which stays in L2 between them, where a
-    GEMM of so few columns runs at a fraction of the speed). In place, ``channels`` (0: all)
-    cuts each group's output channels into blocks, each a work item of its own, and
-    ``wide_channels`` (0: all) its input channels: a gradient of a few taps and groups then
-    splits over the threads without partial filters. With ``packed``
+    GEMM of so few columns runs at a fraction of the speed). ``channels`` (0: all) cuts each
+    group's output channels into blocks, each a work item of its own (in place, and NWC
+    gathered for BLAS's GEMMs or the packed GEMM), and in place ``wide_channels`` (0: all) its
+    input channels: a gradient of a few taps and groups then splits over the threads without
+    partial filters. With ``packed``
     (NWC, gathered) the blocks' GEMMs are the C layer's packed GEMM where their shapes suit it
     (``_blas.packed_gemm``), else BLAS's. With ``stream`` (NWC, gathered), where a chunk's rows
     are one block, its GEMMs are the skinny GEMM writing past the caches (a few rows under a
@@ -1072,7 +1075,8 @@ def backprop_filter_im2col(
     p.step = p.w.sw * p.d if p.cwg == 1 else 1
     p.wrows = window_rows if window_rows > 0 else rows
     p.cb = p.cn // groups
-    if p.inplace and 0 < channels < p.cb:
+    if ((p.inplace or not (ncw or p.skinny or p.across or p.gemv or p.stream or window))
+            and 0 < channels < p.cb):
         p.cb = channels
     p.ncb = (p.cn // groups + p.cb - 1) // p.cb
     p.wb = p.cwg
