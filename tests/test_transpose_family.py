@@ -437,7 +437,11 @@ def test_grouped_direct_blocks_of_rows(dtype):
     16 rows, not one of 221. Against the reference, by dot GEMMs (20+ inputs a group) and by
     spread rows (fewer; several input rows spread ahead of their sums, in batches that the
     blocks cut short); the same bits for blocks of 256, 16 and 5 rows and on 1 and 3 threads
-    (each output's sum has one order whatever its block)."""
+    (each output's sum has one order whatever its block). The spread rows read the filter laid
+    out from the first tap that reaches an output to the last: a few frames under a long dilated
+    filter, cropped by the padding, reach a middle run of taps (the last four cases: 10-19 of
+    40, and with a stride a run with gaps), and where no tap reaches any output (3 frames,
+    K=28, d=7, SAME) the output is zeros, the filter not laid out at all."""
     one = transpose_geometry((1, 1, 280), (221, 70, 280), (1, 221, 490), 1, 1, "VALID", "NWC", 7)
     assert _plan.grouped_rows(one) == 16 and _plan.grouped_rows(one._replace(batch=8)) == 256
     rng = np.random.default_rng(15)
@@ -445,7 +449,11 @@ def test_grouped_direct_blocks_of_rows(dtype):
                                                  (5, 8, 3, 30, 3, 2, 4, "SAME"),
                                                  (3, 24, 18, 9, 2, 1, 17, (5, 3)),
                                                  (19, 17, 1, 1, 4, 4, 45, "VALID"),
-                                                 (4, 5, 1, 6, 2, 3, 37, "SAME")]:
+                                                 (4, 5, 1, 6, 2, 3, 37, "SAME"),
+                                                 (6, 15, 8, 28, 1, 7, 3, "SAME"),
+                                                 (4, 6, 5, 40, 1, 3, 2, (30, 60)),
+                                                 (3, 5, 7, 33, 3, 2, 4, (25, 21)),
+                                                 (5, 3, 4, 50, 2, 5, 1, (100, 130))]:
         x = random_array(rng, (2, m, groups * cing), dtype)
         f = random_array(rng, (k, coutg, groups * cing), dtype)
         wide = widths(m, k, s, d, pad)[-1]
@@ -460,37 +468,6 @@ def test_grouped_direct_blocks_of_rows(dtype):
         assert_family_matches(outs[0], want, bound, transpose_terms(g), str(g))
         for y in outs[1:]:
             np.testing.assert_array_equal(y, outs[0])
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_grouped_spread_lays_out_the_taps_that_reach(dtype):
-    """The grouped direct kernel's spread rows (fewer than 20 inputs a group) read the filter
-    laid out from the first tap that reaches an output to the last: a few frames under a long
-    dilated filter, cropped by the padding, reach a middle run of taps (here 10-19 of 40, and
-    with a stride, a run with gaps), and where no tap reaches any output (3 frames, K=28,
-    d=7, SAME) the output is zeros, the filter not laid out at all. Against the reference,
-    over an output filled with NaN first; the same bits in blocks of 256 and 5 rows, 1 and 3
-    threads."""
-    rng = np.random.default_rng(39)
-    for groups, cing, coutg, k, s, d, m, pad in [(6, 15, 8, 28, 1, 7, 3, "SAME"),
-                                                 (4, 6, 5, 40, 1, 3, 2, (30, 60)),
-                                                 (3, 5, 7, 33, 3, 2, 4, (25, 21)),
-                                                 (5, 3, 4, 50, 2, 5, 1, (100, 130))]:
-        x = random_array(rng, (2, m, groups * cing), dtype)
-        f = random_array(rng, (k, coutg, groups * cing), dtype)
-        wide = widths(m, k, s, d, pad)[-1]
-        g = transpose_geometry(x.shape, f.shape, (2, wide, groups * coutg), s, d, pad, "NWC",
-                               groups)
-        want, bound = family_oracle("transpose", x, f, g, "NWC")
-        outs = []
-        for rows, threads in ((256, 1), (5, 3)):
-            y = np.full((2, wide, groups * coutg), np.nan, dtype)
-            _transpose.transpose_grouped(x, f, y, s, d, g.pad_before, groups, threads, rows)
-            outs.append(y)
-        assert_family_matches(outs[0], want, bound, transpose_terms(g), str(g))
-        np.testing.assert_array_equal(outs[1], outs[0])
-        if pad == "SAME":
-            assert not np.any(want) and not np.any(outs[0])
 
 
 @pytest.mark.skipif(not _cpu.tiled_available(), reason="the tiled kernel needs AVX2")
