@@ -1523,7 +1523,7 @@ def filter_blocking(g, itemsize, nwc=True):
             "channels": filter_gathered_channels(g, taps, chunks) if plain else 0}
 
 
-GATHERED_MIN_SHARE = 0.75   # the cores' share of work items at best, at most, for blocks of channels
+GATHERED_MIN_SHARE = 0.75   # the cores' busy share at most for the items' channels to be cut
 
 
 def filter_gathered_channels(g, taps, chunks):

@@ -889,8 +889,9 @@ cdef void _filter_block(const _Filter* p, Py_ssize_t item, floating* col) noexce
 cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t ch,
                         floating* col, Py_ssize_t c0, Py_ssize_t w0) noexcept nogil:
     """Tap block ``t`` of group ``j`` for chunk ``ch``, its output channels from ``c0`` (a block
-    of ``cb``, in place or gathered for BLAS's or the packed GEMM; all of them otherwise) and its input channels from ``w0`` (a block of
-    ``wb``, in place; all of them otherwise): this round's rows added into ``part[ch]``."""
+    of ``cb``, in place or gathered for BLAS's or the packed GEMM; all of them otherwise) and
+    its input channels from ``w0`` (a block of ``wb``, in place; all of them otherwise): this
+    round's rows added into ``part[ch]``."""
     cdef Py_ssize_t cng = p.cn // p.groups
     cdef Py_ssize_t cb = min(p.cb, cng - c0)
     cdef Py_ssize_t wb = min(p.wb, p.cwg - w0)

@@ -1370,10 +1370,11 @@ cdef void _transpose_group_spread(const floating[:, :, ::1] x, const floating* w
     ``xs[c*Cw + j*Cwg + q] = x[n, i, j*Cng + c]``, then its taps' output rows added whole by
     ``grouped`` (``src/skinny_impl.h``) from the filter laid out the same way, ``w[k - ka, c,
     j*Cwg + q] = f[k, q, j*Cng + c]`` from tap ``ka`` (the first that reaches an output from any
-    input row; the caller lays out only those). The rows run from the last down, so each output adds its taps in
-    increasing ``k``, each tap's channels summed first. ``ahead`` rows are spread (``per``
-    elements apart in ``xs``) before the first of them is read: a vector load of values a few
-    stores old waits for those stores to leave the store queue, one small row at a time.
+    input row; the caller lays out only those). The rows run from the last down, so each output
+    adds its taps in increasing ``k``, each tap's channels summed first. ``ahead`` rows are
+    spread (``per`` elements apart in ``xs``) before the first of them is read: a vector load
+    of values a few stores old waits for those stores to leave the store queue, one small row
+    at a time.
     """
     cdef Py_ssize_t M = x.shape[1], cn = x.shape[2], cw = y.shape[2]
     cdef Py_ssize_t cng = cn // groups, cwg = cw // groups, row = cng * cw
