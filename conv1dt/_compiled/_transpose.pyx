@@ -1455,10 +1455,10 @@ def transpose_grouped(
         return
     # only the taps ka .. kb that reach an output from some input row are laid out (a few frames
     # under a long filter reach few of them; none at all: the output is zeros)
-    cdef Py_ssize_t M = x.shape[1], ka = K, kb = -1, i0
+    cdef Py_ssize_t M = x.shape[1], ka = K, kb = -1, off
     for k in range(K):
-        i0 = max(0, -floordiv(k * dilation - pad_before, stride))    # ceil((pad - k*d) / s)
-        if i0 < M and i0 * stride + k * dilation - pad_before < L:
+        off = k * dilation - pad_before
+        if first_row(off, stride) < min(M, end_row(off, stride, L)):
             ka, kb = min(ka, k), k
     if kb < ka:
         memset(&y[0, 0, 0], 0, N * L * cw * sizeof(floating))
