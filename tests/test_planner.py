@@ -695,7 +695,9 @@ def test_a_gathered_filter_gradient_of_few_work_items_splits_its_channels(monkey
     one item or three (a share of their time of 3/4 at most) takes blocks of output channels
     that make the items a multiple of the cores (even, from 64, a multiple of 16); not with
     two, four or five items, nor a serial call. Blocks of channels by BLAS's GEMMs and by the
-    packed GEMM match the reference with the same bits on one thread and three."""
+    packed GEMM match the reference with the same bits on one thread and three; the packed
+    GEMM runs once per block of channels (its count of runs, ``_cpu._packed_calls``, grows with
+    the blocks), so the kernel takes the blocks it is given."""
     monkeypatch.setattr(_plan, "CORES", 2)
     G = conv1dt.Geometry
     three = G(batch=1, wide=86, narrow=84, wide_channels=197, narrow_channels=759, taps=3,
@@ -731,6 +733,14 @@ def test_a_gathered_filter_gradient_of_few_work_items_splits_its_channels(monkey
         want, bound = family_oracle("backprop_filter", x, dy, g)
         assert_family_matches(outs[0], want, bound, 2 * 84 + 1, f"{g} {blocks}")
         np.testing.assert_array_equal(outs[0], outs[1])
+        if blocks["packed"]:
+            runs = []
+            for channels in (0, blocks["channels"]):
+                before = _cpu._packed_calls()
+                _dispatch.conv1d_backprop_filter(x, dy, g, "NWC", "im2col",
+                                                 blocks=dict(blocks, channels=channels))
+                runs.append(_cpu._packed_calls() - before)
+            assert 0 < runs[0] < runs[1], runs
 
 
 def test_a_filter_gradient_of_one_work_item_splits_its_input_channels():
