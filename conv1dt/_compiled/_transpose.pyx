@@ -36,7 +36,8 @@ cnp.import_array()
 cdef enum:
     SMALL_SCRATCH = 1024
 
-# The filter layout's gathers take 32-bit offsets of up to 15 input-channel rows.
+# The longest filter row (input channels, or a group's row) the tiled kernel lays out: a bound
+# from its AVX-512 layout's former gathers (32-bit offsets of 15 rows), kept as the tested range.
 cdef enum:
     PACK_MAX_CIN = 1 << 27
     # ... and a layout of fewer elements is written by one thread (256 KiB in float32)
@@ -1107,7 +1108,7 @@ cdef void _pack_panels(int isa, const floating[:, :, :] f, floating* w, const Py
     """The filter ``f`` ``[K, C, Cin]`` in the tiled kernel's layout: tap ``k``'s panel ``p`` at
     ``w + base[k] + p*step[k]``, ``[Cin][pw]``, holding ``f[k, p*pw + j, ci]`` (zero past ``C``).
     In parallel, per (tap, panel, block of 64 input channels): the 64 destination rows being
-    filled stay in L1. By the instruction set's layout (AVX-512 gathers, src/tiled_avx512.c;
+    filled stay in L1. By the instruction set's layout (AVX-512 transposes, src/tiled_avx512.c;
     a scalar transposition for AVX2): only where the tiled kernel runs, and for rows of ``f``
     (``Cin``, or longer for a group's slice) under ``PACK_MAX_CIN``. A layout of fewer than
     ``PACK_SERIAL_ELEMS`` elements is written by the calling thread alone (a region of one

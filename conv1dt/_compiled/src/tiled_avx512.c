@@ -1,13 +1,13 @@
 /* The tiled kernel for AVX-512 (F, with FMA): panels of 4 vectors (64 float32 or 32 float64
  * output channels), tiles of 6 rows x 4 vectors (24 accumulators of 32 registers) and 12 x 2 for
- * a narrow last panel; the filter layout by gathers. tiled_impl.h, compiled by setup.py with
- * this file's flags (see ISA_FLAGS there). */
+ * a narrow last panel; the filter layout by transposes in registers. tiled_impl.h, compiled by
+ * setup.py with this file's flags (see ISA_FLAGS there). */
 #include "kernels.h"
 #if CONV1DT_X86_VARIANTS
 #include <immintrin.h>
 
 #define PANEL_VECTORS 4
-#define HAVE_GATHER_PACK 1
+#define HAVE_VECTOR_PACK 1
 #define CONV1DT_TILED_OPS conv1dt_tiled_avx512
 
 /* float32: 16 lanes */
@@ -52,39 +52,53 @@ static inline mask_f64 vmask_f64(ptrdiff_t lanes)
     return lanes >= 8 ? (mask_f64)0xff : lanes <= 0 ? 0 : (mask_f64)((1u << lanes) - 1);
 }
 
-/* The filter layout (see kernels.h): a gather per vector of 16 or 8 output channels, rows ld
- * apart (32-bit offsets: the caller keeps 15*ld under 2**31); dst rows 4 vectors apart, 64-byte
- * aligned. Faster than the scalar transposition (kept for AVX2, whose panels are narrower). */
-static void pack_gather_f32(float *restrict dst, const float *restrict src, ptrdiff_t ld, ptrdiff_t cout,
-                     ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)
+/* The filter layout (see kernels.h) by transposing blocks in registers (tiled_impl.h's
+ * pack_transpose): 16 rows of 16 input channels (8 x 8 in float64), each row one load of 64
+ * bytes, become 16 rows of output channels, each one aligned store. Gathering each vector of 16
+ * channels from 16 rows ld apart (the layout until the thirty-eighth round) took 1.6x as long
+ * with the filter in cache. transpose_block_SUF: r[i] becomes column i of the block. */
+static inline void transpose_block_f32(__m512 r[16])
 {
-    const __m512i idx = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32((int)ld));
-    for (int v = 0; v < 4; ++v) {
-        const ptrdiff_t c = co0 + v * 16;
-        const mask_f32 m = vmask_f32(cout - c);
-        for (ptrdiff_t ci = ci0; ci < ci1; ++ci)
-            _mm512_store_ps(dst + ci * 64 + v * 16,
-                            m ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx,
-                                                         src + c * ld + ci, sizeof(float))
-                              : _mm512_setzero_ps());
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int b = 0; b < 16; b += 8)
+        for (int j = 0; j < 4; ++j) {
+            t[b + j] = _mm512_shuffle_f32x4(r[b + j], r[b + 4 + j], 0x88);
+            t[b + 4 + j] = _mm512_shuffle_f32x4(r[b + j], r[b + 4 + j], 0xdd);
+        }
+    for (int j = 0; j < 8; ++j) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+        r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xdd);
     }
 }
 
-static void pack_gather_f64(double *restrict dst, const double *restrict src, ptrdiff_t ld,
-                     ptrdiff_t cout, ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)
+static inline void transpose_block_f64(__m512d r[8])
 {
-    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                           _mm256_set1_epi32((int)ld));
-    for (int v = 0; v < 4; ++v) {
-        const ptrdiff_t c = co0 + v * 8;
-        const mask_f64 m = vmask_f64(cout - c);
-        for (ptrdiff_t ci = ci0; ci < ci1; ++ci)
-            _mm512_store_pd(dst + ci * 32 + v * 8,
-                            m ? _mm512_mask_i32gather_pd(_mm512_setzero_pd(), m, idx,
-                                                         src + c * ld + ci, sizeof(double))
-                              : _mm512_setzero_pd());
+    __m512d u[8];
+    for (int b = 0; b < 8; b += 4) {
+        const __m512d t0 = _mm512_unpacklo_pd(r[b], r[b + 1]);
+        const __m512d t1 = _mm512_unpackhi_pd(r[b], r[b + 1]);
+        const __m512d t2 = _mm512_unpacklo_pd(r[b + 2], r[b + 3]);
+        const __m512d t3 = _mm512_unpackhi_pd(r[b + 2], r[b + 3]);
+        u[b] = _mm512_shuffle_f64x2(t0, t2, 0x88);
+        u[b + 1] = _mm512_shuffle_f64x2(t1, t3, 0x88);
+        u[b + 2] = _mm512_shuffle_f64x2(t0, t2, 0xdd);
+        u[b + 3] = _mm512_shuffle_f64x2(t1, t3, 0xdd);
+    }
+    for (int j = 0; j < 4; ++j) {
+        r[j] = _mm512_shuffle_f64x2(u[j], u[4 + j], 0x88);
+        r[4 + j] = _mm512_shuffle_f64x2(u[j], u[4 + j], 0xdd);
     }
 }
 

@@ -7,9 +7,9 @@
  * vload_SUF, vmload_SUF (lanes off in the mask read as zero), vset1_SUF, vfma_SUF (a*b + c, one
  * rounding), vstore_SUF, vmstore_SUF, vstream_SUF (a store past the caches, to an address
  * aligned to the vector) with vfence_SUF (after such stores) and vmask_SUF(lanes) (the first
- * `lanes` lanes on); the
- * filter layout pack_gather_SUF with HAVE_GATHER_PACK (else the template's scalar pack_plain_SUF
- * is used); and PANEL_VECTORS, the vectors of a panel of output channels (4 for
+ * `lanes` lanes on); with HAVE_VECTOR_PACK, transpose_block_SUF (a block of VL x VL elements
+ * transposed in registers) for the template's filter layout pack_transpose_SUF (else its scalar
+ * pack_plain_SUF is used); and PANEL_VECTORS, the vectors of a panel of output channels (4 for
  * AVX-512, 2 for AVX2's 16 registers); and CONV1DT_TILED_OPS, the name of its conv1dt_tiled_ops.
  * The file includes itself once per element type for the typed part.
  *
@@ -80,9 +80,9 @@ const struct conv1dt_tiled_ops CONV1DT_TILED_OPS = {
     .panel_f64 = PANEL_VECTORS * VL_f64,
     .phase_f32 = phase_f32,
     .phase_f64 = phase_f64,
-#if defined(HAVE_GATHER_PACK)
-    .pack_f32 = pack_gather_f32,
-    .pack_f64 = pack_gather_f64,
+#if defined(HAVE_VECTOR_PACK)
+    .pack_f32 = pack_transpose_f32,
+    .pack_f64 = pack_transpose_f64,
 #else
     .pack_f32 = pack_plain_f32,
     .pack_f64 = pack_plain_f64,
@@ -363,7 +363,32 @@ static int NAME(phase)(T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdif
     return streamed;
 }
 
-/* The filter layout without gathers: dst[ci*pw + j] = src[(co0 + j)*ld + ci] for ci in
+#if defined(HAVE_VECTOR_PACK)
+/* The filter layout by blocks of VL x VL transposed in registers (the instruction set's
+ * transpose_block_SUF): dst[ci*pw + j] = src[(co0 + j)*ld + ci] as pack_plain below, each block
+ * VL loads of VL input channels of VL rows (zero past Cout) and VL aligned stores. */
+static void NAME(pack_transpose)(T *restrict dst, const T *restrict src, ptrdiff_t ld,
+                                 ptrdiff_t cout, ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)
+{
+    const ptrdiff_t pw = PANEL_VECTORS * VL;
+    for (int v = 0; v < PANEL_VECTORS; ++v) {
+        const ptrdiff_t c = co0 + v * VL;
+        const ptrdiff_t rows = cout - c < VL ? cout - c : VL;
+        for (ptrdiff_t ci = ci0; ci < ci1; ci += VL) {
+            const ptrdiff_t n = ci1 - ci < VL ? ci1 - ci : VL;
+            const MASK m = NAME(vmask)(n);
+            V r[VL];
+            for (int j = 0; j < VL; ++j)
+                r[j] = j < rows ? NAME(vmload)(m, src + (c + j) * ld + ci) : NAME(vzero)();
+            NAME(transpose_block)(r);
+            for (int j = 0; j < n; ++j)
+                NAME(vstore)(dst + (ci + j) * pw + v * VL, r[j]);
+        }
+    }
+}
+#endif
+
+/* The filter layout in scalar code: dst[ci*pw + j] = src[(co0 + j)*ld + ci] for ci in
  * ci0 .. ci1-1 and j < pw = PANEL_VECTORS*VL, zero where co0 + j >= cout. */
 static inline void NAME(pack_plain)(T *restrict dst, const T *restrict src, ptrdiff_t ld,
                                     ptrdiff_t cout, ptrdiff_t co0, ptrdiff_t ci0, ptrdiff_t ci1)
