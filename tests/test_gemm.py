@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_family_matches, family_oracle, random_array
+from conv1dt import _plan
 from conv1dt._compiled import _gemm
 from conv1dt._runtime.blas_threads import single_threaded_blas
 from conv1dt._geometry import Geometry
@@ -215,6 +216,43 @@ def test_backprop_filter_short_side(mode, seed, dtype):
     window_rows = int(rng.integers(0, 200))     # 0: blocks of ``rows``
     _check_filter(rng, g, dtype, False, rows, taps, chunks, round_rows, not across, False,
                   across, "window" in mode, window_rows)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(12))
+def test_backprop_filter_windows_in_place_keep_the_bits(seed, dtype):
+    """The skinny filter gradient with the windows on the signal read in place (``window``,
+    in blocks of ``rows`` that ask for the next block's ``dy``) forms the same products in the
+    same order as with every window gathered: the same bits, whatever the blocks of rows and
+    windows; and the planner takes the windows in place for the skinny GEMM where the columns
+    are evenly spaced, up to ``FILTER_WINDOW_MAX_CHANNELS`` outputs a group."""
+    rng = np.random.default_rng(seed + 800)
+    g = _draw_spaced(rng, False)
+    x = random_array(rng, (g.batch, g.wide, g.wide_channels), dtype)
+    dy = random_array(rng, (g.batch, g.narrow, g.narrow_channels), dtype)
+    rows, taps = int(rng.integers(1, 64)), int(rng.integers(1, g.taps + 2))
+    outs = []
+    for window, window_rows in ((False, 0), (True, int(rng.integers(0, 200)))):
+        part = np.full((1, g.taps, g.wide_channels // g.groups, g.narrow_channels), np.nan,
+                       dtype)
+        _gemm.backprop_filter_im2col(x, dy, part, False, g.stride, g.dilation, g.pad_before,
+                                     g.groups, rows, taps, 2, 0, True, False, False, window,
+                                     window_rows)
+        outs.append(part[0])
+    np.testing.assert_array_equal(outs[0], outs[1], err_msg=str(g))
+    want, bound = family_oracle("backprop_filter", x, dy, g)
+    assert_family_matches(outs[1], want, bound, g.batch * g.narrow, str(g))
+    # the rule (its geometry alone): EnCodec's first layer, one channel into 32; a dilation of
+    # several input channels, more than 128 outputs, or short batch elements gather
+    encodec = Geometry(8, 24000, 24000, 1, 32, 7, 1, 1, 3, 1)
+    assert _plan.filter_skinny_window(encodec)
+    assert _plan.filter_skinny_window(encodec._replace(wide_channels=4, taps=3))
+    assert not _plan.filter_skinny_window(encodec._replace(wide_channels=4, dilation=2))
+    assert _plan.filter_skinny_window(encodec._replace(dilation=2))
+    assert not _plan.filter_skinny_window(encodec._replace(narrow_channels=129))
+    assert not _plan.filter_skinny_window(encodec._replace(narrow=15))
+    if _plan.filter_skinny(encodec, 4, encodec.taps):
+        assert _plan.blocking("backprop_filter", "im2col", encodec, 4, "NWC")["window"]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
