@@ -22,14 +22,16 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       (:func:`_direct_wasteful`: a few frames a batch element, a filter far past the input);
     * ``blas`` with the dot GEMM for a few frames in all (``N*M <= DOT_MAX_ROWS``, ``Cin >=
       DOT_MIN_CIN``, ``Cout >= 16``, AVX-512): it reads each tap's filter once for all of them, where
-      the kernels below would pack or lay it out for them;
+      the kernels below would pack or lay it out for them; in float32 from ``DOT_TILED_MIN_ROWS``
+      rows of ``DOT_TILED_MIN_FRAMES`` frames a batch element, ``tiled`` (:func:`_dot_tiled`);
     * ``ola`` when the whole input spans less than half a filter (``2*M < T``: a few frames
       overlap-added), where the kernels below would step through taps that reach no sample;
       with ``Cin <= 16`` and ``Cout <= 32`` only below an eighth of a filter (``8*M < T``);
       not for ``Cin <= 64`` with ``Cout >= 32`` and 2 frames or more a batch element where the
       tiled kernel runs; ``blas`` instead for ``Cin >= 32`` and ``Cout >= 64`` (any filter;
       until the thirtieth round beyond ``OLA_MAX_FILTER_BYTES``, 4 MiB), or one frame in all
-      under a filter beyond it;
+      under a filter beyond it; ``tiled`` for the rest from 32 outputs where it runs
+      (:func:`_few_frames_tiled`);
     * ``direct`` for ``Cin <= 16`` and ``Cout <= 32`` (vector loops along the width), ``ola``
       where its strips would be mostly idle (as for small calls);
     * few outputs (``Cout <= 8``): ``ola`` (one GEMM per block of outputs with the taps in
@@ -221,6 +223,8 @@ DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip 
 # lanes at the end and takes the channels short of a vector one by one, which a short sum
 # cannot pay for (docs/planner.rst has the measurements)
 DOT_MIN_CIN = 384
+DOT_TILED_MIN_ROWS = 64       # ... but more rows than this in all (float32, _dot_tiled) ...
+DOT_TILED_MIN_FRAMES = 32     # ... and at least this many a batch element to the tiled kernel
 COLUMN_BYTES = 1 << 20   # conv1d's column block when one GEMM takes all its taps (about L2)
 LARGE_FILTER_BYTES = 1 << 20   # a filter beyond L2 (conv1d_large_filter)
 OLA_MAX_FILTER_BYTES = 4 << 20   # the transpose's overlap-add of a few frames: at most this filter
@@ -323,7 +327,10 @@ def _choose_transpose(g, itemsize=4):
     if SKINNY and ((g.batch * g.narrow <= DOT_MAX_ROWS and cin >= DOT_MIN_CIN and cout >= 16)
                    or _dot_rows_few(g)):
         # a few frames in all with many input channels: the dot GEMM reads each tap's filter
-        # once for all of them (the kernels below would pack or lay it out for them)
+        # once for all of them (the kernels below would pack or lay it out for them). Float32
+        # calls of more rows and frames than that: the tiled kernel (_dot_tiled)
+        if _dot_tiled(g, itemsize):
+            return "tiled"
         return "blas"
     few = cin <= 16 and cout <= 32
     if (2 * g.narrow < phase_taps(g) and g.taps * cout >= 16
@@ -346,13 +353,14 @@ def _choose_transpose(g, itemsize=4):
                 or (g.taps * cin * cout * itemsize > OLA_MAX_FILTER_BYTES
                     and g.batch * g.narrow == 1)):
             return "blas"
+        if _few_frames_tiled(g):
+            return "tiled"
         return "ola"
     if few:
         # AVX2's tiles are 16 channels wide: from 24 bytes of output channels a row the tiled
         # kernel ran 1.2-4.9x faster than the direct kernel's vector loops along the width
         # (docs/planner.rst); AVX-512's tiles of 64 channels would be mostly empty
-        if (TILED and _cpu.tiled_isa() == "avx2" and cout * itemsize >= 24
-                and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow):
+        if _cpu.tiled_isa() == "avx2" and cout * itemsize >= 24 and _tiled_fits(g):
             return "tiled"
         return "ola" if _direct_wasteful(g) else "direct"
     if cout <= 8 and g.taps * cout < 64:
@@ -375,7 +383,7 @@ def _choose_transpose(g, itemsize=4):
         # geometries of the class, two seeds, 0.61x at worst; 10 x 31 frames, 26 -> 1231, K=10,
         # s=3, d=6, float32: 7.3 -> 4.8 ms; docs/planner.rst)
         return "blas"
-    if TILED and phase_taps(g) * cin <= TILED_MAX_TCIN and g.narrow and cout >= 32:
+    if _tiled_fits(g) and cout >= 32:
         if _tiles_wasteful(g, itemsize) and col2im_rows(g, itemsize):
             return "col2im"
         return "tiled"
@@ -1379,6 +1387,55 @@ DOT_BLAS_PACKING = 0.03   # float32 GEMMs of R rows into C channels by a BLAS of
                           # kernels where 1/R + 1/C (its packing per multiply-add) is below this
 DOT_FEW_ROWS = 16         # ... and of at most this many rows in all, from DOT_FEW_MIN_CIN
 DOT_FEW_MIN_CIN = 128
+
+
+def _tiled_fits(g):
+    """Whether the tiled kernel takes a transpose of geometry ``g`` at all (one group, or a
+    group's call): built for this CPU, a phase's ``T*Cin`` within its range
+    (``TILED_MAX_TCIN``) and an input to tile."""
+    return TILED and g.narrow > 0 and phase_taps(g) * g.narrow_channels <= TILED_MAX_TCIN
+
+
+FEW_FRAMES_TILED_MIN_CIN = 8          # _few_frames_tiled: input channels, at least ...
+FEW_FRAMES_TILED_MIN_MACS = 1 << 20   # ... and multiply-adds
+
+
+def _few_frames_tiled(g):
+    """Whether a transpose of a few frames under a long filter (the whole input spanning less
+    than half of it) that the overlap-add would take runs the tiled kernel instead: 32 output
+    channels or more (half a panel of its tiles) and ``T*Cin`` within its range. The overlap-add
+    multiplies each item's frames by all its taps, then adds the products to the outputs in
+    order; the tiled kernel writes each output once from the taps that reach it. On random calls
+    of the class (``genfo2.py``, 1-32 batch elements of 1-16 frames, 8-256 inputs, 32-1024
+    outputs, K 8-256, strides 1-8, cropped calls skipped; both forced, three interleaved rounds)
+    it took 0.32x / 0.31x the overlap-add's time (24 float32 calls, seed 1; one / two threads),
+    1.9x at worst (a 0.06 ms call of 8 frames), and 0.49x / 0.42x with the filter layout of the
+    rounds before. Held out: seed 2, 20 float32 calls, 0.36x / 0.34x (0.92x at worst); seed 3,
+    20 float64 calls, 0.59x / 0.47x, two slower (1.69x at worst: one frame into 668 outputs).
+    Those draws had 8 inputs or more and a million multiply-adds or more; the sweep (seed 19)
+    found fewer inputs and smaller calls slower by the tiled kernel (2 -> 86, one frame, K=154:
+    0.007 ms by the overlap-add, 0.028 tiled; 51 -> 40, 0.84 million, float64: 1.5x; 1 -> 52,
+    K=175, d=4: 1.2x), so those bound it (docs/planner.rst)."""
+    return (_tiled_fits(g) and g.wide_channels >= 32
+            and g.narrow_channels >= FEW_FRAMES_TILED_MIN_CIN
+            and macs(g) >= FEW_FRAMES_TILED_MIN_MACS)
+
+
+def _dot_tiled(g, itemsize):
+    """Whether a float32 transpose that the dot GEMM would take (a few frames in all, many input
+    channels) runs the tiled kernel: more than ``DOT_TILED_MIN_ROWS`` input rows in all, at least
+    ``DOT_TILED_MIN_FRAMES`` a batch element, three vectors of outputs (a panel of 64 channels
+    mostly full) and ``T*Cin`` within the tiled kernel's range. Since its layout of the filter is
+    transposed in registers (the thirty-eighth round; it gathered before), it costs less than the
+    dot GEMM's sums of lanes. On random calls of the class (``gendt.py``, float32; seeds 1-3 and
+    5, the 30 with these bounds) the tiled kernel took 0.83x / 0.87x the dot GEMM's time (one /
+    two threads, geometric mean), 1.28x at worst (two threads, a 0.15 ms call); with 10-23 frames
+    a batch element it ran up to 1.8x slower at two threads (fewer work items), hence the frames.
+    Held out (seed 6, 14 calls): 0.79x / 0.89x, at worst 0.96x / 1.33x. In float64 (seed 4) it
+    gained 0.89x / 0.96x with losses to 1.18x: not taken (docs/planner.rst)."""
+    return (itemsize == 4 and _tiled_fits(g) and g.batch * g.narrow > DOT_TILED_MIN_ROWS
+            and g.narrow >= DOT_TILED_MIN_FRAMES
+            and g.wide_channels * itemsize >= 3 * VECTOR_BYTES)
 
 
 def _dot_rows_few(g):

@@ -189,8 +189,14 @@ def test_a_few_frames_go_to_the_dot_gemm():
     # a short sum of input channels does not pay for the dot GEMM's lane sums: BLAS's GEMM
     assert not _plan.blocking("transpose", "blas", g(1, 75, 26, 32, k=295, s=1), 4)["dot"]
     if _plan.SKINNY:      # AVX-512: the tiled kernel takes the others
-        assert _plan.choose("transpose", few, 4) == "blas"
+        # float32 beyond 64 rows of 32 frames or more a batch element, 48 outputs or more: the
+        # tiled kernel (_dot_tiled); float64, fewer rows or frames, or fewer outputs: the dot GEMM
+        assert _plan.choose("transpose", few, 4) == "tiled"
         assert _plan.choose("transpose", few, 8) == "blas"
+        assert _plan.choose("transpose", g(1, 64, 512), 4) == "blas"       # 64 rows
+        assert _plan.choose("transpose", g(4, 31, 512), 4) == "blas"       # 31 frames each
+        assert _plan.choose("transpose", g(3, 32, 512), 4) == "tiled"      # 96 rows, 32 each
+        assert _plan.choose("transpose", g(1, 75, 512, 47), 4) == "blas"   # 47 outputs
         assert _plan.choose("transpose", g(4, 75, 512), 4) == "tiled"      # 300 rows
         assert _plan.choose("transpose", g(1, 75, 64, 64), 4) == "tiled"   # 64 input channels
 
@@ -453,7 +459,16 @@ def test_dispatch_rule():
     # 96 -> 128, K=64, s=16: 0.44 ms by the overlap-add, 0.14 by BLAS)
     assert _plan.choose("transpose", g(96, 128, k=64, s=16, m=1)) == "blas"
     assert _plan.choose("transpose", g(96, 128, k=12, s=4, m=1)) == "blas"        # 576 KiB
-    assert _plan.choose("transpose", g(24, 128, k=64, s=16, m=1)) == "ola"        # 24 inputs
+    # 24 inputs: the overlap-add for a small call (0.2 million multiply-adds), the tiled kernel
+    # from 2**20 where it runs (_few_frames_tiled: each output written once from the taps that
+    # reach it), from 32 outputs and 8 inputs, within its T*Cin
+    assert _plan.choose("transpose", g(24, 128, k=64, s=16, m=1)) == "ola"
+    many = g(24, 128, k=64, s=16, m=1)._replace(batch=20)
+    assert _plan.choose("transpose", many) == ("tiled" if _plan.TILED else "ola")
+    assert _plan.choose("transpose", many, 8) == ("tiled" if _plan.TILED else "ola")
+    assert _plan.choose("transpose", many._replace(wide_channels=31)) == "ola"
+    assert _plan.choose("transpose", many._replace(narrow_channels=7)) == "ola"
+    assert _plan.choose("transpose", many._replace(taps=3000, stride=1)) in ("ola", "blas")
     # ... and not for fewer than 64 outputs from several frames (each tap's GEMM is narrow)
     assert _plan.choose("transpose", g(300, 25, k=429, s=1, m=1)._replace(batch=35), 8) == "ola"
     # ... but from 2 frames, with at most 64 inputs to 32 outputs or more, the tiled kernel
