@@ -247,6 +247,31 @@ def test_tiled_with_a_filter_over_1_mib(kernel, dtype, s):
     assert_matches(outs[0], y64, bound, terms_per_output(f.shape, s), dtype, f"{kernel} s={s}")
 
 
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k.startswith("tiled")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cin, k", [(1, 251), (3, 100), (50, 7), (129, 3)])
+def test_tiled_chunks_of_whole_taps(kernel, dtype, cin, k):
+    """A phase of more than 128 (tap, input channel) rows goes in chunks of whole taps where a
+    tap's channels fit in 128 (1 channel, 251 taps: chunks of 128 taps and 123; 3 channels: 42,
+    42 and 16 taps; 50: two taps at a time and one), else a tap's channels 128 at a time (129:
+    128 and 1 a tap), each chunk adding to the outputs of the one before: the reference's result,
+    the same bits at one thread and two."""
+    rng = np.random.default_rng(cin * k)
+    n, m, cout = 2, 300, 40
+    x, f = random_operands(rng, n, m, cin, cout, k, dtype)
+    g = geometry(x, f, [n, m, cout], 1, 1, "SAME", "NWC")
+    outs = []
+    for threads in (1, 2):
+        y = np.full((n, m, cout), np.nan, dtype)
+        with tiles(kernel):
+            _transpose.transpose_tiled(x, f, y, 1, 1, g.pad_before, _dispatch._tiled_rows(g),
+                                       threads)
+        outs.append(y)
+    np.testing.assert_array_equal(outs[1], outs[0])
+    y64, bound = oracle(x, f, [n, m, cout], 1, 1, "SAME", "NWC")
+    assert_matches(outs[0], y64, bound, terms_per_output(f.shape, 1), dtype, f"{kernel} {cin} {k}")
+
+
 def _aligned_empty(shape, dtype, offset=0):
     """An uninitialised array whose data starts ``offset`` elements past a 64-byte boundary."""
     dtype = np.dtype(dtype)

@@ -306,15 +306,18 @@ static int NAME(phase)(T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdif
             if (q == lo && hi > lo) {  /* the interior */
                 const int rows = wide ? WIDE_ROWS : NARROW_ROWS;
                 const ptrdiff_t end = lo + (hi - lo) / rows * rows;   /* whole tiles */
-                /* taps and input channels in chunks of KC, each over all the tiles, so the
-                 * chunk's filter panel (KC x 4 vectors) stays in L1 while the tiles use it (all
-                 * the taps at once when T*Cin is at most KC) */
-                const int one = ntaps * cin <= CONV1DT_KC;
+                /* (tap, input channel) rows in chunks of at most KC, each over all the tiles,
+                 * so the chunk's filter panel (KC x 4 vectors) stays in L1 while the tiles use
+                 * it: whole taps, KC / Cin of them, where a tap's channels fit (all the taps at
+                 * once when T*Cin is at most KC), else a tap's channels KC at a time. Each
+                 * chunk after the first adds to y, the sum in the same order: a chunk of one
+                 * tap of one channel stored and loaded a tile per multiply-add of each row */
+                const ptrdiff_t tc = cin <= CONV1DT_KC ? CONV1DT_KC / cin : 1;
                 a.w = wp;
-                for (ptrdiff_t t = 0; t < (one ? 1 : ntaps); ++t)
+                for (ptrdiff_t t = 0; t < ntaps; t += tc)
                     for (ptrdiff_t c = 0; c < cin; c += CONV1DT_KC) {
                         a.tlo = t;
-                        a.thi = one ? ntaps : t + 1;
+                        a.thi = t + tc < ntaps ? t + tc : ntaps;
                         a.ci0 = c;
                         a.ci1 = c + CONV1DT_KC < cin ? c + CONV1DT_KC : cin;
                         a.more = t > 0 || c > 0;
