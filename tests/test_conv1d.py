@@ -11,6 +11,7 @@ from hypothesis import given, settings
 import conv1dt
 from conv1dt import _dispatch, _plan
 from conv1dt._compiled import _conv1d, _cpu
+from conv1dt._args import parse_padding
 from conv1dt._geometry import conv1d_geometry
 from conftest import (
     FAMILY_DTYPES,
@@ -304,6 +305,48 @@ def test_blas_row_and_channel_blocks(case, dtype):
                     outs.append(y)
             for y in outs[1:]:
                 np.testing.assert_array_equal(outs[0], y)
+
+
+STACKED = [  # n, wide, cw, cn, k, s, padding: taps s at a time (blocks short of s, none whole)
+    (2, 301, 20, 40, 4, 2, "SAME"), (1, 64, 16, 33, 7, 3, "VALID"), (3, 50, 17, 48, 2, 4, "SAME"),
+    (1, 30, 16, 32, 13, 5, [[0, 0], [11, 2], [0, 0]]), (2, 9, 24, 20, 8, 2, "SAME"),
+    (1, 200, 32, 64, 16, 8, [[0, 0], [7, 0], [0, 0]]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", STACKED, ids=[str(c) for c in STACKED])
+def test_blas_stacked_taps(case, dtype):
+    """At a stride ``s > 1`` (one group, dilation 1) the BLAS kernel takes the taps ``s`` at a
+    time, one GEMM of inner dimension ``s*Cw`` on the input in place for the rows whose block of
+    taps lies on the signal, the rows at the edges tap by tap: against the reference, as the
+    kernel tap by tap (``stacked=False``) is; blocks of filter shorter than ``s`` (``K`` not a
+    multiple), signals too short for any whole block, pads past several blocks; for given rows
+    an item, the same bits at any thread count."""
+    n, wide, cw, cn, k, s, padding = case
+    rng = np.random.default_rng(wide * k + cw)
+    w = random_array(rng, (n, wide, cw), dtype)
+    f = random_array(rng, (k, cw, cn), dtype)
+    g = conv1d_geometry(w.shape, f.shape, s, 1, parse_padding(padding, "NWC"), "NWC", 1)
+    want, bound = family_oracle("conv1d", w, f, g, "NWC")
+    last = {}
+    for stacked in (False, True):
+        for rows in (1, 7, 1024):
+            outs = []
+            for t in (1, 3):
+                y = np.full((n, g.narrow, cn), np.nan, dtype)
+                _conv1d.conv1d_blas(w, f, y, s, 1, g.pad_before, 1, rows, t, 0, 0, False,
+                                    stacked)
+                assert_family_matches(y, want, bound, conv1d_terms(g),
+                                      f"{case} stacked={stacked} rows={rows} threads={t}")
+                outs.append(y)
+            np.testing.assert_array_equal(outs[0], outs[1])
+            last[stacked] = outs[0]
+    # where a block of two taps or more has rows on the signal, its one GEMM rounds into the
+    # output once for the block, tap by tap once a tap: other bits (the stacked path was taken)
+    whole = any(i * s + b - g.pad_before >= 0 and i * s + min(b + s, k) - 1 - g.pad_before < wide
+                for b in range(0, k, s) if min(s, k - b) > 1 for i in range(g.narrow))
+    assert whole == (not np.array_equal(last[False], last[True])), case
 
 
 def _blas_cost(g, itemsize, rows, channels, cores, groups=1, straggler=None):

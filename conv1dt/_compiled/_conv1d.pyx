@@ -214,6 +214,42 @@ def conv1d_direct(
             scratch_done(SPREAD_SLOT, xs)
 
 
+cdef void _stacked_taps(const floating[:, :, ::1] x, const floating[:, :, ::1] f,
+                        floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                        Py_ssize_t c0, Py_ssize_t cb, Py_ssize_t s, Py_ssize_t pad) noexcept nogil:
+    """Add rows ``i0 .. i1-1`` of batch element ``n``, output channels ``c0 .. c0+cb-1``, of
+    conv1d at stride ``s``, dilation 1, one group (:func:`conv1d_blas`, ``stacked``): taps in
+    blocks ``[b, b+s)``, in order; each block's rows with all its taps on the signal one GEMM of
+    inner dimension ``tb*Cw`` on the input in place, the rows before and after them tap by tap.
+    The blocks and the edge rows depend on the geometry only (not on ``i0``, ``i1``)."""
+    cdef Py_ssize_t K = f.shape[0], cw = x.shape[2], cn = y.shape[2], L = x.shape[1]
+    cdef Py_ssize_t b = 0, tb, off, lo, hi, k, a, e
+    while b < K:
+        tb = min(s, K - b)
+        off = b - pad
+        lo = max(i0, first_row(off, s))
+        hi = min(i1, end_row(off + tb - 1, s, L))
+        if lo < hi:
+            # column-major: y^T[cb x rows] += f[b:b+tb]^T[cb x tb*Cw] @ windows[tb*Cw x rows]
+            gemm(c'N', c'N', <int> cb, <int> (hi - lo), <int> (tb * cw), &f[b, 0, c0], <int> cn,
+                 &x[n, lo * s + off, 0], <int> (s * cw), 1, &y[n, lo, c0], <int> cn)
+        else:
+            lo = hi = i1
+        for k in range(b, b + tb):
+            # the rows before the block's whole windows, then those after, tap by tap
+            a = max(i0, first_row(k - pad, s))
+            e = min(lo, end_row(k - pad, s, L))
+            if a < e:
+                gemm(c'N', c'N', <int> cb, <int> (e - a), <int> cw, &f[k, 0, c0], <int> cn,
+                     &x[n, a * s + k - pad, 0], <int> (s * cw), 1, &y[n, a, c0], <int> cn)
+            a = max(hi, first_row(k - pad, s))
+            e = min(i1, end_row(k - pad, s, L))
+            if a < e:
+                gemm(c'N', c'N', <int> cb, <int> (e - a), <int> cw, &f[k, 0, c0], <int> cn,
+                     &x[n, a * s + k - pad, 0], <int> (s * cw), 1, &y[n, a, c0], <int> cn)
+        b = b + tb
+
+
 def conv1d_blas(
     const floating[:, :, ::1] x,
     const floating[:, :, ::1] f,
@@ -227,6 +263,7 @@ def conv1d_blas(
     Py_ssize_t cblock=0,
     Py_ssize_t gblock=0,
     bint flipped=False,
+    bint stacked=True,
 ):
     """conv1d for many channels: per (block, tap, group) one GEMM into the owned output rows.
 
@@ -241,6 +278,13 @@ def conv1d_blas(
     group j] @ f[k, :, group j]`` is one GEMM whose input has leading dimension ``s*Cw``. Taps go
     in increasing ``k``; the blocks depend on the shape only, so the bits do not depend on the
     thread count. BLAS must run single-threaded inside (the caller arranges it).
+
+    With ``stacked`` (one group, dilation 1, stride ``s > 1``, not ``flipped``), the taps go
+    ``s`` at a time: taps ``k .. k+s-1`` of narrow row ``i`` read the run of ``s*Cw`` samples
+    from wide row ``i*s + k - pad``, and row ``i+1``'s run starts ``s*Cw`` later, so the rows
+    where all of them lie on the signal are one GEMM of inner dimension ``s*Cw`` on the input
+    in place (leading dimension ``s*Cw``, the filter's ``s`` taps one ``[s*Cw, Cn]`` block),
+    instead of ``s`` GEMMs of ``Cw``; the rows at the edges take the block's taps one by one.
     """
     cdef team crew
     cdef Py_ssize_t N = y.shape[0], M = y.shape[1], cn = y.shape[2]
@@ -298,6 +342,10 @@ def conv1d_blas(
                     for j in range(j0, j1):
                         memset(&y[n, i, j * cng + c0], 0, cb * sizeof(floating))
             if cwg == 0:
+                continue
+            if (stacked and stride > 1 and dilation == 1 and groups == 1 and not flipped
+                    and beta == 1):
+                _stacked_taps(x, f, y, n, i0, i1, c0, cb, stride, pad_before)
                 continue
             for k in range(k0, K):
                 off = k * dilation - pad_before
