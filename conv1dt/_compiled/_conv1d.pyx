@@ -223,7 +223,7 @@ cdef void _stacked_taps(const floating[:, :, ::1] x, const floating[:, :, ::1] f
     inner dimension ``tb*Cw`` on the input in place, the rows before and after them tap by tap.
     The blocks and the edge rows depend on the geometry only (not on ``i0``, ``i1``)."""
     cdef Py_ssize_t K = f.shape[0], cw = x.shape[2], cn = y.shape[2], L = x.shape[1]
-    cdef Py_ssize_t b = 0, tb, off, lo, hi, k, a, e
+    cdef Py_ssize_t b = 0, tb, off, lo, hi, k, a, e, side
     while b < K:
         tb = min(s, K - b)
         off = b - pad
@@ -236,17 +236,13 @@ cdef void _stacked_taps(const floating[:, :, ::1] x, const floating[:, :, ::1] f
         else:
             lo = hi = i1
         for k in range(b, b + tb):
-            # the rows before the block's whole windows, then those after, tap by tap
-            a = max(i0, first_row(k - pad, s))
-            e = min(lo, end_row(k - pad, s, L))
-            if a < e:
-                gemm(c'N', c'N', <int> cb, <int> (e - a), <int> cw, &f[k, 0, c0], <int> cn,
-                     &x[n, a * s + k - pad, 0], <int> (s * cw), 1, &y[n, a, c0], <int> cn)
-            a = max(hi, first_row(k - pad, s))
-            e = min(i1, end_row(k - pad, s, L))
-            if a < e:
-                gemm(c'N', c'N', <int> cb, <int> (e - a), <int> cw, &f[k, 0, c0], <int> cn,
-                     &x[n, a * s + k - pad, 0], <int> (s * cw), 1, &y[n, a, c0], <int> cn)
+            # tap by tap, the rows before the block's whole windows (side 0), then those after
+            for side in range(2):
+                a = max(hi if side else i0, first_row(k - pad, s))
+                e = min(i1 if side else lo, end_row(k - pad, s, L))
+                if a < e:
+                    gemm(c'N', c'N', <int> cb, <int> (e - a), <int> cw, &f[k, 0, c0], <int> cn,
+                         &x[n, a * s + k - pad, 0], <int> (s * cw), 1, &y[n, a, c0], <int> cn)
         b = b + tb
 
 

@@ -310,8 +310,8 @@ static int NAME(phase)(T *restrict y, ptrdiff_t ldy, const T *restrict x, ptrdif
                  * so the chunk's filter panel (KC x 4 vectors) stays in L1 while the tiles use
                  * it: whole taps, KC / Cin of them, where a tap's channels fit (all the taps at
                  * once when T*Cin is at most KC), else a tap's channels KC at a time. Each
-                 * chunk after the first adds to y, the sum in the same order: a chunk of one
-                 * tap of one channel stored and loaded a tile per multiply-add of each row */
+                 * chunk after the first adds to y, the sum in the same order (chunks of one tap
+                 * would store and load a tile per row of Cin multiply-adds: per one, at Cin=1) */
                 const ptrdiff_t tc = cin <= CONV1DT_KC ? CONV1DT_KC / cin : 1;
                 a.w = wp;
                 for (ptrdiff_t t = 0; t < ntaps; t += tc)
