@@ -109,8 +109,10 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       4 outputs a batch element with a filter of 2 MiB or more (the BLAS kernel would read it
       from memory once per batch element, for GEMMs of that many rows; a block of at most
       ``FEW_ROWS`` rows reads it once by the skinny GEMM, batch 1 included on AVX-512), and
-      for one output a batch element whatever the filter; ``blas`` (one GEMM per tap) for the
-      rest.
+      for one output a batch element whatever the filter; ``blas`` (one GEMM per tap, at a
+      stride one per block of ``s`` taps) for the rest, and on AVX2 in place of ``im2col`` and
+      ``implicit`` at a stride where a block of taps holds many more (tap, channel) pairs than
+      there are output channels (:func:`stacked_taps_pay`).
 conv1d_backprop_filter
     * ``fir`` at dilation 1 for one channel each way (not one tap at a stride: a strided dot
       product, ``im2col`` in place), and for depthwise calls with a vector of
@@ -861,6 +863,37 @@ def conv1d_implicit(g, itemsize, layout="NWC"):
                      and g.narrow_channels >= 32))
 
 
+STACKED_MIN_INNER = 64       # conv1d's stacked taps: a block's s*Cw (tap, channel) pairs
+STACKED_MIN_OUTPUTS = 128    # ... outputs a batch element
+STACKED_MIN_CHANNELS = 16    # ... and output channels, at least
+STACKED_MIN_RATIO = 4        # s*Cw over Cn, at least
+
+
+def stacked_taps_pay(g, itemsize, layout="NWC"):
+    """Whether a strided conv1d of few input channels runs the ``blas`` kernel's stacked taps
+    instead of ``im2col`` or ``implicit`` (AVX2): at stride ``s``, dilation 1, one group, the
+    taps ``k .. k+s-1`` of output ``i`` are one run of ``s*Cw`` samples and output ``i+1``'s run
+    starts ``s*Cw`` later, so each block of ``s`` taps is one GEMM on the input in place, inner
+    dimension ``min(s, K)*Cw``, nothing gathered; its cost over im2col's one GEMM is a load and
+    store of the output per block. That pays where the block's inner dimension is at least
+    ``STACKED_MIN_INNER``, there are ``STACKED_MIN_OUTPUTS`` outputs a batch element (the GEMMs
+    run per element) and ``STACKED_MIN_CHANNELS`` output channels (OpenBLAS's GEMM of fewer
+    columns ran slower than the skinny GEMM). NWC (the BLAS kernel copies NCW), float32 and
+    float64. The ratio ``s*Cw/Cn`` (``STACKED_MIN_RATIO``) weighs the two costs: a block's
+    extra pass over the output moves ``rows*Cn`` elements twice, im2col's gather copies
+    ``rows*s*Cw`` of the windows. On 40 random calls of the class at one thread (``genstk.py
+    1 40``) those the rule takes ran 0.87x the time by BLAS, the others up to 5.9x slower;
+    held out on 20 (seed 3, two threads): 0.90x (0.79x-1.04x), on 20 (seed 4, one): 0.87x
+    (0.72x-1.06x). The STFT row, 1 x 307200, 1 -> 32, K=4096, s=1024: 1.32 ms by im2col,
+    1.07 so (docs/planner.rst)."""
+    return (AVX2 and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
+            and g.dilation == 1 and g.stride > 1 and g.taps > 1
+            and min(g.stride, g.taps) * g.wide_channels >= max(STACKED_MIN_INNER,
+                                                               STACKED_MIN_RATIO * g.narrow_channels)
+            and g.narrow >= STACKED_MIN_OUTPUTS and g.narrow_channels >= STACKED_MIN_CHANNELS
+            and max(g.stride * g.wide_channels, g.narrow_channels, g.narrow) <= INT_MAX)
+
+
 DOT_MAX_CHANNELS = 4          # conv1d by dot products: output channels, at most ...
 DOT_FEW_CHANNELS = 15         # ... or this many, from few input channels and several taps
 DOT_FEW_INPUTS = 160
@@ -975,6 +1008,8 @@ def _choose(op, g, itemsize, layout):
         if kernel == "blas" and (conv1d_large_filter(g, itemsize)
                                  or im2col_across(g, itemsize, layout)):
             return "im2col"
+        if kernel in ("im2col", "implicit") and stacked_taps_pay(g, itemsize, layout):
+            return "blas"
         return kernel
     if op == "backprop_filter":
         if filter_fir(g, itemsize, layout):

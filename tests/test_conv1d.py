@@ -694,6 +694,12 @@ def test_dispatch_rule():
     # packed GEMM (the filter laid out once for each block of rows)
     assert _plan.choose("conv1d", strided(1, 514, 512, 128)) == (
         "implicit" if _plan.SKINNY else "im2col")
+    # 4096-sample windows at a hop of 1024 into 32 channels: on AVX2 BLAS's GEMM per block of
+    # 1024 taps, on the signal in place (s*Cw >= 4*Cn), rather than the gathered windows
+    hop = conv1d_geometry((1, 307200, 1), (4096, 1, 32), 1024, 1, "VALID", "NWC", 1)
+    assert (_plan.choose("conv1d", hop) == "blas") == _plan.AVX2
+    assert _plan.choose("conv1d", hop, 4, "NCW") != "blas"      # the BLAS kernel copies NCW
+    assert _plan.choose("conv1d", hop._replace(narrow_channels=512)) != "blas"
     assert _plan.choose("conv1d", strided(1, 1, 256, 4)) == "fir"      # decimating FIR filters
     assert _plan.choose("conv1d", strided(1, 1, 1024, 8)) == "fir"
     assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "fir"
