@@ -157,8 +157,8 @@ def _output(shape, dtype, out):
 
 def _past_the_caches(y):
     """Whether a kernel writing the call's output ``y`` stores it past the caches (streaming
-    stores, where the kernel can): an output of ``STREAM_MIN_BYTES`` or more."""
-    return y.nbytes >= _plan.STREAM_MIN_BYTES
+    stores, where the kernel can): :func:`_plan.past_the_caches`."""
+    return _plan.past_the_caches(y.nbytes)
 
 
 def conv1d_transpose(x, f, geom, data_format, kernel=None, out=None):

@@ -243,6 +243,7 @@ BLAS_PACK = 16           # multiply-adds a packed element costs as much as, in t
 GROUP_TILED_MIN_MACS = 200_000   # a group's multiply-adds from which one tiled call per group pays
 PARTIAL_MACS = 128       # multiply-adds per element of a partial filter gradient, at least
 STREAM_MIN_BYTES = 8 << 20   # outputs written by stores that bypass the caches (far past L2)
+STREAMS = VECTOR_BYTES == 64     # ... with AVX-512's vectors only (past_the_caches)
 # the transpose's direct kernel gives way to the overlap-add where the products and stores it
 # makes (direct_work) are this many times the overlap-add's multiply-adds and sums, and at least
 # DIRECT_WORK_MIN of them (a few microseconds: about the overlap-add's set-up)
@@ -1987,6 +1988,18 @@ def few_rows_split(g, blocks):
     return blocks
 
 
+def past_the_caches(nbytes):
+    """Whether a kernel that can writes an output of ``nbytes`` with stores that bypass the
+    caches (it will not be read back soon, so its lines need not be read first): from
+    ``STREAM_MIN_BYTES``, with AVX-512 (``STREAMS``). A 64-byte vector is a whole cache line;
+    AVX2's 32-byte streaming stores, half a line each, ran slower than plain stores on the AVX2
+    Zen 3 in every kernel that could use them, whatever the output's size (6-400 MiB): the
+    depthwise kernel's tiles, which store the two halves of a line in turn, 2.1-3.1x the time
+    (8192 x 256, K=9), the implicit kernel's 1.1-1.8x (wav2vec's first layer, 1-64 x 16000),
+    the tiled kernel's even (``strm.py``, fortieth round, docs/benchmarks.rst)."""
+    return STREAMS and nbytes >= STREAM_MIN_BYTES
+
+
 def implicit_blocking(g, itemsize, packed=None):
     """``rows`` (outputs per work item of the ``implicit`` kernel) and ``stream``: 512 rows, fewer
     while the column matrix of an item's edge outputs would exceed ``SCRATCH_BYTES`` or the call
@@ -2001,7 +2014,7 @@ def implicit_blocking(g, itemsize, packed=None):
     rows = max(16, min(512, SCRATCH_BYTES // (itemsize * cols)))
     rows = _halve_for_items(rows, 16, lambda r: -(-(g.batch * g.narrow) // r), g)
     out_bytes = g.batch * g.narrow * g.narrow_channels * itemsize
-    return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES}
+    return {"rows": rows, "stream": past_the_caches(out_bytes)}
 
 
 PACKED_ROWS = 1024        # outputs a work item of the implicit kernel by the packed GEMM, at most
@@ -2041,7 +2054,7 @@ def packed_blocking(g, itemsize):
         rows, channels = cut[:2] if cut else (rows, channels)
     edge = max(1, min(rows, SCRATCH_BYTES // (itemsize * max(cols, 1))))
     out_bytes = total * g.narrow_channels * itemsize
-    return {"rows": rows, "stream": out_bytes >= STREAM_MIN_BYTES, "packed": True,
+    return {"rows": rows, "stream": past_the_caches(out_bytes), "packed": True,
             "channels": channels, "edge": edge}
 
 
