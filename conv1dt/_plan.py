@@ -789,10 +789,13 @@ def filter_fir(g, itemsize, layout="NWC"):
     of taps in NCW or with at most 8 groups in NWC, from ``FIR_MIN_MACS`` multiply-adds
     (``SMALL_MACS`` for groups): the block's taps in vector registers while the gradient's rows
     run (NCW, 8 x 1000 x 256, K=33: 15 ms by the direct kernel, 9.3 so; 4 x 16000 x 4, K=64:
-    15.6, 1.3)."""
-    if (g.dilation != 1 or g.wide_channels != g.groups or g.narrow_channels != g.groups
+    15.6, 1.3). At a larger dilation, depthwise calls tap by tap
+    (:func:`_dilated_depthwise_firs`)."""
+    if (g.wide_channels != g.groups or g.narrow_channels != g.groups
             or macs(g) < (FIR_MIN_MACS if g.groups == 1 else SMALL_MACS)):
         return False
+    if g.dilation != 1:
+        return _dilated_depthwise_firs(g, itemsize, layout)
     # (its vectors run along the taps: for groups, with fewer taps than a vector's lanes the
     # direct kernel's loops across the channels were faster)
     # one tap at a stride is a strided dot product, which BLAS's (im2col in place) does faster
@@ -800,6 +803,31 @@ def filter_fir(g, itemsize, layout="NWC"):
     if g.groups == 1:
         return g.taps > 1 or g.stride == 1
     return g.taps * itemsize >= VECTOR_BYTES and (layout == "NCW" or g.groups <= 8)
+
+
+FIR_DILATED_NWC_GROUPS = 8     # a dilated depthwise gradient by fir in NWC: groups, at most
+FIR_DILATED_MIN_OUTPUTS = 64   # ... and outputs a batch element, at least (its vectors' rows)
+
+
+def _dilated_depthwise_firs(g, itemsize, layout):
+    """Whether a depthwise filter gradient at a dilation above 1 runs the ``fir`` kernel: each
+    channel's gradient tap by tap, a dot product of the gradient's rows with the signal's
+    samples ``d`` apart, vectorised along the rows. In NCW (each channel's samples one run), or
+    in NWC with at most ``FIR_DILATED_NWC_GROUPS`` groups (each window gathered out of the
+    interleaved rows; with more, the kernels whose vectors run across the channels gain),
+    where the ``depthwise`` kernel does not run (a vector of channels or more: its blocks of
+    taps in registers). The direct kernel instead adds each row's few products into the whole
+    gradient, one channel at a time across a row of ``C``; im2col (few groups) gathers every
+    tap. On 30 random dilated depthwise gradients (``genfird.py 1``, one thread) fir ran
+    0.04-1.00x the time of the kernel chosen on the 11 calls of this class (geometric mean
+    0.22x) and up to 13x slower on the others (NWC with 10-251 channels, or the depthwise
+    kernel's calls); held out on 20 at two threads (``genfird2.py 2``) 0.24x (0.08-0.93x), on
+    20 at one (seed 3) 0.39x, where the two calls of fewer than ``FIR_DILATED_MIN_OUTPUTS``
+    outputs a batch element ran 1.2x and 2.2x slower (0.1 ms calls; now excluded), the others
+    at most 1.65x (K=3 at s=4). 17 x 1763 samples, 5 channels, K=107, d=8 (the sweep's worst
+    call against NumPy): 13.6 ms by the direct kernel, 1.5 so (docs/planner.rst)."""
+    return (g.groups > 1 and (layout == "NCW" or g.groups <= FIR_DILATED_NWC_GROUPS)
+            and g.narrow >= FIR_DILATED_MIN_OUTPUTS and not depthwise_filter(g, itemsize))
 
 
 IM2COL_FEW_MIN_ROWS = 1000     # conv1d's few input channels by im2col from this many rows

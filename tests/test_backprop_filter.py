@@ -392,17 +392,30 @@ def test_non_finite_gradients_follow_the_definition(data_format):
 
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
 def test_fir_depthwise_against_the_reference(data_format):
-    """Depthwise filter gradients by the FIR kernel, forced: 3 to 16 groups, strides, every
-    padding form, float32 and float64, against the reference."""
+    """Depthwise filter gradients by the FIR kernel, forced: 3 to 16 groups, strides,
+    dilations (tap by tap), every padding form, float32 and float64, against the reference;
+    at a dilation the planner's choice for few groups (NWC) or in NCW, where the public op
+    matches the reference too."""
     rng = np.random.default_rng(43)
     for dtype in (np.float32, np.float64):
         for padding in PADDINGS:
-            for c, s, k in [(3, 1, 9), (8, 2, 33), (16, 1, 16), (5, 3, 12)]:
+            for c, s, k, d in [(3, 1, 9, 1), (8, 2, 33, 1), (16, 1, 16, 1), (5, 3, 12, 1),
+                               (3, 1, 9, 3), (5, 2, 7, 2), (4, 1, 20, 5)]:
                 w = random_array(rng, signal_shape(2, 150, c, data_format), dtype)
-                g = conv1d_geometry(w.shape, (k, 1, c), s, 1, padding, data_format, c)
+                g = conv1d_geometry(w.shape, (k, 1, c), s, d, padding, data_format, c)
                 dz = random_array(rng, signal_shape(2, g.narrow, c, data_format), dtype)
-                check(w, (k, 1, c), dz, s, 1, padding, data_format, c, "fir",
-                      f"fir depthwise {padding} {data_format} C={c} s={s} K={k}")
+                check(w, (k, 1, c), dz, s, d, padding, data_format, c, "fir",
+                      f"fir depthwise {padding} {data_format} C={c} s={s} K={k} d={d}")
+    w = random_array(rng, signal_shape(3, 1763, 5, data_format), np.float32)
+    g = conv1d_geometry(w.shape, (107, 1, 5), 1, 8, "VALID", data_format, 5)
+    assert _plan.choose("backprop_filter", g, 4, data_format) == "fir"
+    dz = random_array(rng, signal_shape(3, g.narrow, 5, data_format), np.float32)
+    check(w, (107, 1, 5), dz, 1, 8, "VALID", data_format, 5, None, "3 x 1763, K=107, d=8")
+    outs = []
+    for t in (1, 3):
+        with conv1dt.threads(t):
+            outs.append(call(w, (107, 1, 5), dz, 1, 8, "VALID", data_format, 5))
+    np.testing.assert_array_equal(outs[0], outs[1])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

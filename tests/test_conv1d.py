@@ -659,11 +659,15 @@ def test_dispatch_rule():
     assert (_plan.choose("conv1d", g(64, 12, k=7, wide=8192)) == "dot") == _plan.SKINNY
     assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
     assert _plan.choose("backprop_filter", g(64, 64, groups=64)) == "direct"
-    # depthwise filter gradients whose groups fill less than half a vector: the FIR kernel at
-    # dilation 1, else im2col from 16 taps
+    # depthwise filter gradients whose groups fill less than half a vector: the FIR kernel, at
+    # a dilation tap by tap (the direct kernel or im2col ran 1.5-12x slower, fortieth round)
     assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)) == "fir"
-    few = "im2col" if 2 * 2 * 4 < _plan.VECTOR_BYTES else "direct"
-    assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)._replace(dilation=2)) == few
+    assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)._replace(dilation=2)) == "fir"
+    assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=33)._replace(
+        dilation=2, narrow=63, wide=63 + 64)) != "fir"          # fewer than 64 outputs
+    assert _plan.choose("backprop_filter", g(16, 16, groups=16, k=3)._replace(dilation=2)) != "fir"
+    assert _plan.choose("backprop_filter", g(16, 16, groups=16, k=3)._replace(dilation=2),
+                        4, "NCW") == "fir"
     assert _plan.choose("backprop_filter", g(2, 2, groups=2, k=3)) == "direct"
     # 64 bytes of channels and more, one a group, from 8 taps: the depthwise kernel's blocks
     # of taps in registers (not a filter longer than the positions span: its taps' edges)
