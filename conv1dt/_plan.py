@@ -1813,9 +1813,30 @@ def _filter_long_dilated(g, itemsize):
     on 14 (seed 4) fir ran 0.13-0.73x im2col's time at one thread: 3 x 225713 samples, 3 -> 1,
     K=12, d=7: 4.7 -> 0.84 ms (docs/planner.rst)."""
     cw, span = g.wide_channels, (g.taps - 1) * g.dilation + 1
+    if cw == 1 and g.narrow_channels == 1:
+        return _one_channel_dilated(g, itemsize)
     return (g.dilation > 1 and g.narrow_channels == 1 and cw >= 2
             and cw * itemsize <= FIR_PAIR_BYTES and cw * g.stride <= FIR_LONG_SPREAD
             and cw * span <= FIR_PAIR_REACH and g.wide >= FIR_LONG_SIGNAL * span)
+
+
+FIR_ONE_SPREAD_BYTES = 48    # a dilated FIR gradient of 9+ taps by fir: s * itemsize, at most
+FIR_ONE_MIN_OUTPUTS = 400    # ... and outputs a batch element, at least
+
+
+def _one_channel_dilated(g, itemsize):
+    """Whether the gradient of one FIR filter (one channel each way) of more than 8 taps at a
+    dilation above 1 runs the ``fir`` kernel tap by tap (each tap a dot product of the
+    gradient's rows with the signal's samples at lags ``i*s + k*d``) rather than im2col (a
+    row's ``K`` columns ``d`` apart, gathered or read as a strided matrix for a GEMV): where
+    the dot products' loads are dense enough, ``s * itemsize`` at most ``FIR_ONE_SPREAD_BYTES``
+    (float32 to stride 12, float64 to 6), and there are ``FIR_ONE_MIN_OUTPUTS`` outputs a batch
+    element. On 30 random calls (``genfir1.py 1``, K of 9-1024, strides 1-16, one thread) fir ran
+    0.13-0.94x im2col's time on those this takes, and up to 1.6x slower on float64 at strides
+    7-14 and on fewer than 400 outputs a batch element; held out on 20 at two threads
+    (``genfir2.py 2``): 0.45x (0.14-0.92x), none slower (docs/planner.rst)."""
+    return (g.dilation > 1 and g.stride * itemsize <= FIR_ONE_SPREAD_BYTES
+            and g.narrow >= FIR_ONE_MIN_OUTPUTS)
 
 
 FIR_SMALL_PAIRS = 8   # channel pairs of a small filter gradient the fir kernel takes

@@ -523,7 +523,11 @@ def test_fir_against_the_reference(dtype, data_format):
     dz = random_array(rng, (4, 2500, 1), dtype)
     g = check(w, (64, 1, 1), dz, 8, 1, "SAME", "NWC", 1)
     assert _plan.choose("backprop_filter", g, np.dtype(dtype).itemsize) == "fir"
-    assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) != "fir"   # 64 taps
+    # at a dilation, 64 taps tap by tap: in float32 at stride 8, not float64's (s * 8 > 48)
+    assert _plan.choose("backprop_filter", g._replace(dilation=2), 4) == "fir"
+    assert _plan.choose("backprop_filter", g._replace(dilation=2), 8) != "fir"
+    assert _plan.choose("backprop_filter", g._replace(dilation=2, stride=6), 8) == "fir"
+    assert _plan.choose("backprop_filter", g._replace(dilation=2, narrow=399), 4) != "fir"
     assert _plan.choose("backprop_filter", g._replace(taps=1), 4) != "fir"      # a strided dot
     # depthwise: NCW, or at most 8 groups in NWC, with a vector of taps
     dw = g._replace(wide_channels=64, narrow_channels=64, groups=64)
