@@ -653,7 +653,9 @@ def _choose_conv1d(g, itemsize):
         return "depthwise"
     flip = flippable and macs(g) >= SERIAL_MACS
     if (flip and g.stride == 1 and TILED and g.wide > 0 and g.batch * g.narrow >= FLIP_TILED_MIN_ROWS
-            and g.taps * g.wide_channels <= TILED_MAX_TCIN and g.narrow_channels >= 32):
+            and g.taps * g.wide_channels <= TILED_MAX_TCIN and g.narrow_channels >= 32
+            and not (AVX2 and g.taps == 1 and g.narrow_channels >= ONE_TAP_BLAS_MIN_CN)):
+        # (AVX2, one tap: a plain GEMM, OpenBLAS's own, from ONE_TAP_BLAS_MIN_CN outputs)
         return "flip-tiled"
     if (few and g.groups == 1 and g.stride > 1 and g.dilation > 1
             and phase_taps(g) >= POLYPHASE_MIN_TAPS and g.narrow >= FLIP_MIN_OUTPUTS):
@@ -805,6 +807,11 @@ def filter_fir(g, itemsize, layout="NWC"):
     return g.taps * itemsize >= VECTOR_BYTES and (layout == "NCW" or g.groups <= 8)
 
 
+# AVX2: a stride-1 conv1d of one tap (a plain GEMM, [N*W, Cw] @ [Cw, Cn], the input read in place)
+# by BLAS rather than the tiled kernel from this many output channels. On 25 random calls that
+# the planner sent to flip-tiled (genft2.py 1, 64-768 inputs, one thread) BLAS ran 0.86x its time
+# on the 12 with one tap and 40+ outputs, 1.08-1.41x on those with 32-35 (docs/planner.rst)
+ONE_TAP_BLAS_MIN_CN = 40
 FIR_DILATED_NWC_GROUPS = 8     # a dilated depthwise gradient by fir in NWC: groups, at most
 FIR_DILATED_MIN_OUTPUTS = 64   # ... and outputs a batch element, at least (its vectors' rows)
 

@@ -629,7 +629,11 @@ def test_dispatch_rule():
     # the tiled kernel on the reversed filter with AVX2
     assert _plan.choose("conv1d", g(64, 64)) == (
         "implicit" if _plan.SKINNY else "flip-tiled" if _plan.TILED else "blas")
+    # ... but one tap on AVX2 (a plain GEMM) by BLAS from 40 outputs
     assert _plan.choose("conv1d", g(256, 512, k=1)) == (
+        "implicit" if _plan.SKINNY else "flip-tiled" if _plan.TILED and not _plan.AVX2
+        else "blas")
+    assert _plan.choose("conv1d", g(256, 32, k=1)) == (
         "implicit" if _plan.SKINNY else "flip-tiled" if _plan.TILED else "blas")
     # a few outputs in all: the tiled kernel would lay out the whole filter for them
     # (the windows read in place by the skinny GEMM, on AVX-512 and AVX2, in float32 and, since
