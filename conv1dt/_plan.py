@@ -1709,6 +1709,8 @@ def filter_gathered_channels(g, taps, chunks):
     return _even_channels(cng, blocks)
 
 
+FILTER_STREAM_ROWS_AVX2 = 9     # ... without AVX-512, and ...
+FILTER_STREAM_ROW_BYTES = 2048  # ... a row of the gradient's output channels of this many bytes
 FILTER_STREAM_ROWS = 24   # (batch, position) rows in all, at most, whose GEMMs stream the gradient
 
 
@@ -1720,7 +1722,14 @@ def filter_stream(g, itemsize):
     (``genbpf.py 51``, against the code before, each in its own process): 0.15-0.88x the time
     up to 24 rows, 1.0-1.16x from 24 to 49; held out (``genbpf.py 52``, 16 calls): 0.83x / 0.85x
     at one / two threads. 3 x 1 outputs, 81 -> 1597, K=27, s=3, float64 (a 28 MB gradient): 9.1
-    -> 1.7 ms at one thread (docs/planner.rst)."""
+    -> 1.7 ms at one thread (docs/planner.rst). Without AVX-512 (AVX2's skinny GEMM, tiles of 4
+    rows) only for at most ``FILTER_STREAM_ROWS_AVX2`` rows into ``FILTER_STREAM_ROW_BYTES``
+    of output channels or more: on 20 random calls of the AVX-512 rule (``genfs.py 1``, one
+    thread) it ran 0.46-0.95x BLAS's time on those, and up to 1.44x on the others (12-24 rows:
+    1.01-1.42x; fewer output channels)."""
+    if not SKINNY and (g.batch * g.narrow > FILTER_STREAM_ROWS_AVX2
+                       or g.narrow_channels * itemsize < FILTER_STREAM_ROW_BYTES):
+        return False
     return (g.batch * g.narrow <= FILTER_STREAM_ROWS
             and g.taps * (g.wide_channels // g.groups) * g.narrow_channels * itemsize
             >= STREAM_MIN_BYTES)
