@@ -75,6 +75,7 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``flip-tiled`` at stride 1 without groups where the tiled kernel takes ``K*Cw``, ``Cn
       >= 32`` (its tiles are 64 output channels wide on AVX-512) and there are at least
       ``FLIP_TILED_MIN_ROWS`` outputs in all (it lays out the whole filter at each call);
+      on AVX2 not one tap with ``ONE_TAP_BLAS_MIN_CN`` outputs or more (a plain GEMM, BLAS's);
     * ``polyphase`` also for at most 16 channel pairs (not one each way) at a stride and a
       dilation above 1 from 4 taps a residue and 32 outputs a batch element (im2col's gather
       would copy each tap's few channels on their own);
@@ -119,7 +120,9 @@ conv1d_backprop_filter
       taps or more in NCW or with at most 8 groups (:func:`filter_fir`): per channel, block of
       taps and chunk of rows, the C layer's FIR over the gradient (the rows at the signal's
       edges term by term); and where im2col was chosen, for the pairs of a few channels each
-      way (:func:`filter_pairs`), at a dilation tap by tap;
+      way (:func:`filter_pairs`), at a dilation tap by tap; at a dilation also for depthwise
+      calls of few groups or in NCW (:func:`_dilated_depthwise_firs`) and for one channel each
+      way under more than 8 taps (:func:`_one_channel_dilated`), tap by tap;
     * ``depthwise`` for one channel per group from 8 taps and 64 bytes of channels
       (:func:`depthwise_filter`): blocks of 8 taps in registers over chunks of positions whose
       windows the C layer copies into columns;
