@@ -161,6 +161,23 @@ def _past_the_caches(y):
     return _plan.past_the_caches(y.nbytes)
 
 
+def _check_shapes(a, b, geom, data_format, wide_first, b_shape):
+    """A ValueError, before any kernel runs, where the operands are not the shapes ``geom``
+    gives: the first the wide signal (``wide_first``) or the narrow one, in ``data_format``,
+    the second of ``b_shape``. The compiled kernels trust the geometry, so an operand in
+    another layout (a filter ``[K, Cin, Cout]`` for ``[K, Cout, Cin]``) would be read and
+    written out of bounds; the public ops check their arguments first, this guards the
+    internal callers and the tests that force kernels."""
+    g = geom
+    width, channels = ((g.wide, g.wide_channels) if wide_first
+                       else (g.narrow, g.narrow_channels))
+    a_shape = ((g.batch, channels, width) if data_format == "NCW"
+               else (g.batch, width, channels))
+    if a.shape != a_shape or b.shape != tuple(b_shape):
+        raise ValueError(f"conv1dt: operands of shapes {a.shape} and {b.shape} for a geometry "
+                         f"that takes {a_shape} and {tuple(b_shape)}")
+
+
 def conv1d_transpose(x, f, geom, data_format, kernel=None, out=None):
     """Run conv1d_transpose (``groups = 1``) on checked operands; return the result in
     ``data_format`` (in ``out`` when given).
@@ -168,6 +185,8 @@ def conv1d_transpose(x, f, geom, data_format, kernel=None, out=None):
     ``x`` is ``[N, M, Cin]`` (NWC) or ``[N, Cin, M]`` (NCW), ``f`` is ``[K, Cout, Cin]``, both
     C-contiguous of one compute dtype (float32 or float64). ``kernel`` forces a kernel (tests).
     """
+    _check_shapes(x, f, geom, data_format, False,
+                  (geom.taps, geom.wide_channels, geom.narrow_channels))
     return transpose_plan(geom, data_format, kernel, x.dtype)(x, f, out)
 
 
@@ -400,6 +419,8 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     ``blocks`` are the
     plan's (:func:`conv1dt._plan.blocking`), made here when not given.
     """
+    _check_shapes(x, f, geom, data_format, True,
+                  (geom.taps, geom.wide_channels // geom.groups, geom.narrow_channels))
     kernel = kernel or _plan.choose("conv1d", geom, x.dtype.itemsize, data_format)
     z = _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks)
     if (kernel in _PADDED_KERNELS and _edge_rows(geom) != (0, geom.narrow)
@@ -676,6 +697,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
     g = geom
     ncw = data_format == "NCW"
     shape = (g.taps, g.wide_channels // g.groups, g.narrow_channels)
+    _check_shapes(x, dy, g, data_format, True, (g.batch,) + (
+        (g.narrow_channels, g.narrow) if ncw else (g.narrow, g.narrow_channels)))
     if math.prod(shape) == 0 or g.batch * g.narrow == 0:
         df = _output(shape, x.dtype, out)
         df[...] = 0
@@ -815,6 +838,8 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
     so that each group's slice is contiguous, and lays the results back out in one copy.
     """
     g = geom
+    _check_shapes(x, f, g, data_format, False, (g.taps, g.wide_channels // g.groups,
+                                                g.narrow_channels))
     G, n, k = g.groups, g.batch, g.taps
     cin, cout = g.narrow_channels // G, g.wide_channels // G
     ncw = data_format == "NCW"

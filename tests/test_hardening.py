@@ -261,3 +261,35 @@ def test_an_output_past_2_to_the_31_elements():
         shift = o0 - 2 * max(i0, 0) + 1  # SAME pads 1 before: output o reads full index o + 1
         np.testing.assert_allclose(y[0, o0:o0 + 200, 0], want[shift:shift + 200][:len(y[0, o0:o0 + 200, 0])],
                                    rtol=1e-5, atol=1e-5)
+
+
+def test_the_internal_entry_points_refuse_operands_of_other_shapes():
+    """The dispatch's entry points (which the public ops, the cropped paths and the tests that
+    force kernels call) refuse operands whose shapes are not the geometry's with a ValueError
+    before any kernel runs: the compiled kernels trust the geometry, and a filter in another
+    layout (``[K, Cin, Cout]`` for the transpose's ``[K, Cout, Cin]``) was read and written out
+    of bounds (a forced transpose of 14 -> 27 channels ended the process with "double free or
+    corruption")."""
+    from conv1dt import _dispatch
+    from conv1dt._args import parse_padding
+    from conv1dt._geometry import conv1d_geometry
+    rng = np.random.default_rng(5)
+    for groups in (1, 2):
+        g = conv1d_geometry((2, 100, 8), (3, 8 // groups, 14), 2, 1,
+                            parse_padding("SAME", "NWC"), "NWC", groups)
+        w = rng.standard_normal((2, 100, 8))
+        dy = rng.standard_normal((2, g.narrow, 14))
+        f = rng.standard_normal((3, 8 // groups, 14))
+        transpose = _dispatch.conv1d_transpose if groups == 1 else _dispatch.conv1d_transpose_groups
+        for run, a, b in [(transpose, dy, f), (_dispatch.conv1d, w, f),
+                          (_dispatch.conv1d_backprop_filter, w, dy)]:
+            before = (a.copy(), b.copy())
+            with pytest.raises(ValueError, match="operands of shapes"):
+                run(a, np.ascontiguousarray(np.swapaxes(b, 1, 2)), g, "NWC")
+            with pytest.raises(ValueError, match="operands of shapes"):
+                run(a[:, :-1], b, g, "NWC")
+            with pytest.raises(ValueError, match="operands of shapes"):
+                run(a, b, g, "NCW")
+            np.testing.assert_array_equal(a, before[0])
+            np.testing.assert_array_equal(b, before[1])
+            run(a, b, g, "NWC")                                   # the geometry's shapes run
