@@ -217,6 +217,7 @@ POLYPHASE_MAX_ROWS = 32
 FIR_MIN_MACS = 4096
 FIR_PAIRS = 4             # channel pairs of a filter gradient the fir kernel takes one by one
 FIR_PAIR_BYTES = 32       # at a dilation, the pairs' sums (and dy's channels) a row at most
+FIR_GRAD_REACH = 16384   # samples a block of the FIR gradient's taps spans, at most (_gemm)
 FIR_PAIR_REACH = 4096     # most Cw * ((taps-1)*d + 1) of the pairs (_gemm: FIR_WINDOW // 8)
 # most Cw/G * Cn/G for the direct kernels (the filter gradient's: its per-channel loops, from
 # 17 groups)
@@ -2363,9 +2364,12 @@ def fir_grad_blocking(g, itemsize):
     """``(taps, chunks)`` for the FIR filter gradient: blocks of 256 taps (two or four tiles of
     the C layer's FIR), halved (down to 32) and then the rows cut into chunks of at least 1024,
     for ``MIN_ITEMS`` work items (each channel a FIR's; the pairs of a few channels each way
-    all in one item, which gathers each channel's windows once for all its pairs)."""
+    all in one item, which gathers each channel's windows once for all its pairs). At a
+    dilation, fewer taps where a block of them would span more than ``FIR_GRAD_REACH`` samples
+    of the signal (its window in the C layer: ``FIR_WINDOW // 2``)."""
     chans = g.groups
-    taps = _halve_for_items(min(256, g.taps), 32, lambda t: chans * -(-g.taps // t), g)
+    most = min(256, g.taps, (FIR_GRAD_REACH - 1) // max(g.dilation, 1) + 1)
+    taps = _halve_for_items(most, min(32, most), lambda t: chans * -(-g.taps // t), g)
     chunks = 1
     if parallel(g):
         chunks = max(1, min(-(-MIN_ITEMS // (chans * -(-g.taps // taps))),

@@ -416,6 +416,16 @@ def test_fir_depthwise_against_the_reference(data_format):
         with conv1dt.threads(t):
             outs.append(call(w, (107, 1, 5), dz, 1, 8, "VALID", data_format, 5))
     np.testing.assert_array_equal(outs[0], outs[1])
+    # a dilation whose 256 taps would span more than the kernel's window of the signal: blocks
+    # of fewer taps (``FIR_GRAD_REACH``), for a depthwise call and for one channel each way
+    for c in (4, 1):
+        w = random_array(rng, signal_shape(1, 30500, c, data_format), np.float32)
+        g = conv1d_geometry(w.shape, (300, 1, c), 1, 100, "VALID", data_format, c)
+        assert _plan.choose("backprop_filter", g, 4, data_format) == "fir"
+        assert (_plan.blocking("backprop_filter", "fir", g, 4)["taps"] - 1) * 100 < (
+            _plan.FIR_GRAD_REACH)
+        dz = random_array(rng, signal_shape(1, g.narrow, c, data_format), np.float32)
+        check(w, (300, 1, c), dz, 1, 100, "VALID", data_format, c, None, f"C={c}, d=100")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
