@@ -624,9 +624,12 @@ def test_few_rows_into_a_large_gradient(dtype):
         assert _plan.filter_stream(g, itemsize)
         assert not _plan.filter_stream(g._replace(batch=25, narrow=1), itemsize)    # 25 rows
         # without AVX-512 (AVX2's skinny GEMM) at most 9 rows, into 2 KiB of channels a row
+        # (the narrower gradient kept at 8 MiB or more by more input channels, so that only the
+        # row's bytes decide)
         assert _plan.filter_stream(g._replace(batch=10, narrow=1), itemsize) == _plan.SKINNY
-        assert _plan.filter_stream(g._replace(narrow_channels=2047 // itemsize),
-                                   itemsize) == _plan.SKINNY
+        narrow_rows = g._replace(narrow_channels=2047 // itemsize, wide_channels=8 * cw)
+        assert k * 8 * cw * (2047 // itemsize) * itemsize >= _plan.STREAM_MIN_BYTES
+        assert _plan.filter_stream(narrow_rows, itemsize) == _plan.SKINNY
         assert not _plan.filter_stream(g._replace(narrow_channels=cn // 4), itemsize)
     g = backprop_filter_geometry((3, 27, 81), (27, 81, 1597), (3, 1, 1597), 3, 1, "VALID", "NWC")
     blocks = _plan.blocking("backprop_filter", "im2col", g, 8)
