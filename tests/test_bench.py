@@ -338,6 +338,37 @@ def test_a_peer_that_fails_in_a_later_round_is_skipped_whole(monkeypatch):
     assert "WARNING" not in table.format_table([row])
 
 
+def test_a_call_slower_than_the_cap_is_timed_once_and_left_out_of_later_rounds(monkeypatch):
+    """A library whose call took more than ``SLOW_CALL`` seconds: ``repeat_times`` stops after
+    that call, and the table times it in no later round of the row (its figure is that call, and
+    the table says so); the other libraries take all their rounds."""
+    from conv1dt.bench import libs
+
+    monkeypatch.setattr(libs, "SLOW_CALL", 0.01)
+    ticks = []
+
+    def slow():
+        ticks.append(1)
+        time.sleep(0.02)
+
+    assert len(libs.repeat_times(slow, min_time=10, min_repeat=5, warm_up=False)) == 1
+    assert len(ticks) == 1
+    fast = libs.repeat_times(lambda: None, min_time=0, min_repeat=5, warm_up=False)
+    assert len(fast) == 5
+    calls = {}
+
+    def fake_measure(name, job, min_time, min_repeat, runners):
+        calls[name] = calls.get(name, 0) + 1
+        return ([0.05] if name == "numpy" else [1e-3] * min_repeat), np.ones(3)
+
+    monkeypatch.setattr(table, "measure", fake_measure)
+    (row,) = table.run([shapes.case("conv1d", 1, 8, 1, 1, 3, 2, 1, "SAME")], ["float32"], {"numpy"},
+                       1, 0, lambda m: None, settle=0, rounds=3)
+    assert calls == {"conv1dt": 3, "numpy": 1, "gemm": 3}
+    assert row["slow"] == ["numpy"] and row["ms"]["numpy"] == 50.0
+    assert "note: numpy took 0.05 s a call" in table.format_table([row])
+
+
 def test_a_peer_with_another_result_is_not_compared_with(monkeypatch):
     def fake_measure(name, job, min_time, min_repeat, runners):
         ms = {"conv1dt": 2e-3, "numpy": 1e-3, "gemm": 1e-3}[name]

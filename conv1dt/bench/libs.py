@@ -275,10 +275,16 @@ def make_runner(name, job):
     raise ValueError(f"unknown library {name!r}")
 
 
+# A call slower than this many seconds is timed once: its library's figure for the row is that
+# call (a library that takes minutes on a shape, as JAX's float64 depthwise transpose, would
+# otherwise hold the table up for its whole count of calls in every round).
+SLOW_CALL = 2.0
+
+
 def repeat_times(fn, min_time, min_repeat, max_repeat=200, warm_up=True):
     """The times of repeated calls of ``fn``, after a warm-up call (first-call set-up, JIT)
     unless ``warm_up`` is false: at least ``min_repeat`` of them, and more up to ``min_time``
-    seconds."""
+    seconds; only one where it took more than ``SLOW_CALL`` seconds."""
     if warm_up:
         fn()
     times = []
@@ -287,6 +293,8 @@ def repeat_times(fn, min_time, min_repeat, max_repeat=200, warm_up=True):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        if times[-1] > SLOW_CALL:
+            break
     return times
 
 

@@ -126,7 +126,9 @@ def run(cases, dtypes, peers, threads, min_time, progress, settle=0.5, rounds=3,
     its own process, one case at a time so that all figures of a row are taken side by side.
     Each library is timed in ``rounds`` turns, in turn with the others (conv1dt, NumPy, GEMM, TF,
     PyTorch, JAX, conv1dt, ...), and its figure is the median of all its calls: a burst of load
-    on the machine then falls on every library alike, rather than on whichever was being timed."""
+    on the machine then falls on every library alike, rather than on whichever was being timed.
+    A library whose call took more than ``libs.SLOW_CALL`` seconds is timed on that one call and
+    left out of the row's later rounds (its figure is that call; listed in ``row["slow"]``)."""
     import numpy as np
 
     min_repeat = -(-5 // rounds)          # at least 5 calls in all
@@ -146,10 +148,10 @@ def run(cases, dtypes, peers, threads, min_time, progress, settle=0.5, rounds=3,
                 row = {"op": c.op, "shape": [*ints, padding_text(pad), groups], "source": c.source,
                        "dtype": dtype, "threads": threads, "gflop": flops(c) / 1e9, "ms": {},
                        "error": {}, "skipped": {}, "rounds": rounds, "kernel": kernel_of(c, dtype)}
-                results, times = {}, {}
+                results, times, row["slow"] = {}, {}, []
                 for _ in range(rounds):
                     for name in local + list(workers):
-                        if name in row["skipped"]:
+                        if name in row["skipped"] or name in row["slow"]:
                             continue
                         # Before each timing, let the previous library's threads go idle: OpenMP
                         # and Eigen pools spin for up to a few hundred ms after work.
@@ -165,6 +167,8 @@ def run(cases, dtypes, peers, threads, min_time, progress, settle=0.5, rounds=3,
                         else:
                             times.setdefault(name, []).extend(got)
                             results[name] = res
+                            if max(got) > libs.SLOW_CALL:
+                                row["slow"].append(name)
                 runners.clear()
                 for name, ts in times.items():
                     row["ms"][name] = 1e3 * statistics.median(ts)
@@ -241,6 +245,9 @@ def format_table(rows):
             if e > tolerance(r["dtype"]):
                 lines.append(f"WARNING: {name} differs from conv1dt by {e:.2e} (relative to max |y|) on "
                              f"{r.get('op', '')} {r['dtype']} {r['shape']}: not compared with")
+        for name in r.get("slow", ()):
+            lines.append(f"note: {name} took {r['ms'][name] / 1e3:.3g} s a call on {r.get('op', '')} "
+                         f"{r['dtype']} {r['shape']}: timed once (over {libs.SLOW_CALL:g} s)")
         if "conv1dt" in r["skipped"]:
             lines.append(f"WARNING: conv1dt failed on {r.get('op', '')} {r['dtype']} {r['shape']}: "
                          f"{r['skipped']['conv1dt']}")
