@@ -6,6 +6,9 @@
 #define CONV1DT_SKINNY_OPS conv1dt_skinny_avx2
 #define SKINNY_VBYTES 32
 #define SKINNY_ROWS 4
+#ifndef PACKED_ROWS
+#define PACKED_ROWS 6
+#endif
 #include "skinny_impl.h"
 
 #endif

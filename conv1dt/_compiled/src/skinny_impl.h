@@ -42,6 +42,12 @@
 
 #include "kernels.h"
 
+/* The packed GEMM's tiles may have more rows than the skinny GEMM's (PACKED_ROWS, at most 8) */
+#ifndef PACKED_ROWS
+#define PACKED_ROWS SKINNY_ROWS
+#endif
+#define TILE_ROWS (PACKED_ROWS > SKINNY_ROWS ? PACKED_ROWS : SKINNY_ROWS)
+
 #if defined(__GNUC__) || defined(__clang__)
 #define CONV1DT_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
@@ -207,7 +213,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(tile)(
     const T *restrict q, ptrdiff_t ldq, ptrdiff_t t, int accumulate, int rows, int nv,
     const char *ahead, ptrdiff_t ahead_bytes, ptrdiff_t at)
 {
-    NAME(vec) acc[SKINNY_ROWS][2];
+    NAME(vec) acc[TILE_ROWS][2];
     for (int i = 0; i < rows; ++i)
         for (int v = 0; v < nv; ++v)
             acc[i][v] = (accumulate & SKINNY_ADD) ? NAME(load)(c + i * ldc + v * NAME(VL))
@@ -1166,7 +1172,7 @@ static void NAME(fir)(T *y, const T *w, ptrdiff_t t, const T *x, ptrdiff_t ld, p
 enum { NAME(PW) = 2 * NAME(VL),                                   /* columns of a strip */
        NAME(PT) = 256,                                            /* steps of u a block */
        NAME(PN) = (256 << 10) / (256 * (int)sizeof(T)),          /* columns a block */
-       NAME(PM) = 8 * SKINNY_ROWS };                              /* rows of p a block */
+       NAME(PM) = 8 * PACKED_ROWS };                              /* rows of p a block */
 
 /* buf[(s*kc + u)*PW + jj] = q[u*qsu + (s*PW + jj)*qsj] for u < kc and s*PW + jj < nc, else 0 */
 static void NAME(pack_strips)(T *restrict buf, const T *restrict q, ptrdiff_t qsu, ptrdiff_t qsj,
@@ -1217,7 +1223,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(packed_tile)(
         NAME(tile)(c, ldc, p, psi, pst, strip, W, kc, accumulate, rows, 2, NULL, 0, 0);
         return;
     }
-    T part[SKINNY_ROWS * NAME(PW)] __attribute__((aligned(64)));
+    T part[PACKED_ROWS * NAME(PW)] __attribute__((aligned(64)));
     const int nv = w <= NAME(VL) ? 1 : 2;
     const int add = accumulate & SKINNY_ADD;      /* plain stores into part */
     if (add)
@@ -1241,8 +1247,11 @@ static void NAME(packed_band)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, pt
 #define CONV1DT_PACKED_ROWS(r) \
     case r: NAME(packed_tile)(c, ldc, p, psi, pst, strip, kc, accumulate, r, w); break;
     CONV1DT_PACKED_ROWS(1) CONV1DT_PACKED_ROWS(2) CONV1DT_PACKED_ROWS(3) CONV1DT_PACKED_ROWS(4)
-#if SKINNY_ROWS > 4
-    CONV1DT_PACKED_ROWS(5) CONV1DT_PACKED_ROWS(6) CONV1DT_PACKED_ROWS(7) CONV1DT_PACKED_ROWS(8)
+#if PACKED_ROWS > 4
+    CONV1DT_PACKED_ROWS(5) CONV1DT_PACKED_ROWS(6)
+#endif
+#if PACKED_ROWS > 6
+    CONV1DT_PACKED_ROWS(7) CONV1DT_PACKED_ROWS(8)
 #endif
 #undef CONV1DT_PACKED_ROWS
     default: break;
@@ -1285,8 +1294,8 @@ static void NAME(packed_runs)(const struct conv1dt_run *runs, int nruns,
                     const T *pb = p + i0 * psi + u0 * pst;
                     for (ptrdiff_t s = 0; s < nc; s += NAME(PW)) {
                         const ptrdiff_t w = nc - s < NAME(PW) ? nc - s : NAME(PW);
-                        for (ptrdiff_t i = i0; i < i1; i += SKINNY_ROWS) {
-                            const ptrdiff_t rows = i1 - i < SKINNY_ROWS ? i1 - i : SKINNY_ROWS;
+                        for (ptrdiff_t i = i0; i < i1; i += PACKED_ROWS) {
+                            const ptrdiff_t rows = i1 - i < PACKED_ROWS ? i1 - i : PACKED_ROWS;
                             const T *pi = pb + (i - i0) * psi;
 #if defined(__GNUC__) || defined(__clang__)
                             NAME(packed_band)(c + i * ldc + j0 + s, ldc, pi, psi, pst,
