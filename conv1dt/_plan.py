@@ -1034,9 +1034,13 @@ def _choose(op, g, itemsize, layout):
             return "dot"
         kernel = _choose_conv1d(g, itemsize)
         # the reversed-filter tiled kernel reads one sample of the few input channels per
-        # step of its tiles: from fewer than 16 the windows read in place were faster
+        # step of its tiles: from fewer than 16 the windows read in place were faster. AVX2:
+        # also instead of polyphase, whose block copies and strips of 4 or 8 output channels
+        # ran 1.4-7.7x slower than the skinny GEMM on the windows in place (all 74 random
+        # calls, both dtypes, one and two threads; docs/planner.rst)
         if ((kernel in ("im2col", "blas") or (kernel == "flip-tiled" and g.wide_channels < 16)
-             or (AVX2 and kernel == "direct" and macs(g) >= SERIAL_MACS))
+             or (AVX2 and kernel == "direct" and macs(g) >= SERIAL_MACS)
+             or (AVX2 and kernel == "polyphase"))
                 and conv1d_implicit(g, itemsize, layout)):
             return "implicit"
         if kernel in ("im2col", "blas", "flip-tiled") and implicit_packed(g, itemsize, layout):
@@ -1091,6 +1095,13 @@ def grouped_rows(g):
     groups under 221 taps had one item of 221 rows: two threads ran no faster than one). Each
     output's sum is the same in any block, so the blocks change no bits."""
     return _halve_for_items(GROUPED_ROWS, GROUPED_MIN_ROWS, lambda r: g.batch * -(-g.wide // r), g)
+
+
+def grouped_spread(g, itemsize):
+    """Whether the grouped transpose's ``direct`` kernel (``_transpose.transpose_grouped``)
+    spreads each input row to the output's channels and adds whole output rows in vectors
+    (``1``), or sums each group's input channels by the dot GEMM, per tap and group (``0``)."""
+    return int(g.narrow_channels // g.groups < _transpose.GROUPED_DOT_MIN_CIN)
 
 
 def im2col_blocking(g, itemsize):
