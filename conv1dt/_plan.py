@@ -1097,13 +1097,6 @@ def grouped_rows(g):
     return _halve_for_items(GROUPED_ROWS, GROUPED_MIN_ROWS, lambda r: g.batch * -(-g.wide // r), g)
 
 
-def grouped_spread(g, itemsize):
-    """Whether the grouped transpose's ``direct`` kernel (``_transpose.transpose_grouped``)
-    spreads each input row to the output's channels and adds whole output rows in vectors
-    (``1``), or sums each group's input channels by the dot GEMM, per tap and group (``0``)."""
-    return int(g.narrow_channels // g.groups < _transpose.GROUPED_DOT_MIN_CIN)
-
-
 def im2col_blocking(g, itemsize):
     """``(rows, taps)`` for the im2col kernels: taps per block so that a column row holds at
     most 4096 elements (at least one tap), and rows so that a thread's column block is about
