@@ -178,6 +178,24 @@ def _check_shapes(a, b, geom, data_format, wide_first, b_shape):
                          f"that takes {a_shape} and {tuple(b_shape)}")
 
 
+def _check_kernel(op, kernel, g):
+    """A ValueError where a kernel forced on ``op`` (tests, scripts) cannot compute geometry
+    ``g``: the kernels trust their callers, and such a call would return another computation
+    or read out of bounds. The planner never makes these choices."""
+    one_each = g.wide_channels == g.narrow_channels == g.groups
+    need = {"depthwise": (one_each, "one channel per group each way"),
+            "fir": (one_each or (g.groups == 1 and (op == "backprop_filter"
+                                                    or g.wide_channels == g.narrow_channels == 1)),
+                    "one channel each way or one per group"),
+            "polyphase": (g.groups == 1, "groups = 1"),
+            "flip-direct": (g.groups == 1, "groups = 1"),
+            "flip-tiled": (g.groups == 1 and g.stride == 1 and _plan.flipped_pad(g) >= 0,
+                           "groups = 1, stride 1 and (K-1)*d >= pad_before")}
+    ok, what = need.get(kernel, (True, ""))
+    if not ok:
+        raise ValueError(f"conv1dt: the {kernel!r} kernel needs {what}; not {g}")
+
+
 def conv1d_transpose(x, f, geom, data_format, kernel=None, out=None):
     """Run conv1d_transpose (``groups = 1``) on checked operands; return the result in
     ``data_format`` (in ``out`` when given).
@@ -412,15 +430,18 @@ def conv1d(x, f, geom, data_format, kernel=None, out=None, blocks=None):
     ``[K, Cw/G, Cn]``, both C-contiguous of one compute dtype (float32 or float64). ``kernel``
     forces a kernel (tests): ``'direct'``, ``'blas'``, ``'im2col'``, ``'implicit'`` (NWC; the
     windows read in place where they are runs of the signal, else as ``'im2col'``),
-    ``'depthwise'`` (one channel per group), ``'flip-direct'`` or ``'flip-tiled'`` (the last two
-    need ``groups = 1`` and ``(K-1)*d >= pad_before``), ``'polyphase'`` (``groups = 1``) or
-    ``'fir'`` (one channel each way, or one per group), ``'dot'`` (NWC, one group, dilation 1:
-    each window on the signal times the filter's rows by dot products, else as ``'im2col'``).
-    ``blocks`` are the
-    plan's (:func:`conv1dt._plan.blocking`), made here when not given.
+    ``'depthwise'`` (one channel per group), ``'flip-direct'`` (``groups = 1``) or
+    ``'flip-tiled'`` (also stride 1 and ``(K-1)*d >= pad_before``), ``'polyphase'``
+    (``groups = 1``) or ``'fir'`` (one channel each way, or one per group), ``'dot'`` (NWC, one
+    group, dilation 1: each window on the signal times the filter's rows by dot products, else
+    as ``'im2col'``); a kernel forced where it does not apply is refused (a ValueError,
+    :func:`_check_kernel`). ``blocks`` are the plan's (:func:`conv1dt._plan.blocking`), made
+    here when not given.
     """
     _check_shapes(x, f, geom, data_format, True,
                   (geom.taps, geom.wide_channels // geom.groups, geom.narrow_channels))
+    if kernel:
+        _check_kernel("conv1d", kernel, geom)
     kernel = kernel or _plan.choose("conv1d", geom, x.dtype.itemsize, data_format)
     z = _conv1d_kernel(x, f, geom, data_format, kernel, out, blocks)
     if (kernel in _PADDED_KERNELS and _edge_rows(geom) != (0, geom.narrow)
@@ -703,6 +724,8 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
         df = _output(shape, x.dtype, out)
         df[...] = 0
         return df
+    if kernel:
+        _check_kernel("backprop_filter", kernel, g)
     kernel = kernel or _plan.choose("backprop_filter", g, x.dtype.itemsize)
     direct_blocks = blocks if kernel == "direct" else None     # (im2col may pass a call on)
     if kernel == "fir":
@@ -717,8 +740,6 @@ def conv1d_backprop_filter(x, dy, geom, data_format, kernel=None, out=None, bloc
     if kernel == "depthwise":
         # one channel per group: blocks of channels by chunks of rows, each element's sum in
         # row order (the chunks' partials added in chunk order)
-        if not g.wide_channels == g.narrow_channels == g.groups:
-            raise ValueError("conv1dt: the depthwise kernel needs one channel per group")
         blocks = blocks or _plan.blocking("backprop_filter", "depthwise", g, x.dtype.itemsize)
         df = _output(shape, x.dtype, out)
         part = _partials(df, blocks["chunks"])
@@ -843,6 +864,8 @@ def conv1d_transpose_groups(x, f, geom, data_format, kernel=None, out=None, bloc
     G, n, k = g.groups, g.batch, g.taps
     cin, cout = g.narrow_channels // G, g.wide_channels // G
     ncw = data_format == "NCW"
+    if kernel:
+        _check_kernel("transpose", kernel, g)
     kernel = kernel or _plan.choose("transpose", g, x.dtype.itemsize)
     if kernel == "block-diagonal":
         # the zeros between the groups meet every input value, and 0 * inf is NaN where the

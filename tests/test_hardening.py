@@ -293,3 +293,35 @@ def test_the_internal_entry_points_refuse_operands_of_other_shapes():
             np.testing.assert_array_equal(a, before[0])
             np.testing.assert_array_equal(b, before[1])
             run(a, b, g, "NWC")                                   # the geometry's shapes run
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_the_internal_entry_points_refuse_kernels_forced_where_they_do_not_apply(groups):
+    """A kernel forced on a geometry it cannot compute (``flip-direct`` with groups ended the
+    process with a segmentation fault; ``flip-tiled`` at a stride, ``depthwise`` or ``fir`` on
+    several channels a group returned another computation) is refused with a ValueError naming
+    the kernel, inputs unchanged; the same call by the planner's kernel matches the reference."""
+    from conv1dt import _dispatch, reference
+    from conv1dt._args import parse_padding
+    from conv1dt._geometry import conv1d_geometry
+    rng = np.random.default_rng(6)
+    g = conv1d_geometry((2, 100, 8), (3, 8 // groups, 6), 2, 1, parse_padding("SAME", "NWC"),
+                        "NWC", groups)
+    w = rng.standard_normal((2, 100, 8))
+    dy = rng.standard_normal((2, g.narrow, 6))
+    f = rng.standard_normal((3, 8 // groups, 6))
+    transpose = _dispatch.conv1d_transpose if groups == 1 else _dispatch.conv1d_transpose_groups
+    refused = {_dispatch.conv1d: ["depthwise", "fir", "flip-tiled"]
+               + (["polyphase", "flip-direct"] if groups > 1 else []),
+               _dispatch.conv1d_backprop_filter: ["depthwise"] + (["fir"] if groups > 1 else []),
+               transpose: ["depthwise", "fir"] if groups > 1 else []}
+    for run, (a, b) in [(_dispatch.conv1d, (w, f)), (_dispatch.conv1d_backprop_filter, (w, dy)),
+                        (transpose, (dy, f))]:
+        before = (a.copy(), b.copy())
+        for kernel in refused[run]:
+            with pytest.raises(ValueError, match=f"the '{kernel}' kernel needs"):
+                run(a, b, g, "NWC", kernel)
+        np.testing.assert_array_equal(a, before[0])
+        np.testing.assert_array_equal(b, before[1])
+    want = reference.conv1d(w, f, g)
+    np.testing.assert_allclose(_dispatch.conv1d(w, f, g, "NWC"), want, rtol=1e-12, atol=1e-12)
