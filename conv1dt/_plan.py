@@ -222,6 +222,7 @@ FIR_PAIR_REACH = 4096     # most Cw * ((taps-1)*d + 1) of the pairs (_gemm: FIR_
 # most Cw/G * Cn/G for the direct kernels (the filter gradient's: its per-channel loops, from
 # 17 groups)
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
+GROUPED_DIRECT_MIN_GROUPS = 9  # AVX2: grouped conv1d of few channel pairs by direct from this many
 GROUPED_GEMMS_MAX_GROUPS = 16   # the filter gradient's groups of few channels: im2col up to this
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
 DOT_MAX_ROWS = 128       # the transpose's GEMMs of at most this many rows skip BLAS's packing
@@ -681,16 +682,23 @@ def _choose_conv1d(g, itemsize):
         # direct, im2col and BLAS (geometric mean; 4.4x at worst), im2col in their place
         # 1.12x (3.3x); held out on 60 at two threads, 1.13x (2.9x) -> 1.10x (1.7x)
         # (docs/planner.rst)
-        if few and (g.taps >= 8 or (cng <= 8 and g.narrow_channels * itemsize >= VECTOR_BYTES
-                                    and g.narrow >= 8
-                                    and (g.taps >= 8 * g.stride
-                                         or (cwg * cng <= 4 and g.taps >= 2 * g.stride)))):
-            return "im2col"
         # other groups: im2col's GEMM of K*Cw/G columns for at least 8 taps, unless each tap's
         # GEMM is already large enough (Cw/G >= 16 and Cn/G >= 8); fewer taps, each a small
         # GEMM per group, were faster by the BLAS kernel than gathered first
-        if cwg < 32 and g.taps > 1 and (cng >= 32 or (g.taps * cwg >= 16 and g.taps >= 8
-                                                      and (cwg < 16 or cng < 8))):
+        if ((few and (g.taps >= 8 or (cng <= 8 and g.narrow_channels * itemsize >= VECTOR_BYTES
+                                      and g.narrow >= 8
+                                      and (g.taps >= 8 * g.stride
+                                           or (cwg * cng <= 4 and g.taps >= 2 * g.stride)))))
+                or (cwg < 32 and g.taps > 1
+                    and (cng >= 32 or (g.taps * cwg >= 16 and g.taps >= 8
+                                       and (cwg < 16 or cng < 8))))):
+            if (AVX2 and few and g.groups >= GROUPED_DIRECT_MIN_GROUPS
+                    and not (itemsize == 8 and cng >= 7)):
+                # AVX2, many groups of few channels: the direct kernel, each input row spread
+                # to all the output's channels at once, rather than im2col's small GEMMs group
+                # by group (fitted on 40 random calls, gengc.py 1, one thread; held out on 30 at
+                # two, 0.50x the time; docs/planner.rst)
+                return "direct"
             return "im2col"
     elif cwg < 32 and g.taps > 1 and (g.taps * cwg >= 16 or cng >= 32
                                       or (SKINNY and g.batch * g.narrow >= IM2COL_FEW_MIN_ROWS

@@ -188,6 +188,32 @@ def test_grouped_direct_by_spread_rows(dtype):
             np.testing.assert_array_equal(outs[0], outs[1])
 
 
+def test_many_groups_of_few_channels_by_the_direct_kernel_on_avx2():
+    """On AVX2 a grouped conv1d of few channel pairs (a depthwise channel multiplier and the
+    like) from ``GROUPED_DIRECT_MIN_GROUPS`` groups runs the direct kernel where im2col's small
+    GEMMs group by group were chosen before (not float64 with 7+ outputs a group, not fewer
+    groups); through the public op, against the reference."""
+    def grouped(groups, cwg, cng, k, s, itemsize=4):
+        g = conv1d_geometry((2, 1306, groups * cwg), (k, cwg, groups * cng), s, 1, "SAME",
+                            "NWC", groups)
+        return _plan.choose("conv1d", g, itemsize)
+    many = "direct" if _plan.AVX2 else "im2col"
+    assert grouped(242, 1, 2, 36, 2) == many                   # 5.15 -> 1.62 ms, one thread
+    assert grouped(_plan.GROUPED_DIRECT_MIN_GROUPS, 2, 3, 20, 1) == many
+    assert grouped(_plan.GROUPED_DIRECT_MIN_GROUPS - 1, 2, 3, 20, 1) == "im2col"
+    assert grouped(40, 1, 8, 47, 1, 8) == "im2col"             # float64, 8 outputs a group
+    assert grouped(40, 1, 8, 47, 1, 4) == many
+    rng = np.random.default_rng(71)
+    for dtype in (np.float32, np.float64):
+        w = random_array(rng, (2, 300, 24), dtype)
+        f = random_array(rng, (17, 2, 72), dtype)
+        g = conv1d_geometry(w.shape, f.shape, 2, 1, "SAME", "NWC", 12)
+        assert _plan.choose("conv1d", g, w.itemsize) == many
+        want, bound = family_oracle("conv1d", w, f, g, "NWC")
+        y = conv1dt.conv1d(w, f, 2, "SAME", groups=12)
+        assert_family_matches(y, want, bound, conv1d_terms(g), "G=12, 2 -> 6 a group, K=17")
+
+
 WIDE_PADDING = [  # (N, L, Cw, Cn, K, s, d, padding, groups): most taps reach only padding
     (3, 40, 3, 5, 61, 1, 1, (55, 50), 1),
     (2, 30, 4, 6, 50, 2, 2, (80, 20), 2),     # the first outputs reach no sample at all
