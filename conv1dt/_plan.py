@@ -967,9 +967,14 @@ def conv1d_dot(g, itemsize, layout="NWC"):
     (the edges' windows are gathered whole, zeros too, where the other kernels skip the taps
     that reach only padding) and ``DOT_MIN_ROWS`` outputs. AVX-512 (the dot GEMM's tiles of
     32 registers). Fitted on 40 random calls of the class (``gendot2.py 2``), held out on
-    seed 4: docs/planner.rst."""
+    seed 4: docs/planner.rst. On AVX2 too (forty-first round: 0.61x the time of the kernels
+    chosen before on 30 random calls of the rule at one thread, 0.59x held out on 30 at two),
+    but not where the implicit kernel's skinny GEMM has two vectors of outputs (float64, 8
+    or 12 of them: 1.76x slower by ``dot``)."""
     cw, cn, win = g.wide_channels, g.narrow_channels, g.taps * g.wide_channels
-    return (SKINNY and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
+    if AVX2 and cn * itemsize >= 2 * VECTOR_BYTES and conv1d_implicit(g, itemsize, layout):
+        return False
+    return ((SKINNY or AVX2) and itemsize in (4, 8) and layout == "NWC" and g.groups == 1
             and g.dilation == 1 and cw >= 2 and g.taps >= 3
             and (cn <= DOT_MAX_CHANNELS or (cn <= DOT_FEW_CHANNELS and cw <= DOT_FEW_INPUTS
                                             and g.taps >= DOT_FEW_TAPS))

@@ -32,6 +32,9 @@ from conftest import (
 
 DTYPES, PADDINGS, GROUPS = FAMILY_DTYPES, FAMILY_PADDINGS, FAMILY_GROUPS
 
+# the instruction sets on which the planner runs conv1d's dot kernel (_plan.conv1d_dot)
+DOT_ISA = _plan.SKINNY or _plan.AVX2
+
 
 def call(w, f, s, d, padding, data_format, groups, kernel=None):
     """conv1d through the public function, or with a forced kernel through the dispatch."""
@@ -675,18 +678,18 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", g(256, 256, groups=2)) == "blas"       # Cw/G = 128
     # 4 outputs from 512: not the tiles of 64; with AVX-512 each window (a run of the signal)
     # times the filter's 4 rows by dot products (4 x 8192: 4.3 ms, 18.7 by ``blas``)
-    assert _plan.choose("conv1d", g(512, 4)) == ("dot" if _plan.SKINNY else "blas")
+    assert _plan.choose("conv1d", g(512, 4)) == ("dot" if DOT_ISA else "blas")
     assert _plan.choose("conv1d", g(512, 4), 4, "NCW") == "blas"        # windows not runs
     assert _plan.choose("conv1d", g(512, 4)._replace(dilation=2)) == "blas"
     # one output channel from 28, K=380, s=4 (float64: 1.1 ms by dot, 4.1 by im2col); not from
     # a signal shorter than the filter (each edge window gathered whole: mostly zeros)
     long = conv1d_geometry((1, 5706, 28), (380, 28, 1), 4, 1, "VALID", "NWC", 1)
-    assert _plan.choose("conv1d", long, 8) == ("dot" if _plan.SKINNY else "im2col")
+    assert _plan.choose("conv1d", long, 8) == ("dot" if DOT_ISA else "im2col")
     assert _plan.choose("conv1d", long._replace(wide=300, narrow=75, pad_before=190), 8) != "dot"
     # HiFi-GAN's last layer, 32 -> 1, K=7; but 5 outputs from 512 inputs: BLAS's GEMMs
-    assert (_plan.choose("conv1d", g(32, 1, k=7, wide=8192)) == "dot") == _plan.SKINNY
+    assert (_plan.choose("conv1d", g(32, 1, k=7, wide=8192)) == "dot") == DOT_ISA
     assert _plan.choose("conv1d", g(512, 5, k=7, wide=8192)) != "dot"
-    assert (_plan.choose("conv1d", g(64, 12, k=7, wide=8192)) == "dot") == _plan.SKINNY
+    assert (_plan.choose("conv1d", g(64, 12, k=7, wide=8192)) == "dot") == DOT_ISA
     assert _plan.choose("backprop_filter", g(4, 4)) == "im2col"
     assert _plan.choose("backprop_filter", g(64, 64, groups=64)) == "direct"
     # depthwise filter gradients whose groups fill less than half a vector: the FIR kernel, at
@@ -739,7 +742,7 @@ def test_dispatch_rule():
     assert _plan.choose("conv1d", strided(1, 1, 64, 2)) == "fir"
     # a few channels at a stride: only the kept outputs (flip-direct computed them all)
     # (2 -> 1, 128 pairs a window: with AVX-512 by dot products, 0.18 ms, 0.27 polyphase)
-    assert _plan.choose("conv1d", strided(2, 1, 64, 2)) == ("dot" if _plan.SKINNY else "polyphase")
+    assert _plan.choose("conv1d", strided(2, 1, 64, 2)) == ("dot" if DOT_ISA else "polyphase")
     assert _plan.choose("conv1d", strided(2, 1, 32, 2)) == "polyphase"
     assert _plan.choose("conv1d", strided(4, 4, 8, 2)) == "polyphase"
     # ... except on AVX2 where the outputs fill vectors (8 float32, 4 float64): the skinny GEMM
@@ -759,7 +762,7 @@ def test_dispatch_rule():
     dilated = conv1d_geometry((3, 47355, 2), (375, 2, 1), 3, 6, "VALID", "NWC", 1)
     assert _plan.choose("conv1d", dilated) == "polyphase"
     assert _plan.choose("conv1d", dilated._replace(dilation=1)) == (
-        "dot" if _plan.SKINNY else "polyphase")     # 1.4 ms by dot, 2.3 polyphase
+        "dot" if DOT_ISA else "polyphase")     # 1.4 ms by dot, 2.3 polyphase
     # wav2vec 2.0 layer 1: its windows (one channel, stride 5) read in place by the skinny GEMM
     implicit = "implicit" if _plan.SKINNY or _plan.AVX2 else "im2col"
     assert _plan.choose("conv1d", strided(1, 512, 10, 5)) == implicit
@@ -956,7 +959,7 @@ def test_few_outputs_by_dot_products_through_the_public_op(dtype):
         w = random_array(rng, (n, wide, cw), dtype)
         f = random_array(rng, (k, cw, cn), dtype)
         p = conv1dt.plan("conv1d", w, f, s, padding)
-        assert (p.kernel == "dot") == _plan.SKINNY
+        assert (p.kernel == "dot") == DOT_ISA
         outs = []
         for threads in (1, 3):
             with conv1dt.threads(threads):
