@@ -1046,6 +1046,13 @@ def _choose(op, g, itemsize, layout):
         if conv1d_dot(g, itemsize, layout):
             return "dot"
         kernel = _choose_conv1d(g, itemsize)
+        if (AVX2 and kernel == "blas" and g.groups >= GROUPED_DIRECT_MIN_GROUPS
+                and g.wide_channels == g.groups and g.narrow_channels <= 32 * g.groups):
+            # AVX2, a channel multiplier (one input channel a group, up to 32 outputs) of 9+
+            # groups: the direct kernel's rows spread to all the groups' outputs at once, not
+            # BLAS's small GEMMs group by group and tap by tap (held out on 20 random calls at
+            # two threads, 0.09-0.87x the time; gengc.py 6; docs/planner.rst)
+            kernel = "direct"
         # the reversed-filter tiled kernel reads one sample of the few input channels per
         # step of its tiles: from fewer than 16 the windows read in place were faster. AVX2:
         # also instead of polyphase, whose block copies and strips of 4 or 8 output channels

@@ -195,7 +195,8 @@ def test_many_groups_of_few_channels_by_the_direct_kernel_on_avx2():
     """On AVX2 a grouped conv1d of few channel pairs (a depthwise channel multiplier and the
     like) from ``GROUPED_DIRECT_MIN_GROUPS`` groups runs the direct kernel where im2col's small
     GEMMs group by group were chosen before (not float64 with 7+ outputs a group, not fewer
-    groups); through the public op, against the reference."""
+    groups), and so does a channel multiplier of up to 32 outputs a group where BLAS's were;
+    through the public op, against the reference."""
     def grouped(groups, cwg, cng, k, s, itemsize=4):
         g = conv1d_geometry((2, 1306, groups * cwg), (k, cwg, groups * cng), s, 1, "SAME",
                             "NWC", groups)
@@ -206,6 +207,11 @@ def test_many_groups_of_few_channels_by_the_direct_kernel_on_avx2():
     assert grouped(_plan.GROUPED_DIRECT_MIN_GROUPS - 1, 2, 3, 20, 1) == "im2col"
     assert grouped(40, 1, 8, 47, 1, 8) == "im2col"             # float64, 8 outputs a group
     assert grouped(40, 1, 8, 47, 1, 4) == many
+    # ... and channel multipliers of up to 32 outputs a group that chose BLAS
+    assert grouped(72, 1, 12, 4, 1) == many                    # 15.9 -> 5.1 ms, two threads
+    assert grouped(72, 1, 33, 4, 1) == "im2col"                # (33+ outputs a group)
+    assert grouped(8, 1, 12, 4, 1) == "blas"
+    assert grouped(72, 2, 6, 4, 1) == "blas"
     rng = np.random.default_rng(71)
     for dtype in (np.float32, np.float64):
         w = random_array(rng, (2, 300, 24), dtype)
@@ -215,6 +221,12 @@ def test_many_groups_of_few_channels_by_the_direct_kernel_on_avx2():
         want, bound = family_oracle("conv1d", w, f, g, "NWC")
         y = conv1dt.conv1d(w, f, 2, "SAME", groups=12)
         assert_family_matches(y, want, bound, conv1d_terms(g), "G=12, 2 -> 6 a group, K=17")
+        w1, f1 = w[:, :, :12], random_array(rng, (3, 1, 12 * 20), dtype)
+        g1 = conv1d_geometry(w1.shape, f1.shape, 1, 2, "SAME", "NWC", 12)
+        assert _plan.choose("conv1d", g1, w.itemsize) == ("direct" if _plan.AVX2 else "blas")
+        want, bound = family_oracle("conv1d", w1, f1, g1, "NWC")
+        y = conv1dt.conv1d(w1, f1, 1, "SAME", dilations=2, groups=12)
+        assert_family_matches(y, want, bound, conv1d_terms(g1), "G=12, 1 -> 20 a group, K=3")
 
 
 WIDE_PADDING = [  # (N, L, Cw, Cn, K, s, d, padding, groups): most taps reach only padding
