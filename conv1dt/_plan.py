@@ -222,6 +222,7 @@ FIR_PAIR_REACH = 4096     # most Cw * ((taps-1)*d + 1) of the pairs (_gemm: FIR_
 # most Cw/G * Cn/G for the direct kernels (the filter gradient's: its per-channel loops, from
 # 17 groups)
 DIRECT_PRODUCTS = {"conv1d": 16, "backprop_filter": 4}
+ONE_TAP_BLAS_MAX_CIN = 32    # AVX2: a strided one-tap transpose by BLAS up to this many inputs
 GROUPED_DIRECT_MIN_GROUPS = 9  # AVX2: grouped conv1d of few channel pairs by direct from this many
 GROUPED_GEMMS_MAX_GROUPS = 16   # the filter gradient's groups of few channels: im2col up to this
 SCRATCH_BYTES = 1 << 18  # a thread's column or product block: about half of a 512 KiB L2
@@ -1038,6 +1039,12 @@ def _choose(op, g, itemsize, layout):
                 # and its blocks of outputs split over the threads where the overlap-add's one
                 # block does not (docs/planner.rst)
                 return "ola"
+            if (AVX2 and kernel == "tiled" and g.taps == 1 and g.stride > 1
+                    and g.narrow_channels <= ONE_TAP_BLAS_MAX_CIN):
+                # AVX2, one tap at a stride from few input channels: BLAS's one GEMM into the
+                # output rows s apart (the tiled kernel fills the rows between with zeros tile
+                # by tile): held out 0.81x the time (genk1.py 2 24 2; docs/planner.rst)
+                return "blas"
             return kernel
         return _choose_transpose_groups(g, itemsize)
     if op == "conv1d":

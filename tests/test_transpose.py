@@ -8,10 +8,14 @@ import conv1dt
 from conv1dt import _plan
 from conftest import (
     accepted_widths,
+    assert_family_matches,
     assert_matches,
+    family_oracle,
     oracle,
+    random_array,
     random_operands,
     terms_per_output,
+    transpose_terms,
     zero_insertion,
 )
 
@@ -138,3 +142,28 @@ def test_the_compiled_kernels_run(monkeypatch):
         conv1dt.conv1d_transpose(np.ones((1, 2, 1)), np.ones((1, 1, 1)), [1, 2, 1], 1)
     with pytest.raises(RuntimeError, match="kernel called"):
         conv1dt.conv1d_transpose(np.ones((2, 64, 32)), np.ones((3, 32, 32)), [2, 64, 32], 1)
+
+
+def test_one_tap_at_a_stride_from_few_inputs_by_blas_on_avx2():
+    """On AVX2 a one-tap transpose at a stride from at most ``ONE_TAP_BLAS_MAX_CIN`` input
+    channels runs BLAS's GEMM into the output rows ``s`` apart instead of the tiled kernel (not
+    at stride 1, not from more inputs); through the public op against the reference."""
+    from conv1dt._geometry import transpose_geometry
+
+    def kernel(cin, cout, s, itemsize=4):
+        g = transpose_geometry((16, 425, cin), (1, cout, cin), (16, 425 * s, cout), s, 1,
+                               "VALID", "NWC", 1)
+        return _plan.choose("transpose", g, itemsize)
+    assert kernel(1, 35, 15) == ("blas" if _plan.AVX2 else "tiled")    # 1.71 -> 0.42 ms
+    assert kernel(_plan.ONE_TAP_BLAS_MAX_CIN + 1, 35, 15) == "tiled"
+    assert kernel(1, 35, 1) == "tiled"
+    rng = np.random.default_rng(83)
+    for dtype in (np.float32, np.float64):
+        x = random_array(rng, (3, 70, 9), dtype)
+        f = random_array(rng, (1, 40, 9), dtype)
+        shape = (3, 70 * 6 - 2, 40)
+        g = transpose_geometry(x.shape, f.shape, shape, 6, 1, "VALID", "NWC", 1)
+        assert _plan.choose("transpose", g, x.itemsize) == ("blas" if _plan.AVX2 else "tiled")
+        want, bound = family_oracle("transpose", x, f, g, "NWC")
+        y = conv1dt.conv1d_transpose(x, f, shape, 6, "VALID")
+        assert_family_matches(y, want, bound, transpose_terms(g), "1 tap, s=6, 9 -> 40")
