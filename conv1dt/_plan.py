@@ -42,7 +42,8 @@ conv1d_transpose (``Cin`` narrow channels in, ``Cout`` wide out; ``T`` taps per 
       else ``blas``;
     * ``tiled`` (conv1dt's micro-kernel, tiles of 64 channels on AVX-512, 16 on AVX2) where the
       CPU has it, ``T*Cin`` is within its range and ``Cout >= 32`` (a narrower output wastes
-      most of each tile);
+      most of each tile); on AVX2 not one tap at a stride from ``ONE_TAP_BLAS_MAX_CIN`` input
+      channels or fewer (``blas``);
     * ``phase`` (one GEMM per phase over its ``T`` taps stacked) when ``Cin <= 16`` and ``T >= 2``;
     * ``col2im`` for fewer than 32 outputs (not enough for the tiled kernel's tiles, and one
       tap's GEMM of BLAS would be narrow) with ``K*Cout >= 64``, where its block fits;
@@ -85,14 +86,18 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       whose output rows fill a vector, with 8 outputs a batch element and ``K >= 8*s`` (``K >=
       2*s`` for at most 4 channel pairs), for ``Cw/G < 32`` and ``Cn/G >= 32``, or ``K*Cw/G >=
       16`` from 8 taps unless ``Cw/G >= 16`` and ``Cn/G >= 8``, and for few channels from 8
-      taps; else ``blas`` (one small GEMM per tap and group);
+      taps; else ``blas`` (one small GEMM per tap and group); on AVX2, from
+      ``GROUPED_DIRECT_MIN_GROUPS`` groups, ``direct`` where that gives ``im2col`` for few
+      channels (not float64 with 7+ outputs a group) or ``blas`` for a channel multiplier (one
+      input a group, at most 32 outputs);
     * without groups, ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with
       inner dimension ``taps*Cw/G``: only the kept outputs are computed) when ``Cw/G < 32`` (one tap's
       GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
       element per ``Cn/G`` multiply-adds, is then cheap); with the skinny GEMM and streaming
       stores for a short inner dimension into a large output (:func:`conv1d_skinny`);
     * ``implicit`` instead of ``im2col``, ``blas`` or (with fewer than 16 input channels)
-      ``flip-tiled`` where each output's window is one evenly
+      ``flip-tiled`` (on AVX2 also instead of ``direct`` and ``polyphase``) where each
+      output's window is one evenly
       spaced run of the signal (NWC, one group, dilation 1 or one channel) and the skinny GEMM
       takes the shape (:func:`conv1d_implicit`): the windows multiplied where they are, all
       taps in one product, no gather and no packing (the edges through a column matrix); and,
@@ -102,8 +107,9 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
     * ``dot`` before all of these (after ``fir``) for few output channels (at most 4, or 15
       from few input channels and 7+ taps) where each output's window is one run of the
       signal (NWC, one group, dilation 1, 2+ input channels, 3+ taps) of 128 pairs to 256 KiB,
-      nearly every window on the signal, on AVX-512 (:func:`conv1d_dot`): each window times
-      the filter's rows by dot products along it;
+      nearly every window on the signal, on AVX-512 and AVX2 (:func:`conv1d_dot`; on AVX2 not
+      where ``implicit`` has two vectors of outputs): each window times the filter's rows by
+      dot products along it;
     * for other few-channel calls (``Cw/G * Cn/G <= 16``) ``blas`` on AVX2, ``im2col`` on
       AVX-512 (``blas`` for 3+ input channels and 1-2 taps), ``direct`` without either;
       ``im2col`` for fewer than
