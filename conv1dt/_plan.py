@@ -534,6 +534,31 @@ def _choose_transpose_groups(g, itemsize):
     return "flip-blas" if _flip_blas(g) else "copies"
 
 
+GROUP_SUM_MAX_BYTES = 96      # of input channels a group, at most, ...
+GROUP_SUM_MIN_BYTES = 256     # ... and of the input row, at least
+
+
+def _group_sums(g, itemsize):
+    """Whether a conv1d of groups of one output channel each (2+ inputs a group) runs the
+    direct kernel's elementwise path (``_conv1d_reduce``: each tap's products along the whole
+    input row in a vector loop, then each group's sum) rather than BLAS's or im2col's GEMMs of
+    one column per group and tap: for at most ``GROUP_SUM_MAX_BYTES`` of inputs a group (more
+    make each GEMM a long enough dot product), an input row of ``GROUP_SUM_MIN_BYTES`` or
+    more (a shorter one leaves the vector loop a few lanes per tap), and where the kernel does
+    not spread its input rows to the outputs (``_conv1d.spreads``: that path ran 1.1-2x faster
+    than the elementwise one where it applies). Not for one tap: BLAS's one GEMM per group
+    then has no taps to add (1.2-2.1x faster on 4 of 7 such held-out calls). Fitted on 40
+    random such calls (``gen1.py 1``, one thread: 0.13-0.88x the time where the planner took
+    BLAS or im2col, one 1.27x) and 50 of seed 2 (two threads: the spread); held out on seed 3
+    at two threads (docs/planner.rst)."""
+    cwg = g.wide_channels // g.groups
+    return (g.groups > 1 and g.narrow_channels == g.groups and cwg >= 2 and g.taps > 1
+            and cwg * itemsize <= GROUP_SUM_MAX_BYTES
+            and g.wide_channels * itemsize >= GROUP_SUM_MIN_BYTES
+            and not _conv1d.spreads(g.groups, cwg, g.narrow_channels, itemsize, g.narrow,
+                                    g.taps, g.stride, g.dilation, g.pad_before))
+
+
 FLIP_BLAS_MIN_CHANNELS = 16    # inputs and outputs a group, at least ...
 FLIP_BLAS_MIN_OUTPUTS = 32     # ... outputs a batch element ...
 FLIP_BLAS_MIN_FRAMES = 8       # ... and input frames
@@ -1065,6 +1090,8 @@ def _choose(op, g, itemsize, layout):
             # groups: the direct kernel's rows spread to all the groups' outputs at once, not
             # BLAS's small GEMMs group by group and tap by tap (held out on 20 random calls at
             # two threads, 0.09-0.87x the time; gengc.py 6; docs/planner.rst)
+            kernel = "direct"
+        if kernel in ("blas", "im2col") and _group_sums(g, itemsize):
             kernel = "direct"
         # the reversed-filter tiled kernel reads one sample of the few input channels per
         # step of its tiles: from fewer than 16 the windows read in place were faster. AVX2:

@@ -191,6 +191,65 @@ def test_grouped_direct_by_spread_rows(dtype):
             np.testing.assert_array_equal(outs[0], outs[1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_groups_of_one_output_by_elementwise_sums(dtype):
+    """The direct kernel with groups of one output channel each (2+ inputs a group) where it
+    does not spread its input rows: each tap's products along the whole input row, then each
+    group's sum. 2 to 40 inputs a group, taps reaching past both ends (and none on the signal
+    for some outputs), strides and dilations, outputs over several blocks of 64 rows, an odd
+    input row length; against the reference, the same bits on 1 and 3 threads; the input and
+    the filter unchanged."""
+    rng = np.random.default_rng(37)
+    for groups, cwg, k, s, d, padding in [
+            (7, 2, 8, 9, 6, "VALID"), (9, 3, 5, 6, 4, "SAME"), (5, 40, 3, 1, 1, (4, 9)),
+            (7, 5, 30, 2, 3, (60, 70)), (3, 7, 1, 2, 1, "SAME"), (31, 2, 5, 13, 1, "SAME")]:
+        for data_format in ("NWC", "NCW"):
+            w = random_array(rng, signal_shape(2, 301, groups * cwg, data_format), dtype)
+            f = random_array(rng, (k, cwg, groups), dtype)
+            g = conv1d_geometry(w.shape, f.shape, s, d, padding, data_format, groups)
+            assert not _conv1d.spreads(groups, cwg, groups, w.itemsize, g.narrow, k, s, d,
+                                       g.pad_before)
+            w0, f0 = w.copy(), f.copy()
+            outs = []
+            for threads in (1, 3):
+                with conv1dt.threads(threads):
+                    check(w, f, s, d, padding, data_format, groups, "direct",
+                          f"G={groups} {cwg}->1 K={k} s={s} d={d} {padding}")
+                    outs.append(call(w, f, s, d, padding, data_format, groups, "direct"))
+            np.testing.assert_array_equal(outs[0], outs[1])
+            np.testing.assert_array_equal(w, w0)
+            np.testing.assert_array_equal(f, f0)
+
+
+def test_groups_of_one_output_choose_the_direct_kernel():
+    """A conv1d of groups of one output each, 2+ taps, up to 96 bytes of inputs a group and an
+    input row of 256 bytes or more, where the direct kernel does not spread its rows, runs the
+    direct kernel's elementwise sums rather than GEMMs of one column per group and tap; not
+    one tap, wider groups or a spread; through the public op, against the reference."""
+    def grouped(groups, cwg, k, s, itemsize=4, d=1):
+        g = conv1d_geometry((2, 2000, groups * cwg), (k, cwg, groups), s, d, "SAME", "NWC",
+                            groups)
+        return g, _plan.choose("conv1d", g, itemsize)
+    g, kernel = grouped(15, 5, 3, 1)
+    assert _plan._group_sums(g, 4) and kernel == "direct"
+    assert _plan._group_sums(grouped(57, 13, 6, 15)[0], 4)
+    assert not _plan._group_sums(grouped(57, 13, 1, 15)[0], 4)            # one tap
+    assert not _plan._group_sums(grouped(30, 25, 3, 2)[0], 4)             # 100 bytes a group
+    assert not _plan._group_sums(grouped(30, 13, 3, 2)[0], 8)             # (float64)
+    assert _plan._group_sums(grouped(30, 12, 3, 2)[0], 8)
+    assert not _plan._group_sums(grouped(4, 10, 3, 1)[0], 4)              # a 160-byte row
+    assert not _plan._group_sums(grouped(46, 2, 7, 1)[0], 4)              # spread
+    rng = np.random.default_rng(73)
+    for dtype in (np.float32, np.float64):
+        w = random_array(rng, (3, 500, 60 * 4), dtype)
+        f = random_array(rng, (9, 4, 60), dtype)
+        g = conv1d_geometry(w.shape, f.shape, 3, 2, "VALID", "NWC", 60)
+        assert _plan.choose("conv1d", g, w.itemsize) == "direct"
+        want, bound = family_oracle("conv1d", w, f, g, "NWC")
+        y = conv1dt.conv1d(w, f, 3, "VALID", dilations=2, groups=60)
+        assert_family_matches(y, want, bound, conv1d_terms(g), "G=60, 4 -> 1 a group, K=9")
+
+
 def test_many_groups_of_few_channels_by_the_direct_kernel_on_avx2():
     """On AVX2 a grouped conv1d of few channel pairs (a depthwise channel multiplier and the
     like) from ``GROUPED_DIRECT_MIN_GROUPS`` groups runs the direct kernel where im2col's small

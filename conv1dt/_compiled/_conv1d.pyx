@@ -72,6 +72,41 @@ cdef void _conv1d_block(const floating[:, :, ::1] x, const floating[:, :, ::1] f
                         yrow[j * cng + q] += xv * frow[q]
 
 
+cdef void _conv1d_reduce(const floating[:, :, ::1] x, const floating* fe,
+                         floating[:, :, ::1] y, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                         Py_ssize_t s, Py_ssize_t d, Py_ssize_t pad, Py_ssize_t K,
+                         Py_ssize_t groups, floating* acc) noexcept nogil:
+    """Narrow rows ``i0 .. i1 - 1`` of batch ``n`` for groups of one output channel each.
+
+    ``fe[k, j*Cwg + c] = f[k, c, j]`` (the filter along the input's channels): each tap's
+    products with the input row ``x[n, i*s + k*d - pad, :]`` go into ``acc`` (one element per
+    input channel) in a vector loop over the row, taps in increasing ``k``; then
+    ``y[n, i, j]`` sums its group's ``Cwg`` elements of ``acc`` in increasing ``c``. The
+    elementwise loop replaces the gather's chain of scalar updates of one output element
+    (``Cwg*K`` of them, each waiting on the last).
+    """
+    cdef Py_ssize_t L = x.shape[1], cw = x.shape[2], cwg = cw // groups
+    cdef Py_ssize_t i, k, r, c, j
+    cdef floating t
+    cdef const floating* xrow
+    cdef const floating* frow
+    for i in range(i0, i1):
+        memset(acc, 0, cw * sizeof(floating))
+        for k in range(K):
+            r = i * s + k * d - pad
+            if r < 0 or r >= L:
+                continue
+            xrow = &x[n, r, 0]
+            frow = fe + k * cw
+            for c in range(cw):
+                acc[c] += xrow[c] * frow[c]
+        for j in range(groups):
+            t = 0
+            for c in range(j * cwg, (j + 1) * cwg):
+                t = t + acc[c]
+            y[n, i, j] = t
+
+
 # The spread path of the direct kernel takes strides up to this (a table of s entries).
 cdef enum:
     SPREAD_MAX_STRIDE = 64
@@ -164,7 +199,9 @@ def conv1d_direct(
     are (batch, block of ``BLOCK`` narrow rows), each owned by one thread; the blocks depend on the
     shape only, so the bits do not depend on the thread count. Groups (not one channel each way)
     whose output rows fill a vector, at strides up to ``SPREAD_MAX_STRIDE``, go through
-    ``_conv1d_spread`` (whole output rows in vectors); the rest through ``_conv1d_block``.
+    ``_conv1d_spread`` (whole output rows in vectors); other groups of one output channel each
+    through ``_conv1d_reduce`` (each tap's products along the input row in a vector loop, then
+    each group's sum); the rest through ``_conv1d_block``.
     """
     cdef team crew
     cdef Py_ssize_t N = y.shape[0], M = y.shape[1], cn = y.shape[2], cwg = f.shape[1]
@@ -178,6 +215,36 @@ def conv1d_direct(
     cdef Chunks ch = chunks(items, <double> N * M * f.shape[0] * cwg * cn, num_threads)
     cdef bint spread = _spreads(groups, cwg, cn, sizeof(floating), M, f.shape[0], stride,
                                 dilation, pad_before)
+    cdef Py_ssize_t K = f.shape[0], cw = x.shape[2], j, c
+    cdef floating* fe = NULL
+    if groups > 1 and cn == groups and cwg > 1 and not spread:
+        # groups of one output each: elementwise products along the input row, then the sums
+        # (where the input rows are not spread to the outputs: _spreads)
+        per = (cw + 15) // 16 * 16             # each thread's row starts on a cache line
+        try:
+            fe = <floating*> malloc(K * cw * sizeof(floating))
+            xs = <floating*> thread_scratch(SPREAD_SLOT, num_threads * per * sizeof(floating))
+            if fe == NULL or xs == NULL:
+                raise MemoryError(f"conv1dt: no memory for {K} x {cw} filter elements and "
+                                  f"{num_threads} x {per} scratch elements")
+            for k in range(K):
+                for j in range(groups):
+                    for c in range(cwg):
+                        fe[k * cw + j * cwg + c] = f[k, c, j]
+            while next_chunk(&ch):
+                team_begin(&crew, num_threads)
+                for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                                   num_threads=num_threads):
+                    team_join(&crew, threadid())
+                    i0 = (item % nblocks) * BLOCK
+                    _conv1d_reduce(x, fe, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
+                                   dilation, pad_before, K, groups, xs + threadid() * per)
+                team_end(&crew)
+        finally:
+            free(fe)
+            if xs != NULL:
+                scratch_done(SPREAD_SLOT, xs)
+        return
     if not spread:
         while next_chunk(&ch):
             team_begin(&crew, num_threads)
