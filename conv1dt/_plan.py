@@ -89,7 +89,10 @@ conv1d (``Cw`` wide channels in, ``Cn`` narrow out)
       taps; else ``blas`` (one small GEMM per tap and group); on AVX2, from
       ``GROUPED_DIRECT_MIN_GROUPS`` groups, ``direct`` where that gives ``im2col`` for few
       channels (not float64 with 7+ outputs a group) or ``blas`` for a channel multiplier (one
-      input a group, at most 32 outputs);
+      input a group, at most 32 outputs); ``direct`` where that gives ``blas`` or ``im2col``
+      for groups of one output each from 2+ taps, at most ``GROUP_SUM_MAX_BYTES`` of inputs a
+      group, a row of ``GROUP_SUM_MIN_BYTES`` and no spread (:func:`_group_sums`: each tap's
+      products along the input row, then the groups' sums);
     * without groups, ``im2col`` (blocks of rows gathered for a block of taps, one GEMM with
       inner dimension ``taps*Cw/G``: only the kept outputs are computed) when ``Cw/G < 32`` (one tap's
       GEMM would be short inside) and ``K*Cw/G >= 16`` or ``Cn/G >= 32`` (the gather, one
