@@ -217,65 +217,50 @@ def conv1d_direct(
                                 dilation, pad_before)
     cdef Py_ssize_t K = f.shape[0], cw = x.shape[2], j, c
     cdef floating* fe = NULL
-    if groups > 1 and cn == groups and cwg > 1 and not spread:
-        # groups of one output each: elementwise products along the input row, then the sums
-        # (where the input rows are not spread to the outputs: _spreads)
-        per = (cw + 15) // 16 * 16             # each thread's row starts on a cache line
-        try:
-            fe = <floating*> malloc(K * cw * sizeof(floating))
+    # the path: 0 the gather (_conv1d_block), 1 groups of one output each by their sums
+    # (_conv1d_reduce, where the rows are not spread), 2 the spread rows (_conv1d_spread)
+    cdef int path = 2 if spread else (1 if groups > 1 and cn == groups and cwg > 1 else 0)
+    per = ((cw if path == 1 else cwg * cn) + 15) // 16 * 16   # a thread's rows: a cache line
+    try:
+        if path:
             xs = <floating*> thread_scratch(SPREAD_SLOT, num_threads * per * sizeof(floating))
-            if fe == NULL or xs == NULL:
-                raise MemoryError(f"conv1dt: no memory for {K} x {cw} filter elements and "
-                                  f"{num_threads} x {per} scratch elements")
+            if xs == NULL:
+                raise MemoryError(f"conv1dt: no memory for {num_threads} x {per} scratch "
+                                  "elements")
+        if path == 1:
+            fe = <floating*> malloc(K * cw * sizeof(floating))
+            if fe == NULL:
+                raise MemoryError(f"conv1dt: no memory for {K} x {cw} filter elements")
             for k in range(K):
                 for j in range(groups):
                     for c in range(cwg):
                         fe[k * cw + j * cwg + c] = f[k, c, j]
-            while next_chunk(&ch):
-                team_begin(&crew, num_threads)
-                for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
-                                   num_threads=num_threads):
-                    team_join(&crew, threadid())
-                    i0 = (item % nblocks) * BLOCK
+        if path == 2:
+            first = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
+            if first == NULL:
+                raise MemoryError(f"conv1dt: no memory for a table of {stride} entries")
+            for r in range(stride):
+                first[r] = -1
+            for k in range(min(K, stride) - 1, -1, -1):
+                first[(k * dilation) % stride] = k
+        while next_chunk(&ch):
+            team_begin(&crew, num_threads)
+            for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
+                               num_threads=num_threads):
+                team_join(&crew, threadid())
+                i0 = (item % nblocks) * BLOCK
+                if path == 0:
+                    _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
+                                  dilation, pad_before, groups)
+                elif path == 1:
                     _conv1d_reduce(x, fe, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
                                    dilation, pad_before, K, groups, xs + threadid() * per)
-                team_end(&crew)
-        finally:
-            free(fe)
-            if xs != NULL:
-                scratch_done(SPREAD_SLOT, xs)
-        return
-    if not spread:
-        while next_chunk(&ch):
-            team_begin(&crew, num_threads)
-            for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
-                               num_threads=num_threads):
-                team_join(&crew, threadid())
-                i0 = (item % nblocks) * BLOCK
-                _conv1d_block(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
-                              dilation, pad_before, groups)
-            team_end(&crew)
-        return
-    per = (cwg * cn + 15) // 16 * 16             # each thread's rows start on a cache line
-    try:
-        first = <Py_ssize_t*> malloc(stride * sizeof(Py_ssize_t))
-        xs = <floating*> thread_scratch(SPREAD_SLOT, num_threads * per * sizeof(floating))
-        if first == NULL or xs == NULL:
-            raise MemoryError(f"conv1dt: no memory for {num_threads} x {per} scratch elements")
-        for r in range(stride):
-            first[r] = -1
-        for k in range(min(f.shape[0], stride) - 1, -1, -1):
-            first[(k * dilation) % stride] = k
-        while next_chunk(&ch):
-            team_begin(&crew, num_threads)
-            for item in prange(ch.start, ch.stop, nogil=True, schedule="dynamic",
-                               num_threads=num_threads):
-                team_join(&crew, threadid())
-                i0 = (item % nblocks) * BLOCK
-                _conv1d_spread(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
-                               dilation, pad_before, groups, first, xs + threadid() * per)
+                else:
+                    _conv1d_spread(x, f, y, item // nblocks, i0, min(i0 + BLOCK, M), stride,
+                                   dilation, pad_before, groups, first, xs + threadid() * per)
             team_end(&crew)
     finally:
+        free(fe)
         free(first)
         if xs != NULL:
             scratch_done(SPREAD_SLOT, xs)
