@@ -550,7 +550,7 @@ def _group_sums(g, itemsize):
     more (a shorter one leaves the vector loop a few lanes per tap), and where the kernel does
     not spread its input rows to the outputs (``_conv1d.spreads``: that path ran 1.1-2x faster
     than the elementwise one where it applies). Not for one tap: BLAS's one GEMM per group
-    then has no taps to add (1.2-2.1x faster on 4 of 7 such held-out calls). Fitted on 40
+    then has no taps to add (1.2-2.1x faster on 5 of 14 such held-out calls). Fitted on 40
     random such calls (``gen1.py 1``, one thread: 0.13-0.88x the time where the planner took
     BLAS or im2col, one 1.27x) and 50 of seed 2 (two threads: the spread); held out on seed 3
     at two threads (docs/planner.rst)."""
