@@ -322,6 +322,11 @@ FEW_ROWS = [  # (N, L, Cw, Cn, K, s, d, padding, groups, taps a block): a few ou
     (2, 50, 12, 20, 24, 13, 1, "SAME", 2, 24),       # 4 outputs each, two groups
     (1, 9, 3, 17, 9, 1, 1, "VALID", 1, 9),           # one output, a filter narrower than a vector
     (7, 16, 8, 64, 16, 1, 1, "VALID", 1, 4),         # 7 rows: one band of 7
+    # rows of the filter of 2 KiB and more (float32, or float64 only): read in memory order
+    (2, 12, 8, 520, 12, 1, 1, "VALID", 1, 12),       # two rows
+    (5, 30, 4, 600, 30, 1, 1, "VALID", 1, 7),        # 5 rows: bands of 4 and 1
+    (3, 11, 6, 700, 11, 1, 1, "VALID", 2, 4),        # groups of 350 outputs
+    (1, 40, 10, 300, 20, 1, 2, "VALID", 1, 20),      # one output: BLAS's GEMV
 ]
 
 

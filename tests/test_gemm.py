@@ -374,6 +374,37 @@ def test_skinny_gemm(dtype, p_transposed, accumulate):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p_transposed", [False, True])
+@pytest.mark.parametrize("add", [False, True])
+def test_skinny_gemm_by_rows(dtype, p_transposed, add):
+    """The skinny GEMM reading q row after row (``SKINNY_BY_ROWS``, for a filter streamed past a
+    few rows of outputs) against NumPy in float64, and from a vector's columns on the same bits
+    as its tiles (the same sums in the same order): 1 to 19 rows (bands of 8, and of 4 then the rest within 5 to 8), columns
+    around a vector and across the blocks of columns kept in L1 (16 KiB: 512 columns of float32
+    in 8 rows), inner dimensions 0 to 40 (steps of 8 rows of q and the rest)."""
+    rng = np.random.default_rng(int(p_transposed) + 2 * int(add))
+    for m in range(1, 20):
+        for n in (1, 7, 8, 17, 64, 100, 257, 513, 1030):
+            t = int(rng.integers(0, 41))
+            p = random_array(rng, (t, m) if p_transposed else (m, t), dtype)
+            q = random_array(rng, (t, n), dtype)
+            c = random_array(rng, (m, n), dtype)
+            tiles = c.copy()
+            want = (c.astype(np.float64) if add else 0) + (
+                (p.T if p_transposed else p).astype(np.float64) @ q.astype(np.float64))
+            bound = (np.abs(c).astype(np.float64) if add else 0) + (
+                np.abs(p.T if p_transposed else p).astype(np.float64)
+                @ np.abs(q).astype(np.float64))
+            _gemm.skinny(c, p, q, p_transposed, 4 + int(add))
+            assert_family_matches(c, want, bound, t + 1, f"m={m} n={n} t={t}")
+            if n >= 16:
+                # (below a vector's columns, element by element, the compiler decides whether
+                # each product and sum fuse into one multiply-add, in each loop on its own)
+                _gemm.skinny(tiles, p, q, p_transposed, int(add))
+                np.testing.assert_array_equal(c, tiles, err_msg=f"m={m} n={n} t={t}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("beta", [0.0, 1.0])
 def test_kernels_gemm(dtype, packed, beta):

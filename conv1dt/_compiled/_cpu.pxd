@@ -38,10 +38,12 @@ cdef void pack_f32(int isa, float* dst, const float* src, Py_ssize_t ld, Py_ssiz
 cdef void pack_f64(int isa, double* dst, const double* src, Py_ssize_t ld, Py_ssize_t cout,
                    Py_ssize_t co0, Py_ssize_t ci0, Py_ssize_t ci1) noexcept nogil
 cdef enum:
-    # the skinny GEMM's modes (src/kernels.h): overwrite, add, overwrite bypassing the caches
+    # the skinny GEMM's modes (src/kernels.h): overwrite, add, overwrite bypassing the caches;
+    # with either of the first two, q read row after row (a q far larger than the caches)
     SKINNY_OVERWRITE = 0
     SKINNY_ADD = 1
     SKINNY_STREAM = 2
+    SKINNY_BY_ROWS = 4
 
 cdef bint packed_enabled() noexcept nogil
 # a run of rows of the packed GEMM (packed_runs): m rows of c from c, their p from p (rows psi

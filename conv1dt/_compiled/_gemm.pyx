@@ -46,8 +46,8 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, packed_gemm, use_blas64
-from ._cpu cimport (SKINNY_ADD, SKINNY_OVERWRITE, SKINNY_STREAM, depthwise_filter_f32,
-                   depthwise_filter_f64, depthwise_rows_f32, depthwise_rows_f64,
+from ._cpu cimport (SKINNY_ADD, SKINNY_BY_ROWS, SKINNY_OVERWRITE, SKINNY_STREAM,
+                   depthwise_filter_f32, depthwise_filter_f64, depthwise_rows_f32, depthwise_rows_f64,
                    depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
                    fir_f32, fir_f64, packed_runs_f32, packed_runs_f64, run, skinny_f32,
                    skinny_f64, store_fence)
@@ -82,16 +82,36 @@ cdef inline void _dot(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t
         dot_f64(c, ldc, p, ldp, q, ldq, m, n, t, accumulate)
 
 
+cdef enum:
+    # the rows of a filter streamed past a few rows of outputs from which it is read in memory
+    # order (shorter runs of lines than this the prefetchers barely start on)
+    BY_ROWS_MIN_BYTES = 2048
+    # ... and the rows of outputs it keeps in one band while it does (more would read it again)
+    BY_ROWS_MAX_ROWS = 8
+
+
 cdef inline void _skinny_streamed(floating* c, Py_ssize_t ldc, const floating* p, Py_ssize_t psi,
                                   const floating* q, Py_ssize_t ldq, Py_ssize_t m, Py_ssize_t n,
                                   Py_ssize_t t, bint add) noexcept nogil:
     """``c[i, j] (+)= sum_u p[i*psi + u] * q[u*ldq + j]`` for a few rows ``m`` (at most a tile's)
-    and a ``q`` far larger than the caches (a filter read once for them): by the skinny GEMM on
-    blocks of ``q``'s rows of about 128 KiB, each block asking the memory for the next while it
-    computes (walking down a whole ``q`` a panel at a time, every row waited for memory). Each
-    sum still runs over ``u`` in order, the blocks adding to ``c`` in turn."""
-    cdef Py_ssize_t ub = max(16, (1 << 17) // (ldq * sizeof(floating)))
-    cdef Py_ssize_t u0 = 0, u1
+    and a ``q`` far larger than the caches (a filter read once for them). One row is BLAS's
+    matrix-vector product. Up to ``BY_ROWS_MAX_ROWS`` rows of ``c``, rows of ``q`` of
+    ``BY_ROWS_MIN_BYTES`` or more are read in memory order, eight at a time, while a block of
+    ``c``'s columns stays in L1 (``SKINNY_BY_ROWS``); shorter ones, runs too short for the
+    prefetchers (and more rows of ``c``), go by the tiles on blocks of ``q``'s rows of about
+    128 KiB in L2, each block asking the memory for the next while it computes. Each sum still
+    runs over ``u`` in order."""
+    cdef Py_ssize_t ub, u0 = 0, u1
+    if m == 1:
+        # column-major: c^T [n x 1] (+)= q^T [n x t] @ p^T [t x 1]
+        gemm(c'N', c'N', <int> n, 1, <int> t, q, <int> ldq, p, <int> t, 1 if add else 0, c,
+             <int> n)
+        return
+    if m <= BY_ROWS_MAX_ROWS and n * <Py_ssize_t> sizeof(floating) >= BY_ROWS_MIN_BYTES:
+        _skinny(c, ldc, p, psi, 1, q, ldq, m, n, t,
+                (SKINNY_ADD if add else SKINNY_OVERWRITE) | SKINNY_BY_ROWS, q, 0)
+        return
+    ub = max(16, (1 << 17) // (ldq * sizeof(floating)))
     while u0 < t:
         u1 = min(t, u0 + ub)
         _skinny(c, ldc, p + u0, psi, 1, q + u0 * ldq, ldq, m, n, u1 - u0,
@@ -104,8 +124,8 @@ def skinny(floating[:, ::1] c, const floating[:, ::1] p, const floating[:, ::1] 
            bint p_transposed, int accumulate):
     """``c (+)= p @ q`` by the skinny GEMM (tests): ``p`` is ``[m, t]``, or ``[t, m]`` read
     transposed when ``p_transposed``; ``q`` is ``[t, n]`` and ``c`` ``[m, n]``. ``accumulate``:
-    0 overwrites ``c``, 1 adds to it, 2 overwrites it by stores that bypass the caches (the
-    modes of ``src/kernels.h``)."""
+    0 overwrites ``c``, 1 adds to it, 2 overwrites it by stores that bypass the caches; 4 and 5
+    overwrite and add reading ``q`` row after row (the modes of ``src/kernels.h``)."""
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1], t = q.shape[0]
     if (p.shape[1] if p_transposed else p.shape[0]) != m or q.shape[1] != n or (
             p.shape[0] if p_transposed else p.shape[1]) != t:

@@ -136,9 +136,12 @@ extern const struct conv1dt_tiled_ops conv1dt_tiled_avx2, conv1dt_tiled_avx512;
  * none), which the kernel asks the memory for while it computes. SKINNY_OVERWRITE writes c with
  * plain stores, SKINNY_STREAM with stores that bypass the caches (for an output far larger
  * than they are; where c's rows are not aligned to a vector, plain ones). SKINNY_ADD_STREAM
- * (the packed GEMM's last block of u, inside skinny_impl.h only) adds, then stores so. */
+ * (the packed GEMM's last block of u, inside skinny_impl.h only) adds, then stores so.
+ * SKINNY_BY_ROWS, with SKINNY_OVERWRITE or SKINNY_ADD, is for a q far larger than the caches
+ * and a few rows of c: q read once, row after row, while c's columns wait in L1 (plain stores;
+ * `ahead` unused); the same sums. */
 enum { SKINNY_OVERWRITE = 0, SKINNY_ADD = 1, SKINNY_STREAM = 2,
-       SKINNY_ADD_STREAM = SKINNY_ADD | SKINNY_STREAM };
+       SKINNY_ADD_STREAM = SKINNY_ADD | SKINNY_STREAM, SKINNY_BY_ROWS = 4 };
 void conv1dt_skinny_f32(float *c, ptrdiff_t ldc, const float *p, ptrdiff_t psi, ptrdiff_t pst,
                         const float *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
                         int accumulate, const float *ahead, ptrdiff_t ahead_bytes);

@@ -24,7 +24,9 @@
  * hardware's prefetchers follow runs of consecutive lines, and a page table walk comes every other
  * row of a wide q): so the callers pass q in blocks of a few hundred rows, and name the next block
  * (`ahead`, `ahead_bytes`), which the first band of tiles asks the memory for, in memory order,
- * two lines per step, while it computes on this one.
+ * two lines per step, while it computes on this one. For a few rows of c under rows of q of
+ * 2 KiB and more, SKINNY_BY_ROWS reads q once in memory order instead, a few rows at a time,
+ * while a block of c's columns waits in L1 (NAME(by_rows)).
  *
  * The conv1d im2col kernel calls it with the taps inner (t = K*Cw/G, short; m the rows, n the
  * output channels); the filter gradient with the rows inner (m = K*Cw/G short, t the rows).
@@ -298,12 +300,138 @@ static CONV1DT_ALWAYS_INLINE void NAME(band)(
                           ahead_bytes, at);
 }
 
+/* SKINNY_BY_ROWS: the bytes of c's block of columns kept in L1 while q's rows pass (half of it),
+ * and the rows of q each vector of c gains between its load and its store */
+#define BY_ROWS_C_BYTES 16384
+#define BY_ROWS_U 8
+
+/* SKINNY_BY_ROWS: c's rows 0 .. rows-1 (rows constant, at most 8), columns 0 .. n-1, plus the
+ * products of nu (constant, at most BY_ROWS_U) consecutive rows of q: each vector of c loaded,
+ * the nu products added in increasing u, stored; the columns short of a vector as the tiles
+ * take them (the lanes of the last vector, or one by one below a vector). The nu rows of q are
+ * read once, in memory order, for all of c's rows. */
+static CONV1DT_ALWAYS_INLINE void NAME(by_rows_step)(
+    T *restrict c, ptrdiff_t ldc, const T *restrict p, ptrdiff_t psi, ptrdiff_t pst,
+    const T *restrict q, ptrdiff_t ldq, ptrdiff_t n, int rows, int nu)
+{
+    ptrdiff_t j = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    NAME(vec) a[8][BY_ROWS_U];
+    for (int i = 0; i < rows; ++i)
+        for (int u = 0; u < nu; ++u)
+            a[i][u] = NAME(splat)(p[i * psi + u * pst]);
+    for (; j + NAME(VL) <= n; j += NAME(VL)) {
+        NAME(vec) qv[BY_ROWS_U];
+        for (int u = 0; u < nu; ++u)
+            qv[u] = NAME(load)(q + u * ldq + j);
+        for (int i = 0; i < rows; ++i) {
+            NAME(vec) acc = NAME(load)(c + i * ldc + j);
+            for (int u = 0; u < nu; ++u)
+                acc += a[i][u] * qv[u];
+            NAME(store)(c + i * ldc + j, acc);
+        }
+    }
+    if (j < n && n >= NAME(VL)) {
+        /* the columns short of a vector as the lanes of the vector that ends at the last one
+         * (the lanes before them, done, not stored again) */
+        const ptrdiff_t e = n - NAME(VL);
+        NAME(vec) qv[BY_ROWS_U];
+        for (int u = 0; u < nu; ++u)
+            qv[u] = NAME(load)(q + u * ldq + e);
+        for (int i = 0; i < rows; ++i) {
+            NAME(vec) acc = NAME(load)(c + i * ldc + e);
+            for (int u = 0; u < nu; ++u)
+                acc += a[i][u] * qv[u];
+            T lane[NAME(VL)];
+            __builtin_memcpy(lane, &acc, sizeof lane);
+            for (ptrdiff_t l = j - e; l < NAME(VL); ++l)
+                c[i * ldc + e + l] = lane[l];
+        }
+        j = n;
+    }
+#endif
+    for (; j < n; ++j)
+        for (int i = 0; i < rows; ++i) {
+            T acc = c[i * ldc + j];
+            for (int u = 0; u < nu; ++u)
+                acc += p[i * psi + u * pst] * q[u * ldq + j];
+            c[i * ldc + j] = acc;
+        }
+}
+
+/* The skinny GEMM with SKINNY_BY_ROWS: for a q far larger than the caches, read once in memory
+ * order (BY_ROWS_U rows at a time, each a run of consecutive lines the prefetchers follow) while
+ * a block of c's columns (BY_ROWS_C_BYTES, bands of at most 8 rows; of 5 to 8, two bands on the
+ * same rows of q) stays in L1 and gains their products, each vector of c loaded and stored once
+ * for them. The tiles walk down q's columns instead, whose lines, far apart, each wait for memory
+ * (docs/computing.rst). Each sum runs from c's value (or 0) over u in increasing order, as the
+ * tiles' do. */
+static void NAME(by_rows)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff_t pst,
+                          const T *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
+                          int accumulate)
+{
+    for (ptrdiff_t i0 = 0; i0 < m; i0 += 8) {
+        const int rows = m - i0 < 8 ? (int)(m - i0) : 8;
+        ptrdiff_t jb = BY_ROWS_C_BYTES / (ptrdiff_t)sizeof(T) / rows / NAME(VL) * NAME(VL);
+        if (jb < NAME(VL))
+            jb = NAME(VL);
+        T *ci = c + i0 * ldc;
+        const T *pi = p + i0 * psi;
+        for (ptrdiff_t j0 = 0; j0 < n; j0 += jb) {
+            const ptrdiff_t nc = n - j0 < jb ? n - j0 : jb;
+            if (!(accumulate & SKINNY_ADD))
+                for (int i = 0; i < rows; ++i)
+                    memset(ci + i * ldc + j0, 0, (size_t)nc * sizeof(T));
+            /* rows constant in each case, so that the step's loops unroll */
+            T *cb = ci + j0;
+            ptrdiff_t u = 0;
+            switch (rows) {
+#define CONV1DT_BY_ROWS(R) \
+            case R: \
+                for (; u + BY_ROWS_U <= t; u += BY_ROWS_U) { \
+                    NAME(by_rows_step)(cb, ldc, pi + u * pst, psi, pst, q + u * ldq + j0, ldq, \
+                                       nc, R, BY_ROWS_U); \
+                } \
+                for (; u < t; ++u) \
+                    NAME(by_rows_step)(cb, ldc, pi + u * pst, psi, pst, q + u * ldq + j0, ldq, \
+                                       nc, R, 1); \
+                break;
+/* 5 to 8 rows: 4 of them, then the others, on each step's rows of q (again from L1) */
+#define CONV1DT_BY_ROWS2(R) \
+            case R: \
+                for (; u + BY_ROWS_U <= t; u += BY_ROWS_U) { \
+                    NAME(by_rows_step)(cb, ldc, pi + u * pst, psi, pst, q + u * ldq + j0, ldq, \
+                                       nc, 4, BY_ROWS_U); \
+                    NAME(by_rows_step)(cb + 4 * ldc, ldc, pi + 4 * psi + u * pst, psi, pst, \
+                                       q + u * ldq + j0, ldq, nc, R - 4, BY_ROWS_U); \
+                } \
+                for (; u < t; ++u) { \
+                    NAME(by_rows_step)(cb, ldc, pi + u * pst, psi, pst, q + u * ldq + j0, ldq, \
+                                       nc, 4, 1); \
+                    NAME(by_rows_step)(cb + 4 * ldc, ldc, pi + 4 * psi + u * pst, psi, pst, \
+                                       q + u * ldq + j0, ldq, nc, R - 4, 1); \
+                } \
+                break;
+            CONV1DT_BY_ROWS(1) CONV1DT_BY_ROWS(2) CONV1DT_BY_ROWS(3) CONV1DT_BY_ROWS(4)
+            CONV1DT_BY_ROWS2(5) CONV1DT_BY_ROWS2(6) CONV1DT_BY_ROWS2(7) CONV1DT_BY_ROWS2(8)
+#undef CONV1DT_BY_ROWS2
+#undef CONV1DT_BY_ROWS
+            default: break;
+            }
+        }
+    }
+}
+
 static void NAME(skinny)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff_t pst,
                          const T *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
                          int accumulate, const T *ahead, ptrdiff_t ahead_bytes)
 {
     const char *next = (const char *)ahead;
     ptrdiff_t i = 0;
+    if (accumulate & SKINNY_BY_ROWS) {
+        NAME(by_rows)(c, ldc, p, psi, pst, q, ldq, m, n, t, accumulate & SKINNY_ADD);
+        return;
+    }
     if (m < SKINNY_ROWS && m != 4 && m != 2 && m != 1) {
         /* 3, 5, 6 or 7 rows in one band of that many, so that q is read once (in bands of 4, 2
          * and 1 it would be read two or three times, from memory when it is large) */
