@@ -300,8 +300,8 @@ static CONV1DT_ALWAYS_INLINE void NAME(band)(
                           ahead_bytes, at);
 }
 
-/* SKINNY_BY_ROWS: the bytes of c's block of columns kept in L1 while q's rows pass (half of it),
- * and the rows of q each vector of c gains between its load and its store */
+/* SKINNY_BY_ROWS: the bytes of c's block of columns kept in L1 while q's rows pass (half of a
+ * 32 KiB L1), and the rows of q each vector of c gains between its load and its store */
 #define BY_ROWS_C_BYTES 16384
 #define BY_ROWS_U 8
 
@@ -364,7 +364,7 @@ static CONV1DT_ALWAYS_INLINE void NAME(by_rows_step)(
  * a block of c's columns (BY_ROWS_C_BYTES, bands of at most 8 rows; of 5 to 8, two bands on the
  * same rows of q) stays in L1 and gains their products, each vector of c loaded and stored once
  * for them. The tiles walk down q's columns instead, whose lines, far apart, each wait for memory
- * (docs/computing.rst). Each sum runs from c's value (or 0) over u in increasing order, as the
+ * (docs/planner.rst). Each sum runs from c's value (or 0) over u in increasing order, as the
  * tiles' do. */
 static void NAME(by_rows)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdiff_t pst,
                           const T *q, ptrdiff_t ldq, ptrdiff_t m, ptrdiff_t n, ptrdiff_t t,
@@ -396,7 +396,7 @@ static void NAME(by_rows)(T *c, ptrdiff_t ldc, const T *p, ptrdiff_t psi, ptrdif
                     NAME(by_rows_step)(cb, ldc, pi + u * pst, psi, pst, q + u * ldq + j0, ldq, \
                                        nc, R, 1); \
                 break;
-/* 5 to 8 rows: 4 of them, then the others, on each step's rows of q (again from L1) */
+/* 5 to 8 rows: 4 of them, then the others, on each step's rows of q (again, from the caches) */
 #define CONV1DT_BY_ROWS2(R) \
             case R: \
                 for (; u + BY_ROWS_U <= t; u += BY_ROWS_U) { \
