@@ -305,11 +305,39 @@ static CONV1DT_ALWAYS_INLINE void NAME(band)(
 #define BY_ROWS_C_BYTES 16384
 #define BY_ROWS_U 8
 
+#if defined(__GNUC__) || defined(__clang__)
+/* SKINNY_BY_ROWS: the vector of columns j .. j+VL-1 of c's rows 0 .. rows-1 plus the products
+ * of nu rows of q (a: the rows' elements of p, broadcast), its lanes from `keep` on stored (0:
+ * the whole vector). */
+static CONV1DT_ALWAYS_INLINE void NAME(by_rows_vec)(
+    T *restrict c, ptrdiff_t ldc, const T *restrict q, ptrdiff_t ldq,
+    NAME(vec) (*a)[BY_ROWS_U], int rows, int nu, ptrdiff_t j, int keep)
+{
+    NAME(vec) qv[BY_ROWS_U];
+    for (int u = 0; u < nu; ++u)
+        qv[u] = NAME(load)(q + u * ldq + j);
+    for (int i = 0; i < rows; ++i) {
+        NAME(vec) acc = NAME(load)(c + i * ldc + j);
+        for (int u = 0; u < nu; ++u)
+            acc += a[i][u] * qv[u];
+        if (keep == 0) {
+            NAME(store)(c + i * ldc + j, acc);
+        } else {
+            T lane[NAME(VL)];
+            __builtin_memcpy(lane, &acc, sizeof lane);
+            for (int l = keep; l < NAME(VL); ++l)
+                c[i * ldc + j + l] = lane[l];
+        }
+    }
+}
+#endif
+
 /* SKINNY_BY_ROWS: c's rows 0 .. rows-1 (rows constant, at most 8), columns 0 .. n-1, plus the
  * products of nu (constant, at most BY_ROWS_U) consecutive rows of q: each vector of c loaded,
  * the nu products added in increasing u, stored; the columns short of a vector as the tiles
- * take them (the lanes of the last vector, or one by one below a vector). The nu rows of q are
- * read once, in memory order, for all of c's rows. */
+ * take them (the lanes of the vector that ends at the last column, the lanes before them done
+ * and not stored again; or one by one below a vector). The nu rows of q are read once, in
+ * memory order, for all of c's rows. */
 static CONV1DT_ALWAYS_INLINE void NAME(by_rows_step)(
     T *restrict c, ptrdiff_t ldc, const T *restrict p, ptrdiff_t psi, ptrdiff_t pst,
     const T *restrict q, ptrdiff_t ldq, ptrdiff_t n, int rows, int nu)
@@ -320,33 +348,10 @@ static CONV1DT_ALWAYS_INLINE void NAME(by_rows_step)(
     for (int i = 0; i < rows; ++i)
         for (int u = 0; u < nu; ++u)
             a[i][u] = NAME(splat)(p[i * psi + u * pst]);
-    for (; j + NAME(VL) <= n; j += NAME(VL)) {
-        NAME(vec) qv[BY_ROWS_U];
-        for (int u = 0; u < nu; ++u)
-            qv[u] = NAME(load)(q + u * ldq + j);
-        for (int i = 0; i < rows; ++i) {
-            NAME(vec) acc = NAME(load)(c + i * ldc + j);
-            for (int u = 0; u < nu; ++u)
-                acc += a[i][u] * qv[u];
-            NAME(store)(c + i * ldc + j, acc);
-        }
-    }
+    for (; j + NAME(VL) <= n; j += NAME(VL))
+        NAME(by_rows_vec)(c, ldc, q, ldq, a, rows, nu, j, 0);
     if (j < n && n >= NAME(VL)) {
-        /* the columns short of a vector as the lanes of the vector that ends at the last one
-         * (the lanes before them, done, not stored again) */
-        const ptrdiff_t e = n - NAME(VL);
-        NAME(vec) qv[BY_ROWS_U];
-        for (int u = 0; u < nu; ++u)
-            qv[u] = NAME(load)(q + u * ldq + e);
-        for (int i = 0; i < rows; ++i) {
-            NAME(vec) acc = NAME(load)(c + i * ldc + e);
-            for (int u = 0; u < nu; ++u)
-                acc += a[i][u] * qv[u];
-            T lane[NAME(VL)];
-            __builtin_memcpy(lane, &acc, sizeof lane);
-            for (ptrdiff_t l = j - e; l < NAME(VL); ++l)
-                c[i * ldc + e + l] = lane[l];
-        }
+        NAME(by_rows_vec)(c, ldc, q, ldq, a, rows, nu, n - NAME(VL), (int)(j - (n - NAME(VL))));
         j = n;
     }
 #endif
