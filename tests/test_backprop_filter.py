@@ -178,6 +178,40 @@ def test_im2col_skips_the_taps_that_reach_only_padding(case, data_format, mode):
     assert_family_matches(df, want, bound, filter_terms(g), f"im2col {mode} {case}")
 
 
+LONG_ROWS = [  # (N, L, Cw, Cn, K, s, d, padding, groups): rows of dy of 2 KiB and more a group
+    (3, 90, 1, 520, 5, 2, 1, "SAME", 1),       # 5 gradient rows: one band
+    (2, 70, 2, 600, 6, 1, 2, "VALID", 1),      # 10 (5 taps a block): a band of 8, then 2
+    (4, 40, 4, 1100, 3, 3, 1, "SAME", 2),      # groups of 550 outputs
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", LONG_ROWS, ids=[str(c) for c in LONG_ROWS])
+def test_im2col_skinny_reads_long_rows_of_dy_in_order(case, dtype):
+    """The skinny GEMM on gathered blocks (``skinny``) with rows of ``dy`` of 2 KiB and more a
+    group reads them in memory order (``SKINNY_BY_ROWS``), up to 16 rows of the gradient's
+    block in bands: against the reference, blocks of 7 rows in 3 chunks, taps in blocks of 5;
+    the same bits on 1 and 3 threads."""
+    n, wide, cw, cn, k, s, d, padding, groups = case
+    rng = np.random.default_rng(cn + k)
+    w, f_shape, dz = operands(rng, n, wide, k, s, d, padding, "NWC", groups, cw // groups,
+                              cn // groups, dtype)
+    g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, "NWC", groups)
+    blocks = {"rows": 7, "taps": 5, "chunks": 3, "skinny": True, "inplace": False,
+              "gemv": False}
+    outs = []
+    try:
+        for t in (1, 3):
+            conv1dt.set_num_threads(t)
+            outs.append(_dispatch.conv1d_backprop_filter(w, dz, g, "NWC", "im2col",
+                                                         blocks=blocks))
+    finally:
+        conv1dt.set_num_threads(None)
+    want, bound = family_oracle("backprop_filter", w, dz, g, "NWC")
+    assert_family_matches(outs[0], want, bound, filter_terms(g), f"long rows {case}")
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_depthwise_kernel_small_grid(dtype):
     """The depthwise kernel (one channel per group) on every padding, both layouts, strides,

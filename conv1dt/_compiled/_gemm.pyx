@@ -933,6 +933,7 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
     cdef Py_ssize_t r = ch * p.per + p.seg0
     cdef Py_ssize_t r1 = min(p.N * p.M, (ch + 1) * p.per, r + p.seg)
     cdef Py_ssize_t n, i0, rows, c, klo, khi, kr
+    cdef int mode
     cdef floating beta = 1
     if (p.seg0 == 0 and not p.inplace and not p.window and not p.gemv and not p.across
             and not p.skinny and 0 < r1 - r <= p.rows and (not p.ncw or r1 - r <= p.M - r % p.M)):
@@ -989,9 +990,15 @@ cdef void _filter_group(const _Filter* p, Py_ssize_t t, Py_ssize_t j, Py_ssize_t
                                dy + (n * p.M + i0) * p.cn + j * cng, rows, kr)
             elif p.skinny:
                 # df [kr x cng] += col^T [kr x rows] @ dy[n, i0.., group j] [rows x cng]
-                # the next block's rows of dy (in this chunk and round) asked for meanwhile
+                # the next block's rows of dy (in this chunk and round) asked for meanwhile;
+                # rows of dy of BY_ROWS_MIN_BYTES and more for up to 16 gradient rows (two
+                # bands) read in memory order instead, the gradient's block waiting in L1
+                mode = SKINNY_ADD
+                if kr <= 2 * BY_ROWS_MAX_ROWS and cng * <Py_ssize_t> sizeof(floating) >= \
+                        BY_ROWS_MIN_BYTES:
+                    mode = SKINNY_ADD | SKINNY_BY_ROWS
                 _skinny(dk, p.cn, col, 1, kr, dy + (n * p.M + i0) * p.cn + j * cng, p.cn, kr, cng,
-                        rows, SKINNY_ADD, dy + (n * p.M + i0 + rows) * p.cn,
+                        rows, mode, dy + (n * p.M + i0 + rows) * p.cn,
                         max(0, min(p.rows, r1 - r - rows)) * p.cn)
             elif beta == 0 and p.stream:
                 # df [kr x cng] = col^T [kr x rows] @ dy[n, i0.., group j] [rows x cng], each
