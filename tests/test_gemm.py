@@ -379,9 +379,10 @@ def test_skinny_gemm(dtype, p_transposed, accumulate):
 def test_skinny_gemm_by_rows(dtype, p_transposed, add):
     """The skinny GEMM reading q row after row (``SKINNY_BY_ROWS``, for a filter streamed past a
     few rows of outputs) against NumPy in float64, and from a vector's columns on the same bits
-    as its tiles (the same sums in the same order): 1 to 19 rows (bands of 8, and of 4 then the rest within 5 to 8), columns
-    around a vector and across the blocks of columns kept in L1 (16 KiB: 512 columns of float32
-    in 8 rows), inner dimensions 0 to 40 (steps of 8 rows of q and the rest)."""
+    as its tiles (the same sums in the same order): 1 to 19 rows (bands of 8; within 5 to 8,
+    of 4 then the rest), columns around a vector and across the blocks of columns kept in L1
+    (16 KiB: 512 columns of float32 in 8 rows), inner dimensions 0 to 40 (steps of 8 rows of
+    q and the rest)."""
     rng = np.random.default_rng(int(p_transposed) + 2 * int(add))
     for m in range(1, 20):
         for n in (1, 7, 8, 17, 64, 100, 257, 513, 1030):

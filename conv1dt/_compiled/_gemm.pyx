@@ -47,8 +47,8 @@ from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, packed_gemm, use_blas64
 from ._cpu cimport (SKINNY_ADD, SKINNY_BY_ROWS, SKINNY_OVERWRITE, SKINNY_STREAM,
-                   depthwise_filter_f32, depthwise_filter_f64, depthwise_rows_f32, depthwise_rows_f64,
-                   depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
+                   depthwise_filter_f32, depthwise_filter_f64, depthwise_rows_f32,
+                   depthwise_rows_f64, depthwise_tile_f32, depthwise_tile_f64, dot_f32, dot_f64,
                    fir_f32, fir_f64, packed_runs_f32, packed_runs_f64, run, skinny_f32,
                    skinny_f64, store_fence)
 from ._index cimport floordiv
