@@ -198,7 +198,7 @@ def test_im2col_skinny_reads_long_rows_of_dy_in_order(case, dtype):
                               cn // groups, dtype)
     g = backprop_filter_geometry(w.shape, f_shape, dz.shape, s, d, padding, "NWC", groups)
     blocks = {"rows": 7, "taps": 5, "chunks": 3, "skinny": True, "inplace": False,
-              "gemv": False}
+              "gemv": False, "window": False, "across": False}
     outs = []
     try:
         for t in (1, 3):
